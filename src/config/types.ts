@@ -1,0 +1,48 @@
+/** The validated, in-memory form of config.yaml. No secrets ever live here. */
+
+export type AuthSpec =
+  | { type: 'bearer' }
+  | { type: 'basic' }
+  | { type: 'header'; name: string }
+  | { type: 'query'; param: string };
+
+export type AuthType = AuthSpec['type'];
+export const AUTH_TYPES: readonly AuthType[] = ['bearer', 'basic', 'header', 'query'];
+
+export interface PolicyRule {
+  /** Normalised path pattern, starts with `/`; `*` = one segment, `**` = any rest. */
+  path: string;
+  /** Upper-case method names, or `*`. */
+  methods: string[];
+  deny: boolean;
+}
+
+export interface RateLimit {
+  count: number;
+  windowMs: number;
+  /** As written, e.g. `60/min`. */
+  text: string;
+}
+
+export interface ServiceConfig {
+  name: string;
+  /** Absolute http(s) URL without query or fragment, no trailing slash. */
+  baseUrl: string;
+  auth: AuthSpec;
+  /** undefined = no `policies:` key = any method, any path under baseUrl. */
+  policies: PolicyRule[] | undefined;
+  rateLimit: RateLimit | undefined;
+  maxResponseBytes: number;
+  timeoutMs: number;
+}
+
+export interface JaneeConfig {
+  /** Absolute path of the config file it came from. */
+  file: string;
+  /** Absolute vault path (from `vault:` relative to the config file, or default). */
+  vaultPath: string | undefined;
+  services: Map<string, ServiceConfig>;
+}
+
+export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
+export const DEFAULT_TIMEOUT_MS = 30_000;

@@ -1,0 +1,63 @@
+/**
+ * The Gate interface: what the MCP layer calls. Implemented in-process
+ * (src/gate/gate.ts) and by the agent client (src/agent/client.ts), so serve
+ * behaves the same either way. Refusals and failures are thrown as JaneeError
+ * with one of the GATE_* codes below; their messages are safe to show the agent.
+ */
+
+export interface ExecuteRequest {
+  service: string;
+  method: string;
+  /** May carry `?query`. */
+  path: string;
+  query?: Record<string, string | string[]>;
+  headers?: Record<string, string>;
+  /** A string is sent as is; an object is sent as JSON. */
+  body?: string | Record<string, unknown> | unknown[];
+  reason?: string;
+}
+
+export interface ExecuteResult {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  bodyEncoding: 'utf8' | 'base64';
+  truncated: boolean;
+}
+
+export type AgentSource = 'flag' | 'clientInfo' | 'unknown';
+
+export interface Caller {
+  agent: string;
+  agentSource: AgentSource;
+}
+
+export interface ServiceInfo {
+  name: string;
+  baseUrl: string;
+  authType: string;
+  policies: { path: string; methods: string[]; deny?: boolean }[] | null;
+  rateLimit: string | null;
+  blocked: boolean;
+  secretPresent: boolean;
+}
+
+export interface Gate {
+  listServices(): Promise<ServiceInfo[]>;
+  execute(req: ExecuteRequest, caller: Caller): Promise<ExecuteResult>;
+  close(): Promise<void>;
+}
+
+/** Stable error codes a gate throws (JaneeError.code). */
+export const GateCodes = {
+  LOCKED: 'GATE_LOCKED',
+  KILLED: 'GATE_KILLED',
+  BLOCKED: 'GATE_BLOCKED',
+  BAD_REQUEST: 'GATE_BAD_REQUEST',
+  UNKNOWN_SERVICE: 'GATE_UNKNOWN_SERVICE',
+  NO_SECRET: 'GATE_NO_SECRET',
+  ORIGIN_MISMATCH: 'GATE_ORIGIN_MISMATCH',
+  RATE_LIMITED: 'GATE_RATE_LIMITED',
+  UPSTREAM_TIMEOUT: 'GATE_UPSTREAM_TIMEOUT',
+  UPSTREAM_ERROR: 'GATE_UPSTREAM_ERROR',
+} as const;

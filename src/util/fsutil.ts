@@ -1,0 +1,192 @@
+/**
+ * File primitives every writer shares (vault, config, audit, kill switch):
+ * atomic replacement with a `.bak`, and an exclusive lock file.
+ *
+ * Atomic write: temp file in the same directory → write → fsync → keep the old file
+ * as `<file>.bak` (a hard link, so it is the old bytes exactly) → rename over the
+ * target → fsync the directory. A crash or a failed write at any point leaves either
+ * the old file or the new one, never a mix.
+ */
+import { randomBytes } from 'node:crypto';
+import { constants as fsc } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { JaneeError } from '../errors.js';
+
+export const DIR_MODE = 0o700;
+export const FILE_MODE = 0o600;
+
+export async function ensureDir(dir: string): Promise<void> {
+  await fs.mkdir(dir, { recursive: true, mode: DIR_MODE });
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const h = await fs.open(dir, fsc.O_RDONLY);
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+}
+
+export interface AtomicWriteOptions {
+  mode?: number;
+  /** Keep the replaced file as `<file>.bak` (default true). */
+  backup?: boolean;
+}
+
+export async function atomicWrite(
+  file: string,
+  data: Uint8Array | string,
+  opts: AtomicWriteOptions = {},
+): Promise<void> {
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const h = await fs.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, opts.mode ?? FILE_MODE);
+  try {
+    try {
+      await h.writeFile(data);
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+    if (opts.backup !== false) await backupOf(file);
+    await fs.rename(tmp, file);
+  } catch (e) {
+    await fs.rm(tmp, { force: true });
+    throw writeError(file, e);
+  }
+  await fsyncDir(dir);
+}
+
+/** `<file>.bak` becomes the current file's bytes (if it exists). */
+async function backupOf(file: string): Promise<void> {
+  const bak = `${file}.bak`;
+  try {
+    await fs.rm(bak, { force: true });
+    await fs.link(file, bak);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return; // nothing to back up yet
+    if (code === 'EPERM' || code === 'EXDEV' || code === 'ENOTSUP') {
+      await fs.copyFile(file, bak);
+      await fs.chmod(bak, FILE_MODE);
+      return;
+    }
+    throw e;
+  }
+}
+
+export function writeError(file: string, e: unknown): JaneeError {
+  if (e instanceof JaneeError) return e;
+  const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+  return new JaneeError(
+    'WRITE_FAILED',
+    `could not write ${file} (${code}); the previous version is unchanged`,
+    code === 'ENOSPC' || code === 'EFBIG' || code === 'EDQUOT' ? 'free some disk space and try again' : 'check the directory permissions and try again',
+  );
+}
+
+// ---------------------------------------------------------------------------
+// Lock files
+
+const inProcess = new Map<string, Promise<unknown>>();
+
+export interface LockOptions {
+  /** Give up after this long (default 10 s). */
+  timeoutMs?: number;
+}
+
+/**
+ * Runs `fn` holding `<target>.lock` exclusively, across processes (O_EXCL lock file
+ * holding our pid) and within this process (a promise chain, so concurrent callers
+ * in one process queue instead of polling). A lock left by a dead process is broken.
+ */
+export async function withLock<T>(target: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
+  const lockPath = `${target}.lock`;
+  const prev = inProcess.get(lockPath) ?? Promise.resolve();
+  let release!: () => void;
+  const mine = new Promise<void>((r) => (release = r));
+  const chained = prev.then(() => mine);
+  inProcess.set(lockPath, chained);
+  await prev.catch(() => undefined);
+  try {
+    await acquire(lockPath, opts.timeoutMs ?? 10_000);
+    try {
+      return await fn();
+    } finally {
+      await fs.rm(lockPath, { force: true });
+    }
+  } finally {
+    release();
+    if (inProcess.get(lockPath) === chained) inProcess.delete(lockPath);
+  }
+}
+
+async function acquire(lockPath: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 1;
+  for (;;) {
+    try {
+      const h = await fs.open(lockPath, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, FILE_MODE);
+      await h.writeFile(`${process.pid}\n`);
+      await h.close();
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') throw writeError(lockPath, e);
+    }
+    if (await breakIfStale(lockPath)) continue;
+    if (Date.now() > deadline) {
+      throw new JaneeError(
+        'LOCK_TIMEOUT',
+        `${lockPath} is held by another janee process`,
+        'wait for it to finish; if no janee process is running, remove the lock file',
+      );
+    }
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 50);
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * A lock whose owner is gone is moved aside under a unique name first, so two
+ * processes breaking the same stale lock cannot delete each other's fresh one.
+ */
+async function breakIfStale(lockPath: string): Promise<boolean> {
+  let pid: number;
+  try {
+    pid = Number.parseInt(await fs.readFile(lockPath, 'utf8'), 10);
+  } catch {
+    return true; // vanished (released) or unreadable mid-write: retry at once
+  }
+  if (!Number.isInteger(pid) || pid <= 0) {
+    // Being written right now, or garbage. Garbage older than 5 s is stale.
+    const st = await fs.stat(lockPath).catch(() => undefined);
+    if (!st || Date.now() - st.mtimeMs < 5_000) return false;
+  } else if (pidAlive(pid)) {
+    return false;
+  }
+  const aside = `${lockPath}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await fs.rename(lockPath, aside);
+  } catch {
+    return true;
+  }
+  const owner = Number.parseInt(await fs.readFile(aside, 'utf8').catch(() => ''), 10);
+  if (Number.isInteger(owner) && owner > 0 && owner !== pid && pidAlive(owner)) {
+    // We moved a live lock taken after our read: put it back.
+    await fs.link(aside, lockPath).catch(() => undefined);
+  }
+  await fs.rm(aside, { force: true });
+  return true;
+}
