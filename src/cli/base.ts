@@ -1,0 +1,54 @@
+/**
+ * Base class for every command. clipanion prints a command's thrown error to
+ * stdout and may exit 0; here every failure goes to stderr as
+ * `janee: error: …` / `janee: hint: …` with exit 1 (or 2 for usage errors).
+ */
+import { Command, Option } from 'clipanion';
+import { printError, type Streams } from './io.js';
+import { configPath, janeeHome, vaultPath } from '../config/paths.js';
+import { loadConfig } from '../config/load.js';
+import type { JaneeConfig } from '../config/types.js';
+
+export abstract class JaneeCommand extends Command {
+  abstract run(): Promise<number | void>;
+
+  get io(): Streams {
+    return { stdin: this.context.stdin, stdout: this.context.stdout, stderr: this.context.stderr } as Streams;
+  }
+
+  async execute(): Promise<number> {
+    try {
+      return (await this.run()) ?? 0;
+    } catch (e) {
+      return printError(this.context.stderr, e);
+    }
+  }
+
+  get home(): string {
+    return janeeHome();
+  }
+
+  get configFile(): string {
+    return configPath();
+  }
+
+  async config(opts: { allowMissing?: boolean } = {}): Promise<JaneeConfig> {
+    return loadConfig(this.configFile, opts);
+  }
+
+  /** Vault path: $JANEE_VAULT, then `vault:` in config.yaml, then the default. */
+  async vaultFile(config?: JaneeConfig): Promise<string> {
+    if (process.env.JANEE_VAULT) return vaultPath(undefined);
+    const c = config ?? (await this.config({ allowMissing: true }));
+    return vaultPath(c.vaultPath);
+  }
+
+  out(line: string): void {
+    this.context.stdout.write(`${line}\n`);
+  }
+}
+
+export const passphraseStdinOption = () =>
+  Option.Boolean('--passphrase-stdin', false, { description: 'Read the passphrase from the first line of stdin' });
+
+export const jsonOption = () => Option.Boolean('--json', false, { description: 'Print JSON' });

@@ -1,0 +1,65 @@
+import { Command } from 'clipanion';
+import type { ServiceConfig } from '../../config/types.js';
+import { unlockVaultFile } from '../../vault/store.js';
+import type { VaultData } from '../../vault/types.js';
+import { JaneeCommand, jsonOption } from '../base.js';
+import { clean, withProgress } from '../io.js';
+import { findPassphrase } from '../passphrase.js';
+
+export class ListCommand extends JaneeCommand {
+  static override paths = [['list'], ['ls']];
+  static override usage = Command.Usage({
+    description: 'List services (and whether each has a secret, when the vault can be read without a prompt)',
+  });
+
+  json = jsonOption();
+
+  async run(): Promise<number> {
+    const config = await this.config();
+    const data = await this.readVaultQuietly(await this.vaultFile(config));
+    const rows = [...config.services.values()].map((s) => describe(s, data));
+    if (data) {
+      for (const name of Object.keys(data.entries)) {
+        if (!config.services.has(name)) rows.push({ name, baseUrl: null, auth: null, policies: null, rateLimit: null, secret: true, origins: data.entries[name]?.origins ?? [] });
+      }
+    }
+    if (this.json) {
+      this.out(JSON.stringify({ services: rows, vault: data ? 'read' : 'locked' }, null, 2));
+      return 0;
+    }
+    if (rows.length === 0) this.out('no services yet: add one with `janee add NAME --base-url URL --auth bearer`');
+    for (const r of rows) {
+      const secret = r.secret === null ? 'secret: ? (locked)' : r.secret ? 'secret: yes' : 'secret: MISSING';
+      const rules = r.policies === null ? 'any request' : `${r.policies.length} rule${r.policies.length === 1 ? '' : 's'}`;
+      const where = r.baseUrl ?? '(not in config.yaml)';
+      this.out(clean(`${r.name}  ${where}  ${r.auth ?? '-'}  ${secret}  ${rules}${r.rateLimit ? `  ${r.rateLimit}` : ''}`));
+    }
+    return 0;
+  }
+
+  /** Uses the agent or a non-interactive passphrase source; never prompts. */
+  private async readVaultQuietly(file: string): Promise<VaultData | undefined> {
+    const found = await findPassphrase(this.io, { noPrompt: true });
+    if (!found) return undefined;
+    try {
+      const v = await withProgress(this.context.stderr, 'unlocking vault', unlockVaultFile(file, found.passphrase));
+      v.fileKey.fill(0);
+      return v.data;
+    } finally {
+      found.passphrase.fill(0);
+    }
+  }
+}
+
+function describe(s: ServiceConfig, data: VaultData | undefined) {
+  const entry = data?.entries[s.name];
+  return {
+    name: s.name,
+    baseUrl: s.baseUrl as string | null,
+    auth: s.auth.type as string | null,
+    policies: s.policies ?? null,
+    rateLimit: s.rateLimit?.text ?? null,
+    secret: data ? entry !== undefined : (null as boolean | null),
+    origins: entry?.origins ?? [],
+  };
+}

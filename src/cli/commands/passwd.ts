@@ -1,0 +1,77 @@
+import { Command, Option } from 'clipanion';
+import { rekeyVault, rewrapVault, unlockVaultFile } from '../../vault/store.js';
+import { JaneeCommand, passphraseStdinOption } from '../base.js';
+import { info, warn, withProgress } from '../io.js';
+import { getPassphrase } from '../passphrase.js';
+import { unlockWithPassphrase } from '../vault-ops.js';
+import { parseWorkFactor } from './init.js';
+import { WARN_BELOW_LOG_N } from '../../vault/format.js';
+
+export class PasswdCommand extends JaneeCommand {
+  static override paths = [['passwd']];
+  static override usage = Command.Usage({
+    description: 'Change the vault passphrase (the file key stays, so an unlocked agent stays unlocked)',
+    details: `
+      The new passphrase comes from JANEE_NEW_PASSPHRASE_FILE, JANEE_NEW_PASSPHRASE,
+      --new-passphrase-stdin (the line after the old one when both come from stdin),
+      or is asked twice on the terminal.
+    `,
+  });
+
+  passphraseStdin = passphraseStdinOption();
+  newPassphraseStdin = Option.Boolean('--new-passphrase-stdin', false, { description: 'Read the new passphrase from stdin' });
+  workFactor = Option.String('--work-factor', { description: 'New log2 N for scrypt (default: keep the current one)' });
+
+  async run(): Promise<number> {
+    const file = await this.vaultFile();
+    const vault = await unlockWithPassphrase(this.io, file, { passphraseStdin: this.passphraseStdin, prompt: 'current passphrase: ' });
+    try {
+      const logN = this.workFactor === undefined ? vault.header.logN : parseWorkFactor(this.workFactor);
+      if (logN < WARN_BELOW_LOG_N) warn(this.context.stderr, `work factor 2^${logN} is weak against passphrase guessing; use it for tests only`);
+      const env = process.env;
+      const { passphrase } = await getPassphrase(this.io, {
+        env: { JANEE_PASSPHRASE_FILE: env.JANEE_NEW_PASSPHRASE_FILE, JANEE_PASSPHRASE: env.JANEE_NEW_PASSPHRASE },
+        fromStdin: this.newPassphraseStdin,
+        confirm: true,
+        prompt: 'new passphrase: ',
+      });
+      try {
+        await withProgress(this.context.stderr, `re-wrapping the file key (scrypt 2^${logN})`, rewrapVault(file, vault.fileKey, passphrase, logN));
+      } finally {
+        passphrase.fill(0);
+      }
+    } finally {
+      vault.fileKey.fill(0);
+    }
+    info(this.context.stderr, 'passphrase changed');
+    return 0;
+  }
+}
+
+export class RekeyCommand extends JaneeCommand {
+  static override paths = [['rekey']];
+  static override usage = Command.Usage({
+    description: 'Encrypt the vault under a new random file key (same passphrase)',
+    details: 'Use it when an old copy of the vault and its passphrase may have leaked together, or after a key may have been exposed in memory.',
+  });
+
+  passphraseStdin = passphraseStdinOption();
+
+  async run(): Promise<number> {
+    const file = await this.vaultFile();
+    const { passphrase } = await getPassphrase(this.io, { fromStdin: this.passphraseStdin, prompt: 'vault passphrase: ' });
+    try {
+      const vault = await withProgress(this.context.stderr, 'unlocking vault', unlockVaultFile(file, passphrase));
+      try {
+        const fresh = await withProgress(this.context.stderr, 'rekeying', rekeyVault(file, vault.fileKey, passphrase, vault.header.logN));
+        fresh.fill(0);
+      } finally {
+        vault.fileKey.fill(0);
+      }
+    } finally {
+      passphrase.fill(0);
+    }
+    info(this.context.stderr, 'vault rekeyed: old copies of the file no longer share its key');
+    return 0;
+  }
+}

@@ -1,0 +1,272 @@
+/**
+ * Load and validate config.yaml. This is the only module that parses YAML.
+ *
+ * config.yaml is plaintext that someone else may edit (a dotfiles repo, a pull
+ * request), so validation is strict: unknown keys are errors (a typo must not
+ * silently drop a policy), secrets written inline are refused, and every error
+ * names the file, the line and the field.
+ */
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type YAMLMap } from 'yaml';
+import { JaneeError } from '../errors.js';
+import {
+  AUTH_TYPES,
+  DEFAULT_MAX_RESPONSE_BYTES,
+  DEFAULT_TIMEOUT_MS,
+  type AuthSpec,
+  type JaneeConfig,
+  type PolicyRule,
+  type RateLimit,
+  type ServiceConfig,
+} from './types.js';
+import { normalizePolicyPattern } from '../policy/normalize.js';
+import { parseBaseUrl } from './url.js';
+
+export const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const METHOD_TOKEN = /^(\*|GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS)$/;
+/** Keys that mean "a secret is written right here". */
+const INLINE_SECRET_KEYS = new Set(['key', 'token', 'value', 'secret', 'password', 'apikey', 'api_key', 'apiKey', 'credential', 'credentials']);
+
+export interface ParsedConfigFile {
+  doc: Document.Parsed;
+  lines: LineCounter;
+  text: string;
+}
+
+export async function readConfigText(file: string): Promise<string | undefined> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw new JaneeError('CONFIG_UNREADABLE', `cannot read ${file} (${code ?? 'error'})`, 'check the file permissions');
+  }
+}
+
+export function parseConfigText(file: string, text: string): ParsedConfigFile {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const first = doc.errors[0];
+  if (first) {
+    const line = lines.linePos(first.pos[0]).line;
+    const what = first.code === 'DUPLICATE_KEY' ? 'duplicate key (each service may appear only once)' : first.message.split('\n')[0];
+    throw new JaneeError('CONFIG_INVALID', `${file}:${line}: invalid YAML: ${what}`, 'fix the YAML syntax and try again');
+  }
+  return { doc, lines, text };
+}
+
+/** Loads config.yaml; a missing file is an error unless `allowMissing` (then: no services). */
+export async function loadConfig(file: string, opts: { allowMissing?: boolean } = {}): Promise<JaneeConfig> {
+  const text = await readConfigText(file);
+  if (text === undefined) {
+    if (opts.allowMissing) return { file, vaultPath: undefined, services: new Map() };
+    throw new JaneeError('CONFIG_MISSING', `${file} does not exist`, 'run `janee init` first (or set JANEE_CONFIG)');
+  }
+  return validateConfig(parseConfigText(file, text), file);
+}
+
+class Validator {
+  constructor(
+    private readonly file: string,
+    private readonly lines: LineCounter,
+  ) {}
+
+  fail(node: Node | null | undefined, field: string, message: string, hint?: string): never {
+    const offset = node?.range?.[0];
+    const where = offset === undefined ? this.file : `${this.file}:${this.lines.linePos(offset).line}`;
+    throw new JaneeError('CONFIG_INVALID', `${where}: ${field}: ${message}`, hint ?? 'fix config.yaml and try again');
+  }
+
+  map(node: unknown, field: string): YAMLMap {
+    if (!isMap(node)) this.fail(node as Node, field, 'expected a mapping');
+    return node;
+  }
+
+  string(node: unknown, field: string): string {
+    if (!isScalar(node) || typeof node.value !== 'string' || node.value === '') this.fail(node as Node, field, 'expected a non-empty string');
+    return node.value;
+  }
+
+  entries(map: YAMLMap, field: string, allowed: readonly string[]): Map<string, { key: Node; value: Node | null }> {
+    const out = new Map<string, { key: Node; value: Node | null }>();
+    for (const pair of map.items) {
+      const key = pair.key as Node;
+      if (!isScalar(key) || typeof key.value !== 'string') this.fail(key, field, 'keys must be strings');
+      const name = key.value as string;
+      if (!allowed.includes(name)) {
+        if (INLINE_SECRET_KEYS.has(name)) this.inlineSecret(key, `${field}.${name}`);
+        this.fail(key, `${field}.${name}`, `unknown key (expected one of: ${allowed.join(', ')})`);
+      }
+      out.set(name, { key, value: pair.value as Node | null });
+    }
+    return out;
+  }
+
+  inlineSecret(node: Node, field: string): never {
+    throw new JaneeError(
+      'CONFIG_INLINE_SECRET',
+      `${this.file}:${this.lines.linePos(node.range?.[0] ?? 0).line}: ${field}: a secret is written in config.yaml, which is plaintext`,
+      'run `janee migrate` to move it into the encrypted vault',
+    );
+  }
+}
+
+export function validateConfig(parsed: ParsedConfigFile, file: string): JaneeConfig {
+  const v = new Validator(file, parsed.lines);
+  const root = parsed.doc.contents;
+  const services = new Map<string, ServiceConfig>();
+  if (root === null || (isScalar(root) && root.value === null)) return { file, vaultPath: undefined, services };
+  const top = v.entries(v.map(root, '(top level)'), '(top level)', ['services', 'vault', 'version']);
+
+  let vaultPath: string | undefined;
+  const vaultNode = top.get('vault');
+  if (vaultNode) vaultPath = path.resolve(path.dirname(file), v.string(vaultNode.value, 'vault'));
+
+  const servicesNode = top.get('services')?.value;
+  if (servicesNode && !(isScalar(servicesNode) && servicesNode.value === null)) {
+    for (const pair of v.map(servicesNode, 'services').items) {
+      const keyNode = pair.key as Node;
+      const name = isScalar(keyNode) && typeof keyNode.value === 'string' ? keyNode.value : '';
+      if (!SERVICE_NAME.test(name)) {
+        v.fail(keyNode, 'services', 'service names are 1-64 letters, digits, "_", "." or "-", starting with a letter or digit');
+      }
+      services.set(name, validateService(v, name, pair.value as Node | null));
+    }
+  }
+  return { file, vaultPath, services };
+}
+
+function validateService(v: Validator, name: string, node: Node | null): ServiceConfig {
+  const f = `services.${name}`;
+  const fields = v.entries(v.map(node, f), f, ['baseUrl', 'auth', 'policies', 'rateLimit', 'maxResponseBytes', 'timeoutMs', 'description']);
+  const baseNode = fields.get('baseUrl')?.value;
+  if (!baseNode) v.fail(node, f, 'missing baseUrl');
+  let baseUrl: string;
+  try {
+    baseUrl = parseBaseUrl(v.string(baseNode, `${f}.baseUrl`)).baseUrl;
+  } catch (e) {
+    if (e instanceof JaneeError && e.code !== 'CONFIG_INVALID') v.fail(baseNode, `${f}.baseUrl`, e.message, e.hint);
+    throw e;
+  }
+  const authNode = fields.get('auth')?.value;
+  if (!authNode) v.fail(node, f, 'missing auth (e.g. auth: { type: bearer })');
+  const auth = validateAuth(v, `${f}.auth`, authNode);
+
+  const policiesEntry = fields.get('policies');
+  const policies = policiesEntry ? validatePolicies(v, `${f}.policies`, policiesEntry.value) : undefined;
+
+  const rlNode = fields.get('rateLimit')?.value;
+  const rateLimit = rlNode ? parseRateLimitNode(v, `${f}.rateLimit`, rlNode) : undefined;
+
+  return {
+    name,
+    baseUrl,
+    auth,
+    policies,
+    rateLimit,
+    maxResponseBytes: positiveInt(v, `${f}.maxResponseBytes`, fields.get('maxResponseBytes')?.value, DEFAULT_MAX_RESPONSE_BYTES, 64 * 1024 * 1024),
+    timeoutMs: positiveInt(v, `${f}.timeoutMs`, fields.get('timeoutMs')?.value, DEFAULT_TIMEOUT_MS, 10 * 60_000),
+  };
+}
+
+function validateAuth(v: Validator, f: string, node: Node): AuthSpec {
+  if (isScalar(node) && typeof node.value === 'string' && (AUTH_TYPES as readonly string[]).includes(node.value)) {
+    if (node.value === 'header' || node.value === 'query') v.fail(node, f, `auth type ${node.value} needs a ${node.value === 'header' ? 'name' : 'param'}: write auth: { type: ${node.value}, ${node.value === 'header' ? 'name: X-Api-Key' : 'param: api_key'} }`);
+    return { type: node.value as 'bearer' | 'basic' };
+  }
+  const fields = v.entries(v.map(node, f), f, ['type', 'name', 'param']);
+  const typeNode = fields.get('type')?.value;
+  if (!typeNode) v.fail(node, f, `missing type (one of ${AUTH_TYPES.join(', ')})`);
+  const type = v.string(typeNode, `${f}.type`);
+  const only = (allowed: string[]) => {
+    for (const [k, e] of fields) if (k !== 'type' && !allowed.includes(k)) v.fail(e.key, `${f}.${k}`, `not used by auth type ${type}`);
+  };
+  switch (type) {
+    case 'bearer':
+    case 'basic':
+      only([]);
+      return { type };
+    case 'header': {
+      only(['name']);
+      const n = fields.get('name');
+      if (!n) v.fail(node, f, 'auth type header needs a name (e.g. name: X-Api-Key)');
+      const name = v.string(n.value, `${f}.name`);
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) v.fail(n.value, `${f}.name`, 'not a valid HTTP header name');
+      if (/^(host|content-length|transfer-encoding|connection|cookie)$/i.test(name)) v.fail(n.value, `${f}.name`, `${name} cannot carry a credential`);
+      return { type, name };
+    }
+    case 'query': {
+      only(['param']);
+      const p = fields.get('param');
+      if (!p) v.fail(node, f, 'auth type query needs a param (e.g. param: api_key)');
+      const param = v.string(p.value, `${f}.param`);
+      if (!/^[A-Za-z0-9_.~-]+$/.test(param)) v.fail(p.value, `${f}.param`, 'query param names are letters, digits, "_", ".", "~" or "-"');
+      return { type, param };
+    }
+    default:
+      return v.fail(typeNode, `${f}.type`, `unknown auth type "${type}" (expected ${AUTH_TYPES.join(', ')})`);
+  }
+}
+
+function validatePolicies(v: Validator, f: string, node: Node | null): PolicyRule[] {
+  if (node === null || (isScalar(node) && node.value === null)) return [];
+  if (!isSeq(node)) v.fail(node, f, 'expected a list of { path, methods, deny? }');
+  return node.items.map((item, i) => {
+    const fi = `${f}[${i}]`;
+    const fields = v.entries(v.map(item, fi), fi, ['path', 'methods', 'deny']);
+    const pathNode = fields.get('path')?.value;
+    if (!pathNode) v.fail(item as Node, fi, 'missing path');
+    const rawPath = v.string(pathNode, `${fi}.path`);
+    let pattern: string;
+    try {
+      pattern = normalizePolicyPattern(rawPath);
+    } catch (e) {
+      v.fail(pathNode, `${fi}.path`, (e as Error).message);
+    }
+    const methodsNode = fields.get('methods')?.value;
+    let methods = ['*'];
+    if (methodsNode) {
+      if (!isSeq(methodsNode) || methodsNode.items.length === 0) v.fail(methodsNode, `${fi}.methods`, 'expected a non-empty list like [GET, POST] or ["*"]');
+      methods = methodsNode.items.map((m, j) => {
+        const s = v.string(m, `${fi}.methods[${j}]`).toUpperCase();
+        if (!METHOD_TOKEN.test(s)) v.fail(m as Node, `${fi}.methods[${j}]`, `unknown method "${s}" (expected GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS or "*")`);
+        return s;
+      });
+    }
+    const denyNode = fields.get('deny')?.value;
+    let deny = false;
+    if (denyNode) {
+      if (!isScalar(denyNode) || typeof denyNode.value !== 'boolean') v.fail(denyNode, `${fi}.deny`, 'expected true or false');
+      deny = denyNode.value;
+    }
+    return { path: pattern, methods, deny };
+  });
+}
+
+
+const WINDOWS: Record<string, number> = { sec: 1000, s: 1000, second: 1000, min: 60_000, m: 60_000, minute: 60_000, hour: 3_600_000, h: 3_600_000, day: 86_400_000, d: 86_400_000 };
+
+export function parseRateLimit(text: string): RateLimit | undefined {
+  const m = /^\s*(\d{1,9})\s*\/\s*([a-z]+)\s*$/.exec(text);
+  if (!m) return undefined;
+  const count = Number(m[1]);
+  const windowMs = WINDOWS[m[2] as string];
+  if (!windowMs || count < 1) return undefined;
+  return { count, windowMs, text: `${count}/${m[2]}` };
+}
+
+function parseRateLimitNode(v: Validator, f: string, node: Node): RateLimit {
+  const text = isScalar(node) ? String(node.value) : '';
+  const rl = parseRateLimit(text);
+  if (!rl) v.fail(node, f, `expected N/sec, N/min, N/hour or N/day (got "${text}")`);
+  return rl;
+}
+
+function positiveInt(v: Validator, f: string, node: Node | null | undefined, dflt: number, max: number): number {
+  if (!node) return dflt;
+  if (!isScalar(node) || typeof node.value !== 'number' || !Number.isInteger(node.value) || node.value < 1 || node.value > max) {
+    v.fail(node, f, `expected a whole number from 1 to ${max}`);
+  }
+  return node.value as number;
+}
