@@ -10,11 +10,11 @@ export interface ExecuteRequest {
   method: string;
   /** May carry `?query`. */
   path: string;
-  query?: Record<string, string | string[]>;
-  headers?: Record<string, string>;
+  query?: Record<string, string | string[]> | undefined;
+  headers?: Record<string, string> | undefined;
   /** A string is sent as is; an object is sent as JSON. */
-  body?: string | Record<string, unknown> | unknown[];
-  reason?: string;
+  body?: string | Record<string, unknown> | unknown[] | undefined;
+  reason?: string | undefined;
 }
 
 export interface ExecuteResult {

@@ -1,0 +1,2 @@
+/** Commands of the agent (issue: `janee unlock`): unlock, lock, agent. */
+export const agentCommands = [];

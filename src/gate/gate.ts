@@ -1,0 +1,246 @@
+/**
+ * The gate: every `execute` goes through this one pipeline, in this order —
+ *
+ *   kill switch → policy → rate limit → inject credential → forward → redact → audit
+ *
+ * Every call, whatever its outcome, is written to the audit log before its result
+ * (or error) is handed back. A call that cannot be audited is refused (fail closed).
+ * Errors thrown from here are JaneeErrors whose messages are safe for the agent:
+ * they are redacted like response bodies.
+ */
+import { AuditWriter, type AuditInput } from '../audit/index.js';
+import { loadConfig } from '../config/load.js';
+import type { JaneeConfig, ServiceConfig } from '../config/types.js';
+import { parseBaseUrl } from '../config/url.js';
+import { JaneeError } from '../errors.js';
+import { buildUpstreamUrl, describeAllowed, evaluatePolicies, normalizeMethod, normalizeRequestTarget } from '../policy/index.js';
+import { WatchedFile } from '../util/watched.js';
+import type { VaultData } from '../vault/types.js';
+import { Forwarder } from './forward.js';
+import { pickResponseHeaders, sanitizeAgentHeaders } from './headers.js';
+import { authHeaderName, injectCredential, secretVariants } from './inject.js';
+import { isKilled, KillswitchWatcher } from './killswitch.js';
+import { RateLimiter } from './ratelimit.js';
+import { Redactor } from './redact.js';
+import { lockedError, type SecretSource } from './secrets.js';
+import { GateCodes, type Caller, type ExecuteRequest, type ExecuteResult, type Gate, type ServiceInfo } from './types.js';
+
+/** Largest request body the agent may send upstream. */
+export const MAX_REQUEST_BODY_BYTES = 4 * 1024 * 1024;
+
+export interface LocalGateOptions {
+  configFile: string;
+  auditDir: string;
+  killswitchFile: string;
+  /** undefined: the vault is locked; every call fails with GATE_LOCKED (and is audited). */
+  secrets: SecretSource | undefined;
+  forwarder?: Forwarder;
+}
+
+type Audit = Omit<AuditInput, 'agent' | 'agentSource' | 'ms'>;
+
+export class LocalGate implements Gate {
+  readonly #config: WatchedFile<JaneeConfig>;
+  readonly #audit: AuditWriter;
+  readonly #kill: KillswitchWatcher;
+  readonly #limits = new RateLimiter();
+  readonly #forwarder: Forwarder;
+  #secrets: SecretSource | undefined;
+  #redactorFor: { config: JaneeConfig; data: VaultData; redactor: Redactor } | undefined;
+
+  constructor(opts: LocalGateOptions) {
+    this.#config = new WatchedFile(opts.configFile, (f) => loadConfig(f));
+    this.#audit = new AuditWriter(opts.auditDir);
+    this.#kill = new KillswitchWatcher(opts.killswitchFile);
+    this.#forwarder = opts.forwarder ?? new Forwarder();
+    this.#secrets = opts.secrets;
+  }
+
+  /** Swap the secret source (agent: unlock after lock). */
+  setSecrets(secrets: SecretSource | undefined): void {
+    this.#secrets?.wipe();
+    this.#secrets = secrets;
+    this.#redactorFor = undefined;
+  }
+
+  get secrets(): SecretSource | undefined {
+    return this.#secrets;
+  }
+
+  async listServices(): Promise<ServiceInfo[]> {
+    const data = await this.#vaultData();
+    const config = await this.#config.get();
+    const kill = await this.#kill.current();
+    return [...config.services.values()].map((s) => ({
+      name: s.name,
+      baseUrl: s.baseUrl,
+      authType: s.auth.type,
+      policies: s.policies ? s.policies.map((p) => (p.deny ? { path: p.path, methods: p.methods, deny: true } : { path: p.path, methods: p.methods })) : null,
+      rateLimit: s.rateLimit?.text ?? null,
+      blocked: isKilled(kill, s.name),
+      secretPresent: Object.hasOwn(data.entries, s.name),
+    }));
+  }
+
+  async execute(req: ExecuteRequest, caller: Caller): Promise<ExecuteResult> {
+    const started = performance.now();
+    const svcName = typeof req?.service === 'string' ? req.service : '';
+    const base: Audit = {
+      service: svcName.slice(0, 200),
+      method: typeof req?.method === 'string' ? req.method.slice(0, 16).toUpperCase() : '',
+      path: typeof req?.path === 'string' ? (req.path.split('?')[0] ?? '').slice(0, 1000) : '',
+      outcome: 'error',
+      status: null,
+      ...(typeof req?.reason === 'string' && req.reason !== '' ? { reason: req.reason } : {}),
+    };
+    const audit = (a: Partial<Audit>) =>
+      this.#audit.append({ ...base, ...a, agent: caller.agent, agentSource: caller.agentSource, ms: Math.round((performance.now() - started) * 10) / 10 });
+
+    let redactor: Redactor | undefined;
+    try {
+      const config = await this.#config.get();
+      const kill = await this.#kill.current();
+      if (isKilled(kill, svcName)) {
+        throw new JaneeError(GateCodes.KILLED, `kill switch is on${kill.all ? '' : ` for ${svcName}`}: every call is blocked`, `a human can run \`janee killswitch off${kill.all ? '' : ` ${svcName}`}\` to allow calls again`);
+      }
+      const svc = config.services.get(svcName);
+      if (!svc) {
+        const names = [...config.services.keys()];
+        throw new JaneeError(GateCodes.UNKNOWN_SERVICE, `unknown service "${svcName.slice(0, 100)}"`, names.length ? `known services: ${names.join(', ')}` : 'no services are configured; a human adds them with `janee add`');
+      }
+      const method = normalizeMethod(req.method);
+      const target = normalizeRequestTarget(req.path, req.query);
+      base.method = method;
+      base.path = target.path;
+
+      const decision = evaluatePolicies(svc.policies, method, target.path);
+      if (!decision.allowed) {
+        const err = new JaneeError(GateCodes.BLOCKED, `blocked: ${method} ${target.path} is not allowed for ${svc.name} (allowed: ${describeAllowed(svc.policies)})`, 'use one of the allowed requests, or ask the human to change the policies in config.yaml');
+        await audit({ outcome: 'blocked', rule: decision.rule ?? 'no matching policy' });
+        throw err;
+      }
+      const limit = this.#limits.check(svc.name, svc.rateLimit);
+      if (!limit.ok) {
+        const secs = Math.max(1, Math.ceil(limit.retryAfterMs / 1000));
+        await audit({ outcome: 'rate_limited', rule: svc.rateLimit?.text ?? 'rateLimit' });
+        throw new JaneeError(GateCodes.RATE_LIMITED, `rate limited: ${svc.name} allows ${svc.rateLimit?.text}; retry in ${secs}s`, `wait ${secs}s before calling ${svc.name} again`);
+      }
+
+      const data = await this.#vaultData();
+      redactor = this.#redactor(config, data);
+      const entry = data.entries[svc.name];
+      if (!entry) throw new JaneeError(GateCodes.NO_SECRET, `no secret for ${svc.name} in the vault`, `a human adds it with \`janee add ${svc.name} …\``);
+      const origin = parseBaseUrl(svc.baseUrl).origin;
+      if (!entry.origins.includes(origin)) {
+        const err = new JaneeError(
+          GateCodes.ORIGIN_MISMATCH,
+          `secret "${svc.name}" is bound to ${entry.origins.join(', ')}; config.yaml asks for ${origin} — run janee bind ${svc.name} ${origin} to allow it`,
+          'the credential is only sent to origins bound in the vault; config.yaml alone cannot redirect it',
+        );
+        await audit({ outcome: 'blocked', rule: 'origin binding' });
+        throw err;
+      }
+
+      const { url, headers, body } = this.#buildRequest(svc, method, target, req, entry.fields);
+      const res = await this.#forwarder.forward({ url, method, headers, body, timeoutMs: svc.timeoutMs, maxResponseBytes: svc.maxResponseBytes });
+      const encoded = redactor.redactBody(res.body, res.headers['content-type'], res.truncated);
+      const result: ExecuteResult = {
+        status: res.status,
+        headers: redactor.redactHeaders(pickResponseHeaders(res.headers)),
+        body: encoded.body,
+        bodyEncoding: encoded.bodyEncoding,
+        truncated: res.truncated,
+      };
+      await audit({ outcome: 'allowed', status: res.status });
+      return result;
+    } catch (e) {
+      const err = e instanceof JaneeError ? e : new JaneeError('GATE_INTERNAL', 'internal error in the gate', 'this is a bug in janee; the call was not completed');
+      if (!isAuditedCode(err.code)) {
+        await audit(outcomeFor(err));
+      }
+      throw redactError(err, redactor);
+    }
+  }
+
+  #buildRequest(svc: ServiceConfig, method: string, target: { path: string; query: string }, req: ExecuteRequest, fields: Record<string, string>) {
+    const inj = injectCredential(svc.auth, fields, svc.name);
+    const headers = sanitizeAgentHeaders(req.headers, authHeaderName(svc.auth));
+    let body: string | undefined;
+    if (req.body !== undefined && req.body !== null) {
+      if (method === 'GET' || method === 'HEAD') throw new JaneeError(GateCodes.BAD_REQUEST, `${method} requests cannot have a body`, 'send the data as query parameters, or use POST');
+      if (typeof req.body === 'string') body = req.body;
+      else if (typeof req.body === 'object') {
+        body = JSON.stringify(req.body);
+        if (!Object.keys(headers).includes('content-type')) headers['content-type'] = 'application/json';
+      } else throw new JaneeError(GateCodes.BAD_REQUEST, 'body must be a string or a JSON object', 'send a string, or an object to send as JSON');
+      if (Buffer.byteLength(body) > MAX_REQUEST_BODY_BYTES) throw new JaneeError(GateCodes.BAD_REQUEST, `body is larger than ${MAX_REQUEST_BODY_BYTES} bytes`, 'send a smaller body');
+    }
+    let query = target.query;
+    for (const [name, value] of inj.queryParams) {
+      // The credential's parameter is ours: an agent-supplied one of that name is refused, not merged.
+      if (query.split('&').some((kv) => safeDecode(kv.split('=')[0] ?? '') === name)) {
+        throw new JaneeError(GateCodes.BAD_REQUEST, `query parameter "${name}" is reserved for the credential`, `remove ${name} from the query`);
+      }
+      query = `${query ? `${query}&` : ''}${encodeURIComponent(name)}=${encodeURIComponent(value)}`;
+    }
+    Object.assign(headers, inj.headers);
+    return { url: buildUpstreamUrl(svc.baseUrl, { path: target.path, query }), headers, body };
+  }
+
+  async #vaultData(): Promise<VaultData> {
+    if (!this.#secrets) throw lockedError();
+    return this.#secrets.current();
+  }
+
+  #redactor(config: JaneeConfig, data: VaultData): Redactor {
+    const cached = this.#redactorFor;
+    if (cached && cached.config === config && cached.data === data) return cached.redactor;
+    const entries = Object.entries(data.entries).map(([name, entry]) => ({
+      service: name,
+      variants: secretVariants(config.services.get(name)?.auth ?? { type: 'bearer' }, entry.fields),
+    }));
+    const redactor = new Redactor(entries);
+    this.#redactorFor = { config, data, redactor };
+    return redactor;
+  }
+
+  async close(): Promise<void> {
+    this.#secrets?.wipe();
+    await Promise.allSettled([this.#audit.close(), this.#forwarder.close()]);
+  }
+}
+
+/** Codes whose audit line was written before the throw (with a more precise rule). */
+function isAuditedCode(code: string): boolean {
+  return code === GateCodes.BLOCKED || code === GateCodes.RATE_LIMITED || code === GateCodes.ORIGIN_MISMATCH || code.startsWith('AUDIT_');
+}
+
+function outcomeFor(err: JaneeError): Partial<Audit> {
+  switch (err.code) {
+    case GateCodes.KILLED:
+      return { outcome: 'killed', rule: 'kill switch' };
+    case GateCodes.LOCKED:
+      return { outcome: 'locked', rule: err.code };
+    case GateCodes.BAD_REQUEST:
+    case GateCodes.UNKNOWN_SERVICE:
+      return { outcome: 'blocked', rule: err.code };
+    default:
+      return { outcome: 'error', rule: err.code };
+  }
+}
+
+function redactError(err: JaneeError, redactor: Redactor | undefined): JaneeError {
+  if (!redactor) return err;
+  const message = redactor.redact(err.message);
+  const hint = err.hint === undefined ? undefined : redactor.redact(err.hint);
+  if (message === err.message && hint === err.hint) return err;
+  return new JaneeError(err.code, message, hint);
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' '));
+  } catch {
+    return s;
+  }
+}

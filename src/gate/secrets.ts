@@ -1,0 +1,85 @@
+/**
+ * The unlocked vault as the gate sees it: decrypted entries, re-read from disk
+ * (with the file key in memory, no scrypt) whenever the file changes, so
+ * `janee add` while unlocked needs no new unlock.
+ *
+ * - A file rekeyed under another key → locked (the key in memory is wiped).
+ * - A file replaced by an older copy (lower generation) → the newer copy in
+ *   memory is kept and `rollback` says so; the gate never goes back silently.
+ */
+import { JaneeError } from '../errors.js';
+import { WatchedFile } from '../util/watched.js';
+import { openWithKey } from '../vault/store.js';
+import type { VaultData } from '../vault/types.js';
+import { GateCodes } from './types.js';
+
+export interface SecretSource {
+  /** Current entries; throws JaneeError GATE_LOCKED when there are none to give. */
+  current(): Promise<VaultData>;
+  /** Wipe key material; current() throws GATE_LOCKED afterwards. */
+  wipe(): void;
+}
+
+export const LOCKED_HINT = 'run `janee unlock` in a terminal (or set JANEE_PASSPHRASE_FILE / JANEE_PASSPHRASE for serve)';
+
+export function lockedError(why = 'vault is locked'): JaneeError {
+  return new JaneeError(GateCodes.LOCKED, why, LOCKED_HINT);
+}
+
+export class VaultSecrets implements SecretSource {
+  #key: Uint8Array | undefined;
+  readonly #watch: WatchedFile<VaultData>;
+  /** Set when the file on disk went back to an older generation. */
+  rollback: { onDisk: number; inMemory: number } | undefined;
+
+  constructor(file: string, fileKey: Uint8Array, initial?: VaultData) {
+    this.#key = fileKey;
+    this.#watch = new WatchedFile(file, (f, previous) => this.#load(f, previous ?? initial));
+  }
+
+  get file(): string {
+    return this.#watch.file;
+  }
+
+  async current(): Promise<VaultData> {
+    if (!this.#key) throw lockedError();
+    return this.#watch.get();
+  }
+
+  /** The file key (for writes made through the agent). */
+  key(): Uint8Array {
+    if (!this.#key) throw lockedError();
+    return this.#key;
+  }
+
+  /** Force a re-read on the next call (after a write of our own). */
+  invalidate(): void {
+    this.#watch.invalidate();
+  }
+
+  wipe(): void {
+    this.#key?.fill(0);
+    this.#key = undefined;
+  }
+
+  async #load(file: string, previous: VaultData | undefined): Promise<VaultData> {
+    const key = this.#key;
+    if (!key) throw lockedError();
+    let data: VaultData;
+    try {
+      data = (await openWithKey(file, key)).data;
+    } catch (e) {
+      if (e instanceof JaneeError && e.code === 'VAULT_REKEYED') {
+        this.wipe();
+        throw lockedError('vault was rekeyed or replaced since it was unlocked, so it is locked now');
+      }
+      throw e;
+    }
+    if (previous && data.generation < previous.generation) {
+      this.rollback = { onDisk: data.generation, inMemory: previous.generation };
+      return previous;
+    }
+    this.rollback = undefined;
+    return data;
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * `janee serve`: an MCP server over stdio offering list_services and execute.
+ * It talks only to a Gate (in-process or the agent's), so it behaves the same
+ * either way. stdout carries JSON-RPC only; diagnostics go to stderr.
+ */
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import type { Caller, Gate } from '../gate/types.js';
+import { VERSION } from '../version.js';
+import { EXECUTE_DESCRIPTION, errorResult, executeInput, executeOutput, fitResult, LIST_DESCRIPTION, listServicesOutput, okResult } from './tools.js';
+
+export interface ServeOptions {
+  /** `--agent NAME`, set by the human in the client config; wins over clientInfo. */
+  agentName?: string | undefined;
+  /** Resolves to the gate; tool calls wait for it (serve answers initialize before scrypt finishes). */
+  gate: Promise<Gate>;
+}
+
+export function createServer(opts: ServeOptions): McpServer {
+  const server = new McpServer({ name: 'janee', version: VERSION }, { capabilities: { tools: {} } });
+
+  const caller = (): Caller => {
+    if (opts.agentName) return { agent: opts.agentName, agentSource: 'flag' };
+    const name = server.server.getClientVersion()?.name;
+    return name ? { agent: name.slice(0, 100), agentSource: 'clientInfo' } : { agent: 'unknown', agentSource: 'unknown' };
+  };
+
+  server.registerTool(
+    'list_services',
+    { description: LIST_DESCRIPTION, outputSchema: listServicesOutput, annotations: { readOnlyHint: true } },
+    async () => {
+      try {
+        const gate = await opts.gate;
+        return okResult({ services: await gate.listServices() });
+      } catch (e) {
+        return errorResult(e);
+      }
+    },
+  );
+
+  server.registerTool(
+    'execute',
+    { description: EXECUTE_DESCRIPTION, inputSchema: executeInput, outputSchema: executeOutput, annotations: { openWorldHint: true } },
+    async (args) => {
+      try {
+        const gate = await opts.gate;
+        const result = fitResult(await gate.execute(args, caller()));
+        return okResult({ ...result });
+      } catch (e) {
+        return errorResult(e);
+      }
+    },
+  );
+  return server;
+}
+
+export async function runStdioServer(opts: ServeOptions): Promise<McpServer> {
+  const server = createServer(opts);
+  const transport = new StdioServerTransport();
+  await server.connect(transport);
+  return server;
+}

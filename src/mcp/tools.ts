@@ -1,0 +1,78 @@
+/**
+ * The two MCP tools, their schemas, and how gate outcomes become tool results.
+ * A refusal or failure is an `isError` result whose text says what happened and
+ * what to do, so the model can act on it; it is never a protocol error.
+ */
+import { z } from 'zod';
+import { JaneeError } from '../errors.js';
+import type { ExecuteResult } from '../gate/types.js';
+
+export const executeInput = {
+  service: z.string().min(1).max(64).describe('Service name, as listed by list_services'),
+  method: z.string().min(1).max(16).describe('HTTP method: GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS'),
+  path: z.string().min(1).max(16384).describe('Path under the service baseUrl, starting with "/"; may carry "?query"'),
+  query: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional().describe('Extra query parameters, merged into the path query'),
+  headers: z.record(z.string(), z.string()).optional().describe('Extra request headers (auth, cookie, host and routing headers are dropped)'),
+  body: z.union([z.string(), z.record(z.string(), z.unknown()), z.array(z.unknown())]).optional().describe('Request body: a string, or an object/array sent as JSON'),
+  reason: z.string().max(500).optional().describe('Why you are making this call (written to the audit log)'),
+};
+
+export const executeOutput = {
+  status: z.number().int(),
+  headers: z.record(z.string(), z.string()),
+  body: z.string(),
+  bodyEncoding: z.enum(['utf8', 'base64']),
+  truncated: z.boolean(),
+};
+
+const policyShape = z.object({ path: z.string(), methods: z.array(z.string()), deny: z.boolean().optional() });
+
+export const listServicesOutput = {
+  services: z.array(
+    z.object({
+      name: z.string(),
+      baseUrl: z.string(),
+      authType: z.string(),
+      policies: z.array(policyShape).nullable(),
+      rateLimit: z.string().nullable(),
+      blocked: z.boolean(),
+      secretPresent: z.boolean(),
+    }),
+  ),
+};
+
+export const EXECUTE_DESCRIPTION =
+  'Make an HTTP request to a configured API through Janee. Janee checks the policy, adds the credential ' +
+  '(you never see it), forwards the request and returns the response. Refused calls return an error saying why.';
+
+export const LIST_DESCRIPTION = 'List the APIs you can call with execute: base URL, auth type, allowed requests, rate limit, and whether each is blocked.';
+
+/**
+ * The whole tool result (structured copy + text mirror, JSON-escaped) must stay
+ * well under the SDK client's 10 MiB message limit: if escaping blows the body
+ * up, cut it further and mark it truncated.
+ */
+export const MAX_RESULT_JSON_CHARS = 3 * 1024 * 1024;
+
+export function fitResult(result: ExecuteResult): ExecuteResult {
+  let r = result;
+  let json = JSON.stringify(r);
+  while (json.length > MAX_RESULT_JSON_CHARS && r.body.length > 0) {
+    const keep = Math.floor(r.body.length * (MAX_RESULT_JSON_CHARS / json.length) * 0.9);
+    let body = r.body.slice(0, keep);
+    if (r.bodyEncoding === 'base64') body = body.slice(0, body.length - (body.length % 4));
+    r = { ...r, body, truncated: true };
+    json = JSON.stringify(r);
+  }
+  return r;
+}
+
+export function okResult(structured: Record<string, unknown>) {
+  return { content: [{ type: 'text' as const, text: JSON.stringify(structured) }], structuredContent: structured };
+}
+
+export function errorResult(e: unknown) {
+  const err = e instanceof JaneeError ? e : new JaneeError('INTERNAL', 'internal error in janee', 'this is a bug; the call was not completed');
+  const text = err.hint ? `${err.message}\nhint: ${err.hint}` : err.message;
+  return { isError: true, content: [{ type: 'text' as const, text }] };
+}
