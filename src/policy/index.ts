@@ -1,0 +1,17 @@
+export {
+  ALLOWED_METHODS,
+  BAD_REQUEST_CODE,
+  MAX_TARGET_LENGTH,
+  ORIGIN_MISMATCH_CODE,
+  buildUpstreamUrl,
+  normalizeMethod,
+  normalizePolicyPattern,
+  normalizeRequestTarget,
+  parsePolicyPattern,
+  parseRequestPath,
+  type ParsedPath,
+  type ParsedPattern,
+  type PatternSegment,
+  type RequestTarget,
+} from './normalize.js';
+export { describeAllowed, describeRule, evaluatePolicies, matchesPattern, type Decision } from './evaluate.js';
