@@ -115,12 +115,18 @@ export async function withLock<T>(target: string, fn: () => Promise<T>, opts: Lo
     try {
       return await fn();
     } finally {
-      await fs.rm(lockPath, { force: true });
+      await releaseLock(lockPath);
     }
   } finally {
     release();
     if (inProcess.get(lockPath) === chained) inProcess.delete(lockPath);
   }
+}
+
+/** Removes the lock only if it is still ours (a wrongly broken lock is not deleted from under its new owner). */
+async function releaseLock(lockPath: string): Promise<void> {
+  const owner = await fs.readFile(lockPath, 'utf8').catch(() => '');
+  if (Number.parseInt(owner, 10) === process.pid) await fs.unlink(lockPath).catch(() => undefined);
 }
 
 async function acquire(lockPath: string, timeoutMs: number): Promise<void> {
@@ -129,8 +135,11 @@ async function acquire(lockPath: string, timeoutMs: number): Promise<void> {
   for (;;) {
     try {
       const h = await fs.open(lockPath, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, FILE_MODE);
-      await h.writeFile(`${process.pid}\n`);
-      await h.close();
+      try {
+        await h.write(`${process.pid}\n`);
+      } finally {
+        await h.close();
+      }
       return;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;

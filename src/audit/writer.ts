@@ -1,0 +1,490 @@
+/**
+ * The audit writer: appends hash-chained entries to `<dir>/YYYY-MM-DD.jsonl`.
+ *
+ * Concurrency. Several processes may append to one directory (the agent, several
+ * in-process `janee serve`s). Every append runs "find the chain tail → write the
+ * lines" under withLock(`<dir>/audit`), i.e. the lock file `<dir>/audit.lock`.
+ * Within a process, appends are queued and written in call order; appends that
+ * queue up while a write is in progress are written together (one lock, one
+ * write(2)) — group commit, so the per-append cost falls under load.
+ *
+ * Tail cache. After writing, the writer remembers (file, inode, size, seq, hash)
+ * and keeps the file open in append mode. Under the lock it stats the file: same
+ * inode and size means nobody else appended, and the cached seq/hash are the tail
+ * (one stat, no read). If only the size grew (another process appended to the
+ * same file), it reads just the new bytes from the open handle. Otherwise — a
+ * new UTC day started, the file was replaced, or after an error — it lists the
+ * day files and scans the newest one backwards for its last entry (falling back
+ * to earlier files if it holds none).
+ *
+ * Files. An entry goes into the file of its ts's UTC date, except that it never
+ * goes into a file older than the newest existing one (so if the clock steps back
+ * the files stay in chain order). ts is taken under the lock, so ts order follows
+ * seq order as long as the clock does. Day rollover needs no special case: the
+ * first entry of a new file chains to the tail of the newest earlier file.
+ *
+ * Cost. Per append: the lock (create + remove `audit.lock`, the bulk of the
+ * cost), one stat, one write(2) of the line, one pwrite of the head. The stat and
+ * the two writes are synchronous calls: a few hundred bytes into the page cache
+ * take microseconds, a libuv thread-pool round trip ten times that. Opening
+ * files, reading tails and fsync stay asynchronous.
+ *
+ * Durability. append() resolves after write(2) has returned for its line, so the
+ * entry survives a crash of this process; fdatasync is batched — at most once per
+ * `fsyncIntervalMs` (default 200; 0 = before every append resolves), and on
+ * flush()/close(). A day file's directory entry is fsynced with it when created.
+ *
+ * Damaged tail (e.g. a partial last line after a crash or a full disk). The writer
+ * does not refuse forever, and does not chain from garbage: it chains from the last
+ * line that parses as an entry, and if the file does not end with `\n` it first
+ * writes a `\n`, so the fragment stays on a line of its own. Nothing is lost or
+ * hidden: the fragment stays in place and `janee logs verify` reports it (file and
+ * line) as a truncated/garbage line, while the chain around it still verifies. (If
+ * the damaged line held a complete entry that was cut, verify also reports the
+ * seq gap it leaves.)
+ *
+ * Fail closed. Any I/O error — including a lock that cannot be taken or a failed
+ * batched fsync, reported by the next append — rejects with
+ * JaneeError('AUDIT_WRITE_FAILED'); the gate must then refuse the call. The cache
+ * is dropped and the file reopened on the next append, which re-reads the tail.
+ *
+ * Head file. `<dir>/head` (256 bytes, rewritten in place under the same lock after
+ * each write) records the last seq, hash and file. A chain alone cannot show that
+ * its newest entries were deleted; verify compares the head with the log's end.
+ * A head that lags behind the log (crash between the two writes) is accepted when
+ * it names an entry of the chain. The head is advisory for the writer (never read
+ * by it) and a failure to update it does not fail the append.
+ */
+import { constants as fsc, fstatSync, statSync, writeSync } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { JaneeError } from '../errors.js';
+import { ensureDir, FILE_MODE, withLock } from '../util/fsutil.js';
+import { listLogFiles } from './reader.js';
+import {
+  fileNameFor,
+  GENESIS_HASH,
+  looseParse,
+  normalizeInput,
+  sealEntry,
+  type AuditEntry,
+  type AuditInput,
+} from './record.js';
+
+export interface AuditWriterOptions {
+  /** Batch fsyncs at most this often (default 200 ms; 0 = fsync before each append resolves). */
+  fsyncIntervalMs?: number;
+  /** Clock, ms since the epoch (tests). Default Date.now. */
+  now?: () => number;
+  /** How long to wait for another process's lock (default 10 s). */
+  lockTimeoutMs?: number;
+}
+
+export const HEAD_FILE = 'head';
+export const HEAD_SIZE = 256;
+export const LOCK_TARGET = 'audit';
+/** Up to this many bytes appended by others are read directly instead of rescanning. */
+const GROWN_MAX = 1 << 20;
+
+interface Pending {
+  input: AuditInput;
+  resolve: (e: AuditEntry) => void;
+  reject: (e: unknown) => void;
+}
+
+interface Tail {
+  seq: number;
+  hash: string;
+}
+
+/** The open day file and what we know of it. */
+interface Current {
+  file: string;
+  fh: fs.FileHandle;
+  ino: number;
+  size: number;
+  /** False only if the file's last byte is not `\n` (damaged tail). */
+  endsWithNewline: boolean;
+}
+
+export function auditWriteFailed(e: unknown, where: string): JaneeError {
+  if (e instanceof JaneeError && e.code === 'AUDIT_WRITE_FAILED') return e;
+  const detail = e instanceof JaneeError ? e.code : ((e as NodeJS.ErrnoException)?.code ?? 'EIO');
+  return new JaneeError(
+    'AUDIT_WRITE_FAILED',
+    `could not write the audit log in ${where} (${detail}); the call was refused`,
+    detail === 'ENOSPC' || detail === 'EDQUOT'
+      ? 'free some disk space; janee refuses calls it cannot audit'
+      : detail === 'LOCK_TIMEOUT'
+        ? `another janee process holds ${path.join(where, `${LOCK_TARGET}.lock`)}; if none is running, remove it`
+        : 'check the audit directory and its permissions; janee refuses calls it cannot audit',
+  );
+}
+
+export class AuditWriter {
+  readonly dir: string;
+  private readonly fsyncIntervalMs: number;
+  private readonly now: () => number;
+  private readonly lockTimeoutMs: number;
+  private readonly lockTarget: string;
+
+  private queue: Pending[] = [];
+  private draining: Promise<void> | null = null;
+  private dirReady = false;
+  private closed = false;
+
+  private cur: Current | null = null;
+  private tail: Tail | null = null;
+  private headFh: fs.FileHandle | null = null;
+
+  /** Handles written since the last fsync (the dir handle is synced as a directory). */
+  private dirty = new Set<fs.FileHandle>();
+  private dirDirty = false;
+  private syncTimer: NodeJS.Timeout | null = null;
+  private syncing: Promise<void> | null = null;
+  private syncError: unknown = null;
+  /** Old day-file handles to close once synced. */
+  private retired: fs.FileHandle[] = [];
+
+  constructor(dir: string, opts: AuditWriterOptions = {}) {
+    this.dir = dir;
+    this.fsyncIntervalMs = Math.max(0, opts.fsyncIntervalMs ?? 200);
+    this.now = opts.now ?? Date.now;
+    this.lockTimeoutMs = opts.lockTimeoutMs ?? 10_000;
+    this.lockTarget = path.join(dir, LOCK_TARGET);
+  }
+
+  /**
+   * Appends one entry; resolves with it once its line has been written to the
+   * file. Rejects with AUDIT_BAD_INPUT (unknown field, wrong type) or
+   * AUDIT_WRITE_FAILED (I/O; the caller must refuse the call).
+   */
+  append(input: AuditInput): Promise<AuditEntry> {
+    if (this.closed) {
+      return Promise.reject(new JaneeError('AUDIT_WRITE_FAILED', 'the audit log is closed; the call was refused'));
+    }
+    let normalized: AuditInput;
+    try {
+      normalized = normalizeInput(input);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return new Promise<AuditEntry>((resolve, reject) => {
+      this.queue.push({ input: normalized, resolve, reject });
+      this.kick();
+    });
+  }
+
+  /** Waits for queued appends, then fsyncs what has been written. */
+  async flush(): Promise<void> {
+    while (this.draining) await this.draining;
+    await this.syncNow();
+    const err = this.takeSyncError();
+    if (err) throw err;
+  }
+
+  /** flush(), then closes the files. Later appends reject. */
+  async close(): Promise<void> {
+    this.closed = true;
+    try {
+      await this.flush();
+    } finally {
+      await this.dropFiles();
+    }
+  }
+
+  // -------------------------------------------------------------------------
+
+  private kick(): void {
+    if (this.draining) return;
+    this.draining = this.drain().finally(() => {
+      this.draining = null;
+      if (this.queue.length > 0) this.kick();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, 512);
+      try {
+        const pendingSyncError = this.takeSyncError();
+        if (pendingSyncError) throw pendingSyncError;
+        if (!this.dirReady) {
+          await ensureDir(this.dir);
+          this.dirReady = true;
+        }
+        const entries = await withLock(this.lockTarget, () => this.writeBatch(batch.map((p) => p.input)), {
+          timeoutMs: this.lockTimeoutMs,
+        });
+        batch.forEach((p, i) => p.resolve(entries[i] as AuditEntry));
+      } catch (e) {
+        this.dirReady = false;
+        await this.dropFiles();
+        const err = auditWriteFailed(e, this.dir);
+        for (const p of batch) p.reject(err);
+      }
+    }
+  }
+
+  /** Runs under the lock. */
+  private async writeBatch(inputs: AuditInput[]): Promise<AuditEntry[]> {
+    let t = this.now();
+    const firstFile = fileNameFor(new Date(t).toISOString());
+    let tail = this.fastTail(firstFile);
+    if (tail === 'grown') tail = await this.grownTail();
+    if (!tail) tail = await this.slowTail();
+
+    const entries: AuditEntry[] = [];
+    let pending: string[] = [];
+    for (let i = 0; i < inputs.length; i++) {
+      if (i > 0) t = this.now();
+      const ts = new Date(t).toISOString();
+      let file = fileNameFor(ts);
+      if (this.cur && this.cur.file > file) file = this.cur.file;
+      if (!this.cur || this.cur.file !== file) {
+        if (pending.length > 0) this.writeOut(pending.join(''));
+        pending = [];
+        await this.openDayFile(file);
+      }
+      const cur = this.current();
+      if (!cur.endsWithNewline) {
+        pending.push('\n'); // close off a partial line left by a crash (see the file comment)
+        cur.endsWithNewline = true;
+      }
+      const { entry, line } = sealEntry(inputs[i] as AuditInput, ts, tail.seq + 1, tail.hash);
+      pending.push(line);
+      entries.push(entry);
+      tail = { seq: entry.seq, hash: entry.hash };
+    }
+    if (pending.length > 0) this.writeOut(pending.join(''));
+    this.tail = tail;
+    await this.writeHead(tail);
+    if (this.fsyncIntervalMs === 0) {
+      await this.syncNow();
+      const err = this.takeSyncError();
+      if (err) throw err;
+    } else {
+      this.scheduleSync();
+    }
+    return entries;
+  }
+
+  /** The cached tail, if the open file is still the newest and nobody appended to it. */
+  private fastTail(wantFile: string): Tail | null | 'grown' {
+    const cur = this.cur;
+    if (!cur || !this.tail || wantFile > cur.file) return null;
+    const st = statSync(path.join(this.dir, cur.file), { throwIfNoEntry: false });
+    if (!st || st.ino !== cur.ino || st.size < cur.size) return null;
+    if (st.size === cur.size) return this.tail;
+    return st.size - cur.size <= GROWN_MAX ? 'grown' : null;
+  }
+
+  /**
+   * Another process appended to our file since our last write: the new bytes
+   * start at a line boundary (our cached size), so the tail is the last entry in
+   * them — read just those from the open handle. null if they hold no entry.
+   */
+  private async grownTail(): Promise<Tail | null> {
+    const cur = this.current();
+    const size = fstatSync(cur.fh.fd).size;
+    const buf = Buffer.alloc(size - cur.size);
+    const { bytesRead } = await cur.fh.read(buf, 0, buf.length, cur.size);
+    const piece = buf.subarray(0, bytesRead);
+    const ls = piece.toString('utf8').split('\n');
+    for (let i = ls.length - 1; i >= 0; i--) {
+      const e = looseParse(ls[i] as string);
+      if (e) {
+        cur.size += bytesRead;
+        cur.endsWithNewline = piece[piece.length - 1] === 0x0a;
+        return { seq: e.seq, hash: e.hash };
+      }
+    }
+    return null;
+  }
+
+  /** Finds the tail from the files; opens the newest file if it exists. */
+  private async slowTail(): Promise<Tail> {
+    await this.retireCurrent();
+    this.tail = null;
+    const files = await listLogFiles(this.dir);
+    const newest = files.at(-1);
+    if (newest !== undefined) await this.openDayFile(newest);
+    for (let i = files.length - 1; i >= 0; i--) {
+      const e = await lastEntryOf(path.join(this.dir, files[i] as string));
+      if (e) return { seq: e.seq, hash: e.hash };
+    }
+    return { seq: 0, hash: GENESIS_HASH };
+  }
+
+  private async openDayFile(file: string): Promise<void> {
+    await this.retireCurrent();
+    const full = path.join(this.dir, file);
+    // a+: append writes, and reads for checking the last byte.
+    const fh = await fs.open(full, fsc.O_RDWR | fsc.O_APPEND | fsc.O_CREAT, FILE_MODE);
+    try {
+      const st = fstatSync(fh.fd);
+      let endsWithNewline = true;
+      if (st.size > 0) {
+        const b = Buffer.alloc(1);
+        await fh.read(b, 0, 1, st.size - 1);
+        endsWithNewline = b[0] === 0x0a;
+      } else {
+        this.dirDirty = true; // probably just created: fsync the directory too
+      }
+      this.cur = { file, fh, ino: st.ino, size: st.size, endsWithNewline };
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private current(): Current {
+    if (!this.cur) throw new Error('no open audit file');
+    return this.cur;
+  }
+
+  private writeOut(text: string): void {
+    const cur = this.current();
+    const buf = Buffer.from(text, 'utf8');
+    let off = 0;
+    try {
+      while (off < buf.length) {
+        const bytesWritten = writeSync(cur.fh.fd, buf, off, buf.length - off);
+        if (bytesWritten <= 0) throw Object.assign(new Error('short write'), { code: 'EIO' });
+        off += bytesWritten;
+      }
+    } finally {
+      cur.size += off;
+      if (off > 0) this.dirty.add(cur.fh);
+    }
+  }
+
+  private async writeHead(tail: Tail): Promise<void> {
+    try {
+      if (!this.headFh) {
+        this.headFh = await fs.open(path.join(this.dir, HEAD_FILE), fsc.O_RDWR | fsc.O_CREAT, FILE_MODE);
+      }
+      const json = JSON.stringify({ seq: tail.seq, hash: tail.hash, file: this.cur?.file ?? null });
+      const buf = Buffer.alloc(HEAD_SIZE, 0x20);
+      buf.write(json, 0, 'utf8');
+      buf[HEAD_SIZE - 1] = 0x0a;
+      writeSync(this.headFh.fd, buf, 0, HEAD_SIZE, 0);
+      this.dirty.add(this.headFh);
+    } catch {
+      // Advisory only (see the file comment): verify will report a lagging head.
+      const h = this.headFh;
+      this.headFh = null;
+      if (h) {
+        this.dirty.delete(h);
+        await h.close().catch(() => undefined);
+      }
+    }
+  }
+
+  /** Moves the open day file aside (synced and closed on the next sync). */
+  private async retireCurrent(): Promise<void> {
+    const cur = this.cur;
+    if (!cur) return;
+    this.cur = null;
+    if (this.dirty.has(cur.fh)) this.retired.push(cur.fh);
+    else await cur.fh.close().catch(() => undefined);
+  }
+
+  private scheduleSync(): void {
+    if (this.syncTimer) return;
+    this.syncTimer = setTimeout(() => {
+      this.syncTimer = null;
+      void this.syncNow();
+    }, this.fsyncIntervalMs);
+    this.syncTimer.unref();
+  }
+
+  /** fdatasyncs everything written so far; errors are kept for the next append/flush. */
+  private async syncNow(): Promise<void> {
+    if (this.syncTimer) {
+      clearTimeout(this.syncTimer);
+      this.syncTimer = null;
+    }
+    while (this.syncing) await this.syncing;
+    if (this.dirty.size === 0 && !this.dirDirty && this.retired.length === 0) return;
+    const handles = [...this.dirty];
+    const retired = this.retired;
+    const dirDirty = this.dirDirty;
+    this.dirty = new Set();
+    this.retired = [];
+    this.dirDirty = false;
+    this.syncing = (async () => {
+      try {
+        await Promise.all(handles.map((h) => h.datasync()));
+        if (dirDirty) {
+          const d = await fs.open(this.dir, fsc.O_RDONLY);
+          try {
+            await d.sync();
+          } finally {
+            await d.close();
+          }
+        }
+      } catch (e) {
+        this.syncError = e;
+      } finally {
+        await Promise.all(retired.map((h) => h.close().catch(() => undefined)));
+        this.syncing = null;
+      }
+    })();
+    await this.syncing;
+  }
+
+  private takeSyncError(): JaneeError | null {
+    const e = this.syncError;
+    if (e === null) return null;
+    this.syncError = null;
+    return auditWriteFailed(e, this.dir);
+  }
+
+  /** After an error or on close: forget the cache and close every handle. */
+  private async dropFiles(): Promise<void> {
+    const cur = this.cur;
+    this.cur = null;
+    this.tail = null;
+    const head = this.headFh;
+    this.headFh = null;
+    const toClose = [...this.retired, ...(cur ? [cur.fh] : []), ...(head ? [head] : [])];
+    this.retired = [];
+    for (const h of toClose) this.dirty.delete(h);
+    await Promise.all(toClose.map((h) => h.close().catch(() => undefined)));
+  }
+}
+
+/**
+ * The last line of `file` that parses as an entry (read backwards in growing
+ * chunks), or null. A partial or garbage last line is skipped.
+ */
+export async function lastEntryOf(file: string): Promise<AuditEntry | null> {
+  let h: fs.FileHandle;
+  try {
+    h = await fs.open(file, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+  try {
+    const { size } = await h.stat();
+    let window = 64 * 1024;
+    for (;;) {
+      const start = Math.max(0, size - window);
+      const buf = Buffer.alloc(size - start);
+      const { bytesRead } = await h.read(buf, 0, buf.length, start);
+      const lines = buf.toString('utf8', 0, bytesRead).split('\n');
+      // The first piece may be the tail of a line that began before the window.
+      const first = start === 0 ? 0 : 1;
+      for (let i = lines.length - 1; i >= first; i--) {
+        const e = looseParse(lines[i] as string);
+        if (e) return e;
+      }
+      if (start === 0) return null;
+      window *= 4;
+    }
+  } finally {
+    await h.close();
+  }
+}
