@@ -1,0 +1,180 @@
+/**
+ * The kill switch: `<JANEE_HOME>/killswitch`, present while anything is blocked.
+ *
+ * Format (UTF-8 text, 0600, written atomically under `<file>.lock`):
+ *
+ *     # janee kill switch: calls to the services below are blocked while this file exists.
+ *     # One service name per line; "*" blocks every service. Remove with: janee killswitch off
+ *     stripe
+ *     github
+ *
+ * - `#` lines and blank lines are ignored; surrounding whitespace (and a CR) is trimmed.
+ * - `*` on a line of its own blocks every service.
+ * - A file with no entries at all blocks every service too, so
+ *   `touch ~/.janee/killswitch` is an emergency stop that needs no janee.
+ * - Anything else (a line that is not a service name, a file over 64 KiB, a file
+ *   that cannot be read) fails closed: everything is blocked and `error` says why.
+ * - No file: nothing is blocked. `setKillswitch` deletes the file when the last
+ *   block is lifted.
+ */
+import { constants as fsc } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { JaneeError, usageError } from '../errors.js';
+import { atomicWrite, ensureDir, withLock } from '../util/fsutil.js';
+
+export interface KillState {
+  all: boolean;
+  services: Set<string>;
+  /** Set when the file could not be understood; `all` is then true (fail closed). */
+  error?: string;
+}
+
+/** Same rule as config.yaml service names. */
+const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const MAX_BYTES = 64 * 1024;
+
+const HEADER =
+  '# janee kill switch: calls to the services below are blocked while this file exists.\n' +
+  '# One service name per line; "*" blocks every service. Remove with: janee killswitch off\n';
+
+const off = (): KillState => ({ all: false, services: new Set() });
+const failClosed = (error: string): KillState => ({ all: true, services: new Set(), error });
+
+export function parseKillswitch(text: string): KillState {
+  const services = new Set<string>();
+  let all = false;
+  let entries = 0;
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = (lines[i] ?? '').trim();
+    if (line === '' || line.startsWith('#')) continue;
+    entries++;
+    if (line === '*') all = true;
+    else if (SERVICE_NAME.test(line)) services.add(line);
+    else return failClosed(`line ${i + 1} is neither a service name nor "*"`);
+  }
+  if (entries === 0) return { all: true, services };
+  return { all, services };
+}
+
+export function formatKillswitch(s: KillState): string {
+  return HEADER + (s.all ? '*\n' : [...s.services].sort().map((n) => `${n}\n`).join(''));
+}
+
+export async function readKillswitch(file: string): Promise<KillState> {
+  let h: fs.FileHandle;
+  try {
+    h = await fs.open(file, fsc.O_RDONLY);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return off();
+    return failClosed(`${file} cannot be read (${code ?? 'EIO'})`);
+  }
+  try {
+    const buf = Buffer.alloc(MAX_BYTES + 1);
+    let n = 0;
+    for (;;) {
+      const { bytesRead } = await h.read(buf, n, buf.length - n, n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+      if (n > MAX_BYTES) return failClosed(`${file} is larger than ${MAX_BYTES} bytes`);
+    }
+    const st = parseKillswitch(buf.subarray(0, n).toString('utf8'));
+    return st.error === undefined ? st : failClosed(`${file}: ${st.error}`);
+  } catch (e) {
+    return failClosed(`${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'EIO'})`);
+  } finally {
+    await h.close();
+  }
+}
+
+export function isKilled(s: KillState, service: string): boolean {
+  return s.all || s.services.has(service);
+}
+
+/**
+ * `on` with no services blocks everything; `off` with none lifts every block;
+ * otherwise the named services are added or removed. Lifting one service while
+ * everything is blocked is refused (the file cannot say "all but X").
+ */
+export async function setKillswitch(file: string, on: boolean, services: string[]): Promise<KillState> {
+  for (const s of services) {
+    if (!SERVICE_NAME.test(s)) {
+      throw usageError(`"${s.slice(0, 64)}" is not a service name`, 'service names are 1-64 letters, digits, "_", "." or "-"');
+    }
+  }
+  await ensureDir(path.dirname(file));
+  return withLock(file, async () => {
+    const cur = await readKillswitch(file);
+    let next: KillState;
+    if (on) {
+      next = services.length === 0 || cur.all ? { all: true, services: new Set() } : { all: false, services: new Set([...cur.services, ...services]) };
+    } else if (services.length === 0) {
+      next = off();
+    } else {
+      if (cur.all) {
+        throw new JaneeError(
+          'KILLSWITCH_ALL',
+          cur.error !== undefined
+            ? `the kill switch file is damaged (${cur.error}), so every service is blocked`
+            : 'the kill switch is on for every service, so one service cannot be lifted alone',
+          'run `janee killswitch off` to lift it, then `janee killswitch on <service…>` for the ones to keep blocked',
+        );
+      }
+      next = { all: false, services: new Set([...cur.services].filter((s) => !services.includes(s))) };
+    }
+    if (!next.all && next.services.size === 0) {
+      await fs.rm(file, { force: true });
+    } else {
+      await atomicWrite(file, formatKillswitch(next), { backup: false });
+    }
+    return next;
+  });
+}
+
+/**
+ * Cached view of the kill switch for the per-call path. A call within `maxAgeMs`
+ * of the last check costs nothing; after that, one `stat` — the file is re-read
+ * only when its inode, size, mtime or ctime changed (atomic writes always make a
+ * new inode). So a running gate sees `janee killswitch on` within maxAgeMs.
+ */
+export class KillswitchWatcher {
+  readonly #file: string;
+  readonly #maxAgeMs: number;
+  #state: KillState | undefined;
+  #sig: string | undefined;
+  #checkedAt = Number.NEGATIVE_INFINITY;
+  #inflight: Promise<KillState> | undefined;
+
+  constructor(file: string, opts: { maxAgeMs?: number } = {}) {
+    this.#file = file;
+    this.#maxAgeMs = opts.maxAgeMs ?? 250;
+  }
+
+  current(): Promise<KillState> {
+    if (this.#state !== undefined && performance.now() - this.#checkedAt < this.#maxAgeMs) {
+      return Promise.resolve(this.#state);
+    }
+    this.#inflight ??= this.#refresh().finally(() => {
+      this.#inflight = undefined;
+    });
+    return this.#inflight;
+  }
+
+  async #refresh(): Promise<KillState> {
+    let sig: string;
+    try {
+      const st = await fs.stat(this.#file, { bigint: true });
+      sig = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+    } catch (e) {
+      sig = `missing:${(e as NodeJS.ErrnoException).code ?? 'EIO'}`;
+    }
+    if (this.#state === undefined || sig !== this.#sig) {
+      this.#state = await readKillswitch(this.#file);
+      this.#sig = sig;
+    }
+    this.#checkedAt = performance.now();
+    return this.#state;
+  }
+}

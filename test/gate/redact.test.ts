@@ -1,0 +1,178 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuthSpec } from '../../src/config/types.js';
+import { Forwarder } from '../../src/gate/forward.js';
+import { pickResponseHeaders, sanitizeAgentHeaders } from '../../src/gate/headers.js';
+import { applyInjection, authHeaderName, injectCredential, secretVariants } from '../../src/gate/inject.js';
+import { Redactor } from '../../src/gate/redact.js';
+import { startUpstream, type Upstream } from '../helpers/upstream.js';
+
+const TOKEN = 'sk_live_9f8e7d6c5b4a3210_AbCdEf';
+
+function forms(v: string): string[] {
+  return [
+    v,
+    Buffer.from(v).toString('base64'),
+    Buffer.from(v).toString('base64').replace(/=+$/, ''),
+    Buffer.from(v).toString('base64url'),
+    encodeURIComponent(v),
+    new URLSearchParams([['k', v]]).toString().slice(2),
+    JSON.stringify(v).slice(1, -1),
+  ];
+}
+
+describe('Redactor', () => {
+  const r = new Redactor([{ service: 'stripe', variants: secretVariants({ type: 'bearer' }, { token: TOKEN }) }]);
+
+  it('replaces every variant, a longer form in one piece', () => {
+    expect(r.redact(`auth=Bearer ${TOKEN}; raw=${TOKEN}`)).toBe('auth=[REDACTED:stripe]; raw=[REDACTED:stripe]');
+    for (const f of forms(TOKEN)) expect(r.redact(`<${f}>`)).toBe('<[REDACTED:stripe]>');
+  });
+
+  it('returns the same string when nothing matches', () => {
+    const s = 'nothing to see here '.repeat(100);
+    expect(r.redact(s)).toBe(s);
+    const b = Buffer.from(s);
+    expect(r.redactBytes(b)).toBe(b);
+  });
+
+  it('redacts every service, labelled by its own name', () => {
+    const multi = new Redactor([
+      { service: 'a', variants: secretVariants({ type: 'bearer' }, { token: 'token-of-service-a' }) },
+      { service: 'b', variants: secretVariants({ type: 'header', name: 'x-key' }, { token: 'token-of-service-b' }) },
+    ]);
+    expect(multi.redact('a=token-of-service-a b=token-of-service-b')).toBe('a=[REDACTED:a] b=[REDACTED:b]');
+  });
+
+  it('overlapping occurrences leave nothing behind', () => {
+    const o = new Redactor([
+      { service: 'x', variants: ['abcdef12'] },
+      { service: 'y', variants: ['ef12ghij'] },
+    ]);
+    // Both overlap: the union of their ranges is redacted.
+    expect(o.redact('--abcdef12ghij--')).toBe('--[REDACTED:x]--');
+    expect(new Redactor([{ service: 'z', variants: ['aaaa'] }]).redact('aaaaaa!')).toBe('[REDACTED:z]!');
+  });
+
+  it('escapes regex metacharacters in variants', () => {
+    const m = new Redactor([{ service: 's', variants: ['a.b*c+(d)?[e]{f}|g^h$i\\j'] }]);
+    expect(m.redact('x a.b*c+(d)?[e]{f}|g^h$i\\j y axb')).toBe('x [REDACTED:s] y axb');
+  });
+
+  it('finds a secret inside base64 text at any alignment', () => {
+    for (let pre = 0; pre < 6; pre++) {
+      for (let post = 0; post < 4; post++) {
+        const blob = Buffer.concat([randomBytes(pre), Buffer.from(TOKEN), randomBytes(post)]).toString('base64');
+        const out = r.redact(`data:${blob}`);
+        expect(out).toContain('[REDACTED:stripe]');
+        // Whatever is left on either side decodes to at most a sliver of the token.
+        for (const piece of out.slice(5).split('[REDACTED:stripe]')) {
+          for (let shift = 0; shift < 4; shift++) {
+            const dec = Buffer.from(piece.slice(shift), 'base64').toString('latin1');
+            for (let i = 0; i + 4 <= TOKEN.length; i++) expect(dec).not.toContain(TOKEN.slice(i, i + 4));
+          }
+        }
+      }
+    }
+  });
+
+  it('finds the password inside a Basic header built by someone else', () => {
+    const b = new Redactor([{ service: 'svc', variants: secretVariants({ type: 'basic' }, { username: 'bob', password: 'correct-horse-battery' }) }]);
+    const other = Buffer.from('someone-else:correct-horse-battery').toString('base64');
+    const out = b.redact(`Authorization: Basic ${other}`);
+    expect(Buffer.from(out.split(' ').at(-1) ?? '', 'base64').toString('latin1')).not.toContain('horse');
+  });
+
+  it('binary bodies are redacted as bytes before base64', () => {
+    const body = Buffer.concat([randomBytes(1001), Buffer.from(TOKEN), Buffer.from([0, 255, 0]), Buffer.from(`Bearer ${TOKEN}`), randomBytes(7)]);
+    const out = r.redactBody(body, 'application/octet-stream');
+    expect(out.bodyEncoding).toBe('base64');
+    const dec = Buffer.from(out.body, 'base64');
+    expect(dec.includes(Buffer.from(TOKEN))).toBe(false);
+    expect(dec.toString('latin1').split('[REDACTED:stripe]')).toHaveLength(3);
+    expect(dec.subarray(0, 1001).equals(body.subarray(0, 1001))).toBe(true);
+  });
+
+  it('UTF-8 secrets are found in the byte view, and text stays valid UTF-8', () => {
+    const u = new Redactor([{ service: 'u', variants: secretVariants({ type: 'bearer' }, { token: 'pässwörd-ünïcode' }) }]);
+    const out = u.redactBody(Buffer.from('{"k":"pässwörd-ünïcode","x":"é✓"}'), 'application/json');
+    expect(out).toEqual({ body: '{"k":"[REDACTED:u]","x":"é✓"}', bodyEncoding: 'utf8' });
+    expect(u.redact('\\u0070\\u00e4ss')).toBe('\\u0070\\u00e4ss'); // not a full variant
+    expect(u.redact(JSON.stringify('pässwörd-ünïcode').slice(1, -1))).toBe('[REDACTED:u]');
+  });
+
+  it('base64 input is decoded, redacted and re-encoded', () => {
+    const b64 = Buffer.concat([randomBytes(5), Buffer.from(TOKEN), randomBytes(5)]).toString('base64');
+    const out = Buffer.from(r.redactBase64(b64), 'base64');
+    expect(out.includes(Buffer.from(TOKEN))).toBe(false);
+  });
+
+  it('a truncated body ending in part of a secret loses that part', () => {
+    for (let k = 1; k < TOKEN.length; k++) {
+      const text = `prefix ${TOKEN.slice(0, k)}`;
+      expect(r.redact(text, { truncated: true })).toBe('prefix [REDACTED:stripe]');
+      expect(Buffer.from(r.redactBytes(Buffer.from(text), { truncated: true })).toString()).toBe('prefix [REDACTED:stripe]');
+      // Not truncated: a partial token is not a secret form, left alone.
+      expect(r.redact(text)).toBe(text);
+    }
+  });
+});
+
+describe('echoing upstream -> nothing of the secret survives', () => {
+  let up: Upstream;
+  let fwd: Forwarder;
+  beforeAll(async () => {
+    up = await startUpstream();
+    fwd = new Forwarder();
+  });
+  afterAll(async () => {
+    await fwd.close();
+    await up.close();
+  });
+
+  const OTHER = 'ghp_OtherServiceSecret_0000111122223333';
+  const cases: [string, AuthSpec, Record<string, string>, string[]][] = [
+    ['bearer', { type: 'bearer' }, { token: 'tok+with/odd=chars"and spaces&amp;~' }, ['tok+with/odd=chars"and spaces&amp;~']],
+    ['basic', { type: 'basic' }, { username: 'user@example.com', password: 'p@ss w0rd/+=' }, ['p@ss w0rd/+=', 'user@example.com']],
+    ['header', { type: 'header', name: 'x-api-key' }, { token: 'hdr/Token+Value==' }, ['hdr/Token+Value==']],
+    ['query', { type: 'query', param: 'key' }, { token: 'q/tok+en=&"é ~!*' }, ['q/tok+en=&"é ~!*']],
+  ];
+
+  it.each(cases)('%s: body and headers are clean in raw, base64, url and JSON forms', async (_n, auth, fields, secrets) => {
+    const redactor = new Redactor([
+      { service: 'svc', variants: secretVariants(auth, fields) },
+      { service: 'other', variants: secretVariants({ type: 'bearer' }, { token: OTHER }) },
+    ]);
+    const headers = sanitizeAgentHeaders({ accept: 'application/json' }, authHeaderName(auth));
+    const inj = injectCredential(auth, fields, 'svc');
+    // The header-auth case: make the upstream echo our header as if it were Authorization.
+    const injected = auth.type === 'header' ? { headers: { authorization: fields.token! }, queryParams: [] } : inj;
+    // The upstream also echoes another service's secret it happens to know.
+    const { url, headers: h } = applyInjection(`${up.url}/echo-secret?other=${encodeURIComponent(OTHER)}`, headers, injected);
+    const res = await fwd.forward({ url, method: 'GET', headers: h, body: undefined, timeoutMs: 5000, maxResponseBytes: 1 << 20 });
+    const outHeaders = redactor.redactHeaders(pickResponseHeaders(res.headers));
+    const out = redactor.redactBody(res.body, res.headers['content-type'], res.truncated);
+    expect(out.bodyEncoding).toBe('utf8');
+    const everything = `${out.body}\n${JSON.stringify(outHeaders)}`;
+    expect(everything).toContain('[REDACTED:svc]');
+    expect(everything).toContain('[REDACTED:other]');
+    expect(outHeaders['x-secret-not-allowlisted']).toBeUndefined();
+    const injectedValues = Object.values(injected.headers).concat(injected.queryParams.map(([, v]) => v));
+    for (const s of [...secrets, ...injectedValues, OTHER]) {
+      for (const f of forms(s)) {
+        expect(everything, `${f} leaked`).not.toContain(f);
+        expect(JSON.stringify(everything)).not.toContain(JSON.stringify(f).slice(1, -1));
+      }
+    }
+  });
+
+  it('moving the truncation point through the secret never reveals a piece of it', async () => {
+    const redactor = new Redactor([{ service: 'svc', variants: secretVariants({ type: 'bearer' }, { token: TOKEN }) }]);
+    const { url, headers } = applyInjection(`${up.url}/pad`, {}, injectCredential({ type: 'bearer' }, { token: TOKEN }));
+    for (let n = 980; n <= 1000 + `Bearer ${TOKEN}`.length; n += 3) {
+      const res = await fwd.forward({ url: `${url}?n=${n}`, method: 'GET', headers, body: undefined, timeoutMs: 5000, maxResponseBytes: 1000 });
+      const out = redactor.redactBody(res.body, res.headers['content-type'], res.truncated);
+      expect(out.body).toMatch(/^x*(\[REDACTED:svc\])?$/);
+    }
+  });
+});
