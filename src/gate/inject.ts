@@ -134,6 +134,9 @@ export const MIN_ENCODED_LENGTH = 4;
  */
 export const MIN_BASE64_CORE = 8;
 
+/** Basic-auth user names shorter than this are not redacted on their own (see secretVariants). */
+export const MIN_SECRET_USERNAME = 8;
+
 const toB64Url = (s: string): string => s.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 
 /**
@@ -199,7 +202,11 @@ function pushEncodings(out: Set<string>, v: string): void {
  */
 export function secretVariants(auth: AuthSpec, fields: Record<string, string>): string[] {
   const out = new Set<string>();
-  for (const v of Object.values(fields)) {
+  for (const [k, v] of Object.entries(fields)) {
+    // A short basic-auth user name ("api", "admin") is an identifier, not a secret:
+    // redacting it would blank ordinary words in every response. A long one may be
+    // a key used as the user name (Stripe style) and is redacted.
+    if (k === 'username' && auth.type === 'basic' && typeof v === 'string' && v.length < MIN_SECRET_USERNAME) continue;
     if (typeof v === 'string') pushEncodings(out, v);
   }
   if (auth.type === 'basic' && typeof fields.username === 'string') {

@@ -120,17 +120,25 @@ describe('secretVariants', () => {
     expect(v).not.toContain('');
   });
 
-  it('basic: base64(user:pass) and "Basic <that>", each field', () => {
+  it('basic: base64(user:pass) and "Basic <that>", the password; a short user name alone is not a secret', () => {
     const v = secretVariants({ type: 'basic' }, { username: 'alice', password: 'hunter22' });
     const creds = Buffer.from('alice:hunter22').toString('base64');
     expect(v).toContain(creds);
     expect(v).toContain(`Basic ${creds}`);
-    expect(v).toContain('alice');
     expect(v).toContain('hunter22');
+    expect(v).toContain('alice:hunter22');
+    expect(v).not.toContain('alice');
+  });
+
+  it('basic: a long user name (a key used as the user name, Stripe style) is redacted with its encodings', () => {
+    const key = 'sk_test_0123456789abcdef';
+    const v = secretVariants({ type: 'basic' }, { username: key, password: '' });
+    expect(v).toContain(key);
+    expect(v).toContain(Buffer.from(key).toString('base64'));
   });
 
   it('short values: raw only; empty values: nothing', () => {
-    const v = secretVariants({ type: 'basic' }, { username: 'abc', password: '' });
+    const v = secretVariants({ type: 'bearer' }, { token: 'abc' });
     expect(v).toContain('abc');
     expect(v).not.toContain(Buffer.from('abc').toString('base64'));
     expect(v).not.toContain('');
