@@ -4,11 +4,12 @@ import { addServiceNode, editConfig, hasService, removeServiceNode, undoConfigEd
 import { parseConfigText, readConfigText, parseRateLimit, SERVICE_NAME } from '../../config/load.js';
 import { AUTH_TYPES, type AuthSpec } from '../../config/types.js';
 import { parseBaseUrl } from '../../config/url.js';
+import { isValidFieldValue } from '../../vault/payload.js';
 import type { VaultEntry } from '../../vault/types.js';
 import { JaneeCommand, passphraseStdinOption } from '../base.js';
 import { info, warn } from '../io.js';
 import { promptHidden, readStdinAll } from '../passphrase.js';
-import { changeVault, requireEntryAbsent } from '../vault-ops.js';
+import { changeVault, requireEntryAbsent, unlockedAgent } from '../vault-ops.js';
 
 export class AddCommand extends JaneeCommand {
   static override paths = [['add']];
@@ -51,24 +52,31 @@ export class AddCommand extends JaneeCommand {
     }
     const vaultFile = await this.vaultFile();
     const fields = await this.readFields(svc.auth);
+    // An unlocked agent for this vault does the write: no passphrase needed.
+    const agent = await unlockedAgent(this.io, vaultFile);
     try {
       const now = new Date().toISOString();
       const entry: VaultEntry = { fields, origins: [origin], created: now, updated: now };
       // Config first: its old bytes can be put back exactly if the vault write fails.
       const edit = await editConfig(configFile, (doc) => addServiceNode(doc, svc));
       try {
-        await changeVault(this.io, vaultFile, { passphraseStdin: this.passphraseStdin }, (data) => {
-          requireEntryAbsent(data, svc.name);
-          data.entries[svc.name] = entry;
-        });
+        if (agent) {
+          await agent.request('vault_put', { name: svc.name, entry }, { timeoutMs: 30_000 });
+        } else {
+          await changeVault(this.io, vaultFile, { passphraseStdin: this.passphraseStdin }, (data) => {
+            requireEntryAbsent(data, svc.name);
+            data.entries[svc.name] = entry;
+          });
+        }
       } catch (e) {
         await undoConfigEdit(configFile, edit, (doc) => removeServiceNode(doc, svc.name));
         throw e;
       }
     } finally {
+      agent?.close();
       for (const k of Object.keys(fields)) fields[k] = '';
     }
-    info(this.context.stderr, `added ${svc.name} (secret bound to ${origin})`);
+    info(this.context.stderr, `added ${svc.name} (secret bound to ${origin})${agent ? ` through the agent (pid ${agent.hello.pid})` : ''}`);
     return 0;
   }
 
@@ -86,6 +94,7 @@ export class AddCommand extends JaneeCommand {
     } else auth = { type: type as 'bearer' | 'basic' };
     if (type !== 'basic' && this.username !== undefined) throw usageError('--username is only for --auth basic');
     if (type === 'basic' && !this.username) throw usageError('--auth basic needs --username', 'the key is the password');
+    if (this.username !== undefined && (!isValidFieldValue(this.username) || this.username.includes(':'))) throw usageError('--username must not contain ":" or control characters');
     const baseUrl = parseBaseUrl(this.baseUrl).baseUrl;
     const svc: NewService = { name: this.name, baseUrl, auth };
     const rules = [...(this.policy ?? []).map((r) => parseRuleFlag(r, false)), ...(this.deny ?? []).map((r) => parseRuleFlag(r, true))];
@@ -112,7 +121,7 @@ export class AddCommand extends JaneeCommand {
       throw new JaneeError('NO_KEY', 'no secret given and no terminal to ask on', 'pass it on stdin with --key-stdin (or --key, which is visible in argv)');
     }
     if (key.length === 0) throw new JaneeError('NO_KEY', 'the secret is empty', 'pass the secret with --key-stdin or type it at the prompt');
-    if (/[\r\n\0]/.test(key)) throw new JaneeError('BAD_KEY', 'the secret contains a line break or NUL byte', 'pass exactly the secret (one trailing newline is stripped)');
+    if (!isValidFieldValue(key)) throw new JaneeError('BAD_KEY', 'the secret contains a line break or another control character', 'pass exactly the secret (one trailing newline is stripped)');
     return auth.type === 'basic' ? { username: this.username as string, password: key } : { token: key };
   }
 }

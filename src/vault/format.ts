@@ -1,0 +1,470 @@
+/**
+ * The vault file format, v1. Pure: bytes in, bytes out; no file I/O.
+ * The byte-exact specification is docs/vault-format.md — keep the two in step.
+ *
+ *     janee-vault/v1
+ *     -> scrypt <salt, 16 bytes> <log2 N>
+ *     <wrapped file key, 48 bytes>
+ *     # check <first 8 bytes of SHA-256 over the three lines above>
+ *     --- <HMAC-SHA-256 over the header up to and including "---">
+ *     <payload: nonce ‖ XChaCha20-Poly1305 ciphertext, 64 columns a line, last line shorter>
+ *
+ * Every base64 string is standard-alphabet, unpadded and canonical. Lines end in LF.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { hkdf } from '@noble/hashes/hkdf.js';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { JaneeError } from '../errors.js';
+import { scryptAsync } from './scrypt.js';
+
+/** Work factor `janee init` uses unless told otherwise (256 MiB, as age). */
+export const DEFAULT_LOG_N = 18;
+/** Readers refuse anything above this before doing any scrypt work (DoS guard; 4 GiB). */
+export const MAX_LOG_N = 22;
+/** Writers refuse anything below this. Readers accept any log2 N in 1..MAX_LOG_N. */
+export const MIN_LOG_N = 10;
+/** The CLI warns when asked to write a vault below this. */
+export const WARN_BELOW_LOG_N = 15;
+
+export const VERSION_LINE = 'janee-vault/v1';
+export const SCRYPT_LABEL = 'janee.dev/v1/scrypt';
+export const HEADER_MAC_INFO = 'janee.dev/v1/header';
+export const PAYLOAD_INFO = 'janee.dev/v1/payload';
+export const FINGERPRINT_INFO = 'janee.dev/v1/fingerprint';
+/** Columns of a full payload line. The last payload line is always shorter (maybe empty). */
+export const PAYLOAD_LINE_WIDTH = 64;
+
+const FILE_KEY_LEN = 32;
+const SALT_LEN = 16;
+const WRAPPED_KEY_LEN = FILE_KEY_LEN + 16;
+const CHECK_LEN = 8;
+const MAC_LEN = 32;
+const NONCE_LEN = 24;
+const TAG_LEN = 16;
+/** Largest log2 N the header grammar admits (two decimal digits); above MAX_LOG_N is refused at unwrap. */
+const GRAMMAR_MAX_LOG_N = 99;
+
+export interface VaultHeader {
+  /** log2 of scrypt's N (r = 8, p = 1). */
+  logN: number;
+  /** 16 random bytes. */
+  salt: Uint8Array;
+  /** XChaCha20-Poly1305 of the 32-byte file key: 48 bytes. */
+  wrappedKey: Uint8Array;
+}
+
+export interface ParsedVault {
+  header: VaultHeader;
+  /**
+   * The whole header as text: the five header lines, each with its LF, i.e. up to and
+   * including the LF that ends the `--- <mac>` line. This is the payload's AAD.
+   */
+  headerText: string;
+  /** The 32-byte header MAC from the `---` line. */
+  mac: Uint8Array;
+  /** The payload's 24-byte nonce. */
+  nonce: Uint8Array;
+  /** The payload's ciphertext including the 16-byte Poly1305 tag. */
+  ciphertext: Uint8Array;
+}
+
+// ---------------------------------------------------------------------------
+// errors
+
+const HINT_DAMAGED = 'restore <vault>.bak or the copy in git';
+const HINT_PASSPHRASE = 'check the passphrase (JANEE_PASSPHRASE / JANEE_PASSPHRASE_FILE if set)';
+
+function badHeader(message: string, hint = HINT_DAMAGED): JaneeError {
+  return new JaneeError('VAULT_BAD_HEADER', message, hint);
+}
+function badPayload(message: string): JaneeError {
+  return new JaneeError('VAULT_BAD_PAYLOAD', message, HINT_DAMAGED);
+}
+
+// ---------------------------------------------------------------------------
+// argument checks (programming errors, not file damage: TypeError / RangeError)
+
+function abytes(value: unknown, title: string, length?: number): asserts value is Uint8Array {
+  if (!(value instanceof Uint8Array)) throw new TypeError(`${title}: Uint8Array expected, got ${typeof value}`);
+  if (length !== undefined && value.length !== length) {
+    throw new RangeError(`${title}: Uint8Array of length ${length} expected, got length=${value.length}`);
+  }
+}
+
+function aheader(header: VaultHeader, title: string): void {
+  if (typeof header !== 'object' || header === null) throw new TypeError(`${title}: header object expected`);
+  const { logN } = header;
+  if (!Number.isInteger(logN) || logN < 1 || logN > GRAMMAR_MAX_LOG_N) {
+    throw new RangeError(`${title}: header.logN must be an integer in 1..${GRAMMAR_MAX_LOG_N}, got ${String(logN)}`);
+  }
+  abytes(header.salt, `${title}: header.salt`, SALT_LEN);
+  abytes(header.wrappedKey, `${title}: header.wrappedKey`, WRAPPED_KEY_LEN);
+}
+
+// ---------------------------------------------------------------------------
+// byte / text helpers
+
+const B64_CHARS = /^[A-Za-z0-9+/]*$/;
+
+/** Standard alphabet, no padding. */
+export function b64encode(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64').replace(/=+$/, '');
+}
+
+/**
+ * Strict decode: standard alphabet only, no padding, no whitespace, and canonical
+ * (re-encoding the result gives back the input exactly). Returns undefined if not.
+ */
+export function b64decode(text: string): Uint8Array | undefined {
+  if (!B64_CHARS.test(text) || text.length % 4 === 1) return undefined;
+  const buf = Buffer.from(text, 'base64');
+  if (buf.toString('base64').replace(/=+$/, '') !== text) return undefined;
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+/** Header text is ASCII by construction; latin1 keeps one char per byte for parsing. */
+function ascii(text: string): Uint8Array {
+  return Uint8Array.from(Buffer.from(text, 'latin1'));
+}
+
+function ctEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+function headerChecksum(linesAbove: string): Uint8Array {
+  return sha256(ascii(linesAbove)).subarray(0, CHECK_LEN);
+}
+
+function hkdf32(fileKey: Uint8Array, salt: Uint8Array | undefined, info: string): Uint8Array {
+  return hkdf(sha256, fileKey, salt, ascii(info), 32);
+}
+
+function headerMac(fileKey: Uint8Array, macInput: string): Uint8Array {
+  const key = hkdf32(fileKey, undefined, HEADER_MAC_INFO);
+  try {
+    return hmac(sha256, key, ascii(macInput));
+  } finally {
+    key.fill(0);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// key wrapping
+
+/** 32 fresh random bytes. */
+export function generateFileKey(): Uint8Array {
+  return Uint8Array.from(randomBytes(FILE_KEY_LEN));
+}
+
+async function passphraseKey(passphrase: Uint8Array, salt: Uint8Array, logN: number): Promise<Uint8Array> {
+  const label = ascii(SCRYPT_LABEL);
+  try {
+    return await scryptAsync(passphrase, concat(label, salt), logN, 32);
+  } catch {
+    throw new JaneeError(
+      'VAULT_WORK_FACTOR',
+      `scrypt failed at work factor 2^${logN} (not enough memory?)`,
+      'free memory, or re-create the vault with a lower --work-factor',
+    );
+  }
+}
+
+/**
+ * Wraps the file key under the passphrase with a fresh random salt.
+ * `opts.salt` fixes the salt (test vectors only).
+ */
+export async function wrapFileKey(
+  passphrase: Uint8Array,
+  fileKey: Uint8Array,
+  logN: number,
+  opts: { salt?: Uint8Array } = {},
+): Promise<VaultHeader> {
+  abytes(passphrase, 'wrapFileKey: passphrase');
+  if (passphrase.length === 0) throw new RangeError('wrapFileKey: passphrase must not be empty');
+  abytes(fileKey, 'wrapFileKey: fileKey', FILE_KEY_LEN);
+  if (!Number.isInteger(logN) || logN < MIN_LOG_N || logN > MAX_LOG_N) {
+    throw new RangeError(`wrapFileKey: log2 N must be an integer in ${MIN_LOG_N}..${MAX_LOG_N}, got ${String(logN)}`);
+  }
+  let salt: Uint8Array;
+  if (opts.salt !== undefined) {
+    abytes(opts.salt, 'wrapFileKey: opts.salt', SALT_LEN);
+    salt = Uint8Array.from(opts.salt);
+  } else {
+    salt = Uint8Array.from(randomBytes(SALT_LEN));
+  }
+  const key = await passphraseKey(passphrase, salt, logN);
+  try {
+    const wrappedKey = xchacha20poly1305(key, new Uint8Array(NONCE_LEN)).encrypt(fileKey);
+    return { logN, salt, wrappedKey };
+  } finally {
+    key.fill(0);
+  }
+}
+
+/**
+ * Recovers the file key. Refuses log2 N > MAX_LOG_N before any scrypt work
+ * (VAULT_WORK_FACTOR); a key that does not unwrap is VAULT_BAD_PASSPHRASE (parseVault has
+ * already ruled out accidental damage to the header with its checksum).
+ */
+export async function unwrapFileKey(header: VaultHeader, passphrase: Uint8Array): Promise<Uint8Array> {
+  aheader(header, 'unwrapFileKey');
+  abytes(passphrase, 'unwrapFileKey: passphrase');
+  if (header.logN > MAX_LOG_N) {
+    throw new JaneeError(
+      'VAULT_WORK_FACTOR',
+      `refusing work factor 2^${header.logN} (max 2^${MAX_LOG_N})`,
+      `janee never writes more than 2^${MAX_LOG_N}: restore <vault>.bak or the copy in git`,
+    );
+  }
+  const key = await passphraseKey(passphrase, header.salt, header.logN);
+  try {
+    return xchacha20poly1305(key, new Uint8Array(NONCE_LEN)).decrypt(header.wrappedKey);
+  } catch {
+    throw new JaneeError('VAULT_BAD_PASSPHRASE', 'wrong passphrase', HINT_PASSPHRASE);
+  } finally {
+    key.fill(0);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// parsing
+
+/** Reads one LF-terminated line from `s` at `pos`; undefined if there is no LF. */
+function lineAt(s: string, pos: number): { line: string; next: number } | undefined {
+  const nl = s.indexOf('\n', pos);
+  if (nl < 0) return undefined;
+  return { line: s.slice(pos, nl), next: nl + 1 };
+}
+
+const VERSION_RE = /^janee-vault\/v([1-9][0-9]{0,8})\r?$/;
+const SCRYPT_RE = /^-> scrypt ([A-Za-z0-9+/]{22}) ([1-9][0-9]?)$/;
+const WRAPPED_RE = /^[A-Za-z0-9+/]{64}$/;
+const CHECK_RE = /^# check ([A-Za-z0-9+/]{11})$/;
+const MAC_RE = /^--- ([A-Za-z0-9+/]{43})$/;
+
+function parseVersion(s: string): number {
+  const nl = s.indexOf('\n');
+  const first = nl < 0 ? s : s.slice(0, nl);
+  if (first === VERSION_LINE) {
+    if (nl < 0) throw badHeader('vault header is truncated');
+    return nl + 1;
+  }
+  if (first === `${VERSION_LINE}\r`) {
+    throw badHeader(
+      'vault file has CRLF line endings',
+      'restore <vault>.bak or the copy in git, and mark the vault `-text` in .gitattributes',
+    );
+  }
+  const m = VERSION_RE.exec(first);
+  if (m !== null) {
+    throw new JaneeError(
+      'VAULT_UNSUPPORTED_VERSION',
+      `vault format v${m[1]} is newer than this janee supports (v1)`,
+      'upgrade janee',
+    );
+  }
+  if (nl < 0 && VERSION_LINE.startsWith(first)) throw badHeader('vault header is truncated');
+  throw badHeader('not a janee vault', 'check the vault path (JANEE_VAULT or vault: in config.yaml)');
+}
+
+function headerLine(s: string, pos: number, what: string, re: RegExp): { m: RegExpExecArray; next: number } {
+  const l = lineAt(s, pos);
+  if (l === undefined) throw badHeader('vault header is truncated');
+  const m = re.exec(l.line);
+  if (m === null) throw badHeader(`vault header is damaged (malformed ${what} line)`);
+  return { m, next: l.next };
+}
+
+function headerB64(text: string | undefined, length: number, what: string): Uint8Array {
+  const bytes = text === undefined ? undefined : b64decode(text);
+  if (bytes === undefined || bytes.length !== length) {
+    throw badHeader(`vault header is damaged (non-canonical base64 in ${what})`);
+  }
+  return bytes;
+}
+
+/**
+ * Strict, canonical parse. Checks structure and encoding and the unkeyed header checksum;
+ * uses no key. Throws JaneeError: VAULT_EMPTY, VAULT_UNSUPPORTED_VERSION, VAULT_BAD_HEADER
+ * (anything up to and including the `---` line), VAULT_BAD_PAYLOAD (anything after it).
+ */
+export function parseVault(bytes: Uint8Array): ParsedVault {
+  abytes(bytes, 'parseVault: bytes');
+  if (bytes.length === 0) {
+    throw new JaneeError('VAULT_EMPTY', 'vault file is empty', `${HINT_DAMAGED}, or delete it and run janee init`);
+  }
+  // latin1: one char per byte, so any non-ASCII byte simply fails the grammar below.
+  const s = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+
+  let pos = parseVersion(s);
+  const scrypt = headerLine(s, pos, 'scrypt', SCRYPT_RE);
+  pos = scrypt.next;
+  const salt = headerB64(scrypt.m[1], SALT_LEN, 'salt');
+  const logN = Number(scrypt.m[2]);
+  const wrapped = headerLine(s, pos, 'wrapped key', WRAPPED_RE);
+  pos = wrapped.next;
+  const wrappedKey = headerB64(wrapped.m[0], WRAPPED_KEY_LEN, 'wrapped key');
+  const checkedText = s.slice(0, pos);
+  const check = headerLine(s, pos, 'check', CHECK_RE);
+  pos = check.next;
+  const sum = headerB64(check.m[1], CHECK_LEN, 'check');
+  if (!ctEqual(sum, headerChecksum(checkedText))) {
+    throw badHeader('vault header is damaged (checksum mismatch)');
+  }
+  const mac = headerLine(s, pos, 'mac', MAC_RE);
+  pos = mac.next;
+  const macBytes = headerB64(mac.m[1], MAC_LEN, 'mac');
+  const headerText = s.slice(0, pos);
+
+  // Payload: full lines of exactly 64 columns, then one shorter (possibly empty) line,
+  // then end of file. Every line ends in LF.
+  if (pos === s.length) throw badPayload('vault payload is missing (file truncated)');
+  const parts: string[] = [];
+  for (;;) {
+    const l = lineAt(s, pos);
+    if (l === undefined) throw badPayload('vault payload is truncated (last line has no newline)');
+    if (l.line.length > PAYLOAD_LINE_WIDTH) throw badPayload('vault payload is damaged (line too long)');
+    parts.push(l.line);
+    pos = l.next;
+    if (l.line.length < PAYLOAD_LINE_WIDTH) break;
+    if (pos === s.length) throw badPayload('vault payload is truncated (no final short line)');
+  }
+  if (pos !== s.length) throw badPayload('vault payload is damaged (trailing data after the payload)');
+  const body = b64decode(parts.join(''));
+  if (body === undefined) throw badPayload('vault payload is damaged (invalid or non-canonical base64)');
+  if (body.length < NONCE_LEN + TAG_LEN) throw badPayload('vault payload is truncated (too short)');
+
+  return {
+    header: { logN, salt, wrappedKey },
+    headerText,
+    mac: macBytes,
+    nonce: body.slice(0, NONCE_LEN),
+    ciphertext: body.slice(NONCE_LEN),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// open / seal
+
+/** The header text up to and including `---` (the MAC's input). */
+function macInputOf(headerText: string): string {
+  const i = headerText.lastIndexOf('\n--- ');
+  if (i < 0) throw new RangeError('parsed vault: headerText has no mac line');
+  return headerText.slice(0, i + 4);
+}
+
+function aparsed(parsed: ParsedVault, title: string): void {
+  if (typeof parsed !== 'object' || parsed === null) throw new TypeError(`${title}: parsed vault expected`);
+  if (typeof parsed.headerText !== 'string') throw new TypeError(`${title}: parsed.headerText must be a string`);
+  abytes(parsed.mac, `${title}: parsed.mac`, MAC_LEN);
+  abytes(parsed.nonce, `${title}: parsed.nonce`, NONCE_LEN);
+  abytes(parsed.ciphertext, `${title}: parsed.ciphertext`);
+}
+
+/** True iff the header MAC verifies under this file key. */
+export function headerMatchesKey(parsed: ParsedVault, fileKey: Uint8Array): boolean {
+  aparsed(parsed, 'headerMatchesKey');
+  abytes(fileKey, 'headerMatchesKey: fileKey', FILE_KEY_LEN);
+  return ctEqual(headerMac(fileKey, macInputOf(parsed.headerText)), parsed.mac);
+}
+
+/**
+ * Verifies the header MAC (VAULT_BAD_MAC), then decrypts the payload (VAULT_BAD_PAYLOAD).
+ * Returns the plaintext; the caller wipes it when done.
+ */
+export function openVault(parsed: ParsedVault, fileKey: Uint8Array): Uint8Array {
+  if (!headerMatchesKey(parsed, fileKey)) {
+    throw new JaneeError('VAULT_BAD_MAC', 'vault header failed authentication (damaged or tampered with)', HINT_DAMAGED);
+  }
+  const key = hkdf32(fileKey, parsed.nonce, PAYLOAD_INFO);
+  try {
+    return xchacha20poly1305(key, parsed.nonce, ascii(parsed.headerText)).decrypt(parsed.ciphertext);
+  } catch {
+    throw badPayload('vault payload failed authentication (damaged or tampered with)');
+  } finally {
+    key.fill(0);
+  }
+}
+
+/**
+ * The canonical file bytes for this header, file key and plaintext, with a fresh random
+ * payload nonce. `opts.nonce` fixes the nonce (test vectors only: never reuse one).
+ * The header must be what wrapFileKey made for this file key; it is not re-checked here.
+ */
+export function sealVault(
+  header: VaultHeader,
+  fileKey: Uint8Array,
+  plaintext: Uint8Array,
+  opts: { nonce?: Uint8Array } = {},
+): Uint8Array {
+  aheader(header, 'sealVault');
+  abytes(fileKey, 'sealVault: fileKey', FILE_KEY_LEN);
+  abytes(plaintext, 'sealVault: plaintext');
+  let nonce: Uint8Array;
+  if (opts.nonce !== undefined) {
+    abytes(opts.nonce, 'sealVault: opts.nonce', NONCE_LEN);
+    nonce = Uint8Array.from(opts.nonce);
+  } else {
+    nonce = Uint8Array.from(randomBytes(NONCE_LEN));
+  }
+
+  const checked = `${VERSION_LINE}\n-> scrypt ${b64encode(header.salt)} ${header.logN}\n${b64encode(header.wrappedKey)}\n`;
+  const withCheck = `${checked}# check ${b64encode(headerChecksum(checked))}\n`;
+  const macInput = `${withCheck}---`;
+  const headerText = `${macInput} ${b64encode(headerMac(fileKey, macInput))}\n`;
+
+  const key = hkdf32(fileKey, nonce, PAYLOAD_INFO);
+  let body: string;
+  try {
+    const ct = xchacha20poly1305(key, nonce, ascii(headerText)).encrypt(plaintext);
+    body = b64encode(concat(nonce, ct));
+  } finally {
+    key.fill(0);
+  }
+  const lines: string[] = [];
+  for (let i = 0; i + PAYLOAD_LINE_WIDTH <= body.length; i += PAYLOAD_LINE_WIDTH) {
+    lines.push(body.slice(i, i + PAYLOAD_LINE_WIDTH));
+  }
+  lines.push(body.slice(lines.length * PAYLOAD_LINE_WIDTH)); // shorter than 64, maybe empty
+  return ascii(`${headerText}${lines.join('\n')}\n`);
+}
+
+// ---------------------------------------------------------------------------
+// fingerprints
+
+/**
+ * A short keyed fingerprint of one secret field, for `git diff` of the vault: the first
+ * 8 bytes (16 hex chars) of HMAC-SHA-256(HKDF(fileKey, info "janee.dev/v1/fingerprint"),
+ * name ‖ 0x00 ‖ field ‖ 0x00 ‖ value), UTF-8. Without the file key it reveals nothing
+ * about the value, not even to a dictionary attack.
+ */
+export function fingerprint(fileKey: Uint8Array, name: string, field: string, value: string): string {
+  abytes(fileKey, 'fingerprint: fileKey', FILE_KEY_LEN);
+  if (typeof name !== 'string' || typeof field !== 'string' || typeof value !== 'string') {
+    throw new TypeError('fingerprint: name, field and value must be strings');
+  }
+  if (name.includes('\0') || field.includes('\0')) throw new RangeError('fingerprint: name and field must not contain NUL');
+  const enc = new TextEncoder();
+  const key = hkdf32(fileKey, undefined, FINGERPRINT_INFO);
+  const msg = concat(enc.encode(name), new Uint8Array(1), enc.encode(field), new Uint8Array(1), enc.encode(value));
+  try {
+    return Buffer.from(hmac(sha256, key, msg).subarray(0, 8)).toString('hex');
+  } finally {
+    key.fill(0);
+    msg.fill(0);
+  }
+}
