@@ -59,7 +59,7 @@ import { constants as fsc, fstatSync, statSync, writeSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { JaneeError } from '../errors.js';
-import { ensureDir, FILE_MODE, withLock } from '../util/fsutil.js';
+import { dropLockCandidate, ensureDir, FILE_MODE, withLock } from '../util/fsutil.js';
 import { listLogFiles } from './reader.js';
 import {
   fileNameFor,
@@ -190,6 +190,7 @@ export class AuditWriter {
       await this.flush();
     } finally {
       await this.dropFiles();
+      dropLockCandidate(this.lockTarget);
     }
   }
 
@@ -215,6 +216,7 @@ export class AuditWriter {
         }
         const entries = await withLock(this.lockTarget, () => this.writeBatch(batch.map((p) => p.input)), {
           timeoutMs: this.lockTimeoutMs,
+          keepCandidate: true,
         });
         batch.forEach((p, i) => p.resolve(entries[i] as AuditEntry));
       } catch (e) {

@@ -95,6 +95,12 @@ const inProcess = new Map<string, Promise<unknown>>();
 export interface LockOptions {
   /** Give up after this long (default 10 s). */
   timeoutMs?: number;
+  /**
+   * Keep this process's candidate file after release, so the next acquisition is a
+   * single link(2). For hot locks held by long-lived processes (the audit log);
+   * the candidate is removed when the process exits.
+   */
+  keepCandidate?: boolean;
 }
 
 /**
@@ -116,6 +122,7 @@ export async function withLock<T>(target: string, fn: () => Promise<T>, opts: Lo
       return await fn();
     } finally {
       await releaseLock(lockPath);
+      if (!opts.keepCandidate) dropCandidate(lockPath);
     }
   } finally {
     release();
@@ -147,6 +154,22 @@ function candidateFor(lockPath: string): { file: string; ino: number } {
     if (candidates.size === 1) process.once('exit', removeCandidates);
   }
   return c;
+}
+
+/** Forget the kept candidate for `target`'s lock (see LockOptions.keepCandidate). */
+export function dropLockCandidate(target: string): void {
+  dropCandidate(`${target}.lock`);
+}
+
+function dropCandidate(lockPath: string): void {
+  const c = candidates.get(lockPath);
+  if (!c) return;
+  candidates.delete(lockPath);
+  try {
+    unlinkSync(c.file);
+  } catch {
+    // gone already
+  }
 }
 
 function removeCandidates(): void {
