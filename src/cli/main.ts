@@ -4,7 +4,7 @@
  * errors go to stderr with exit 2, command failures to stderr with exit 1.
  */
 import { Builtins, Cli } from 'clipanion';
-import { printError } from './io.js';
+import { clean, printError } from './io.js';
 import { commands } from './commands/index.js';
 import { VERSION } from '../version.js';
 
@@ -17,10 +17,11 @@ export async function main(argv: string[]): Promise<number> {
   try {
     command = cli.process(argv, Cli.defaultContext);
   } catch (e) {
-    let msg = ((e as Error).message.split('\n')[0] ?? 'invalid command line').replace(/^Unknown Syntax Error: /, '').replace(/\.$/, '');
-    if (/^command not found/i.test(msg)) msg = `unknown command "${argv[0] ?? ''}"`;
+    let msg = ((e as Error).message.split('\n')[0] ?? 'invalid command line').replace(/^Unknown Syntax Error: /, '').replace(/\.$/, '').replace(/ \("(-[^"=]*)?[^"]*"\)/, (_m, opt?: string) => (opt ? ` ("${opt}")` : '')); // never echo argument values: one may be a key
+    const known = argv[0] !== undefined && commands.some((c) => c.paths?.some((p) => p[0] === argv[0]));
+    if (/^command not found/i.test(msg)) msg = known ? `missing or invalid arguments for \`janee ${argv[0]}\`` : `unknown command "${clean(argv[0] ?? '').slice(0, 40)}"`;
     process.stderr.write(`janee: error: ${msg.charAt(0).toLowerCase()}${msg.slice(1)}\n`);
-    process.stderr.write(`janee: hint: run \`janee --help\`${argv[0] ? ` or \`janee ${argv[0]} --help\`` : ''}\n`);
+    process.stderr.write(`janee: hint: run \`janee --help\`${known ? ` or \`janee ${argv[0]} --help\`` : ''}\n`);
     return 2;
   }
   try {

@@ -35,7 +35,8 @@ export async function editConfig<T>(file: string, fn: (doc: Document.Parsed) => 
     const parsed = parseConfigText(file, text);
     validateConfig(parsed, file); // refuse to edit a file that is already invalid
     const result = fn(parsed.doc);
-    const out = parsed.doc.toString();
+    // No padding inside [ ] so untouched lines keep the common `[GET]` form.
+    const out = parsed.doc.toString({ flowCollectionPadding: false });
     const config = validateConfig(parseConfigText(file, out), file);
     await atomicWrite(file, out);
     return { result, config, before, after: out };

@@ -142,11 +142,12 @@ function validateService(v: Validator, name: string, node: Node | null): Service
   const fields = v.entries(v.map(node, f), f, ['baseUrl', 'auth', 'policies', 'rateLimit', 'maxResponseBytes', 'timeoutMs', 'description']);
   const baseNode = fields.get('baseUrl')?.value;
   if (!baseNode) v.fail(node, f, 'missing baseUrl');
+  const rawBase = v.string(baseNode, `${f}.baseUrl`);
   let baseUrl: string;
   try {
-    baseUrl = parseBaseUrl(v.string(baseNode, `${f}.baseUrl`)).baseUrl;
+    baseUrl = parseBaseUrl(rawBase).baseUrl;
   } catch (e) {
-    if (e instanceof JaneeError && e.code !== 'CONFIG_INVALID') v.fail(baseNode, `${f}.baseUrl`, e.message, e.hint);
+    if (e instanceof JaneeError) v.fail(baseNode, `${f}.baseUrl`, e.message, e.hint);
     throw e;
   }
   const authNode = fields.get('auth')?.value;

@@ -37,5 +37,5 @@ export function originOf(raw: string): string {
 }
 
 function printable(s: string): string {
-  return s.replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
+  return s.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/).*@/s, '$1***@').replace(/[?#].*$/s, '?***').replace(/[^\x20-\x7e]/g, '?').slice(0, 200); // never echo userinfo or a query: they may hold a key
 }

@@ -1,0 +1,217 @@
+/**
+ * Drives the BUILT command line (`node dist/cli/main.js …`) as a user or a CI job
+ * would: a separate process, a temporary JANEE_HOME (never the user's ~/.janee),
+ * stdin from `input` or /dev/null (never the real terminal), and a timeout so a
+ * command that waits for a prompt fails the test instead of hanging it.
+ *
+ * dist/ is built by `npm run build` (npm test runs it as pretest); tests never
+ * rebuild.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const CLI = path.join(REPO_ROOT, 'dist', 'cli', 'main.js');
+
+/** `fileSizeLimitBlocks` needs bash's `ulimit -f`. */
+export const CAN_LIMIT_FILE_SIZE = spawnSync('bash', ['-c', 'ulimit -f 1'], { stdio: 'ignore' }).status === 0;
+
+/** The passphrase every temp home is created with. */
+export const PASSPHRASE = 'correct horse battery staple';
+/** init flag that keeps scrypt fast in tests. */
+export const FAST = ['--work-factor', '10'] as const;
+
+export interface RunOptions {
+  /** The full environment of the child (default: process.env minus JANEE_*). Keys set to undefined are dropped. */
+  env?: NodeJS.ProcessEnv;
+  /** Written to stdin, then stdin is closed. Without it stdin is /dev/null. */
+  input?: string | Uint8Array;
+  cwd?: string;
+  /** Kill the child (SIGKILL) after this long; the result says timedOut. Default 15 s. */
+  timeoutMs?: number;
+  /** Run under `ulimit -f <blocks>` (1024-byte blocks in bash): writes past that size fail with EFBIG. */
+  fileSizeLimitBlocks?: number;
+  /** Start at once, bypassing the per-file limit on parallel CLI runs (for races on purpose). */
+  unlimited?: boolean;
+}
+
+export interface RunResult {
+  /** Exit code; null when the process was killed by a signal. */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+/** process.env without any JANEE_* variable, so the caller's own janee setup never leaks in. */
+export function baseEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('JANEE_') && v !== undefined) env[k] = v;
+  return env;
+}
+
+/** A copy of `env` with `changes` applied; a key set to undefined is removed. */
+export function withEnv<E extends NodeJS.ProcessEnv>(env: E, changes: Record<string, string | undefined>): E {
+  const out: NodeJS.ProcessEnv = { ...env };
+  for (const [k, v] of Object.entries(changes)) {
+    if (v === undefined) delete out[k];
+    else out[k] = v;
+  }
+  return out as E;
+}
+
+function cleanEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+/**
+ * At most this many CLI processes run at once per test file: each spends ~0.5 s of
+ * CPU starting up, and a test that starts twenty at once only makes every one slow
+ * (and its timeout meaningless). Waiting for a slot does not count against timeoutMs.
+ */
+const MAX_PARALLEL = Math.max(2, availableParallelism());
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function slot<T>(fn: () => Promise<T>): Promise<T> {
+  if (running >= MAX_PARALLEL) await new Promise<void>((r) => waiting.push(r));
+  else running++;
+  try {
+    return await fn();
+  } finally {
+    const next = waiting.shift();
+    if (next) next(); // hand the slot over
+    else running--;
+  }
+}
+
+export function runJanee(args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  return opts.unlimited ? spawnJanee(args, opts) : slot(() => spawnJanee(args, opts));
+}
+
+function spawnJanee(args: readonly string[], opts: RunOptions): Promise<RunResult> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does it in pretest)`);
+  const env = cleanEnv(opts.env ?? baseEnv());
+  const [cmd, argv] =
+    opts.fileSizeLimitBlocks === undefined
+      ? [process.execPath, [CLI, ...args]]
+      : ['bash', ['-c', `ulimit -f ${Math.floor(opts.fileSizeLimitBlocks)} && exec "$0" "$@"`, process.execPath, CLI, ...args]];
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, {
+      cwd: opts.cwd ?? REPO_ROOT,
+      env,
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout?.on('data', (c: Buffer) => out.push(c));
+    child.stderr?.on('data', (c: Buffer) => err.push(c));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, opts.timeoutMs ?? 15_000);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), timedOut });
+    });
+    if (opts.input !== undefined && child.stdin) {
+      child.stdin.on('error', () => undefined); // the child may exit without reading stdin (EPIPE)
+      child.stdin.end(opts.input);
+    }
+  });
+}
+
+/** The environment tempHome() returns. */
+export type JaneeEnv = NodeJS.ProcessEnv & { JANEE_HOME: string; JANEE_PASSPHRASE: string };
+
+const made: string[] = [];
+
+/**
+ * A fresh temp dir; JANEE_HOME is `<dir>/home`, not created yet (init creates it).
+ * The env is process.env minus JANEE_*, plus JANEE_HOME and JANEE_PASSPHRASE.
+ */
+export async function tempHome(): Promise<JaneeEnv> {
+  const dir = await fs.mkdtemp(path.join(tmpdir(), 'janee-cli-test-'));
+  made.push(dir);
+  return { ...baseEnv(), JANEE_HOME: path.join(dir, 'home'), JANEE_PASSPHRASE: PASSPHRASE };
+}
+
+/** The temp dir that holds `home` (for passphrase files and such outside JANEE_HOME). */
+export function scratchDir(env: { JANEE_HOME: string }): string {
+  return path.dirname(env.JANEE_HOME);
+}
+
+/** Removes every dir tempHome made (call from afterAll). */
+export async function cleanupTempHomes(): Promise<void> {
+  const dirs = made.splice(0);
+  await Promise.all(
+    dirs.map(async (d) => {
+      // A test may leave a chmod 000 file or dir behind; make it removable first.
+      await fs.chmod(d, 0o700).catch(() => undefined);
+      await fs.rm(d, { recursive: true, force: true });
+    }),
+  );
+}
+
+/** tempHome + `janee init --work-factor 10`; throws if init fails. */
+export async function initHome(): Promise<JaneeEnv> {
+  const env = await tempHome();
+  const r = await runJanee(['init', ...FAST], { env });
+  if (r.code !== 0) throw new Error(`janee init failed (${r.code}): ${r.stderr}`);
+  return env;
+}
+
+/** A copy of an existing home (files and all) under a new temp dir: skips scrypt for setups shared by many cases. */
+export async function cloneHome(env: JaneeEnv): Promise<JaneeEnv> {
+  const copy = await tempHome();
+  await fs.cp(env.JANEE_HOME, copy.JANEE_HOME, { recursive: true, preserveTimestamps: true });
+  await fs.chmod(copy.JANEE_HOME, 0o700);
+  return { ...copy, JANEE_PASSPHRASE: env.JANEE_PASSPHRASE };
+}
+
+/** Every regular file under `dir`, recursively (dot files and .bak included), as relative paths, sorted. */
+export async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await fs.readdir(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else out.push(path.relative(dir, p));
+    }
+  };
+  await walk(dir);
+  return out.sort();
+}
+
+/** Bytes of every file under `dir`, keyed by relative path. */
+export async function snapshot(dir: string): Promise<Map<string, Buffer>> {
+  const m = new Map<string, Buffer>();
+  for (const f of await listFiles(dir)) m.set(f, await fs.readFile(path.join(dir, f)));
+  return m;
+}
+
+/** Lock files (`x.lock`, `.x.lock.<pid>`, `x.lock.stale-…`) and temp files a failed or racing writer could leave behind. */
+export function leftovers(files: readonly string[]): string[] {
+  return files.filter((f) => /\.lock$|\.lock\.|\.tmp-|\.tmp$/.test(path.basename(f)));
+}
+
+/** The two lines the CLI's error contract promises: `janee: error: …` and `janee: hint: …`. */
+export function errorLines(stderr: string): { error: string | undefined; hint: string | undefined } {
+  const lines = stderr.split('\n');
+  return {
+    error: lines.find((l) => l.startsWith('janee: error: ')),
+    hint: lines.find((l) => l.startsWith('janee: hint: ')),
+  };
+}
