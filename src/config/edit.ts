@@ -4,12 +4,12 @@
  * re-reads the file under the lock, validates the result before writing, and
  * writes atomically (keeping config.yaml.bak).
  */
-import { isMap, isScalar, YAMLMap, YAMLSeq, type Document } from 'yaml';
+import { Document, isMap, isScalar, YAMLMap, YAMLSeq, type Node, type Pair } from 'yaml';
 import { JaneeError } from '../errors.js';
 import { atomicWrite, ensureDir, withLock } from '../util/fsutil.js';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { parseConfigText, readConfigText, validateConfig } from './load.js';
+import { parseConfigText, readConfigText, validateConfig, type ParsedConfigFile } from './load.js';
 import type { AuthSpec, JaneeConfig } from './types.js';
 
 export const INITIAL_CONFIG = `# Janee configuration: services, policies and rate limits.
@@ -34,13 +34,125 @@ export async function editConfig<T>(file: string, fn: (doc: Document.Parsed) => 
     const text = before ?? INITIAL_CONFIG;
     const parsed = parseConfigText(file, text);
     validateConfig(parsed, file); // refuse to edit a file that is already invalid
+    const snapshot = serviceSignatures(parsed.doc);
     const result = fn(parsed.doc);
-    // No padding inside [ ] so untouched lines keep the common `[GET]` form.
-    const out = parsed.doc.toString({ flowCollectionPadding: false });
+    const out = spliceServices(text, parsed, snapshot) ?? parsed.doc.toString();
     const config = validateConfig(parseConfigText(file, out), file);
     await atomicWrite(file, out);
     return { result, config, before, after: out };
   });
+}
+
+// ---------------------------------------------------------------------------
+// Minimal text edits. Re-printing the whole document would reformat every other
+// service (spacing inside [ ], comment alignment), which makes noisy diffs in a
+// dotfiles repo. So when only entries under `services:` changed, the original
+// text is kept and only the changed entries' lines are cut, replaced or appended.
+// The result is accepted only if it parses to exactly what the document API
+// produced; otherwise the whole document is re-printed.
+
+type Signatures = Map<string, string>;
+
+function serviceItems(doc: Document): { key: string; pair: Pair<Node, Node | null> }[] | undefined {
+  const root = doc.contents;
+  if (!isMap(root)) return undefined;
+  const services = root.get('services', true);
+  if (!isMap(services)) return [];
+  return (services.items as Pair<Node, Node | null>[]).map((pair) => ({ key: String(isScalar(pair.key) ? pair.key.value : ''), pair }));
+}
+
+function signature(pair: Pair<Node, Node | null>): string {
+  const d = new Document();
+  d.contents = new YAMLMap() as typeof d.contents;
+  (d.contents as unknown as YAMLMap).items.push(pair as Pair<unknown, unknown>);
+  return d.toString();
+}
+
+function serviceSignatures(doc: Document): Signatures | undefined {
+  const items = serviceItems(doc);
+  if (!items) return undefined;
+  return new Map(items.map(({ key, pair }) => [key, signature(pair)]));
+}
+
+function spliceServices(text: string, parsed: ParsedConfigFile, before: Signatures | undefined): string | undefined {
+  const doc = parsed.doc;
+  const original = parseConfigText('(original)', text);
+  const origItems = serviceItems(original.doc);
+  const newItems = serviceItems(doc);
+  if (!before || !origItems || !newItems) return undefined;
+  // Anything outside `services:` changed → not ours to splice.
+  const rootOf = (d: Document) => {
+    const js = d.toJS() as Record<string, unknown> | null;
+    if (js && typeof js === 'object') delete js.services;
+    return JSON.stringify(js);
+  };
+  if (rootOf(original.doc) !== rootOf(doc)) return undefined;
+  const services = (original.doc.contents as YAMLMap).get('services', true);
+  if (!isMap(services) || services.flow) return undefined;
+
+  const lines = text.split('\n');
+  const lineOf = (offset: number) => original.lines.linePos(offset).line - 1; // 0-based
+  const indentOf = (i: number) => (lines[i] ?? '').length - (lines[i] ?? '').trimStart().length;
+  /** Lines [start, end] of an entry: its leading comment lines, key, and value. */
+  const spanOf = (pair: Pair<Node, Node | null>): [number, number] => {
+    const keyLine = lineOf(pair.key.range?.[0] ?? 0);
+    const valueEnd = pair.value?.range?.[1] ?? pair.key.range?.[1] ?? 0;
+    let end = lineOf(Math.max(0, valueEnd - 1));
+    while (end + 1 < lines.length && /^\s*#/.test(lines[end + 1] ?? '') && indentOf(end + 1) > indentOf(keyLine)) end++;
+    let start = keyLine;
+    while (start > 0 && /^\s*#/.test(lines[start - 1] ?? '') && indentOf(start - 1) === indentOf(keyLine)) start--;
+    return [start, end];
+  };
+  const keyIndent = origItems[0] ? indentOf(lineOf(origItems[0].pair.key.range?.[0] ?? 0)) : 2;
+  const render = (pair: Pair<Node, Node | null>) =>
+    signature(pair)
+      .replace(/\n$/, '')
+      .split('\n')
+      // `methods: [GET]` as DESIGN.md and most hand-written files have it (yaml pads flow seqs).
+      .map((l) => (l === '' ? l : ' '.repeat(keyIndent) + l.replace(/^(\s*methods: )\[ (.*) \]$/, '$1[$2]')));
+
+  const replacements = new Map<number, string[] | null>(); // start line → new lines (null = delete)
+  const spans = new Map<string, [number, number]>();
+  for (const { key, pair } of origItems) spans.set(key, spanOf(pair));
+  const newKeys = new Set(newItems.map((i) => i.key));
+  for (const { key } of origItems) {
+    if (!newKeys.has(key)) replacements.set((spans.get(key) as [number, number])[0], null);
+  }
+  const added: string[] = [];
+  for (const { key, pair } of newItems) {
+    const span = spans.get(key);
+    if (!span) added.push(...render(pair));
+    else if (signature(pair) !== before.get(key)) replacements.set(span[0], render(pair));
+  }
+  // Existing entries must keep their order for a splice to be faithful.
+  const kept = newItems.filter((i) => spans.has(i.key)).map((i) => i.key);
+  const origOrder = origItems.map((i) => i.key).filter((k) => newKeys.has(k));
+  if (kept.join('\0') !== origOrder.join('\0')) return undefined;
+
+  const out: string[] = [];
+  const lastSpanEnd = origItems.length ? Math.max(...[...spans.values()].map(([, e]) => e)) : lineOf(services.range?.[0] ?? 0) - 1;
+  const servicesKeyLine = lines.findIndex((l) => /^services\s*:/.test(l));
+  const insertAfter = origItems.length ? lastSpanEnd : servicesKeyLine;
+  if (insertAfter < 0) return undefined;
+  for (let i = 0; i < lines.length; i++) {
+    const span = [...spans.values()].find(([s]) => s === i);
+    if (span && replacements.has(i)) {
+      const repl = replacements.get(i);
+      if (repl) out.push(...repl);
+      i = span[1];
+      // A deleted entry takes its separating blank line with it.
+      if (!repl && out[out.length - 1]?.trim() === '' && lines[i + 1]?.trim() === '') i++;
+    } else out.push(lines[i] as string);
+    if (i === insertAfter && added.length) out.push(...added);
+  }
+  const result = out.join('\n');
+  try {
+    const check = parseConfigText('(spliced)', result);
+    if (JSON.stringify(check.doc.toJS()) !== JSON.stringify(doc.toJS())) return undefined;
+  } catch {
+    return undefined;
+  }
+  return result;
 }
 
 function servicesMap(doc: Document.Parsed): YAMLMap {

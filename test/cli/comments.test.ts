@@ -94,11 +94,8 @@ services:
     expect(services[1]?.rateLimit).toBe('10/min');
   });
 
-  // KNOWN BUG (reported): editConfig re-prints the whole document with the yaml
-  // library, so other services' hand-written spacing changes (`[GET]` becomes
-  // `[ GET ]`, `x   # c` becomes `x # c`): noisy diffs in a dotfiles repo.
-  // Flip to `it` once edits splice text instead of re-printing the document.
-  it.fails('KNOWN BUG: keeps hand-spaced lines of other services byte-identical', async () => {
+  // editConfig splices text: other services keep their hand-written spacing
+  it('keeps hand-spaced lines of other services byte-identical', async () => {
     const env = await initHome();
     const original = canonical.replace('# production', '    # production').replace('[ GET ]', '[GET]');
     const { afterRemove } = await addAndRemove(env, original);
