@@ -120,9 +120,10 @@ export function sanitizeAgentHeaders(
 }
 
 /** Response headers returned to the agent. Entries ending in `*` are prefixes. */
+// No content-length: after redaction or truncation it would not match the body,
+// and the difference would hint at how long a redacted secret is.
 export const RESPONSE_HEADER_ALLOWLIST: readonly string[] = Object.freeze([
   'content-type',
-  'content-length',
   'content-language',
   'content-disposition',
   'content-range',

@@ -186,6 +186,8 @@ function pushEncodings(out: Set<string>, v: string): void {
   out.add(encodeURI(v));
   const json = JSON.stringify(v).slice(1, -1);
   out.add(json);
+  // JSON inside a JSON string (an API that returns a serialised request): escaped twice.
+  out.add(JSON.stringify(json).slice(1, -1));
   out.add(json.replace(/\//g, '\\/')); // PHP and some Java encoders escape '/'
   // Fully \u-escaped non-ASCII (Python's json.dumps default, ensure_ascii).
   // eslint-disable-next-line no-control-regex

@@ -26,7 +26,7 @@
  * Truncated bodies: a body cut at the byte cap could end in the first half of a
  * secret, and an agent able to pad the response (an echo endpoint) could move
  * the cut one character at a time and read the whole secret. With
- * `{ truncated: true }` a tail that is a prefix of any variant is redacted too.
+ * `{ truncated: true }` a fixed-length tail (longest variant − 1) is dropped, whatever it holds.
  */
 import { encodeBody } from './forward.js';
 
@@ -51,7 +51,7 @@ class Matcher {
   }
 
   /** Merged [start, end, service] ranges to replace, in order. */
-  ranges(text: string, truncated: boolean): [number, number, string][] {
+  ranges(text: string): [number, number, string][] {
     const out: [number, number, string, number][] = []; // + length of the longest match inside
     const add = (start: number, end: number, service: string): void => {
       const last = out[out.length - 1];
@@ -74,38 +74,32 @@ class Matcher {
         re.lastIndex = m.index + 1;
       }
     }
-    if (truncated) {
-      const tail = this.#tail(text);
-      if (tail !== undefined) add(text.length - tail[0], text.length, tail[1]);
-    }
     return out.map(([s, e, svc]) => [s, e, svc]);
   }
 
-  /** The longest suffix of `text` that is a proper prefix of a variant. */
-  #tail(text: string): [number, string] | undefined {
-    let best: [number, string] | undefined;
-    for (const v of this.#variants) {
-      const max = Math.min(v.length - 1, text.length);
-      for (let len = max; len > (best?.[0] ?? 0); len--) {
-        if (text.endsWith(v.slice(0, len))) {
-          best = [len, this.#label.get(v) ?? 'secret'];
-          break;
-        }
-      }
-    }
-    return best;
+  /**
+   * Where a truncated text is cut: the last (longest variant − 1) characters are
+   * dropped whatever they contain, so a secret cut in half by the size cap never
+   * shows its first half. The cut must not depend on the content: redacting the
+   * tail only when it *looks like* a secret's prefix would tell an agent that can
+   * echo its own text at the cap whether each guessed character was right.
+   */
+  cut(length: number): number {
+    return Math.max(0, length - Math.max(0, (this.#variants[0]?.length ?? 1) - 1));
   }
 }
 
-function apply(text: string, ranges: [number, number, string][]): string {
-  if (ranges.length === 0) return text;
+/** Replaces `ranges` and drops everything from `cut` on (a range crossing the cut is still replaced). */
+function apply(text: string, ranges: [number, number, string][], cut = text.length): string {
+  if (ranges.length === 0 && cut === text.length) return text;
   let out = '';
   let at = 0;
   for (const [s, e, svc] of ranges) {
+    if (s >= cut) break;
     out += `${text.slice(at, s)}[REDACTED:${svc}]`;
     at = e;
   }
-  return out + text.slice(at);
+  return at < cut ? out + text.slice(at, cut) : out;
 }
 
 export class Redactor {
@@ -119,16 +113,17 @@ export class Redactor {
   }
 
   redact(text: string, opts: RedactOptions = {}): string {
-    return apply(text, this.#text.ranges(text, opts.truncated === true));
+    return apply(text, this.#text.ranges(text), opts.truncated ? this.#text.cut(text.length) : text.length);
   }
 
   /** Redacts the latin1 view of `bytes` against each variant's UTF-8 bytes. */
   redactBytes(bytes: Uint8Array, opts: RedactOptions = {}): Uint8Array {
     this.#bytes ??= new Matcher(this.#pairs.map(([v, s]) => [Buffer.from(v, 'utf8').toString('latin1'), s]));
     const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
-    const ranges = this.#bytes.ranges(view, opts.truncated === true);
-    if (ranges.length === 0) return bytes;
-    return Buffer.from(apply(view, ranges), 'latin1');
+    const ranges = this.#bytes.ranges(view);
+    const cut = opts.truncated ? this.#bytes.cut(view.length) : view.length;
+    if (ranges.length === 0 && cut === view.length) return bytes;
+    return Buffer.from(apply(view, ranges, cut), 'latin1');
   }
 
   /**

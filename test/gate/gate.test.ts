@@ -973,8 +973,8 @@ describe('an upstream that echoes the credential back → redacted in everything
     } },
     { name: 'secret cut by the size cap (tail is a prefix of the secret)', req: { service: 'open', path: `/pad?n=${1024 * 1024 - 20}` }, ...OK, check: (c) => {
       expect(c.result!.truncated).toBe(true);
-      expect(c.result!.body.endsWith('[REDACTED:open]')).toBe(true);
       expect(c.result!.body).not.toContain('Bearer sk_te');
+      expect(c.result!.body).not.toContain('sk_te');
     } },
     { name: 'a raw server echoing the secret in a header and the body', req: { service: 'raw_leaky', path: '/x' }, ...OK, check: (c) => {
       expect(c.result!.body).toBe('token=[REDACTED:raw_leaky]');
@@ -988,7 +988,7 @@ describe('known redaction gap', () => {
   // variant. A secret containing `"` or `\` echoed inside a JSON string inside
   // JSON (an error message quoting the request, a logged body) escapes twice and
   // goes out whole. Kept as it.fails until variants include a second level.
-  it.fails('KNOWN BUG: a basic password with `"` and `\\`, echoed as JSON inside a JSON string, is redacted', async () => {
+  it('a basic password with `"` and `\\`, echoed as JSON inside a JSON string, is redacted', async () => {
     up.route('/echo-nested', (req, res) => {
       const { values } = reflectValues(req);
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -1049,7 +1049,7 @@ describe('truncation boundary', () => {
   // cap comes back redacted tells it whether its guess is a prefix of a secret: an
   // oracle that recovers any secret one character at a time (16 calls per hex
   // digit). Kept as it.fails until the tail is cut the same way whatever it holds.
-  it.fails('KNOWN BUG: the answer does not depend on whether the guess is a secret prefix (no oracle)', () => {
+  it('the answer does not depend on whether the guess is a secret prefix (no oracle)', () => {
     expect(probes.length).toBe(2);
     for (const { right, wrong, pad } of probes) {
       const shape = (c: Called): string => c.result!.body.slice(pad).replace(/[0-9a-f]/g, 'h');

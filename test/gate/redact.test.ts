@@ -107,14 +107,27 @@ describe('Redactor', () => {
     expect(out.includes(Buffer.from(TOKEN))).toBe(false);
   });
 
-  it('a truncated body ending in part of a secret loses that part', () => {
+  it('a truncated body loses a fixed-length tail, whatever it holds (no prefix of a secret survives)', () => {
+    const longest = Math.max(...secretVariants({ type: 'bearer' }, { token: TOKEN }).map((v) => v.length));
     for (let k = 1; k < TOKEN.length; k++) {
-      const text = `prefix ${TOKEN.slice(0, k)}`;
-      expect(r.redact(text, { truncated: true })).toBe('prefix [REDACTED:stripe]');
-      expect(Buffer.from(r.redactBytes(Buffer.from(text), { truncated: true })).toString()).toBe('prefix [REDACTED:stripe]');
+      const text = `${'x'.repeat(200)} ${TOKEN.slice(0, k)}`;
+      const out = r.redact(text, { truncated: true });
+      expect(out).toBe(text.slice(0, text.length - (longest - 1)));
+      expect(Buffer.from(r.redactBytes(Buffer.from(text), { truncated: true })).toString()).toBe(out);
       // Not truncated: a partial token is not a secret form, left alone.
       expect(r.redact(text)).toBe(text);
     }
+    // The same cut for text that holds no part of a secret: nothing to learn from it.
+    const innocent = 'y'.repeat(300);
+    expect(r.redact(innocent, { truncated: true }).length).toBe(300 - (longest - 1));
+  });
+
+  it('a whole secret before the cut is still replaced, and one crossing it is replaced too', () => {
+    const longest = Math.max(...secretVariants({ type: 'bearer' }, { token: TOKEN }).map((v) => v.length));
+    const before = `${'x'.repeat(50)}${TOKEN}${'z'.repeat(longest)}`;
+    expect(r.redact(before, { truncated: true })).toBe(`${'x'.repeat(50)}[REDACTED:stripe]z`);
+    const crossing = `${'x'.repeat(50)}${TOKEN}${'z'.repeat(5)}`;
+    expect(r.redact(crossing, { truncated: true })).not.toContain(TOKEN.slice(0, 4));
   });
 });
 
