@@ -1,0 +1,145 @@
+/**
+ * `janee export --age FILE`: the vault's contents (and the services of config.yaml)
+ * as a standard age v1 passphrase-encrypted file, so users are never locked in:
+ * `age -d FILE` gives back plain JSON. `janee import --age FILE` reads it back.
+ *
+ * The JSON inside (janee-export/v1):
+ *   { "format": "janee-export/v1", "exported": "<ISO time>",
+ *     "entries":  { NAME: { fields, origins, created, updated } },   // the vault entries
+ *     "services": { NAME: { baseUrl, auth, policies?, rateLimit?, maxResponseBytes?, timeoutMs? } } }
+ */
+import { Command, Option } from 'clipanion';
+import * as fs from 'node:fs/promises';
+import { JaneeError, usageError } from '../../errors.js';
+import { vaultPath } from '../../config/paths.js';
+import type { JaneeConfig, ServiceConfig } from '../../config/types.js';
+import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS } from '../../config/types.js';
+import { atomicWrite } from '../../util/fsutil.js';
+import { encryptAge } from '../../vault/age.js';
+import { unlockVaultFile } from '../../vault/store.js';
+import type { VaultData } from '../../vault/types.js';
+import { JaneeCommand, passphraseStdinOption } from '../base.js';
+import { info, warn, withProgress, type Streams } from '../io.js';
+import { getPassphrase } from '../passphrase.js';
+import { parseWorkFactor } from './init.js';
+
+export const EXPORT_FORMAT = 'janee-export/v1';
+
+export interface ExportedService {
+  baseUrl: string;
+  auth: Record<string, string>;
+  policies?: { path: string; methods: string[]; deny?: true }[];
+  rateLimit?: string;
+  maxResponseBytes?: number;
+  timeoutMs?: number;
+}
+
+export function serviceToJson(s: ServiceConfig): ExportedService {
+  const out: ExportedService = { baseUrl: s.baseUrl, auth: { ...s.auth } };
+  if (s.policies) out.policies = s.policies.map((p) => (p.deny ? { path: p.path, methods: [...p.methods], deny: true } : { path: p.path, methods: [...p.methods] }));
+  if (s.rateLimit) out.rateLimit = s.rateLimit.text;
+  if (s.maxResponseBytes !== DEFAULT_MAX_RESPONSE_BYTES) out.maxResponseBytes = s.maxResponseBytes;
+  if (s.timeoutMs !== DEFAULT_TIMEOUT_MS) out.timeoutMs = s.timeoutMs;
+  return out;
+}
+
+/** The age file's passphrase: JANEE_AGE_PASSPHRASE_FILE, JANEE_AGE_PASSPHRASE, --age-passphrase-stdin, or the terminal. */
+export async function agePassphrase(io: Streams, opts: { fromStdin: boolean; confirm: boolean }): Promise<Uint8Array> {
+  const env = process.env;
+  if (!env.JANEE_AGE_PASSPHRASE_FILE && !env.JANEE_AGE_PASSPHRASE && !opts.fromStdin && !(io.stdin.isTTY && io.stderr.isTTY)) {
+    throw new JaneeError(
+      'NO_PASSPHRASE',
+      'no passphrase for the age file: no terminal to ask on, and none of JANEE_AGE_PASSPHRASE_FILE, JANEE_AGE_PASSPHRASE or --age-passphrase-stdin given',
+      'run this in a terminal, or set JANEE_AGE_PASSPHRASE_FILE',
+    );
+  }
+  const { passphrase } = await getPassphrase(io, {
+    env: { JANEE_PASSPHRASE_FILE: env.JANEE_AGE_PASSPHRASE_FILE, JANEE_PASSPHRASE: env.JANEE_AGE_PASSPHRASE },
+    fromStdin: opts.fromStdin,
+    confirm: opts.confirm,
+    prompt: 'passphrase for the age file: ',
+  });
+  return passphrase;
+}
+
+export class ExportCommand extends JaneeCommand {
+  static override paths = [['export']];
+  static override usage = Command.Usage({
+    description: 'Write the vault (and the services in config.yaml) to an age-encrypted file',
+    details: `
+      The file is a standard age v1 file encrypted with a passphrase (scrypt), readable with
+      \`age -d FILE\`; inside is JSON (format janee-export/v1) with every secret in plain text.
+      The age passphrase comes from JANEE_AGE_PASSPHRASE_FILE, JANEE_AGE_PASSPHRASE,
+      --age-passphrase-stdin (the line after the vault passphrase if both come from stdin),
+      --same-passphrase (reuse the vault passphrase), or is asked twice on the terminal.
+      The file is written 0600, atomically; an existing file is kept unless --force.
+    `,
+    examples: [['Export', 'janee export --age janee-backup.age'], ['Read it with age', 'age -d -o janee.json janee-backup.age']],
+  });
+
+  age = Option.String('--age', { required: true, description: 'The age file to write' });
+  force = Option.Boolean('--force', false, { description: 'Replace an existing file' });
+  workFactor = Option.String('--work-factor', { description: 'log2 of scrypt\'s N for the age file (default 18, as `age -p`)' });
+  samePassphrase = Option.Boolean('--same-passphrase', false, { description: 'Encrypt with the vault passphrase' });
+  agePassphraseStdin = Option.Boolean('--age-passphrase-stdin', false, { description: 'Read the age passphrase from stdin' });
+  passphraseStdin = passphraseStdinOption();
+
+  async run(): Promise<number> {
+    const logN = parseWorkFactor(this.workFactor);
+    if (this.samePassphrase && this.agePassphraseStdin) throw usageError('give either --same-passphrase or --age-passphrase-stdin, not both');
+    if (!this.force && (await exists(this.age))) {
+      throw new JaneeError('EXPORT_EXISTS', `${this.age} already exists`, 'pick another file name, or pass --force to replace it');
+    }
+    let config: JaneeConfig | undefined;
+    try {
+      config = await this.config({ allowMissing: true });
+    } catch (e) {
+      warn(this.context.stderr, `services not exported: ${e instanceof JaneeError ? e.message : 'config.yaml is unreadable'}`);
+    }
+    const file = vaultPath(config?.vaultPath);
+
+    const { passphrase } = await getPassphrase(this.io, { fromStdin: this.passphraseStdin, prompt: 'vault passphrase: ' });
+    let data: VaultData;
+    let agePass: Uint8Array | undefined;
+    try {
+      const vault = await withProgress(this.context.stderr, 'unlocking vault', unlockVaultFile(file, passphrase));
+      vault.fileKey.fill(0);
+      data = vault.data;
+      agePass = this.samePassphrase ? Uint8Array.from(passphrase) : undefined;
+    } finally {
+      passphrase.fill(0);
+    }
+    agePass ??= await agePassphrase(this.io, { fromStdin: this.agePassphraseStdin, confirm: true });
+
+    const services: Record<string, ExportedService> = {};
+    for (const s of config?.services.values() ?? []) services[s.name] = serviceToJson(s);
+    const plain = new TextEncoder().encode(
+      JSON.stringify({ format: EXPORT_FORMAT, exported: new Date().toISOString(), entries: data.entries, services }, null, 2) + '\n',
+    );
+    let sealed: Uint8Array;
+    try {
+      sealed = await withProgress(this.context.stderr, `encrypting (age, scrypt 2^${logN})`, encryptAge(plain, agePass, { logN }));
+    } finally {
+      plain.fill(0);
+      agePass.fill(0);
+    }
+    if (!this.force && (await exists(this.age))) {
+      throw new JaneeError('EXPORT_EXISTS', `${this.age} already exists`, 'pick another file name, or pass --force to replace it');
+    }
+    await atomicWrite(this.age, sealed, { backup: false, mode: 0o600 });
+    await fs.chmod(this.age, 0o600);
+    const n = Object.keys(data.entries).length;
+    info(this.context.stderr, `exported ${n} secret${n === 1 ? '' : 's'} and ${Object.keys(services).length} service${Object.keys(services).length === 1 ? '' : 's'} to ${this.age} (age v1, passphrase)`);
+    info(this.context.stderr, 'anyone with this file and its passphrase has every secret: store it like the vault');
+    return 0;
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.lstat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * `janee import --age FILE`: reads what `janee export --age` wrote (or any age v1
+ * passphrase file holding that JSON, or a bare vault payload) into the vault, and adds
+ * the services it carries to config.yaml when they are missing there.
+ */
+import { Command, Option } from 'clipanion';
+import * as fs from 'node:fs/promises';
+import { JaneeError } from '../../errors.js';
+import { addServiceNode, editConfig, hasService, type NewService } from '../../config/edit.js';
+import { SERVICE_NAME } from '../../config/load.js';
+import { AUTH_TYPES, type AuthSpec } from '../../config/types.js';
+import { parseBaseUrl } from '../../config/url.js';
+import { decryptAge } from '../../vault/age.js';
+import { sameEntry } from '../../vault/merge.js';
+import { decodePayload } from '../../vault/payload.js';
+import { updateVault } from '../../vault/store.js';
+import type { VaultEntry } from '../../vault/types.js';
+import { JaneeCommand, passphraseStdinOption } from '../base.js';
+import { info, warn, withProgress } from '../io.js';
+import { unlockWithPassphrase } from '../vault-ops.js';
+import { agePassphrase, EXPORT_FORMAT } from './export.js';
+
+export interface ImportedService extends NewService {
+  maxResponseBytes?: number;
+  timeoutMs?: number;
+}
+
+export interface ImportContents {
+  entries: Record<string, VaultEntry>;
+  services: ImportedService[];
+}
+
+function bad(message: string): JaneeError {
+  return new JaneeError('IMPORT_BAD_FILE', `import file: ${message}`, 'import a file written by `janee export --age`');
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Parses and validates the decrypted JSON. Never quotes a value in an error. */
+export function parseImport(plain: Uint8Array): ImportContents {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(plain));
+  } catch {
+    throw bad('not JSON');
+  }
+  if (!isObj(json)) throw bad('expected a JSON object');
+  const isExport = json['format'] === EXPORT_FORMAT;
+  const isPayload = json['version'] === 1 && 'entries' in json && !('format' in json);
+  if (!isExport && !isPayload) {
+    throw bad(typeof json['format'] === 'string' ? `unsupported format (expected ${EXPORT_FORMAT})` : `no "format": "${EXPORT_FORMAT}"`);
+  }
+  // Validate the entries exactly as the vault does, by decoding them as a payload.
+  const entries = decodePayload(new TextEncoder().encode(JSON.stringify({ version: 1, generation: 0, entries: json['entries'] ?? {} }))).entries;
+
+  const services: ImportedService[] = [];
+  const raw = isExport ? (json['services'] ?? {}) : {};
+  if (!isObj(raw)) throw bad('"services" must be an object');
+  for (const [name, s] of Object.entries(raw)) {
+    const where = `service "${SERVICE_NAME.test(name) ? name : '(invalid name)'}"`;
+    if (!SERVICE_NAME.test(name)) throw bad(`${where}: invalid name`);
+    if (!isObj(s)) throw bad(`${where} must be an object`);
+    if (typeof s['baseUrl'] !== 'string') throw bad(`${where}: baseUrl must be a string`);
+    const baseUrl = parseBaseUrl(s['baseUrl']).baseUrl;
+    const a = s['auth'];
+    if (!isObj(a) || typeof a['type'] !== 'string' || !(AUTH_TYPES as readonly string[]).includes(a['type'])) throw bad(`${where}: auth.type must be one of ${AUTH_TYPES.join(', ')}`);
+    let auth: AuthSpec;
+    if (a['type'] === 'header') {
+      if (typeof a['name'] !== 'string') throw bad(`${where}: auth.name must be a string`);
+      auth = { type: 'header', name: a['name'] };
+    } else if (a['type'] === 'query') {
+      if (typeof a['param'] !== 'string') throw bad(`${where}: auth.param must be a string`);
+      auth = { type: 'query', param: a['param'] };
+    } else auth = { type: a['type'] as 'bearer' | 'basic' };
+    const svc: ImportedService = { name, baseUrl, auth };
+    if (s['policies'] !== undefined) {
+      if (!Array.isArray(s['policies'])) throw bad(`${where}: policies must be a list`);
+      svc.policies = s['policies'].map((p: unknown, i: number) => {
+        if (!isObj(p) || typeof p['path'] !== 'string' || !Array.isArray(p['methods']) || !p['methods'].every((m) => typeof m === 'string') || (p['deny'] !== undefined && typeof p['deny'] !== 'boolean')) {
+          throw bad(`${where}: policies[${i}] must be { path, methods, deny? }`);
+        }
+        return p['deny'] ? { path: p['path'], methods: p['methods'] as string[], deny: true } : { path: p['path'], methods: p['methods'] as string[] };
+      });
+    }
+    if (s['rateLimit'] !== undefined) {
+      if (typeof s['rateLimit'] !== 'string') throw bad(`${where}: rateLimit must be a string like 60/min`);
+      svc.rateLimit = s['rateLimit'];
+    }
+    for (const k of ['maxResponseBytes', 'timeoutMs'] as const) {
+      if (s[k] !== undefined) {
+        if (typeof s[k] !== 'number') throw bad(`${where}: ${k} must be a number`);
+        svc[k] = s[k] as number;
+      }
+    }
+    services.push(svc);
+  }
+  return { entries, services };
+}
+
+export class ImportCommand extends JaneeCommand {
+  static override paths = [['import']];
+  static override usage = Command.Usage({
+    description: 'Read secrets (and services) from an age file written by `janee export --age`',
+    details: `
+      Secrets are added to the vault; a name the vault already holds with a different value is
+      refused unless --force (then replaced). Services the file carries are added to config.yaml
+      when config.yaml has no service of that name (--no-config skips them); existing services are
+      never changed. The age passphrase comes from JANEE_AGE_PASSPHRASE_FILE, JANEE_AGE_PASSPHRASE,
+      --age-passphrase-stdin, or the terminal.
+    `,
+    examples: [['Import a backup', 'janee import --age janee-backup.age']],
+  });
+
+  age = Option.String('--age', { required: true, description: 'The age file to read' });
+  force = Option.Boolean('--force', false, { description: 'Replace secrets the vault already holds' });
+  noConfig = Option.Boolean('--no-config', false, { description: 'Import secrets only; leave config.yaml alone' });
+  agePassphraseStdin = Option.Boolean('--age-passphrase-stdin', false, { description: 'Read the age passphrase from stdin' });
+  passphraseStdin = passphraseStdinOption();
+
+  async run(): Promise<number> {
+    let file: Uint8Array;
+    try {
+      file = await fs.readFile(this.age);
+    } catch (e) {
+      throw new JaneeError('IMPORT_UNREADABLE', `cannot read ${this.age} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    const configFile = this.configFile;
+    const vaultFile = await this.vaultFile(); // checks config.yaml is valid before anything changes
+    // The vault passphrase first (first stdin line), then the age one.
+    const vault = await unlockWithPassphrase(this.io, vaultFile, { passphraseStdin: this.passphraseStdin });
+    let added: string[] = [];
+    let same: string[] = [];
+    let replaced: string[] = [];
+    let contents: ImportContents;
+    try {
+      const pass = await agePassphrase(this.io, { fromStdin: this.agePassphraseStdin, confirm: false });
+      let plain: Uint8Array;
+      try {
+        plain = await withProgress(this.context.stderr, 'decrypting (age)', decryptAge(file, pass, { maxLogN: 22 }));
+      } finally {
+        pass.fill(0);
+      }
+      try {
+        contents = parseImport(plain);
+      } finally {
+        plain.fill(0);
+      }
+      await updateVault(vaultFile, vault.fileKey, (data) => {
+        added = [];
+        same = [];
+        replaced = [];
+        const clash: string[] = [];
+        for (const [name, e] of Object.entries(contents.entries)) {
+          const have = Object.hasOwn(data.entries, name) ? data.entries[name] : undefined;
+          if (!have) added.push(name);
+          else if (sameEntry(have, e)) same.push(name);
+          else if (this.force) replaced.push(name);
+          else clash.push(name);
+        }
+        if (clash.length) {
+          throw new JaneeError('IMPORT_CONFLICT', `the vault already holds different secrets named ${clash.map((n) => `"${n}"`).join(', ')}; nothing was imported`, 'pass --force to replace them, or `janee remove` them first');
+        }
+        for (const name of [...added, ...replaced]) data.entries[name] = contents.entries[name] as VaultEntry;
+      });
+    } finally {
+      vault.fileKey.fill(0);
+    }
+
+    const newServices: string[] = [];
+    const keptServices: string[] = [];
+    if (!this.noConfig && contents.services.length > 0) {
+      await editConfig(configFile, (doc) => {
+        for (const s of contents.services) {
+          if (hasService(doc, s.name)) {
+            keptServices.push(s.name);
+            continue;
+          }
+          addServiceNode(doc, s);
+          for (const k of ['maxResponseBytes', 'timeoutMs'] as const) if (s[k] !== undefined) doc.setIn(['services', s.name, k], s[k]);
+          newServices.push(s.name);
+        }
+      });
+    }
+    const list = (a: string[]) => (a.length ? a.join(', ') : 'none');
+    info(this.context.stderr, `imported secrets: ${list(added)}${replaced.length ? `; replaced: ${list(replaced)}` : ''}${same.length ? `; already there: ${list(same)}` : ''}`);
+    if (!this.noConfig) info(this.context.stderr, `services added to config.yaml: ${list(newServices)}${keptServices.length ? `; kept the existing config of: ${list(keptServices)}` : ''}`);
+    if (this.noConfig && contents.services.length) warn(this.context.stderr, 'services in the file were not added (--no-config)');
+    return 0;
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * The text form of a vault file for `git diff` (textconv: `janee vault diff-text FILE`).
+ * Pure. Shows structure, never a value: entry names, origins, times, and per secret
+ * field a short fingerprint keyed by the file key (format.fingerprint), so a changed
+ * secret shows up as a changed fingerprint and nothing can be learnt about the value
+ * without the key. Output is stable and sorted, so diffs only show real changes.
+ */
+import { createHash } from 'node:crypto';
+import { JaneeError } from '../errors.js';
+import { fingerprint, headerMatchesKey, openVault, parseVault, unwrapFileKey, type ParsedVault } from './format.js';
+import { decodePayload } from './payload.js';
+import type { VaultData } from './types.js';
+
+export const LOCKED_NOTE = 'contents locked: set JANEE_PASSPHRASE_FILE (or JANEE_PASSPHRASE) or run janee unlock to see entry names';
+
+function hex16(parts: Uint8Array[]): string {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p);
+  return h.digest('hex').slice(0, 16);
+}
+
+function sorted(keys: Iterable<string>): string[] {
+  return [...keys].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** Header lines: readable from the file alone, no key needed. */
+function headerLines(parsed: ParsedVault): string[] {
+  return [
+    'janee vault v1',
+    `scrypt work factor: 2^${parsed.header.logN}`,
+    // Not secret (salt and wrapped key are in the file): changes with janee passwd / rekey.
+    `passphrase wrap: ${hex16([parsed.header.salt, parsed.header.wrappedKey])}`,
+  ];
+}
+
+export interface DiffTextInput {
+  parsed: ParsedVault;
+  /** Present when the contents could be decrypted. */
+  unlocked?: { fileKey: Uint8Array; data: VaultData } | undefined;
+  /** Why the contents are not shown (when `unlocked` is absent). */
+  lockedReason?: string | undefined;
+}
+
+export function vaultDiffText(input: DiffTextInput): string {
+  const { parsed, unlocked } = input;
+  const lines = headerLines(parsed);
+  if (!unlocked) {
+    lines.push(input.lockedReason ?? LOCKED_NOTE);
+    lines.push(`payload: ${parsed.ciphertext.length} bytes, sha256 ${hex16([parsed.nonce, parsed.ciphertext])} (changes on every save)`);
+    return `${lines.join('\n')}\n`;
+  }
+  const { fileKey, data } = unlocked;
+  const names = sorted(Object.keys(data.entries));
+  lines.push(`generation: ${data.generation}`);
+  lines.push(`entries: ${names.length}`);
+  for (const name of names) {
+    const e = data.entries[name];
+    if (!e) continue;
+    lines.push('');
+    lines.push(`[${name}]`);
+    lines.push(`  origins: ${e.origins.length ? sorted(e.origins).join(' ') : '(none: the secret cannot be sent anywhere)'}`);
+    lines.push(`  created: ${e.created}`);
+    lines.push(`  updated: ${e.updated}`);
+    for (const field of sorted(Object.keys(e.fields))) {
+      lines.push(`  ${field}: fingerprint ${fingerprint(fileKey, name, field, e.fields[field] as string)}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** For a file that is not a vault at all (e.g. conflict markers): say so, never fail. */
+export function notAVaultText(reason: string, size: number): string {
+  return reason === 'not a janee vault' ? `not a janee vault (${size} bytes)\n` : `not a readable janee vault: ${reason} (${size} bytes)\n`;
+}
+
+/**
+ * The whole textconv step for one file's bytes: parse, decrypt if a passphrase is at
+ * hand, render. Never throws for a bad file or passphrase: git must not fail.
+ */
+export async function diffTextFor(bytes: Uint8Array, passphrase: () => Promise<Uint8Array | undefined>, keys: Uint8Array[] = []): Promise<string> {
+  if (bytes.length === 0) return '(empty file)\n';
+  let parsed: ParsedVault;
+  try {
+    parsed = parseVault(bytes);
+  } catch (e) {
+    return notAVaultText(e instanceof JaneeError ? e.message : 'unreadable', bytes.length);
+  }
+  let fileKey: Uint8Array | undefined;
+  let lockedReason: string | undefined;
+  let pass: Uint8Array | undefined;
+  try {
+    const known = keys.find((k) => headerMatchesKey(parsed, k));
+    if (known) fileKey = Uint8Array.from(known);
+    else {
+      pass = await passphrase();
+      if (pass) fileKey = await unwrapFileKey(parsed.header, pass);
+    }
+  } catch (e) {
+    lockedReason = `contents locked: ${e instanceof JaneeError ? e.message : 'cannot decrypt'}`;
+  } finally {
+    pass?.fill(0);
+  }
+  if (!fileKey) return vaultDiffText({ parsed, lockedReason });
+  try {
+    let data: VaultData;
+    const plain = openVault(parsed, fileKey);
+    try {
+      data = decodePayload(plain);
+    } finally {
+      plain.fill(0);
+    }
+    return vaultDiffText({ parsed, unlocked: { fileKey, data } });
+  } catch (e) {
+    return vaultDiffText({ parsed, lockedReason: `contents unreadable: ${e instanceof JaneeError ? e.message : 'cannot decrypt'}` });
+  } finally {
+    fileKey.fill(0);
+  }
+}

@@ -1,0 +1,319 @@
+/**
+ * Three-way merge of decrypted vault contents, entry by entry (pure: values in,
+ * values out). Used by the git merge driver (`janee vault merge %O %A %B`).
+ *
+ * For every entry name, with base O, ours A and theirs B:
+ * - A and B have the same content        → take it (the later `updated` of the two)
+ * - A unchanged from O                    → take B (B may have added, changed or deleted it)
+ * - B unchanged from O                    → take A
+ * - both changed it, differently:
+ *   - both still have it and O had it      → merge its parts: the fields (the secret) as one
+ *     unit, three-way; the origins as a set, three-way per origin. Fields changed
+ *     differently on both sides → conflict. Origins never conflict: an origin is kept
+ *     if both sides keep it, or if one side added it; it goes if one side removed it.
+ *   - added on both sides, differently     → conflict
+ *   - deleted on one side, changed on the other → conflict
+ *
+ * "Content" is the fields and the set of origins; `created`/`updated` are ignored when
+ * comparing (two machines that make the same change at different times agree).
+ * The result's generation is max(A, B) + 1, so an agent holding either side moves forward.
+ */
+import { JaneeError } from '../errors.js';
+import { headerMatchesKey, openVault, parseVault, sealVault, unwrapFileKey, type ParsedVault, type VaultHeader } from './format.js';
+import { decodePayload, encodePayload } from './payload.js';
+import type { VaultData, VaultEntry } from './types.js';
+
+export type ConflictKind = 'changed-both' | 'added-both' | 'deleted-ours' | 'deleted-theirs';
+
+export interface MergeConflict {
+  name: string;
+  kind: ConflictKind;
+}
+
+export type Resolution = 'ours' | 'theirs' | 'same' | 'merged' | 'deleted';
+
+export interface MergeResult {
+  /** The merged contents; meaningful only when `conflicts` is empty. */
+  data: VaultData;
+  /** Sorted by name. */
+  conflicts: MergeConflict[];
+  /** What happened to each name where ours and theirs differed (for the driver's summary). */
+  changes: { name: string; resolution: Resolution }[];
+}
+
+function sameFields(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (const k of ka) if (!Object.hasOwn(b, k) || a[k] !== b[k]) return false;
+  return true;
+}
+
+function sameOrigins(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const sb = new Set(b);
+  return a.every((o) => sb.has(o));
+}
+
+/** Same content: fields and the set of origins (timestamps ignored). undefined = absent. */
+export function sameEntry(a: VaultEntry | undefined, b: VaultEntry | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return sameFields(a.fields, b.fields) && sameOrigins(a.origins, b.origins);
+}
+
+function copyEntry(e: VaultEntry): VaultEntry {
+  return { fields: { ...e.fields }, origins: [...e.origins], created: e.created, updated: e.updated };
+}
+
+const later = (a: string, b: string): string => (a >= b ? a : b);
+const earlier = (a: string, b: string): string => (a <= b ? a : b);
+
+/** Three-way merge of origin sets; order: ours first, then what only theirs has. */
+function mergeOrigins(o: readonly string[], a: readonly string[], b: readonly string[]): string[] {
+  const so = new Set(o);
+  const sa = new Set(a);
+  const sb = new Set(b);
+  const keep = (x: string): boolean => {
+    const inA = sa.has(x);
+    const inB = sb.has(x);
+    if (inA === inB) return inA;
+    // They differ: whichever side changed it from the base wins.
+    return inA !== so.has(x) ? inA : inB;
+  };
+  const out: string[] = [];
+  for (const x of [...a, ...b]) if (!out.includes(x) && keep(x)) out.push(x);
+  return out;
+}
+
+function byName(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function mergeVaultData(base: VaultData, ours: VaultData, theirs: VaultData): MergeResult {
+  const names = new Set([...Object.keys(base.entries), ...Object.keys(ours.entries), ...Object.keys(theirs.entries)]);
+  const entries: Record<string, VaultEntry> = {};
+  const conflicts: MergeConflict[] = [];
+  const changes: MergeResult['changes'] = [];
+  const get = (d: VaultData, n: string): VaultEntry | undefined => (Object.hasOwn(d.entries, n) ? d.entries[n] : undefined);
+
+  for (const name of [...names].sort(byName)) {
+    const o = get(base, name);
+    const a = get(ours, name);
+    const b = get(theirs, name);
+    const differ = !sameEntry(a, b) || a?.updated !== b?.updated;
+
+    let result: VaultEntry | undefined;
+    let resolution: Resolution;
+    if (sameEntry(a, b)) {
+      result = a && b ? copyEntry(a.updated >= b.updated ? a : b) : undefined;
+      resolution = 'same';
+    } else if (sameEntry(a, o)) {
+      result = b && copyEntry(b);
+      resolution = b ? 'theirs' : 'deleted';
+    } else if (sameEntry(b, o)) {
+      result = a && copyEntry(a);
+      resolution = a ? 'ours' : 'deleted';
+    } else if (a && b && o) {
+      // Both changed the entry, differently: merge its parts.
+      let fields: Record<string, string>;
+      if (sameFields(a.fields, b.fields)) fields = { ...a.fields };
+      else if (sameFields(a.fields, o.fields)) fields = { ...b.fields };
+      else if (sameFields(b.fields, o.fields)) fields = { ...a.fields };
+      else {
+        conflicts.push({ name, kind: 'changed-both' });
+        continue;
+      }
+      result = {
+        fields,
+        origins: mergeOrigins(o.origins, a.origins, b.origins),
+        created: earlier(a.created, b.created),
+        updated: later(a.updated, b.updated),
+      };
+      resolution = 'merged';
+    } else {
+      conflicts.push({ name, kind: !o ? 'added-both' : !a ? 'deleted-ours' : 'deleted-theirs' });
+      continue;
+    }
+    if (result) entries[name] = result;
+    if (differ) changes.push({ name, resolution });
+  }
+  return {
+    data: { version: 1, generation: Math.max(ours.generation, theirs.generation) + 1, entries },
+    conflicts,
+    changes,
+  };
+}
+
+const KIND_TEXT: Record<ConflictKind, string> = {
+  'changed-both': 'changed on both sides',
+  'added-both': 'added on both sides with different values',
+  'deleted-ours': 'deleted on our side and changed on theirs',
+  'deleted-theirs': 'changed on our side and deleted on theirs',
+};
+
+/** `"stripe" changed on both sides` / `"a" changed on both sides; "b" added on both sides …`. */
+export function describeConflicts(conflicts: readonly MergeConflict[]): string {
+  return conflicts.map((c) => `"${c.name}" ${KIND_TEXT[c.kind]}`).join('; ');
+}
+
+// ---------------------------------------------------------------------------
+// Whole files: decrypt the three versions in memory, merge, re-seal. No file I/O here.
+
+export interface MergeFilesInput {
+  /** The merge base (%O). Empty when the file has no common ancestor (added on both sides). */
+  base: Uint8Array;
+  /** Ours (%A): the result is sealed for it. */
+  ours: Uint8Array;
+  /** Theirs (%B). */
+  theirs: Uint8Array;
+  /** File keys already at hand (e.g. from an unlocked agent); tried before any passphrase. */
+  keys?: Uint8Array[];
+  /** Asked at most once, and only when no known key opens a version. */
+  passphrase: () => Promise<Uint8Array | undefined>;
+}
+
+export interface MergeFilesResult {
+  /** The merged vault file, sealed under the shared file key. */
+  bytes: Uint8Array;
+  changes: MergeResult['changes'];
+  /** Whose passphrase wrap the result carries, and whether that came from the other side's `janee passwd`. */
+  header: 'ours' | 'theirs';
+  headerNote: string | undefined;
+  entries: number;
+}
+
+type Side = 'base' | 'ours' | 'theirs';
+
+function sameHeader(a: VaultHeader, b: VaultHeader): boolean {
+  return a.logN === b.logN && bytesEqual(a.salt, b.salt) && bytesEqual(a.wrappedKey, b.wrappedKey);
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * Merges three vault files. Throws JaneeError: VAULT_MERGE_CONFLICT (names the entries),
+ * VAULT_MERGE_KEYS (ours and theirs use different file keys: a rekey on one side),
+ * NO_PASSPHRASE / VAULT_BAD_PASSPHRASE, or any parse error of a version. Plaintext exists
+ * only in memory; decrypted buffers are wiped.
+ */
+export async function mergeVaultFiles(input: MergeFilesInput): Promise<MergeFilesResult> {
+  const parsed: Partial<Record<Side, ParsedVault>> = {
+    ours: parseVault(input.ours),
+    theirs: parseVault(input.theirs),
+  };
+  if (input.base.length > 0) parsed.base = parseVault(input.base);
+
+  const known: Uint8Array[] = [...(input.keys ?? [])];
+  const mine: Uint8Array[] = []; // keys we unwrapped: wiped at the end
+  const keyOf: Partial<Record<Side, Uint8Array>> = {};
+  let pass: Uint8Array | undefined;
+  let asked = false;
+  try {
+    const order: Side[] = ['ours', 'theirs', 'base'];
+    const refused = new Set<Side>();
+    let lastError: unknown;
+    for (let progress = true; progress; ) {
+      progress = false;
+      for (const side of order) {
+        const p = parsed[side];
+        if (!p || keyOf[side]) continue;
+        const k = known.find((key) => headerMatchesKey(p, key));
+        if (k) {
+          keyOf[side] = k;
+          progress = true;
+          continue;
+        }
+        if (refused.has(side)) continue;
+        if (!asked) {
+          asked = true;
+          pass = await input.passphrase();
+        }
+        if (!pass) continue;
+        try {
+          const key = await unwrapFileKey(p.header, pass);
+          mine.push(key);
+          known.push(key);
+          keyOf[side] = key;
+          progress = true;
+        } catch (e) {
+          refused.add(side);
+          lastError = e;
+        }
+      }
+    }
+    for (const side of order) {
+      if (parsed[side] && !keyOf[side]) {
+        if (!pass) {
+          throw new JaneeError(
+            'NO_PASSPHRASE',
+            'cannot merge the vault: no key to decrypt it (no agent, no JANEE_PASSPHRASE_FILE / JANEE_PASSPHRASE, no terminal)',
+            'set JANEE_PASSPHRASE_FILE for the merge (or run it in a terminal), then `git merge --abort` and merge again',
+          );
+        }
+        const why = lastError instanceof JaneeError && lastError.code !== 'VAULT_BAD_PASSPHRASE' ? lastError.message : 'wrong passphrase';
+        throw new JaneeError(
+          lastError instanceof JaneeError ? lastError.code : 'VAULT_BAD_PASSPHRASE',
+          `cannot merge the vault: the ${side === 'ours' ? 'local' : side === 'theirs' ? 'incoming' : 'merge-base'} version does not open (${why})`,
+          'use the passphrase of that version (JANEE_PASSPHRASE_FILE / JANEE_PASSPHRASE), then `git merge --abort` and merge again',
+        );
+      }
+    }
+    const keyA = keyOf.ours as Uint8Array;
+    const keyB = keyOf.theirs as Uint8Array;
+    if (!bytesEqual(keyA, keyB)) {
+      throw new JaneeError(
+        'VAULT_MERGE_KEYS',
+        'cannot merge the vault: the two sides are encrypted under different file keys (`janee rekey` ran on one side)',
+        'keep one side (`git checkout --ours <vault>` or `--theirs`), `git add` it, then redo the other side\'s changes with janee add / bind',
+      );
+    }
+
+    const open = (side: Side): VaultData => {
+      const plain = openVault(parsed[side] as ParsedVault, keyOf[side] as Uint8Array);
+      try {
+        return decodePayload(plain);
+      } finally {
+        plain.fill(0);
+      }
+    };
+    const ours = open('ours');
+    const theirs = open('theirs');
+    const base = parsed.base ? open('base') : { version: 1 as const, generation: 0, entries: {} };
+    const merged = mergeVaultData(base, ours, theirs);
+    if (merged.conflicts.length > 0) {
+      throw new JaneeError(
+        'VAULT_MERGE_CONFLICT',
+        `vault merge conflict: ${describeConflicts(merged.conflicts)}`,
+        'nothing was written; keep one side with `git checkout --ours <vault>` (or `--theirs`), redo the other side\'s change with `janee remove`/`janee add`, then `git add <vault>` and commit',
+      );
+    }
+
+    const hA = (parsed.ours as ParsedVault).header;
+    const hB = (parsed.theirs as ParsedVault).header;
+    const hO = parsed.base?.header;
+    let header: 'ours' | 'theirs' = 'ours';
+    let headerNote: string | undefined;
+    if (!sameHeader(hA, hB)) {
+      if (hO && sameHeader(hA, hO)) {
+        header = 'theirs';
+        headerNote = 'the incoming side changed the vault passphrase (janee passwd): the merged vault uses it';
+      } else if (hO && sameHeader(hB, hO)) {
+        headerNote = undefined; // ours changed it: keep ours
+      } else {
+        headerNote = 'both sides changed the vault passphrase: the merged vault keeps the local one';
+      }
+    }
+    const plaintext = encodePayload(merged.data);
+    try {
+      const bytes = sealVault(header === 'ours' ? hA : hB, keyA, plaintext);
+      return { bytes, changes: merged.changes, header, headerNote, entries: Object.keys(merged.data.entries).length };
+    } finally {
+      plaintext.fill(0);
+    }
+  } finally {
+    pass?.fill(0);
+    for (const k of mine) k.fill(0);
+  }
+}
