@@ -51,7 +51,7 @@ function data(entries, generation = 1) {
 }
 
 const DATA = data({
-  github: entry({ token: 'ghp_TESTTESTTESTTESTTESTTESTTESTTESTTEST' }, ['https://api.github.com']),
+  github: entry({ token: 'gh_test_token_not_a_real_one_0123456789x' }, ['https://api.github.com']),
   jira: entry({ username: 'bot@example.com', password: 'p\u00e4ss w0rd \u{1F511}' }, ['https://example.atlassian.net']),
   stripe: entry({ token: 'sk_test_4eC39HqLyjWDarjtT1zdp7dc' }, ['https://api.stripe.com', 'http://localhost:12111']),
 });

@@ -26,7 +26,7 @@ describe('diffTextFor', () => {
   it('shows sorted names, origins, times and keyed fingerprints; never a value', async () => {
     const { key, bytes } = await vaultBytes({
       zeta: { fields: { username: 'bob', password: 'hunter2-very-secret' }, origins: ['https://z.example', 'https://a.example'] },
-      alpha: { fields: { token: 'sk_live_abcdef123456' }, origins: ['https://api.alpha.example'] },
+      alpha: { fields: { token: 'sk_test_abcdef123456' }, origins: ['https://api.alpha.example'] },
     });
     const text = await diffTextFor(bytes, async () => Uint8Array.from(PASS));
     const lines = text.split('\n');
@@ -41,7 +41,7 @@ describe('diffTextFor', () => {
       '  origins: https://api.alpha.example',
       `  created: ${T}`,
       `  updated: ${T}`,
-      `  token: fingerprint ${fingerprint(key, 'alpha', 'token', 'sk_live_abcdef123456')}`,
+      `  token: fingerprint ${fingerprint(key, 'alpha', 'token', 'sk_test_abcdef123456')}`,
       '',
       '[zeta]',
       '  origins: https://a.example https://z.example',
@@ -51,13 +51,13 @@ describe('diffTextFor', () => {
       `  username: fingerprint ${fingerprint(key, 'zeta', 'username', 'bob')}`,
       '',
     ]);
-    for (const v of ['sk_live_abcdef123456', 'hunter2-very-secret', 'bob']) expect(text).not.toContain(v);
+    for (const v of ['sk_test_abcdef123456', 'hunter2-very-secret', 'bob']) expect(text).not.toContain(v);
     // Stable: the same file gives the same text.
     expect(await diffTextFor(bytes, async () => Uint8Array.from(PASS))).toBe(text);
   });
 
   it('without a passphrase, or with a wrong one, shows the header and says why', async () => {
-    const { bytes } = await vaultBytes({ alpha: { fields: { token: 'sk_live_abcdef123456' }, origins: ['https://api.alpha.example'] } });
+    const { bytes } = await vaultBytes({ alpha: { fields: { token: 'sk_test_abcdef123456' }, origins: ['https://api.alpha.example'] } });
     const locked = await diffTextFor(bytes, async () => undefined);
     expect(locked).toMatch(/^janee vault v1\nscrypt work factor: 2\^10\npassphrase wrap: [0-9a-f]{16}\ncontents locked: set JANEE_PASSPHRASE_FILE .* or run janee unlock to see entry names\npayload: \d+ bytes, sha256 [0-9a-f]{16} \(changes on every save\)\n$/);
     expect(locked).not.toContain('alpha');

@@ -6,7 +6,7 @@ import { encodeBody, Forwarder, type ForwardRequest } from '../../src/gate/forwa
 import { GateCodes } from '../../src/gate/types.js';
 import { closedPort, sleep, startRawServer, startUpstream, type Upstream } from '../helpers/upstream.js';
 
-const SECRET = 'sk_live_QUERYSECRET_0123456789abcdef';
+const SECRET = 'sk_test_QUERYSECRET_0123456789abcdef';
 
 let up: Upstream;
 let fwd: Forwarder;

@@ -7,7 +7,7 @@ import { applyInjection, authHeaderName, injectCredential, secretVariants } from
 import { Redactor } from '../../src/gate/redact.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
-const TOKEN = 'sk_live_9f8e7d6c5b4a3210_AbCdEf';
+const TOKEN = 'sk_test_9f8e7d6c5b4a3210_AbCdEf';
 
 function forms(v: string): string[] {
   return [

@@ -14,7 +14,7 @@ import { emptyVaultData, type VaultData } from '../../src/vault/types.js';
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 const str = (b: Uint8Array): string => new TextDecoder().decode(b);
 const T = '2026-01-15T09:30:00.000Z';
-const SECRET = 'sk_live_SECRETSECRET';
+const SECRET = 'sk_test_SECRETSECRET';
 
 function errOf(f: () => unknown): JaneeError {
   try {
