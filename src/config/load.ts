@@ -26,6 +26,8 @@ import { parseBaseUrl } from './url.js';
 export const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const METHOD_TOKEN = /^(\*|GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS)$/;
 /** Keys that mean "a secret is written right here". */
+/** Top-level keys of Janee 0.x configs. */
+const LEGACY_TOP_LEVEL = new Set(['capabilities', 'masterKey', 'server', 'llm']);
 const INLINE_SECRET_KEYS = new Set(['key', 'token', 'value', 'secret', 'password', 'apikey', 'api_key', 'apiKey', 'credential', 'credentials']);
 
 export interface ParsedConfigFile {
@@ -96,6 +98,9 @@ class Validator {
       const name = key.value as string;
       if (!allowed.includes(name)) {
         if (INLINE_SECRET_KEYS.has(name)) this.inlineSecret(key, `${field}.${name}`);
+        if (field === '(top level)' && LEGACY_TOP_LEVEL.has(name)) {
+          this.fail(key, name, 'this looks like a Janee 0.x config (it is not read by this version)', 'run `janee migrate` to import it into the vault and the new config format');
+        }
         this.fail(key, `${field}.${name}`, `unknown key (expected one of: ${allowed.join(', ')})`);
       }
       out.set(name, { key, value: pair.value as Node | null });
