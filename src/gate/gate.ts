@@ -16,7 +16,7 @@ import { JaneeError } from '../errors.js';
 import { buildUpstreamUrl, describeAllowed, evaluatePolicies, normalizeMethod, normalizeRequestTarget } from '../policy/index.js';
 import { WatchedFile } from '../util/watched.js';
 import type { VaultData } from '../vault/types.js';
-import { Forwarder } from './forward.js';
+import type { Forwarder } from './forward.js';
 import { pickResponseHeaders, sanitizeAgentHeaders } from './headers.js';
 import { authHeaderName, injectCredential, secretVariants } from './inject.js';
 import { isKilled, KillswitchWatcher } from './killswitch.js';
@@ -44,7 +44,8 @@ export class LocalGate implements Gate {
   readonly #audit: AuditWriter;
   readonly #kill: KillswitchWatcher;
   readonly #limits = new RateLimiter();
-  readonly #forwarder: Forwarder;
+  /** Created on the first forwarded call: undici is most of serve's start-up cost otherwise. */
+  #forwarder: Promise<Forwarder> | undefined;
   #secrets: SecretSource | undefined;
   #redactorFor: { config: JaneeConfig; data: VaultData; redactor: Redactor } | undefined;
 
@@ -52,7 +53,7 @@ export class LocalGate implements Gate {
     this.#config = new WatchedFile(opts.configFile, (f) => loadConfig(f));
     this.#audit = new AuditWriter(opts.auditDir);
     this.#kill = new KillswitchWatcher(opts.killswitchFile);
-    this.#forwarder = opts.forwarder ?? new Forwarder();
+    if (opts.forwarder) this.#forwarder = Promise.resolve(opts.forwarder);
     this.#secrets = opts.secrets;
   }
 
@@ -93,8 +94,14 @@ export class LocalGate implements Gate {
       status: null,
       ...(typeof req?.reason === 'string' && req.reason !== '' ? { reason: req.reason } : {}),
     };
-    const audit = (a: Partial<Audit>) =>
-      this.#audit.append({ ...base, ...a, agent: caller.agent, agentSource: caller.agentSource, ms: Math.round((performance.now() - started) * 10) / 10 });
+    // Set once an audit append has been attempted for this call, so the catch below
+    // writes one only if none was (whatever the error code: ORIGIN_MISMATCH, for
+    // one, is thrown both after its own audit and, unaudited, by buildUpstreamUrl).
+    let audited = false;
+    const audit = (a: Partial<Audit>) => {
+      audited = true;
+      return this.#audit.append({ ...base, ...a, agent: caller.agent, agentSource: caller.agentSource, ms: Math.round((performance.now() - started) * 10) / 10 });
+    };
 
     let redactor: Redactor | undefined;
     try {
@@ -142,7 +149,8 @@ export class LocalGate implements Gate {
       }
 
       const { url, headers, body } = this.#buildRequest(svc, method, target, req, entry.fields);
-      const res = await this.#forwarder.forward({ url, method, headers, body, timeoutMs: svc.timeoutMs, maxResponseBytes: svc.maxResponseBytes });
+      this.#forwarder ??= import('./forward.js').then((m) => new m.Forwarder());
+      const res = await (await this.#forwarder).forward({ url, method, headers, body, timeoutMs: svc.timeoutMs, maxResponseBytes: svc.maxResponseBytes });
       const encoded = redactor.redactBody(res.body, res.headers['content-type'], res.truncated);
       const result: ExecuteResult = {
         status: res.status,
@@ -155,7 +163,7 @@ export class LocalGate implements Gate {
       return result;
     } catch (e) {
       const err = e instanceof JaneeError ? e : new JaneeError('GATE_INTERNAL', 'internal error in the gate', 'this is a bug in janee; the call was not completed');
-      if (!isAuditedCode(err.code)) {
+      if (!audited) {
         await audit(outcomeFor(err));
       }
       throw redactError(err, redactor);
@@ -181,7 +189,7 @@ export class LocalGate implements Gate {
       if (query.split('&').some((kv) => safeDecode(kv.split('=')[0] ?? '') === name)) {
         throw new JaneeError(GateCodes.BAD_REQUEST, `query parameter "${name}" is reserved for the credential`, `remove ${name} from the query`);
       }
-      query = `${query ? `${query}&` : ''}${encodeURIComponent(name)}=${encodeURIComponent(value)}`;
+      query = `${query ? `${query}&` : ''}${encodeQueryComponent(name)}=${encodeQueryComponent(value)}`;
     }
     Object.assign(headers, inj.headers);
     return { url: buildUpstreamUrl(svc.baseUrl, { path: target.path, query }), headers, body };
@@ -197,7 +205,7 @@ export class LocalGate implements Gate {
     if (cached && cached.config === config && cached.data === data) return cached.redactor;
     const entries = Object.entries(data.entries).map(([name, entry]) => ({
       service: name,
-      variants: secretVariants(config.services.get(name)?.auth ?? { type: 'bearer' }, entry.fields),
+      variants: [...secretVariants(config.services.get(name)?.auth ?? { type: 'bearer' }, entry.fields), ...injectedQueryForms(entry.fields)],
     }));
     const redactor = new Redactor(entries);
     this.#redactorFor = { config, data, redactor };
@@ -206,13 +214,38 @@ export class LocalGate implements Gate {
 
   async close(): Promise<void> {
     this.#secrets?.wipe();
-    await Promise.allSettled([this.#audit.close(), this.#forwarder.close()]);
+    await Promise.allSettled([this.#audit.close(), this.#forwarder?.then((f) => f.close())]);
   }
 }
 
-/** Codes whose audit line was written before the throw (with a more precise rule). */
-function isAuditedCode(code: string): boolean {
-  return code === GateCodes.BLOCKED || code === GateCodes.RATE_LIMITED || code === GateCodes.ORIGIN_MISMATCH || code.startsWith('AUDIT_');
+/**
+ * A query component in the normaliser's canonical form (encodeURIComponent, plus
+ * `'` as %27): what buildUpstreamUrl re-checks, so a credential containing `'`
+ * neither fails that check nor is sent in a form redaction does not know.
+ */
+function encodeQueryComponent(s: string): string {
+  return encodeURIComponent(s).replace(/'/g, '%27');
+}
+
+/**
+ * The exact form #buildRequest puts a query credential in, with every encoding
+ * redaction knows for a value (base64 at any alignment, JSON-escaped, …). An
+ * upstream may echo the request URL, or base64 it into a pagination cursor; when
+ * the value needs percent-encoding, secretVariants' forms of the raw value do not
+ * cover that, and encodeURIComponent/form encoding differ from it for values with
+ * `'` and a space, `~`, `!`, `(`, `)` or `*`.
+ */
+function injectedQueryForms(fields: Record<string, string>): string[] {
+  const out: string[] = [];
+  for (const v of Object.values(fields)) {
+    if (typeof v !== 'string' || v.length < 4) continue;
+    const e = encodeQueryComponent(v);
+    if (e === v) continue; // nothing percent-encoded: the raw value's variants cover it
+    for (const form of new Set([e, e.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase())])) {
+      out.push(...secretVariants({ type: 'header', name: 'x' }, { token: form }));
+    }
+  }
+  return out;
 }
 
 function outcomeFor(err: JaneeError): Partial<Audit> {

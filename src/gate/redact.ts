@@ -28,7 +28,7 @@
  * the cut one character at a time and read the whole secret. With
  * `{ truncated: true }` a fixed-length tail (longest variant − 1) is dropped, whatever it holds.
  */
-import { encodeBody } from './forward.js';
+import { encodeBody } from './body.js';
 
 export interface RedactOptions {
   /** The text/bytes were cut at a size cap: also redact a tail that begins a secret. */

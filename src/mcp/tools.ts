@@ -49,20 +49,33 @@ export const LIST_DESCRIPTION = 'List the APIs you can call with execute: base U
 
 /**
  * The whole tool result (structured copy + text mirror, JSON-escaped) must stay
- * well under the SDK client's 10 MiB message limit: if escaping blows the body
- * up, cut it further and mark it truncated.
+ * well under the SDK client's 10 MiB message limit. That limit is on UTF-8 bytes
+ * (the client's stdio ReadBuffer), so the budget is measured the same way: a body
+ * of 3-byte characters is 3 times larger on the wire than its string length. If
+ * the result is over budget, the body is cut further and marked truncated.
  */
+export const MAX_RESULT_WIRE_BYTES = 6 * 1024 * 1024;
+/** @deprecated kept for compatibility; the budget is MAX_RESULT_WIRE_BYTES (UTF-8 bytes). */
 export const MAX_RESULT_JSON_CHARS = 3 * 1024 * 1024;
+
+/** UTF-8 bytes the result takes in a tools/call response: structuredContent plus the text mirror (a JSON string of it). */
+export function resultWireBytes(r: ExecuteResult): number {
+  const json = JSON.stringify(r);
+  return Buffer.byteLength(json, 'utf8') + Buffer.byteLength(JSON.stringify(json), 'utf8');
+}
 
 export function fitResult(result: ExecuteResult): ExecuteResult {
   let r = result;
-  let json = JSON.stringify(r);
-  while (json.length > MAX_RESULT_JSON_CHARS && r.body.length > 0) {
-    const keep = Math.floor(r.body.length * (MAX_RESULT_JSON_CHARS / json.length) * 0.9);
-    let body = r.body.slice(0, keep);
+  let size = resultWireBytes(r);
+  while (size > MAX_RESULT_WIRE_BYTES && r.body.length > 0) {
+    let keep = Math.min(r.body.length - 1, Math.floor(r.body.length * (MAX_RESULT_WIRE_BYTES / size) * 0.9));
+    // Never end on the first half of a surrogate pair.
+    const last = r.body.charCodeAt(keep - 1);
+    if (keep > 0 && last >= 0xd800 && last <= 0xdbff) keep--;
+    let body = r.body.slice(0, Math.max(0, keep));
     if (r.bodyEncoding === 'base64') body = body.slice(0, body.length - (body.length % 4));
     r = { ...r, body, truncated: true };
-    json = JSON.stringify(r);
+    size = resultWireBytes(r);
   }
   return r;
 }

@@ -2,7 +2,8 @@ import * as net from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JaneeError } from '../../src/errors.js';
-import { encodeBody, Forwarder, type ForwardRequest } from '../../src/gate/forward.js';
+import { encodeBody } from '../../src/gate/body.js';
+import { Forwarder, type ForwardRequest } from '../../src/gate/forward.js';
 import { GateCodes } from '../../src/gate/types.js';
 import { closedPort, sleep, startRawServer, startUpstream, type Upstream } from '../helpers/upstream.js';
 

@@ -1,13 +1,52 @@
-import { AddCommand } from './add.js';
-import { InitCommand } from './init.js';
-import { ListCommand } from './list.js';
-import { PasswdCommand, RekeyCommand } from './passwd.js';
-import { RemoveCommand } from './remove.js';
-import { StatusCommand } from './status.js';
-import { ServeCommand } from './serve.js';
-import { KillswitchCommand } from './killswitch.js';
-import { LogsCommand, LogsVerifyCommand } from './logs.js';
-import { agentCommands } from './agent-commands.js';
-import { dotfilesCommands } from './dotfiles-commands.js';
+/**
+ * The command table: first word → the module that defines it, loaded on demand.
+ * `janee serve` is started by MCP clients for every session, so it must not pay
+ * for loading every other command's dependencies (and `janee add` must not load
+ * the MCP SDK). Only `--help` and unknown words load them all.
+ */
+import type { CommandClass } from 'clipanion';
 
-export const commands = [InitCommand, AddCommand, RemoveCommand, ListCommand, StatusCommand, PasswdCommand, RekeyCommand, ServeCommand, KillswitchCommand, LogsCommand, LogsVerifyCommand, ...agentCommands, ...dotfilesCommands];
+type Loader = () => Promise<CommandClass[]>;
+
+const modules: Record<string, Loader> = {
+  init: async () => [(await import('./init.js')).InitCommand],
+  add: async () => [(await import('./add.js')).AddCommand],
+  remove: async () => [(await import('./remove.js')).RemoveCommand],
+  list: async () => [(await import('./list.js')).ListCommand],
+  status: async () => [(await import('./status.js')).StatusCommand],
+  passwd: async () => [(await import('./passwd.js')).PasswdCommand],
+  rekey: async () => [(await import('./passwd.js')).RekeyCommand],
+  serve: async () => [(await import('./serve.js')).ServeCommand],
+  killswitch: async () => [(await import('./killswitch.js')).KillswitchCommand],
+  logs: async () => {
+    const m = await import('./logs.js');
+    return [m.LogsCommand, m.LogsVerifyCommand];
+  },
+  unlock: async () => [(await import('./unlock.js')).UnlockCommand],
+  lock: async () => [(await import('./lock.js')).LockCommand],
+  agent: async () => [(await import('./agent.js')).AgentCommand],
+  bind: async () => [(await import('./bind.js')).BindCommand],
+  migrate: async () => [(await import('./migrate.js')).MigrateCommand],
+  export: async () => [(await import('./export.js')).ExportCommand],
+  import: async () => [(await import('./import.js')).ImportCommand],
+  git: async () => [(await import('./git.js')).GitSetupCommand],
+  vault: async () => {
+    const m = await import('./vault.js');
+    return [m.VaultDiffTextCommand, m.VaultMergeCommand];
+  },
+};
+const aliases: Record<string, string> = { rm: 'remove', ls: 'list' };
+
+export function isCommandWord(word: string | undefined): boolean {
+  return word !== undefined && (Object.hasOwn(modules, word) || Object.hasOwn(aliases, word));
+}
+
+/** The commands needed to run `argv`: just its own, or all of them for help and unknown words. */
+export async function commandsFor(argv: string[]): Promise<CommandClass[]> {
+  const word = argv[0];
+  const key = word !== undefined && Object.hasOwn(aliases, word) ? aliases[word] : word;
+  const own = key !== undefined && Object.hasOwn(modules, key) ? modules[key] : undefined;
+  if (own && !argv.includes('--help') && !argv.includes('-h')) return own();
+  const all = await Promise.all(Object.values(modules).map((load) => load()));
+  return [...new Set(all.flat())];
+}

@@ -1,2 +1,0 @@
-/** Commands of the agent (issue: `janee unlock`): unlock, lock, agent. */
-export const agentCommands = [];
