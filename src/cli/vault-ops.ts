@@ -1,11 +1,14 @@
 /**
- * Vault access for commands run without an agent: get the passphrase, run scrypt
- * (showing progress), then read-modify-write under the lock.
+ * Vault access for commands: through the agent when one is unlocked for this
+ * vault (no passphrase needed), else get the passphrase, run scrypt (showing
+ * progress), then read-modify-write under the lock.
  */
+import { connectAgent, type AgentConnection } from '../agent/client.js';
+import { agentSocketPath } from '../agent/socket-path.js';
 import { JaneeError } from '../errors.js';
 import { unlockVaultFile, updateVault, type UnlockedVault } from '../vault/store.js';
 import type { VaultData } from '../vault/types.js';
-import { withProgress, type Streams } from './io.js';
+import { warn, withProgress, type Streams } from './io.js';
 import { getPassphrase } from './passphrase.js';
 
 export interface UnlockOptions {
@@ -36,4 +39,25 @@ export function requireEntryAbsent(data: VaultData, name: string): void {
   if (Object.hasOwn(data.entries, name)) {
     throw new JaneeError('VAULT_DUPLICATE', `the vault already holds a secret named "${name}"`, `run \`janee remove ${name}\` first, or pick another name`);
   }
+}
+
+/**
+ * A connection to the agent when one is running *and unlocked* for this vault;
+ * undefined otherwise. A socket that cannot be trusted (wrong permissions or
+ * owner) is never used: the command warns and goes on without the agent.
+ * The caller closes the connection.
+ */
+export async function unlockedAgent(io: Streams, file: string): Promise<AgentConnection | undefined> {
+  let conn: AgentConnection | undefined;
+  try {
+    conn = await connectAgent(agentSocketPath(file), file);
+  } catch (e) {
+    if (e instanceof JaneeError) warn(io.stderr, `not using the agent: ${e.message}${e.hint ? ` (${e.hint})` : ''}`);
+    return undefined;
+  }
+  if (conn && conn.hello.state !== 'unlocked') {
+    conn.close();
+    return undefined;
+  }
+  return conn;
 }

@@ -31,6 +31,8 @@ export class VaultSecrets implements SecretSource {
   readonly #watch: WatchedFile<VaultData>;
   /** Set when the file on disk went back to an older generation. */
   rollback: { onDisk: number; inMemory: number } | undefined;
+  /** The newest copy written by us (see written()). */
+  #newest: VaultData | undefined;
 
   constructor(file: string, fileKey: Uint8Array, initial?: VaultData) {
     this.#key = fileKey;
@@ -46,6 +48,11 @@ export class VaultSecrets implements SecretSource {
     return this.#watch.get();
   }
 
+  /** True once the key is wiped (lock, or the vault was rekeyed under us). */
+  get locked(): boolean {
+    return this.#key === undefined;
+  }
+
   /** The file key (for writes made through the agent). */
   key(): Uint8Array {
     if (!this.#key) throw lockedError();
@@ -57,9 +64,20 @@ export class VaultSecrets implements SecretSource {
     this.#watch.invalidate();
   }
 
+  /**
+   * After a write of our own (the agent's vault_put/vault_delete): `data` is what
+   * we saved. It becomes the newest copy we know, so a file that is replaced by an
+   * older one before we re-read it is still seen as a rollback.
+   */
+  written(data: VaultData): void {
+    if (!this.#newest || data.generation >= this.#newest.generation) this.#newest = data;
+    this.#watch.invalidate();
+  }
+
   wipe(): void {
     this.#key?.fill(0);
     this.#key = undefined;
+    this.#newest = undefined;
   }
 
   async #load(file: string, previous: VaultData | undefined): Promise<VaultData> {
@@ -75,9 +93,10 @@ export class VaultSecrets implements SecretSource {
       }
       throw e;
     }
-    if (previous && data.generation < previous.generation) {
-      this.rollback = { onDisk: data.generation, inMemory: previous.generation };
-      return previous;
+    const newest = this.#newest && (!previous || this.#newest.generation > previous.generation) ? this.#newest : previous;
+    if (newest && data.generation < newest.generation) {
+      this.rollback = { onDisk: data.generation, inMemory: newest.generation };
+      return newest;
     }
     this.rollback = undefined;
     return data;

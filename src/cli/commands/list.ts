@@ -5,6 +5,8 @@ import type { VaultData } from '../../vault/types.js';
 import { JaneeCommand, jsonOption } from '../base.js';
 import { clean, withProgress } from '../io.js';
 import { findPassphrase } from '../passphrase.js';
+import type { EntryInfo } from '../../agent/protocol.js';
+import { unlockedAgent } from '../vault-ops.js';
 
 export class ListCommand extends JaneeCommand {
   static override paths = [['list'], ['ls']];
@@ -39,6 +41,18 @@ export class ListCommand extends JaneeCommand {
 
   /** Uses the agent or a non-interactive passphrase source; never prompts. */
   private async readVaultQuietly(file: string): Promise<VaultData | undefined> {
+    const agent = await unlockedAgent(this.io, file);
+    if (agent) {
+      try {
+        // Names and origins only: the agent never returns secret values.
+        const entries = await agent.request<EntryInfo[]>('vault_entries', {}, { timeoutMs: 10_000 });
+        const data: VaultData = { version: 1, generation: 0, entries: {} };
+        for (const e of entries) data.entries[e.name] = { fields: {}, origins: e.origins, created: e.created, updated: e.updated };
+        return data;
+      } finally {
+        agent.close();
+      }
+    }
     const found = await findPassphrase(this.io, { noPrompt: true });
     if (!found) return undefined;
     try {

@@ -6,6 +6,10 @@ import { getPassphrase } from '../passphrase.js';
 import { unlockWithPassphrase } from '../vault-ops.js';
 import { parseWorkFactor } from './init.js';
 import { WARN_BELOW_LOG_N } from '../../vault/format.js';
+import { connectAgent } from '../../agent/client.js';
+import type { StatusResult } from '../../agent/protocol.js';
+import { agentSocketPath } from '../../agent/socket-path.js';
+import { JaneeError } from '../../errors.js';
 
 export class PasswdCommand extends JaneeCommand {
   static override paths = [['passwd']];
@@ -44,6 +48,11 @@ export class PasswdCommand extends JaneeCommand {
       vault.fileKey.fill(0);
     }
     info(this.context.stderr, 'passphrase changed');
+    // The file key is unchanged, so an unlocked agent re-reads the file and stays unlocked.
+    await tellAgent(this.context.stderr, file, async (conn) => {
+      const st = await conn.request<StatusResult>('reload', {}, { timeoutMs: 10_000 });
+      if (st.state === 'unlocked') info(this.context.stderr, `the agent (pid ${st.pid}) stays unlocked`);
+    });
     return 0;
   }
 }
@@ -64,7 +73,15 @@ export class RekeyCommand extends JaneeCommand {
       const vault = await withProgress(this.context.stderr, 'unlocking vault', unlockVaultFile(file, passphrase));
       try {
         const fresh = await withProgress(this.context.stderr, 'rekeying', rekeyVault(file, vault.fileKey, passphrase, vault.header.logN));
-        fresh.fill(0);
+        try {
+          // A running agent holds the old key, which no longer opens the file: hand it the new one.
+          await tellAgent(this.context.stderr, file, async (conn) => {
+            const r = await conn.request<{ pid: number }>('unlock', { key: Buffer.from(fresh).toString('base64') }, { timeoutMs: 15_000 });
+            info(this.context.stderr, `the agent (pid ${r.pid}) is unlocked with the new key`);
+          });
+        } finally {
+          fresh.fill(0);
+        }
       } finally {
         vault.fileKey.fill(0);
       }
@@ -73,5 +90,19 @@ export class RekeyCommand extends JaneeCommand {
     }
     info(this.context.stderr, 'vault rekeyed: old copies of the file no longer share its key');
     return 0;
+  }
+}
+
+/** Runs `fn` with the agent for this vault, if one runs; its failures are warnings, not errors. */
+async function tellAgent(stderr: NodeJS.WritableStream, file: string, fn: (conn: import('../../agent/client.js').AgentConnection) => Promise<void>): Promise<void> {
+  let conn;
+  try {
+    conn = await connectAgent(agentSocketPath(file), file);
+    if (conn) await fn(conn);
+  } catch (e) {
+    const err = e instanceof JaneeError ? e : undefined;
+    warn(stderr, `could not update the agent: ${err ? err.message : 'internal error'}${err?.hint ? ` (${err.hint})` : ''}`);
+  } finally {
+    conn?.close();
   }
 }

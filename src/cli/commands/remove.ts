@@ -4,7 +4,7 @@ import { editConfig, hasService, removeServiceNode } from '../../config/edit.js'
 import { parseConfigText, readConfigText } from '../../config/load.js';
 import { JaneeCommand, passphraseStdinOption } from '../base.js';
 import { info } from '../io.js';
-import { changeVault } from '../vault-ops.js';
+import { changeVault, unlockedAgent } from '../vault-ops.js';
 
 export class RemoveCommand extends JaneeCommand {
   static override paths = [['remove'], ['rm']];
@@ -19,11 +19,20 @@ export class RemoveCommand extends JaneeCommand {
     const inConfig = text !== undefined && hasService(parseConfigText(configFile, text).doc, this.name);
     const vaultFile = await this.vaultFile();
     // Vault first: if it fails, nothing has changed; if config fails after, a retry finishes the job.
-    const inVault = await changeVault(this.io, vaultFile, { passphraseStdin: this.passphraseStdin }, (data) => {
-      const had = Object.hasOwn(data.entries, this.name);
-      delete data.entries[this.name];
-      return had;
-    });
+    // An unlocked agent for this vault does the write: no passphrase needed.
+    const agent = await unlockedAgent(this.io, vaultFile);
+    let inVault: boolean;
+    try {
+      inVault = agent
+        ? (await agent.request<{ existed: boolean }>('vault_delete', { name: this.name }, { timeoutMs: 30_000 })).existed
+        : await changeVault(this.io, vaultFile, { passphraseStdin: this.passphraseStdin }, (data) => {
+            const had = Object.hasOwn(data.entries, this.name);
+            delete data.entries[this.name];
+            return had;
+          });
+    } finally {
+      agent?.close();
+    }
     if (inConfig) await editConfig(configFile, (doc) => removeServiceNode(doc, this.name));
     if (!inConfig && !inVault) {
       throw new JaneeError('NOT_FOUND', `no service or secret named "${this.name}"`, 'see `janee list`');

@@ -1,0 +1,209 @@
+/**
+ * The agent protocol: JSON lines over the agent's Unix socket.
+ *
+ * Each line is one JSON object. A request is `{ v, id, op, ...args }`; the agent
+ * answers each request with exactly one line, `{ v, id, ok: true, result }` or
+ * `{ v, id, ok: false, error: { code, message, hint? } }`, in whatever order the
+ * work finishes — `id` (a string or number chosen by the client) matches them up,
+ * so a client may keep many requests in flight on one connection.
+ *
+ * Version. `v` is PROTOCOL_VERSION. A request with another `v` is answered with
+ * AGENT_PROTOCOL (and a hint to restart the agent); the connection stays open.
+ * One exception, kept by every future version: `{ v: any, id, op: "lock" }` is
+ * always obeyed, so any janee can stop any agent (`janee lock && janee unlock`
+ * is the fix for a mismatch).
+ *
+ * Bad input. A line that is not JSON (or is not an object) is answered with an
+ * AGENT_PROTOCOL error whose id is null, and the connection is closed: after
+ * garbage the framing cannot be trusted. A line longer than MAX_LINE_BYTES is
+ * answered the same way. A known op with bad arguments gets AGENT_BAD_REQUEST on
+ * its id; an unknown op gets AGENT_UNKNOWN_OP. Nothing a client sends ends the agent.
+ *
+ * Ops (args → result):
+ *   hello                                  → HelloResult
+ *   status                                 → StatusResult
+ *   list_services                          → ServiceInfo[]
+ *   execute    { req, caller }             → ExecuteResult
+ *   unlock     { key (base64, 32 bytes), ttlMs?, maxTtlMs? } → { state, already, pid }
+ *   lock                                   → { pid }   (then the agent exits)
+ *   vault_entries                          → { name, origins, fieldNames, created, updated }[]
+ *   vault_put  { name, entry }             → { generation }   (refused if the name exists)
+ *   vault_delete { name }                  → { existed, generation }
+ *   reload                                 → StatusResult     (re-read the vault now)
+ *
+ * Secrets cross the socket only inward: the file key in `unlock` and a new
+ * secret in `vault_put`. No op returns a secret value.
+ */
+import { JaneeError } from '../errors.js';
+import type { ServiceInfo } from '../gate/types.js';
+
+export const PROTOCOL_VERSION = 1;
+/** Longest accepted line (request or response), newline excluded. */
+export const MAX_LINE_BYTES = 8 * 1024 * 1024;
+
+export const OPS = ['hello', 'status', 'list_services', 'execute', 'unlock', 'lock', 'vault_entries', 'vault_put', 'vault_delete', 'reload'] as const;
+export type Op = (typeof OPS)[number];
+
+export type RequestId = string | number;
+
+export interface Request {
+  v: number;
+  id: RequestId;
+  op: string;
+  [arg: string]: unknown;
+}
+
+export interface ErrorBody {
+  code: string;
+  message: string;
+  hint?: string;
+}
+
+export type Response = { v: number; id: RequestId | null; ok: true; result: unknown } | { v: number; id: RequestId | null; ok: false; error: ErrorBody };
+
+export type AgentState = 'locked' | 'unlocked';
+
+export interface HelloResult {
+  agent: 'janee';
+  version: string;
+  protocol: number;
+  pid: number;
+  vault: string;
+  config: string;
+  state: AgentState;
+}
+
+export interface StatusResult extends HelloResult {
+  /** Why it is locked, when it is running but locked. */
+  lockedReason: string | null;
+  unlockedAt: string | null;
+  idleTtlMs: number;
+  maxTtlMs: number;
+  /** ms until the idle timeout / the hard limit (null while locked). */
+  idleLeftMs: number | null;
+  hardLeftMs: number | null;
+  /** Set when the vault on disk is older than the agent's copy. */
+  rollback: { onDisk: number; inMemory: number } | null;
+  generation: number | null;
+  secrets: number | null;
+  connections: number;
+}
+
+export interface EntryInfo {
+  name: string;
+  origins: string[];
+  fieldNames: string[];
+  created: string;
+  updated: string;
+}
+
+export type ListServicesResult = ServiceInfo[];
+
+export const PROTOCOL_HINT = 'the agent and this janee are different versions: restart the agent with `janee lock && janee unlock`';
+
+export function encodeLine(msg: Request | Response): string {
+  return `${JSON.stringify(msg)}\n`;
+}
+
+export function okResponse(id: RequestId | null, result: unknown): Response {
+  return { v: PROTOCOL_VERSION, id, ok: true, result: result ?? null };
+}
+
+export function errorResponse(id: RequestId | null, e: unknown): Response {
+  const err = toJaneeError(e);
+  const body: ErrorBody = { code: err.code, message: err.message };
+  if (err.hint !== undefined) body.hint = err.hint;
+  return { v: PROTOCOL_VERSION, id, ok: false, error: body };
+}
+
+/** Anything thrown becomes a JaneeError whose text is safe to send (no raw exception text). */
+export function toJaneeError(e: unknown): JaneeError {
+  if (e instanceof JaneeError) return e;
+  return new JaneeError('AGENT_INTERNAL', 'internal error in the agent', 'this is a bug in janee; see the agent log next to its socket');
+}
+
+export function errorFromBody(body: unknown): JaneeError {
+  const b = (body ?? {}) as Partial<ErrorBody>;
+  const code = typeof b.code === 'string' ? b.code : 'AGENT_PROTOCOL';
+  const message = typeof b.message === 'string' ? b.message : 'the agent sent a malformed error';
+  return new JaneeError(code, message, typeof b.hint === 'string' ? b.hint : undefined);
+}
+
+export function isRequestId(x: unknown): x is RequestId {
+  return (typeof x === 'string' && x.length <= 64) || (typeof x === 'number' && Number.isSafeInteger(x));
+}
+
+/**
+ * Splits a byte stream into lines, refusing any line over `max` bytes without
+ * buffering more than that. Returns complete lines; `overflow` is set (and
+ * stays set) once a line is too long.
+ */
+export class LineSplitter {
+  #parts: Buffer[] = [];
+  #size = 0;
+  overflow = false;
+
+  constructor(private readonly max = MAX_LINE_BYTES) {}
+
+  push(chunk: Buffer): string[] {
+    if (this.overflow) return [];
+    const lines: string[] = [];
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf(0x0a, start);
+      if (nl < 0) break;
+      const piece = chunk.subarray(start, nl);
+      if (this.#size + piece.length > this.max) return this.#overflowed(lines);
+      const line = this.#size === 0 ? piece.toString('utf8') : Buffer.concat([...this.#parts, piece]).toString('utf8');
+      this.#parts = [];
+      this.#size = 0;
+      lines.push(line);
+      start = nl + 1;
+    }
+    if (start < chunk.length) {
+      const rest = chunk.subarray(start);
+      if (this.#size + rest.length > this.max) return this.#overflowed(lines);
+      // Copy: the caller's buffer may be reused.
+      this.#parts.push(Buffer.from(rest));
+      this.#size += rest.length;
+    }
+    return lines;
+  }
+
+  /** Bytes of an unfinished line held right now. */
+  get pending(): number {
+    return this.#size;
+  }
+
+  #overflowed(lines: string[]): string[] {
+    this.overflow = true;
+    this.#parts = [];
+    this.#size = 0;
+    return lines;
+  }
+}
+
+/** Parses `30s`, `15m`, `8h`, `1d` (whole numbers) into ms. */
+export function parseDuration(raw: string): number | undefined {
+  const m = /^(\d{1,7})(s|m|h|d)$/.exec(raw.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
+  return n * unit;
+}
+
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${s % 60 ? `${s % 60}s` : ''}`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h${m % 60 ? `${m % 60}m` : ''}`;
+  const d = Math.floor(h / 24);
+  return `${d}d${h % 24 ? `${h % 24}h` : ''}`;
+}
+
+export const DEFAULT_TTL_MS = 8 * 3_600_000;
+export const DEFAULT_MAX_TTL_MS = 24 * 3_600_000;
+/** Upper bound for --max-ttl. */
+export const LIMIT_TTL_MS = 30 * 86_400_000;
