@@ -6,7 +6,6 @@
 import { Command, Option } from 'clipanion';
 import { printError, type Streams } from './io.js';
 import { configPath, janeeHome, vaultPath } from '../config/paths.js';
-import { loadConfig } from '../config/load.js';
 import type { JaneeConfig } from '../config/types.js';
 
 export abstract class JaneeCommand extends Command {
@@ -33,6 +32,8 @@ export abstract class JaneeCommand extends Command {
   }
 
   async config(opts: { allowMissing?: boolean } = {}): Promise<JaneeConfig> {
+    // Loaded on demand: the yaml parser is not needed to start `serve`.
+    const { loadConfig } = await import('../config/load.js');
     return loadConfig(this.configFile, opts);
   }
 

@@ -12,8 +12,13 @@ import { EXECUTE_DESCRIPTION, errorResult, executeInput, executeOutput, fitResul
 export interface ServeOptions {
   /** `--agent NAME`, set by the human in the client config; wins over clientInfo. */
   agentName?: string | undefined;
-  /** Resolves to the gate; tool calls wait for it (serve answers initialize before scrypt finishes). */
-  gate: Promise<Gate>;
+  /**
+   * The gate, opened on first use (memoised by the caller). serve answers
+   * initialize before loading the gate, and starts opening it as soon as the
+   * client has initialized, so scrypt or the agent handshake overlap the
+   * client's own start-up instead of delaying it.
+   */
+  gate: () => Promise<Gate>;
 }
 
 export function createServer(opts: ServeOptions): McpServer {
@@ -30,7 +35,7 @@ export function createServer(opts: ServeOptions): McpServer {
     { description: LIST_DESCRIPTION, outputSchema: listServicesOutput, annotations: { readOnlyHint: true } },
     async () => {
       try {
-        const gate = await opts.gate;
+        const gate = await opts.gate();
         return okResult({ services: await gate.listServices() });
       } catch (e) {
         return errorResult(e);
@@ -43,7 +48,7 @@ export function createServer(opts: ServeOptions): McpServer {
     { description: EXECUTE_DESCRIPTION, inputSchema: executeInput, outputSchema: executeOutput, annotations: { openWorldHint: true } },
     async (args) => {
       try {
-        const gate = await opts.gate;
+        const gate = await opts.gate();
         const result = fitResult(await gate.execute(args, caller()));
         return okResult({ ...result });
       } catch (e) {
@@ -51,6 +56,9 @@ export function createServer(opts: ServeOptions): McpServer {
       }
     },
   );
+  server.server.oninitialized = () => {
+    opts.gate().catch(() => undefined); // a failure is reported by each tool call
+  };
   return server;
 }
 

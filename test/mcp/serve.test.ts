@@ -240,13 +240,10 @@ describe('vault states', () => {
   });
 });
 
-describe('known gaps', () => {
-  // BUG (src/cli/commands/serve.ts, openGate): with a wrong passphrase the gate
-  // promise rejects, so every tool call is answered from server.ts's catch without
-  // ever reaching a gate — no audit entry, although DESIGN.md says every call is
-  // logged, failed or not. Kept as it.fails until serve falls back to a locked
-  // LocalGate that says "wrong passphrase" (and audits the call as locked).
-  it.fails('KNOWN BUG: calls to a serve with a wrong passphrase are audited', async () => {
+describe('a vault that cannot be opened', () => {
+  // Every call is logged, failed or not: with a wrong passphrase serve still runs
+  // each call through a gate (locked, saying why), which audits it.
+  it('calls to a serve with a wrong passphrase are audited', async () => {
     const s = await startServe({ env: withEnv(env, { JANEE_PASSPHRASE: 'still not the passphrase' }), clientName: 'wrong-audit-client' });
     try {
       const n = (await auditEntries(env.JANEE_HOME)).length;
