@@ -5,11 +5,12 @@ import { parseConfigText, readConfigText, parseRateLimit, SERVICE_NAME } from '.
 import { AUTH_TYPES, type AuthSpec } from '../../config/types.js';
 import { parseBaseUrl } from '../../config/url.js';
 import { isValidFieldValue } from '../../vault/payload.js';
+import { updateVault, type UnlockedVault } from '../../vault/store.js';
 import type { VaultEntry } from '../../vault/types.js';
 import { JaneeCommand, passphraseStdinOption } from '../base.js';
 import { info, warn } from '../io.js';
 import { promptHidden, readStdinAll } from '../passphrase.js';
-import { changeVault, requireEntryAbsent, unlockedAgent } from '../vault-ops.js';
+import { requireEntryAbsent, unlockedAgent, unlockWithPassphrase } from '../vault-ops.js';
 
 export class AddCommand extends JaneeCommand {
   static override paths = [['add']];
@@ -54,7 +55,11 @@ export class AddCommand extends JaneeCommand {
     const fields = await this.readFields(svc.auth);
     // An unlocked agent for this vault does the write: no passphrase needed.
     const agent = await unlockedAgent(this.io, vaultFile);
+    // Without an agent, ask for the passphrase and unlock *before* touching
+    // config.yaml: an interrupted prompt or a wrong passphrase changes nothing.
+    let vault: UnlockedVault | undefined;
     try {
+      if (!agent) vault = await unlockWithPassphrase(this.io, vaultFile, { passphraseStdin: this.passphraseStdin });
       const now = new Date().toISOString();
       const entry: VaultEntry = { fields, origins: [origin], created: now, updated: now };
       // Config first: its old bytes can be put back exactly if the vault write fails.
@@ -62,8 +67,8 @@ export class AddCommand extends JaneeCommand {
       try {
         if (agent) {
           await agent.request('vault_put', { name: svc.name, entry }, { timeoutMs: 30_000 });
-        } else {
-          await changeVault(this.io, vaultFile, { passphraseStdin: this.passphraseStdin }, (data) => {
+        } else if (vault) {
+          await updateVault(vaultFile, vault.fileKey, (data) => {
             requireEntryAbsent(data, svc.name);
             data.entries[svc.name] = entry;
           });
@@ -74,6 +79,7 @@ export class AddCommand extends JaneeCommand {
       }
     } finally {
       agent?.close();
+      vault?.fileKey.fill(0);
       for (const k of Object.keys(fields)) fields[k] = '';
     }
     info(this.context.stderr, `added ${svc.name} (secret bound to ${origin})${agent ? ` through the agent (pid ${agent.hello.pid})` : ''}`);
