@@ -13,12 +13,12 @@
  * and anything else is rejected. Decryption is all-or-nothing: no plaintext is
  * released unless every chunk authenticates.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { JaneeError } from '../errors.js';
+import { b64decode, b64encode, concat, ctEqual } from './bytes.js';
 import { scryptAsync } from './scrypt.js';
 
 export interface AgeEncryptOptions {
@@ -61,38 +61,7 @@ function badPayload(message: string): JaneeError {
 }
 
 // ---------------------------------------------------------------------------
-// base64: canonical, unpadded (RFC 4648 §4, no "="), strict
-
-const B64_CHARS = /^[A-Za-z0-9+/]*$/;
-
-function b64encode(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64').replace(/=+$/, '');
-}
-
-/** Decodes unpadded base64, or returns undefined if it is not the canonical encoding of some bytes. */
-function b64decode(s: string): Uint8Array | undefined {
-  if (!B64_CHARS.test(s) || s.length % 4 === 1) return undefined;
-  const buf = Buffer.from(s, 'base64');
-  const out = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  // Non-canonical encodings (non-zero spare bits) re-encode differently.
-  if (b64encode(out) !== s) return undefined;
-  return out;
-}
-
-// ---------------------------------------------------------------------------
 // helpers
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  let len = 0;
-  for (const p of parts) len += p.length;
-  const out = new Uint8Array(len);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
 
 function randomBytes(n: number): Uint8Array {
   return globalThis.crypto.getRandomValues(new Uint8Array(n));
@@ -402,7 +371,7 @@ export async function decryptAge(
 
   try {
     const mac = headerMac(fileKey, header.macInput);
-    if (!timingSafeEqual(mac, header.mac)) {
+    if (!ctEqual(mac, header.mac)) {
       throw new JaneeError('AGE_BAD_MAC', 'age header mac does not match', 'the file header was modified after encryption');
     }
     return decryptPayload(binary.subarray(header.payloadOffset), fileKey);

@@ -11,12 +11,13 @@
  *
  * Every base64 string is standard-alphabet, unpadded and canonical. Lines end in LF.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { JaneeError } from '../errors.js';
+import { b64decode, b64encode, concat, ctEqual } from './bytes.js';
 import { scryptAsync } from './scrypt.js';
 
 /** Work factor `janee init` uses unless told otherwise (256 MiB, as age). */
@@ -106,43 +107,12 @@ function aheader(header: VaultHeader, title: string): void {
 // ---------------------------------------------------------------------------
 // byte / text helpers
 
-const B64_CHARS = /^[A-Za-z0-9+/]*$/;
 
-/** Standard alphabet, no padding. */
-export function b64encode(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64').replace(/=+$/, '');
-}
-
-/**
- * Strict decode: standard alphabet only, no padding, no whitespace, and canonical
- * (re-encoding the result gives back the input exactly). Returns undefined if not.
- */
-export function b64decode(text: string): Uint8Array | undefined {
-  if (!B64_CHARS.test(text) || text.length % 4 === 1) return undefined;
-  const buf = Buffer.from(text, 'base64');
-  if (buf.toString('base64').replace(/=+$/, '') !== text) return undefined;
-  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-}
+export { b64decode, b64encode };
 
 /** Header text is ASCII by construction; latin1 keeps one char per byte for parsing. */
 function ascii(text: string): Uint8Array {
   return Uint8Array.from(Buffer.from(text, 'latin1'));
-}
-
-function ctEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 function headerChecksum(linesAbove: string): Uint8Array {
