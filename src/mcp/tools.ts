@@ -55,8 +55,6 @@ export const LIST_DESCRIPTION = 'List the APIs you can call with execute: base U
  * the result is over budget, the body is cut further and marked truncated.
  */
 export const MAX_RESULT_WIRE_BYTES = 6 * 1024 * 1024;
-/** @deprecated kept for compatibility; the budget is MAX_RESULT_WIRE_BYTES (UTF-8 bytes). */
-export const MAX_RESULT_JSON_CHARS = 3 * 1024 * 1024;
 
 /** UTF-8 bytes the result takes in a tools/call response: structuredContent plus the text mirror (a JSON string of it). */
 export function resultWireBytes(r: ExecuteResult): number {
@@ -64,8 +62,16 @@ export function resultWireBytes(r: ExecuteResult): number {
   return Buffer.byteLength(json, 'utf8') + Buffer.byteLength(JSON.stringify(json), 'utf8');
 }
 
+/** An upper bound that needs no serialising: a UTF-16 unit is at most 6 bytes escaped once, 7 twice. */
+function wireBytesBound(r: ExecuteResult): number {
+  let chars = r.body.length + 256;
+  for (const [k, v] of Object.entries(r.headers)) chars += k.length + v.length + 8;
+  return chars * 13;
+}
+
 export function fitResult(result: ExecuteResult): ExecuteResult {
   let r = result;
+  if (wireBytesBound(r) <= MAX_RESULT_WIRE_BYTES) return r; // the common case: small, no need to measure
   let size = resultWireBytes(r);
   while (size > MAX_RESULT_WIRE_BYTES && r.body.length > 0) {
     let keep = Math.min(r.body.length - 1, Math.floor(r.body.length * (MAX_RESULT_WIRE_BYTES / size) * 0.9));
