@@ -36,6 +36,13 @@ const OUTCOME_TEXT: Record<string, { word: string; reason: string }> = {
   error: { word: 'ERROR', reason: 'error' },
 };
 
+/** Blocked outcomes whose `rule` is a gate error code, not a policy rule. */
+const BLOCKED_BY_CODE: Record<string, string> = {
+  GATE_BAD_REQUEST: 'bad request (refused before policy)',
+  GATE_UNKNOWN_SERVICE: 'unknown service',
+  'origin binding': 'origin binding (config.yaml points elsewhere)',
+};
+
 function seconds(ts: unknown): string {
   const s = typeof ts === 'string' ? ts : String(ts);
   // 2026-03-15T10:23:45.123Z → 2026-03-15T10:23:45Z
@@ -52,7 +59,9 @@ export function formatEntry(e: AuditEntry): string {
   }
   const t = OUTCOME_TEXT[e.outcome as string] ?? { word: escapeField(String(e.outcome).toUpperCase()), reason: 'unknown outcome' };
   let reason: string;
-  if (e.outcome === 'error') reason = e.rule !== undefined ? escapeField(e.rule) : t.reason;
+  const blockedWhy = e.outcome === 'blocked' && e.rule !== undefined ? BLOCKED_BY_CODE[e.rule] : undefined;
+  if (blockedWhy) reason = blockedWhy; // refused before any policy was looked at
+  else if (e.outcome === 'error') reason = e.rule !== undefined ? escapeField(e.rule) : t.reason;
   else reason = e.rule !== undefined ? `${t.reason} (${escapeField(e.rule)})` : t.reason;
   return `${head} | ${t.word} | ${reason}`;
 }

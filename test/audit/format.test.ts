@@ -38,6 +38,13 @@ describe('formatEntry', () => {
     expect(f({ outcome: 'allowed', status: null })).toBe('- | 142ms');
   });
 
+  it('does not call a refusal made before any policy a policy violation', () => {
+    const f = (over: Partial<AuditEntry>): string => formatEntry(entry({ status: null, outcome: 'blocked', ...over })).split(' | ').slice(4).join(' | ');
+    expect(f({ rule: 'GATE_BAD_REQUEST' })).toBe('BLOCKED | bad request (refused before policy)');
+    expect(f({ rule: 'origin binding' })).toBe('BLOCKED | origin binding (config.yaml points elsewhere)');
+    expect(f({ rule: 'GATE_UNKNOWN_SERVICE' })).toBe('BLOCKED | unknown service');
+  });
+
   it('escapes control characters, ANSI sequences and column separators', () => {
     const evil = entry({
       agent: 'x\u001b[2K\r2026-03-15T10:00:00Z | agent:claude | stripe | GET /ok | 200 | 1ms\n',
