@@ -139,6 +139,7 @@ export async function withLock<T>(target: string, fn: () => Promise<T>, opts: Lo
  * are synchronous because they are tiny and a thread-pool hop costs more.
  */
 const candidates = new Map<string, { file: string; ino: number }>();
+let exitHookInstalled = false;
 
 function candidateFor(lockPath: string): { file: string; ino: number } {
   let c = candidates.get(lockPath);
@@ -151,7 +152,10 @@ function candidateFor(lockPath: string): { file: string; ino: number } {
       throw writeError(lockPath, e);
     }
     candidates.set(lockPath, c);
-    if (candidates.size === 1) process.once('exit', removeCandidates);
+    if (!exitHookInstalled) {
+      exitHookInstalled = true;
+      process.once('exit', removeCandidates);
+    }
   }
   return c;
 }
@@ -181,6 +185,7 @@ function removeCandidates(): void {
     }
   }
   candidates.clear();
+  exitHookInstalled = false;
 }
 
 function tryCreateLock(lockPath: string): boolean {
