@@ -4,12 +4,21 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { afterAll } from 'vitest';
 import type { AuditInput } from '../../src/audit/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
+const made: string[] = [];
+// Registered on the importing test file: its temp dirs go when it ends.
+afterAll(async () => {
+  await Promise.all(made.splice(0).map((d) => fs.rm(d, { recursive: true, force: true })));
+});
+
 export async function tempDir(): Promise<string> {
-  return fs.mkdtemp(path.join(os.tmpdir(), 'janee-audit-'));
+  const d = await fs.mkdtemp(path.join(os.tmpdir(), 'janee-audit-'));
+  made.push(d);
+  return d;
 }
 
 export function input(over: Partial<AuditInput> = {}): AuditInput {
