@@ -14,6 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import { JaneeError } from '../errors.js';
 import { agentLogPath } from './socket-path.js';
+import { childEnv } from '../util/env.js';
 
 export type StartReport = { ready: true; pid: number } | { exists: true; pid: number | null } | { error: { code: string; message: string; hint?: string } };
 
@@ -37,13 +38,6 @@ export interface SpawnedAgent {
 const MAX_LOG_BYTES = 1024 * 1024;
 const START_TIMEOUT_MS = 15_000;
 
-const SECRET_ENV = ['JANEE_PASSPHRASE', 'JANEE_PASSPHRASE_FILE', 'JANEE_NEW_PASSPHRASE', 'JANEE_NEW_PASSPHRASE_FILE'];
-
-export function agentEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined && !SECRET_ENV.includes(k)) out[k] = v;
-  return out;
-}
 
 function openLog(socketPath: string): number | 'ignore' {
   const file = agentLogPath(socketPath);
@@ -68,7 +62,7 @@ export function spawnAgent(opts: SpawnOptions): SpawnedAgent {
     child = spawn(process.execPath, [...opts.entry, '--vault', opts.vaultFile, '--socket', opts.socketPath, '--ready-fd', '3'], {
       detached: true,
       stdio: ['ignore', log, log, 'pipe'],
-      env: agentEnv(opts.env),
+      env: childEnv(opts.env),
       cwd: '/',
     });
   } finally {

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { JaneeError } from '../errors.js';
 import { Agent } from './server.js';
+import { PASSPHRASE_ENV } from '../util/env.js';
 
 export interface AgentProcessOptions {
   vaultFile: string;
@@ -17,11 +18,10 @@ export interface AgentProcessOptions {
   killswitchFile: string;
 }
 
-const SECRET_ENV = ['JANEE_PASSPHRASE', 'JANEE_PASSPHRASE_FILE', 'JANEE_NEW_PASSPHRASE', 'JANEE_NEW_PASSPHRASE_FILE'];
 
 export async function runAgentProcess(opts: AgentProcessOptions, stderr: NodeJS.WritableStream = process.stderr): Promise<never> {
   process.umask(0o077);
-  for (const k of SECRET_ENV) delete process.env[k];
+  for (const k of PASSPHRASE_ENV) delete process.env[k];
   const log = (line: string) => {
     try {
       stderr.write(`${new Date().toISOString()} janee-agent[${process.pid}]: ${line}\n`);

@@ -13,16 +13,7 @@ import { JaneeError } from '../../errors.js';
 import { atomicWrite } from '../../util/fsutil.js';
 import { JaneeCommand } from '../base.js';
 import { info, warn } from '../io.js';
-
-/**
- * The environment for anything janee spawns: never the passphrase. (The file path in
- * JANEE_PASSPHRASE_FILE is not a secret and is left alone.)
- */
-export function childEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined && k !== 'JANEE_PASSPHRASE' && k !== 'JANEE_NEW_PASSPHRASE' && k !== 'JANEE_AGE_PASSPHRASE') out[k] = v;
-  return out;
-}
+import { childEnv } from '../../util/env.js';
 
 export function git(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
