@@ -5,6 +5,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { CLI } from '../helpers/cli.js';
+import { findForms, secretForms } from '../helpers/mcp.js';
 
 export interface Served {
   client: Client;
@@ -47,23 +48,7 @@ export async function callTool(s: Served, name: string, args: Record<string, unk
   };
 }
 
-/** The forms a secret could leak in: raw, base64 (std/url), hex, URL-encoded, JSON-escaped. */
-export function leakForms(secret: string): string[] {
-  const b = Buffer.from(secret, 'utf8');
-  return [
-    secret,
-    b.toString('base64'),
-    b.toString('base64').replace(/=+$/, ''),
-    b.toString('base64url'),
-    b.toString('hex'),
-    encodeURIComponent(secret),
-    JSON.stringify(secret).slice(1, -1),
-    Buffer.from(`Bearer ${secret}`).toString('base64'),
-  ].filter((f, i, all) => f.length >= 6 && all.indexOf(f) === i);
-}
-
-/** Names of the forms of `secret` found in `haystack`. */
+/** Names of the forms of `secret` (every encoding the leak tests know, see helpers/mcp.ts) found in `haystack`. */
 export function leaksIn(haystack: string | Buffer, secret: string): string[] {
-  const h = typeof haystack === 'string' ? Buffer.from(haystack, 'utf8') : haystack;
-  return leakForms(secret).filter((f) => h.includes(Buffer.from(f, 'utf8')));
+  return findForms(haystack, [...secretForms(secret), Buffer.from(`Bearer ${secret}`).toString('base64')]);
 }
