@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+// `npm run bench:gate`: the gate alone, without MCP — where serve's per-call time goes.
+// Times LocalGate.execute (policy, injection, undici, redaction, audit) against a
+// loopback upstream, beside a direct undici call to the same upstream, 3 rounds of
+// 1000 sequential calls after a warm-up. Imports the built modules (npm run build).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Agent, request } from 'undici';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { LocalGate } = await import(path.join(root, 'dist/gate/gate.js'));
+const { VaultSecrets } = await import(path.join(root, 'dist/gate/secrets.js'));
+const { unlockVaultFile } = await import(path.join(root, 'dist/vault/store.js'));
+
+const upstream = http.createServer((req, res) => {
+  res.setHeader('content-type', 'application/json');
+  res.end('{"object":"list","data":[{"id":"ch_1","amount":100}]}');
+});
+upstream.keepAliveTimeout = 60_000;
+await new Promise((r) => upstream.listen(0, '127.0.0.1', r));
+const url = `http://127.0.0.1:${upstream.address().port}`;
+
+const home = mkdtempSync(path.join(tmpdir(), 'janee-bench-gate-'));
+const env = { ...process.env, JANEE_HOME: home, JANEE_PASSPHRASE: 'bench' };
+for (const k of ['JANEE_CONFIG', 'JANEE_VAULT', 'JANEE_PASSPHRASE_FILE', 'JANEE_AGENT_SOCK']) delete env[k];
+const janee = (args, input) => execFileSync(process.execPath, [path.join(root, 'dist/cli/main.js'), ...args], { env, input, stdio: ['pipe', 'ignore', 'ignore'] });
+janee(['init', '--work-factor', '10']);
+janee(['add', 'bench', '--base-url', url, '--auth', 'bearer', '--key-stdin', '--policy', 'GET /v1/charges'], 'sk_test_bench_0123456789\n');
+
+const vault = await unlockVaultFile(path.join(home, 'vault.janee'), new TextEncoder().encode('bench'));
+const gate = new LocalGate({
+  configFile: path.join(home, 'config.yaml'),
+  auditDir: path.join(home, 'audit'),
+  killswitchFile: path.join(home, 'killswitch'),
+  secrets: new VaultSecrets(vault.path, vault.fileKey, vault.data),
+});
+const caller = { agent: 'bench', agentSource: 'flag' };
+const call = { service: 'bench', method: 'GET', path: '/v1/charges' };
+const dispatcher = new Agent({ keepAliveTimeout: 60_000 });
+const direct = async () => {
+  const r = await request(`${url}/v1/charges`, { dispatcher, headers: { authorization: 'Bearer x' } });
+  await r.body.arrayBuffer();
+};
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+try {
+  for (let i = 0; i < 200; i++) {
+    await gate.execute(call, caller);
+    await direct();
+  }
+  for (let round = 1; round <= 3; round++) {
+    const g = [];
+    const d = [];
+    for (let i = 0; i < 1000; i++) {
+      let t = performance.now();
+      await gate.execute(call, caller);
+      g.push(performance.now() - t);
+      t = performance.now();
+      await direct();
+      d.push(performance.now() - t);
+    }
+    console.log(`round ${round}: gate median ${median(g).toFixed(3)} ms, direct undici ${median(d).toFixed(3)} ms, the gate adds ${(median(g) - median(d)).toFixed(3)} ms`);
+  }
+} finally {
+  await gate.close();
+  await dispatcher.close();
+  upstream.close();
+  rmSync(home, { recursive: true, force: true });
+}
