@@ -52,18 +52,9 @@ export interface AuditInput {
   rule?: string;
 }
 
-export interface AuditEntry {
+/** An audit line: the input plus its time and place in the hash chain. */
+export interface AuditEntry extends AuditInput {
   ts: string;
-  agent: string;
-  agentSource: AuditAgentSource;
-  service: string;
-  method: string;
-  path: string;
-  outcome: AuditOutcome;
-  status: number | null;
-  ms: number;
-  reason?: string;
-  rule?: string;
   seq: number;
   prev: string;
   hash: string;

@@ -175,6 +175,13 @@ function isAllDots(s: string): boolean {
  * Canonicalise one path segment (no '/' inside); `mode` also names the input in
  * messages ("path" or "pattern").
  */
+/** The byte of the `%XX` escape at raw[i], or -1 if it is malformed. */
+function escapeAt(raw: string, i: number): number {
+  const h = i + 1 < raw.length ? hexVal(raw.charCodeAt(i + 1)) : -1;
+  const l = i + 2 < raw.length ? hexVal(raw.charCodeAt(i + 2)) : -1;
+  return h < 0 || l < 0 ? -1 : h * 16 + l;
+}
+
 function canonSegment(raw: string, mode: Mode): Segment {
   const what = mode;
   const shown = JSON.stringify(raw.length > 40 ? raw.slice(0, 40) + '…' : raw);
@@ -184,15 +191,13 @@ function canonSegment(raw: string, mode: Mode): Segment {
     const c = raw.charCodeAt(i);
     if (c === 0x25) {
       // '%'
-      const h = i + 1 < raw.length ? hexVal(raw.charCodeAt(i + 1)) : -1;
-      const l = i + 2 < raw.length ? hexVal(raw.charCodeAt(i + 2)) : -1;
-      if (h < 0 || l < 0) {
+      const b = escapeAt(raw, i);
+      if (b < 0) {
         throw new Reject(
           `${what} has a malformed percent escape (${JSON.stringify(raw.slice(i, i + 3))})`,
           'a "%" must start a two-hex-digit escape; a literal "%" is allowed only in the query, as %25',
         );
       }
-      const b = (h << 4) | l;
       if (b === 0x25) {
         throw new Reject(
           `${what} must not contain %25 (double percent-encoding is refused)`,
@@ -360,15 +365,13 @@ function canonQuery(raw: string): string {
   for (let i = 0; i < raw.length; i++) {
     const c = raw.charCodeAt(i);
     if (c === 0x25) {
-      const h = i + 1 < raw.length ? hexVal(raw.charCodeAt(i + 1)) : -1;
-      const l = i + 2 < raw.length ? hexVal(raw.charCodeAt(i + 2)) : -1;
-      if (h < 0 || l < 0) {
+      const b = escapeAt(raw, i);
+      if (b < 0) {
         throw new Reject(
           `query has a malformed percent escape (${JSON.stringify(raw.slice(i, i + 3))})`,
           'write a literal "%" as %25, or pass values in the `query` field to have them encoded',
         );
       }
-      const b = (h << 4) | l;
       out += isUnreserved(b) ? String.fromCharCode(b) : pctByte(b);
       i += 2;
       continue;
