@@ -49,7 +49,8 @@ describe.concurrent('janee unlock / status / lock', { timeout: 120_000 }, () => 
     expect(agentPids(scratchDir(env))).toEqual([s.pid]);
 
     const human = await runJanee(['status'], { env: noPass(env) });
-    expect(human.stdout).toMatch(new RegExp(`state: +unlocked \\(agent pid ${s.pid}; locks in 1h59m`));
+    // --ttl 2h: just unlocked, so 2h or (a second later) 1h59m left.
+    expect(human.stdout).toMatch(new RegExp(`state: +unlocked \\(agent pid ${s.pid}; locks in (2h|1h59m)`));
 
     const l = await runJanee(['lock'], { env: noPass(env) });
     expect(l.code, l.stderr).toBe(0);
