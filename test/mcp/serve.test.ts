@@ -145,6 +145,20 @@ describe('tools', () => {
     expect(up.requests.length).toBe(before);
   });
 
+  it('execute, blocked: a deny rule also covers suffixed, dotted, spaced and ;matrix spellings of its segments', async () => {
+    const before = up.requests.length;
+    const n = (await auditEntries(env.JANEE_HOME)).length;
+    const spellings = ['delete.json', 'DELETE.', 'delete%20', 'delete%3Bx=1', 'delete%2E%2E', 'delete.json/'];
+    for (const seg of spellings) {
+      const r = await serve.execute({ service: 'stripe', method: 'POST', path: `/v1/customers/cus_1/${seg}` });
+      expect(r.isError, seg).toBe(true);
+      expect(textOf(r), seg).toMatch(/^blocked: POST \/v1\/customers\/cus_1\/\S+ is not allowed for stripe/);
+    }
+    expect(up.requests.length).toBe(before);
+    const entries = (await auditEntries(env.JANEE_HOME)).slice(n);
+    expect(entries.map((e) => [e.outcome, e.rule])).toEqual(spellings.map(() => ['blocked', 'deny * /v1/customers/*/delete']));
+  });
+
   it('MCP-level validation refuses malformed arguments with isError, and nothing is sent', async () => {
     const before = up.requests.length;
     for (const args of [
