@@ -7,6 +7,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { Caller, Gate } from '../gate/types.js';
 import { VERSION } from '../version.js';
+import { LifecycleGuard } from './lifecycle.js';
 import { EXECUTE_DESCRIPTION, errorResult, executeInput, executeOutput, fitResult, LIST_DESCRIPTION, listServicesOutput, okResult } from './tools.js';
 
 export interface ServeOptions {
@@ -64,7 +65,7 @@ export function createServer(opts: ServeOptions): McpServer {
 
 export async function runStdioServer(opts: ServeOptions): Promise<McpServer> {
   const server = createServer(opts);
-  const transport = new StdioServerTransport();
-  await server.connect(transport);
+  // Nothing but initialize and ping is served before initialize is answered.
+  await server.connect(new LifecycleGuard(new StdioServerTransport()));
   return server;
 }

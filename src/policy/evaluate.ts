@@ -7,9 +7,13 @@
  *   (`/v1/charges` covers `/v1/charges/ch_1`, not `/v1/chargesX`); `*` is exactly
  *   one (non-empty) segment; `**` (last segment only) is any rest, zero or more;
  * - segments are compared percent-decoded (so `%21` and `!` are equal);
- * - deny rules are matched case-insensitively (and after Unicode NFKC folding),
- *   allow rules exactly: an upstream that ignores case cannot turn `/V1/ADMIN`
- *   into a way around `deny /v1/admin`, while an allow never widens by case;
+ * - allow rules match exactly; deny rules match each segment through a wider
+ *   "deny-equivalence" (denyCovers below), so that the spellings upstream routers
+ *   treat as the same resource cannot get around a deny: case and Unicode
+ *   compatibility forms, `;matrix` parameters, trailing dots and whitespace, and
+ *   format suffixes (`deny /v1/admin` blocks `/v1/ADMIN`, `/v1/admin.json`,
+ *   `/v1/admin.`, `/v1/admin%20`, `/v1/admin%3Bx`, and all below them). Widening
+ *   only ever removes access, so an allow-only config keeps its exact meaning;
  * - a trailing '/' on the request path is ignored for matching;
  * - fail closed: a method or path that is not in normalised form, or any
  *   invalid rule, blocks the request.
@@ -40,22 +44,57 @@ function parsedPattern(pattern: string): ParsedPattern {
   return parsed;
 }
 
-function fold(s: string): string {
-  return s.normalize('NFKC').toLowerCase();
+/** Trailing characters routers strip (IIS, .NET, some static and PHP stacks). */
+function isStrippable(c: string): boolean {
+  return c === '.' || /\s/u.test(c);
 }
 
-function matchSegments(
-  pat: readonly PatternSegment[],
-  path: readonly string[],
-  caseInsensitive: boolean,
-): boolean {
+/**
+ * A decoded segment as the most lenient common router would see it: Unicode
+ * NFKC and lower case (ASP.NET, case-insensitive Spring), cut at the first ';'
+ * (Tomcat/Jetty/Spring matrix parameters, `;jsessionid=`), then without trailing
+ * dots and whitespace (IIS, Windows file names). The normaliser already refuses
+ * raw ';', raw whitespace and encoded controls; what reaches this point is the
+ * decoded form of %3B, %20 and %2E, or their Unicode compatibility look-alikes.
+ */
+export function denyFold(segment: string): string {
+  let s = segment.normalize('NFKC').toLowerCase();
+  const semi = s.indexOf(';');
+  if (semi >= 0) s = s.slice(0, semi);
+  let end = s.length;
+  while (end > 0 && isStrippable(s[end - 1]!)) end--;
+  return s.slice(0, end);
+}
+
+/**
+ * Whether a deny rule's literal segment covers a path segment: both folded
+ * (denyFold), the path's is the rule's, or the rule's followed by a format
+ * suffix — strippable characters then a '.' and anything (`admin.json`,
+ * `admin.tar.gz`, `admin .x`; Rails `(.:format)`, Spring suffix patterns,
+ * JAX-RS extension mapping). A rule that itself has a suffix (`report.pdf`)
+ * covers `report.pdf.x` but not `report`. Linear in the segment's length.
+ */
+export function denyCovers(ruleSegment: string, segment: string): boolean {
+  const r = denyFold(ruleSegment);
+  const s = denyFold(segment);
+  if (!s.startsWith(r)) return false;
+  let sawDot = false;
+  for (let i = r.length; i < s.length; i++) {
+    const c = s[i]!;
+    if (!isStrippable(c)) return sawDot;
+    if (c === '.') sawDot = true;
+  }
+  return true; // equal (s has no trailing strippables after denyFold)
+}
+
+function matchSegments(pat: readonly PatternSegment[], path: readonly string[], deny: boolean): boolean {
   for (let i = 0; i < pat.length; i++) {
     const p = pat[i]!;
     if (p.kind === 'rest') return true; // only ever last: any rest, zero or more segments
     const s = path[i];
     if (s === undefined) return false; // path is shorter than the pattern
     if (p.kind === 'one') continue; // one segment (segments are never empty)
-    if (caseInsensitive ? fold(p.value) !== fold(s) : p.value !== s) return false;
+    if (deny ? !denyCovers(p.value, s) : p.value !== s) return false;
   }
   return true; // pattern consumed: covers itself and everything below
 }
@@ -64,15 +103,12 @@ function matchSegments(
  * Whether `pattern` covers `path`. Both are normalised first: the pattern with
  * normalizePolicyPattern rules (throws Error if invalid), the path with request
  * rules (throws JaneeError GATE_BAD_REQUEST if invalid; a `?query` is ignored).
+ * `deny: true` matches the way a deny rule does (denyCovers per segment).
  */
-export function matchesPattern(
-  pattern: string,
-  path: string,
-  options?: { caseInsensitive?: boolean },
-): boolean {
+export function matchesPattern(pattern: string, path: string, options?: { deny?: boolean }): boolean {
   const pat = parsedPattern(pattern);
   const p = parseRequestPath(path);
-  return matchSegments(pat.segments, p.segments, options?.caseInsensitive === true);
+  return matchSegments(pat.segments, p.segments, options?.deny === true);
 }
 
 function methodsText(methods: readonly string[]): string {
@@ -168,4 +204,21 @@ export function describeAllowed(policies: PolicyRule[] | undefined): string {
   const shown = allows.slice(0, DESCRIBE_CAP).map((r) => `${methodsText(r.methods)} ${r.path}`);
   if (allows.length > DESCRIBE_CAP) shown.push('…');
   return shown.join(', ');
+}
+
+/**
+ * The agent-facing refusal for a blocked decision, naming the deny rule when
+ * one matched (the model should learn which rule said no, not just what is
+ * allowed): "blocked: GET /v1/admin.json is not allowed for svc (denied by
+ * deny * /v1/admin; allowed: * /v1)".
+ */
+export function describeBlocked(
+  service: string,
+  method: string,
+  path: string,
+  policies: PolicyRule[] | undefined,
+  decision: Decision,
+): string {
+  const denied = decision.rule?.startsWith('deny ') === true ? `denied by ${decision.rule}; ` : '';
+  return `blocked: ${method} ${path} is not allowed for ${service} (${denied}allowed: ${describeAllowed(policies)})`;
 }

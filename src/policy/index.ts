@@ -14,4 +14,13 @@ export {
   type PatternSegment,
   type RequestTarget,
 } from './normalize.js';
-export { describeAllowed, describeRule, evaluatePolicies, matchesPattern, type Decision } from './evaluate.js';
+export {
+  denyCovers,
+  denyFold,
+  describeAllowed,
+  describeBlocked,
+  describeRule,
+  evaluatePolicies,
+  matchesPattern,
+  type Decision,
+} from './evaluate.js';

@@ -6,7 +6,7 @@
  * Also: audit-log reading and "is this secret anywhere in these bytes" helpers
  * shared by the gate and MCP suites.
  */
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -206,4 +206,83 @@ export function findForms(haystack: string | Uint8Array, forms: readonly string[
       ? [haystack]
       : [Buffer.from(haystack).toString('utf8'), Buffer.from(haystack).toString('latin1')];
   return forms.filter((f) => texts.some((t) => t.includes(f)));
+}
+
+// ---------------------------------------------------------------------------
+// Raw JSON-RPC sessions
+
+export interface RawServe {
+  /** Writes one JSON-RPC message as a line to serve's stdin. */
+  send(message: unknown): void;
+  /** Writes raw bytes to stdin as they are (several messages in one write, say). */
+  write(text: string): void;
+  /** Resolves once a response for every id has arrived (rejects after 15 s). */
+  until(ids: readonly (number | string)[]): Promise<void>;
+  /** Responses received so far, by id. */
+  responses: Map<number | string, Record<string, unknown>>;
+  stdout(): string;
+  stderr(): string;
+  /** Ends stdin and waits for the exit code (SIGKILL after 10 s). */
+  close(): Promise<number | null>;
+}
+
+/**
+ * The built `janee serve` spawned by hand, without an MCP client: the test writes
+ * raw JSON-RPC lines (in any order, lifecycle or not) and sees every stdout byte.
+ */
+export function startRawServe(env: NodeJS.ProcessEnv, args: readonly string[] = []): RawServe {
+  const child = spawn(process.execPath, [CLI, 'serve', ...args], { cwd: REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const responses = new Map<number | string, Record<string, unknown>>();
+  const waiters = new Set<() => void>();
+  let buffered = '';
+  child.stdout.on('data', (c: Buffer) => {
+    out.push(c);
+    buffered += c.toString('utf8');
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      try {
+        const m = JSON.parse(line) as Record<string, unknown>;
+        if (typeof m.id === 'number' || typeof m.id === 'string') responses.set(m.id, m);
+      } catch {
+        // not JSON: left for the caller to find in stdout()
+      }
+    }
+    for (const w of [...waiters]) w();
+  });
+  child.stderr.on('data', (c: Buffer) => err.push(c));
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  const stderr = (): string => Buffer.concat(err).toString('utf8');
+  return {
+    send: (m) => void child.stdin.write(`${JSON.stringify(m)}\n`),
+    write: (text) => void child.stdin.write(text),
+    until: (ids) =>
+      new Promise<void>((resolve, reject) => {
+        const check = (): void => {
+          if (!ids.every((id) => responses.has(id))) return;
+          waiters.delete(check);
+          clearTimeout(t);
+          resolve();
+        };
+        const t = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`no response to ${ids.join(',')}; stderr: ${stderr()}`));
+        }, 15_000);
+        waiters.add(check);
+        check();
+      }),
+    responses,
+    stdout: () => Buffer.concat(out).toString('utf8'),
+    stderr,
+    close: async () => {
+      child.stdin.end();
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const code = await exited;
+      clearTimeout(killer);
+      return code;
+    },
+  };
 }

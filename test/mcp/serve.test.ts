@@ -3,14 +3,13 @@
  * in a temp JANEE_HOME set up with the CLI itself (`init --work-factor 10`,
  * `add … --key-stdin`), against a real loopback upstream.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAudit } from '../../src/audit/index.js';
-import { CLI, cleanupTempHomes, initHome, REPO_ROOT, runJanee, withEnv, type JaneeEnv, type RunResult } from '../helpers/cli.js';
-import { auditEntries, closeAllServes, findForms, secretForms, startServe, textOf, type ServeSession, type ToolResult } from '../helpers/mcp.js';
+import { cleanupTempHomes, initHome, runJanee, withEnv, type JaneeEnv, type RunResult } from '../helpers/cli.js';
+import { auditEntries, closeAllServes, findForms, secretForms, startRawServe, startServe, textOf, type ServeSession, type ToolResult } from '../helpers/mcp.js';
 import { sleep, startUpstream, type Upstream } from '../helpers/upstream.js';
 
 const KEY = `sk_test_${randomBytes(16).toString('hex')}`;
@@ -144,6 +143,20 @@ describe('tools', () => {
     expect(traversal.isError).toBe(true);
     expect(textOf(traversal)).toContain('".."');
     expect(up.requests.length).toBe(before);
+  });
+
+  it('execute, blocked: a deny rule also covers suffixed, dotted, spaced and ;matrix spellings of its segments', async () => {
+    const before = up.requests.length;
+    const n = (await auditEntries(env.JANEE_HOME)).length;
+    const spellings = ['delete.json', 'DELETE.', 'delete%20', 'delete%3Bx=1', 'delete%2E%2E', 'delete.json/'];
+    for (const seg of spellings) {
+      const r = await serve.execute({ service: 'stripe', method: 'POST', path: `/v1/customers/cus_1/${seg}` });
+      expect(r.isError, seg).toBe(true);
+      expect(textOf(r), seg).toMatch(/^blocked: POST \/v1\/customers\/cus_1\/\S+ is not allowed for stripe/);
+    }
+    expect(up.requests.length).toBe(before);
+    const entries = (await auditEntries(env.JANEE_HOME)).slice(n);
+    expect(entries.map((e) => [e.outcome, e.rule])).toEqual(spellings.map(() => ['blocked', 'deny * /v1/customers/*/delete']));
   });
 
   it('MCP-level validation refuses malformed arguments with isError, and nothing is sent', async () => {
@@ -282,62 +295,24 @@ describe('agent identity in the audit log', () => {
 
 describe('stdout carries only JSON-RPC', () => {
   /** serve spawned by hand: raw lines in, every stdout byte kept. */
-  async function rawSession(e: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string; code: number | null; responses: Map<number, Record<string, unknown>> }> {
-    const child = spawn(process.execPath, [CLI, 'serve'], { cwd: REPO_ROOT, env: e, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    const responses = new Map<number, Record<string, unknown>>();
-    let waiting: { ids: number[]; resolve: () => void } | undefined;
-    let buffered = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out.push(c);
-      buffered += c.toString('utf8');
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        try {
-          const m = JSON.parse(line) as Record<string, unknown>;
-          if (typeof m.id === 'number') responses.set(m.id, m);
-        } catch {
-          // checked below on the whole stdout
-        }
-      }
-      if (waiting && waiting.ids.every((id) => responses.has(id))) waiting.resolve();
-    });
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
-    const send = (m: unknown): void => void child.stdin.write(`${JSON.stringify(m)}\n`);
-    const until = (ids: number[]): Promise<void> =>
-      new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`no response to ${ids.join(',')}; stderr: ${Buffer.concat(err).toString()}`)), 15_000);
-        waiting = {
-          ids,
-          resolve: () => {
-            clearTimeout(t);
-            resolve();
-          },
-        };
-        if (ids.every((id) => responses.has(id))) waiting.resolve();
-      });
+  async function rawSession(e: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string; code: number | null; responses: Map<number | string, Record<string, unknown>> }> {
+    const s = startRawServe(e);
+    let code: number | null;
     try {
-      send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw-client', version: '1' } } });
-      await until([1]);
-      send({ jsonrpc: '2.0', method: 'notifications/initialized' });
-      send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
-      send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'list_services', arguments: {} } });
-      send({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'execute', arguments: { service: 'stripe', method: 'GET', path: '/v1/charges' } } });
-      send({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'execute', arguments: { service: 'stripe', method: 'POST', path: '/v1/charges' } } });
-      send({ jsonrpc: '2.0', id: 6, method: 'tools/call', params: { name: 'no_such_tool', arguments: {} } });
-      send({ jsonrpc: '2.0', id: 7, method: 'no/such/method' });
-      await until([2, 3, 4, 5, 6, 7]);
+      s.send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw-client', version: '1' } } });
+      await s.until([1]);
+      s.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      s.send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+      s.send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'list_services', arguments: {} } });
+      s.send({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'execute', arguments: { service: 'stripe', method: 'GET', path: '/v1/charges' } } });
+      s.send({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'execute', arguments: { service: 'stripe', method: 'POST', path: '/v1/charges' } } });
+      s.send({ jsonrpc: '2.0', id: 6, method: 'tools/call', params: { name: 'no_such_tool', arguments: {} } });
+      s.send({ jsonrpc: '2.0', id: 7, method: 'no/such/method' });
+      await s.until([2, 3, 4, 5, 6, 7]);
     } finally {
-      child.stdin.end();
+      code = await s.close();
     }
-    const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    const code = await exited;
-    clearTimeout(killer);
-    return { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), code, responses };
+    return { stdout: s.stdout(), stderr: s.stderr(), code, responses: s.responses };
   }
 
   function expectOnlyJsonRpc(stdout: string): void {

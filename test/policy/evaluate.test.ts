@@ -225,8 +225,8 @@ describe('matchesPattern', () => {
     expect(matchesPattern(pattern, path)).toBe(out);
   });
 
-  it('can match case-insensitively', () => {
-    expect(matchesPattern('/v1/Charges', '/V1/CHARGES/x', { caseInsensitive: true })).toBe(true);
+  it('can match the way a deny rule does', () => {
+    expect(matchesPattern('/v1/Charges', '/V1/CHARGES/x', { deny: true })).toBe(true);
   });
 
   it('throws on an invalid pattern or path', () => {
