@@ -12,7 +12,8 @@ import type { AuthSpec } from '../../src/config/types.js';
 import { decryptLegacyValue, looksEncrypted, planLegacy, type LegacyInput } from '../../src/migrate/legacy.js';
 import { decryptAge } from '../../src/vault/age.js';
 import { cleanupTempHomes, errorLines, initHome, REPO_ROOT, runJanee, scratchDir, tempHome, withEnv, type JaneeEnv } from '../helpers/cli.js';
-import { leaksIn } from '../ci/mcp.js';
+import { startUpstream } from '../helpers/upstream.js';
+import { callTool, leaksIn, startServe } from '../ci/mcp.js';
 
 afterAll(cleanupTempHomes);
 
@@ -222,6 +223,40 @@ describe('janee migrate --from DIR, on a copy of each real home', () => {
     expect(list.code, list.stderr).toBe(0);
     const rows = (JSON.parse(list.stdout) as { services: { name: string; auth: string; secret: boolean }[] }).services;
     expect(rows.map((s) => [s.name, s.auth, s.secret]).sort()).toEqual(Object.entries(want.migrated).map(([name, [auth]]) => [name, auth.type, true]).sort());
+  });
+});
+
+describe('migrated secrets work', () => {
+  it('each supported auth of a real 0.16 home reaches a loopback upstream as 0.x meant it', async () => {
+    const up = await startUpstream();
+    try {
+      const env = await tempHome();
+      const old = await copyHome('home-0.16.0', path.join(scratchDir(env), 'janee-0x'));
+      // Point the copy's services at the upstream (config.yaml holds no secret from 0.13 on).
+      const file = path.join(old, 'config.yaml');
+      await fs.writeFile(file, (await fs.readFile(file, 'utf8')).replace(/baseUrl: https:\/\/[^\s]+/g, `baseUrl: ${up.url}`));
+      const r = await runJanee(['migrate', '--from', old, '--work-factor', '10'], { env });
+      expect(r.code, r.stderr).toBe(0);
+      const s = await startServe(env);
+      const want = (FIXTURES['home-0.16.0'] as Expect).migrated;
+      try {
+        for (const service of Object.keys(want)) {
+          const res = await callTool(s, 'execute', { service, method: 'GET', path: '/echo' });
+          expect(res.isError, res.text).toBe(false);
+          noLeak(res.text, (FIXTURES['home-0.16.0'] as Expect).secrets);
+        }
+      } finally {
+        await s.close();
+      }
+      const [stripe, twilio, custom, openai] = up.requests.map((q) => q.headers);
+      expect(stripe?.authorization).toBe(`Bearer ${want['stripe']?.[1]['token']}`);
+      expect(twilio?.authorization).toBe(`Basic ${Buffer.from('ACfake16twilio:fake16-twilio-auth-token').toString('base64')}`);
+      expect(custom?.['x-api-key']).toBe('fake16-custom-header-key');
+      expect(custom?.authorization).toBeUndefined();
+      expect(openai?.authorization).toBe('Bearer sk-fake16-openai-0123456789');
+    } finally {
+      await up.close();
+    }
   });
 });
 
