@@ -1,19 +1,24 @@
 /**
- * Reading a Janee 0.x home (pure apart from the caller's file reads).
+ * Reading a Janee 0.x home: the original Janee, releases 0.1–0.16 (pure apart from the caller's
+ * file reads).
  *
- * What is accepted (field-name variants in brackets):
- * - config.yaml: `services: { NAME: { baseUrl [base_url, url], auth: { type, key?, … } } }`,
- *   `capabilities: { NAME: { service, ttl, rules: { allow: ["METHOD PATH"…], deny: […] }, … } }`,
- *   optionally top-level `masterKey` [master_key] (0.x kept it there and encrypted auth
- *   values inline), `server: { defaultAccess, strictDecryption }`, `version`, `llm`.
- * - credentials.json: `{ "masterKey" [master_key, key]: "<base64 32 bytes>",
- *   "credentials" [secrets]: { SERVICE: "<base64(iv(12) ‖ tag(16) ‖ ciphertext)>" } }`;
- *   a value may also be `{ "iv", "tag" [authTag], "ciphertext" [data] }`, each base64.
- * Every value is AES-256-GCM under the master key. Anything else is a clear error.
- * 0.x auth types: bearer (key), headers (one header → janee `header`; `Authorization:
- * Bearer …` → `bearer`), and the variants basic (username+password), header (name+key),
- * query (param+key). Request-signing types (hmac-*, service-account, github-app) and
- * several headers cannot be expressed in janee 1: those services are skipped and reported.
+ * The layouts 0.x's own code wrote (fixtures/legacy holds homes made by it; see its README):
+ * - 0.1–0.12, secrets inline: config.yaml has `masterKey` (base64, 32 bytes) and each service's
+ *   secret fields encrypted in place under `auth` (`key`, `apiKey`, `apiSecret`, `passphrase`,
+ *   `credentials`, `privateKey`, `headers: { NAME: value }`). Up to 0.4 header values were
+ *   written unencrypted.
+ * - 0.13–0.16, split: config.yaml without secrets (`version: 0.3.0`) and credentials.json
+ *   `{ masterKey, secrets: { SERVICE: { FIELD: value, headers: { NAME: value } } } }`. 0.13+
+ *   rewrote an inline home this way the first time it loaded it, moving each value as it was
+ *   (so an unencrypted 0.2 header value ends up in credentials.json unencrypted).
+ * An encrypted value is base64(iv(12) ‖ tag(16) ‖ AES-256-GCM ciphertext), its encryptSecret.
+ * A value not shaped like that is plaintext, as the original read it; one shaped like it that
+ * does not decrypt fails its service (unless `server.strictDecryption: false`, as there).
+ *
+ * Auth types: `bearer` → bearer, except a key `Basic base64(user:pass)`, which is how its
+ * `janee add` stored basic auth → basic; `headers` with one header → header (`Authorization:
+ * Bearer …` → bearer, `Authorization: Basic …` → basic). The others (several headers, hmac*,
+ * service-account, github-app, oauth1a-twitter, aws-sigv4) are skipped, each with its reason.
  */
 import { createDecipheriv } from 'node:crypto';
 import { JaneeError } from '../errors.js';
@@ -22,6 +27,12 @@ import type { AuthSpec } from '../config/types.js';
 import { parseBaseUrl } from '../config/url.js';
 import { ENTRY_NAME_RE, isValidFieldValue } from '../vault/payload.js';
 import { capabilitiesToPolicies, type LegacyCapability, type Policy } from './rules.js';
+
+/** "Janee 0.x" in messages and docs: the original Janee, these releases (all read the same way). */
+export const LEGACY_RELEASES = '0.1–0.16';
+
+/** Auth types 0.x wrote that janee cannot express yet (request signing, app credentials). */
+const NOT_YET = new Set(['hmac', 'hmac-mexc', 'hmac-bybit', 'hmac-okx', 'service-account', 'github-app', 'oauth1a-twitter', 'aws-sigv4']);
 
 export interface PlannedService {
   name: string;
@@ -36,63 +47,47 @@ export interface PlannedService {
 export interface LegacyPlan {
   services: PlannedService[];
   skipped: { name: string; reason: string }[];
-  /** Per service, what the policy conversion could not say exactly. */
+  /** Per service, what the conversion could not say exactly or wants the user to know. */
   notes: { service: string; note: string }[];
   /** Where the plaintext master key was found. */
   masterKeyIn: 'credentials.json' | 'config.yaml' | undefined;
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function pick(o: Record<string, unknown>, names: string[]): unknown {
-  for (const n of names) if (o[n] !== undefined) return o[n];
-  return undefined;
-}
+const printable = (s: string, max: number): string => s.replace(/[^\x20-\x7e]/g, '?').slice(0, max);
 
 function bad(file: string, message: string): JaneeError {
-  return new JaneeError('MIGRATE_BAD_LEGACY', `${file}: ${message}`, 'this does not look like a Janee 0.x home; see docs/dotfiles.md (janee migrate) for the files migrate reads');
+  return new JaneeError('MIGRATE_BAD_LEGACY', `${file}: ${message}`, `this does not look like a Janee 0.x home (the original Janee, ${LEGACY_RELEASES}); see docs/dotfiles.md (janee migrate) for what migrate reads`);
 }
 
+/** Strict standard base64 (what Buffer#toString('base64') writes), or undefined. */
 function b64(text: string): Buffer | undefined {
-  const t = text.trim();
-  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(t)) return undefined;
-  return Buffer.from(t.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+  if (text.length === 0 || text.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(text)) return undefined;
+  return Buffer.from(text, 'base64');
 }
 
 export function parseMasterKey(value: unknown, file: string): Buffer {
   if (typeof value !== 'string') throw bad(file, 'masterKey must be a base64 string');
-  const key = b64(value);
+  const key = b64(value.trim());
   if (!key || key.length !== 32) throw bad(file, 'masterKey must be 32 bytes, base64-encoded');
   return key;
 }
 
-/** AES-256-GCM, stored as base64(iv(12) ‖ tag(16) ‖ ciphertext) or { iv, tag, ciphertext }. */
-export function decryptLegacyValue(stored: unknown, masterKey: Uint8Array): string {
-  let iv: Buffer | undefined;
-  let tag: Buffer | undefined;
-  let ct: Buffer | undefined;
-  if (typeof stored === 'string') {
-    const raw = b64(stored);
-    if (!raw || raw.length < 12 + 16) throw new Error('not base64(iv ‖ tag ‖ ciphertext)');
-    iv = raw.subarray(0, 12);
-    tag = raw.subarray(12, 28);
-    ct = raw.subarray(28);
-  } else if (isObj(stored)) {
-    const get = (names: string[]) => {
-      const v = pick(stored, names);
-      return typeof v === 'string' ? b64(v) : undefined;
-    };
-    iv = get(['iv', 'nonce']);
-    tag = get(['tag', 'authTag', 'auth_tag']);
-    ct = get(['ciphertext', 'data', 'value', 'encrypted']);
-    if (!iv || !tag || !ct) throw new Error('expected { iv, tag, ciphertext }');
-  } else throw new Error('expected a string');
-  if (tag.length !== 16) throw new Error('bad tag length');
-  const d = createDecipheriv('aes-256-gcm', masterKey, iv);
-  d.setAuthTag(tag);
+/** True if a stored value has the shape of the original's encryptSecret output. */
+export function looksEncrypted(stored: string): boolean {
+  const raw = b64(stored);
+  return raw !== undefined && raw.length >= 12 + 16;
+}
+
+/** AES-256-GCM, stored as base64(iv(12) ‖ tag(16) ‖ ciphertext). */
+export function decryptLegacyValue(stored: string, masterKey: Uint8Array): string {
+  const raw = b64(stored);
+  if (!raw || raw.length < 12 + 16) throw new Error('not base64(iv ‖ tag ‖ ciphertext)');
+  const d = createDecipheriv('aes-256-gcm', masterKey, raw.subarray(0, 12));
+  d.setAuthTag(raw.subarray(12, 28));
   let plain: Buffer;
   try {
-    plain = Buffer.concat([d.update(ct), d.final()]);
+    plain = Buffer.concat([d.update(raw.subarray(28)), d.final()]);
   } catch {
     throw new Error('does not decrypt under the master key (wrong key or damaged)');
   }
@@ -114,32 +109,52 @@ export interface LegacyInput {
   credentialsFile?: string;
 }
 
-/** True if this config.yaml content looks like Janee 0.x rather than janee 1. */
+/** True if credentials.json content is 0.13–0.16's `{ masterKey, secrets }`. */
+export function looksLegacyCredentials(credentials: unknown): boolean {
+  return isObj(credentials) && typeof credentials['masterKey'] === 'string' && (credentials['secrets'] === undefined || isObj(credentials['secrets']));
+}
+
+/** True if this config.yaml content looks like Janee 0.x's rather than janee 1's. */
 export function looksLegacy(config: unknown): boolean {
-  return isObj(config) && (config['capabilities'] !== undefined || config['masterKey'] !== undefined || config['master_key'] !== undefined || config['server'] !== undefined || config['llm'] !== undefined);
+  if (!isObj(config)) return false;
+  if (['capabilities', 'masterKey', 'server', 'llm'].some((k) => config[k] !== undefined)) return true;
+  // 0.13+ with no capability left: `version: 0.3.0`, or an auth type janee 1 never had.
+  if (config['version'] === '0.3.0' || config['version'] === '0.2.0') return true;
+  const services = isObj(config['services']) ? Object.values(config['services']) : [];
+  return services.some((s) => isObj(s) && isObj(s['auth']) && (s['auth']['type'] === 'headers' || NOT_YET.has(String(s['auth']['type']))));
+}
+
+/** The secret fields of one service as the original stored them (still encrypted). */
+interface StoredSecrets {
+  key?: unknown;
+  headers?: unknown;
 }
 
 export function planLegacy(input: LegacyInput): LegacyPlan {
   const cfg = input.config;
   if (!isObj(cfg)) throw bad(input.configFile, 'expected a mapping at the top level');
-  const creds = input.credentials;
   const credFile = input.credentialsFile ?? 'credentials.json';
-  if (creds !== undefined && !isObj(creds)) throw bad(credFile, 'expected a JSON object');
 
-  let masterKey: Buffer | undefined;
+  // Which layout: a masterKey in config.yaml means inline (0.1–0.12; the original itself then
+  // ignored, or with 0.13+ overwrote, any credentials.json), else credentials.json (0.13–0.16).
+  let masterKey: Buffer;
   let masterKeyIn: LegacyPlan['masterKeyIn'];
-  const credKey = creds && pick(creds, ['masterKey', 'master_key', 'key']);
-  const cfgKey = pick(cfg, ['masterKey', 'master_key']);
-  if (credKey !== undefined) {
-    masterKey = parseMasterKey(credKey, credFile);
-    masterKeyIn = 'credentials.json';
-  } else if (cfgKey !== undefined) {
-    masterKey = parseMasterKey(cfgKey, input.configFile);
+  let split: Record<string, unknown> | undefined;
+  if (cfg['masterKey'] !== undefined) {
+    masterKey = parseMasterKey(cfg['masterKey'], input.configFile);
     masterKeyIn = 'config.yaml';
+  } else if (input.credentials !== undefined) {
+    const creds = input.credentials;
+    if (!isObj(creds)) throw bad(credFile, 'expected a JSON object');
+    if (creds['masterKey'] === undefined) throw bad(credFile, 'no masterKey in it');
+    masterKey = parseMasterKey(creds['masterKey'], credFile);
+    masterKeyIn = 'credentials.json';
+    const secrets = creds['secrets'] ?? {};
+    if (!isObj(secrets)) throw bad(credFile, '"secrets" must be an object keyed by service name');
+    split = secrets;
+  } else {
+    throw bad(input.configFile, 'no masterKey in it and no credentials.json beside it');
   }
-  const stored = creds ? pick(creds, ['credentials', 'secrets', 'values']) : undefined;
-  if (stored !== undefined && !isObj(stored)) throw bad(credFile, '"credentials" must be an object keyed by service name');
-  if (stored && Object.keys(stored).length > 0 && !masterKey) throw bad(credFile, 'no masterKey to decrypt the credentials with');
 
   const server = isObj(cfg['server']) ? cfg['server'] : {};
   const strict = server['strictDecryption'] !== false;
@@ -161,42 +176,47 @@ export function planLegacy(input: LegacyInput): LegacyPlan {
 
   for (const [name, s] of Object.entries(servicesRaw)) {
     if (!SERVICE_NAME.test(name) || !ENTRY_NAME_RE.test(name)) {
-      skip(name.replace(/[^\x20-\x7e]/g, '?').slice(0, 64), 'the name is not a valid janee service name (letters, digits, "_", "." or "-")');
+      skip(printable(name, 64), 'the name is not a valid janee service name (letters, digits, "_", "." or "-")');
       continue;
     }
     if (!isObj(s)) {
       skip(name, 'not a mapping');
       continue;
     }
-    const rawUrl = pick(s, ['baseUrl', 'base_url', 'url']);
-    if (typeof rawUrl !== 'string') {
+    if (typeof s['baseUrl'] !== 'string') {
       skip(name, 'no baseUrl');
       continue;
     }
     let baseUrl: string;
     let origin: string;
     try {
-      ({ baseUrl, origin } = parseBaseUrl(rawUrl));
+      ({ baseUrl, origin } = parseBaseUrl(s['baseUrl']));
     } catch (e) {
       skip(name, `baseUrl: ${e instanceof JaneeError ? e.message : 'invalid'}`);
       continue;
     }
-    const auth = isObj(s['auth']) ? s['auth'] : {};
-    const open = (value: unknown, what: string, inline: boolean): string => {
-      if (!masterKey) {
-        if (inline && typeof value === 'string') return value; // no master key at all: a plaintext 0.x value
-        throw new Error(`${what}: no master key to decrypt it`);
+    const auth = isObj(s['auth']) ? s['auth'] : undefined;
+    if (!auth || typeof auth['type'] !== 'string') {
+      skip(name, 'no auth type');
+      continue;
+    }
+    const where = split ? `${credFile} secrets.${name}` : `services.${name}.auth`;
+    const stored: StoredSecrets = split ? (isObj(split[name]) ? (split[name] as StoredSecrets) : {}) : auth;
+    const open = (value: unknown, what: string): string => {
+      if (typeof value !== 'string') throw new Error(`${what}: not a string`);
+      if (!looksEncrypted(value)) {
+        plan.notes.push({ service: name, note: `${what} was stored unencrypted in ${split ? credFile : input.configFile}: rotate it if that file was ever shared` });
+        return value;
       }
       try {
         return decryptLegacyValue(value, masterKey);
       } catch (e) {
-        if (inline && !strict && typeof value === 'string') return value; // 0.x strictDecryption: false kept plaintext
+        if (!strict) return value; // 0.x's strictDecryption: false kept such values as they were
         throw new Error(`${what}: ${(e as Error).message}`);
       }
     };
     try {
-      const fromCreds = stored && Object.hasOwn(stored, name) ? open(stored[name], 'credentials.json value', false) : undefined;
-      const converted = convertAuth(auth, fromCreds, (v, what) => open(v, what, true));
+      const converted = convertAuth(auth['type'], stored, open, where);
       if ('skip' in converted) {
         skip(name, converted.skip);
         continue;
@@ -204,6 +224,7 @@ export function planLegacy(input: LegacyInput): LegacyPlan {
       for (const v of Object.values(converted.fields)) {
         if (!isValidFieldValue(v)) throw new Error('the secret is empty or contains a control character');
       }
+      if (converted.note) plan.notes.push({ service: name, note: converted.note });
       const mine = caps.filter((c) => c.service === name);
       const pol = capabilitiesToPolicies(name, mine, { defaultDeny });
       for (const note of pol.notes) plan.notes.push({ service: name, note });
@@ -212,54 +233,64 @@ export function planLegacy(input: LegacyInput): LegacyPlan {
       skip(name, (e as Error).message);
     }
   }
-  masterKey?.fill(0);
+  masterKey.fill(0);
   return plan;
 }
 
-type Converted = { auth: AuthSpec; fields: Record<string, string> } | { skip: string };
+type Converted = { auth: AuthSpec; fields: Record<string, string>; note?: string } | { skip: string };
 
-function convertAuth(auth: Record<string, unknown>, fromCreds: string | undefined, open: (v: unknown, what: string) => string): Converted {
-  const type = typeof auth['type'] === 'string' ? auth['type'] : 'bearer';
-  const secret = (names: string[], what: string): string | undefined => {
-    if (fromCreds !== undefined) return fromCreds;
-    const v = pick(auth, names);
-    return v === undefined ? undefined : open(v, what);
-  };
-  const none: Converted = { skip: 'no secret found for it (neither in credentials.json nor in config.yaml)' };
+/** `Basic base64(user:pass)` → basic fields, else undefined. */
+function basicFields(value: string): Record<string, string> | undefined {
+  const m = /^Basic\s+(\S+)$/i.exec(value);
+  const raw = m ? b64(m[1] as string) : undefined;
+  if (!raw) return undefined;
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+  } catch {
+    return undefined;
+  } finally {
+    raw.fill(0);
+  }
+  const colon = text.indexOf(':');
+  if (colon <= 0) return undefined;
+  return { username: text.slice(0, colon), password: text.slice(colon + 1) };
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const NO_CREDENTIAL_HEADER = /^(host|content-length|transfer-encoding|connection|cookie)$/i;
+const BASIC_NOTE = '0.x stored basic auth as a bearer key "Basic …" (and sent "Authorization: Bearer Basic …"); migrated as basic auth';
+
+function convertAuth(type: string, stored: StoredSecrets, open: (v: unknown, what: string) => string, where: string): Converted {
+  const none: Converted = { skip: `no secret found for it (nothing in ${where})` };
   switch (type) {
     case 'bearer': {
-      const token = secret(['key', 'token', 'apiKey', 'api_key', 'value', 'secret'], 'auth.key');
-      return token === undefined ? none : { auth: { type: 'bearer' }, fields: { token } };
-    }
-    case 'basic': {
-      const username = typeof auth['username'] === 'string' ? auth['username'] : undefined;
-      const password = secret(['password', 'key', 'secret'], 'auth.password');
-      if (!username) return { skip: 'auth type basic without a username' };
-      return password === undefined ? none : { auth: { type: 'basic' }, fields: { username, password } };
-    }
-    case 'header':
-    case 'query': {
-      const label = type === 'header' ? 'name' : 'param';
-      const n = pick(auth, type === 'header' ? ['name', 'header', 'headerName'] : ['param', 'name', 'paramName']);
-      if (typeof n !== 'string') return { skip: `auth type ${type} without a ${label}` };
-      const token = secret(['key', 'token', 'value', 'secret', 'apiKey'], 'auth.key');
-      if (token === undefined) return none;
-      return type === 'header' ? { auth: { type: 'header', name: n }, fields: { token } } : { auth: { type: 'query', param: n }, fields: { token } };
+      if (stored.key === undefined) return none;
+      const token = open(stored.key, 'key');
+      const basic = basicFields(token);
+      if (basic) return { auth: { type: 'basic' }, fields: basic, note: BASIC_NOTE };
+      return { auth: { type: 'bearer' }, fields: { token } };
     }
     case 'headers': {
-      const headers = auth['headers'];
-      if (fromCreds !== undefined && !isObj(headers)) return { skip: 'auth type headers without a headers map' };
-      if (!isObj(headers) || Object.keys(headers).length === 0) return { skip: 'auth type headers without headers' };
+      const headers = stored.headers;
+      if (!isObj(headers) || Object.keys(headers).length === 0) return none;
       const names = Object.keys(headers);
-      if (names.length > 1) return { skip: `${names.length} auth headers (${names.join(', ')}): janee 1 sends one credential per service` };
+      if (names.length > 1) return { skip: `auth type headers with ${names.length} headers (${names.map((n) => printable(n, 40)).join(', ')}) is not supported yet` };
       const header = names[0] as string;
-      const value = fromCreds ?? open(headers[header], `auth.headers.${header}`);
-      const m = /^bearer\s+(\S.*)$/i.exec(value);
-      if (header.toLowerCase() === 'authorization' && m) return { auth: { type: 'bearer' }, fields: { token: m[1] as string } };
+      if (!HEADER_NAME.test(header)) return { skip: `header name ${JSON.stringify(printable(header, 40))} is not a valid HTTP header name` };
+      if (NO_CREDENTIAL_HEADER.test(header)) return { skip: `header ${header} cannot carry a credential in janee` };
+      const value = open(headers[header], `header ${header}`);
+      if (header.toLowerCase() === 'authorization') {
+        const bearer = /^Bearer\s+(\S.*)$/i.exec(value);
+        if (bearer) return { auth: { type: 'bearer' }, fields: { token: bearer[1] as string } };
+        const basic = basicFields(value);
+        if (basic) return { auth: { type: 'basic' }, fields: basic };
+      }
       return { auth: { type: 'header', name: header }, fields: { token: value } };
     }
     default:
-      return { skip: `auth type ${String(type).replace(/[^\x20-\x7e]/g, '?').slice(0, 40)} (request signing or app credentials) is not supported by janee 1` };
+      if (NOT_YET.has(type)) return { skip: `auth type ${type} is not supported yet` };
+      return { skip: `auth type ${JSON.stringify(printable(type, 40))} is not one Janee 0.x wrote` };
   }
 }
 

@@ -5,12 +5,13 @@
  *    goes into the vault (bound to the service's origin) and out of config.yaml, which is
  *    rewritten through the YAML document API (comments and order kept), atomically and
  *    without a .bak holding the old plaintext.
- * 2. A Janee 0.x home (`--from DIR`, or detected in JANEE_HOME): services, secrets
- *    (AES-256-GCM under the old plaintext master key) and capability rules → config.yaml
+ * 2. A Janee 0.x home (the original Janee, 0.1–0.16; `--from DIR`, or detected in JANEE_HOME):
+ *    services, secrets (AES-256-GCM under the old plaintext master key) and capability rules → config.yaml
  *    services with policies + vault entries. See src/migrate/legacy.ts for the accepted
  *    files and src/migrate/rules.ts for how rules become policies (never wider).
  *    Migrating the home in place keeps the old config.yaml as config.yaml.0x.
- *    Afterwards it offers to delete the old plaintext master key.
+ *    Afterwards it offers to delete the old plaintext master key; `--delete-old-key` is refused
+ *    while a service was skipped (its secret would be lost with the key) unless `--force`.
  */
 import { Command, Option } from 'clipanion';
 import { realpathSync } from 'node:fs';
@@ -21,7 +22,7 @@ import { addServiceNode, editConfig, hasService } from '../../config/edit.js';
 import { parseConfigText, readConfigText, validateConfig, type ParsedConfigFile } from '../../config/load.js';
 import { vaultPath } from '../../config/paths.js';
 import { findInlineSecrets, removeInlineSecrets } from '../../migrate/inline.js';
-import { looksLegacy, planLegacy, rewriteLegacyConfig, type LegacyPlan } from '../../migrate/legacy.js';
+import { LEGACY_RELEASES, looksLegacy, looksLegacyCredentials, planLegacy, rewriteLegacyConfig, type LegacyPlan } from '../../migrate/legacy.js';
 import { describePolicy } from '../../migrate/rules.js';
 import { atomicWrite, withLock } from '../../util/fsutil.js';
 import { WARN_BELOW_LOG_N } from '../../vault/format.js';
@@ -41,20 +42,24 @@ interface NewEntry {
 export class MigrateCommand extends JaneeCommand {
   static override paths = [['migrate']];
   static override usage = Command.Usage({
-    description: 'Move inline secrets from config.yaml into the vault, or import a Janee 0.x home',
+    description: `Move inline secrets from config.yaml into the vault, or import a Janee 0.x home (${LEGACY_RELEASES})`,
     details: `
       With no --from: if config.yaml has secrets written inline, they move into the vault (each bound
       to its service's origin) and out of config.yaml, keeping its comments. If JANEE_HOME is a Janee
-      0.x home (config.yaml with capabilities or masterKey, or a credentials.json), it is converted in
-      place; the old config.yaml is kept as config.yaml.0x.
+      0.x home (the original Janee, ${LEGACY_RELEASES}: a config.yaml with masterKey or capabilities, or
+      a credentials.json with its masterKey), it is converted in place; the old config.yaml is kept
+      as config.yaml.0x.
 
       --from DIR imports the Janee 0.x home in DIR into this janee: its services and secrets, and its
       capability rules as policies where they can be said exactly. What cannot is reported, always on
-      the narrower side: migrate never allows a request 0.x would have refused.
+      the narrower side: migrate never allows a request 0.x would have refused. Services whose auth
+      type janee cannot express yet (hmac-*, aws-sigv4, github-app, service-account, oauth1a-twitter,
+      several headers) are skipped and named.
 
       A missing vault is created (new passphrase asked twice, or JANEE_PASSPHRASE). Afterwards migrate
       offers to delete the old plaintext master key: it asks on a terminal; otherwise pass
-      --delete-old-key, or it prints where the key still is.
+      --delete-old-key, or it prints where the key still is. --delete-old-key is refused while any
+      service was skipped (without the key its secret is lost), unless --force.
     `,
     examples: [
       ['Move inline secrets into the vault', 'janee migrate'],
@@ -65,8 +70,8 @@ export class MigrateCommand extends JaneeCommand {
 
   from = Option.String('--from', { description: 'A Janee 0.x home to import (default: detect in JANEE_HOME)' });
   dryRun = Option.Boolean('--dry-run', false, { description: 'Report what would happen; change nothing' });
-  force = Option.Boolean('--force', false, { description: 'Replace vault secrets of the same name that differ' });
-  deleteOldKey = Option.Boolean('--delete-old-key', false, { description: 'Delete the 0.x plaintext master key afterwards without asking' });
+  force = Option.Boolean('--force', false, { description: 'Replace vault secrets of the same name that differ; with --delete-old-key, delete it even though services were skipped' });
+  deleteOldKey = Option.Boolean('--delete-old-key', false, { description: 'Delete the 0.x plaintext master key afterwards without asking (refused while a service was skipped, unless --force)' });
   workFactor = Option.String('--work-factor', { description: 'log2 of scrypt\'s N if the vault has to be created (default 18)' });
   passphraseStdin = passphraseStdinOption();
 
@@ -85,6 +90,7 @@ export class MigrateCommand extends JaneeCommand {
       throw new JaneeError('CONFIG_MISSING', `${configFile} does not exist: nothing to migrate`, 'run `janee init`, or `janee migrate --from DIR` to import a Janee 0.x home');
     }
     const parsed = parseConfigText(configFile, text);
+    // Not by credentials.json alone: it stays beside the janee 1 config.yaml an in-place migration writes.
     if (looksLegacy(parsed.doc.toJS())) return this.legacy(dir, configFile, configFile);
     if (await exists(path.join(dir, 'credentials.json'))) {
       warn(this.context.stderr, `${path.join(dir, 'credentials.json')} is there, but ${configFile} is not a Janee 0.x config; ignoring it`);
@@ -138,40 +144,38 @@ export class MigrateCommand extends JaneeCommand {
     const text = await readConfigText(legacyConfig);
     if (text === undefined) {
       if (await exists(path.join(dir, 'config.db'))) {
-        throw new JaneeError('MIGRATE_UNSUPPORTED', `${dir} holds a Janee 0.x SQLite store (config.db), which migrate cannot read`, 'with the old janee, export its config to config.yaml, or add the services again with `janee add`');
+        throw new JaneeError('MIGRATE_UNSUPPORTED', `${dir} holds a SQLite config store (config.db, from an unreleased Janee build), which migrate cannot read`, 'with the old janee, export its config to config.yaml, or add the services again with `janee add`');
       }
-      throw new JaneeError('MIGRATE_BAD_LEGACY', `no config.yaml in ${dir}`, 'point --from at a Janee 0.x home (it holds config.yaml and maybe credentials.json)');
+      throw new JaneeError('MIGRATE_BAD_LEGACY', `no config.yaml in ${dir}`, `point --from at a Janee 0.x home (${LEGACY_RELEASES}: it holds config.yaml and, from 0.13 on, credentials.json)`);
     }
     const legacyParsed = parseConfigText(legacyConfig, text);
     const inPlace = samePath(legacyConfig, configFile);
-    if (!looksLegacy(legacyParsed.doc.toJS()) && (inPlace || !(await exists(path.join(dir, 'credentials.json'))))) {
+    const credFile = path.join(dir, 'credentials.json');
+    const credentials = await readCredentials(credFile);
+    if (!looksLegacy(legacyParsed.doc.toJS()) && (inPlace || !looksLegacyCredentials(credentials))) {
       // A janee 1 config (or something else): converting it "in place" would drop its services.
       throw new JaneeError(
         'MIGRATE_BAD_LEGACY',
-        `${legacyConfig} is not a Janee 0.x config (no capabilities, masterKey or server${inPlace ? '' : ', and no credentials.json beside it'})`,
-        inPlace ? 'run `janee migrate` without --from to move inline secrets' : 'point --from at a Janee 0.x home',
+        `${legacyConfig} is not a Janee 0.x config (no masterKey, capabilities, server or version 0.2.0/0.3.0${inPlace ? '' : ', and no credentials.json with a masterKey beside it'})`,
+        inPlace ? 'run `janee migrate` without --from to move inline secrets' : `point --from at a Janee 0.x home (${LEGACY_RELEASES})`,
       );
-    }
-    const credFile = path.join(dir, 'credentials.json');
-    let credentials: unknown;
-    const credText = await fs.readFile(credFile, 'utf8').catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') return undefined;
-      throw new JaneeError('MIGRATE_BAD_LEGACY', `cannot read ${credFile} (${e.code ?? 'error'})`);
-    });
-    if (credText !== undefined) {
-      try {
-        credentials = JSON.parse(credText);
-      } catch {
-        // Never pass the SyntaxError on: it quotes the file.
-        throw new JaneeError('MIGRATE_BAD_LEGACY', `${credFile} is not valid JSON`, 'expected { "masterKey": "…", "credentials": { "<service>": "…" } }');
-      }
     }
     const plan = planLegacy({ config: legacyParsed.doc.toJS(), configFile: legacyConfig, credentials, credentialsFile: credFile });
     this.report(plan);
 
+    // Deleting the key makes the skipped services' secrets unreadable: say so before changing anything.
+    const keyRefused = this.deleteOldKey && plan.masterKeyIn !== undefined && plan.skipped.length > 0 && !this.force;
     if (this.dryRun) {
+      if (keyRefused) warn(stderr, `--delete-old-key would be refused: ${skippedList(plan)} skipped`);
       info(stderr, 'dry run: nothing was changed');
       return 0;
+    }
+    if (keyRefused) {
+      throw new JaneeError(
+        'MIGRATE_SKIPPED',
+        `not deleting the old master key: ${skippedList(plan)} skipped, and only that key decrypts their secrets; nothing was changed`,
+        'run it without --delete-old-key (and delete the key once you have moved those services by hand), or add --force to delete it anyway',
+      );
     }
 
     // The target config: rewritten in place, or the services added to ours.
@@ -339,14 +343,33 @@ async function removeMasterKey(file: string): Promise<void> {
   const text = await fs.readFile(file, 'utf8');
   if (file.endsWith('.json')) {
     const json = JSON.parse(text) as Record<string, unknown>;
-    for (const k of ['masterKey', 'master_key', 'key']) delete json[k];
+    delete json['masterKey'];
     await atomicWrite(file, `${JSON.stringify(json, null, 2)}\n`, { backup: false });
     return;
   }
   const parsed = parseConfigText(file, text);
   parsed.doc.delete('masterKey');
-  parsed.doc.delete('master_key');
   await atomicWrite(file, parsed.doc.toString(), { backup: false });
+}
+
+function skippedList(plan: LegacyPlan): string {
+  const n = plan.skipped.length;
+  return `${n} service${n === 1 ? ' was' : 's were'} (${plan.skipped.map((s) => s.name).join(', ')})`;
+}
+
+/** credentials.json parsed, or undefined when there is none. Never quotes the file in an error. */
+async function readCredentials(file: string): Promise<unknown> {
+  const text = await fs.readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return undefined;
+    throw new JaneeError('MIGRATE_BAD_LEGACY', `cannot read ${file} (${e.code ?? 'error'})`);
+  });
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    // Never pass the SyntaxError on: it quotes the file.
+    throw new JaneeError('MIGRATE_BAD_LEGACY', `${file} is not valid JSON`, 'expected { "masterKey": "…", "secrets": { "<service>": { … } } }');
+  }
 }
 
 function samePath(a: string, b: string): boolean {
