@@ -59,7 +59,8 @@ export function keyIdOf(fileKey: Uint8Array): string {
 
 /** The state directories, most specific first (see the module comment). */
 export function stateDirs(env: NodeJS.ProcessEnv = process.env): string[] {
-  const fallback = path.join(os.homedir(), '.local', 'state', 'janee');
+  const home = env.HOME && path.isAbsolute(env.HOME) ? env.HOME : os.homedir();
+  const fallback = path.join(home, '.local', 'state', 'janee');
   const xdg = env.XDG_STATE_HOME;
   if (xdg && path.isAbsolute(xdg)) {
     const dir = path.join(xdg, 'janee');
