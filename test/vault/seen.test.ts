@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { JaneeError } from '../../src/errors.js';
 import { vaultId } from '../../src/vault/id.js';
 import { guardGeneration, keyIdOf, noteSeen, readSeen, resetSeen, stateDirs, VaultRollbackError } from '../../src/vault/seen.js';
+import { VaultSecrets } from '../../src/gate/secrets.js';
 import { acceptOlderVault, createVaultFile, openWithKey, rekeyVault, unlockVaultFile, updateVault } from '../../src/vault/store.js';
 
 const dirs: string[] = [];
@@ -191,5 +192,44 @@ describe('the store goes through it (every opener)', () => {
       }
     }
   });
-});
 
+  it('a running gate (VaultSecrets) keeps a copy at least as new as the record, and fails closed when its copy is older too', async () => {
+    const s = await setup();
+    const saved = { HOME: process.env.HOME, XDG_STATE_HOME: process.env.XDG_STATE_HOME };
+    process.env.HOME = s.env.HOME;
+    delete process.env.XDG_STATE_HOME;
+    try {
+      const pass = te.encode('pw');
+      await createVaultFile(s.vault, pass, 10);
+      const v = await unlockVaultFile(s.vault, pass);
+      const entry = (n: string) => ({ fields: { token: n }, origins: [], created: T, updated: T });
+      await updateVault(s.vault, v.fileKey, (d) => void (d.entries.revoked = entry('r'))); // 1
+      const older = await fs.readFile(s.vault);
+      await updateVault(s.vault, v.fileKey, (d) => void (d.entries.other = entry('o'))); // 2
+      const newer = await fs.readFile(s.vault);
+
+      const gate = new VaultSecrets(s.vault, v.fileKey.slice(), (await openWithKey(s.vault, v.fileKey)).data);
+      expect((await gate.current()).generation).toBe(2);
+      await fs.writeFile(s.vault, older);
+      gate.invalidate();
+      expect((await gate.current()).generation).toBe(2); // its own copy, newer than the file
+      expect(gate.rollback).toEqual({ onDisk: 1, inMemory: 2 });
+
+      // Another process removes "revoked" (generation 3), then the older copy lands before this gate re-reads.
+      await fs.writeFile(s.vault, newer);
+      await updateVault(s.vault, v.fileKey, (d) => void delete d.entries.revoked); // 3
+      await fs.writeFile(s.vault, older);
+      gate.invalidate();
+      const e = await refusal(gate.current()); // its copy (2) still has "revoked": not served
+      expect(e.code).toBe('VAULT_ROLLBACK');
+      expect(e.message).toMatch(/generation 1, but generation 3 was seen/);
+      gate.wipe();
+      v.fileKey.fill(0);
+    } finally {
+      for (const [k, val] of Object.entries(saved)) {
+        if (val === undefined) delete process.env[k];
+        else process.env[k] = val;
+      }
+    }
+  });
+});
