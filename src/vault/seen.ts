@@ -161,9 +161,13 @@ async function readAll(vaultFile: string, env: NodeJS.ProcessEnv): Promise<{ fil
   return out;
 }
 
+function highest(files: { rec: SeenRecord | undefined }[]): SeenRecord | undefined {
+  return files.reduce<SeenRecord | undefined>((acc, r) => newer(acc, r.rec), undefined);
+}
+
 /** The remembered record for this vault (the highest over every state directory), or undefined. */
 export async function readSeen(vaultFile: string, env: NodeJS.ProcessEnv = process.env): Promise<SeenRecord | undefined> {
-  return (await readAll(vaultFile, env)).reduce<SeenRecord | undefined>((acc, r) => newer(acc, r.rec), undefined);
+  return highest(await readAll(vaultFile, env));
 }
 
 function record(vaultFile: string, generation: number, key: string, retired: string[]): SeenRecord {
@@ -197,7 +201,7 @@ async function store(files: { file: string; rec: SeenRecord | undefined }[], wan
 /** Remember (generation, key) if it is newer than what is remembered. For writes janee made itself. */
 export async function noteSeen(vaultFile: string, generation: number, key: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const files = await readAll(vaultFile, env);
-  const best = files.reduce<SeenRecord | undefined>((acc, r) => newer(acc, r.rec), undefined);
+  const best = highest(files);
   await store(files, raised(best, vaultFile, generation, key));
 }
 
@@ -207,7 +211,7 @@ export async function noteSeen(vaultFile: string, generation: number, key: strin
  */
 export async function guardGeneration(vaultFile: string, generation: number, key: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const files = await readAll(vaultFile, env);
-  const best = files.reduce<SeenRecord | undefined>((acc, r) => newer(acc, r.rec), undefined);
+  const best = highest(files);
   checkAgainst(best, vaultFile, generation, key);
   await store(files, raised(best, vaultFile, generation, key));
 }
@@ -219,7 +223,7 @@ export async function guardGeneration(vaultFile: string, generation: number, key
  */
 export async function resetSeen(vaultFile: string, generation: number, key: string, opts: { replaced?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<SeenRecord | undefined> {
   const files = await readAll(vaultFile, opts.env ?? process.env);
-  const before = files.reduce<SeenRecord | undefined>((acc, r) => newer(acc, r.rec), undefined);
+  const before = highest(files);
   const retired = [...(before?.retired ?? [])];
   if (opts.replaced && before && before.key !== key) retired.push(before.key);
   await store(files, record(vaultFile, generation, key, retired), true);
