@@ -80,7 +80,7 @@ export async function unlockVaultFile(file: string, passphrase: Uint8Array): Pro
   const parsed = await readVaultFile(file);
   const fileKey = await unwrapFileKey(parsed.header, passphrase);
   try {
-    return await opened(file, parsed, fileKey);
+    return await opened(file, parsed, fileKey, { locked: false });
   } catch (e) {
     fileKey.fill(0);
     throw e;
@@ -93,17 +93,37 @@ export async function unlockVaultFile(file: string, passphrase: Uint8Array): Pro
  * Refuses a copy older than the one seen here (VAULT_ROLLBACK, a VaultRollbackError).
  */
 export async function openWithKey(file: string, fileKey: Uint8Array): Promise<UnlockedVault> {
-  const parsed = await readVaultFile(file);
-  if (!headerMatchesKey(parsed, fileKey)) {
-    throw new JaneeError('VAULT_REKEYED', `${file} is no longer encrypted with the key in memory (rekeyed or replaced)`, 'unlock it again with its passphrase');
-  }
-  return opened(file, parsed, fileKey);
+  return openKeyed(file, fileKey, { locked: false });
 }
 
-/** Decrypt (authenticated), then the generation check: nothing unauthenticated is ever remembered. */
-async function opened(file: string, parsed: ParsedVault, fileKey: Uint8Array): Promise<UnlockedVault> {
+async function openKeyed(file: string, fileKey: Uint8Array, opts: { locked: boolean }): Promise<UnlockedVault> {
+  const parsed = await readVaultFile(file);
+  if (!headerMatchesKey(parsed, fileKey)) throw rekeyedError(file);
+  return opened(file, parsed, fileKey, opts);
+}
+
+function rekeyedError(file: string): JaneeError {
+  return new JaneeError('VAULT_REKEYED', `${file} is no longer encrypted with the key in memory (rekeyed or replaced)`, 'unlock it again with its passphrase');
+}
+
+/**
+ * Decrypt (authenticated), then the generation check: nothing unauthenticated is ever
+ * remembered. The file was read without the vault's lock, so a save by another process
+ * may have landed (and been remembered) between our read of the file and of the record:
+ * a refusal is confirmed by reading again under the lock, which every save holds while
+ * it writes and remembers. `locked`: the caller holds it already (the answer is final).
+ */
+async function opened(file: string, parsed: ParsedVault, fileKey: Uint8Array, opts: { locked: boolean }): Promise<UnlockedVault> {
   const data = decodePayload(openVault(parsed, fileKey));
-  await guardGeneration(file, data.generation, keyIdOf(fileKey));
+  try {
+    await guardGeneration(file, data.generation, keyIdOf(fileKey));
+  } catch (e) {
+    if (opts.locked || !(e instanceof VaultRollbackError)) throw e;
+    return withLock(file, () => openKeyed(file, fileKey, { locked: true })).catch((again: unknown) => {
+      // The lock itself failed (a read-only directory, a holder that never lets go): keep the refusal.
+      throw again instanceof JaneeError && (again.code === 'WRITE_FAILED' || again.code === 'LOCK_TIMEOUT') ? e : again;
+    });
+  }
   return { path: file, header: parsed.header, fileKey, data };
 }
 
@@ -156,7 +176,7 @@ async function saved(file: string, fileKey: Uint8Array, generation: number): Pro
  */
 export async function updateVault<T>(file: string, fileKey: Uint8Array, fn: (data: VaultData) => T | Promise<T>): Promise<{ result: T; vault: UnlockedVault }> {
   return withLock(file, async () => {
-    const current = await openWithKey(file, fileKey);
+    const current = await openKeyed(file, fileKey, { locked: true });
     const before = encodePayload(current.data);
     const result = await fn(current.data);
     const after = encodePayload(current.data);
@@ -177,7 +197,7 @@ export async function updateVault<T>(file: string, fileKey: Uint8Array, fn: (dat
 export async function rewrapVault(file: string, fileKey: Uint8Array, newPassphrase: Uint8Array, logN: number): Promise<void> {
   const header = await wrapFileKey(newPassphrase, fileKey, logN);
   await withLock(file, async () => {
-    const current = await openWithKey(file, fileKey);
+    const current = await openKeyed(file, fileKey, { locked: true });
     current.data.generation += 1;
     await writeSealed(file, header, fileKey, current.data);
     await saved(file, fileKey, current.data.generation);
@@ -190,7 +210,7 @@ export async function rekeyVault(file: string, oldKey: Uint8Array, passphrase: U
   try {
     const header = await wrapFileKey(passphrase, fileKey, logN);
     await withLock(file, async () => {
-      const current = await openWithKey(file, oldKey);
+      const current = await openKeyed(file, oldKey, { locked: true });
       current.data.generation += 1;
       await writeSealed(file, header, fileKey, current.data);
       // The new key at a higher generation retires the old one: a copy under it is refused.

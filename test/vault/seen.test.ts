@@ -12,6 +12,7 @@ import { JaneeError } from '../../src/errors.js';
 import { vaultId } from '../../src/vault/id.js';
 import { guardGeneration, keyIdOf, noteSeen, readSeen, resetSeen, stateDirs, VaultRollbackError } from '../../src/vault/seen.js';
 import { VaultSecrets } from '../../src/gate/secrets.js';
+import { withLock } from '../../src/util/fsutil.js';
 import { acceptOlderVault, createVaultFile, openWithKey, rekeyVault, unlockVaultFile, updateVault } from '../../src/vault/store.js';
 
 const dirs: string[] = [];
@@ -224,6 +225,41 @@ describe('the store goes through it (every opener)', () => {
       expect(e.code).toBe('VAULT_ROLLBACK');
       expect(e.message).toMatch(/generation 1, but generation 3 was seen/);
       gate.wipe();
+      v.fileKey.fill(0);
+    } finally {
+      for (const [k, val] of Object.entries(saved)) {
+        if (val === undefined) delete process.env[k];
+        else process.env[k] = val;
+      }
+    }
+  });
+
+  it('a save by another process between reading the file and reading the record is not mistaken for a rollback', async () => {
+    const s = await setup();
+    const saved = { HOME: process.env.HOME, XDG_STATE_HOME: process.env.XDG_STATE_HOME };
+    process.env.HOME = s.env.HOME;
+    delete process.env.XDG_STATE_HOME;
+    try {
+      const pass = te.encode('pw');
+      await createVaultFile(s.vault, pass, 10);
+      const v = await unlockVaultFile(s.vault, pass);
+      const g0 = await fs.readFile(s.vault);
+      await updateVault(s.vault, v.fileKey, (d) => void (d.entries.a = { fields: { token: 'a' }, origins: [], created: T, updated: T }));
+      const g1 = await fs.readFile(s.vault);
+      await fs.writeFile(s.vault, g0);
+      await resetSeen(s.vault, 0, keyIdOf(v.fileKey));
+
+      // The "other process" holds the vault lock, has remembered generation 1 but not yet
+      // replaced the file when the reader reads it (the order every save uses is write, then
+      // remember; a reader without the lock can see the file before and the record after).
+      let reader: Promise<number> | undefined;
+      await withLock(s.vault, async () => {
+        await noteSeen(s.vault, 1, keyIdOf(v.fileKey));
+        reader = openWithKey(s.vault, v.fileKey).then((o) => o.data.generation);
+        await new Promise((r) => setTimeout(r, 200)); // let it read generation 0 and the record 1
+        await fs.writeFile(s.vault, g1);
+      });
+      expect(await reader).toBe(1);
       v.fileKey.fill(0);
     } finally {
       for (const [k, val] of Object.entries(saved)) {
