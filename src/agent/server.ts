@@ -29,7 +29,7 @@
  * Rollback. If the file on disk is replaced by an older copy (lower generation)
  * the agent keeps serving its newer copy, `status` reports it, and writes are
  * refused (AGENT_VAULT_ROLLBACK) until the human restores the newer file or
- * accepts the older one with `janee lock && janee unlock` — the agent neither
+ * accepts the older one (`janee vault accept-older`, then `janee lock && janee unlock`) — the agent neither
  * overwrites the file it was given nor silently goes back.
  *
  * Bad clients. Garbage, oversize lines, wrong versions and clients that vanish
@@ -563,7 +563,7 @@ function rollbackError(file: string, rb: { onDisk: number; inMemory: number }): 
   return new JaneeError(
     'AGENT_VAULT_ROLLBACK',
     `the vault file ${file} (generation ${rb.onDisk}) is older than the agent's unlocked copy (generation ${rb.inMemory}); not writing to it`,
-    `restore the newer file (e.g. from ${file}.bak or git), or accept the file on disk with \`janee lock && janee unlock\``,
+    `restore the newer file (e.g. from ${file}.bak or git), or accept the file on disk with \`janee vault accept-older\` then \`janee lock && janee unlock\``,
   );
 }
 

@@ -10,12 +10,12 @@
  * by us with no group/other permissions. Anything else is refused — we never
  * hand a key to, or take answers from, a socket someone else could have planted.
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { JaneeError } from '../errors.js';
+import { vaultId } from '../vault/id.js';
 
 /** sun_path is 108 bytes on Linux, 104 on macOS; leave room for the NUL. */
 const MAX_SOCKET_PATH = 103;
@@ -24,23 +24,7 @@ export function myUid(): number {
   return typeof process.getuid === 'function' ? process.getuid() : -1;
 }
 
-/** Real path of the vault file; for a vault not created yet, real path of its directory + name. */
-export function realVaultPath(vaultFile: string): string {
-  const abs = path.resolve(vaultFile);
-  try {
-    return fs.realpathSync(abs);
-  } catch {
-    try {
-      return path.join(fs.realpathSync(path.dirname(abs)), path.basename(abs));
-    } catch {
-      return abs;
-    }
-  }
-}
-
-export function vaultId(vaultFile: string): string {
-  return createHash('sha256').update(realVaultPath(vaultFile)).digest('hex').slice(0, 12);
-}
+export { realVaultPath, vaultId } from '../vault/id.js';
 
 export function agentSocketPath(vaultFile: string, env: NodeJS.ProcessEnv = process.env): string {
   if (env.JANEE_AGENT_SOCK) return path.resolve(env.JANEE_AGENT_SOCK);

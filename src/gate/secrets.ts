@@ -6,9 +6,14 @@
  * - A file rekeyed under another key → locked (the key in memory is wiped).
  * - A file replaced by an older copy (lower generation) → the newer copy in
  *   memory is kept and `rollback` says so; the gate never goes back silently.
+ *   The store refuses a copy older than the generation remembered on this machine
+ *   (VAULT_ROLLBACK): if the copy in memory is at least that new it is kept as above,
+ *   else every use fails with that error until the newer file is back (the copy in
+ *   memory may hold a secret removed since, so it is not served either).
  */
 import { JaneeError } from '../errors.js';
 import { WatchedFile } from '../util/watched.js';
+import { VaultRollbackError } from '../vault/seen.js';
 import { openWithKey } from '../vault/store.js';
 import type { VaultData } from '../vault/types.js';
 import { GateCodes } from './types.js';
@@ -83,6 +88,7 @@ export class VaultSecrets implements SecretSource {
   async #load(file: string, previous: VaultData | undefined): Promise<VaultData> {
     const key = this.#key;
     if (!key) throw lockedError();
+    const newest = this.#newest && (!previous || this.#newest.generation > previous.generation) ? this.#newest : previous;
     let data: VaultData;
     try {
       data = (await openWithKey(file, key)).data;
@@ -91,9 +97,12 @@ export class VaultSecrets implements SecretSource {
         this.wipe();
         throw lockedError('vault was rekeyed or replaced since it was unlocked, so it is locked now');
       }
+      if (e instanceof VaultRollbackError && newest && newest.generation >= e.seen) {
+        this.rollback = { onDisk: e.onDisk, inMemory: newest.generation };
+        return newest;
+      }
       throw e;
     }
-    const newest = this.#newest && (!previous || this.#newest.generation > previous.generation) ? this.#newest : previous;
     if (newest && data.generation < newest.generation) {
       this.rollback = { onDisk: data.generation, inMemory: newest.generation };
       return newest;

@@ -17,6 +17,12 @@
  * "Content" is the fields and the set of origins; `created`/`updated` are ignored when
  * comparing (two machines that make the same change at different times agree).
  * The result's generation is max(A, B) + 1, so an agent holding either side moves forward.
+ *
+ * A side whose generation is LOWER than the base's is refused (VAULT_ROLLBACK): every
+ * save raises the generation, so that side is an older copy committed on top (or a
+ * `git revert` of a vault change). Merged entry by entry it would bring back what was
+ * removed since the base, at a generation higher than anything seen — laundering the
+ * rollback that opening the file would refuse (seen.ts).
  */
 import { JaneeError } from '../errors.js';
 import { headerMatchesKey, openVault, parseVault, sealVault, unwrapFileKey, type ParsedVault, type VaultHeader } from './format.js';
@@ -281,6 +287,15 @@ export async function mergeVaultFiles(input: MergeFilesInput): Promise<MergeFile
     const ours = open('ours');
     const theirs = open('theirs');
     const base = parsed.base ? open('base') : { version: 1 as const, generation: 0, entries: {} };
+    for (const [side, d] of [['local', ours], ['incoming', theirs]] as const) {
+      if (d.generation < base.generation) {
+        throw new JaneeError(
+          'VAULT_ROLLBACK',
+          `cannot merge the vault: the ${side} version (generation ${d.generation}) is older than the merge base (generation ${base.generation}): an older copy was committed, and merging it would bring back what was removed since`,
+          `nothing was written; see who committed it (\`git log -p -- <vault>\`) and \`git merge --abort\`. To go back to that copy on purpose: \`git checkout --${side === 'local' ? 'ours' : 'theirs'} <vault>\`, \`git add <vault>\`, commit, then \`janee vault accept-older\``,
+        );
+      }
+    }
     const merged = mergeVaultData(base, ours, theirs);
     if (merged.conflicts.length > 0) {
       throw new JaneeError(

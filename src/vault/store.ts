@@ -5,6 +5,11 @@
  * writers (several `janee add`, or an agent and a CLI) never lose each other's
  * entries. The expensive scrypt step happens before taking the lock; inside it we
  * only need the file key, which stays the same across saves and `passwd`.
+ *
+ * Every open (passphrase or key in memory) also checks the generation against the
+ * one remembered outside the synced folder (seen.ts) and refuses an older copy with
+ * VAULT_ROLLBACK; every save raises the remembered one. Only `janee vault accept-older`
+ * (acceptOlderVault, with the passphrase) lowers it.
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
@@ -22,6 +27,7 @@ import {
   type VaultHeader,
 } from './format.js';
 import { decodePayload, encodePayload } from './payload.js';
+import { checkAgainst, guardGeneration, keyIdOf, noteSeen, readSeen, resetSeen, VaultRollbackError, type SeenRecord } from './seen.js';
 import { emptyVaultData, type VaultData } from './types.js';
 
 export interface UnlockedVault {
@@ -61,18 +67,20 @@ export async function createVaultFile(file: string, passphrase: Uint8Array, logN
         throw new JaneeError('VAULT_EXISTS', `a vault already exists at ${file}`, 'use it, or move it away first; `janee passwd` changes its passphrase');
       }
       await writeSealed(file, header, fileKey, emptyVaultData());
+      // A new vault here: whatever was remembered for this path belonged to the old one.
+      await resetSeen(file, 0, keyIdOf(fileKey), { replaced: true }).catch(() => undefined);
     });
   } finally {
     fileKey.fill(0);
   }
 }
 
-/** Unlock with the passphrase (runs scrypt). */
+/** Unlock with the passphrase (runs scrypt). Refuses a copy older than the one seen here (VAULT_ROLLBACK). */
 export async function unlockVaultFile(file: string, passphrase: Uint8Array): Promise<UnlockedVault> {
   const parsed = await readVaultFile(file);
   const fileKey = await unwrapFileKey(parsed.header, passphrase);
   try {
-    return { path: file, header: parsed.header, fileKey, data: decodePayload(openVault(parsed, fileKey)) };
+    return await opened(file, parsed, fileKey, { locked: false });
   } catch (e) {
     fileKey.fill(0);
     throw e;
@@ -82,13 +90,66 @@ export async function unlockVaultFile(file: string, passphrase: Uint8Array): Pro
 /**
  * Re-read the vault with a file key we already hold (no scrypt). A header that
  * does not verify under the key means the vault was rekeyed (or replaced).
+ * Refuses a copy older than the one seen here (VAULT_ROLLBACK, a VaultRollbackError).
  */
 export async function openWithKey(file: string, fileKey: Uint8Array): Promise<UnlockedVault> {
+  return openKeyed(file, fileKey, { locked: false });
+}
+
+async function openKeyed(file: string, fileKey: Uint8Array, opts: { locked: boolean }): Promise<UnlockedVault> {
   const parsed = await readVaultFile(file);
-  if (!headerMatchesKey(parsed, fileKey)) {
-    throw new JaneeError('VAULT_REKEYED', `${file} is no longer encrypted with the key in memory (rekeyed or replaced)`, 'unlock it again with its passphrase');
+  if (!headerMatchesKey(parsed, fileKey)) throw rekeyedError(file);
+  return opened(file, parsed, fileKey, opts);
+}
+
+function rekeyedError(file: string): JaneeError {
+  return new JaneeError('VAULT_REKEYED', `${file} is no longer encrypted with the key in memory (rekeyed or replaced)`, 'unlock it again with its passphrase');
+}
+
+/**
+ * Decrypt (authenticated), then the generation check: nothing unauthenticated is ever
+ * remembered. The file was read without the vault's lock, so a save by another process
+ * may have landed (and been remembered) between our read of the file and of the record:
+ * a refusal is confirmed by reading again under the lock, which every save holds while
+ * it writes and remembers. `locked`: the caller holds it already (the answer is final).
+ */
+async function opened(file: string, parsed: ParsedVault, fileKey: Uint8Array, opts: { locked: boolean }): Promise<UnlockedVault> {
+  const data = decodePayload(openVault(parsed, fileKey));
+  try {
+    await guardGeneration(file, data.generation, keyIdOf(fileKey));
+  } catch (e) {
+    if (opts.locked || !(e instanceof VaultRollbackError)) throw e;
+    return withLock(file, () => openKeyed(file, fileKey, { locked: true })).catch((again: unknown) => {
+      // The lock itself failed (a read-only directory, a holder that never lets go): keep the refusal.
+      throw again instanceof JaneeError && (again.code === 'WRITE_FAILED' || again.code === 'LOCK_TIMEOUT') ? e : again;
+    });
   }
-  return { path: file, header: parsed.header, fileKey, data: decodePayload(openVault(parsed, fileKey)) };
+  return { path: file, header: parsed.header, fileKey, data };
+}
+
+/**
+ * `janee vault accept-older`: open the vault with the passphrase WITHOUT the
+ * generation check and, if it is older than the one remembered here, make its
+ * generation (and key) the remembered one. The passphrase is what makes it deliberate.
+ */
+export async function acceptOlderVault(file: string, passphrase: Uint8Array): Promise<{ generation: number; before: SeenRecord | undefined; changed: boolean }> {
+  const parsed = await readVaultFile(file);
+  const fileKey = await unwrapFileKey(parsed.header, passphrase);
+  try {
+    const data = decodePayload(openVault(parsed, fileKey));
+    const key = keyIdOf(fileKey);
+    const before = await readSeen(file);
+    try {
+      checkAgainst(before, file, data.generation, key);
+      return { generation: data.generation, before, changed: false };
+    } catch (e) {
+      if (!(e instanceof VaultRollbackError)) throw e;
+    }
+    await resetSeen(file, data.generation, key);
+    return { generation: data.generation, before, changed: true };
+  } finally {
+    fileKey.fill(0);
+  }
 }
 
 async function writeSealed(file: string, header: VaultHeader, fileKey: Uint8Array, data: VaultData): Promise<void> {
@@ -101,12 +162,21 @@ async function writeSealed(file: string, header: VaultHeader, fileKey: Uint8Arra
 }
 
 /**
+ * After a save of ours: remember its generation. Best effort: the vault is written
+ * already, and a record left lower only makes the next open raise it (or fail, loudly,
+ * if the state directory is unwritable).
+ */
+async function saved(file: string, fileKey: Uint8Array, generation: number): Promise<void> {
+  await noteSeen(file, generation, keyIdOf(fileKey)).catch(() => undefined);
+}
+
+/**
  * Read-modify-write under the lock. `fn` changes `data` in place (and may throw to
  * abort with nothing written). The generation counter goes up on every save.
  */
 export async function updateVault<T>(file: string, fileKey: Uint8Array, fn: (data: VaultData) => T | Promise<T>): Promise<{ result: T; vault: UnlockedVault }> {
   return withLock(file, async () => {
-    const current = await openWithKey(file, fileKey);
+    const current = await openKeyed(file, fileKey, { locked: true });
     const before = encodePayload(current.data);
     const result = await fn(current.data);
     const after = encodePayload(current.data);
@@ -117,6 +187,7 @@ export async function updateVault<T>(file: string, fileKey: Uint8Array, fn: (dat
     if (changed) {
       current.data.generation += 1;
       await writeSealed(file, current.header, fileKey, current.data);
+      await saved(file, fileKey, current.data.generation);
     }
     return { result, vault: current };
   });
@@ -126,9 +197,10 @@ export async function updateVault<T>(file: string, fileKey: Uint8Array, fn: (dat
 export async function rewrapVault(file: string, fileKey: Uint8Array, newPassphrase: Uint8Array, logN: number): Promise<void> {
   const header = await wrapFileKey(newPassphrase, fileKey, logN);
   await withLock(file, async () => {
-    const current = await openWithKey(file, fileKey);
+    const current = await openKeyed(file, fileKey, { locked: true });
     current.data.generation += 1;
     await writeSealed(file, header, fileKey, current.data);
+    await saved(file, fileKey, current.data.generation);
   });
 }
 
@@ -138,9 +210,11 @@ export async function rekeyVault(file: string, oldKey: Uint8Array, passphrase: U
   try {
     const header = await wrapFileKey(passphrase, fileKey, logN);
     await withLock(file, async () => {
-      const current = await openWithKey(file, oldKey);
+      const current = await openKeyed(file, oldKey, { locked: true });
       current.data.generation += 1;
       await writeSealed(file, header, fileKey, current.data);
+      // The new key at a higher generation retires the old one: a copy under it is refused.
+      await saved(file, fileKey, current.data.generation);
     });
     return fileKey;
   } catch (e) {

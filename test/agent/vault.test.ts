@@ -174,9 +174,15 @@ describe.concurrent('vault changes while unlocked', { timeout: 120_000 }, () => 
     expect((await status(env)).rollback).toBeNull();
     expect((await addService(bare, 'third', up.url, 'sk_third_0123456789')).code).toBe(0);
 
-    // Or by accepting the older file: lock, put it back, unlock.
+    // Or by accepting the older file: lock, put it back, accept it with the passphrase, unlock.
     await fsp.writeFile(vaultOf(env), older);
     expect((await runJanee(['lock'], { env: bare })).code).toBe(0);
+    const refused = await unlock(env); // a fresh unlock refuses the older copy (generation remembered outside JANEE_HOME)
+    expect(refused.code).toBe(1);
+    expect(errorLines(refused.stderr).error).toMatch(/is generation 1, but generation 3 was seen here on .*: an older copy was put back/);
+    expect((await status(env)).state).toBe('locked');
+    expect((await runJanee(['vault', 'accept-older'], { env: bare })).code).toBe(1); // needs the passphrase
+    expect((await runJanee(['vault', 'accept-older'], { env })).code).toBe(0);
     expect((await unlock(env)).code).toBe(0);
     expect((await status(env)).rollback).toBeNull();
     expect(await call(env, 'newer')).toMatchObject({ ok: false, code: 'GATE_NO_SECRET' });

@@ -32,7 +32,7 @@ const modules: Record<string, Loader> = {
   git: async () => [(await import('./git.js')).GitSetupCommand],
   vault: async () => {
     const m = await import('./vault.js');
-    return [m.VaultDiffTextCommand, m.VaultMergeCommand];
+    return [m.VaultDiffTextCommand, m.VaultMergeCommand, m.VaultAcceptOlderCommand];
   },
 };
 const aliases: Record<string, string> = { rm: 'remove', ls: 'list' };

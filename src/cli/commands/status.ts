@@ -65,7 +65,7 @@ export class StatusCommand extends JaneeCommand {
       problem,
     };
     if (status.rollback) {
-      warn(this.context.stderr, `the vault file on disk (generation ${status.rollback.onDisk}) is older than the agent's copy (generation ${status.rollback.inMemory}): it was replaced by an older copy. The agent keeps serving its newer copy and refuses changes; restore the newer file (e.g. ${vault}.bak), or accept the older one with \`janee lock && janee unlock\``);
+      warn(this.context.stderr, `the vault file on disk (generation ${status.rollback.onDisk}) is older than the agent's copy (generation ${status.rollback.inMemory}): it was replaced by an older copy. The agent keeps serving its newer copy and refuses changes; restore the newer file (e.g. ${vault}.bak), or accept the older one with \`janee vault accept-older\` then \`janee lock && janee unlock\``);
     }
     if (problem) warn(this.context.stderr, clean(`${problem.message}${problem.hint ? ` (${problem.hint})` : ''}`));
     if (this.json) {

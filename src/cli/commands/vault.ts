@@ -1,6 +1,7 @@
 /**
- * `janee vault diff-text FILE` (git textconv) and `janee vault merge %O %A %B [%P]`
- * (git merge driver). Both are run by git, with the repository root as the working
+ * `janee vault accept-older` (take back an older vault copy on purpose, see
+ * src/vault/seen.ts), `janee vault diff-text FILE` (git textconv) and
+ * `janee vault merge %O %A %B [%P]` (git merge driver). Both are run by git, with the repository root as the working
  * directory and maybe no JANEE_HOME: they need no config.yaml, only a key, from
  * JANEE_PASSPHRASE_FILE / JANEE_PASSPHRASE (or, for merge, a terminal prompt).
  *
@@ -15,9 +16,11 @@ import { diffTextFor } from '../../vault/diff.js';
 import { mergeConfigText } from '../../config/merge.js';
 import { VERSION_LINE } from '../../vault/format.js';
 import { mergeVaultFiles } from '../../vault/merge.js';
-import { JaneeCommand } from '../base.js';
-import { info, warn } from '../io.js';
-import { findPassphrase } from '../passphrase.js';
+import { when } from '../../vault/seen.js';
+import { acceptOlderVault } from '../../vault/store.js';
+import { JaneeCommand, passphraseStdinOption } from '../base.js';
+import { info, warn, withProgress } from '../io.js';
+import { findPassphrase, getPassphrase } from '../passphrase.js';
 
 export class VaultDiffTextCommand extends JaneeCommand {
   static override paths = [['vault', 'diff-text'], ['vault', 'diff']];
@@ -116,4 +119,41 @@ export class VaultMergeCommand extends JaneeCommand {
 
 function startsWith(b: Uint8Array, prefix: string): boolean {
   return Buffer.from(b.subarray(0, prefix.length)).toString('latin1') === prefix;
+}
+
+export class VaultAcceptOlderCommand extends JaneeCommand {
+  static override paths = [['vault', 'accept-older']];
+  static override usage = Command.Usage({
+    category: 'Dotfiles',
+    description: 'Accept the vault file on disk although an older generation than the one seen on this machine (needs the passphrase)',
+    details: `
+      janee remembers, outside JANEE_HOME, the highest vault generation it has seen here, and refuses
+      an older copy (VAULT_ROLLBACK): put back from git history or a backup, it would bring back
+      secrets removed since. If going back is what you want, this command opens the vault with the
+      passphrase and makes its generation the remembered one. An unlocked agent keeps its copy
+      until \`janee lock\` and \`janee unlock\`.
+    `,
+  });
+
+  passphraseStdin = passphraseStdinOption();
+
+  async run(): Promise<number> {
+    const file = await this.vaultFile();
+    const { passphrase } = await getPassphrase(this.io, { fromStdin: this.passphraseStdin, prompt: 'vault passphrase: ' });
+    let r: Awaited<ReturnType<typeof acceptOlderVault>>;
+    try {
+      r = await withProgress(this.context.stderr, 'unlocking vault', acceptOlderVault(file, passphrase));
+    } finally {
+      passphrase.fill(0);
+    }
+    const stderr = this.context.stderr;
+    if (!r.changed) {
+      info(stderr, `nothing to accept: ${file} (generation ${r.generation}) is not older than what was seen here${r.before ? ` (generation ${r.before.generation})` : ''}`);
+      return 0;
+    }
+    const b = r.before as NonNullable<typeof r.before>;
+    warn(stderr, `accepted ${file} at generation ${r.generation}, older than generation ${b.generation} seen here on ${when(b.at)}: secrets removed or rebound since are back`);
+    info(stderr, 'an unlocked agent keeps its copy until `janee lock` and `janee unlock`');
+    return 0;
+  }
 }
