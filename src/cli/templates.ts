@@ -442,7 +442,8 @@ export function findTemplate(name: string): Template | undefined {
 
 /**
  * Templates matching `query`, best first: exact name, name prefix, substring of
- * name/title/tags, then a close misspelling of the name. Empty query: all.
+ * name/title/tags; only when none of those match, close misspellings of the
+ * name (so `github` does not also list gitlab). Empty query: all.
  */
 export function searchTemplates(query: string | undefined): Template[] {
   const q = (query ?? '').trim().toLowerCase();
@@ -452,13 +453,14 @@ export function searchTemplates(query: string | undefined): Template[] {
     if (t.name.startsWith(q)) return 1;
     if (t.name.includes(q) || t.title.toLowerCase().includes(q)) return 2;
     if (t.tags.some((tag) => tag.includes(q))) return 3;
-    if (q.length >= 3 && distance(q, t.name) <= Math.max(1, Math.floor(q.length / 3))) return 4;
     return -1;
   };
-  return TEMPLATES.map((t) => ({ t, s: score(t) }))
+  const found = TEMPLATES.map((t) => ({ t, s: score(t) }))
     .filter((x) => x.s >= 0)
     .sort((a, b) => a.s - b.s || a.t.name.localeCompare(b.t.name))
     .map((x) => x.t);
+  if (found.length > 0 || q.length < 3) return found;
+  return TEMPLATES.filter((t) => distance(q, t.name) <= Math.max(1, Math.floor(q.length / 3)));
 }
 
 /** Up to three template names close to `word` (for "did you mean"). */

@@ -41,8 +41,8 @@ export class TemplatesCommand extends JaneeCommand {
     const head = ['NAME', 'API', 'AUTH', 'BASE URL', 'TEST PATH'];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
     for (const r of [head, ...rows]) this.out(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] as number))).join('  '));
-    if (found.length === 1) {
-      const t = found[0] as Template;
+    if (found.length === 1 || found[0]?.name === this.query?.trim().toLowerCase()) {
+      const t = found[0] as Template; // one match, or the exact name first
       this.out('');
       this.out(`read-only starting policy: ${t.policies.map((p) => `${p.methods.join(',')} ${p.path}`).join(', ')}`);
       if (t.note) this.out(`note: ${t.note}`);
