@@ -152,7 +152,7 @@ export const TEMPLATES: readonly Template[] = [
     baseUrl: 'https://gitlab.com/api/v4',
     auth: { type: 'header', name: 'PRIVATE-TOKEN' },
     secretLabel: 'personal access token (glpat-…)',
-    policies: [r('/user'), r('/projects'), r('/projects'), r('/groups')],
+    policies: [r('/user'), r('/projects'), r('/groups')],
     testPath: '/user',
     docs: 'https://docs.gitlab.com/ee/api/rest/',
     note: 'self-managed GitLab: add --template gitlab --base-url https://HOST/api/v4',
@@ -505,4 +505,68 @@ export function templateJson(t: Template) {
     docs: t.docs,
     note: t.note ?? null,
   };
+}
+
+/** docs/templates.md, generated from the catalogue (a test keeps the file in step). */
+export function templatesMarkdown(): string {
+  const cell = (s: string) => s.replace(/\|/g, '\\|');
+  const auth = (t: Template) => {
+    const a = t.auth;
+    if (a.type === 'header') return `header \`${a.name}\``;
+    if (a.type === 'query') return `query \`${a.param}\``;
+    if (a.type === 'basic')
+      return t.username !== undefined ? `basic, user \`${t.username}\`` : `basic, --username = ${t.usernameLabel ?? 'user name'}`;
+    return a.type;
+  };
+  const rows = TEMPLATES.map((t) =>
+    [
+      `\`${t.name}\``,
+      `[${t.title}](${t.docs})`,
+      auth(t),
+      t.baseUrlRequired ? `yours, e.g. \`${t.baseUrl}\`` : `\`${t.baseUrl}\``,
+      t.policies.map((p) => `\`${p.methods.join(',')} ${p.path}\``).join('<br>'),
+      t.testPath ? `\`${t.testPath}\`` : '—',
+      t.note ?? '',
+    ]
+      .map(cell)
+      .join(' | '),
+  );
+  return `# API templates
+
+<!-- Generated from src/cli/templates.ts: node -e "import('./dist/cli/templates.js').then((m) => process.stdout.write(m.templatesMarkdown()))" > docs/templates.md -->
+
+\`janee add NAME\` with a name from this list and no \`--base-url\` fills in the base URL, the
+auth type, a read-only starting policy and a test path (for \`janee test\`). Any flag you give
+overrides the template's value: \`--policy\`/\`--deny\` replace its rules, \`--auth\`,
+\`--header\`, \`--param\`, \`--username\`, \`--test-path\` and \`--base-url\` their fields.
+\`--template NAME\` uses a template under another service name or with your own
+\`--base-url\` (GitHub Enterprise, a self-managed GitLab, an EU region):
+
+\`\`\`sh
+janee add github                                   # key asked for without echo
+janee add twilio --username AC0123…                # basic auth: the Account SID is the user name
+janee add ghe --template github --base-url https://ghe.example.com/api/v3
+janee templates email                              # search names, titles and tags
+janee templates --json                             # the whole catalogue, for scripts
+\`\`\`
+
+\`janee add NAME --base-url URL\` without \`--template\` never applies a template, so commands
+written before templates existed keep their meaning. \`janee add\` with no arguments, in a
+terminal, asks step by step.
+
+The starting policies allow \`GET\` only, on a few read endpoints (a rule covers its path and
+everything below it). Writes are for you to add with \`--policy\`. Linear is the exception: its
+GraphQL API carries reads and writes on the same \`POST /graphql\`, so no read-only policy can be
+written; use a key with only the Read permission.
+
+Not included, because their auth cannot yet be said in config.yaml: Datadog (two headers,
+\`DD-API-KEY\` and \`DD-APPLICATION-KEY\`), Trello (two query parameters), Discord and
+PagerDuty (a fixed prefix before the key in \`Authorization\`: \`Bot …\`, \`Token token=…\`).
+They can still be added by hand if you store the whole header value as the secret
+(\`--auth header --header Authorization\`, secret \`Token token=…\`).
+
+| Name | API | Auth | Base URL | Read-only starting policy | Test path | Note |
+| --- | --- | --- | --- | --- | --- | --- |
+${rows.map((r) => `| ${r} |`).join('\n')}
+`;
 }

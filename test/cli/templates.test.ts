@@ -9,10 +9,11 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { unlockVaultFile } from '../../src/vault/store.js';
-import { TEMPLATES } from '../../src/cli/templates.js';
+import { TEMPLATES, templatesMarkdown } from '../../src/cli/templates.js';
 import {
   CLI,
   PASSPHRASE,
+  REPO_ROOT,
   cleanupTempHomes,
   cloneHome,
   errorLines,
@@ -76,6 +77,7 @@ describe('the catalogue', () => {
     for (const t of TEMPLATES) {
       expect(t.baseUrl, t.name).toMatch(/^https:\/\/[^/?#]+(\/[^?#]*)?$/);
       expect(t.policies.length, t.name).toBeGreaterThan(0);
+      expect(new Set(t.policies.map((p) => p.path)).size, `${t.name}: a rule twice`).toBe(t.policies.length);
       // Linear's GraphQL is the one documented exception (POST /graphql, said in its note).
       for (const p of t.policies) if (t.name !== 'linear') expect(p.methods, `${t.name} ${p.path}`).toEqual(['GET']);
       if (t.testPath !== undefined) expect(t.testPath, t.name).toMatch(/^\/[^?#]*$/);
@@ -86,6 +88,12 @@ describe('the catalogue', () => {
     expect(byName.gitlab?.auth).toEqual({ type: 'header', name: 'PRIVATE-TOKEN' });
     expect(byName.linear?.auth).toEqual({ type: 'header', name: 'Authorization' });
     expect(byName.mailgun?.username).toBe('api');
+  });
+});
+
+describe('docs/templates.md', () => {
+  it('is the catalogue as generated (regenerate with the command in its first comment)', async () => {
+    expect(await fs.readFile(path.join(REPO_ROOT, 'docs', 'templates.md'), 'utf8')).toBe(templatesMarkdown());
   });
 });
 
