@@ -175,6 +175,17 @@ describe.concurrent('janee add from a template', () => {
     });
   });
 
+  it('--deny adds to the template rules instead of replacing them', async () => {
+    const env = await fresh();
+    ok(await runJanee(['add', 'stripe', '--deny', 'GET /v1/customers', '--key-stdin'], { env, input: 'k' }));
+    const rules = (await services(env)).stripe?.policies ?? [];
+    const template = TEMPLATES.find((t) => t.name === 'stripe')?.policies ?? [];
+    expect(rules).toEqual([
+      ...template.map((p) => ({ path: p.path, methods: p.methods })),
+      { path: '/v1/customers', methods: ['GET'], deny: true },
+    ]);
+  });
+
   it('needs --base-url for per-account APIs and an unknown name gets a did-you-mean; nothing is written', async () => {
     const env = await fresh();
     const before = await snapshot(env.JANEE_HOME);

@@ -110,8 +110,9 @@ export class AddCommand extends JaneeCommand {
     info(stderr, `added ${svc.name} (secret bound to ${origin})${agent ? ` through the agent (pid ${agent.hello.pid})` : ''}`);
     const t = svc.template;
     if (t) {
-      const rules = this.policy === undefined && this.deny === undefined ? `${svc.policies?.length ?? 0} read-only rule${svc.policies?.length === 1 ? '' : 's'} from the ${t.name} template` : 'your rules';
-      info(stderr, `policy: ${rules}${svc.testPath ? `; test path ${svc.testPath}` : ''}`);
+      const n = svc.policies?.length ?? 0;
+      const whose = this.policy === undefined ? ` from the ${t.name} template${this.deny ? ' and your --deny' : ''}` : '';
+      info(stderr, `policy: ${n} rule${n === 1 ? '' : 's'}${whose}${svc.testPath ? `; test path ${svc.testPath}` : ''}`);
       if (t.note) info(stderr, `note: ${t.note}`);
     } else if (this.baseUrl !== undefined && findTemplate(svc.name)) {
       info(stderr, `note: "${svc.name}" is also a built-in template; \`--template ${svc.name.toLowerCase()}\` fills its auth, read-only policy and test path`);
@@ -164,9 +165,10 @@ export class AddCommand extends JaneeCommand {
     }
     const baseUrl = parseBaseUrl(this.baseUrl ?? (tpl as Template).baseUrl).baseUrl;
     const svc: ServiceToAdd = { name, baseUrl, auth, ...(tpl ? { template: tpl } : {}), ...(type === 'basic' && username !== undefined ? { username } : {}) };
-    const rules = [...(this.policy ?? []).map((r) => parseRuleFlag(r, false)), ...(this.deny ?? []).map((r) => parseRuleFlag(r, true))];
-    if (this.policy !== undefined || this.deny !== undefined) svc.policies = rules;
-    else if (tpl && !this.noTemplateRules) svc.policies = tpl.policies.map((p) => ({ path: p.path, methods: [...p.methods] }));
+    // --policy replaces the template's allow rules; --deny adds to them.
+    const allow = this.policy?.map((r) => parseRuleFlag(r, false)) ?? (tpl && !this.noTemplateRules ? tpl.policies.map((p) => ({ path: p.path, methods: [...p.methods] })) : undefined);
+    const deny = this.deny?.map((r) => parseRuleFlag(r, true));
+    if (allow !== undefined || deny !== undefined) svc.policies = [...(allow ?? []), ...(deny ?? [])];
     const testPath = this.testPath ?? tpl?.testPath;
     if (testPath !== undefined) {
       const problem = testPathError(testPath, baseUrl);
