@@ -133,11 +133,13 @@ export async function readStdinAll(stdin: NodeJS.ReadableStream): Promise<Uint8A
 /** No-echo prompt on the terminal (raw mode), written to stderr. */
 export function promptHidden(io: Streams, prompt: string): Promise<Uint8Array> {
   const stdin = io.stdin as NodeJS.ReadStream;
-  io.stderr.write(prompt);
   return new Promise((resolve, reject) => {
     const bytes: number[] = [];
     const wasRaw = stdin.isRaw;
     stdin.setRawMode(true);
+    // The prompt only once echo is off: a reply sent as soon as it shows (expect
+    // scripts, test/helpers/pty.ts) must not reach the terminal in clear.
+    io.stderr.write(prompt);
     stdin.resume();
     const finish = (err?: Error) => {
       stdin.off('data', onData);

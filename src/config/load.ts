@@ -20,7 +20,7 @@ import {
   type RateLimit,
   type ServiceConfig,
 } from './types.js';
-import { normalizePolicyPattern } from '../policy/normalize.js';
+import { buildUpstreamUrl, normalizePolicyPattern, normalizeRequestTarget } from '../policy/normalize.js';
 import { parseBaseUrl } from './url.js';
 
 export const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -144,7 +144,7 @@ export function validateConfig(parsed: ParsedConfigFile, file: string): JaneeCon
 
 function validateService(v: Validator, name: string, node: Node | null): ServiceConfig {
   const f = `services.${name}`;
-  const fields = v.entries(v.map(node, f), f, ['baseUrl', 'auth', 'policies', 'rateLimit', 'maxResponseBytes', 'timeoutMs', 'description']);
+  const fields = v.entries(v.map(node, f), f, ['baseUrl', 'auth', 'policies', 'rateLimit', 'maxResponseBytes', 'timeoutMs', 'description', 'testPath']);
   const baseNode = fields.get('baseUrl')?.value;
   if (!baseNode) v.fail(node, f, 'missing baseUrl');
   const rawBase = v.string(baseNode, `${f}.baseUrl`);
@@ -165,7 +165,8 @@ function validateService(v: Validator, name: string, node: Node | null): Service
   const rlNode = fields.get('rateLimit')?.value;
   const rateLimit = rlNode ? parseRateLimitNode(v, `${f}.rateLimit`, rlNode) : undefined;
 
-  return {
+  const testNode = fields.get('testPath')?.value;
+  const svc: ServiceConfig = {
     name,
     baseUrl,
     auth,
@@ -174,6 +175,31 @@ function validateService(v: Validator, name: string, node: Node | null): Service
     maxResponseBytes: positiveInt(v, `${f}.maxResponseBytes`, fields.get('maxResponseBytes')?.value, DEFAULT_MAX_RESPONSE_BYTES, 64 * 1024 * 1024),
     timeoutMs: positiveInt(v, `${f}.timeoutMs`, fields.get('timeoutMs')?.value, DEFAULT_TIMEOUT_MS, 10 * 60_000),
   };
+  if (testNode) svc.testPath = validateTestPath(v, `${f}.testPath`, testNode, baseUrl);
+  return svc;
+}
+
+/**
+ * `janee test` GETs this path with the credential, so it gets the same rules as
+ * a path the agent sends (no `..`, no absolute URL, nothing that could leave
+ * baseUrl), and no query: a query would be a second place for data to hide.
+ */
+export function testPathError(raw: string, baseUrl: string): string | undefined {
+  if (raw.includes('?')) return 'must not have a query (write a plain path such as /v1/me)';
+  try {
+    const target = normalizeRequestTarget(raw);
+    buildUpstreamUrl(baseUrl, target);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+function validateTestPath(v: Validator, f: string, node: Node, baseUrl: string): string {
+  const raw = v.string(node, f);
+  const problem = testPathError(raw, baseUrl);
+  if (problem) v.fail(node, f, problem, 'write a path under baseUrl that answers a cheap authenticated GET, e.g. /v1/me');
+  return normalizeRequestTarget(raw).path;
 }
 
 function validateAuth(v: Validator, f: string, node: Node): AuthSpec {

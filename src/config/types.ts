@@ -34,6 +34,8 @@ export interface ServiceConfig {
   rateLimit: RateLimit | undefined;
   maxResponseBytes: number;
   timeoutMs: number;
+  /** A path `janee test` GETs to check the key (normalised, no query); from a template or written by hand. */
+  testPath?: string;
 }
 
 export interface JaneeConfig {

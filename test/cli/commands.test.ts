@@ -119,7 +119,7 @@ describe.concurrent('janee add, list, remove', () => {
     );
     const viaStdin = await runJanee(['add', 'gh', '--base-url', 'https://api.github.com', '--auth', 'basic', '--username', 'bob', '--key-stdin'], { env, input: 'pw' });
     ok(viaStdin);
-    expect(viaStdin.stderr).not.toMatch(/warning/);
+    expect(viaStdin.stderr).not.toMatch(/warning: --key/);
     const viaArgv = await runJanee(['add', 'oa', '--base-url', 'https://api.openai.com/v1', '--auth', 'header', '--header', 'X-Api-Key', '--key', 'k1'], { env });
     ok(viaArgv);
     expect(viaArgv.stderr).toMatch(/janee: warning: --key is visible to other processes/);
@@ -301,7 +301,7 @@ describe.concurrent('usage errors: exit 2, `janee: error:` on stderr, nothing on
   const url = ['--base-url', 'https://u.example.com'];
   const cases: [string, string[], RegExp][] = [
     ['unknown command', ['frobnicate'], /unknown command "frobnicate"/],
-    ['missing positional', ['add'], /positional/],
+    ['missing positional', ['add'], /missing service name/], // without a terminal; in one, `janee add` asks
     ['missing required --base-url', ['add', 'x'], /./],
     ['work factor too low', ['init', '--work-factor', '3'], /--work-factor/],
     ['unknown auth type', ['add', 'x', ...url, '--auth', 'oauth', '--key', 'k'], /unknown auth type "oauth"/],

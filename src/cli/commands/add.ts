@@ -1,16 +1,25 @@
 import { Command, Option } from 'clipanion';
+import { isMap } from 'yaml';
 import { JaneeError, usageError } from '../../errors.js';
 import { addServiceNode, editConfig, hasService, removeServiceNode, undoConfigEdit, type NewService } from '../../config/edit.js';
-import { parseConfigText, readConfigText, parseRateLimit, SERVICE_NAME } from '../../config/load.js';
+import { parseConfigText, readConfigText, parseRateLimit, SERVICE_NAME, testPathError } from '../../config/load.js';
 import { AUTH_TYPES, type AuthSpec } from '../../config/types.js';
 import { parseBaseUrl } from '../../config/url.js';
 import { isValidFieldValue } from '../../vault/payload.js';
 import { updateVault, type UnlockedVault } from '../../vault/store.js';
 import type { VaultEntry } from '../../vault/types.js';
 import { JaneeCommand, passphraseStdinOption } from '../base.js';
-import { info, warn } from '../io.js';
-import { promptHidden, readStdinAll } from '../passphrase.js';
+import { clean, info, warn, type Streams } from '../io.js';
+import { promptHidden, readStdinAll, readStdinLine } from '../passphrase.js';
+import { findTemplate, similarTemplateNames, TEMPLATES, type Template } from '../templates.js';
 import { requireEntryAbsent, unlockedAgent, unlockWithPassphrase } from '../vault-ops.js';
+
+interface ServiceToAdd extends NewService {
+  testPath?: string;
+  /** For basic auth: goes into the vault entry, not config.yaml. */
+  username?: string;
+  template?: Template;
+}
 
 export class AddCommand extends JaneeCommand {
   static override paths = [['add']];
@@ -18,30 +27,41 @@ export class AddCommand extends JaneeCommand {
     description: 'Add a service to config.yaml and its secret to the vault',
     details: `
       The secret is bound to the origin of --base-url: janee will never send it anywhere else.
+      With a NAME from the built-in catalogue (\`janee templates\`) and no --base-url, the base URL, auth type, a read-only starting policy and a test path come from the template; any flag given overrides its value. Use --template to pick a template under another name or with your own --base-url (e.g. GitHub Enterprise).
+      With no arguments in a terminal, the questions are asked step by step.
+      Without any --policy the agent may call any method on any path under the base URL.
       With no --key or --key-stdin, the key is asked for without echo on the terminal.
       --key puts the key in argv, where other processes and shell history can see it.
     `,
     examples: [
+      ['From the catalogue, key prompted', 'janee add github'],
+      ['A template with your own base URL', 'janee add ghe --template github --base-url https://ghe.example.com/api/v3'],
       ['Bearer token, prompted', 'janee add stripe --base-url https://api.stripe.com --auth bearer'],
       ['Key from a file', 'janee add github --base-url https://api.github.com --auth bearer --key-stdin < token.txt'],
       ['Header auth with policies', "janee add openai --base-url https://api.openai.com --auth header --header Authorization --policy 'POST /v1/chat/completions'"],
+      ['Step by step', 'janee add'],
     ],
   });
 
-  name = Option.String({ name: 'name' });
-  baseUrl = Option.String('--base-url', { required: true, description: 'The API base URL, e.g. https://api.stripe.com' });
-  auth = Option.String('--auth', 'bearer', { description: 'bearer | basic | header | query' });
+  name = Option.String({ name: 'name', required: false });
+  template = Option.String('--template', { description: 'Fill base URL, auth, policies and test path from a built-in template (see `janee templates`)' });
+  baseUrl = Option.String('--base-url', { description: 'The API base URL, e.g. https://api.stripe.com (default: the template\'s)' });
+  auth = Option.String('--auth', { description: 'bearer | basic | header | query (default: the template\'s, else bearer)' });
   key = Option.String('--key', { description: 'The secret (visible in argv and shell history; prefer --key-stdin)' });
   keyStdin = Option.Boolean('--key-stdin', false, { description: 'Read the secret from stdin' });
   username = Option.String('--username', { description: 'User name for --auth basic (the key is the password)' });
   header = Option.String('--header', { description: 'Header name for --auth header' });
   param = Option.String('--param', { description: 'Query parameter name for --auth query' });
-  policy = Option.Array('--policy', { description: "Allow rule, e.g. 'GET /v1/charges' or 'GET,POST /v1/customers'" });
+  policy = Option.Array('--policy', { description: "Allow rule, e.g. 'GET /v1/charges' or 'GET,POST /v1/customers' (replaces the template's rules)" });
   deny = Option.Array('--deny', { description: "Deny rule, e.g. 'DELETE /v1/customers'" });
   rateLimit = Option.String('--rate-limit', { description: 'e.g. 60/min' });
+  testPath = Option.String('--test-path', { description: 'A path `janee test` GETs to check the key, e.g. /v1/me (default: the template\'s)' });
   passphraseStdin = passphraseStdinOption();
+  /** Set by the step-by-step questions when the user declines a template's rules. */
+  private noTemplateRules = false;
 
   async run(): Promise<number> {
+    if (this.name === undefined) await this.askStepByStep();
     const svc = this.describeService();
     const origin = parseBaseUrl(svc.baseUrl).origin;
     const configFile = this.configFile;
@@ -52,7 +72,7 @@ export class AddCommand extends JaneeCommand {
       throw new JaneeError('CONFIG_DUPLICATE', `service "${svc.name}" already exists in config.yaml`, `pick another name, or run \`janee remove ${svc.name}\` first`);
     }
     const vaultFile = await this.vaultFile();
-    const fields = await this.readFields(svc.auth);
+    const fields = await this.readFields(svc.auth, svc.username);
     // An unlocked agent for this vault does the write: no passphrase needed.
     const agent = await unlockedAgent(this.io, vaultFile);
     // Without an agent, ask for the passphrase and unlock *before* touching
@@ -63,7 +83,11 @@ export class AddCommand extends JaneeCommand {
       const now = new Date().toISOString();
       const entry: VaultEntry = { fields, origins: [origin], created: now, updated: now };
       // Config first: its old bytes can be put back exactly if the vault write fails.
-      const edit = await editConfig(configFile, (doc) => addServiceNode(doc, svc));
+      const edit = await editConfig(configFile, (doc) => {
+        addServiceNode(doc, svc);
+        const node = doc.getIn(['services', svc.name], true);
+        if (svc.testPath !== undefined && isMap(node)) node.set('testPath', svc.testPath);
+      });
       try {
         if (agent) {
           await agent.request('vault_put', { name: svc.name, entry }, { timeoutMs: 30_000 });
@@ -82,29 +106,75 @@ export class AddCommand extends JaneeCommand {
       vault?.fileKey.fill(0);
       for (const k of Object.keys(fields)) fields[k] = '';
     }
-    info(this.context.stderr, `added ${svc.name} (secret bound to ${origin})${agent ? ` through the agent (pid ${agent.hello.pid})` : ''}`);
+    const stderr = this.context.stderr;
+    info(stderr, `added ${svc.name} (secret bound to ${origin})${agent ? ` through the agent (pid ${agent.hello.pid})` : ''}`);
+    const t = svc.template;
+    if (t) {
+      const n = svc.policies?.length ?? 0;
+      const whose = this.policy === undefined ? ` from the ${t.name} template${this.deny ? ' and your --deny' : ''}` : '';
+      info(stderr, `policy: ${n} rule${n === 1 ? '' : 's'}${whose}${svc.testPath ? `; test path ${svc.testPath}` : ''}`);
+      if (t.note) info(stderr, `note: ${t.note}`);
+    } else if (this.baseUrl !== undefined && findTemplate(svc.name)) {
+      info(stderr, `note: "${svc.name}" is also a built-in template; \`--template ${svc.name.toLowerCase()}\` fills its auth, read-only policy and test path`);
+    }
+    if (svc.policies === undefined) {
+      warn(stderr, `${svc.name} has no allow rules: the agent may now call any method on any path under ${svc.baseUrl}`);
+      info(stderr, `limit it with --policy 'GET /path' (\`janee remove ${svc.name}\`, then add again) or a \`policies:\` list in config.yaml`);
+    }
     return 0;
   }
 
-  private describeService(): NewService {
-    if (!SERVICE_NAME.test(this.name)) throw usageError(`invalid service name "${this.name}"`, 'use 1-64 letters, digits, "_", "." or "-"');
-    const type = this.auth;
-    if (!(AUTH_TYPES as readonly string[]).includes(type)) throw usageError(`unknown auth type "${type}"`, `use one of: ${AUTH_TYPES.join(', ')}`);
+  /** --template, else a NAME from the catalogue when no --base-url says otherwise. */
+  private chosenTemplate(name: string): Template | undefined {
+    if (this.template !== undefined) {
+      const t = findTemplate(this.template);
+      if (!t) throw usageError(`unknown template "${clean(this.template).slice(0, 40)}"`, didYouMean(this.template));
+      return t;
+    }
+    if (this.baseUrl !== undefined) return undefined;
+    const t = findTemplate(name);
+    if (!t) throw usageError(`"${name}" is not a built-in template and no --base-url was given`, didYouMean(name, true));
+    return t;
+  }
+
+  private describeService(): ServiceToAdd {
+    const name = this.name as string;
+    if (!SERVICE_NAME.test(name)) throw usageError(`invalid service name "${clean(name).slice(0, 70)}"`, 'use 1-64 letters, digits, "_", "." or "-"');
+    const tpl = this.chosenTemplate(name);
+    const tAuth = tpl?.auth;
+    const type = this.auth ?? tAuth?.type ?? 'bearer';
+    if (!(AUTH_TYPES as readonly string[]).includes(type)) throw usageError(`unknown auth type "${clean(type).slice(0, 40)}"`, `use one of: ${AUTH_TYPES.join(', ')}`);
+    const header = this.header ?? (tAuth?.type === 'header' && type === 'header' ? tAuth.name : undefined);
+    const param = this.param ?? (tAuth?.type === 'query' && type === 'query' ? tAuth.param : undefined);
+    const username = this.username ?? (tAuth?.type === 'basic' && type === 'basic' ? tpl?.username : undefined);
     let auth: AuthSpec;
     if (type === 'header') {
-      if (!this.header) throw usageError('--auth header needs --header NAME', 'e.g. --header X-Api-Key');
-      auth = { type, name: this.header };
+      if (!header) throw usageError('--auth header needs --header NAME', 'e.g. --header X-Api-Key');
+      auth = { type, name: header };
     } else if (type === 'query') {
-      if (!this.param) throw usageError('--auth query needs --param NAME', 'e.g. --param api_key');
-      auth = { type, param: this.param };
+      if (!param) throw usageError('--auth query needs --param NAME', 'e.g. --param api_key');
+      auth = { type, param };
     } else auth = { type: type as 'bearer' | 'basic' };
     if (type !== 'basic' && this.username !== undefined) throw usageError('--username is only for --auth basic');
-    if (type === 'basic' && !this.username) throw usageError('--auth basic needs --username', 'the key is the password');
-    if (this.username !== undefined && (!isValidFieldValue(this.username) || this.username.includes(':'))) throw usageError('--username must not contain ":" or control characters');
-    const baseUrl = parseBaseUrl(this.baseUrl).baseUrl;
-    const svc: NewService = { name: this.name, baseUrl, auth };
-    const rules = [...(this.policy ?? []).map((r) => parseRuleFlag(r, false)), ...(this.deny ?? []).map((r) => parseRuleFlag(r, true))];
-    if (rules.length > 0) svc.policies = rules;
+    if (type === 'basic' && !username) {
+      throw tpl?.usernameLabel ? usageError(`${tpl.title} needs --username: the ${tpl.usernameLabel}`, 'the key (the password) is asked for or read with --key-stdin') : usageError('--auth basic needs --username', 'the key is the password');
+    }
+    if (username !== undefined && (!isValidFieldValue(username) || username.includes(':'))) throw usageError('--username must not contain ":" or control characters');
+    if (this.baseUrl === undefined && tpl?.baseUrlRequired) {
+      throw usageError(`${tpl.title} has a base URL per account: give --base-url`, `e.g. --base-url ${tpl.baseUrl}`);
+    }
+    const baseUrl = parseBaseUrl(this.baseUrl ?? (tpl as Template).baseUrl).baseUrl;
+    const svc: ServiceToAdd = { name, baseUrl, auth, ...(tpl ? { template: tpl } : {}), ...(type === 'basic' && username !== undefined ? { username } : {}) };
+    // --policy replaces the template's allow rules; --deny adds to them.
+    const allow = this.policy?.map((r) => parseRuleFlag(r, false)) ?? (tpl && !this.noTemplateRules ? tpl.policies.map((p) => ({ path: p.path, methods: [...p.methods] })) : undefined);
+    const deny = this.deny?.map((r) => parseRuleFlag(r, true));
+    if (allow !== undefined || deny !== undefined) svc.policies = [...(allow ?? []), ...(deny ?? [])];
+    const testPath = this.testPath ?? tpl?.testPath;
+    if (testPath !== undefined) {
+      const problem = testPathError(testPath, baseUrl);
+      if (problem) throw usageError(`invalid test path "${clean(testPath).slice(0, 70)}": ${problem}`, 'give a plain path under the base URL, e.g. --test-path /v1/me');
+      svc.testPath = testPath;
+    }
     if (this.rateLimit !== undefined) {
       if (!parseRateLimit(this.rateLimit)) throw usageError(`invalid --rate-limit "${this.rateLimit}"`, 'use N/sec, N/min, N/hour or N/day');
       svc.rateLimit = this.rateLimit;
@@ -112,7 +182,75 @@ export class AddCommand extends JaneeCommand {
     return svc;
   }
 
-  private async readFields(auth: AuthSpec): Promise<Record<string, string>> {
+  /**
+   * `janee add` with no arguments in a terminal: asks what the flags would say
+   * and fills them in, so the checks after are the same as for flags. Nothing is
+   * written before the last answer (and the secret) are in.
+   */
+  private async askStepByStep(): Promise<void> {
+    const io = this.io;
+    if (!io.stdin.isTTY || !io.stderr.isTTY) {
+      throw usageError('missing service name', 'run `janee add NAME --base-url URL` (`janee templates` lists built-in APIs), or `janee add` in a terminal to be asked step by step');
+    }
+    const stderr = io.stderr;
+    info(stderr, 'adding a service step by step (Ctrl-C stops; nothing is written before the end)');
+    let tpl: Template | undefined;
+    for (;;) {
+      const answer = await ask(io, 'template (e.g. github; ? lists them; empty for another API): ');
+      if (answer === '') break;
+      if (answer === '?') {
+        stderr.write(`${TEMPLATES.map((t) => t.name).join(' ')}\n`);
+        continue;
+      }
+      tpl = findTemplate(answer);
+      if (tpl) break;
+      warn(stderr, `no template "${clean(answer).slice(0, 40)}"; ${didYouMean(answer)}`);
+    }
+    this.template = tpl?.name;
+    this.name = await askValid(io, `service name${tpl ? ` [${tpl.name}]` : ''}: `, tpl?.name, (v) => (SERVICE_NAME.test(v) ? undefined : 'use 1-64 letters, digits, "_", "." or "-"'));
+    const defaultBase = tpl && !tpl.baseUrlRequired ? tpl.baseUrl : undefined;
+    this.baseUrl = await askValid(io, `base URL${defaultBase ? ` [${defaultBase}]` : tpl ? ` (e.g. ${tpl.baseUrl})` : ' (e.g. https://api.example.com)'}: `, defaultBase, (v) => {
+      try {
+        parseBaseUrl(v);
+        return undefined;
+      } catch (e) {
+        return (e as Error).message;
+      }
+    });
+    if (!tpl) {
+      this.auth = await askValid(io, `auth type (${AUTH_TYPES.join(', ')}) [bearer]: `, 'bearer', (v) => ((AUTH_TYPES as readonly string[]).includes(v) ? undefined : `use one of: ${AUTH_TYPES.join(', ')}`));
+      if (this.auth === 'header') this.header = await askValid(io, 'header name (e.g. X-Api-Key): ', undefined, (v) => (/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(v) ? undefined : 'not a valid HTTP header name'));
+      if (this.auth === 'query') this.param = await askValid(io, 'query parameter name (e.g. api_key): ', undefined, (v) => (/^[A-Za-z0-9_.~-]+$/.test(v) ? undefined : 'use letters, digits, "_", ".", "~" or "-"'));
+    }
+    if ((this.auth ?? tpl?.auth.type) === 'basic' && tpl?.username === undefined) {
+      this.username = await askValid(io, `user name${tpl?.usernameLabel ? ` (${tpl.usernameLabel})` : ''}: `, undefined, (v) => (isValidFieldValue(v) && !v.includes(':') ? undefined : 'no ":" or control characters'));
+    }
+    if (tpl) {
+      stderr.write(`the ${tpl.name} template allows only:\n${tpl.policies.map((p) => `  ${p.methods.join(',')} ${p.path}`).join('\n')}\n`);
+      if (tpl.note) info(stderr, `note: ${tpl.note}`);
+      const keep = await askValid(io, 'keep these rules? [Y/n]: ', 'y', (v) => (/^(y|yes|n|no)$/i.test(v) ? undefined : 'answer y or n'));
+      if (/^y/i.test(keep)) return;
+    }
+    info(stderr, "allow rules, one per line, e.g. 'GET /v1/charges' or 'GET,POST /v1/customers'; an empty line ends (no rules: the agent may call anything)");
+    const rules: string[] = [];
+    for (;;) {
+      const rule = await askValid(io, 'rule: ', '', (v) => {
+        if (v === '') return undefined;
+        try {
+          parseRuleFlag(v, false);
+          return undefined;
+        } catch (e) {
+          return (e as Error).message;
+        }
+      });
+      if (rule === '') break;
+      rules.push(rule);
+    }
+    this.noTemplateRules = true;
+    if (rules.length > 0) this.policy = rules;
+  }
+
+  private async readFields(auth: AuthSpec, username: string | undefined): Promise<Record<string, string>> {
     if (this.key !== undefined && this.keyStdin) throw usageError('give either --key or --key-stdin, not both');
     let key: string;
     if (this.key !== undefined) {
@@ -122,13 +260,14 @@ export class AddCommand extends JaneeCommand {
       if (this.passphraseStdin) throw usageError('--key-stdin and --passphrase-stdin both want stdin', 'use JANEE_PASSPHRASE_FILE for the passphrase');
       key = Buffer.from(await readStdinAll(this.context.stdin)).toString('utf8');
     } else if ((this.context.stdin as { isTTY?: boolean }).isTTY) {
-      key = Buffer.from(await promptHidden(this.io, auth.type === 'basic' ? 'password: ' : `secret for ${this.name}: `)).toString('utf8');
+      const label = this.template ? findTemplate(this.template)?.secretLabel : this.baseUrl === undefined ? findTemplate(this.name as string)?.secretLabel : undefined;
+      key = Buffer.from(await promptHidden(this.io, `${auth.type === 'basic' ? 'password' : 'secret'} for ${this.name as string}${label ? ` (${label})` : ''}: `)).toString('utf8');
     } else {
       throw new JaneeError('NO_KEY', 'no secret given and no terminal to ask on', 'pass it on stdin with --key-stdin (or --key, which is visible in argv)');
     }
     if (key.length === 0) throw new JaneeError('NO_KEY', 'the secret is empty', 'pass the secret with --key-stdin or type it at the prompt');
     if (!isValidFieldValue(key)) throw new JaneeError('BAD_KEY', 'the secret contains a line break or another control character', 'pass exactly the secret (one trailing newline is stripped)');
-    return auth.type === 'basic' ? { username: this.username as string, password: key } : { token: key };
+    return auth.type === 'basic' ? { username: username as string, password: key } : { token: key };
   }
 }
 
@@ -138,4 +277,28 @@ export function parseRuleFlag(raw: string, deny: boolean): { path: string; metho
   if (!m) throw usageError(`invalid rule "${raw}"`, "write rules as 'METHOD /path', e.g. 'GET /v1/charges' or 'GET,POST /v1/customers'");
   const methods = (m[1] as string).split(/\s*[,|]\s*/).map((s) => s.toUpperCase());
   return deny ? { path: m[2] as string, methods, deny: true } : { path: m[2] as string, methods };
+}
+
+function didYouMean(word: string, orBaseUrl = false): string {
+  const close = similarTemplateNames(word);
+  const also = orBaseUrl ? '; for another API give --base-url URL' : '';
+  return close.length > 0 ? `did you mean ${close.join(', ')}? (\`janee templates\` lists them all${also})` : `\`janee templates\` lists the built-in APIs${also}`;
+}
+
+/** One visible line from the terminal, trimmed; EOF (Ctrl-D) cancels. */
+async function ask(io: Streams, prompt: string): Promise<string> {
+  io.stderr.write(prompt);
+  const line = Buffer.from(await readStdinLine(io.stdin)).toString('utf8').trim();
+  if (line === '' && (io.stdin as { readableEnded?: boolean }).readableEnded) throw new JaneeError('CANCELLED', 'cancelled', undefined, 130);
+  return line;
+}
+
+/** Asks until `check` accepts the answer; an empty answer takes `dflt` when there is one. */
+async function askValid(io: Streams, prompt: string, dflt: string | undefined, check: (v: string) => string | undefined): Promise<string> {
+  for (;;) {
+    const answer = (await ask(io, prompt)) || (dflt ?? '');
+    const problem = answer === '' && dflt === undefined ? 'an answer is needed' : check(answer);
+    if (problem === undefined) return answer;
+    warn(io.stderr, clean(problem));
+  }
 }

@@ -11,6 +11,8 @@ type Loader = () => Promise<CommandClass[]>;
 const modules: Record<string, Loader> = {
   init: async () => [(await import('./init.js')).InitCommand],
   add: async () => [(await import('./add.js')).AddCommand],
+  templates: async () => [(await import('./templates.js')).TemplatesCommand],
+  completion: async () => [(await import('./completion.js')).CompletionCommand],
   remove: async () => [(await import('./remove.js')).RemoveCommand],
   list: async () => [(await import('./list.js')).ListCommand],
   status: async () => [(await import('./status.js')).StatusCommand],

@@ -1,0 +1,175 @@
+/**
+ * `janee completion bash|zsh|fish`: a completion script built from the command
+ * table and clipanion's option definitions, so it stays right as commands and
+ * flags are added. Command words, flags, template names after `add` and
+ * `templates`, and the values of --auth and --template are completed.
+ */
+import { Cli, Command, Option, type CommandClass } from 'clipanion';
+import { usageError } from '../../errors.js';
+import { AUTH_TYPES } from '../../config/types.js';
+import { JaneeCommand } from '../base.js';
+import { TEMPLATES } from '../templates.js';
+
+const SHELLS = ['bash', 'zsh', 'fish'] as const;
+
+export class CompletionCommand extends JaneeCommand {
+  static override paths = [['completion']];
+  static override usage = Command.Usage({
+    description: 'Print a shell completion script (bash, zsh or fish)',
+    details: `
+      Load it from your shell's start-up file, or save it where your shell looks for completions.
+    `,
+    examples: [
+      ['bash (~/.bashrc)', 'source <(janee completion bash)'],
+      ['zsh (~/.zshrc)', 'source <(janee completion zsh)'],
+      ['fish', 'janee completion fish > ~/.config/fish/completions/janee.fish'],
+    ],
+  });
+
+  shell = Option.String({ name: 'shell' });
+
+  async run(): Promise<number> {
+    if (!(SHELLS as readonly string[]).includes(this.shell))
+      throw usageError(`unknown shell "${this.shell.replace(/[^\w.-]/g, '?').slice(0, 20)}"`, `use one of: ${SHELLS.join(', ')}`);
+    const { commandsFor } = await import('./index.js');
+    const tree = buildTree(await commandsFor(['--help']));
+    const script = this.shell === 'fish' ? fishScript(tree) : this.shell === 'zsh' ? zshScript(tree) : bashScript(tree);
+    this.context.stdout.write(script);
+    return 0;
+  }
+}
+
+interface CompletionNode {
+  /** Words that may come next: sub-command words, then positional values. */
+  words: string[];
+  /** Flags of the command at exactly this path. */
+  options: string[];
+  /** Flags that take a value. */
+  valueOptions: string[];
+  description: string | undefined;
+}
+
+/** Completion data keyed by command path ('' = `janee` itself, 'logs verify'). */
+export type CompletionTree = Map<string, CompletionNode>;
+
+/** Positional values the command table cannot know. */
+const POSITIONAL: Record<string, () => string[]> = {
+  add: () => TEMPLATES.map((t) => t.name),
+  templates: () => TEMPLATES.map((t) => t.name),
+  completion: () => [...SHELLS],
+};
+/** Values of flags that take one of a fixed set. */
+const OPTION_VALUES: Record<string, () => string[]> = {
+  '--auth': () => [...AUTH_TYPES],
+  '--template': () => TEMPLATES.map((t) => t.name),
+};
+
+const SAFE_WORD = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const SAFE_FLAG = /^--?[A-Za-z0-9][A-Za-z0-9-]*$/;
+
+export function buildTree(commands: CommandClass[]): CompletionTree {
+  const tree: CompletionTree = new Map();
+  const node = (key: string): CompletionNode => {
+    let n = tree.get(key);
+    if (!n) tree.set(key, (n = { words: [], options: [], valueOptions: [], description: undefined }));
+    return n;
+  };
+  node('').options.push('--help', '--version');
+  for (const c of commands) {
+    // One Cli per class: definitions() then describes exactly this command's flags.
+    const one = new Cli({ binaryName: 'janee' });
+    one.register(c);
+    const def = one.definitions()[0];
+    const options: string[] = [];
+    const valueOptions: string[] = [];
+    for (const o of def?.options ?? []) {
+      const [names = '', ...rest] = o.definition.split(' ');
+      for (const name of names.split(',')) {
+        if (!SAFE_FLAG.test(name)) continue;
+        options.push(name);
+        if (rest.length > 0) valueOptions.push(name);
+      }
+    }
+    for (const p of c.paths ?? []) {
+      if (p.length === 0 || !p.every((w) => SAFE_WORD.test(w))) continue;
+      for (let i = 0; i < p.length; i++) {
+        const parent = node(p.slice(0, i).join(' '));
+        if (!parent.words.includes(p[i] as string)) parent.words.push(p[i] as string);
+      }
+      const own = node(p.join(' '));
+      own.options.push(...options.filter((o) => !own.options.includes(o)), '--help');
+      own.valueOptions.push(...valueOptions.filter((o) => !own.valueOptions.includes(o)));
+      own.description ??= c.usage?.description;
+      const values = POSITIONAL[p.join(' ')];
+      if (values) own.words.push(...values().filter((v) => SAFE_WORD.test(v) && !own.words.includes(v)));
+    }
+  }
+  for (const n of tree.values()) n.options = [...new Set(n.options)];
+  return tree;
+}
+
+function bashScript(tree: CompletionTree): string {
+  const paths = [...tree.keys()].filter((k) => k !== '');
+  const cases = [...tree.entries()].map(
+    ([k, n]) => `    '${k}') words='${n.words.join(' ')}'; opts='${n.options.join(' ')}'; valueopts=' ${n.valueOptions.join(' ')} ' ;;`,
+  );
+  const values = Object.entries(OPTION_VALUES).map(
+    ([o, v]) => `    ${o}) COMPREPLY=($(compgen -W '${v().join(' ')}' -- "$cur")); return ;;`,
+  );
+  return `# janee completion for bash (generated by \`janee completion bash\`)
+_janee() {
+  local cur=\${COMP_WORDS[COMP_CWORD]} prev=\${COMP_WORDS[COMP_CWORD-1]} path='' w i words='' opts='' valueopts=''
+  for ((i = 1; i < COMP_CWORD; i++)); do
+    w=\${COMP_WORDS[i]}
+    [[ $w == -* ]] && continue
+    case "\${path:+$path }$w" in
+      ${paths.map((p) => `'${p}'`).join('|')}) path="\${path:+$path }$w" ;;
+      *) break ;;
+    esac
+  done
+  case "$path" in
+${cases.join('\n')}
+  esac
+  case "$prev" in
+${values.join('\n')}
+  esac
+  # A flag that takes a value: leave it to the default (file names).
+  [[ $prev == -* && $valueopts == *" $prev "* ]] && return
+  if [[ $cur == -* ]]; then
+    COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+  else
+    COMPREPLY=($(compgen -W "$words" -- "$cur"))
+  fi
+}
+complete -o default -F _janee janee
+`;
+}
+
+function zshScript(tree: CompletionTree): string {
+  // zsh runs bash completion functions through bashcompinit.
+  return `#compdef janee
+# janee completion for zsh (generated by \`janee completion zsh\`)
+(( $+functions[compdef] )) || { autoload -U +X compinit && compinit; }
+autoload -U +X bashcompinit && bashcompinit
+${bashScript(tree).replace(/^# janee completion for bash.*\n/, '')}`;
+}
+
+function fishScript(tree: CompletionTree): string {
+  const q = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  const lines = ['# janee completion for fish (generated by `janee completion fish`)', 'complete -c janee -f'];
+  for (const [key, n] of tree) {
+    const last = key.split(' ').pop() as string;
+    const when = key === '' ? '__fish_use_subcommand' : `__fish_seen_subcommand_from ${last}`;
+    for (const w of n.words) {
+      const d = tree.get(key === '' ? w : `${key} ${w}`)?.description;
+      lines.push(`complete -c janee -n ${q(when)} -a ${w}${d ? ` -d ${q(d)}` : ''}`);
+    }
+    for (const o of n.options) {
+      const flag = o.startsWith('--') ? `-l ${o.slice(2)}` : `-s ${o.slice(1)}`;
+      const values = OPTION_VALUES[o];
+      const takes = n.valueOptions.includes(o) ? (values ? ` -x -a ${q(values().join(' '))}` : ' -r -F') : '';
+      lines.push(`complete -c janee -n ${q(when)} ${flag}${takes}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
