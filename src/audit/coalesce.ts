@@ -5,98 +5,114 @@
  *
  * Per group — (agent, agentSource, service, outcome, rule), where a service the
  * config does not know counts as one service `*` (its name is the agent's choice)
- * — within a window of `windowMs` from the group's first refusal:
- * - the first `burst` refusals are written in full, each before its call returns;
- * - further ones are counted in memory, not written one by one, and their calls
- *   return at once;
- * - when the window closes (or on flush(): gate close, agent lock/exit) a count
- *   is pending, one summary record is written: the last counted call's method and
- *   path, `count: K`, ms 0, no reason.
- * So per group at most burst + 1 lines a window, and the counts plus the full
- * lines add up to the number of refusals: nothing is silently lost. The limit: a
- * counted refusal is "logged" by being counted; if the process is killed (SIGKILL,
- * crash) before its window closes, up to one window of counts is lost. The first
- * refusals of every window are on disk before their call returns, so the log always
+ * — a token bucket of `burst` lines refilled at `perSecond`:
+ * - while the group has a token, a refusal is written in full before its call
+ *   returns (so ordinary use, even a burst of mistakes, logs every call);
+ * - when it has none, the refusal is counted in memory and its call returns at
+ *   once; `windowMs` after the first one counted (or on flush(): gate close, agent
+ *   lock/exit) one summary record is written: the last counted call's method and
+ *   path, `count: K`, status null, ms 0, no reason — "K more like this in the last
+ *   second".
+ * So a flooding group writes at most burst lines, then perSecond + 1 a second, and
+ * the full lines plus the counts add up to the number of refusals: nothing is
+ * silently lost. The limit: a counted refusal is "logged" by being counted; if the
+ * process is killed (SIGKILL, crash) before its summary is written, up to one
+ * window of counts is lost. The refusals before it are on disk, so the log always
  * shows that the agent was being refused.
  */
 import type { AuditInput } from './record.js';
 
 export interface CoalesceOptions {
-  windowMs?: number;
+  /** Full lines a group may write at once (default 500). */
   burst?: number;
+  /** …refilled at this rate (default 10 a second). */
+  perSecond?: number;
+  /** Summary of the counted ones this long after the first (default 1000 ms). */
+  windowMs?: number;
   now?: () => number;
 }
 
-/** Beyond this many open groups, new groups are written in full (the windows are short-lived; this only bounds memory). */
+/** Above this many groups, idle ones (bucket full, nothing counted) are dropped. */
 const MAX_GROUPS = 4096;
 
 interface Group {
-  start: number;
-  full: number;
+  tokens: number;
+  at: number;
   counted: number;
   last: AuditInput | null;
-  timer: NodeJS.Timeout;
+  timer: NodeJS.Timeout | null;
 }
 
 export class RefusalCoalescer {
   readonly #write: (input: AuditInput) => Promise<unknown>;
-  readonly #windowMs: number;
   readonly #burst: number;
+  readonly #perMs: number;
+  readonly #windowMs: number;
   readonly #now: () => number;
   readonly #groups = new Map<string, Group>();
   readonly #summaries = new Set<Promise<unknown>>();
 
   constructor(write: (input: AuditInput) => Promise<unknown>, opts: CoalesceOptions = {}) {
     this.#write = write;
+    this.#burst = opts.burst ?? 500;
+    this.#perMs = (opts.perSecond ?? 10) / 1000;
     this.#windowMs = opts.windowMs ?? 1000;
-    this.#burst = opts.burst ?? 10;
     this.#now = opts.now ?? Date.now;
   }
 
   /**
    * Logs a refusal: resolves once it is written in full, or at once when it was
-   * counted into its group's summary. Rejects only if a full write fails.
+   * counted into its group's next summary. Rejects only if a full write fails.
    */
   refuse(input: AuditInput, serviceKnown: boolean): Promise<unknown> {
     const key = JSON.stringify([input.agent, input.agentSource, serviceKnown ? input.service : '*', input.outcome, input.rule ?? '']);
     const now = this.#now();
     let g = this.#groups.get(key);
-    if (g && now - g.start >= this.#windowMs) {
-      this.#close(key, g); // its timer has not run yet (busy event loop)
-      g = undefined;
-    }
     if (!g) {
-      if (this.#groups.size >= MAX_GROUPS) return this.#write(input);
-      g = { start: now, full: 0, counted: 0, last: null, timer: undefined as unknown as NodeJS.Timeout };
-      const group = g;
-      g.timer = setTimeout(() => this.#close(key, group), this.#windowMs);
-      g.timer.unref();
+      if (this.#groups.size >= MAX_GROUPS) this.#dropIdle(now);
+      g = { tokens: this.#burst, at: now, counted: 0, last: null, timer: null };
       this.#groups.set(key, g);
     }
-    if (g.full < this.#burst) {
-      g.full++;
+    g.tokens = Math.min(this.#burst, g.tokens + (now - g.at) * this.#perMs);
+    g.at = now;
+    if (g.tokens >= 1) {
+      g.tokens -= 1;
       return this.#write(input);
     }
     g.counted++;
     g.last = input;
+    if (!g.timer) {
+      const group = g;
+      g.timer = setTimeout(() => this.#summarise(group), this.#windowMs);
+      g.timer.unref();
+    }
     return Promise.resolve();
   }
 
   /** Writes every pending summary now (shutdown). */
   async flush(): Promise<void> {
-    for (const [key, g] of [...this.#groups]) this.#close(key, g);
+    for (const g of this.#groups.values()) this.#summarise(g);
     await Promise.allSettled([...this.#summaries]);
   }
 
-  #close(key: string, g: Group): void {
-    clearTimeout(g.timer);
-    if (this.#groups.get(key) === g) this.#groups.delete(key);
+  #dropIdle(now: number): void {
+    for (const [key, g] of this.#groups) {
+      if (g.counted === 0 && g.tokens + (now - g.at) * this.#perMs >= this.#burst) this.#groups.delete(key);
+    }
+  }
+
+  #summarise(g: Group): void {
+    if (g.timer) clearTimeout(g.timer);
+    g.timer = null;
     if (g.counted === 0 || !g.last) return;
     const rest: AuditInput = { ...g.last };
     delete rest.reason;
-    // Written after the window; the calls it counts were already answered, so a
-    // failure here cannot refuse anything more (it is the next full write's error).
-    const p = this.#write({ ...rest, status: null, ms: 0, count: g.counted }).catch(() => undefined);
+    const count = g.counted;
+    g.counted = 0;
+    g.last = null;
+    // The calls it counts were already answered, so a failure here cannot refuse
+    // anything more (the next full write reports the broken log).
+    const p = this.#write({ ...rest, status: null, ms: 0, count }).catch(() => undefined);
     this.#summaries.add(p);
     void p.finally(() => this.#summaries.delete(p));
   }
