@@ -22,9 +22,10 @@
  * form, e.g. has extra fields, is still reported.)
  *
  * `prev` is the previous entry's `hash` (the entry with seq − 1, across files);
- * the first entry ever (seq 1) has 64 zeros. Note the chain is unkeyed: it detects
- * accidental damage and naive edits/deletions, not someone who rewrites the whole
- * tail and recomputes every hash (nothing without a key held elsewhere could).
+ * the first entry ever (seq 1) has 64 zeros (or, after retention deleted old day
+ * files, the hash in `anchor.json`). The chain itself is unkeyed: it detects
+ * accidental damage and naive edits/deletions; a rewrite that recomputes every
+ * hash is caught by the signed checkpoints beside it (signing.ts).
  */
 import { createHash } from 'node:crypto';
 import { JaneeError } from '../errors.js';

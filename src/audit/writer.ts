@@ -54,6 +54,19 @@
  * A head that lags behind the log (crash between the two writes) is accepted when
  * it names an entry of the chain. The head is advisory for the writer (never read
  * by it) and a failure to update it does not fail the append.
+ *
+ * Checkpoints (signing.ts). With a signer (the vault is open), the writer signs
+ * the chain head — under the lock, so with other processes' entries in it — into
+ * `<dir>/checkpoints` after every `checkpointEvery` (100) entries of its own, at
+ * most `checkpointMs` (60 s) after its first unsigned one, when the signer changes
+ * (agent lock) and on close (serve exit, agent exit). Without one (locked gate)
+ * entries are written unsigned; verify reports them as such. A checkpoint that
+ * cannot be written fails the append like any other write error.
+ *
+ * Retention (`keepDays`). At the first write and after opening a new day file,
+ * day files older than keepDays UTC days are deleted, after `<dir>/anchor.json`
+ * records the last deleted entry (signed when a signer is active), so the rest of
+ * the chain verifies from there. Retention never fails an append.
  */
 import { constants as fsc, fstatSync, statSync, writeSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
