@@ -76,3 +76,76 @@ export async function* fileLines(file: string, opts: { start?: number; maxLine?:
     await fh.close();
   }
 }
+
+export interface ReverseLine {
+  text: string;
+  tooLong: boolean;
+  terminated: boolean;
+  /** Byte offsets: where the line starts, and just past its `\n` (or the end of the file). */
+  start: number;
+  end: number;
+}
+
+/**
+ * The lines of a file from the last to the first, reading 1 MiB chunks backwards:
+ * `janee logs -n N` needs only the end of a day file, whatever its size. Same
+ * rules as fileLines (a line over `maxLine` is tooLong, a last line without `\n`
+ * is not terminated).
+ */
+export async function* fileLinesReverse(file: string, opts: { maxLine?: number } = {}): AsyncGenerator<ReverseLine> {
+  const maxLine = opts.maxLine ?? MAX_LINE_BYTES;
+  const fh = await fs.open(file, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    if (size === 0) return;
+    const buf = Buffer.alloc(CHUNK);
+    const one = Buffer.alloc(1);
+    await fh.read(one, 0, 1, size - 1);
+    let terminated = one[0] === 0x0a;
+    let lineEnd = terminated ? size - 1 : size; // where the current line's bytes end
+    let pieces: Buffer[] = []; // the current line's bytes seen so far, last piece first
+    let len = 0;
+    let tooLong = false;
+    const take = (from: number, to: number): void => {
+      if (tooLong || to <= from) return;
+      if (len + (to - from) > maxLine) {
+        tooLong = true;
+        pieces = [];
+        len = 0;
+        return;
+      }
+      pieces.push(Buffer.from(buf.subarray(from, to)));
+      len += to - from;
+    };
+    const line = (start: number): ReverseLine => {
+      const text = tooLong ? '' : Buffer.concat(pieces.reverse(), len).toString('utf8');
+      const l = { text, tooLong, terminated, start, end: terminated ? lineEnd + 1 : lineEnd };
+      pieces = [];
+      len = 0;
+      tooLong = false;
+      terminated = true;
+      return l;
+    };
+    let pos = lineEnd;
+    while (pos > 0) {
+      const n = Math.min(CHUNK, pos);
+      pos -= n;
+      await fh.read(buf, 0, n, pos);
+      let stop = n;
+      while (stop > 0) {
+        const nl = buf.lastIndexOf(0x0a, stop - 1);
+        if (nl < 0) {
+          take(0, stop);
+          break;
+        }
+        take(nl + 1, stop);
+        yield line(pos + nl + 1);
+        lineEnd = pos + nl;
+        stop = nl;
+      }
+    }
+    yield line(0);
+  } finally {
+    await fh.close();
+  }
+}

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { JaneeError } from '../errors.js';
-import { fileLines } from './lines.js';
+import { fileLines, fileLinesReverse } from './lines.js';
 import { FILE_RE, looseParse, type AuditEntry } from './record.js';
 
 export interface ReadOptions {
@@ -65,6 +65,31 @@ async function readFileEntries(file: string, opts: ReadOptions, keep: number, ou
 }
 
 /**
+ * The last `want` matching entries of one file, reading backwards (in file order
+ * in `out`). Returns the offset just past its last `\n`, like readFileEntries.
+ */
+async function tailFileEntries(file: string, opts: ReadOptions, want: number, out: AuditEntry[]): Promise<number> {
+  let end: number | undefined;
+  const found: AuditEntry[] = [];
+  try {
+    for await (const l of fileLinesReverse(file)) {
+      if (end === undefined) end = l.terminated ? l.end : l.start;
+      if (!l.terminated || found.length >= want) {
+        if (found.length >= want) break;
+        continue; // a partial last line: held back
+      }
+      const e = l.tooLong ? null : looseParse(l.text);
+      if (e && matches(e, opts)) found.push(e);
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw readError(file, e);
+  }
+  out.push(...found.reverse());
+  return end ?? 0;
+}
+
+/**
  * Entries across all day files in date order (line order within a file), filtered.
  * With `limit`, only the last N are returned and older files are not read once
  * enough have been found.
@@ -89,7 +114,8 @@ async function readWithPosition(dir: string, opts: ReadOptions): Promise<{ entri
   for (let i = files.length - 1; i >= 0; i--) {
     const name = files[i] as string;
     const out: AuditEntry[] = [];
-    const end = await readFileEntries(path.join(dir, name), opts, limit - found, out);
+    // With a limit, only the end of a file is needed: read it backwards.
+    const end = limit === Infinity ? await readFileEntries(path.join(dir, name), opts, limit, out) : await tailFileEntries(path.join(dir, name), opts, limit - found, out);
     if (i === files.length - 1) pos.offset = end;
     chunks.push(out);
     found += out.length;

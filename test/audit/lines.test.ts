@@ -8,6 +8,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AuditWriter, fileLines, readEntries, verifyAudit } from '../../src/audit/index.js';
+import { fileLinesReverse } from '../../src/audit/lines.js';
 import { input, lines, tempDir, writeLines } from './helpers.js';
 
 describe('fileLines', () => {
@@ -25,6 +26,35 @@ describe('fileLines', () => {
       { lineNo: 4, text: '', tooLong: false, terminated: true, end: a.length + 4 + huge.length + 2 },
       { lineNo: 5, text: 'last-no-newline', tooLong: false, terminated: false, end: a.length + 4 + huge.length + 2 + 15 },
     ]);
+  });
+});
+
+describe('fileLinesReverse', () => {
+  it('gives exactly the lines of fileLines, last first, across chunk boundaries, long lines and partial ends', async () => {
+    const dir = await tempDir();
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const cases: string[] = ['', '\n', 'a', 'a\n', '\n\n', 'x\ny', 'é😀\nß\n'];
+    for (let k = 0; k < 6; k++) {
+      const parts: string[] = [];
+      let size = 0;
+      while (size < 2.5 * (1 << 20)) {
+        const len = rnd(10) === 0 ? rnd(200_000) : rnd(300);
+        const l = String.fromCharCode(97 + rnd(26)).repeat(len);
+        parts.push(l);
+        size += len + 1;
+      }
+      cases.push(parts.join('\n') + (k % 2 ? '\n' : ''));
+    }
+    for (const [i, text] of cases.entries()) {
+      const file = path.join(dir, `c${i}`);
+      await fs.writeFile(file, text);
+      const fwd = [];
+      for await (const l of fileLines(file)) fwd.push({ text: l.text, tooLong: l.tooLong, terminated: l.terminated, end: l.end });
+      const rev = [];
+      for await (const l of fileLinesReverse(file)) rev.push({ text: l.text, tooLong: l.tooLong, terminated: l.terminated, end: l.end });
+      expect(rev.reverse(), `case ${i}`).toEqual(fwd);
+    }
   });
 });
 
