@@ -5,17 +5,16 @@
  * passphrase — says the whole log is signed; a locked serve's entries are
  * reported as not signed.
  */
-import { mkdtempSync } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTempHomes, runJanee, withEnv } from '../helpers/cli.js';
 import { closeAllServes, startServe } from '../helpers/mcp.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
+import { tempDirSync } from './helpers.js';
 import { addService, agentHome, killAllAgents, noPass, unlock } from '../agent/helpers.js';
 
 let up: Upstream;
-const STATE = mkdtempSync(path.join(os.tmpdir(), 'janee-state-'));
+const STATE = tempDirSync();
 
 beforeAll(async () => {
   up = await startUpstream();

@@ -4,9 +4,7 @@
  * number of lines whose counts add up to the number of refusals, agent-chosen text
  * is capped, and the log still verifies, signed up to its end after close.
  */
-import { mkdtempSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readEntries, RefusalCoalescer, verifyAudit, type AuditEntry, type AuditInput } from '../../src/audit/index.js';
@@ -15,9 +13,9 @@ import { LocalGate } from '../../src/gate/gate.js';
 import { VaultSecrets } from '../../src/gate/secrets.js';
 import { GateCodes } from '../../src/gate/types.js';
 import { createVaultFile, unlockVaultFile } from '../../src/vault/store.js';
-import { input, tempDir } from './helpers.js';
+import { input, tempDir, tempDirSync } from './helpers.js';
 
-process.env.XDG_STATE_HOME = mkdtempSync(path.join(os.tmpdir(), 'janee-state-'));
+process.env.XDG_STATE_HOME = tempDirSync();
 
 const PASSPHRASE = new TextEncoder().encode('flood test passphrase');
 

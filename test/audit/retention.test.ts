@@ -4,16 +4,14 @@
  * saying where it starts. A forged anchor fails.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ANCHOR_FILE, AuditWriter, signerFromFileKey, verifyAudit } from '../../src/audit/index.js';
 import { loadConfig } from '../../src/config/load.js';
-import { input, tempDir } from './helpers.js';
+import { input, tempDir, tempDirSync } from './helpers.js';
 
-process.env.XDG_STATE_HOME = mkdtempSync(path.join(os.tmpdir(), 'janee-state-'));
+process.env.XDG_STATE_HOME = tempDirSync();
 
 const day = (d: string) => Date.parse(`${d}T12:00:00.000Z`);
 

@@ -5,21 +5,19 @@
  * deleted signed entries fail. The CLI (`janee logs verify`) is driven for real.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AuditWriter, CHECKPOINT_FILE, HEAD_FILE, KEYS_FILE, pinFile, signerFromFileKey, verifyAudit } from '../../src/audit/index.js';
 import { sealEntry, type AuditEntry } from '../../src/audit/record.js';
 import { makeCheckpoint } from '../../src/audit/signing.js';
 import { baseEnv, runJanee } from '../helpers/cli.js';
-import { input, lines, tempDir, writeLines } from './helpers.js';
+import { input, lines, tempDir, writeLines, tempDirSync } from './helpers.js';
 
 // Pins go to a temp state dir, never the user's ~/.local/state.
-const STATE = mkdtempSync(path.join(os.tmpdir(), 'janee-state-'));
+const STATE = tempDirSync();
 process.env.XDG_STATE_HOME = STATE;
-const OTHER_MACHINE = { ...process.env, XDG_STATE_HOME: mkdtempSync(path.join(os.tmpdir(), 'janee-state-')) };
+const OTHER_MACHINE = { ...process.env, XDG_STATE_HOME: tempDirSync() };
 
 /** A JANEE_HOME whose audit dir has `n` entries written by a signing gate (closed: signed at shutdown). */
 async function signedLog(n: number, every = 5): Promise<{ home: string; dir: string }> {
