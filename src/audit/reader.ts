@@ -41,26 +41,20 @@ function matches(e: AuditEntry, opts: ReadOptions): boolean {
   return (opts.service === undefined || e.service === opts.service) && (opts.agent === undefined || e.agent === opts.agent);
 }
 
-/**
- * Matching entries of one file, streamed (bounded memory: with a finite `keep`
- * only the last `keep` are held). Returns the offset just past its last `\n`.
- */
-async function readFileEntries(file: string, opts: ReadOptions, keep: number, out: AuditEntry[]): Promise<number> {
+/** Matching entries of one file, streamed. Returns the offset just past its last `\n`. */
+async function readFileEntries(file: string, opts: ReadOptions, out: AuditEntry[]): Promise<number> {
   let end = 0;
   try {
     for await (const l of fileLines(file)) {
       if (!l.terminated) break; // a partial last line: held back (follow reads it once complete)
       end = l.end;
       const e = l.tooLong ? null : looseParse(l.text);
-      if (!e || !matches(e, opts)) continue;
-      out.push(e);
-      if (out.length > keep * 2 + 1024) out.splice(0, out.length - keep);
+      if (e && matches(e, opts)) out.push(e);
     }
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
     throw readError(file, e);
   }
-  if (out.length > keep) out.splice(0, out.length - keep);
   return end;
 }
 
@@ -115,7 +109,7 @@ async function readWithPosition(dir: string, opts: ReadOptions): Promise<{ entri
     const name = files[i] as string;
     const out: AuditEntry[] = [];
     // With a limit, only the end of a file is needed: read it backwards.
-    const end = limit === Infinity ? await readFileEntries(path.join(dir, name), opts, limit, out) : await tailFileEntries(path.join(dir, name), opts, limit - found, out);
+    const end = limit === Infinity ? await readFileEntries(path.join(dir, name), opts, out) : await tailFileEntries(path.join(dir, name), opts, limit - found, out);
     if (i === files.length - 1) pos.offset = end;
     chunks.push(out);
     found += out.length;

@@ -231,7 +231,7 @@ export class AuditWriter {
 
   /** Signs the current chain head now (resolves without signing if there is no signer or nothing to sign). */
   checkpoint(signer: AuditSigner | undefined = this.signer): Promise<void> {
-    if (!signer) return Promise.resolve();
+    if (!signer || this.closed) return Promise.resolve();
     return new Promise<null>((resolve, reject) => {
       this.queue.push({ input: null, signer, resolve, reject });
       this.kick();
