@@ -3,6 +3,10 @@
  *
  *   2026-03-15T10:23:45Z | agent:claude | stripe | GET /v1/charges | 200 | 142ms
  *   2026-03-15T10:23:48Z | agent:claude | stripe | POST /v1/charges | BLOCKED | policy violation
+ *   2026-03-15T10:23:49Z | agent:claude | stripe | POST /v1/charges | BLOCKED | policy violation | ×37 more like this (coalesced)
+ *
+ * The last form is a summary record (`count`): that many similar refusals were
+ * counted instead of written one by one (src/audit/coalesce.ts).
  *
  * Agent names, paths, methods and rules can come from a hostile agent (or an
  * edited log), so every field is escaped: C0/C1 control characters (which covers
@@ -63,5 +67,6 @@ export function formatEntry(e: AuditEntry): string {
   if (blockedWhy) reason = blockedWhy; // refused before any policy was looked at
   else if (e.outcome === 'error') reason = e.rule !== undefined ? escapeField(e.rule) : t.reason;
   else reason = e.rule !== undefined ? `${t.reason} (${escapeField(e.rule)})` : t.reason;
-  return `${head} | ${t.word} | ${reason}`;
+  const more = typeof e.count === 'number' ? ` | ×${e.count} more like this (coalesced)` : '';
+  return `${head} | ${t.word} | ${reason}${more}`;
 }

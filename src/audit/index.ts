@@ -3,6 +3,7 @@ export {
   AGENT_SOURCES,
   GENESIS_HASH,
   LIMITS,
+  TRUNCATED_MARK,
   OUTCOMES,
   canonicalText,
   fileNameFor,
@@ -13,7 +14,17 @@ export {
   type AuditInput,
   type AuditOutcome,
 } from './record.js';
-export { AuditWriter, HEAD_FILE, type AuditWriterOptions } from './writer.js';
+export { AuditWriter, HEAD_FILE, type AuditPolicy, type AuditWriterOptions } from './writer.js';
+export { RefusalCoalescer, type CoalesceOptions } from './coalesce.js';
+export { fileLines, MAX_LINE_BYTES, type FileLine } from './lines.js';
+export {
+  ANCHOR_FILE,
+  CHECKPOINT_FILE,
+  KEYS_FILE,
+  pinFile,
+  signerFromFileKey,
+  type AuditSigner,
+} from './signing.js';
 export { followEntries, listLogFiles, readEntries, type FollowOptions, type ReadOptions } from './reader.js';
 export { verifyAudit, type AuditProblem, type VerifyResult } from './verify.js';
 export { escapeField, formatEntry } from './format.js';

@@ -1,11 +1,13 @@
 /**
  * Reading the audit log: `janee logs` (readEntries) and `janee logs --follow`
  * (followEntries). Readers are lenient: lines that are not entries are skipped
- * (`janee logs verify` is where damage is reported).
+ * (`janee logs verify` is where damage is reported). Files are streamed, so a day
+ * file of any size is read in bounded memory.
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { JaneeError } from '../errors.js';
+import { fileLines, fileLinesReverse } from './lines.js';
 import { FILE_RE, looseParse, type AuditEntry } from './record.js';
 
 export interface ReadOptions {
@@ -39,32 +41,46 @@ function matches(e: AuditEntry, opts: ReadOptions): boolean {
   return (opts.service === undefined || e.service === opts.service) && (opts.agent === undefined || e.agent === opts.agent);
 }
 
-/**
- * Entries of one file's bytes, up to the last complete line. Returns the byte
- * offset just past the last `\n` (where a follower continues).
- */
-function parseChunk(buf: Buffer, opts: ReadOptions, out: AuditEntry[]): number {
-  const end = buf.lastIndexOf(0x0a) + 1;
-  if (end === 0) return 0;
-  const text = buf.toString('utf8', 0, end);
-  let start = 0;
-  for (;;) {
-    const nl = text.indexOf('\n', start);
-    if (nl < 0) break;
-    const e = looseParse(text.slice(start, nl));
-    if (e && matches(e, opts)) out.push(e);
-    start = nl + 1;
+/** Matching entries of one file, streamed. Returns the offset just past its last `\n`. */
+async function readFileEntries(file: string, opts: ReadOptions, out: AuditEntry[]): Promise<number> {
+  let end = 0;
+  try {
+    for await (const l of fileLines(file)) {
+      if (!l.terminated) break; // a partial last line: held back (follow reads it once complete)
+      end = l.end;
+      const e = l.tooLong ? null : looseParse(l.text);
+      if (e && matches(e, opts)) out.push(e);
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw readError(file, e);
   }
   return end;
 }
 
-async function readFileOrEmpty(file: string): Promise<Buffer> {
+/**
+ * The last `want` matching entries of one file, reading backwards (in file order
+ * in `out`). Returns the offset just past its last `\n`, like readFileEntries.
+ */
+async function tailFileEntries(file: string, opts: ReadOptions, want: number, out: AuditEntry[]): Promise<number> {
+  let end: number | undefined;
+  const found: AuditEntry[] = [];
   try {
-    return await fs.readFile(file);
+    for await (const l of fileLinesReverse(file)) {
+      if (end === undefined) end = l.terminated ? l.end : l.start;
+      if (!l.terminated || found.length >= want) {
+        if (found.length >= want) break;
+        continue; // a partial last line: held back
+      }
+      const e = l.tooLong ? null : looseParse(l.text);
+      if (e && matches(e, opts)) found.push(e);
+    }
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return Buffer.alloc(0);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
     throw readError(file, e);
   }
+  out.push(...found.reverse());
+  return end ?? 0;
 }
 
 /**
@@ -92,7 +108,8 @@ async function readWithPosition(dir: string, opts: ReadOptions): Promise<{ entri
   for (let i = files.length - 1; i >= 0; i--) {
     const name = files[i] as string;
     const out: AuditEntry[] = [];
-    const end = parseChunk(await readFileOrEmpty(path.join(dir, name)), opts, out);
+    // With a limit, only the end of a file is needed: read it backwards.
+    const end = limit === Infinity ? await readFileEntries(path.join(dir, name), opts, out) : await tailFileEntries(path.join(dir, name), opts, limit - found, out);
     if (i === files.length - 1) pos.offset = end;
     chunks.push(out);
     found += out.length;
@@ -134,26 +151,27 @@ export async function followEntries(
   let { file, offset } = pos;
 
   const readFrom = async (name: string, from: number): Promise<number> => {
-    let h: fs.FileHandle;
+    const file = path.join(dir, name);
+    let size: number;
     try {
-      h = await fs.open(path.join(dir, name), 'r');
+      size = (await fs.stat(file)).size;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return from;
       throw readError(name, e);
     }
+    if (size < from) from = 0; // replaced or truncated: start over on it
+    if (size === from) return from;
     try {
-      const { size } = await h.stat();
-      if (size < from) from = 0; // replaced or truncated: start over on it
-      if (size === from) return from;
-      const buf = Buffer.alloc(size - from);
-      const { bytesRead } = await h.read(buf, 0, buf.length, from);
-      const out: AuditEntry[] = [];
-      const used = parseChunk(buf.subarray(0, bytesRead), filter, out);
-      for (const e of out) if (!signal.aborted) onEntry(e);
-      return from + used;
-    } finally {
-      await h.close();
+      for await (const l of fileLines(file, { start: from })) {
+        if (!l.terminated) break;
+        from = l.end;
+        const e = l.tooLong ? null : looseParse(l.text);
+        if (e && matches(e, filter) && !signal.aborted) onEntry(e);
+      }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw readError(name, e);
     }
+    return from;
   };
 
   while (!signal.aborted) {

@@ -12,7 +12,7 @@
  * The *unhashed text* of an entry is `JSON.stringify` (ECMAScript, no whitespace) of
  * the object with exactly these keys in exactly this order:
  *   ts, agent, agentSource, service, method, path, outcome, status, ms,
- *   reason (only if present), rule (only if present), seq, prev
+ *   reason (only if present), rule (only if present), count (only if present), seq, prev
  * `hash` = lowercase hex sha256 of the UTF-8 bytes of that text.
  * The line written is the same text with `,"hash":"<hash>"` inserted before the
  * final `}`, plus `\n`. So a verifier in any language needs no JSON canonicaliser:
@@ -22,9 +22,10 @@
  * form, e.g. has extra fields, is still reported.)
  *
  * `prev` is the previous entry's `hash` (the entry with seq − 1, across files);
- * the first entry ever (seq 1) has 64 zeros. Note the chain is unkeyed: it detects
- * accidental damage and naive edits/deletions, not someone who rewrites the whole
- * tail and recomputes every hash (nothing without a key held elsewhere could).
+ * the first entry ever (seq 1) has 64 zeros (or, after retention deleted old day
+ * files, the hash in `anchor.json`). The chain itself is unkeyed: it detects
+ * accidental damage and naive edits/deletions; a rewrite that recomputes every
+ * hash is caught by the signed checkpoints beside it (signing.ts).
  */
 import { createHash } from 'node:crypto';
 import { JaneeError } from '../errors.js';
@@ -46,10 +47,17 @@ export interface AuditInput {
   outcome: AuditOutcome;
   status: number | null;
   ms: number;
-  /** The agent's stated reason (truncated to 500 chars). */
+  /** The agent's stated reason (capped, see LIMITS). */
   reason?: string;
   /** Which policy rule decided, or an error code. */
   rule?: string;
+  /**
+   * Only on a summary record: this many similar refusals (same agent, service,
+   * outcome and rule) happened since the last line written for them, and were
+   * counted instead of written one by one (see src/gate/coalesce.ts). method and
+   * path are those of the last one counted.
+   */
+  count?: number;
 }
 
 /** An audit line: the input plus its time and place in the hash chain. */
@@ -64,17 +72,22 @@ export type UnhashedEntry = Omit<AuditEntry, 'hash'>;
 
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** Length caps (UTF-16 code units). Fields other than reason come from config or a hostile agent. */
+/**
+ * Length caps (UTF-16 code units). Agent, service, method, path and reason are
+ * chosen by a hostile agent, so a line stays under about 1.5 KB whatever it sends;
+ * a capped field ends in TRUNCATED_MARK (counted in the cap).
+ */
 export const LIMITS = {
-  agent: 200,
-  service: 200,
+  agent: 128,
+  service: 128,
   method: 32,
-  path: 2048,
-  reason: 500,
+  path: 512,
+  reason: 256,
   rule: 200,
 } as const;
+export const TRUNCATED_MARK = '…';
 
-const INPUT_KEYS = new Set(['agent', 'agentSource', 'service', 'method', 'path', 'outcome', 'status', 'ms', 'reason', 'rule']);
+const INPUT_KEYS = new Set(['agent', 'agentSource', 'service', 'method', 'path', 'outcome', 'status', 'ms', 'reason', 'rule', 'count']);
 const HEX64 = /^[0-9a-f]{64}$/;
 const TS_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
@@ -82,13 +95,13 @@ function badInput(what: string): JaneeError {
   return new JaneeError('AUDIT_BAD_INPUT', `audit entry rejected: ${what}`, 'this is a bug in janee; please report it');
 }
 
-/** Truncates without leaving half a surrogate pair at the end. */
+/** Truncates to n units, the last being TRUNCATED_MARK, without leaving half a surrogate pair. */
 function cap(s: string, n: number): string {
   if (s.length <= n) return s;
-  let out = s.slice(0, n);
+  let out = s.slice(0, n - TRUNCATED_MARK.length);
   const last = out.charCodeAt(out.length - 1);
   if (last >= 0xd800 && last <= 0xdbff) out = out.slice(0, -1);
-  return out;
+  return out + TRUNCATED_MARK;
 }
 
 function str(input: Record<string, unknown>, key: keyof typeof LIMITS): string {
@@ -132,6 +145,10 @@ export function normalizeInput(input: AuditInput): AuditInput {
   };
   if (rec.reason !== undefined) out.reason = str(rec, 'reason');
   if (rec.rule !== undefined) out.rule = str(rec, 'rule');
+  if (rec.count !== undefined) {
+    if (!Number.isSafeInteger(rec.count) || (rec.count as number) < 1) throw badInput('count must be a positive integer');
+    out.count = rec.count as number;
+  }
   return out;
 }
 
@@ -150,6 +167,7 @@ export function canonicalText(e: UnhashedEntry): string {
   };
   if (e.reason !== undefined) o.reason = e.reason;
   if (e.rule !== undefined) o.rule = e.rule;
+  if (e.count !== undefined) o.count = e.count;
   o.seq = e.seq;
   o.prev = e.prev;
   return JSON.stringify(o);
@@ -187,6 +205,7 @@ function shapeProblem(o: Record<string, unknown>): string | null {
   if (!Number.isInteger(o.ms) || (o.ms as number) < 0) return 'ms is not a non-negative integer';
   if (o.reason !== undefined && !str('reason')) return 'reason is not a string';
   if (o.rule !== undefined && !str('rule')) return 'rule is not a string';
+  if (o.count !== undefined && (!Number.isSafeInteger(o.count) || (o.count as number) < 1)) return 'count is not a positive integer';
   if (!Number.isSafeInteger(o.seq) || (o.seq as number) < 1) return 'seq is not a positive integer';
   if (!HEX64.test(o.prev as string)) return 'prev is not 64 hex digits';
   if (!HEX64.test(o.hash as string)) return 'hash is not 64 hex digits';

@@ -54,13 +54,27 @@
  * A head that lags behind the log (crash between the two writes) is accepted when
  * it names an entry of the chain. The head is advisory for the writer (never read
  * by it) and a failure to update it does not fail the append.
+ *
+ * Checkpoints (signing.ts). With a signer (the vault is open), the writer signs
+ * the chain head — under the lock, so with other processes' entries in it — into
+ * `<dir>/checkpoints` after every `checkpointEvery` (100) entries of its own, at
+ * most `checkpointMs` (60 s) after its first unsigned one, when the signer changes
+ * (agent lock) and on close (serve exit, agent exit). Without one (locked gate)
+ * entries are written unsigned; verify reports them as such. A checkpoint that
+ * cannot be written fails the append like any other write error.
+ *
+ * Retention (`keepDays`). At the first write and after opening a new day file,
+ * day files older than keepDays UTC days are deleted, after `<dir>/anchor.json`
+ * records the last deleted entry (signed when a signer is active), so the rest of
+ * the chain verifies from there. Retention never fails an append.
  */
 import { constants as fsc, fstatSync, statSync, writeSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { JaneeError } from '../errors.js';
-import { dropLockCandidate, ensureDir, FILE_MODE, withLock } from '../util/fsutil.js';
+import { atomicWrite, dropLockCandidate, ensureDir, FILE_MODE, withLock } from '../util/fsutil.js';
 import { listLogFiles } from './reader.js';
+import { ANCHOR_FILE, CHECKPOINT_FILE, makeCheckpoint, publishKey, type AuditSigner } from './signing.js';
 import {
   fileNameFor,
   GENESIS_HASH,
@@ -80,17 +94,29 @@ export interface AuditWriterOptions {
   lockTimeoutMs?: number;
 }
 
+/** Settings from config.yaml `audit:` (see setPolicy). */
+export interface AuditPolicy {
+  /** Delete day files older than this many days (undefined: keep everything). */
+  keepDays?: number | undefined;
+  /** Sign a checkpoint after this many of our entries (default 100)… */
+  checkpointEvery?: number | undefined;
+  /** …or this long after the first unsigned one (default 60 s). */
+  checkpointMs?: number | undefined;
+}
+
+export const DEFAULT_CHECKPOINT_EVERY = 100;
+export const DEFAULT_CHECKPOINT_MS = 60_000;
+
 export const HEAD_FILE = 'head';
 export const HEAD_SIZE = 256;
 export const LOCK_TARGET = 'audit';
 /** Up to this many bytes appended by others are read directly instead of rescanning. */
 const GROWN_MAX = 1 << 20;
 
-interface Pending {
-  input: AuditInput;
-  resolve: (e: AuditEntry) => void;
-  reject: (e: unknown) => void;
-}
+type Pending =
+  | { input: AuditInput; resolve: (e: AuditEntry) => void; reject: (e: unknown) => void }
+  /** Sign the chain head with `signer` (close, lock, timer). */
+  | { input: null; signer: AuditSigner; resolve: (e: null) => void; reject: (e: unknown) => void };
 
 interface Tail {
   seq: number;
@@ -146,6 +172,16 @@ export class AuditWriter {
   /** Old day-file handles to close once synced. */
   private retired: fs.FileHandle[] = [];
 
+  private signer: AuditSigner | undefined;
+  private policy: AuditPolicy = {};
+  /** Our entries written since our last checkpoint (others sign their own). */
+  private unsigned = 0;
+  private checkpointTimer: NodeJS.Timeout | null = null;
+  /** Key ids already in signing-keys and the pin (by this writer). */
+  private published = new Set<string>();
+  /** Run retention before the next write (start, policy change, new day file). */
+  private pruneDue = true;
+
   constructor(dir: string, opts: AuditWriterOptions = {}) {
     this.dir = dir;
     this.fsyncIntervalMs = Math.max(0, opts.fsyncIntervalMs ?? 200);
@@ -175,6 +211,33 @@ export class AuditWriter {
     });
   }
 
+  /**
+   * The key that signs checkpoints (undefined: the vault is locked, entries stay
+   * unsigned). Entries of ours that the previous signer has not covered yet are
+   * signed by it first.
+   */
+  setSigner(signer: AuditSigner | undefined): void {
+    if (this.signer && this.signer.id !== signer?.id && this.unsigned > 0) void this.checkpoint(this.signer).catch(() => undefined);
+    this.signer = signer;
+  }
+
+  /** Retention and checkpoint frequency (config.yaml `audit:`); cheap when unchanged. */
+  setPolicy(policy: AuditPolicy): void {
+    const p = this.policy;
+    if (p.keepDays === policy.keepDays && p.checkpointEvery === policy.checkpointEvery && p.checkpointMs === policy.checkpointMs) return;
+    this.policy = { ...policy };
+    if (policy.keepDays !== undefined) this.pruneDue = true;
+  }
+
+  /** Signs the current chain head now (resolves without signing if there is no signer or nothing to sign). */
+  checkpoint(signer: AuditSigner | undefined = this.signer): Promise<void> {
+    if (!signer || this.closed) return Promise.resolve();
+    return new Promise<null>((resolve, reject) => {
+      this.queue.push({ input: null, signer, resolve, reject });
+      this.kick();
+    }).then(() => undefined);
+  }
+
   /** Waits for queued appends, then fsyncs what has been written. */
   async flush(): Promise<void> {
     while (this.draining) await this.draining;
@@ -185,7 +248,12 @@ export class AuditWriter {
 
   /** flush(), then closes the files. Later appends reject. */
   async close(): Promise<void> {
+    if (this.checkpointTimer) clearTimeout(this.checkpointTimer);
+    this.checkpointTimer = null;
+    // Shutdown: sign what we wrote (the agent's or serve's last entries).
+    const last = this.unsigned > 0 ? this.checkpoint().catch(() => undefined) : undefined;
     this.closed = true;
+    await last;
     try {
       await this.flush();
     } finally {
@@ -214,11 +282,11 @@ export class AuditWriter {
           await ensureDir(this.dir);
           this.dirReady = true;
         }
-        const entries = await withLock(this.lockTarget, () => this.writeBatch(batch.map((p) => p.input)), {
+        const entries = await withLock(this.lockTarget, () => this.writeBatch(batch), {
           timeoutMs: this.lockTimeoutMs,
           keepCandidate: true,
         });
-        batch.forEach((p, i) => p.resolve(entries[i] as AuditEntry));
+        batch.forEach((p, i) => (p.input === null ? p.resolve(null) : p.resolve(entries[i] as AuditEntry)));
       } catch (e) {
         this.dirReady = false;
         await this.dropFiles();
@@ -232,16 +300,27 @@ export class AuditWriter {
   /** The tail to record in the head file at the next sync. */
   private headDue: Tail | null = null;
 
-  private async writeBatch(inputs: AuditInput[]): Promise<AuditEntry[]> {
+  private async writeBatch(items: Pending[]): Promise<(AuditEntry | null)[]> {
     let t = this.now();
     const firstFile = fileNameFor(new Date(t).toISOString());
     let tail = this.fastTail(firstFile);
     if (tail === 'grown') tail = await this.grownTail();
     if (!tail) tail = await this.slowTail();
+    if (this.pruneDue) {
+      this.pruneDue = false;
+      await this.prune(firstFile).catch(() => undefined); // housekeeping: never fails an append
+    }
 
-    const entries: AuditEntry[] = [];
+    const entries: (AuditEntry | null)[] = [];
     let pending: string[] = [];
-    for (let i = 0; i < inputs.length; i++) {
+    let signWith: AuditSigner | undefined;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] as Pending;
+      if (item.input === null) {
+        signWith = item.signer;
+        entries.push(null);
+        continue;
+      }
       if (i > 0) t = this.now();
       const ts = new Date(t).toISOString();
       let file = fileNameFor(ts);
@@ -256,13 +335,18 @@ export class AuditWriter {
         pending.push('\n'); // close off a partial line left by a crash (see the file comment)
         cur.endsWithNewline = true;
       }
-      const { entry, line } = sealEntry(inputs[i] as AuditInput, ts, tail.seq + 1, tail.hash);
+      const { entry, line } = sealEntry(item.input, ts, tail.seq + 1, tail.hash);
       pending.push(line);
       entries.push(entry);
       tail = { seq: entry.seq, hash: entry.hash };
+      this.unsigned++;
     }
     if (pending.length > 0) this.writeOut(pending.join(''));
     this.tail = tail;
+    const every = this.policy.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
+    if (!signWith && this.signer?.active() && this.unsigned >= every) signWith = this.signer;
+    if (signWith && tail.seq > 0) await this.writeCheckpoint(signWith, tail);
+    else if (this.unsigned > 0) this.scheduleCheckpoint();
     // The head record is advisory and may lag (verify accepts a lagging head), so
     // it is written with the batched fsync rather than once per append: a 256-byte
     // pwrite per call was a fifth of the gate's own per-call cost.
@@ -277,6 +361,69 @@ export class AuditWriter {
       this.scheduleSync();
     }
     return entries;
+  }
+
+  /**
+   * Runs under the lock: appends a signed checkpoint of `tail` to CHECKPOINT_FILE
+   * (publishing the key first if this is its first use here). Synced at once:
+   * checkpoints are rare (every `checkpointEvery` entries or `checkpointMs`).
+   */
+  private async writeCheckpoint(signer: AuditSigner, tail: Tail): Promise<void> {
+    const ts = new Date(this.now()).toISOString();
+    if (!this.published.has(signer.id)) {
+      await publishKey(this.dir, signer, ts);
+      this.published.add(signer.id);
+    }
+    const c = makeCheckpoint('checkpoint', signer, tail.seq, tail.hash, ts);
+    const fh = await fs.open(path.join(this.dir, CHECKPOINT_FILE), fsc.O_WRONLY | fsc.O_APPEND | fsc.O_CREAT, FILE_MODE);
+    try {
+      await fh.write(`${JSON.stringify(c)}\n`);
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    this.unsigned = 0;
+    if (this.checkpointTimer) clearTimeout(this.checkpointTimer);
+    this.checkpointTimer = null;
+  }
+
+  /** A checkpoint `checkpointMs` after the first unsigned entry, if no count-based one comes first. */
+  private scheduleCheckpoint(): void {
+    if (this.checkpointTimer || !this.signer) return;
+    this.checkpointTimer = setTimeout(() => {
+      this.checkpointTimer = null;
+      if (this.signer?.active() && this.unsigned > 0 && !this.closed) void this.checkpoint().catch(() => undefined);
+    }, this.policy.checkpointMs ?? DEFAULT_CHECKPOINT_MS);
+    this.checkpointTimer.unref();
+  }
+
+  /**
+   * Retention, under the lock: deletes day files older than keepDays (by their
+   * UTC date; never the newest file), after writing ANCHOR_FILE with the last
+   * deleted entry (seq, hash), signed as an anchor when a signer is active, so the
+   * rest of the chain still verifies and says where it starts.
+   */
+  private async prune(today: string): Promise<void> {
+    const keep = this.policy.keepDays;
+    if (keep === undefined) return;
+    const cutoff = new Date(Date.parse(`${today.slice(0, 10)}T00:00:00Z`) - (keep - 1) * 86_400_000).toISOString().slice(0, 10);
+    const files = await listLogFiles(this.dir);
+    const old = files.slice(0, -1).filter((f) => f.slice(0, 10) < cutoff);
+    if (old.length === 0) return;
+    let last: AuditEntry | null = null;
+    for (let i = old.length - 1; i >= 0 && !last; i--) last = await lastEntryOf(path.join(this.dir, old[i] as string));
+    if (last) {
+      const ts = new Date(this.now()).toISOString();
+      const signer = this.signer?.active() ? this.signer : undefined;
+      if (signer && !this.published.has(signer.id)) {
+        await publishKey(this.dir, signer, ts);
+        this.published.add(signer.id);
+      }
+      const signed = signer ? makeCheckpoint('anchor', signer, last.seq, last.hash, ts) : undefined;
+      const anchor = { seq: last.seq, hash: last.hash, file: old.at(-1), ts, ...(signed ? { key: signed.key, sig: signed.sig } : {}) };
+      await atomicWrite(path.join(this.dir, ANCHOR_FILE), `${JSON.stringify(anchor)}\n`, { backup: false });
+    }
+    for (const f of old) await fs.unlink(path.join(this.dir, f)).catch(() => undefined);
   }
 
   /** The cached tail, if the open file is still the newest and nobody appended to it. */
@@ -340,6 +487,7 @@ export class AuditWriter {
         endsWithNewline = b[0] === 0x0a;
       } else {
         this.dirDirty = true; // probably just created: fsync the directory too
+        this.pruneDue = true; // a new day: older files may now be past keepDays
       }
       this.cur = { file, fh, ino: st.ino, size: st.size, endsWithNewline };
     } catch (e) {

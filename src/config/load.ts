@@ -19,6 +19,7 @@ import {
   type PolicyRule,
   type RateLimit,
   type ServiceConfig,
+  type AuditConfig,
 } from './types.js';
 import { buildUpstreamUrl, normalizePolicyPattern, normalizeRequestTarget } from '../policy/normalize.js';
 import { parseBaseUrl } from './url.js';
@@ -122,7 +123,7 @@ export function validateConfig(parsed: ParsedConfigFile, file: string): JaneeCon
   const root = parsed.doc.contents;
   const services = new Map<string, ServiceConfig>();
   if (root === null || (isScalar(root) && root.value === null)) return { file, vaultPath: undefined, services };
-  const top = v.entries(v.map(root, '(top level)'), '(top level)', ['services', 'vault', 'version']);
+  const top = v.entries(v.map(root, '(top level)'), '(top level)', ['services', 'vault', 'version', 'audit']);
 
   let vaultPath: string | undefined;
   const vaultNode = top.get('vault');
@@ -139,7 +140,22 @@ export function validateConfig(parsed: ParsedConfigFile, file: string): JaneeCon
       services.set(name, validateService(v, name, pair.value as Node | null));
     }
   }
-  return { file, vaultPath, services };
+  const auditNode = top.get('audit')?.value;
+  const audit = auditNode && !(isScalar(auditNode) && auditNode.value === null) ? validateAudit(v, auditNode) : undefined;
+  return { file, vaultPath, services, ...(audit ? { audit } : {}) };
+}
+
+function validateAudit(v: Validator, node: Node): AuditConfig {
+  const fields = v.entries(v.map(node, 'audit'), 'audit', ['keepDays', 'checkpointEvery', 'checkpointSeconds']);
+  const out: AuditConfig = {};
+  const opt = (k: keyof AuditConfig, max: number): void => {
+    const n = fields.get(k)?.value;
+    if (n) out[k] = positiveInt(v, `audit.${k}`, n, 1, max);
+  };
+  opt('keepDays', 36_500);
+  opt('checkpointEvery', 1_000_000);
+  opt('checkpointSeconds', 86_400);
+  return out;
 }
 
 function validateService(v: Validator, name: string, node: Node | null): ServiceConfig {

@@ -44,6 +44,18 @@ export interface JaneeConfig {
   /** Absolute vault path (from `vault:` relative to the config file, or default). */
   vaultPath: string | undefined;
   services: Map<string, ServiceConfig>;
+  /** `audit:` (absent: keep every day file, default checkpoint frequency). */
+  audit?: AuditConfig;
+}
+
+/** config.yaml `audit:`. Retention and checkpoints; the log's content is not configurable. */
+export interface AuditConfig {
+  /** Delete day files older than this many days (UTC dates), leaving an anchor. */
+  keepDays?: number;
+  /** Sign a checkpoint at least every this many entries… */
+  checkpointEvery?: number;
+  /** …and this many seconds after an unsigned entry. */
+  checkpointSeconds?: number;
 }
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;

@@ -8,7 +8,7 @@
  * Errors thrown from here are JaneeErrors whose messages are safe for the agent:
  * they are redacted like response bodies.
  */
-import { AuditWriter, type AuditInput } from '../audit/index.js';
+import { AuditWriter, RefusalCoalescer, signerFromFileKey, type AuditInput, type AuditSigner } from '../audit/index.js';
 import { loadConfig } from '../config/load.js';
 import type { JaneeConfig, ServiceConfig } from '../config/types.js';
 import { parseBaseUrl } from '../config/url.js';
@@ -22,7 +22,7 @@ import { authHeaderName, injectCredential, secretVariants } from './inject.js';
 import { isKilled, KillswitchWatcher } from './killswitch.js';
 import { RateLimiter } from './ratelimit.js';
 import { Redactor } from './redact.js';
-import { lockedError, type SecretSource } from './secrets.js';
+import { lockedError, VaultSecrets, type SecretSource } from './secrets.js';
 import { GateCodes, type Caller, type ExecuteRequest, type ExecuteResult, type Gate, type ServiceInfo } from './types.js';
 
 /** Largest request body the agent may send upstream. */
@@ -42,6 +42,9 @@ type Audit = Omit<AuditInput, 'agent' | 'agentSource' | 'ms'>;
 export class LocalGate implements Gate {
   readonly #config: WatchedFile<JaneeConfig>;
   readonly #audit: AuditWriter;
+  /** Refusals go through this (see src/audit/coalesce.ts): an agent cannot flood the log. */
+  readonly #refusals: RefusalCoalescer;
+  #lastConfig: JaneeConfig | undefined;
   readonly #kill: KillswitchWatcher;
   readonly #limits = new RateLimiter();
   /** Created on the first forwarded call: undici is most of serve's start-up cost otherwise. */
@@ -52,13 +55,17 @@ export class LocalGate implements Gate {
   constructor(opts: LocalGateOptions) {
     this.#config = new WatchedFile(opts.configFile, (f) => loadConfig(f));
     this.#audit = new AuditWriter(opts.auditDir);
+    this.#refusals = new RefusalCoalescer((input) => this.#audit.append(input));
     this.#kill = new KillswitchWatcher(opts.killswitchFile);
     if (opts.forwarder) this.#forwarder = Promise.resolve(opts.forwarder);
     this.#secrets = opts.secrets;
+    this.#audit.setSigner(signerFor(opts.secrets));
   }
 
   /** Swap the secret source (agent: unlock after lock). */
   setSecrets(secrets: SecretSource | undefined): void {
+    // Before the old key is wiped: the old signer checkpoints what it has not signed yet.
+    this.#audit.setSigner(signerFor(secrets));
     this.#secrets?.wipe();
     this.#secrets = secrets;
     this.#redactorFor = undefined;
@@ -100,12 +107,19 @@ export class LocalGate implements Gate {
     let audited = false;
     const audit = (a: Partial<Audit>) => {
       audited = true;
-      return this.#audit.append({ ...base, ...a, agent: caller.agent, agentSource: caller.agentSource, ms: Math.round((performance.now() - started) * 10) / 10 });
+      const input: AuditInput = { ...base, ...a, agent: caller.agent, agentSource: caller.agentSource, ms: Math.round((performance.now() - started) * 10) / 10 };
+      if (input.outcome === 'allowed') return this.#audit.append(input);
+      return this.#refusals.refuse(input, this.#lastConfig?.services.has(svcName) === true);
     };
 
     let redactor: Redactor | undefined;
     try {
       const config = await this.#config.get();
+      if (config !== this.#lastConfig) {
+        this.#lastConfig = config;
+        const a = config.audit;
+        this.#audit.setPolicy({ keepDays: a?.keepDays, checkpointEvery: a?.checkpointEvery, checkpointMs: a?.checkpointSeconds === undefined ? undefined : a.checkpointSeconds * 1000 });
+      }
       const kill = await this.#kill.current();
       if (isKilled(kill, svcName)) {
         throw new JaneeError(GateCodes.KILLED, `kill switch is on${kill.all ? '' : ` for ${svcName}`}: every call is blocked`, `a human can run \`janee killswitch off${kill.all ? '' : ` ${svcName}`}\` to allow calls again`);
@@ -214,6 +228,7 @@ export class LocalGate implements Gate {
 
   async close(): Promise<void> {
     this.#secrets?.wipe();
+    await this.#refusals.flush();
     await Promise.allSettled([this.#audit.close(), this.#forwarder?.then((f) => f.close())]);
   }
 }
@@ -246,6 +261,12 @@ function injectedQueryForms(fields: Record<string, string>): string[] {
     }
   }
   return out;
+}
+
+/** The audit signing key of an open vault (HKDF of its file key); none while locked. */
+function signerFor(secrets: SecretSource | undefined): AuditSigner | undefined {
+  if (!(secrets instanceof VaultSecrets) || secrets.locked) return undefined;
+  return signerFromFileKey(secrets.key(), () => !secrets.locked);
 }
 
 function outcomeFor(err: JaneeError): Partial<Audit> {

@@ -38,6 +38,12 @@ describe('formatEntry', () => {
     expect(f({ outcome: 'allowed', status: null })).toBe('- | 142ms');
   });
 
+  it('shows a summary record (coalesced refusals) with its count', () => {
+    expect(formatEntry(entry({ outcome: 'blocked', status: null, ms: 0, rule: 'no matching policy', count: 37 }))).toBe(
+      '2026-03-15T10:23:45Z | agent:claude | stripe | GET /v1/charges | BLOCKED | policy violation (no matching policy) | ×37 more like this (coalesced)',
+    );
+  });
+
   it('does not call a refusal made before any policy a policy violation', () => {
     const f = (over: Partial<AuditEntry>): string => formatEntry(entry({ status: null, outcome: 'blocked', ...over })).split(' | ').slice(4).join(' | ');
     expect(f({ rule: 'GATE_BAD_REQUEST' })).toBe('BLOCKED | bad request (refused before policy)');

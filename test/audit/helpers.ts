@@ -1,4 +1,5 @@
 /** Shared helpers for the audit tests: temp dirs, entries, and a transpiled copy of src for child processes. */
+import { mkdtempSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -17,6 +18,13 @@ afterAll(async () => {
 
 export async function tempDir(): Promise<string> {
   const d = await fs.mkdtemp(path.join(os.tmpdir(), 'janee-audit-'));
+  made.push(d);
+  return d;
+}
+
+/** tempDir, synchronously (for module-level setup such as XDG_STATE_HOME); removed with the others. */
+export function tempDirSync(prefix = 'janee-state-'): string {
+  const d = mkdtempSync(path.join(os.tmpdir(), prefix));
   made.push(d);
   return d;
 }

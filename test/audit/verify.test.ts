@@ -30,9 +30,9 @@ function rehash(line: string): string {
 describe('verifyAudit', () => {
   it('accepts an intact log, an empty dir and a missing dir', async () => {
     const dir = await makeLog();
-    expect(await verifyAudit(dir)).toEqual({ ok: true, entries: 10, problems: [] });
-    expect(await verifyAudit(await tempDir())).toEqual({ ok: true, entries: 0, problems: [] });
-    expect(await verifyAudit(path.join(await tempDir(), 'nope'))).toEqual({ ok: true, entries: 0, problems: [] });
+    expect(await verifyAudit(dir)).toMatchObject({ ok: true, entries: 10, problems: [] });
+    expect(await verifyAudit(await tempDir())).toMatchObject({ ok: true, entries: 0, problems: [] });
+    expect(await verifyAudit(path.join(await tempDir(), 'nope'))).toMatchObject({ ok: true, entries: 0, problems: [] });
   });
 
   it('detects an edited entry at its line', async () => {

@@ -79,7 +79,7 @@ describe('AuditWriter', () => {
 
     expect((await fs.stat(dir)).mode & 0o777).toBe(0o700);
     expect((await fs.stat(file)).mode & 0o777).toBe(0o600);
-    expect(await verifyAudit(dir)).toEqual({ ok: true, entries: 2, problems: [] });
+    expect(await verifyAudit(dir)).toMatchObject({ ok: true, entries: 2, problems: [] });
   });
 
   it('continues the chain across writer instances and keeps the head file', async () => {
@@ -98,7 +98,7 @@ describe('AuditWriter', () => {
   it('orders concurrent appends in one process without interleaving', async () => {
     const dir = await tempDir();
     const w = writer(dir);
-    const reasons = Array.from({ length: 300 }, (_, i) => `r${i}-${'x'.repeat(i)}`);
+    const reasons = Array.from({ length: 300 }, (_, i) => `r${i}-${'x'.repeat(i % 200)}`);
     const entries = await Promise.all(reasons.map((reason) => w.append(input({ reason }))));
     expect(entries.map((e) => e.seq)).toEqual(reasons.map((_, i) => i + 1));
     expect(entries.map((e) => e.reason)).toEqual(reasons);
@@ -161,7 +161,11 @@ describe('AuditWriter', () => {
     const w = writer(dir);
     const e = await w.append(input({ path: '/v1/charges?api_key=sk_live_secret#frag', reason: 'r'.repeat(600) }));
     expect(e.path).toBe('/v1/charges');
-    expect(e.reason).toHaveLength(500);
+    // Agent-chosen text is capped, and the cut is marked.
+    expect(e.reason).toBe(`${'r'.repeat(255)}…`);
+    const long = await w.append(input({ agent: 'a'.repeat(5000), path: `/${'p'.repeat(5000)}`, service: 's'.repeat(5000), method: 'M'.repeat(100) }));
+    expect([long.agent.length, long.path.length, long.service.length, long.method.length]).toEqual([128, 512, 128, 32]);
+    expect(long.path.endsWith('…')).toBe(true);
     const text = await fs.readFile(path.join(dir, (await fs.readdir(dir)).find((f) => f.endsWith('.jsonl')) as string), 'utf8');
     expect(text).not.toContain('sk_live_secret');
 
@@ -170,8 +174,8 @@ describe('AuditWriter', () => {
     await expect(w.append(input({ outcome: 'maybe' as never }))).rejects.toMatchObject({ code: 'AUDIT_BAD_INPUT' });
     await expect(w.append(input({ ms: Number.NaN }))).rejects.toMatchObject({ code: 'AUDIT_BAD_INPUT' });
     // Surrogate pairs are not split by truncation.
-    const e2 = await w.append(input({ reason: `${'a'.repeat(499)}😀` }));
-    expect(e2.reason).toBe('a'.repeat(499));
+    const e2 = await w.append(input({ reason: `${'a'.repeat(254)}😀😀` }));
+    expect(e2.reason).toBe(`${'a'.repeat(254)}…`);
     expect((await verifyAudit(dir)).ok).toBe(true);
   });
 

@@ -1,0 +1,170 @@
+/**
+ * Signed audit checkpoints: an Ed25519 key signs (seq, hash) of the chain head, so
+ * a log that was rewritten and re-chained no longer matches its signatures.
+ *
+ * The key. Its 32-byte seed is HKDF-SHA256(vault file key, info
+ * "janee.dev/v1/audit-signing"): the private half exists only while the vault is
+ * open (agent or in-process serve), is the same for every process that has that
+ * vault open (so several serves and the agent sign one chain), and the vault's
+ * format is untouched. `janee passwd`/rekey changes the file key and so the key;
+ * both public halves stay listed.
+ *
+ * Public halves, in plaintext (verify needs no passphrase):
+ * - `<audit>/signing-keys`: one JSON line per key `{"id","publicKey","added"}`;
+ * - a pin outside JANEE_HOME, `$XDG_STATE_HOME/janee/audit-keys-<id of the audit
+ *   dir>` (default ~/.local/state/janee), same format. Someone who rewrites the log
+ *   and swaps `signing-keys` for a key of their own still fails verify on this
+ *   machine, unless they also edit the pin (same uid: possible; see SECURITY.md).
+ *
+ * Records (one JSON line each):
+ * - checkpoint, in `<audit>/checkpoints`: `{"seq","hash","ts","key","sig"}`;
+ * - anchor, `<audit>/anchor.json` (retention): `{"seq","hash","file","ts"[,"key","sig"]}`.
+ * The signed bytes are `janee.dev/v1/audit-<kind>\n<seq>\n<hash>\n<ts>\n<key id>`
+ * (kind `checkpoint` or `anchor`: a checkpoint cannot be replayed as an anchor).
+ */
+import { createHash, createPrivateKey, createPublicKey, hkdfSync, sign, verify, type KeyObject } from 'node:crypto';
+import { constants as fsc } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import { homedir } from 'node:os';
+import * as path from 'node:path';
+import { ensureDir, FILE_MODE } from '../util/fsutil.js';
+
+export const CHECKPOINT_FILE = 'checkpoints';
+export const KEYS_FILE = 'signing-keys';
+export const ANCHOR_FILE = 'anchor.json';
+const HKDF_INFO = 'janee.dev/v1/audit-signing';
+/** PKCS#8 DER prefix for an Ed25519 private key; the 32-byte seed follows. */
+const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+export interface AuditSigner {
+  /** First 16 hex of sha256(raw public key). */
+  readonly id: string;
+  /** Raw 32-byte public key, base64url. */
+  readonly publicKey: string;
+  sign(data: Uint8Array): Uint8Array;
+  /** False once the vault it came from is locked (no new periodic checkpoints). */
+  active(): boolean;
+}
+
+export function keyIdOf(publicKeyB64u: string): string {
+  return createHash('sha256').update(Buffer.from(publicKeyB64u, 'base64url')).digest('hex').slice(0, 16);
+}
+
+/** The signer for a vault file key. The key bytes are not kept (only the derived KeyObject). */
+export function signerFromFileKey(fileKey: Uint8Array, active: () => boolean = () => true): AuditSigner {
+  const seed = new Uint8Array(hkdfSync('sha256', fileKey, new Uint8Array(0), HKDF_INFO, 32));
+  const der = Buffer.concat([PKCS8_ED25519, seed]);
+  let priv: KeyObject;
+  try {
+    priv = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+  } finally {
+    seed.fill(0);
+    der.fill(0);
+  }
+  const publicKey = createPublicKey(priv).export({ format: 'jwk' }).x as string;
+  return { id: keyIdOf(publicKey), publicKey, sign: (data) => sign(null, data, priv), active };
+}
+
+export type SignedKind = 'checkpoint' | 'anchor';
+
+export function signedBytes(kind: SignedKind, seq: number, hash: string, ts: string, keyId: string): Buffer {
+  return Buffer.from(`janee.dev/v1/audit-${kind}\n${seq}\n${hash}\n${ts}\n${keyId}`, 'utf8');
+}
+
+export interface Checkpoint {
+  seq: number;
+  hash: string;
+  ts: string;
+  key: string;
+  sig: string;
+}
+
+export function makeCheckpoint(kind: SignedKind, signer: AuditSigner, seq: number, hash: string, ts: string): Checkpoint {
+  const sig = Buffer.from(signer.sign(signedBytes(kind, seq, hash, ts, signer.id))).toString('base64url');
+  return { seq, hash, ts, key: signer.id, sig };
+}
+
+export function checkSignature(kind: SignedKind, c: Checkpoint, publicKeyB64u: string): boolean {
+  try {
+    const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: publicKeyB64u }, format: 'jwk' });
+    return verify(null, signedBytes(kind, c.seq, c.hash, c.ts, c.key), key, Buffer.from(c.sig, 'base64url'));
+  } catch {
+    return false;
+  }
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const TS_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+export function parseCheckpoint(line: string): Checkpoint | null {
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+  if (typeof o !== 'object' || o === null) return null;
+  if (!Number.isSafeInteger(o.seq) || (o.seq as number) < 1) return null;
+  if (typeof o.hash !== 'string' || !HEX64.test(o.hash)) return null;
+  if (typeof o.ts !== 'string' || !TS_RE.test(o.ts)) return null;
+  if (typeof o.key !== 'string' || !/^[0-9a-f]{16}$/.test(o.key) || typeof o.sig !== 'string') return null;
+  return { seq: o.seq as number, hash: o.hash, ts: o.ts, key: o.key, sig: o.sig };
+}
+
+// ---------------------------------------------------------------------------
+// Public key files
+
+/** `$XDG_STATE_HOME/janee` (default ~/.local/state/janee). */
+export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_STATE_HOME && path.isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : path.join(homedir(), '.local', 'state');
+  return path.join(base, 'janee');
+}
+
+/** The pin file for an audit dir (one per audit dir, so several homes do not mix). */
+export function pinFile(auditDir: string, env: NodeJS.ProcessEnv = process.env): string {
+  const id = createHash('sha256').update(path.resolve(auditDir)).digest('hex').slice(0, 16);
+  return path.join(stateDir(env), `audit-keys-${id}`);
+}
+
+/** id → public key, from a key list file. null: the file does not exist. */
+export async function readKeyFile(file: string): Promise<Map<string, string> | null> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+  const out = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    try {
+      const o = JSON.parse(line) as Record<string, unknown>;
+      if (typeof o.publicKey === 'string' && o.id === keyIdOf(o.publicKey)) out.set(o.id, o.publicKey);
+    } catch {
+      // not a key line: ignored (verify only trusts keys whose id matches)
+    }
+  }
+  return out;
+}
+
+async function appendKey(file: string, signer: AuditSigner, ts: string): Promise<void> {
+  const have = await readKeyFile(file);
+  if (have?.has(signer.id)) return;
+  await ensureDir(path.dirname(file));
+  const fh = await fs.open(file, fsc.O_WRONLY | fsc.O_APPEND | fsc.O_CREAT, FILE_MODE);
+  try {
+    await fh.write(`${JSON.stringify({ id: signer.id, publicKey: signer.publicKey, added: ts })}\n`);
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Records the signer's public key beside the log and in the pin (once per key).
+ * Called under the audit lock before the key's first checkpoint.
+ */
+export async function publishKey(auditDir: string, signer: AuditSigner, ts: string): Promise<void> {
+  await appendKey(path.join(auditDir, KEYS_FILE), signer, ts);
+  await appendKey(pinFile(auditDir), signer, ts);
+}
