@@ -13,7 +13,7 @@ import { loadConfig } from '../config/load.js';
 import type { JaneeConfig, ServiceConfig } from '../config/types.js';
 import { parseBaseUrl } from '../config/url.js';
 import { JaneeError } from '../errors.js';
-import { buildUpstreamUrl, describeAllowed, evaluatePolicies, normalizeMethod, normalizeRequestTarget } from '../policy/index.js';
+import { buildUpstreamUrl, describeBlocked, evaluatePolicies, normalizeMethod, normalizeRequestTarget } from '../policy/index.js';
 import { WatchedFile } from '../util/watched.js';
 import type { VaultData } from '../vault/types.js';
 import type { Forwarder } from './forward.js';
@@ -136,7 +136,7 @@ export class LocalGate implements Gate {
 
       const decision = evaluatePolicies(svc.policies, method, target.path);
       if (!decision.allowed) {
-        const err = new JaneeError(GateCodes.BLOCKED, `blocked: ${method} ${target.path} is not allowed for ${svc.name} (allowed: ${describeAllowed(svc.policies)})`, 'use one of the allowed requests, or ask the human to change the policies in config.yaml');
+        const err = new JaneeError(GateCodes.BLOCKED, describeBlocked(svc.name, method, target.path, svc.policies, decision), 'use one of the allowed requests, or ask the human to change the policies in config.yaml');
         await audit({ outcome: 'blocked', rule: decision.rule ?? 'no matching policy' });
         throw err;
       }
