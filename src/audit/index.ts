@@ -21,7 +21,8 @@ export {
   ANCHOR_FILE,
   CHECKPOINT_FILE,
   KEYS_FILE,
-  pinFile,
+  pinFiles,
+  readPinnedKeys,
   signerFromFileKey,
   type AuditSigner,
 } from './signing.js';

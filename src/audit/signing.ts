@@ -11,8 +11,8 @@
  *
  * Public halves, in plaintext (verify needs no passphrase):
  * - `<audit>/signing-keys`: one JSON line per key `{"id","publicKey","added"}`;
- * - a pin outside JANEE_HOME, `$XDG_STATE_HOME/janee/audit-keys-<id of the audit
- *   dir>` (default ~/.local/state/janee), same format. Someone who rewrites the log
+ * - a pin outside JANEE_HOME, `audit-keys-<id of the audit dir>` in each state
+ *   directory (src/util/state.ts), same format. Someone who rewrites the log
  *   and swaps `signing-keys` for a key of their own still fails verify on this
  *   machine, unless they also edit the pin (same uid: possible; see SECURITY.md).
  *
@@ -25,9 +25,9 @@
 import { createHash, createPrivateKey, createPublicKey, hkdfSync, sign, verify, type KeyObject } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { ensureDir, FILE_MODE } from '../util/fsutil.js';
+import { stateDirs } from '../util/state.js';
 
 export const CHECKPOINT_FILE = 'checkpoints';
 export const KEYS_FILE = 'signing-keys';
@@ -114,16 +114,23 @@ export function parseCheckpoint(line: string): Checkpoint | null {
 // ---------------------------------------------------------------------------
 // Public key files
 
-/** `$XDG_STATE_HOME/janee` (default ~/.local/state/janee). */
-export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_STATE_HOME && path.isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : path.join(homedir(), '.local', 'state');
-  return path.join(base, 'janee');
+/**
+ * The pin files for an audit dir, one per state directory (src/util/state.ts; one
+ * file per audit dir, so several homes do not mix). Written to all, read from all.
+ */
+export function pinFiles(auditDir: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  const id = createHash('sha256').update(path.resolve(auditDir)).digest('hex').slice(0, 16);
+  return stateDirs(env).map((dir) => path.join(dir, `audit-keys-${id}`));
 }
 
-/** The pin file for an audit dir (one per audit dir, so several homes do not mix). */
-export function pinFile(auditDir: string, env: NodeJS.ProcessEnv = process.env): string {
-  const id = createHash('sha256').update(path.resolve(auditDir)).digest('hex').slice(0, 16);
-  return path.join(stateDir(env), `audit-keys-${id}`);
+/** The keys pinned for an audit dir: the union over its pin files; null when none exists. */
+export async function readPinnedKeys(auditDir: string, env: NodeJS.ProcessEnv = process.env): Promise<Map<string, string> | null> {
+  let out: Map<string, string> | null = null;
+  for (const file of pinFiles(auditDir, env)) {
+    const keys = await readKeyFile(file).catch(() => null);
+    if (keys) out = new Map([...(out ?? []), ...keys]);
+  }
+  return out;
 }
 
 /** id → public key, from a key list file. null: the file does not exist. */
@@ -166,5 +173,5 @@ async function appendKey(file: string, signer: AuditSigner, ts: string): Promise
  */
 export async function publishKey(auditDir: string, signer: AuditSigner, ts: string): Promise<void> {
   await appendKey(path.join(auditDir, KEYS_FILE), signer, ts);
-  await appendKey(pinFile(auditDir), signer, ts);
+  for (const pin of pinFiles(auditDir)) await appendKey(pin, signer, ts);
 }

@@ -45,7 +45,8 @@ import {
   checkSignature,
   KEYS_FILE,
   parseCheckpoint,
-  pinFile,
+  pinFiles,
+  readPinnedKeys,
   readKeyFile,
   type Checkpoint,
   type SignedKind,
@@ -202,8 +203,8 @@ export async function verifyAudit(dir: string, env: NodeJS.ProcessEnv = process.
     else truncatedReport = true;
   };
 
-  const pinPath = pinFile(dir, env);
-  const keys: Keys = { listed: (await readKeyFile(path.join(dir, KEYS_FILE)).catch(() => null)) ?? new Map(), pinned: await readKeyFile(pinPath).catch(() => null), pinPath };
+  const pinPath = pinFiles(dir, env).join(', ');
+  const keys: Keys = { listed: (await readKeyFile(path.join(dir, KEYS_FILE)).catch(() => null)) ?? new Map(), pinned: await readPinnedKeys(dir, env), pinPath };
   const files = await listLogFiles(dir);
   const head = await readHead(dir, report);
   const anchor = await readAnchor(dir, keys, report, warnings);

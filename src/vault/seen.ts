@@ -29,10 +29,12 @@
  */
 import { createHmac } from 'node:crypto';
 import * as fs from 'node:fs/promises';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { JaneeError } from '../errors.js';
 import { atomicWrite, ensureDir, withLock } from '../util/fsutil.js';
+import { stateDirs } from '../util/state.js';
+
+export { stateDirs };
 import { realVaultPath, vaultId } from './id.js';
 
 export const KEY_ID_INFO = 'janee.dev/v1/key-id';
@@ -55,18 +57,6 @@ export interface SeenRecord {
 /** One-way id of a file key: HMAC-SHA-256(file key, label), 16 hex chars. */
 export function keyIdOf(fileKey: Uint8Array): string {
   return createHmac('sha256', fileKey).update(KEY_ID_INFO).digest('hex').slice(0, 16);
-}
-
-/** The state directories, most specific first (see the module comment). */
-export function stateDirs(env: NodeJS.ProcessEnv = process.env): string[] {
-  const home = env.HOME && path.isAbsolute(env.HOME) ? env.HOME : os.homedir();
-  const fallback = path.join(home, '.local', 'state', 'janee');
-  const xdg = env.XDG_STATE_HOME;
-  if (xdg && path.isAbsolute(xdg)) {
-    const dir = path.join(xdg, 'janee');
-    return dir === fallback ? [dir] : [dir, fallback];
-  }
-  return [fallback];
 }
 
 function recordFiles(vaultFile: string, env: NodeJS.ProcessEnv): string[] {

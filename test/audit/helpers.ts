@@ -58,7 +58,8 @@ export async function writeLines(file: string, ls: string[]): Promise<void> {
  * plain `node` child process can import them. Returns the writer module's path.
  */
 export async function transpileAudit(out: string): Promise<string> {
-  const files = ['src/errors.ts', 'src/util/fsutil.ts', ...(await fs.readdir(path.join(root, 'src/audit'))).map((f) => `src/audit/${f}`)];
+  const files = ['src/errors.ts'];
+  for (const d of ['util', 'audit']) files.push(...(await fs.readdir(path.join(root, 'src', d))).map((f) => `src/${d}/${f}`));
   for (const rel of files) {
     if (!rel.endsWith('.ts')) continue;
     const src = await fs.readFile(path.join(root, rel), 'utf8');

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AuditWriter, CHECKPOINT_FILE, HEAD_FILE, KEYS_FILE, pinFile, signerFromFileKey, verifyAudit } from '../../src/audit/index.js';
+import { AuditWriter, CHECKPOINT_FILE, HEAD_FILE, KEYS_FILE, pinFiles, signerFromFileKey, verifyAudit } from '../../src/audit/index.js';
 import { sealEntry, type AuditEntry } from '../../src/audit/record.js';
 import { makeCheckpoint } from '../../src/audit/signing.js';
 import { baseEnv, runJanee } from '../helpers/cli.js';
@@ -17,7 +17,7 @@ import { input, lines, tempDir, writeLines, tempDirSync } from './helpers.js';
 // Pins go to a temp state dir, never the user's ~/.local/state.
 const STATE = tempDirSync();
 process.env.XDG_STATE_HOME = STATE;
-const OTHER_MACHINE = { ...process.env, XDG_STATE_HOME: tempDirSync() };
+const OTHER_MACHINE = { ...process.env, HOME: tempDirSync(), XDG_STATE_HOME: tempDirSync() };
 
 /** A JANEE_HOME whose audit dir has `n` entries written by a signing gate (closed: signed at shutdown). */
 async function signedLog(n: number, every = 5): Promise<{ home: string; dir: string }> {
@@ -66,8 +66,8 @@ describe('signed audit checkpoints', () => {
     expect(v.signed?.seq).toBe(12);
     // every 5 entries, and at shutdown
     expect((await lines(path.join(dir, CHECKPOINT_FILE))).map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([5, 10, 12]);
-    expect(await fs.readFile(path.join(dir, KEYS_FILE), 'utf8')).toBe(await fs.readFile(pinFile(dir), 'utf8'));
-    expect(pinFile(dir).startsWith(STATE)).toBe(true);
+    expect(await fs.readFile(path.join(dir, KEYS_FILE), 'utf8')).toBe(await fs.readFile(pinFiles(dir)[0]!, 'utf8'));
+    expect(pinFiles(dir)[0]!.startsWith(STATE)).toBe(true);
   });
 
   it('a rewritten and re-chained log (head too) fails verify, and `janee logs verify` exits 1', async () => {
