@@ -3,7 +3,7 @@
  * The janee command line. Parses with clipanion but owns error reporting: parse
  * errors go to stderr with exit 2, command failures to stderr with exit 1.
  */
-import { Builtins, Cli, type CommandClass } from 'clipanion';
+import { Builtins, Cli } from 'clipanion';
 import { clean, printError } from './io.js';
 import { jsonError } from './json-errors.js';
 import { commandsFor, isCommandWord } from './commands/index.js';
@@ -51,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
   const cli = new JaneeCli({ binaryName: 'janee', binaryLabel: 'Janee', binaryVersion: VERSION, enableColors: false });
   cli.register(Builtins.HelpCommand);
   cli.register(Builtins.VersionCommand);
-  for (const c of await commandsFor(argv)) cli.register(c as CommandClass);
+  for (const c of await commandsFor(argv)) cli.register(c);
   let command;
   try {
     command = cli.process(argv, Cli.defaultContext);

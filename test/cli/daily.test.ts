@@ -39,6 +39,7 @@ beforeAll(async () => {
 
 const janee = (args: string[], e: NodeJS.ProcessEnv = env) => runJanee(args, { env: e });
 const json = (stdout: string) => JSON.parse(stdout) as Record<string, unknown>;
+const jsonError = (stdout: string) => (json(stdout)['error'] ?? {}) as { code?: string; message?: string; hint?: string };
 
 describe('janee explain', () => {
   it('allowed: exit 0, the allow rule with its config.yaml line, no deny rule, origin binding not checked', async () => {
@@ -50,7 +51,15 @@ describe('janee explain', () => {
     expect(r.stdout).toMatch(/rate limit: +60\/min/);
     expect(r.stdout).toMatch(/origin binding: +not checked \(needs the vault\)/);
     const j = json((await janee(['explain', 'stripe', 'GET', '/v1/charges', '--json'])).stdout);
-    expect(j).toMatchObject({ allowed: true, verdict: 'allowed', rule: 'allow GET|POST /v1/charges', ruleLine: 8, denyRule: null, killed: false, originBinding: 'not checked (needs the vault)' });
+    expect(j).toMatchObject({
+      allowed: true,
+      verdict: 'allowed',
+      rule: 'allow GET|POST /v1/charges',
+      ruleLine: 8,
+      denyRule: null,
+      killed: false,
+      originBinding: 'not checked (needs the vault)',
+    });
   });
 
   it('blocked by a deny rule: exit 1, the deny rule and its line, and the refusal the agent gets names it', async () => {
@@ -89,7 +98,10 @@ describe('janee explain', () => {
     const r = await janee(['explain', 'nope', 'GET', '/']);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('not in config.yaml (known: stripe, open)');
-    expect(json((await janee(['explain', 'nope', 'GET', '/', '--json'])).stdout)).toMatchObject({ verdict: 'unknown_service', knownServices: ['stripe', 'open'] });
+    expect(json((await janee(['explain', 'nope', 'GET', '/', '--json'])).stdout)).toMatchObject({
+      verdict: 'unknown_service',
+      knownServices: ['stripe', 'open'],
+    });
   });
 
   it('says when the kill switch blocks the request', async () => {
@@ -108,11 +120,17 @@ describe('janee explain', () => {
     const missing = await tempHome();
     const r = await janee(['explain', 'stripe', 'GET', '/', '--json'], withEnv(missing, { JANEE_PASSPHRASE: undefined }));
     expect(r.code).toBe(2);
-    expect(json(r.stdout)).toEqual({ error: { code: 'CONFIG_MISSING', message: expect.stringContaining('does not exist'), hint: expect.any(String) } });
+    const err = jsonError(r.stdout);
+    expect(Object.keys(err).sort()).toEqual(['code', 'hint', 'message']);
+    expect(err.code).toBe('CONFIG_MISSING');
+    expect(err.message).toContain('does not exist');
     expect(errorLines(r.stderr).error).toContain('does not exist');
     const u = await janee(['explain', 'stripe', 'GET', '--json']);
     expect(u.code).toBe(2);
-    expect(json(u.stdout)).toEqual({ error: { code: 'USAGE', message: 'missing <path> for `janee explain`', hint: expect.stringContaining('janee explain') } });
+    const usage = jsonError(u.stdout);
+    expect(usage.code).toBe('USAGE');
+    expect(usage.message).toBe('missing <path> for `janee explain`');
+    expect(usage.hint).toContain('janee explain');
   });
 });
 
@@ -139,7 +157,8 @@ describe('janee killswitch', () => {
   });
 
   it('reads a state file written in the previous format', async () => {
-    const oldHeader = '# janee kill switch: calls to the services below are blocked while this file exists.\n# One service name per line; "*" blocks every service. Remove with: janee killswitch off\n';
+    const oldHeader =
+      '# janee kill switch: calls to the services below are blocked while this file exists.\n# One service name per line; "*" blocks every service. Remove with: janee killswitch off\n';
     try {
       await fs.writeFile(killFile, `${oldHeader}stripe\ngithub\n`, { mode: 0o600 });
       expect((await janee(['killswitch', 'status'])).stdout).toBe('blocked now: github, stripe\n');
@@ -156,7 +175,8 @@ describe('janee killswitch', () => {
       await fs.writeFile(killFile, 'stripe\nnot a name!\n', { mode: 0o600 });
       const r = await janee(['killswitch', 'off', '--json']);
       expect(r.code).toBe(1);
-      expect(json(r.stdout)).toMatchObject({ error: { code: 'KILLSWITCH_DAMAGED', hint: expect.stringContaining('off --all') } });
+      expect(jsonError(r.stdout).code).toBe('KILLSWITCH_DAMAGED');
+      expect(jsonError(r.stdout).hint).toContain('off --all');
       expect((await janee(['killswitch', 'off', '--all'])).stdout).toBe('nothing is blocked\n');
       const u = await janee(['killswitch', 'pause', '--json']);
       expect(u.code).toBe(2);
@@ -171,7 +191,8 @@ describe('usage errors and help', () => {
   it('an unknown command gets a did-you-mean', async () => {
     const r = await janee(['adn', 'stripe']);
     expect(r.code).toBe(2);
-    expect(errorLines(r.stderr)).toEqual({ error: 'janee: error: unknown command "adn"', hint: expect.stringContaining('did you mean `janee add`?') });
+    expect(errorLines(r.stderr).error).toBe('janee: error: unknown command "adn"');
+    expect(errorLines(r.stderr).hint).toContain('did you mean `janee add`?');
     expect(errorLines((await janee(['killswich', 'on'])).stderr).hint).toContain('did you mean `janee killswitch`?');
     expect(errorLines((await janee(['xyzzy'])).stderr).hint).not.toContain('did you mean');
   });
@@ -209,7 +230,10 @@ describe('usage errors and help', () => {
       // migrate's details still break after its "--from DIR" line (another branch owns it).
       if (c === 'migrate') continue;
       const details = /\nDetails\n\n([\s\S]*?)(?:\nExamples\n|$)/.exec(r.stdout)?.[1] ?? '';
-      for (const para of details.split(/\n\n+/).map((p) => p.trim()).filter(Boolean)) {
+      for (const para of details
+        .split(/\n\n+/)
+        .map((p) => p.trim())
+        .filter(Boolean)) {
         expect(para, `${c}: ${para}`).toMatch(/[.:)`]$/);
       }
     }

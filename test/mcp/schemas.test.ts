@@ -12,13 +12,44 @@ import { closeAllServes, startServe } from '../helpers/mcp.js';
 
 type Schema = Record<string, unknown>;
 
-const SUBSCHEMA = ['items', 'contains', 'not', 'propertyNames', 'if', 'then', 'else', 'additionalProperties', 'additionalItems', 'unevaluatedProperties', 'unevaluatedItems'];
+const SUBSCHEMA = [
+  'items',
+  'contains',
+  'not',
+  'propertyNames',
+  'if',
+  'then',
+  'else',
+  'additionalProperties',
+  'additionalItems',
+  'unevaluatedProperties',
+  'unevaluatedItems',
+];
 const SUBSCHEMA_MAPS = ['properties', 'patternProperties', 'dependentSchemas', '$defs', 'definitions'];
 const SUBSCHEMA_LISTS = ['anyOf', 'oneOf', 'allOf', 'prefixItems'];
 /** Keywords that may be the boolean `true`/`false` (the Inspector accepts those). */
 const BOOLEAN_OK = new Set(['additionalProperties', 'unevaluatedProperties', 'additionalItems', 'unevaluatedItems']);
 /** A schema with none of these accepts anything: the `{}` the Inspector warns about. */
-const CONSTRAINING = ['type', 'enum', 'const', 'anyOf', 'oneOf', 'allOf', 'not', '$ref', 'properties', 'items', 'required', 'minimum', 'maximum', 'minLength', 'maxLength', 'pattern', 'format', 'additionalProperties'];
+const CONSTRAINING = [
+  'type',
+  'enum',
+  'const',
+  'anyOf',
+  'oneOf',
+  'allOf',
+  'not',
+  '$ref',
+  'properties',
+  'items',
+  'required',
+  'minimum',
+  'maximum',
+  'minLength',
+  'maxLength',
+  'pattern',
+  'format',
+  'additionalProperties',
+];
 
 /** Every problem found under `node`, as "path: what". */
 function lint(node: unknown, where: string, keyword: string | undefined, out: string[]): void {
@@ -64,7 +95,7 @@ beforeAll(async () => {
   await fs.mkdir(env.JANEE_HOME, { recursive: true, mode: 0o700 });
   await fs.writeFile(path.join(env.JANEE_HOME, 'config.yaml'), 'services: {}\n');
   const s = await startServe({ env, listTools: false });
-  tools = (await s.client.listTools()).tools as typeof tools;
+  tools = (await s.client.listTools()).tools;
 }, 30_000);
 
 afterAll(async () => {
@@ -74,7 +105,12 @@ afterAll(async () => {
 
 describe('advertised tool schemas', () => {
   it('the walker finds what the Inspector warns about (so a clean result means something)', () => {
-    expect(lintAll({ type: 'object', properties: { a: { type: ['string', 'null'] }, b: { type: 'array', items: {} } }, additionalProperties: {} }, 's')).toEqual([
+    expect(
+      lintAll(
+        { type: 'object', properties: { a: { type: ['string', 'null'] }, b: { type: 'array', items: {} } }, additionalProperties: {} },
+        's',
+      ),
+    ).toEqual([
       's.additionalProperties: empty schema (accepts anything)',
       's.properties.a: type is an array ["string","null"]',
       's.properties.b.items: empty schema (accepts anything)',
@@ -86,7 +122,10 @@ describe('advertised tool schemas', () => {
 
   it('list_services and execute: no type unions, no empty or boolean schemas, no $ref, real bounds', () => {
     expect(tools.map((t) => t.name).sort()).toEqual(['execute', 'list_services']);
-    const problems = tools.flatMap((t) => [...lintAll(t.inputSchema, `${t.name}.inputSchema`), ...(t.outputSchema === undefined ? [] : lintAll(t.outputSchema, `${t.name}.outputSchema`))]);
+    const problems = tools.flatMap((t) => [
+      ...lintAll(t.inputSchema, `${t.name}.inputSchema`),
+      ...(t.outputSchema === undefined ? [] : lintAll(t.outputSchema, `${t.name}.outputSchema`)),
+    ]);
     expect(problems).toEqual([]);
   });
 
@@ -99,7 +138,9 @@ describe('advertised tool schemas', () => {
     expect(output['status']).toMatchObject({ type: 'integer', minimum: 100, maximum: 999 });
     expect(output['headers']!['additionalProperties']).toEqual({ type: 'string' });
     const list = tools.find((t) => t.name === 'list_services')!;
-    const svc = (((list.outputSchema as Schema)['properties'] as Record<string, Schema>)['services']!['items'] as Schema)['properties'] as Record<string, Schema>;
+    const svc = (((list.outputSchema as Schema)['properties'] as Record<string, Schema>)['services']!['items'] as Schema)[
+      'properties'
+    ] as Record<string, Schema>;
     expect(svc['rateLimit']!['anyOf']).toEqual([{ type: 'string', minLength: 1 }, { type: 'null' }]);
     expect((svc['policies']!['anyOf'] as Schema[]).map((b) => b['type'])).toEqual(['array', 'null']);
   });

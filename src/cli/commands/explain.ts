@@ -162,7 +162,8 @@ export class ExplainCommand extends JaneeCommand {
     let config;
     try {
       const text = await readConfigText(file);
-      if (text === undefined) throw new JaneeError('CONFIG_MISSING', `${file} does not exist`, 'run `janee init` first (or set JANEE_CONFIG)');
+      if (text === undefined)
+        throw new JaneeError('CONFIG_MISSING', `${file} does not exist`, 'run `janee init` first (or set JANEE_CONFIG)');
       parsed = parseConfigText(file, text);
       config = validateConfig(parsed, file);
     } catch (e) {
@@ -197,15 +198,22 @@ export class ExplainCommand extends JaneeCommand {
     } else {
       const rows: [string, string][] = [];
       if (x.malformed !== undefined) rows.push(['malformed', x.malformed]);
-      else if (x.path !== undefined && (x.path !== this.requestPath || x.method !== this.method)) rows.push(['normalised', `${x.method} ${x.path}`]);
+      else if (x.path !== undefined && (x.path !== this.requestPath || x.method !== this.method))
+        rows.push(['normalised', `${x.method} ${x.path}`]);
       if (svc === undefined) {
         const names = [...config.services.keys()];
-        rows.push(['service', names.length ? `not in config.yaml (known: ${names.join(', ')})` : 'not in config.yaml (it has no services)']);
+        rows.push([
+          'service',
+          names.length ? `not in config.yaml (known: ${names.join(', ')})` : 'not in config.yaml (it has no services)',
+        ]);
       } else if (x.rule !== undefined) {
         rows.push(['rule', line === undefined ? x.rule : `${x.rule} (${file}:${line})`]);
         rows.push(['deny rule', x.denyRule ?? 'none matched']);
       }
-      rows.push(['kill switch', x.killed ? `blocks it (blocked now: ${x.killswitch})` : `does not block it (blocked now: ${x.killswitch})`]);
+      rows.push([
+        'kill switch',
+        x.killed ? `blocks it (blocked now: ${x.killswitch})` : `does not block it (blocked now: ${x.killswitch})`,
+      ]);
       if (svc !== undefined) rows.push(['rate limit', x.rateLimit ?? 'none']);
       rows.push(['origin binding', origin]);
       if (x.agentMessage !== undefined) rows.push(['agent is told', x.agentMessage]);
