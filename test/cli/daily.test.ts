@@ -129,7 +129,7 @@ describe('janee explain', () => {
     expect(u.code).toBe(2);
     const usage = jsonError(u.stdout);
     expect(usage.code).toBe('USAGE');
-    expect(usage.message).toBe('missing <path> for `janee explain`');
+    expect(usage.message).toBe('missing positional argument <path> for `janee explain`');
     expect(usage.hint).toContain('janee explain');
   });
 });
@@ -200,9 +200,9 @@ describe('usage errors and help', () => {
   it('a missing positional argument is named; an extra one is counted, never echoed', async () => {
     let r = await janee(['bind', 'stripe']);
     expect(r.code).toBe(2);
-    expect(errorLines(r.stderr).error).toBe('janee: error: missing <url> for `janee bind`');
+    expect(errorLines(r.stderr).error).toBe('janee: error: missing positional argument <url> for `janee bind`');
     r = await janee(['explain', 'stripe']);
-    expect(errorLines(r.stderr).error).toBe('janee: error: missing <method> and <path> for `janee explain`');
+    expect(errorLines(r.stderr).error).toBe('janee: error: missing positional arguments <method> and <path> for `janee explain`');
     r = await janee(['remove', 'stripe', 'sk_live_SECRETVALUE']);
     expect(r.code).toBe(2);
     expect(errorLines(r.stderr).error).toBe('janee: error: one argument too many for `janee remove` (the 2nd; it takes <name>)');
