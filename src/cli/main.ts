@@ -5,11 +5,50 @@
  */
 import { Builtins, Cli } from 'clipanion';
 import { clean, printError } from './io.js';
+import { jsonError } from './json-errors.js';
 import { commandsFor, isCommandWord } from './commands/index.js';
+import { didYouMean, positionalError, withPlaceholders } from './usage.js';
 import { VERSION } from '../version.js';
 
+/** clipanion with value placeholders (`--base-url <url>`, not `#0`) in every help and usage text. */
+class JaneeCli extends Cli {
+  override usage(...args: Parameters<Cli['usage']>): string {
+    return withPlaceholders(super.usage(...args));
+  }
+}
+
+interface UsageProblem {
+  message: string;
+  hint: string;
+}
+
+/**
+ * What to tell the user about a command line clipanion refused. Never echoes an
+ * argument value (one may be a key): only option names and usage lines, which come
+ * from the command definitions.
+ */
+function describeParseError(e: Error & { candidates?: { usage: string }[] }, argv: string[], cli: Cli): UsageProblem {
+  const [first = 'invalid command line', usageLine = ''] = e.message.split('\n\n');
+  const known = isCommandWord(argv[0]);
+  const helpHint = `run \`janee --help\`${known ? ` or \`janee ${argv[0]} --help\`` : ''}`;
+  if (/^Not enough positional arguments/.test(first) && usageLine.startsWith('$ ')) return positionalError('missing', argv, usageLine);
+  if (/^Extraneous positional argument/.test(first) && usageLine.startsWith('$ ')) return positionalError('extra', argv, usageLine);
+  if (/^Command not found/.test(first)) {
+    if (known) {
+      const usages = [...new Set((e.candidates ?? []).map((c) => withPlaceholders(c.usage)))];
+      return { message: `missing or invalid arguments for \`janee ${argv[0]}\``, hint: usages.length ? `usage: ${usages.join(' | ')}` : helpHint };
+    }
+    const word = argv[0] ?? '';
+    const words = [...new Set(cli.definitions().map((d) => d.path.split(' ')[1]).filter((w): w is string => w !== undefined))];
+    const guess = word.startsWith('-') ? undefined : didYouMean(word, words);
+    return { message: `unknown command "${clean(word).slice(0, 40)}"`, hint: guess ? `did you mean \`janee ${guess}\`? (run \`janee --help\` for every command)` : helpHint };
+  }
+  const msg = first.replace(/^Unknown Syntax Error: /, '').replace(/\.$/, '').replace(/ \("(-[^"=]*)?[^"]*"\)/, (_m, opt?: string) => (opt ? ` ("${opt}")` : '')); // never echo argument values: one may be a key
+  return { message: `${msg.charAt(0).toLowerCase()}${msg.slice(1)}`, hint: helpHint };
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const cli = new Cli({ binaryName: 'janee', binaryLabel: 'Janee', binaryVersion: VERSION, enableColors: false });
+  const cli = new JaneeCli({ binaryName: 'janee', binaryLabel: 'Janee', binaryVersion: VERSION, enableColors: false });
   cli.register(Builtins.HelpCommand);
   cli.register(Builtins.VersionCommand);
   for (const c of await commandsFor(argv)) cli.register(c);
@@ -17,11 +56,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     command = cli.process(argv, Cli.defaultContext);
   } catch (e) {
-    let msg = ((e as Error).message.split('\n')[0] ?? 'invalid command line').replace(/^Unknown Syntax Error: /, '').replace(/\.$/, '').replace(/ \("(-[^"=]*)?[^"]*"\)/, (_m, opt?: string) => (opt ? ` ("${opt}")` : '')); // never echo argument values: one may be a key
-    const known = isCommandWord(argv[0]);
-    if (/^command not found/i.test(msg)) msg = known ? `missing or invalid arguments for \`janee ${argv[0]}\`` : `unknown command "${clean(argv[0] ?? '').slice(0, 40)}"`;
-    process.stderr.write(`janee: error: ${msg.charAt(0).toLowerCase()}${msg.slice(1)}\n`);
-    process.stderr.write(`janee: hint: run \`janee --help\`${known ? ` or \`janee ${argv[0]} --help\`` : ''}\n`);
+    const { message, hint } = describeParseError(e as Error, argv, cli);
+    process.stderr.write(`janee: error: ${message}\n`);
+    process.stderr.write(`janee: hint: ${hint}\n`);
+    if (argv.includes('--json')) process.stdout.write(`${jsonError('USAGE', message, hint)}\n`);
     return 2;
   }
   try {

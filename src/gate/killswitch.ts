@@ -4,12 +4,16 @@
  * Format (UTF-8 text, 0600, written atomically under `<file>.lock`):
  *
  *     # janee kill switch: calls to the services below are blocked while this file exists.
- *     # One service name per line; "*" blocks every service. Remove with: janee killswitch off
+ *     # One service name per line; "*" blocks every service. Remove with: janee killswitch off --all
+ *     *
  *     stripe
  *     github
  *
  * - `#` lines and blank lines are ignored; surrounding whitespace (and a CR) is trimmed.
- * - `*` on a line of its own blocks every service.
+ * - `*` on a line of its own is the global switch: every service is blocked.
+ * - The global switch and the per-service blocks are independent: `janee
+ *   killswitch off` lifts the global switch and leaves `stripe` blocked. (Files
+ *   written before this kept no service lines beside `*`; they read the same.)
  * - A file with no entries at all blocks every service too, so
  *   `touch ~/.janee/killswitch` is an emergency stop that needs no janee.
  * - Anything else (a line that is not a service name, a file over 64 KiB, a file
@@ -36,7 +40,7 @@ const MAX_BYTES = 64 * 1024;
 
 const HEADER =
   '# janee kill switch: calls to the services below are blocked while this file exists.\n' +
-  '# One service name per line; "*" blocks every service. Remove with: janee killswitch off\n';
+  '# One service name per line; "*" blocks every service. Remove with: janee killswitch off --all\n';
 
 const off = (): KillState => ({ all: false, services: new Set() });
 const failClosed = (error: string): KillState => ({ all: true, services: new Set(), error });
@@ -59,7 +63,7 @@ export function parseKillswitch(text: string): KillState {
 }
 
 export function formatKillswitch(s: KillState): string {
-  return HEADER + (s.all ? '*\n' : [...s.services].sort().map((n) => `${n}\n`).join(''));
+  return HEADER + (s.all ? '*\n' : '') + [...s.services].sort().map((n) => `${n}\n`).join('');
 }
 
 export async function readKillswitch(file: string): Promise<KillState> {
@@ -93,37 +97,55 @@ export function isKilled(s: KillState, service: string): boolean {
   return s.all || s.services.has(service);
 }
 
+/** What is blocked, in words: "everything", "everything (and on their own: github)", "stripe, github" or "nothing". */
+export function describeKillState(s: KillState): string {
+  const names = [...s.services].sort();
+  if (s.error !== undefined) return `everything (the kill switch file is damaged: ${s.error})`;
+  if (s.all) return names.length ? `everything (and on their own: ${names.join(', ')})` : 'everything';
+  return names.length ? names.join(', ') : 'nothing';
+}
+
 /**
- * `on` with no services blocks everything; `off` with none lifts every block;
- * otherwise the named services are added or removed. Lifting one service while
- * everything is blocked is refused (the file cannot say "all but X").
+ * What a change does to the state (pure). `on`: with no services the global
+ * switch, else those services. `off`: with no services the global switch only,
+ * else those services only; with `everything`, every block. The global switch
+ * and the per-service blocks never touch each other.
  */
-export async function setKillswitch(file: string, on: boolean, services: string[]): Promise<KillState> {
+export function applyKillChange(cur: KillState, on: boolean, services: readonly string[], opts: { everything?: boolean } = {}): KillState {
+  if (!on && opts.everything === true) return off();
+  const next = new Set(cur.services);
+  if (services.length === 0) return { all: on, services: next };
+  for (const s of services) {
+    if (on) next.add(s);
+    else next.delete(s);
+  }
+  return { all: cur.all, services: next };
+}
+
+/**
+ * Apply a change (see applyKillChange) to the file under its lock and return the
+ * new state. A damaged file (which blocks everything) is only ever replaced by
+ * `off` with `everything`: its service lines cannot be known, so no other change
+ * can keep them.
+ */
+export async function setKillswitch(file: string, on: boolean, services: readonly string[], opts: { everything?: boolean } = {}): Promise<KillState> {
   for (const s of services) {
     if (!SERVICE_NAME.test(s)) {
       throw usageError(`"${s.slice(0, 64)}" is not a service name`, 'service names are 1-64 letters, digits, "_", "." or "-"');
     }
   }
+  const everything = !on && opts.everything === true;
   await ensureDir(path.dirname(file));
   return withLock(file, async () => {
     const cur = await readKillswitch(file);
-    let next: KillState;
-    if (on) {
-      next = services.length === 0 || cur.all ? { all: true, services: new Set() } : { all: false, services: new Set([...cur.services, ...services]) };
-    } else if (services.length === 0) {
-      next = off();
-    } else {
-      if (cur.all) {
-        throw new JaneeError(
-          'KILLSWITCH_ALL',
-          cur.error !== undefined
-            ? `the kill switch file is damaged (${cur.error}), so every service is blocked`
-            : 'the kill switch is on for every service, so one service cannot be lifted alone',
-          'run `janee killswitch off` to lift it, then `janee killswitch on <service…>` for the ones to keep blocked',
-        );
-      }
-      next = { all: false, services: new Set([...cur.services].filter((s) => !services.includes(s))) };
+    if (cur.error !== undefined && !everything) {
+      throw new JaneeError(
+        'KILLSWITCH_DAMAGED',
+        `the kill switch file is damaged (${cur.error}), so every service is blocked`,
+        `fix or delete ${file}, or run \`janee killswitch off --all\` to lift every block`,
+      );
     }
+    const next = applyKillChange(cur, on, services, { everything });
     if (!next.all && next.services.size === 0) {
       await fs.rm(file, { force: true });
     } else {

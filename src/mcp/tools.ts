@@ -7,18 +7,43 @@ import { z } from 'zod';
 import { JaneeError } from '../errors.js';
 import type { ExecuteResult } from '../gate/types.js';
 
+/*
+ * Every schema below is written for the strictest clients (the Inspector's schema
+ * lint, single-type dialects such as Gemini's OpenAPI subset): one `type` per
+ * schema (nullable fields as anyOf, never `type: [x, "null"]`), no empty `{}`
+ * schemas, no $ref. zod emits `{}` for z.unknown(), so the free-form JSON body
+ * says what it is through `.meta` (which only changes the advertised JSON Schema;
+ * the SDK still validates the arguments with the zod schema itself).
+ * test/mcp/schemas.test.ts walks the advertised schemas for these rules.
+ */
+const JSON_VALUE = {
+  anyOf: [
+    { type: 'string' },
+    { type: 'number' },
+    { type: 'boolean' },
+    { type: 'null' },
+    { type: 'object', additionalProperties: true },
+    { type: 'array' },
+  ],
+};
+const jsonObject = z.record(z.string(), z.unknown()).meta({ additionalProperties: true });
+const jsonArray = z.array(z.unknown()).meta({ items: JSON_VALUE });
+
 export const executeInput = {
   service: z.string().min(1).max(64).describe('Service name, as listed by list_services'),
   method: z.string().min(1).max(16).describe('HTTP method: GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS'),
   path: z.string().min(1).max(16384).describe('Path under the service baseUrl, starting with "/"; may carry "?query"'),
   query: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional().describe('Extra query parameters, merged into the path query'),
   headers: z.record(z.string(), z.string()).optional().describe('Extra request headers (auth, cookie, host and routing headers are dropped)'),
-  body: z.union([z.string(), z.record(z.string(), z.unknown()), z.array(z.unknown())]).optional().describe('Request body: a string, or an object/array sent as JSON'),
+  body: z.union([z.string(), jsonObject, jsonArray]).optional().describe('Request body: a string, or an object/array sent as JSON'),
   reason: z.string().max(500).optional().describe('Why you are making this call (written to the audit log)'),
 };
 
 export const executeOutput = {
-  status: z.number().int(),
+  // Any three-digit status (RFC 9110 status-code = 3DIGIT): 600-999 are rare but
+  // reach the gate as sent, and a result that fails its own schema would be a
+  // protocol error instead of the upstream's answer.
+  status: z.number().int().min(100).max(999).describe('HTTP status from the upstream'),
   headers: z.record(z.string(), z.string()),
   body: z.string(),
   bodyEncoding: z.enum(['utf8', 'base64']),
@@ -33,8 +58,9 @@ export const listServicesOutput = {
       name: z.string(),
       baseUrl: z.string(),
       authType: z.string(),
-      policies: z.array(policyShape).nullable(),
-      rateLimit: z.string().nullable(),
+      policies: z.union([z.array(policyShape), z.null()]).describe('null: no policies key, any method and path is allowed'),
+      // min(1) is true of every limit and keeps zod from folding the union into `type: [string, null]`.
+      rateLimit: z.union([z.string().min(1), z.null()]).describe('e.g. 60/min; null: no limit'),
       blocked: z.boolean(),
       secretPresent: z.boolean(),
     }),

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JaneeError } from '../../src/errors.js';
 import {
+  describeKillState,
   formatKillswitch,
   isKilled,
   KillswitchWatcher,
@@ -42,6 +43,8 @@ describe('format', () => {
   it('round-trips', () => {
     const st = { all: false, services: new Set(['b', 'a']) };
     expect(parseKillswitch(formatKillswitch(st))).toEqual(st);
+    const both = { all: true, services: new Set(['b', 'a']) };
+    expect(parseKillswitch(formatKillswitch(both))).toEqual(both);
     expect(formatKillswitch(st)).toMatch(/^# janee kill switch.*\n#.*\na\nb\n$/);
   });
 });
@@ -78,10 +81,48 @@ describe('read / set', () => {
     expect(left).toEqual([]); // no .bak, no lock, no temp files
   });
 
-  it('lifting one service while all are blocked is refused', async () => {
+  it('the global switch and per-service blocks are independent: global off keeps stripe, off stripe keeps the global switch', async () => {
+    await setKillswitch(file, true, ['stripe', 'github']);
+    let s = await setKillswitch(file, true, []);
+    expect(s).toEqual({ all: true, services: new Set(['stripe', 'github']) });
+    expect(await readKillswitch(file)).toEqual(s); // the file keeps the service lines beside "*"
+    expect(describeKillState(s)).toBe('everything (and on their own: github, stripe)');
+
+    s = await setKillswitch(file, false, ['stripe']); // was refused (KILLSWITCH_ALL) before
+    expect(s).toEqual({ all: true, services: new Set(['github']) });
+    expect(isKilled(await readKillswitch(file), 'stripe')).toBe(true); // the global switch still holds
+
+    s = await setKillswitch(file, false, []); // global off: github stays blocked
+    expect(s).toEqual({ all: false, services: new Set(['github']) });
+    expect(await readKillswitch(file)).toEqual(s);
+    expect(isKilled(s, 'stripe')).toBe(false);
+    expect(isKilled(s, 'github')).toBe(true);
+    expect(describeKillState(s)).toBe('github');
+
     await setKillswitch(file, true, []);
-    await expect(setKillswitch(file, false, ['stripe'])).rejects.toMatchObject({ code: 'KILLSWITCH_ALL' });
+    s = await setKillswitch(file, false, [], { everything: true });
+    expect(describeKillState(s)).toBe('nothing');
+    await expect(fs.stat(file)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('reads files written by the previous format ("*" alone, names alone, empty)', async () => {
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    const oldHeader = '# janee kill switch: calls to the services below are blocked while this file exists.\n# One service name per line; "*" blocks every service. Remove with: janee killswitch off\n';
+    await fs.writeFile(file, `${oldHeader}*\n`);
+    expect(await readKillswitch(file)).toEqual({ all: true, services: new Set() });
+    expect((await setKillswitch(file, true, ['stripe'])).all).toBe(true);
+    await fs.writeFile(file, `${oldHeader}stripe\ngithub\n`);
+    expect(await readKillswitch(file)).toEqual({ all: false, services: new Set(['stripe', 'github']) });
+    expect(await setKillswitch(file, false, ['github'])).toEqual({ all: false, services: new Set(['stripe']) });
+  });
+
+  it('a damaged file is only replaced by off --all (its service lines cannot be kept)', async () => {
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await fs.writeFile(file, 'stripe\nnot a name!\n');
+    await expect(setKillswitch(file, false, [])).rejects.toMatchObject({ code: 'KILLSWITCH_DAMAGED' });
+    await expect(setKillswitch(file, true, ['x'])).rejects.toMatchObject({ code: 'KILLSWITCH_DAMAGED' });
     expect((await readKillswitch(file)).all).toBe(true);
+    expect(await setKillswitch(file, false, [], { everything: true })).toEqual({ all: false, services: new Set() });
   });
 
   it('rejects bad service names', async () => {
@@ -122,7 +163,7 @@ describe('KillswitchWatcher', () => {
       expect(performance.now() - t0).toBeLessThan(1000);
       await new Promise((r) => setTimeout(r, 10));
     }
-    await setKillswitch(file, false, []);
+    await setKillswitch(file, false, ['stripe']);
     const t1 = performance.now();
     while (isKilled(await w.current(), 'stripe')) {
       expect(performance.now() - t1).toBeLessThan(1000);

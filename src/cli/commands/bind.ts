@@ -21,9 +21,9 @@ export class BindCommand extends JaneeCommand {
     description: 'Allow a secret to be sent to another origin (or, with --remove, no longer)',
     details: `
       The origin (scheme://host:port) of URL is added to the origins the secret NAME may be sent to.
-      This always asks for the vault passphrase (JANEE_PASSPHRASE_FILE, JANEE_PASSPHRASE,
-      --passphrase-stdin or the terminal), even while an agent is unlocked: it widens where a secret
-      may go, which config.yaml alone must never be able to do.
+      This always asks for the vault passphrase (JANEE_PASSPHRASE_FILE, JANEE_PASSPHRASE, a line
+      on stdin with --passphrase-stdin, or the terminal), even while an agent is unlocked: it
+      widens where a secret may go, which config.yaml alone must never be able to do.
     `,
     examples: [
       ['Allow the EU endpoint too', 'janee bind stripe https://eu.api.stripe.com'],

@@ -69,9 +69,9 @@ export class ExportCommand extends JaneeCommand {
     details: `
       The file is a standard age v1 file encrypted with a passphrase (scrypt), readable with
       \`age -d FILE\`; inside is JSON (format janee-export/v1) with every secret in plain text.
-      The age passphrase comes from JANEE_AGE_PASSPHRASE_FILE, JANEE_AGE_PASSPHRASE,
-      --age-passphrase-stdin (the line after the vault passphrase if both come from stdin),
-      --same-passphrase (reuse the vault passphrase), or is asked twice on the terminal.
+      The age passphrase comes from JANEE_AGE_PASSPHRASE_FILE, JANEE_AGE_PASSPHRASE, a line on
+      stdin with --age-passphrase-stdin (the line after the vault passphrase if both come from
+      stdin), the vault passphrase with --same-passphrase, or is asked twice on the terminal.
       The file is written 0600, atomically; an existing file is kept unless --force.
     `,
     examples: [['Export', 'janee export --age janee-backup.age'], ['Read it with age', 'age -d -o janee.json janee-backup.age']],

@@ -106,7 +106,7 @@ export class ImportCommand extends JaneeCommand {
       refused unless --force (then replaced). Services the file carries are added to config.yaml
       when config.yaml has no service of that name (--no-config skips them); existing services are
       never changed. The age passphrase comes from JANEE_AGE_PASSPHRASE_FILE, JANEE_AGE_PASSPHRASE,
-      --age-passphrase-stdin, or the terminal.
+      a line on stdin with --age-passphrase-stdin, or the terminal.
     `,
     examples: [['Import a backup', 'janee import --age janee-backup.age']],
   });

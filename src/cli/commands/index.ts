@@ -20,6 +20,7 @@ const modules: Record<string, Loader> = {
   rekey: async () => [(await import('./passwd.js')).RekeyCommand],
   serve: async () => [(await import('./serve.js')).ServeCommand],
   killswitch: async () => [(await import('./killswitch.js')).KillswitchCommand],
+  explain: async () => [(await import('./explain.js')).ExplainCommand],
   logs: async () => {
     const m = await import('./logs.js');
     return [m.LogsCommand, m.LogsVerifyCommand];

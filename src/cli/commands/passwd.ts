@@ -16,8 +16,8 @@ export class PasswdCommand extends JaneeCommand {
   static override usage = Command.Usage({
     description: 'Change the vault passphrase (the file key stays, so an unlocked agent stays unlocked)',
     details: `
-      The new passphrase comes from JANEE_NEW_PASSPHRASE_FILE, JANEE_NEW_PASSPHRASE,
-      --new-passphrase-stdin (the line after the old one when both come from stdin),
+      The new passphrase comes from JANEE_NEW_PASSPHRASE_FILE, JANEE_NEW_PASSPHRASE, a line on
+      stdin with --new-passphrase-stdin (the line after the old one when both come from stdin),
       or is asked twice on the terminal.
     `,
   });
