@@ -122,7 +122,7 @@ export class LocalGate implements Gate {
       }
       const kill = await this.#kill.current();
       if (isKilled(kill, svcName)) {
-        throw new JaneeError(GateCodes.KILLED, `kill switch is on${kill.all ? '' : ` for ${svcName}`}: every call is blocked`, `a human can run \`janee killswitch off${kill.all ? '' : ` ${svcName}`}\` to allow calls again`);
+        throw new JaneeError(GateCodes.KILLED, `kill switch is on${kill.all ? '' : ` for ${svcName}`}: every call is blocked`, `a human can run \`janee killswitch off${kill.all ? (kill.services.has(svcName) ? ' --all' : '') : ` ${svcName}`}\` to allow calls again`);
       }
       const svc = config.services.get(svcName);
       if (!svc) {

@@ -50,16 +50,16 @@ export class MigrateCommand extends JaneeCommand {
       a credentials.json with its masterKey), it is converted in place; the old config.yaml is kept
       as config.yaml.0x.
 
-      --from DIR imports the Janee 0.x home in DIR into this janee: its services and secrets, and its
+      With --from DIR, the Janee 0.x home in DIR is imported into this janee: its services and secrets, and its
       capability rules as policies where they can be said exactly. What cannot is reported, always on
       the narrower side: migrate never allows a request 0.x would have refused. Services whose auth
       type janee cannot express yet (hmac-*, aws-sigv4, github-app, service-account, oauth1a-twitter,
       several headers) are skipped and named.
 
       A missing vault is created (new passphrase asked twice, or JANEE_PASSPHRASE). Afterwards migrate
-      offers to delete the old plaintext master key: it asks on a terminal; otherwise pass
-      --delete-old-key, or it prints where the key still is. --delete-old-key is refused while any
-      service was skipped (without the key its secret is lost), unless --force.
+      offers to delete the old plaintext master key: it asks on a terminal; otherwise pass the
+      --delete-old-key flag, or it prints where the key still is. Deleting the key is refused while
+      any service was skipped (without the key its secret is lost), unless --force.
     `,
     examples: [
       ['Move inline secrets into the vault', 'janee migrate'],
