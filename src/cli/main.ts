@@ -7,7 +7,7 @@ import { Builtins, Cli } from 'clipanion';
 import { clean, printError } from './io.js';
 import { jsonError } from './json-errors.js';
 import { commandsFor, isCommandWord } from './commands/index.js';
-import { didYouMean, positionalError, withPlaceholders } from './usage.js';
+import { didYouMean, hasExtraPositionals, positionalError, withPlaceholders } from './usage.js';
 import { VERSION } from '../version.js';
 
 /** clipanion with value placeholders (`--base-url <url>`, not `#0`) in every help and usage text. */
@@ -35,6 +35,9 @@ function describeParseError(e: Error & { candidates?: { usage: string }[] }, arg
   if (/^Extraneous positional argument/.test(first) && usageLine.startsWith('$ ')) return positionalError('extra', argv, usageLine);
   if (/^Command not found/.test(first)) {
     if (known) {
+      const distinct = [...new Set((e.candidates ?? []).map((c) => c.usage))];
+      const only = distinct.length === 1 ? `$ ${distinct[0]}` : undefined;
+      if (only !== undefined && hasExtraPositionals(argv, only)) return positionalError('extra', argv, only);
       const usages = [...new Set((e.candidates ?? []).map((c) => withPlaceholders(c.usage)))];
       return { message: `missing or invalid arguments for \`janee ${argv[0]}\``, hint: usages.length ? `usage: ${usages.join(' | ')}` : helpHint };
     }

@@ -31,6 +31,8 @@ const PLACEHOLDERS: Record<string, string> = {
   '--from': 'dir',
   '--ttl': 'duration',
   '--max-ttl': 'duration',
+  '--template': 'name',
+  '--test-path': 'path',
 };
 
 /** `--base-url #0` → `--base-url <url>`; `-n,--lines #0` → `-n,--lines <n>`; unknown options get `<value>`. */
@@ -101,6 +103,12 @@ function ordinal(n: number): string {
 
 function list(items: string[]): string {
   return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
+
+/** Whether argv has more positional arguments than the usage line takes (clipanion then says "command not found" when the command has an optional one). */
+export function hasExtraPositionals(argv: readonly string[], usageLine: string): boolean {
+  const shape = parseUsageLine(usageLine);
+  return !shape.rest && countPositionals(argv, shape) > shape.required.length + shape.optional.length;
 }
 
 /**

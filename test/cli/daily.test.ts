@@ -227,7 +227,6 @@ describe('usage errors and help', () => {
       const r = await janee([...c.split(' '), '--help']);
       expect(r.code, c).toBe(0);
       expect(r.stdout, c).not.toMatch(/#\d|<value>/);
-      // migrate's details still break after its "--from DIR" line (another branch owns it).
       const details = /\nDetails\n\n([\s\S]*?)(?:\nExamples\n|$)/.exec(r.stdout)?.[1] ?? '';
       for (const para of details
         .split(/\n\n+/)

@@ -56,10 +56,10 @@ export class MigrateCommand extends JaneeCommand {
       type janee cannot express yet (hmac-*, aws-sigv4, github-app, service-account, oauth1a-twitter,
       several headers) are skipped and named.
 
-      A missing vault is created (new passphrase asked twice, or JANEE_PASSPHRASE). Afterwards migrate
-      offers to delete the old plaintext master key: it asks on a terminal; otherwise pass the
-      --delete-old-key flag, or it prints where the key still is. Deleting the key is refused while
-      any service was skipped (without the key its secret is lost), unless --force.
+      A missing vault is created (new passphrase asked twice, or JANEE_PASSPHRASE). Afterwards
+      migrate offers to delete the old plaintext master key: it asks on a terminal; otherwise pass
+      the flag --delete-old-key, or it prints where the key still is. Deleting the key is refused
+      while any service was skipped (without the key its secret is lost), unless --force.
     `,
     examples: [
       ['Move inline secrets into the vault', 'janee migrate'],
