@@ -4,7 +4,8 @@ import type { AuthSpec } from '../../src/config/types.js';
 import { Forwarder } from '../../src/gate/forward.js';
 import { pickResponseHeaders, sanitizeAgentHeaders } from '../../src/gate/headers.js';
 import { applyInjection, authHeaderName, injectCredential, secretVariants } from '../../src/gate/inject.js';
-import { Redactor } from '../../src/gate/redact.js';
+import { MAX_ESCAPE_LENGTH } from '../../src/gate/normalise.js';
+import { NGRAM, Redactor } from '../../src/gate/redact.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
 const TOKEN = 'sk_test_9f8e7d6c5b4a3210_AbCdEf';
@@ -108,23 +109,25 @@ describe('Redactor', () => {
   });
 
   it('a truncated body loses a fixed-length tail, whatever it holds (no prefix of a secret survives)', () => {
+    // The tail: longest variant − 1, or (NGRAM − 1) escaped characters if longer.
     const longest = Math.max(...secretVariants({ type: 'bearer' }, { token: TOKEN }).map((v) => v.length));
+    expect(r.tail).toBe(Math.max(longest - 1, (NGRAM - 1) * MAX_ESCAPE_LENGTH));
     for (let k = 1; k < TOKEN.length; k++) {
-      const text = `${'x'.repeat(200)} ${TOKEN.slice(0, k)}`;
+      const text = `${'x'.repeat(200)}:${TOKEN.slice(0, k)}`;
       const out = r.redact(text, { truncated: true });
-      expect(out).toBe(text.slice(0, text.length - (longest - 1)));
+      expect(out).toBe(text.slice(0, text.length - r.tail));
       expect(Buffer.from(r.redactBytes(Buffer.from(text), { truncated: true })).toString()).toBe(out);
-      // Not truncated: a partial token is not a secret form, left alone.
-      expect(r.redact(text)).toBe(text);
+      // Not truncated: a piece shorter than NGRAM is not a secret form, left alone.
+      if (k < NGRAM) expect(r.redact(text)).toBe(text);
+      else expect(r.redact(text)).toBe(`${'x'.repeat(200)}:[REDACTED:stripe]`);
     }
     // The same cut for text that holds no part of a secret: nothing to learn from it.
     const innocent = 'y'.repeat(300);
-    expect(r.redact(innocent, { truncated: true }).length).toBe(300 - (longest - 1));
+    expect(r.redact(innocent, { truncated: true }).length).toBe(300 - r.tail);
   });
 
   it('a whole secret before the cut is still replaced, and one crossing it is replaced too', () => {
-    const longest = Math.max(...secretVariants({ type: 'bearer' }, { token: TOKEN }).map((v) => v.length));
-    const before = `${'x'.repeat(50)}${TOKEN}${'z'.repeat(longest)}`;
+    const before = `${'x'.repeat(50)}${TOKEN}${'z'.repeat(r.tail + 1)}`;
     expect(r.redact(before, { truncated: true })).toBe(`${'x'.repeat(50)}[REDACTED:stripe]z`);
     const crossing = `${'x'.repeat(50)}${TOKEN}${'z'.repeat(5)}`;
     expect(r.redact(crossing, { truncated: true })).not.toContain(TOKEN.slice(0, 4));
