@@ -235,7 +235,8 @@ function entityAt(s: string, i: number): [number, number] | undefined {
       v = v * (hex ? 16 : 10) + d;
       j++;
     }
-    if (j === start || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) return undefined;
+    const more = hex ? hexVal(s.charCodeAt(j)) >= 0 : s.charCodeAt(j) >= 48 && s.charCodeAt(j) <= 57;
+    if (j === start || more || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) return undefined;
     if (s.charCodeAt(j) === 0x3b) j++;
     return [v, j];
   }

@@ -201,6 +201,7 @@ export class Redactor {
   readonly #text: Scanner;
   readonly #textSources: Source[];
   #bytes: Scanner | undefined;
+  #lower: Scanner | undefined;
   /** Characters dropped from the end of a truncated text (see cut). */
   readonly tail: number;
   readonly #byteTail: number;
@@ -333,13 +334,15 @@ export class Redactor {
   }
 
   /**
-   * Response headers: a header whose *name* holds a secret is dropped. Values are
+   * Response headers: a header whose *name* holds a secret, in any case, is dropped. Values are
    * searched one by one and also as one run in order (joined by a line break,
    * which the normalised view drops), so a secret split across two headers is
    * found whatever the length of its pieces; each value loses its own part.
    */
   redactHeaders(h: Record<string, string>): Record<string, string> {
-    const names = Object.keys(h).filter((k) => this.redact(k) === k);
+    // Names arrive lower-cased (undici): compared against lower-cased sources.
+    this.#lower ??= new Scanner(this.#textSources.map(([v, s, w]): Source => [v.toLowerCase(), s, w]));
+    const names = Object.keys(h).filter((k) => this.#ranges(this.#lower!, k.toLowerCase()).length === 0);
     const joined = names.map((k) => h[k]!).join('\n');
     const ranges = this.#ranges(this.#text, joined);
     const out: Record<string, string> = {};

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuthSpec } from '../../src/config/types.js';
 import { Forwarder } from '../../src/gate/forward.js';
 import { pickResponseHeaders, sanitizeAgentHeaders } from '../../src/gate/headers.js';
 import { applyInjection, authHeaderName, injectCredential, secretVariants } from '../../src/gate/inject.js';
-import { MAX_ESCAPE_LENGTH } from '../../src/gate/normalise.js';
+import { MAX_ESCAPE_LENGTH, normalise } from '../../src/gate/normalise.js';
 import { NGRAM, Redactor } from '../../src/gate/redact.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
@@ -190,5 +191,69 @@ describe('echoing upstream -> nothing of the secret survives', () => {
       const out = redactor.redactBody(res.body, res.headers['content-type'], res.truncated);
       expect(out.body).toMatch(/^x*(\[REDACTED:svc\])?$/);
     }
+  });
+});
+
+describe('Redactor properties (normalised view and index mapping)', () => {
+  const SECRET_CHARS = 'abcdefghijklm0123456789+/=_-'.split('');
+  const CONTEXT_CHARS = 'nopqrstuvwxyz NOPQRSTUVWXYZ,.:;!?"'.split('');
+  const secretArb = fc.array(fc.constantFrom(...SECRET_CHARS), { minLength: 14, maxLength: 40 }).map((a) => a.join(''));
+  const contextArb = fc.array(fc.constantFrom(...CONTEXT_CHARS), { maxLength: 30 }).map((a) => a.join(''));
+  const hx = (c: string): string => c.charCodeAt(0).toString(16).padStart(2, '0');
+  const encoders: Record<string, (s: string) => string> = {
+    raw: (s) => s,
+    jsonAll: (s) => [...s].map((c) => `\\u${hx(c).padStart(4, '0')}`).join(''),
+    jsonAllUpper: (s) => [...s].map((c) => `\\u${hx(c).toUpperCase().padStart(4, '0')}`).join(''),
+    dotnet: (s) => s.replace(/\+/g, '\\u002B'),
+    htmlDecimal: (s) => [...s].map((c) => `&#${c.charCodeAt(0)};`).join(''),
+    htmlHex: (s) => [...s].map((c) => `&#x${hx(c)};`).join(''),
+    htmlNamed: (s) => s.replace(/\+/g, '&plus;').replace(/\//g, '&sol;').replace(/=/g, '&equals;'),
+    percent: (s) => [...s].map((c) => `%${hx(c).toUpperCase()}`).join(''),
+    // Quoted-printable: a soft line break after every third character (never inside an =HH).
+    qp: (s) => [...s].map((c, i) => `${/[a-z0-9]/.test(c) ? c : `=${hx(c).toUpperCase()}`}${i % 3 === 2 && i < s.length - 1 ? '=\r\n' : ''}`).join(''),
+    hexLower: (s) => Buffer.from(s).toString('hex'),
+    hexUpper: (s) => Buffer.from(s).toString('hex').toUpperCase(),
+    base64: (s) => Buffer.from(s).toString('base64'),
+    mime: (s) => Buffer.from(s).toString('base64').replace(/(.{5})(?=.)/g, '$1\r\n'),
+    utf16: (s) => [...s].join('\u0000'), // ASCII as UTF-16, minus the NUL after the last unit (outside the secret)
+  };
+
+  it('replaces exactly the encoded secret (or all but its last few characters), leaving the text around it intact', () => {
+    fc.assert(
+      fc.property(secretArb, contextArb, contextArb, fc.constantFrom(...Object.keys(encoders)), fc.integer({ min: 0, max: 4 }), (secret, pre, post, enc, drop) => {
+        const r = new Redactor([{ service: 's', variants: secretVariants({ type: 'bearer' }, { token: secret }) }]);
+        const shown = secret.slice(0, secret.length - drop);
+        if (shown.length < NGRAM || (drop > 0 && /base64|mime/.test(enc))) return;
+        const out = r.redact(`${pre}${encoders[enc]!(shown)}${post}`);
+        expect(out).toBe(`${pre}[REDACTED:s]${post}`);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('whatever surrounds it, no run of NGRAM characters of the secret survives, raw or decoded', () => {
+    const noisy = fc
+      .array(fc.oneof(fc.constantFrom(...CONTEXT_CHARS, ...SECRET_CHARS), fc.constantFrom('\\', '&', '%', '=', '\n', '\0', '&#', '\\u00', '%2', '=\r\n')), { maxLength: 20 })
+      .map((a) => a.join(''));
+    fc.assert(
+      fc.property(secretArb, noisy, noisy, fc.constantFrom(...Object.keys(encoders).filter((e) => !/base64|mime/.test(e))), (secret, pre, post, enc) => {
+        const r = new Redactor([{ service: 's', variants: secretVariants({ type: 'bearer' }, { token: secret }) }]);
+        const out = r.redact(`${pre}${encoders[enc]!(secret)}${post}`);
+        for (const view of [out, normalise(out)?.text ?? out]) {
+          for (let i = 0; i + NGRAM <= secret.length; i++) expect(view).not.toContain(secret.slice(i, i + NGRAM));
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('text holding no part of a secret comes back unchanged, escapes and all', () => {
+    const r = new Redactor([{ service: 's', variants: secretVariants({ type: 'bearer' }, { token: 'abcdefghijklm0123456789+/=' }) }]);
+    const text = fc
+      .array(fc.oneof(fc.constantFrom(...CONTEXT_CHARS), fc.constantFrom('\\n', '\\u0041', '&amp;', '&#x41;', '%41', '=41', '\r\n', '\0')), { maxLength: 60 })
+      .map((a) => a.join(''));
+    fc.assert(fc.property(text, (t) => {
+      expect(r.redact(t)).toBe(t);
+    }), { numRuns: 500 });
   });
 });
