@@ -66,8 +66,6 @@ const TRIGGER = /[\\&%=\r\n\u0000]/;
  */
 const dropped = (c: number): boolean => c === 10 || c === 13 || c === 0;
 
-const IS_TRIGGER = new Uint8Array(128);
-for (const c of '\\&%=\r\n\u0000') IS_TRIGGER[c.charCodeAt(0)] = 1;
 
 function hexVal(c: number): number {
   if (c >= 48 && c <= 57) return c - 48;
@@ -170,13 +168,11 @@ export function normalise(s: string): NormalisedView | undefined {
     v += end - start;
   };
   const n = s.length;
+  const next = new RegExp(TRIGGER.source, 'g');
   let i = 0;
   for (;;) {
-    let t = i;
-    for (; t < n; t++) {
-      const c = s.charCodeAt(t);
-      if (c < 128 && IS_TRIGGER[c] === 1) break;
-    }
+    next.lastIndex = i;
+    const t = next.exec(s)?.index ?? n;
     if (t > i) copy(i, t);
     if (t === n) break;
     const d = decodeAt(s, t);
