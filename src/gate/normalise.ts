@@ -155,32 +155,22 @@ export function normalise(s: string): NormalisedView | undefined {
   const segLen: number[] = [];
   let v = 0;
   let changed = false;
-  const copy = (start: number, end: number): void => {
-    const k = segView.length - 1;
-    if (k >= 0 && segLen[k] === -1 && segOrig[k]! + (v - segView[k]!) === start) {
-      // continues the previous copied run
-    } else {
-      segView.push(v);
-      segOrig.push(start);
-      segLen.push(-1);
-    }
-    parts.push(s.slice(start, end));
-    v += end - start;
-  };
   const n = s.length;
   const next = new RegExp(TRIGGER.source, 'g');
-  let i = 0;
+  let run = 0; // start of the run of original text not yet copied
   for (;;) {
-    next.lastIndex = i;
     const t = next.exec(s)?.index ?? n;
-    if (t > i) copy(i, t);
-    if (t === n) break;
-    const d = decodeAt(s, t);
-    if (d === undefined) {
-      copy(t, t + 1);
-      i = t + 1;
-      continue;
+    const d = t < n ? decodeAt(s, t) : undefined;
+    if (d === undefined && t < n) continue; // an ordinary `=`, `&`…: part of the run
+    if (t > run) {
+      // A copied run: one segment, mapped character for character.
+      segView.push(v);
+      segOrig.push(run);
+      segLen.push(-1);
+      parts.push(s.slice(run, t));
+      v += t - run;
     }
+    if (d === undefined) break;
     changed = true;
     const [cp, end] = d;
     if (cp >= 0 && !dropped(cp)) {
@@ -191,7 +181,8 @@ export function normalise(s: string): NormalisedView | undefined {
       parts.push(ch);
       v += ch.length;
     }
-    i = end;
+    run = end;
+    next.lastIndex = end;
   }
   if (!changed) return undefined;
   const seg = (x: number): number => {

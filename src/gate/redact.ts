@@ -24,8 +24,8 @@
  * (`Bearer sk_test_`) followed by another key, or the account part a Stripe
  * publishable key shares with its secret key.
  *
- * Matching: every GRAM-character window (7) of every source is indexed; the
- * text is sampled every STRIDE (4) characters, which any run of NGRAM
+ * Matching: every GRAM-character window (5) of every source is indexed; the
+ * text is sampled every STRIDE (6) characters, which any run of NGRAM
  * characters cannot slip between. A sampled window goes through a bit filter and
  * a Map; each candidate is extended both ways against its source and kept when
  * the match reaches NGRAM characters. Hits are merged into ranges, each labelled
@@ -77,7 +77,7 @@ const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 // Any run of NGRAM characters contains a GRAM-character window starting at a
 // multiple of STRIDE: only those windows are hashed and looked up, then each
 // candidate is extended both ways against the source it came from.
-const STRIDE = 4;
+const STRIDE = 6;
 const GRAM = NGRAM - STRIDE + 1;
 const BASE = 0x01000193;
 const FILTER_BITS = 21;
