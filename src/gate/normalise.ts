@@ -52,6 +52,8 @@ const ENTITIES: Record<string, number> = {
 };
 const LONGEST_ENTITY = 16;
 
+const ASCII = Array.from({ length: 128 }, (_, c) => String.fromCharCode(c));
+
 const SIMPLE_ESCAPES: Record<number, number> = {
   0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x62: 8, 0x66: 12, 0x6e: 10, 0x72: 13, 0x74: 9,
 };
@@ -177,7 +179,7 @@ export function normalise(s: string): NormalisedView | undefined {
       segView.push(v);
       segOrig.push(t);
       segLen.push(end - t);
-      const ch = String.fromCodePoint(cp);
+      const ch = cp < 128 ? ASCII[cp]! : String.fromCodePoint(cp);
       parts.push(ch);
       v += ch.length;
     }
