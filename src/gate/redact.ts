@@ -318,6 +318,7 @@ export class Redactor {
     truncated: boolean,
     depth: number,
   ): { out: { body: string; bodyEncoding: 'utf8' | 'base64' }; found: string | undefined; withheld?: boolean } {
+    if (bytes.length === 0) return { out: encodeBody(bytes, contentType), found: undefined };
     const inflated = inflateForInspection(bytes);
     if (inflated !== undefined) {
       // Compressed without content-encoding (forward.ts decodes declared encodings).

@@ -103,6 +103,15 @@ describe('Redactor', () => {
     expect(u.redact(JSON.stringify('pässwörd-ünïcode').slice(1, -1))).toBe('[REDACTED:u]');
   });
 
+  it('body encoding: utf8 for text and for an empty body, base64 for binary and for NULs without a type', () => {
+    expect(r.redactBody(Buffer.alloc(0), 'application/octet-stream')).toEqual({ body: '', bodyEncoding: 'utf8' });
+    expect(r.redactBody(Buffer.from('plain'), 'application/octet-stream')).toEqual({ body: Buffer.from('plain').toString('base64'), bodyEncoding: 'base64' });
+    expect(r.redactBody(Buffer.from('plain'), undefined)).toEqual({ body: 'plain', bodyEncoding: 'utf8' });
+    expect(r.redactBody(Buffer.from('a\u0000b'), undefined).bodyEncoding).toBe('base64');
+    expect(r.redactBody(Buffer.from([0xe9, 0x41]), 'text/plain')).toEqual({ body: Buffer.from([0xe9, 0x41]).toString('base64'), bodyEncoding: 'base64' });
+    expect(r.redactBody(Buffer.from([0xe9, 0x41]), 'text/plain; charset=iso-8859-1')).toEqual({ body: 'éA', bodyEncoding: 'utf8' });
+  });
+
   it('base64 input is decoded, redacted and re-encoded', () => {
     const b64 = Buffer.concat([randomBytes(5), Buffer.from(TOKEN), randomBytes(5)]).toString('base64');
     const out = Buffer.from(r.redactBase64(b64), 'base64');
