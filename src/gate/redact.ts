@@ -64,7 +64,7 @@ import { MAX_ESCAPE_LENGTH, normalise, type NormalisedView } from './normalise.j
 export const NGRAM = 10;
 /** Most bytes a compressed body is inflated to for inspection; a larger one is withheld. */
 export const MAX_INFLATED_BYTES = 16 * 1024 * 1024;
-/** Hex forms are listed for variants up to this length (longer ones are encodings of encodings). */
+/** Hex forms are listed for values up to this length. */
 const MAX_HEX_SOURCE = 128;
 
 export interface RedactOptions {
@@ -238,7 +238,8 @@ export class Redactor {
           continue;
         }
         const forms = [v, normalise(v)?.text ?? v];
-        if (v.length <= MAX_HEX_SOURCE && v.length >= 4) forms.push(hex(v), hex(v).toUpperCase());
+        // Hex of values, not of their encodings: a value is a variant whose base64 is one too.
+        if (v.length <= MAX_HEX_SOURCE && all.has(Buffer.from(v, 'utf8').toString('base64'))) forms.push(hex(v), hex(v).toUpperCase());
         for (const f of forms) if (f !== '' && !sources.has(f)) sources.set(f, svc);
       }
     }
