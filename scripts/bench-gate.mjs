@@ -2,7 +2,9 @@
 // `npm run bench:gate`: the gate alone, without MCP — where serve's per-call time goes.
 // Times LocalGate.execute (policy, injection, undici, redaction, audit) against a
 // loopback upstream, beside a direct undici call to the same upstream, 3 rounds of
-// 1000 sequential calls after a warm-up. Imports the built modules (npm run build).
+// 1000 sequential calls after a warm-up, on a small JSON body; then the same for a
+// 1 MiB JSON body (3 rounds of 50 calls), where redaction dominates. Imports the
+// built modules (npm run build).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -16,9 +18,21 @@ const { LocalGate } = await import(path.join(root, 'dist/gate/gate.js'));
 const { VaultSecrets } = await import(path.join(root, 'dist/gate/secrets.js'));
 const { unlockVaultFile } = await import(path.join(root, 'dist/vault/store.js'));
 
+const SMALL = '{"object":"list","data":[{"id":"ch_1","amount":100}]}';
+// ~1 MiB of ordinary JSON: ids, amounts, descriptions, a URL, some escapes.
+const BIG = (() => {
+  const items = [];
+  let size = 0;
+  for (let i = 0; size < (1 << 20) - 1024; i++) {
+    const item = JSON.stringify({ id: `ch_${i.toString(36).padStart(8, '0')}`, amount: i * 7, currency: 'usd', description: `Order #${i} for "customer" café`, url: `https://example.test/v1/charges/ch_${i}?expand=customer&page=${i % 13}` });
+    items.push(item);
+    size += Buffer.byteLength(item) + 1;
+  }
+  return `{"object":"list","data":[${items.join(',')}]}`;
+})();
 const upstream = http.createServer((req, res) => {
   res.setHeader('content-type', 'application/json');
-  res.end('{"object":"list","data":[{"id":"ch_1","amount":100}]}');
+  res.end(req.url.startsWith('/v1/big') ? BIG : SMALL);
 });
 upstream.keepAliveTimeout = 60_000;
 await new Promise((r) => upstream.listen(0, '127.0.0.1', r));
@@ -29,7 +43,7 @@ const env = { ...process.env, JANEE_HOME: home, JANEE_PASSPHRASE: 'bench' };
 for (const k of ['JANEE_CONFIG', 'JANEE_VAULT', 'JANEE_PASSPHRASE_FILE', 'JANEE_AGENT_SOCK']) delete env[k];
 const janee = (args, input) => execFileSync(process.execPath, [path.join(root, 'dist/cli/main.js'), ...args], { env, input, stdio: ['pipe', 'ignore', 'ignore'] });
 janee(['init', '--work-factor', '10']);
-janee(['add', 'bench', '--base-url', url, '--auth', 'bearer', '--key-stdin', '--policy', 'GET /v1/charges'], 'sk_test_bench_0123456789\n');
+janee(['add', 'bench', '--base-url', url, '--auth', 'bearer', '--key-stdin', '--policy', 'GET /v1/charges', '--policy', 'GET /v1/big'], 'sk_test_bench_0123456789\n');
 
 const vault = await unlockVaultFile(path.join(home, 'vault.janee'), new TextEncoder().encode('bench'));
 const gate = new LocalGate({
@@ -39,31 +53,35 @@ const gate = new LocalGate({
   secrets: new VaultSecrets(vault.path, vault.fileKey, vault.data),
 });
 const caller = { agent: 'bench', agentSource: 'flag' };
-const call = { service: 'bench', method: 'GET', path: '/v1/charges' };
 const dispatcher = new Agent({ keepAliveTimeout: 60_000 });
-const direct = async () => {
-  const r = await request(`${url}/v1/charges`, { dispatcher, headers: { authorization: 'Bearer x' } });
+const direct = async (p) => {
+  const r = await request(`${url}${p}`, { dispatcher, headers: { authorization: 'Bearer x' } });
   await r.body.arrayBuffer();
 };
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 try {
-  for (let i = 0; i < 200; i++) {
-    await gate.execute(call, caller);
-    await direct();
-  }
-  for (let round = 1; round <= 3; round++) {
-    const g = [];
-    const d = [];
-    for (let i = 0; i < 1000; i++) {
-      let t = performance.now();
+  for (const [label, p, warm, n] of [['small JSON', '/v1/charges', 200, 1000], ['1 MiB JSON', '/v1/big', 10, 50]]) {
+    const call = { service: 'bench', method: 'GET', path: p };
+    const probe = await gate.execute(call, caller);
+    if (probe.status !== 200 || probe.truncated) throw new Error(`bench call failed: ${probe.status}`);
+    for (let i = 0; i < warm; i++) {
       await gate.execute(call, caller);
-      g.push(performance.now() - t);
-      t = performance.now();
-      await direct();
-      d.push(performance.now() - t);
+      await direct(p);
     }
-    console.log(`round ${round}: gate median ${median(g).toFixed(3)} ms, direct undici ${median(d).toFixed(3)} ms, the gate adds ${(median(g) - median(d)).toFixed(3)} ms`);
+    for (let round = 1; round <= 3; round++) {
+      const g = [];
+      const d = [];
+      for (let i = 0; i < n; i++) {
+        let t = performance.now();
+        await gate.execute(call, caller);
+        g.push(performance.now() - t);
+        t = performance.now();
+        await direct(p);
+        d.push(performance.now() - t);
+      }
+      console.log(`${label} round ${round}: gate median ${median(g).toFixed(3)} ms, direct undici ${median(d).toFixed(3)} ms, the gate adds ${(median(g) - median(d)).toFixed(3)} ms`);
+    }
   }
 } finally {
   await gate.close();

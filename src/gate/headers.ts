@@ -8,7 +8,10 @@
  *   `accept-encoding` is dropped because the forwarder asks for `identity`: a
  *   compressed body would hide an echoed secret from redaction. `range` /
  *   `if-range` are dropped because fetching an echo in byte ranges would split a
- *   secret into pieces no redaction pattern matches.
+ *   secret into pieces no redaction pattern matches. `accept-charset` is dropped
+ *   and `charset` parameters are removed from `accept`: a body in UTF-16/32 or
+ *   an exotic charset hides a secret from a byte search (redact.ts transcodes
+ *   what still arrives, but there is no reason to ask for it).
  * - Refused with GATE_BAD_REQUEST (the whole call fails): a name that is not an
  *   RFC 7230 token (e.g. `Authorization ` with a trailing space, which some
  *   servers and proxies trim and then honour), a value with CR, LF, NUL or another
@@ -63,6 +66,7 @@ const DROPPED = new Set([
   'expect',
   // encoding and partial content (would defeat redaction, see above)
   'accept-encoding',
+  'accept-charset',
   'range',
   'if-range',
 ]);
@@ -114,9 +118,24 @@ export function sanitizeAgentHeaders(
     bytes += name.length + value.length + 4;
     if (bytes > MAX_AGENT_HEADER_BYTES) throw bad(`headers are too large (more than ${MAX_AGENT_HEADER_BYTES} bytes)`);
     if (isDropped(lower, authHeader)) continue;
-    out[lower] = value.trim();
+    out[lower] = lower === 'accept' ? withoutCharset(value.trim()) : value.trim();
   }
   return out;
+}
+
+/** `accept` without `charset=` parameters: `text/html; charset=utf-16, text/plain` → `text/html, text/plain`. */
+function withoutCharset(accept: string): string {
+  if (!/charset/i.test(accept)) return accept;
+  return accept
+    .split(',')
+    .map((range) =>
+      range
+        .split(';')
+        .filter((param, i) => i === 0 || !/^\s*charset\s*=/i.test(param))
+        .join(';')
+        .trim(),
+    )
+    .join(', ');
 }
 
 /** Response headers returned to the agent. Entries ending in `*` are prefixes. */

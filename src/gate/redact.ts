@@ -3,139 +3,349 @@
  *
  * Built once per vault state (all services' variants, not just the called one's:
  * an upstream may echo any secret it was ever sent) and run on every response
- * body, header value and error message that goes back to the agent.
+ * body, header and error message that goes back to the agent.
  *
- * Matching: one combined RegExp of the escaped variants, longest first. After a
- * match the scan resumes one character later (not after the match), so
- * overlapping occurrences are found too; the covered ranges are merged and each
- * merged range becomes one marker. The result: every character that belongs to
- * any occurrence of any variant is gone, whatever the overlaps. (Measured on a
- * 1 MiB body with 200 variants: the combined RegExp ~9–20 ms, a JS Aho-Corasick
- * ~22 ms, indexOf per variant ~20 ms, Rabin-Karp ~10 ms; the RegExp is the
- * simplest at equal speed. Typical bodies of a few KiB take microseconds.)
+ * What is redacted: every run of at least NGRAM (10) consecutive characters of
+ * any *source*, and every whole occurrence of a source shorter than that. The
+ * sources of a secret are its variants (raw, base64 at every alignment, URL-,
+ * form- and JSON-encoded…, see secretVariants), each variant's normalised form
+ * (normalise.ts) and its hex in lower and upper case. They are searched in the
+ * text as returned and in its normalised view (JSON/HTML/percent/quoted-printable
+ * escapes decoded, line breaks and NULs dropped); a match in the view is mapped
+ * back to the characters it was decoded from, so the whole escaped run goes.
  *
- * Bytes: `redactBytes` works on the latin1 view of the bytes (one char per byte)
- * with each variant's UTF-8 bytes, so it finds secrets in any body, text or
- * binary. Bodies are always redacted as bytes *before* they are base64-encoded
- * for the agent: once base64-encoded, a secret inside binary data would sit at an
- * arbitrary 3-byte alignment and no longer be a fixed string. Replacing whole
- * UTF-8 sequences with an ASCII marker keeps valid UTF-8 valid, so redacting
- * bytes first and then choosing utf8/base64 (`redactBody`) is equivalent to
- * redacting the decoded text.
+ * Why runs of NGRAM characters and not only whole values: upstreams echo most of
+ * a key ("sk_test_…9f8e" minus the last four), split it across two header
+ * values, or wrap it across lines. NGRAM = 10 because a half of any secret of 20+
+ * characters is still found, a key echoed without its last few characters is
+ * found from 14 characters on, and 10 characters of a random key (≥ 50 bits) do
+ * not turn up by chance in unrelated text. The cost is cosmetic false positives
+ * where a secret shares 10 characters with something public: a structured prefix
+ * (`Bearer sk_test_`) followed by another key, or the account part a Stripe
+ * publishable key shares with its secret key.
  *
- * Truncated bodies: a body cut at the byte cap could end in the first half of a
+ * Matching: every GRAM-character window (5) of every source is indexed; the
+ * text is sampled every STRIDE (6) characters, which any run of NGRAM
+ * characters cannot slip between. A sampled window goes through a bit filter and
+ * a Map; each candidate is extended both ways against its source and kept when
+ * the match reaches NGRAM characters. Hits are merged into ranges, each labelled
+ * with the service with the most matched characters in it. Sources shorter than
+ * NGRAM (short field values) go through one combined RegExp, scanned one
+ * character at a time so overlaps are found too. `Bearer <token>` and `Basic
+ * <creds>` are not sources (their n-grams would take the scheme off another
+ * key): a range right after such a scheme takes the scheme too.
+ *
+ * Cost: linear in the text; on a 1 MiB JSON body ~6 ms (the normalising pass
+ * about half), against ~0.5 ms for the former single RegExp of whole variants;
+ * bodies of a few KiB stay in microseconds. See bench:gate.
+ *
+ * Bodies (`redactBody`): a gzip body (or a zlib one) is inflated, under a cap, to
+ * look inside: one that holds a secret, or cannot be inspected, is withheld whole
+ * (there is no mapping back into compressed bytes). A body in UTF-16/32 (BOM,
+ * declared or sniffed) or another declared non-UTF-8 charset is transcoded and
+ * returned as UTF-8 text; one in a charset nothing here decodes (UTF-7, EBCDIC)
+ * is withheld. UTF-8 text is redacted as text; anything else as bytes
+ * (`redactBytes`: the latin1 view, one char per byte, against each source's UTF-8
+ * bytes) *before* it is base64-encoded for the agent: once base64-encoded a
+ * secret in binary data sits at an arbitrary alignment.
+ *
+ * Truncated bodies: a body cut at the byte cap could end in the first part of a
  * secret, and an agent able to pad the response (an echo endpoint) could move
- * the cut one character at a time and read the whole secret. With
- * `{ truncated: true }` a fixed-length tail (longest variant − 1) is dropped, whatever it holds.
+ * the cut one character at a time and read it. With `{ truncated: true }` a
+ * fixed-length tail is dropped whatever it holds: max(longest variant − 1,
+ * (NGRAM − 1) × MAX_ESCAPE_LENGTH), enough to hold any part of a secret too short
+ * to be matched, in any escaped form. The cut never depends on content (see cut).
  */
-import { encodeBody } from './body.js';
+import { gunzipSync, inflateSync, constants as zc } from 'node:zlib';
+import { bodyCharset, encodeBody, isTextualContentType, transcode } from './body.js';
+import { MAX_ESCAPE_LENGTH, normalise, type NormalisedView } from './normalise.js';
+
+/** Shortest run of a secret's characters that is redacted on its own (see above). */
+export const NGRAM = 10;
+/** Most bytes a compressed body is inflated to for inspection; a larger one is withheld. */
+export const MAX_INFLATED_BYTES = 16 * 1024 * 1024;
+/** Hex forms are listed for values up to this length. */
+const MAX_HEX_SOURCE = 128;
 
 export interface RedactOptions {
-  /** The text/bytes were cut at a size cap: also redact a tail that begins a secret. */
+  /** The text/bytes were cut at a size cap: also drop a tail that could begin a secret. */
   truncated?: boolean;
 }
 
 const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-class Matcher {
-  readonly #re: RegExp | undefined;
-  readonly #label = new Map<string, string>();
-  readonly #variants: string[];
+// Any run of NGRAM characters contains a GRAM-character window starting at a
+// multiple of STRIDE: only those windows are hashed and looked up, then each
+// candidate is extended both ways against the source it came from.
+const STRIDE = 6;
+const GRAM = NGRAM - STRIDE + 1;
+const BASE = 0x01000193;
+const FILTER_BITS = 21;
+const slot = (h: number): number => Math.imul(h, 0x9e3779b1) >>> (32 - FILTER_BITS);
 
-  constructor(pairs: [string, string][]) {
-    for (const [variant, service] of pairs) {
-      if (variant !== '' && !this.#label.has(variant)) this.#label.set(variant, service);
+function hashOf(s: string, at: number): number {
+  let h = 0;
+  for (let k = 0; k < GRAM; k++) h = (Math.imul(h, BASE) + s.charCodeAt(at + k)) | 0;
+  return h;
+}
+
+/** A string to find and the index of its service. */
+type Source = [string, number];
+
+/** Flat hit list: start, end, service index, weight. */
+type Hits = number[];
+
+class Scanner {
+  readonly #sources: Source[] = [];
+  /** GRAM-character window → flat [source index, offset, …] of where it occurs. */
+  readonly #grams = new Map<string, number[]>();
+  readonly #filter = new Uint32Array(1 << (FILTER_BITS - 5));
+  readonly #short: RegExp | undefined;
+  readonly #shortLabel = new Map<string, number>();
+
+  constructor(sources: Source[]) {
+    for (const [src, svc] of sources) {
+      if (src.length < NGRAM) {
+        if (src !== '' && !this.#shortLabel.has(src)) this.#shortLabel.set(src, svc);
+        continue;
+      }
+      const idx = this.#sources.push([src, svc]) - 1;
+      for (let i = 0; i + GRAM <= src.length; i++) {
+        const g = src.slice(i, i + GRAM);
+        const at = this.#grams.get(g);
+        if (at === undefined) {
+          this.#grams.set(g, [idx, i]);
+          const b = slot(hashOf(g, 0));
+          this.#filter[b >>> 5]! |= 1 << (b & 31);
+        } else at.push(idx, i);
+      }
     }
-    this.#variants = [...this.#label.keys()].sort((a, b) => b.length - a.length || (a < b ? -1 : 1));
-    this.#re = this.#variants.length === 0 ? undefined : new RegExp(this.#variants.map(escapeRe).join('|'), 'g');
+    const shorts = [...this.#shortLabel.keys()].sort((a, b) => b.length - a.length || (a < b ? -1 : 1));
+    this.#short = shorts.length === 0 ? undefined : new RegExp(shorts.map(escapeRe).join('|'), 'g');
   }
 
-  /** Merged [start, end, service] ranges to replace, in order. */
-  ranges(text: string): [number, number, string][] {
-    const out: [number, number, string, number][] = []; // + length of the longest match inside
-    const add = (start: number, end: number, service: string): void => {
-      const last = out[out.length - 1];
-      if (last !== undefined && start <= last[1]) {
-        if (end > last[1]) last[1] = end;
-        if (end - start > last[3]) {
-          last[2] = service;
-          last[3] = end - start;
-        }
-      } else {
-        out.push([start, end, service, end - start]);
-      }
+  /** Appends the hits in `s` to `out`, positions mapped through `map` when given. */
+  collect(s: string, out: Hits, map?: NormalisedView): void {
+    const push = (start: number, end: number, svc: number, weight: number): void => {
+      if (map === undefined) out.push(start, end, svc, weight);
+      else out.push(map.from(start), map.to(end - 1), svc, weight);
     };
-    const re = this.#re;
+    const re = this.#short;
     if (re !== undefined) {
       re.lastIndex = 0;
       let m: RegExpExecArray | null;
-      while ((m = re.exec(text)) !== null) {
-        add(m.index, m.index + m[0].length, this.#label.get(m[0]) ?? 'secret');
+      while ((m = re.exec(s)) !== null) {
+        push(m.index, m.index + m[0].length, this.#shortLabel.get(m[0]) ?? 0, m[0].length);
         re.lastIndex = m.index + 1;
       }
     }
-    return out.map(([s, e, svc]) => [s, e, svc]);
-  }
-
-  /**
-   * Where a truncated text is cut: the last (longest variant − 1) characters are
-   * dropped whatever they contain, so a secret cut in half by the size cap never
-   * shows its first half. The cut must not depend on the content: redacting the
-   * tail only when it *looks like* a secret's prefix would tell an agent that can
-   * echo its own text at the cap whether each guessed character was right.
-   */
-  cut(length: number): number {
-    return Math.max(0, length - Math.max(0, (this.#variants[0]?.length ?? 1) - 1));
+    if (this.#grams.size === 0) return;
+    const filter = this.#filter;
+    const n = s.length;
+    for (let p = 0; p + GRAM <= n; p += STRIDE) {
+      const b = slot(hashOf(s, p));
+      if ((filter[b >>> 5]! & (1 << (b & 31))) === 0) continue;
+      const at = this.#grams.get(s.slice(p, p + GRAM));
+      if (at === undefined) continue;
+      for (let k = 0; k < at.length; k += 2) {
+        const [src, svc] = this.#sources[at[k]!]!;
+        const off = at[k + 1]!;
+        let left = 0;
+        while (left < off && left < p && s.charCodeAt(p - left - 1) === src.charCodeAt(off - left - 1)) left++;
+        let right = GRAM;
+        while (off + right < src.length && p + right < n && s.charCodeAt(p + right) === src.charCodeAt(off + right)) right++;
+        if (left + right >= NGRAM) push(p - left, p + right, svc, left + right);
+      }
+    }
   }
 }
 
+/** Merged [start, end, service index] ranges, in order; the label is the service with the most weight. */
+function merge(hits: Hits): [number, number, number][] {
+  const count = hits.length / 4;
+  if (count === 0) return [];
+  const order = Array.from({ length: count }, (_, i) => i);
+  order.sort((a, b) => hits[a * 4]! - hits[b * 4]! || a - b);
+  const out: [number, number, number][] = [];
+  let cur: [number, number, number] | undefined;
+  let weights = new Map<number, number>();
+  const close = (): void => {
+    if (cur === undefined) return;
+    let best = -1;
+    for (const [svc, w] of weights) if (w > best || (w === best && svc < cur[2])) [best, cur[2]] = [w, svc];
+    out.push(cur);
+  };
+  for (const i of order) {
+    const [s, e, svc, w] = [hits[i * 4]!, hits[i * 4 + 1]!, hits[i * 4 + 2]!, hits[i * 4 + 3]!];
+    if (cur !== undefined && s <= cur[1]) {
+      if (e > cur[1]) cur[1] = e;
+    } else {
+      close();
+      cur = [s, e, svc];
+      weights = new Map();
+    }
+    weights.set(svc, (weights.get(svc) ?? 0) + w);
+  }
+  close();
+  return out;
+}
+
 /** Replaces `ranges` and drops everything from `cut` on (a range crossing the cut is still replaced). */
-function apply(text: string, ranges: [number, number, string][], cut = text.length): string {
+function apply(text: string, ranges: [number, number, number][], labels: string[], cut = text.length): string {
   if (ranges.length === 0 && cut === text.length) return text;
   let out = '';
   let at = 0;
   for (const [s, e, svc] of ranges) {
     if (s >= cut) break;
-    out += `${text.slice(at, s)}[REDACTED:${svc}]`;
+    out += `${text.slice(at, s)}[REDACTED:${labels[svc] ?? 'secret'}]`;
     at = e;
   }
   return at < cut ? out + text.slice(at, cut) : out;
 }
 
+const hex = (s: string): string => Buffer.from(s, 'utf8').toString('hex');
+
 export class Redactor {
-  readonly #text: Matcher;
-  readonly #pairs: [string, string][];
-  #bytes: Matcher | undefined;
+  readonly #labels: string[] = [];
+  readonly #text: Scanner;
+  readonly #textSources: Source[];
+  #bytes: Scanner | undefined;
+  #lower: Scanner | undefined;
+  /** Auth schemes (`Bearer `) whose `<scheme><secret>` variants are redacted in one piece. */
+  readonly #schemes: string[] = [];
+  /** Characters dropped from the end of a truncated text (see cut). */
+  readonly tail: number;
+  readonly #byteTail: number;
 
   constructor(entries: { service: string; variants: string[] }[]) {
-    this.#pairs = entries.flatMap((e) => e.variants.map((v): [string, string] => [v, e.service]));
-    this.#text = new Matcher(this.#pairs);
+    const sources = new Map<string, number>();
+    const all = new Set(entries.flatMap((e) => e.variants));
+    let longest = 0;
+    let longestBytes = 0;
+    for (const e of entries) {
+      let svc = this.#labels.indexOf(e.service);
+      if (svc < 0) svc = this.#labels.push(e.service) - 1;
+      for (const v of e.variants) {
+        if (v === '') continue;
+        longest = Math.max(longest, v.length);
+        longestBytes = Math.max(longestBytes, Buffer.byteLength(v));
+        // `Bearer <token>`: its n-grams would also take the scheme and a space off
+        // another key ("Bearer sk_t…"). The token is a source of its own; a match
+        // right after the scheme takes the scheme too (see #ranges).
+        const scheme = /^((?:Bearer|Basic) )(.+)$/s.exec(v);
+        if (scheme !== null && all.has(scheme[2]!)) {
+          if (!this.#schemes.includes(scheme[1]!)) this.#schemes.push(scheme[1]!);
+          continue;
+        }
+        const forms = [v, normalise(v)?.text ?? v];
+        // Hex of values, not of their encodings: a value is a variant whose base64 is one too.
+        if (v.length <= MAX_HEX_SOURCE && all.has(Buffer.from(v, 'utf8').toString('base64'))) forms.push(hex(v), hex(v).toUpperCase());
+        for (const f of forms) if (f !== '' && !sources.has(f)) sources.set(f, svc);
+      }
+    }
+    this.#textSources = [...sources];
+    this.#text = new Scanner(this.#textSources);
+    const escaped = (NGRAM - 1) * MAX_ESCAPE_LENGTH;
+    this.tail = Math.max(escaped, longest - 1);
+    this.#byteTail = Math.max(escaped, longestBytes - 1);
   }
 
-  redact(text: string, opts: RedactOptions = {}): string {
-    return apply(text, this.#text.ranges(text), opts.truncated ? this.#text.cut(text.length) : text.length);
-  }
-
-  /** Redacts the latin1 view of `bytes` against each variant's UTF-8 bytes. */
-  redactBytes(bytes: Uint8Array, opts: RedactOptions = {}): Uint8Array {
-    this.#bytes ??= new Matcher(this.#pairs.map(([v, s]) => [Buffer.from(v, 'utf8').toString('latin1'), s]));
-    const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
-    const ranges = this.#bytes.ranges(view);
-    const cut = opts.truncated ? this.#bytes.cut(view.length) : view.length;
-    if (ranges.length === 0 && cut === view.length) return bytes;
-    return Buffer.from(apply(view, ranges, cut), 'latin1');
+  #ranges(scanner: Scanner, text: string): [number, number, number][] {
+    const hits: Hits = [];
+    scanner.collect(text, hits);
+    const view = normalise(text);
+    if (view !== undefined) scanner.collect(view.text, hits, view);
+    const ranges: [number, number, number][] = [];
+    for (const r of merge(hits)) {
+      const scheme = this.#schemes.find((p) => r[0] >= p.length && text.startsWith(p, r[0] - p.length));
+      if (scheme !== undefined) r[0] -= scheme.length;
+      const last = ranges[ranges.length - 1];
+      if (last !== undefined && r[0] <= last[1]) last[1] = Math.max(last[1], r[1]);
+      else ranges.push(r);
+    }
+    return ranges;
   }
 
   /**
-   * A response body as the agent receives it: bytes redacted first, then utf8 or
-   * base64 (see `encodeBody`).
+   * Where a truncated text is cut: a fixed number of characters is dropped
+   * whatever they contain. Redacting the tail only when it *looks like* a
+   * secret's prefix would tell an agent that can echo its own text at the cap
+   * whether each guessed character was right.
    */
+  #cut(length: number, tail: number): number {
+    return Math.max(0, length - tail);
+  }
+
+  redact(text: string, opts: RedactOptions = {}): string {
+    return this.#redactText(text, opts.truncated === true).text;
+  }
+
+  #redactText(text: string, truncated: boolean): { text: string; found: string | undefined } {
+    const ranges = this.#ranges(this.#text, text);
+    const cut = truncated ? this.#cut(text.length, this.tail) : text.length;
+    return { text: apply(text, ranges, this.#labels, cut), found: this.#labelOf(ranges) };
+  }
+
+  #labelOf(ranges: [number, number, number][]): string | undefined {
+    return ranges.length === 0 ? undefined : (this.#labels[ranges[0]![2]] ?? 'secret');
+  }
+
+  /** Redacts the latin1 view of `bytes` against each source's UTF-8 bytes. */
+  redactBytes(bytes: Uint8Array, opts: RedactOptions = {}): Uint8Array {
+    return this.#redactBytes(bytes, opts.truncated === true).bytes;
+  }
+
+  #redactBytes(bytes: Uint8Array, truncated: boolean): { bytes: Uint8Array; found: string | undefined } {
+    this.#bytes ??= new Scanner(this.#textSources.map(([v, s]): Source => [Buffer.from(v, 'utf8').toString('latin1'), s]));
+    const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+    const ranges = this.#ranges(this.#bytes, view);
+    const cut = truncated ? this.#cut(view.length, this.#byteTail) : view.length;
+    if (ranges.length === 0 && cut === view.length) return { bytes, found: undefined };
+    return { bytes: Buffer.from(apply(view, ranges, this.#labels, cut), 'latin1'), found: this.#labelOf(ranges) };
+  }
+
+  /** A response body as the agent receives it (see the file comment): utf8 text or base64. */
   redactBody(
     bytes: Uint8Array,
     contentType: string | undefined,
     truncated = false,
   ): { body: string; bodyEncoding: 'utf8' | 'base64' } {
-    return encodeBody(this.redactBytes(bytes, { truncated }), contentType, { truncated });
+    return this.#body(bytes, contentType, truncated, 0).out;
+  }
+
+  #body(
+    bytes: Uint8Array,
+    contentType: string | undefined,
+    truncated: boolean,
+    depth: number,
+  ): { out: { body: string; bodyEncoding: 'utf8' | 'base64' }; found: string | undefined; withheld?: boolean } {
+    if (bytes.length === 0) return { out: encodeBody(bytes, contentType), found: undefined };
+    const inflated = inflateForInspection(bytes);
+    if (inflated !== undefined) {
+      // Compressed without content-encoding (forward.ts decodes declared encodings).
+      if (inflated === 'uninspectable' || depth > 0) return withheld('it is compressed and janee could not inspect all of it');
+      const inner = this.#body(inflated, undefined, false, depth + 1);
+      if (inner.found !== undefined) return withheld('it is compressed and holds a secret', inner.found);
+      if (inner.withheld === true) return inner;
+      return { out: encodeBody(bytes, contentType, { truncated }), found: undefined };
+    }
+    const charset = bodyCharset(bytes, contentType);
+    const textual = isTextualContentType(contentType);
+    const untyped = contentType === undefined || contentType.trim() === '';
+    if (charset === 'unknown') {
+      if (textual || untyped) return withheld('it declares a charset janee cannot decode');
+    } else if (charset !== undefined && !(isAsciiCompatible(charset) && validUtf8(bytes, truncated) !== undefined)) {
+      const r = this.#redactText(transcode(bytes, charset, truncated), truncated);
+      return { out: { body: r.text, bodyEncoding: 'utf8' }, found: r.found };
+    }
+    const text = validUtf8(bytes, truncated);
+    if (text !== undefined) {
+      const r = this.#redactText(text, truncated);
+      if (textual || (untyped && !r.text.includes('\u0000'))) return { out: { body: r.text, bodyEncoding: 'utf8' }, found: r.found };
+      return { out: { body: Buffer.from(r.text, 'utf8').toString('base64'), bodyEncoding: 'base64' }, found: r.found };
+    }
+    const r = this.#redactBytes(bytes, truncated);
+    return { out: encodeBody(r.bytes, contentType, { truncated }), found: r.found };
   }
 
   /**
@@ -148,10 +358,66 @@ export class Redactor {
     return out === bytes ? b64 : Buffer.from(out.buffer, out.byteOffset, out.byteLength).toString('base64');
   }
 
-  /** Redacts every value of a header record (names are not secret). */
+  /**
+   * Response headers: a header whose *name* holds a secret, in any case, is dropped. Values are
+   * searched one by one and also as one run in order (joined by a line break,
+   * which the normalised view drops), so a secret split across two headers is
+   * found whatever the length of its pieces; each value loses its own part.
+   */
   redactHeaders(h: Record<string, string>): Record<string, string> {
+    // Names arrive lower-cased (undici): compared against lower-cased sources.
+    this.#lower ??= new Scanner(this.#textSources.map(([v, s]): Source => [v.toLowerCase(), s]));
+    const names = Object.keys(h).filter((k) => this.#ranges(this.#lower!, k.toLowerCase()).length === 0);
+    const joined = names.map((k) => h[k]!).join('\n');
+    const ranges = this.#ranges(this.#text, joined);
     const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(h)) out[k] = this.redact(v);
+    let at = 0;
+    for (const k of names) {
+      const v = h[k]!;
+      const end = at + v.length;
+      const mine = ranges
+        .filter(([s, e]) => s < end && e > at)
+        .map(([s, e, svc]): [number, number, number] => [Math.max(s, at) - at, Math.min(e, end) - at, svc]);
+      out[k] = apply(v, mine, this.#labels);
+      at = end + 1;
+    }
     return out;
+  }
+}
+
+/** A body replaced whole by a notice (the agent still gets the status and headers). */
+function withheld(why: string, service?: string): { out: { body: string; bodyEncoding: 'utf8' }; found: string | undefined; withheld: true } {
+  const body = `${service === undefined ? '' : `[REDACTED:${service}] `}[janee withheld this body: ${why}]`;
+  return { out: { body, bodyEncoding: 'utf8' }, found: service, withheld: true };
+}
+
+function validUtf8(bytes: Uint8Array, truncated: boolean): string | undefined {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes, { stream: truncated });
+  } catch {
+    return undefined;
+  }
+}
+
+function isAsciiCompatible(charset: string): boolean {
+  return !charset.startsWith('utf-16') && !charset.startsWith('utf-32') && charset !== 'replacement';
+}
+
+/**
+ * For a body that starts like gzip (1f 8b) or zlib (78 01/5e/9c/da): its inflated
+ * bytes, `uninspectable` when gzip fails to inflate or exceeds MAX_INFLATED_BYTES,
+ * or undefined when it is not compressed (zlib headers also start ordinary text
+ * such as "x^", so a zlib body that does not inflate is taken as not compressed).
+ * A body cut at the cap inflates as far as it goes.
+ */
+function inflateForInspection(bytes: Uint8Array): Uint8Array | 'uninspectable' | undefined {
+  const gzip = bytes[0] === 0x1f && bytes[1] === 0x8b;
+  const zlib = bytes[0] === 0x78 && [0x01, 0x5e, 0x9c, 0xda].includes(bytes[1] ?? -1);
+  if (!gzip && !zlib) return undefined;
+  const opts = { maxOutputLength: MAX_INFLATED_BYTES, finishFlush: zc.Z_SYNC_FLUSH };
+  try {
+    return gzip ? gunzipSync(bytes, opts) : inflateSync(bytes, opts);
+  } catch {
+    return gzip ? 'uninspectable' : undefined;
   }
 }

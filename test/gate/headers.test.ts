@@ -24,6 +24,14 @@ function refused(h: Record<string, string>, auth?: string): JaneeError {
 }
 
 describe('sanitizeAgentHeaders', () => {
+  it('drops accept-charset and charset parameters in accept (a UTF-16/32 body hides a secret from a byte search)', () => {
+    expect(sanitizeAgentHeaders({ 'Accept-Charset': 'utf-16', 'x-ok': '1' })).toEqual({ 'x-ok': '1' });
+    expect(sanitizeAgentHeaders({ Accept: 'application/json; charset=utf-32; q=0.9, text/plain;CHARSET="utf-16", */*' })).toEqual({
+      accept: 'application/json; q=0.9, text/plain, */*',
+    });
+    expect(sanitizeAgentHeaders({ accept: 'application/json' })).toEqual({ accept: 'application/json' });
+  });
+
   it('drops credential, routing, override, hop-by-hop and encoding headers in any case', () => {
     const dropped = [
       'Authorization',

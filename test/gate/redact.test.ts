@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuthSpec } from '../../src/config/types.js';
 import { Forwarder } from '../../src/gate/forward.js';
 import { pickResponseHeaders, sanitizeAgentHeaders } from '../../src/gate/headers.js';
 import { applyInjection, authHeaderName, injectCredential, secretVariants } from '../../src/gate/inject.js';
-import { Redactor } from '../../src/gate/redact.js';
+import { MAX_ESCAPE_LENGTH, normalise } from '../../src/gate/normalise.js';
+import { NGRAM, Redactor } from '../../src/gate/redact.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
 const TOKEN = 'sk_test_9f8e7d6c5b4a3210_AbCdEf';
@@ -101,6 +103,15 @@ describe('Redactor', () => {
     expect(u.redact(JSON.stringify('pässwörd-ünïcode').slice(1, -1))).toBe('[REDACTED:u]');
   });
 
+  it('body encoding: utf8 for text and for an empty body, base64 for binary and for NULs without a type', () => {
+    expect(r.redactBody(Buffer.alloc(0), 'application/octet-stream')).toEqual({ body: '', bodyEncoding: 'utf8' });
+    expect(r.redactBody(Buffer.from('plain'), 'application/octet-stream')).toEqual({ body: Buffer.from('plain').toString('base64'), bodyEncoding: 'base64' });
+    expect(r.redactBody(Buffer.from('plain'), undefined)).toEqual({ body: 'plain', bodyEncoding: 'utf8' });
+    expect(r.redactBody(Buffer.from('a\u0000b'), undefined).bodyEncoding).toBe('base64');
+    expect(r.redactBody(Buffer.from([0xe9, 0x41]), 'text/plain')).toEqual({ body: Buffer.from([0xe9, 0x41]).toString('base64'), bodyEncoding: 'base64' });
+    expect(r.redactBody(Buffer.from([0xe9, 0x41]), 'text/plain; charset=iso-8859-1')).toEqual({ body: 'éA', bodyEncoding: 'utf8' });
+  });
+
   it('base64 input is decoded, redacted and re-encoded', () => {
     const b64 = Buffer.concat([randomBytes(5), Buffer.from(TOKEN), randomBytes(5)]).toString('base64');
     const out = Buffer.from(r.redactBase64(b64), 'base64');
@@ -108,23 +119,25 @@ describe('Redactor', () => {
   });
 
   it('a truncated body loses a fixed-length tail, whatever it holds (no prefix of a secret survives)', () => {
+    // The tail: longest variant − 1, or (NGRAM − 1) escaped characters if longer.
     const longest = Math.max(...secretVariants({ type: 'bearer' }, { token: TOKEN }).map((v) => v.length));
+    expect(r.tail).toBe(Math.max(longest - 1, (NGRAM - 1) * MAX_ESCAPE_LENGTH));
     for (let k = 1; k < TOKEN.length; k++) {
-      const text = `${'x'.repeat(200)} ${TOKEN.slice(0, k)}`;
+      const text = `${'x'.repeat(200)}:${TOKEN.slice(0, k)}`;
       const out = r.redact(text, { truncated: true });
-      expect(out).toBe(text.slice(0, text.length - (longest - 1)));
+      expect(out).toBe(text.slice(0, text.length - r.tail));
       expect(Buffer.from(r.redactBytes(Buffer.from(text), { truncated: true })).toString()).toBe(out);
-      // Not truncated: a partial token is not a secret form, left alone.
-      expect(r.redact(text)).toBe(text);
+      // Not truncated: a piece shorter than NGRAM is not a secret form, left alone.
+      if (k < NGRAM) expect(r.redact(text)).toBe(text);
+      else expect(r.redact(text)).toBe(`${'x'.repeat(200)}:[REDACTED:stripe]`);
     }
     // The same cut for text that holds no part of a secret: nothing to learn from it.
     const innocent = 'y'.repeat(300);
-    expect(r.redact(innocent, { truncated: true }).length).toBe(300 - (longest - 1));
+    expect(r.redact(innocent, { truncated: true }).length).toBe(300 - r.tail);
   });
 
   it('a whole secret before the cut is still replaced, and one crossing it is replaced too', () => {
-    const longest = Math.max(...secretVariants({ type: 'bearer' }, { token: TOKEN }).map((v) => v.length));
-    const before = `${'x'.repeat(50)}${TOKEN}${'z'.repeat(longest)}`;
+    const before = `${'x'.repeat(50)}${TOKEN}${'z'.repeat(r.tail + 1)}`;
     expect(r.redact(before, { truncated: true })).toBe(`${'x'.repeat(50)}[REDACTED:stripe]z`);
     const crossing = `${'x'.repeat(50)}${TOKEN}${'z'.repeat(5)}`;
     expect(r.redact(crossing, { truncated: true })).not.toContain(TOKEN.slice(0, 4));
@@ -187,5 +200,69 @@ describe('echoing upstream -> nothing of the secret survives', () => {
       const out = redactor.redactBody(res.body, res.headers['content-type'], res.truncated);
       expect(out.body).toMatch(/^x*(\[REDACTED:svc\])?$/);
     }
+  });
+});
+
+describe('Redactor properties (normalised view and index mapping)', () => {
+  const SECRET_CHARS = 'abcdefghijklm0123456789+/=_-'.split('');
+  const CONTEXT_CHARS = 'nopqrstuvwxyz NOPQRSTUVWXYZ,.:;!?"'.split('');
+  const secretArb = fc.array(fc.constantFrom(...SECRET_CHARS), { minLength: 14, maxLength: 40 }).map((a) => a.join(''));
+  const contextArb = fc.array(fc.constantFrom(...CONTEXT_CHARS), { maxLength: 30 }).map((a) => a.join(''));
+  const hx = (c: string): string => c.charCodeAt(0).toString(16).padStart(2, '0');
+  const encoders: Record<string, (s: string) => string> = {
+    raw: (s) => s,
+    jsonAll: (s) => [...s].map((c) => `\\u${hx(c).padStart(4, '0')}`).join(''),
+    jsonAllUpper: (s) => [...s].map((c) => `\\u${hx(c).toUpperCase().padStart(4, '0')}`).join(''),
+    dotnet: (s) => s.replace(/\+/g, '\\u002B'),
+    htmlDecimal: (s) => [...s].map((c) => `&#${c.charCodeAt(0)};`).join(''),
+    htmlHex: (s) => [...s].map((c) => `&#x${hx(c)};`).join(''),
+    htmlNamed: (s) => s.replace(/\+/g, '&plus;').replace(/\//g, '&sol;').replace(/=/g, '&equals;'),
+    percent: (s) => [...s].map((c) => `%${hx(c).toUpperCase()}`).join(''),
+    // Quoted-printable: a soft line break after every third character (never inside an =HH).
+    qp: (s) => [...s].map((c, i) => `${/[a-z0-9]/.test(c) ? c : `=${hx(c).toUpperCase()}`}${i % 3 === 2 && i < s.length - 1 ? '=\r\n' : ''}`).join(''),
+    hexLower: (s) => Buffer.from(s).toString('hex'),
+    hexUpper: (s) => Buffer.from(s).toString('hex').toUpperCase(),
+    base64: (s) => Buffer.from(s).toString('base64'),
+    mime: (s) => Buffer.from(s).toString('base64').replace(/(.{5})(?=.)/g, '$1\r\n'),
+    utf16: (s) => [...s].join('\u0000'), // ASCII as UTF-16, minus the NUL after the last unit (outside the secret)
+  };
+
+  it('replaces exactly the encoded secret (or all but its last few characters), leaving the text around it intact', () => {
+    fc.assert(
+      fc.property(secretArb, contextArb, contextArb, fc.constantFrom(...Object.keys(encoders)), fc.integer({ min: 0, max: 4 }), (secret, pre, post, enc, drop) => {
+        const r = new Redactor([{ service: 's', variants: secretVariants({ type: 'bearer' }, { token: secret }) }]);
+        const shown = secret.slice(0, secret.length - drop);
+        if (shown.length < NGRAM || (drop > 0 && /base64|mime/.test(enc))) return;
+        const out = r.redact(`${pre}${encoders[enc]!(shown)}${post}`);
+        expect(out).toBe(`${pre}[REDACTED:s]${post}`);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('whatever surrounds it, no run of NGRAM characters of the secret survives, raw or decoded', () => {
+    const noisy = fc
+      .array(fc.oneof(fc.constantFrom(...CONTEXT_CHARS, ...SECRET_CHARS), fc.constantFrom('\\', '&', '%', '=', '\n', '\0', '&#', '\\u00', '%2', '=\r\n')), { maxLength: 20 })
+      .map((a) => a.join(''));
+    fc.assert(
+      fc.property(secretArb, noisy, noisy, fc.constantFrom(...Object.keys(encoders).filter((e) => !/base64|mime/.test(e))), (secret, pre, post, enc) => {
+        const r = new Redactor([{ service: 's', variants: secretVariants({ type: 'bearer' }, { token: secret }) }]);
+        const out = r.redact(`${pre}${encoders[enc]!(secret)}${post}`);
+        for (const view of [out, normalise(out)?.text ?? out]) {
+          for (let i = 0; i + NGRAM <= secret.length; i++) expect(view).not.toContain(secret.slice(i, i + NGRAM));
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('text holding no part of a secret comes back unchanged, escapes and all', () => {
+    const r = new Redactor([{ service: 's', variants: secretVariants({ type: 'bearer' }, { token: 'abcdefghijklm0123456789+/=' }) }]);
+    const text = fc
+      .array(fc.oneof(fc.constantFrom(...CONTEXT_CHARS), fc.constantFrom('\\n', '\\u0041', '&amp;', '&#x41;', '%41', '=41', '\r\n', '\0')), { maxLength: 60 })
+      .map((a) => a.join(''));
+    fc.assert(fc.property(text, (t) => {
+      expect(r.redact(t)).toBe(t);
+    }), { numRuns: 500 });
   });
 });
