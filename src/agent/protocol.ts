@@ -34,7 +34,7 @@
  * Secrets cross the socket only inward: the file key in `unlock` and a new
  * secret in `vault_put`. No op returns a secret value.
  */
-import { JaneeError } from '../errors.js';
+import { isCode, JaneeError } from '../errors.js';
 import type { ServiceInfo } from '../gate/types.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -124,7 +124,7 @@ export function toJaneeError(e: unknown): JaneeError {
 
 export function errorFromBody(body: unknown): JaneeError {
   const b = (body ?? {}) as Partial<ErrorBody>;
-  const code = typeof b.code === 'string' ? b.code : 'AGENT_PROTOCOL';
+  const code = isCode(b.code) ? b.code : 'AGENT_PROTOCOL'; // a code this janee does not know is a protocol error
   const message = typeof b.message === 'string' ? b.message : 'the agent sent a malformed error';
   return new JaneeError(code, message, typeof b.hint === 'string' ? b.hint : undefined);
 }

@@ -1,7 +1,7 @@
 import { Command, Option } from 'clipanion';
 import { AgentConnection, connectAgent } from '../../agent/client.js';
 import { spawnAgent, type SpawnedAgent } from '../../agent/launch.js';
-import { DEFAULT_MAX_TTL_MS, DEFAULT_TTL_MS, LIMIT_TTL_MS, formatDuration, parseDuration } from '../../agent/protocol.js';
+import { DEFAULT_MAX_TTL_MS, DEFAULT_TTL_MS, LIMIT_TTL_MS, errorFromBody, formatDuration, parseDuration } from '../../agent/protocol.js';
 import { agentSocketPath, checkSocketDir, realVaultPath } from '../../agent/socket-path.js';
 import { configPath, janeeHome } from '../../config/paths.js';
 import { JaneeError, usageError } from '../../errors.js';
@@ -122,7 +122,7 @@ export class UnlockCommand extends JaneeCommand {
     let spawned = first;
     for (let attempt = 0; attempt < 3; attempt++) {
       const report = await spawned.started;
-      if ('error' in report) throw new JaneeError(report.error.code, report.error.message, report.error.hint);
+      if ('error' in report) throw errorFromBody(report.error);
       const conn = await connectAgent(socketPath, vaultFile);
       if (conn) return { conn, spawned: 'ready' in report ? spawned : undefined };
       // The agent that won the race stopped just now: start again.
