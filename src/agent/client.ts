@@ -321,15 +321,15 @@ export async function proveAgent(conn: AgentConnection, fileKey: Uint8Array, soc
  * something still answers: the caller must not use that socket.
  */
 export async function stopAgentAt(conn: AgentConnection, socketPath: string, waitMs = 10_000): Promise<void> {
+  const end = Date.now() + waitMs;
   try {
     await conn.request('lock', {}, { timeoutMs: 5_000 });
-    await conn.waitClosed(waitMs);
+    await conn.waitClosed(Math.max(0, end - Date.now()));
   } catch {
     /* judged below by what answers now */
   } finally {
     conn.close();
   }
-  const end = Date.now() + waitMs;
   for (;;) {
     const p = await probeAgent(socketPath, 2_000).catch(() => ({ kind: 'alive' as const, hello: undefined }));
     if (p.kind === 'missing' || p.kind === 'stale') return;

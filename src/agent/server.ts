@@ -616,8 +616,15 @@ export class Agent {
     // net.Server.close() unlinks the socket path (libuv) at once and stops accepting;
     // its callback waits for every connection, so it is not awaited here.
     this.#watcher?.close();
-    this.#server?.close();
-    this.#removeOurSocket();
+    if (this.#atOurPath()) {
+      this.#server?.close();
+      this.#removeOurSocket();
+    } else {
+      // Closing the server would unlink the path (libuv does), and what is there now is
+      // not ours: stop accepting instead; the listening fd goes when the process exits.
+      this.#server?.removeAllListeners('connection');
+      this.#server?.on('connection', (s: net.Socket) => s.destroy());
+    }
     if (this.#inflight > 0) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(() => {
