@@ -217,12 +217,12 @@ describe('real: an impostor at the socket path gets nothing', () => {
     try {
       await runJanee(['lock'], { env: noPass(env) });
       const u = await unlock(env);
-      expect(u.code).toBe(1);
-      expect(u.stderr).toMatch(/does not stop when asked/);
       const got = relay.received();
       expect(findForms(got, await fileKeyForms(env))).toEqual([]);
       expect(findForms(got, secretForms(env.JANEE_PASSPHRASE))).toEqual([]);
       expect(relay.ops().filter((op) => !['hello', 'lock', 'status'].includes(op))).toEqual([]);
+      expect(u.code).toBe(1);
+      expect(u.stderr).toMatch(/does not stop when asked/);
     } finally {
       await relay.close();
       await fsp.rm(`${socketOf(env)}.aside`, { force: true });
@@ -236,13 +236,13 @@ describe('real: an impostor at the socket path gets nothing', () => {
     const relay = await startRelay(socketOf(env), pose, { state: 'locked', onLock: 'go' });
     try {
       const u = await unlock(env);
+      const got = relay.received();
+      expect(findForms(got, await fileKeyForms(env))).toEqual([]);
+      expect(findForms(got, secretForms(env.JANEE_PASSPHRASE))).toEqual([]);
       expect(u.code, u.stderr).toBe(0);
       const st = await status(env);
       expect(st.state).toBe('unlocked');
       expect(st.pid).not.toBe(pose.pid);
-      const got = relay.received();
-      expect(findForms(got, await fileKeyForms(env))).toEqual([]);
-      expect(findForms(got, secretForms(env.JANEE_PASSPHRASE))).toEqual([]);
     } finally {
       await relay.close().catch(() => undefined);
       await runJanee(['lock'], { env: noPass(env) });
@@ -278,6 +278,7 @@ describe('real: an impostor at the socket path gets nothing', () => {
       await waitFor(() => !alive(pose.pid), 10_000, 'the displaced agent to stop');
       const secret = 'sk_never_to_the_relay_0123456789';
       const a = await addService(noPass(env), 'svc', up.url, secret);
+      expect(findForms(relay.received(), secretForms(secret))).toEqual([]);
       expect(a.code).toBe(1);
       expect(a.stderr).toMatch(/not sending anything secret to the agent/);
       const before = await fsp.readFile(vaultOf(env));
