@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTempHomes, cloneHome, errorLines, runJanee, withEnv } from '../helpers/cli.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
-import { addService, agentHome, alive, killAllAgents, noPass, rawClient, socketOf, status, unlock, vaultOf, type AgentEnv } from './helpers.js';
+import { addService, agentHome, alive, killAllAgents, noPass, rawClient, socketOf, status, unlock, vaultOf, waitFor, type AgentEnv } from './helpers.js';
 
 let up: Upstream;
 beforeAll(async () => {
@@ -140,7 +140,7 @@ describe.concurrent('vault changes while unlocked', { timeout: 120_000 }, () => 
     const after = await status(env);
     expect(after.state).toBe('unlocked');
     expect(after.pid).not.toBe(pid);
-    expect(alive(pid as number)).toBe(false);
+    await waitFor(() => !alive(pid as number), 10_000, "the replaced agent to exit");
     expect(await call(env, 'svc')).toEqual({ ok: true, status: 200 });
     await runJanee(['lock'], { env });
   });
