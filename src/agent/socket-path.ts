@@ -54,6 +54,25 @@ export function agentSocketPath(vaultFile: string, env: NodeJS.ProcessEnv = proc
   return path.join(DEFAULT_SOCKET_ROOT, `janee-${myUid()}`, `${vaultId(vaultFile)}.sock`);
 }
 
+/**
+ * Where janee before protocol 2 put the socket ($XDG_RUNTIME_DIR/janee/, else
+ * $TMPDIR/janee-<uid>/), for a hint when no agent answers at the path used now.
+ */
+export function legacySocketPaths(vaultFile: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  if (env.JANEE_AGENT_SOCK) return [];
+  const id = vaultId(vaultFile);
+  const out: string[] = [];
+  if (env.XDG_RUNTIME_DIR && path.isAbsolute(env.XDG_RUNTIME_DIR)) out.push(path.join(env.XDG_RUNTIME_DIR, 'janee', `${id}.sock`));
+  if (env.TMPDIR && path.isAbsolute(env.TMPDIR)) out.push(path.join(env.TMPDIR, `janee-${myUid()}`, `${id}.sock`));
+  return out.filter((p) => {
+    try {
+      return fs.lstatSync(p).isSocket();
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** The agent's log file: next to its socket (never holds secrets). */
 export function agentLogPath(socketPath: string): string {
   return socketPath.replace(/\.sock$/, '') + '.log';
