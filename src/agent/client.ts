@@ -18,7 +18,7 @@ import { JaneeError } from '../errors.js';
 import type { Caller, ExecuteRequest, ExecuteResult, Gate, ServiceInfo } from '../gate/types.js';
 import { LineSplitter, PROTOCOL_HINT, PROTOCOL_VERSION, encodeLine, errorFromBody, type HelloResult, type RequestId } from './protocol.js';
 import { checkSocketDir, checkSocketFile, realVaultPath } from './socket-path.js';
-import { checkProof, newNonce } from './proof.js';
+import { NONCE_BYTES, checkProof, newNonce } from './proof.js';
 
 /** Answers from the agent can be large (an execute result is capped well below this). */
 const MAX_ANSWER_BYTES = 80 * 1024 * 1024;
@@ -299,20 +299,23 @@ export class AgentGate implements Gate {
 }
 
 /**
- * Asks the agent to prove it holds `fileKey` (proof.ts): true only for a correct
- * MAC on a fresh nonce, bound to this vault, this socket path and the pid it reports.
+ * Asks the agent to prove it holds `fileKey` (proof.ts). Returns the agent's
+ * one-use challenge (for `unlock`) only for a correct MAC on a fresh nonce, bound
+ * to this vault, this socket path and the pid it reports; undefined otherwise.
  */
-export async function proveAgent(conn: AgentConnection, fileKey: Uint8Array, socketPath: string): Promise<boolean> {
+export async function proveAgent(conn: AgentConnection, fileKey: Uint8Array, socketPath: string): Promise<Buffer | undefined> {
   const nonce = newNonce();
-  let r: { mac?: unknown; pid?: unknown };
+  let r: { mac?: unknown; pid?: unknown; challenge?: unknown };
   try {
     r = await conn.request<typeof r>('prove', { nonce: nonce.toString('base64') }, { timeoutMs: 10_000 });
   } catch (e) {
     if (e instanceof JaneeError && (e.code === 'AGENT_DISPLACED' || e.code === 'AGENT_GONE')) throw e;
-    return false;
+    return undefined;
   }
   const pid = typeof r?.pid === 'number' ? r.pid : -1;
-  return pid === conn.hello.pid && checkProof(fileKey, nonce, { vault: conn.hello.vault, socket: socketPath, pid }, r.mac);
+  if (pid !== conn.hello.pid || !checkProof(fileKey, nonce, { vault: conn.hello.vault, socket: socketPath, pid }, r.mac)) return undefined;
+  const challenge = typeof r.challenge === 'string' ? Buffer.from(r.challenge, 'base64') : Buffer.alloc(0);
+  return challenge.length === NONCE_BYTES ? challenge : undefined;
 }
 
 /**

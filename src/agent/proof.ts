@@ -16,6 +16,14 @@
  * decimal. The MAC reveals nothing about the key, binds the answer to this vault,
  * path and process, and cannot be replayed (fresh nonce).
  *
+ * `prove` also returns a fresh 32-byte challenge from the agent, good for one
+ * `unlock` (timer reset) on that connection, which must carry
+ *
+ *   renew = HMAC-SHA256(proofKey, "janee.dev/v1/agent-renew" 0x00 challenge 0x00 ttlMs 0x00 maxTtlMs)
+ *
+ * so only a holder of the key can extend an agent's life (--max-ttl holds even
+ * against other processes of the same user).
+ *
  * `rekey` seals the new key under the old one, so only a holder of the old key
  * can read it (a relay in front of the agent forwards bytes it cannot open):
  *
@@ -27,6 +35,7 @@ import { JaneeError } from '../errors.js';
 
 const PROOF_INFO = 'janee.dev/v1/agent-proof';
 const REKEY_INFO = 'janee.dev/v1/agent-rekey';
+const RENEW_INFO = 'janee.dev/v1/agent-renew';
 export const NONCE_BYTES = 32;
 
 export interface ProofContext {
@@ -50,6 +59,24 @@ export function proofMac(fileKey: Uint8Array, nonce: Uint8Array, ctx: ProofConte
   } finally {
     proofKey.fill(0);
   }
+}
+
+export function renewMac(fileKey: Uint8Array, challenge: Uint8Array, ttlMs: number, maxTtlMs: number): Buffer {
+  const proofKey = new Uint8Array(hkdfSync('sha256', fileKey, new Uint8Array(0), PROOF_INFO, 32));
+  try {
+    const h = createHmac('sha256', proofKey);
+    h.update(`${RENEW_INFO}\0`);
+    h.update(challenge);
+    h.update(`\0${ttlMs}\0${maxTtlMs}`);
+    return h.digest();
+  } finally {
+    proofKey.fill(0);
+  }
+}
+
+export function checkRenew(fileKey: Uint8Array, challenge: Uint8Array, ttlMs: number, maxTtlMs: number, macB64: unknown): boolean {
+  if (typeof macB64 !== 'string' || !/^[A-Za-z0-9+/]{43}=$/.test(macB64)) return false;
+  return timingSafeEqual(renewMac(fileKey, challenge, ttlMs, maxTtlMs), Buffer.from(macB64, 'base64'));
 }
 
 export function checkProof(fileKey: Uint8Array, nonce: Uint8Array, ctx: ProofContext, macB64: unknown): boolean {

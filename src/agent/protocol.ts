@@ -24,11 +24,12 @@
  *   status                                 → StatusResult
  *   list_services                          → ServiceInfo[]
  *   execute    { req, caller }             → ExecuteResult
- *   unlock     { ttlMs?, maxTtlMs? }      → { state, already: true, pid, idleTtlMs, maxTtlMs }
- *              (an unlocked agent resets its timers; it takes no key: a request
- *              with "key" is refused. The key reaches an agent only over the start
- *              pipe of the `janee unlock` that spawned it: see run.ts)
- *   prove      { nonce (base64, 32 bytes) } → { mac (base64), pid }   (proof.ts)
+ *   unlock     { ttlMs?, maxTtlMs?, mac } → { state, already: true, pid, idleTtlMs, maxTtlMs }
+ *              (an unlocked agent resets its timers when `mac` proves the key over
+ *              the challenge of the last `prove` on this connection; it takes no
+ *              key: a request with "key" is refused. The key reaches an agent only
+ *              over the start pipe of the `janee unlock` that spawned it: run.ts)
+ *   prove      { nonce (base64, 32 bytes) } → { mac, pid, challenge }   (proof.ts)
  *   rekey      { nonce, iv, sealed }       → { state, already, pid, idleTtlMs, maxTtlMs }
  *              (the new file key sealed under the current one: proof.ts)
  *   lock                                   → { pid }   (then the agent exits)

@@ -38,7 +38,7 @@
  * reach the process. The log (stderr, redirected by `unlock` to a file next to the
  * socket) holds events and error codes, never secrets or request contents.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as net from 'node:net';
@@ -73,7 +73,7 @@ import {
   type StatusResult,
 } from './protocol.js';
 import { checkSocketDir, checkSocketFile } from './socket-path.js';
-import { NONCE_BYTES, openSealedKey, proofMac } from './proof.js';
+import { NONCE_BYTES, checkRenew, openSealedKey, proofMac } from './proof.js';
 import { lockedError, lockedSource } from './locked.js';
 import { probeAgent } from './client.js';
 
@@ -115,6 +115,8 @@ interface Conn {
   inflight: number;
   /** Closing after a protocol error: input is ignored. */
   dropping: boolean;
+  /** Issued by `prove`, consumed by one `unlock` (proof.ts). */
+  challenge?: Buffer | undefined;
 }
 
 export class Agent {
@@ -272,7 +274,7 @@ export class Agent {
     }
     conn.inflight++;
     this.#inflight++;
-    void this.#dispatch(req as Request).then(
+    void this.#dispatch(req as Request, conn).then(
       (result) => this.#finish(conn, okResponse(id, result)),
       (e) => this.#finish(conn, errorResponse(id, e)),
     );
@@ -303,7 +305,7 @@ export class Agent {
   // -------------------------------------------------------------------------
   // Ops
 
-  async #dispatch(req: Request): Promise<unknown> {
+  async #dispatch(req: Request, conn: Conn): Promise<unknown> {
     switch (req.op) {
       case 'hello':
         return this.#hello();
@@ -318,9 +320,9 @@ export class Agent {
         return this.#gate.execute(execReq, caller);
       }
       case 'unlock':
-        return this.#serial(() => this.#renew(req));
+        return this.#serial(() => this.#renew(req, conn));
       case 'prove':
-        return this.#prove(req);
+        return this.#prove(req, conn);
       case 'rekey':
         return this.#serial(() => this.#rekey(req));
       case 'lock':
@@ -443,27 +445,36 @@ export class Agent {
     this.#arm();
   }
 
-  /** `unlock` over the socket: an agent that is already unlocked resets its timers. It takes no key. */
-  async #renew(req: Request): Promise<UnlockResult> {
+  /**
+   * `unlock` over the socket: an unlocked agent resets its timers, for a client that
+   * proves it holds the key (a MAC on the challenge from `prove`, proof.ts). It takes no key.
+   */
+  async #renew(req: Request, conn: Conn): Promise<UnlockResult> {
     if (req.key !== undefined) {
       throw new JaneeError('AGENT_BAD_REQUEST', 'the agent never takes the file key over its socket', 'use `janee unlock`: it hands the key only to an agent it starts itself');
     }
     const ttlMs = optionalMs(req.ttlMs, 'ttlMs') ?? this.#ttlMs;
     const maxTtlMs = optionalMs(req.maxTtlMs, 'maxTtlMs') ?? this.#maxTtlMs;
     if (ttlMs > maxTtlMs) throw new JaneeError('AGENT_BAD_REQUEST', 'ttlMs is longer than maxTtlMs', 'the idle timeout cannot exceed the hard limit');
-    this.#unlockedSecrets();
+    const secrets = this.#unlockedSecrets();
+    const challenge = conn.challenge;
+    conn.challenge = undefined; // one use
+    if (!challenge || !checkRenew(secrets.key(), challenge, ttlMs, maxTtlMs, req.mac)) {
+      throw new JaneeError('AGENT_NOT_PROVEN', 'unlock needs "mac": proof of the key over the challenge from "prove" on this connection', 'use `janee unlock`');
+    }
     this.#resetTimers(ttlMs, maxTtlMs);
     return { state: 'unlocked', already: true, pid: process.pid, idleTtlMs: ttlMs, maxTtlMs };
   }
 
   /** `prove`: a MAC on the client's nonce under a key derived from the file key (proof.ts). */
-  #prove(req: Request): { mac: string; pid: number } {
+  #prove(req: Request, conn: Conn): { mac: string; pid: number; challenge: string } {
     const nonce = typeof req.nonce === 'string' && req.nonce.length <= 100 ? Buffer.from(req.nonce, 'base64') : undefined;
     if (!nonce || nonce.length !== NONCE_BYTES) throw new JaneeError('AGENT_BAD_REQUEST', `prove needs "nonce": ${NONCE_BYTES} random bytes in base64`, 'use `janee unlock`');
     this.#checkPlace();
     const secrets = this.#unlockedSecrets();
     const mac = proofMac(secrets.key(), nonce, { vault: this.#opts.vaultFile, socket: this.#opts.socketPath, pid: process.pid });
-    return { mac: mac.toString('base64'), pid: process.pid };
+    conn.challenge = randomBytes(NONCE_BYTES);
+    return { mac: mac.toString('base64'), pid: process.pid, challenge: conn.challenge.toString('base64') };
   }
 
   /** `rekey`: the new file key, sealed under the current one (proof.ts). */

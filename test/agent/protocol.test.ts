@@ -103,6 +103,13 @@ describe('agent protocol', { timeout: 60_000 }, () => {
     expect(await c.next()).toMatchObject({ id: 5, ok: false, error: { code: 'AGENT_BAD_REQUEST', message: expect.stringMatching(/never takes the file key over its socket/) } });
     c.send({ v: PV, id: 6, op: 'unlock', ttlMs: 5 });
     expect(await c.next()).toMatchObject({ id: 6, ok: false, error: { code: 'AGENT_BAD_REQUEST' } });
+    // Without proof of the key, nobody can push back the timers (--max-ttl holds).
+    c.send({ v: PV, id: 60, op: 'unlock', ttlMs: 60_000, maxTtlMs: 60_000 });
+    expect(await c.next()).toMatchObject({ id: 60, ok: false, error: { code: 'AGENT_NOT_PROVEN' } });
+    c.send({ v: PV, id: 601, op: 'prove', nonce: randomBytes(32).toString('base64') });
+    expect(await c.next()).toMatchObject({ id: 601, ok: true, result: { pid, mac: expect.any(String), challenge: expect.any(String) } });
+    c.send({ v: PV, id: 602, op: 'unlock', ttlMs: 60_000, maxTtlMs: 60_000, mac: randomBytes(32).toString('base64') });
+    expect(await c.next()).toMatchObject({ id: 602, ok: false, error: { code: 'AGENT_NOT_PROVEN' } });
     c.send({ v: PV, id: 61, op: 'prove', nonce: 'short' });
     expect(await c.next()).toMatchObject({ id: 61, ok: false, error: { code: 'AGENT_BAD_REQUEST' } });
     c.send({ v: PV, id: 62, op: 'rekey', nonce: randomBytes(32).toString('base64'), iv: randomBytes(12).toString('base64'), sealed: randomBytes(48).toString('base64') });
@@ -126,6 +133,7 @@ describe('agent protocol', { timeout: 60_000 }, () => {
     const s = await status(env);
     expect(s.state).toBe('unlocked');
     expect(s.pid).toBe(pid);
+    expect(s.agent?.maxTtlSeconds).toBe(24 * 3600); // the unproven 60s timers were not applied
     const c2 = await rawClient(sock);
     c2.send({ v: PV, id: 1, op: 'execute', req: { service: 'svc', method: 'GET', path: '/echo' }, caller: { agent: 'raw', agentSource: 'flag' } });
     const m = await c2.next();

@@ -1,5 +1,6 @@
 import { Command, Option } from 'clipanion';
 import { AgentConnection, connectAgent, proveAgent, stopAgentAt } from '../../agent/client.js';
+import { renewMac } from '../../agent/proof.js';
 import { spawnAgent, type HandKeyResult, type SpawnedAgent } from '../../agent/launch.js';
 import { DEFAULT_MAX_TTL_MS, DEFAULT_TTL_MS, LIMIT_TTL_MS, formatDuration, parseDuration } from '../../agent/protocol.js';
 import { agentSocketPath, checkSocketDir, realVaultPath } from '../../agent/socket-path.js';
@@ -124,8 +125,10 @@ export class UnlockCommand extends JaneeCommand {
     const stderr = this.context.stderr;
     try {
       if (conn.hello.state === 'unlocked') {
-        if (await proveAgent(conn, fileKey, socketPath)) {
-          const r = await conn.request<HandKeyResult>('unlock', { ttlMs, maxTtlMs }, { timeoutMs: 15_000 });
+        const challenge = await proveAgent(conn, fileKey, socketPath);
+        if (challenge) {
+          const mac = renewMac(fileKey, challenge, ttlMs, maxTtlMs).toString('base64');
+          const r = await conn.request<HandKeyResult>('unlock', { ttlMs, maxTtlMs, mac }, { timeoutMs: 15_000 });
           conn.close();
           return r;
         }
