@@ -2,7 +2,7 @@ import { Command, Option } from 'clipanion';
 import { AgentConnection, connectAgent, proveAgent, stopAgentAt } from '../../agent/client.js';
 import { renewMac } from '../../agent/proof.js';
 import { spawnAgent, type HandKeyResult, type SpawnedAgent } from '../../agent/launch.js';
-import { DEFAULT_MAX_TTL_MS, DEFAULT_TTL_MS, LIMIT_TTL_MS, formatDuration, parseDuration } from '../../agent/protocol.js';
+import { DEFAULT_MAX_TTL_MS, DEFAULT_TTL_MS, LIMIT_TTL_MS, formatDuration, parseDuration, type StatusResult } from '../../agent/protocol.js';
 import { agentSocketPath, checkSocketDir, realVaultPath } from '../../agent/socket-path.js';
 import { configPath, janeeHome } from '../../config/paths.js';
 import { JaneeError, usageError } from '../../errors.js';
@@ -10,6 +10,20 @@ import { readVaultFile, unlockVaultFile, type UnlockedVault } from '../../vault/
 import { JaneeCommand, passphraseStdinOption } from '../base.js';
 import { info, warn, withProgress } from '../io.js';
 import { getPassphrase } from '../passphrase.js';
+
+/**
+ * A locked agent that another `janee unlock` has just started may be about to get
+ * its key over that command's pipe: give it a few seconds before judging it, so two
+ * unlocks at once do not stop each other's agent.
+ */
+async function settledState(conn: AgentConnection): Promise<'locked' | 'unlocked'> {
+  for (let i = 0; i < 50; i++) {
+    const st = await conn.request<StatusResult>('status', {}, { timeoutMs: 5_000 });
+    if (st.state === 'unlocked' || !/^waiting for the key/.test(st.lockedReason ?? '')) return st.state;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return 'locked';
+}
 
 /**
  * How to start `janee agent`: this very CLI script (process.argv[1], absolute; the
@@ -124,6 +138,7 @@ export class UnlockCommand extends JaneeCommand {
   private async useRunning(conn: AgentConnection, fileKey: Uint8Array, socketPath: string, ttlMs: number, maxTtlMs: number): Promise<HandKeyResult | undefined> {
     const stderr = this.context.stderr;
     try {
+      if (conn.hello.state !== 'unlocked') conn.hello = { ...conn.hello, state: await settledState(conn) };
       if (conn.hello.state === 'unlocked') {
         const challenge = await proveAgent(conn, fileKey, socketPath);
         if (challenge) {
