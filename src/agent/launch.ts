@@ -157,7 +157,9 @@ export function spawnAgent(opts: SpawnOptions): SpawnedAgent {
   const handKey = async (key: Uint8Array, ttlMs: number, maxTtlMs: number): Promise<HandKeyResult> => {
     const report = await started;
     if (!('ready' in report) || !pipe) throw new JaneeError('AGENT_START', 'the agent we started is not the one serving the socket', 'run `janee unlock` again');
-    const b64 = Buffer.from(key).toString('base64');
+    const raw = Buffer.from(key);
+    const b64 = raw.toString('base64');
+    raw.fill(0);
     pipe.write(`${JSON.stringify({ key: b64, ttlMs, maxTtlMs })}\n`);
     const answer = await next('take the key', START_TIMEOUT_MS);
     pipe.end();
