@@ -108,6 +108,10 @@ export const CODES = {
   AGENT_SOCKET_PATH: 'the agent socket path is too long for a Unix socket',
   AGENT_UNSAFE_DIR: 'the agent socket directory is not private to you (owner, mode or symlink)',
   AGENT_UNSAFE_SOCKET: 'the agent socket is not a socket private to you',
+  AGENT_DISPLACED: 'the agent socket was moved or replaced: the agent wiped its key and stopped',
+  AGENT_WONT_STOP: 'something at the agent socket answers but does not stop when asked; nothing was sent to it',
+  AGENT_NOT_VERIFIED: 'the process listening at the agent socket is not the agent janee started: nothing secret was sent',
+  AGENT_NOT_PROVEN: 'a request that needs proof of the file key came without a valid proof',
 } as const;
 
 export type Code = keyof typeof CODES;

@@ -18,6 +18,7 @@ import { JaneeError } from '../errors.js';
 import type { Caller, ExecuteRequest, ExecuteResult, Gate, ServiceInfo } from '../gate/types.js';
 import { LineSplitter, PROTOCOL_HINT, PROTOCOL_VERSION, encodeLine, errorFromBody, type HelloResult, type RequestId } from './protocol.js';
 import { checkSocketDir, checkSocketFile, realVaultPath } from './socket-path.js';
+import { NONCE_BYTES, checkProof, newNonce } from './proof.js';
 
 /** Answers from the agent can be large (an execute result is capped well below this). */
 const MAX_ANSWER_BYTES = 80 * 1024 * 1024;
@@ -294,5 +295,50 @@ export class AgentGate implements Gate {
       if (!this.#closed) this.#opts.log?.(`the agent (pid ${conn.hello.pid}) went away; calls say "locked" until \`janee unlock\``);
     });
     return conn;
+  }
+}
+
+/**
+ * Asks the agent to prove it holds `fileKey` (proof.ts). Returns the agent's
+ * one-use challenge (for `unlock`) only for a correct MAC on a fresh nonce, bound
+ * to this vault, this socket path and the pid it reports; undefined otherwise.
+ */
+export async function proveAgent(conn: AgentConnection, fileKey: Uint8Array, socketPath: string): Promise<Buffer | undefined> {
+  const nonce = newNonce();
+  let r: { mac?: unknown; pid?: unknown; challenge?: unknown };
+  try {
+    r = await conn.request<typeof r>('prove', { nonce: nonce.toString('base64') }, { timeoutMs: 10_000 });
+  } catch (e) {
+    if (e instanceof JaneeError && (e.code === 'AGENT_DISPLACED' || e.code === 'AGENT_GONE')) throw e;
+    return undefined;
+  }
+  const pid = typeof r?.pid === 'number' ? r.pid : -1;
+  if (pid !== conn.hello.pid || !checkProof(fileKey, nonce, { vault: conn.hello.vault, socket: socketPath, pid }, r.mac)) return undefined;
+  const challenge = typeof r.challenge === 'string' ? Buffer.from(r.challenge, 'base64') : Buffer.alloc(0);
+  return challenge.length === NONCE_BYTES ? challenge : undefined;
+}
+
+/**
+ * Asks whatever answers on the socket to stop (`lock`, obeyed at every protocol
+ * version) and waits until nothing answers there. Throws AGENT_WONT_STOP when
+ * something still answers: the caller must not use that socket.
+ */
+export async function stopAgentAt(conn: AgentConnection, socketPath: string, waitMs = 10_000): Promise<void> {
+  const end = Date.now() + waitMs;
+  try {
+    await conn.request('lock', {}, { timeoutMs: 5_000 });
+    await conn.waitClosed(Math.max(0, end - Date.now()));
+  } catch {
+    /* judged below by what answers now */
+  } finally {
+    conn.close();
+  }
+  for (;;) {
+    const p = await probeAgent(socketPath, 2_000).catch(() => ({ kind: 'alive' as const, hello: undefined }));
+    if (p.kind === 'missing' || p.kind === 'stale') return;
+    if (Date.now() > end) {
+      throw new JaneeError('AGENT_WONT_STOP', `something at ${socketPath} answers as the agent but does not stop when asked to`, `nothing was sent to it; stop the process listening there (\`janee status\` names the pid it claims) or remove ${socketPath}, then run \`janee unlock\` again`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
   }
 }

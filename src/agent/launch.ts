@@ -5,18 +5,27 @@
  * hidden `janee agent` command), detached
  * (its own session, no terminal), stdin closed, stdout/stderr appended to a log
  * file next to the socket (0600), and an environment without any passphrase
- * variable. It reports on fd 3 — one JSON line: {"ready":true,"pid":N},
- * {"exists":true,"pid":N} (another agent won the race for the socket) or
- * {"error":{code,message,hint}} — and closes it. The key is never in argv or the
- * environment: the CLI sends it over the socket afterwards (`unlock`).
+ * variable. fd 3 is the start pipe (a socketpair; run.ts documents its lines):
+ * the agent reports {"ready":true,"pid":N}, {"exists":true,"pid":N} (another
+ * agent won the race for the socket) or {"error":{code,message,hint}}; after
+ * "ready" handKey() writes the file key into it and reads the agent's answer.
+ * The key is never in argv, the environment, or on the agent's socket.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import { JaneeError } from '../errors.js';
+import type { Duplex } from 'node:stream';
+import { isCode, JaneeError } from '../errors.js';
 import { agentLogPath } from './socket-path.js';
 import { childEnv } from '../util/env.js';
 
 export type StartReport = { ready: true; pid: number } | { exists: true; pid: number | null } | { error: { code: string; message: string; hint?: string } };
+
+export interface HandKeyResult {
+  already: boolean;
+  pid: number;
+  idleTtlMs: number;
+  maxTtlMs: number;
+}
 
 export interface SpawnOptions {
   /** How to run `janee agent`: node arguments before it, e.g. [dist/cli/main.js, 'agent']. */
@@ -31,6 +40,8 @@ export interface SpawnedAgent {
   pid: number;
   /** The agent's report; rejects if it exits or says nothing within the timeout. */
   started: Promise<StartReport>;
+  /** After a "ready" report: sends the key over the start pipe; resolves with the agent's answer. */
+  handKey(key: Uint8Array, ttlMs: number, maxTtlMs: number): Promise<HandKeyResult>;
   /** SIGTERM the agent we started and wait (≤ 5 s) for it to exit. */
   stop(): Promise<void>;
 }
@@ -76,56 +87,90 @@ export function spawnAgent(opts: SpawnOptions): SpawnedAgent {
       resolve();
     });
   });
-  const started = new Promise<StartReport>((resolve, reject) => {
-    const pipe = child.stdio[3] as NodeJS.ReadableStream | null | undefined;
-    let buf = '';
-    let done = false;
-    const finish = (r: StartReport | JaneeError) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      (pipe as { destroy?: () => void } | null | undefined)?.destroy?.();
-      if (r instanceof JaneeError) reject(r);
-      else resolve(r);
-    };
-    const timer = setTimeout(() => finish(new JaneeError('AGENT_START', 'the agent did not start within 15s', `see its log: ${agentLogPath(opts.socketPath)}`)), START_TIMEOUT_MS);
-    child.once('error', () => finish(new JaneeError('AGENT_START', 'could not start the agent process', 'check that node can run janee')));
-    let pipeEnded = !pipe;
-    let onPipeEnd: (() => void) | undefined;
-    child.once('exit', (code, signal) => {
-      // The report may still be in the pipe: read it to its end first.
-      const fail = () => finish(new JaneeError('AGENT_START', `the agent exited while starting (${signal ?? `exit ${code}`})`, `see its log: ${agentLogPath(opts.socketPath)}`));
-      if (pipeEnded) fail();
-      else {
-        onPipeEnd = fail;
-        setTimeout(fail, 1_000).unref();
-      }
-    });
-    pipe?.on('error', () => undefined);
-    pipe?.on('close', () => {
-      pipeEnded = true;
-      onPipeEnd?.();
-    });
-    pipe?.on('data', (c: Buffer) => {
-      buf += c.toString('utf8');
-      const nl = buf.indexOf('\n');
-      if (nl < 0) return;
-      try {
-        finish(JSON.parse(buf.slice(0, nl)) as StartReport);
-      } catch {
-        finish(new JaneeError('AGENT_START', 'the agent sent a malformed start report', `see its log: ${agentLogPath(opts.socketPath)}`));
-      }
-    });
+  const pipe = child.stdio[3] as Duplex | null | undefined;
+  const logHint = `see its log: ${agentLogPath(opts.socketPath)}`;
+  // Lines from the agent, in order; `next` waits for the next one (or the end).
+  const lines: string[] = [];
+  let ended = !pipe;
+  let wake: (() => void) | undefined;
+  let buf = '';
+  pipe?.on('error', () => undefined);
+  pipe?.on('data', (c: Buffer) => {
+    buf += c.toString('utf8');
+    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+      lines.push(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+    }
+    if (buf.length > 64 * 1024) pipe.destroy();
+    wake?.();
   });
+  pipe?.on('close', () => {
+    ended = true;
+    wake?.();
+  });
+  child.once('exit', () => {
+    // The last line may still be in the pipe: give it a moment to arrive.
+    setTimeout(() => {
+      ended = true;
+      wake?.();
+    }, 1_000).unref();
+  });
+  const next = (what: string, timeoutMs: number): Promise<Record<string, unknown>> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => done(new JaneeError('AGENT_START', `the agent did not ${what} within ${timeoutMs / 1000}s`, logHint)), timeoutMs);
+      const done = (r: Record<string, unknown> | JaneeError) => {
+        clearTimeout(timer);
+        wake = undefined;
+        if (r instanceof JaneeError) reject(r);
+        else resolve(r);
+      };
+      const check = () => {
+        const line = lines.shift();
+        if (line !== undefined) {
+          try {
+            const msg = JSON.parse(line) as unknown;
+            if (typeof msg === 'object' && msg !== null) return done(msg as Record<string, unknown>);
+          } catch {
+            /* below */
+          }
+          return done(new JaneeError('AGENT_START', 'the agent sent a malformed start report', logHint));
+        }
+        if (ended) {
+          const how = child.exitCode !== null || child.signalCode !== null ? ` (${child.signalCode ?? `exit ${child.exitCode}`})` : '';
+          done(new JaneeError('AGENT_START', `the agent ${exited ? 'exited' : 'closed its start pipe'} before it would ${what}${how}`, logHint));
+        }
+      };
+      wake = check;
+      check();
+    });
+  child.once('error', () => {
+    ended = true;
+    wake?.();
+  });
+  const started = next('start', START_TIMEOUT_MS) as Promise<StartReport>;
   started.catch(() => undefined);
   // Once started, the agent lives on its own: do not keep this process alive for it.
   void started.then(
     () => child.unref(),
     () => child.unref(),
   );
+  const handKey = async (key: Uint8Array, ttlMs: number, maxTtlMs: number): Promise<HandKeyResult> => {
+    const report = await started;
+    if (!('ready' in report) || !pipe) throw new JaneeError('AGENT_START', 'the agent we started is not the one serving the socket', 'run `janee unlock` again');
+    const raw = Buffer.from(key);
+    const b64 = raw.toString('base64');
+    raw.fill(0);
+    pipe.write(`${JSON.stringify({ key: b64, ttlMs, maxTtlMs })}\n`);
+    const answer = await next('take the key', START_TIMEOUT_MS);
+    pipe.end();
+    if (answer.unlocked && typeof answer.unlocked === 'object') return answer.unlocked as HandKeyResult;
+    const e = (answer.error ?? {}) as { code?: unknown; message?: unknown; hint?: unknown };
+    throw new JaneeError(isCode(e.code) ? e.code : 'AGENT_START', typeof e.message === 'string' ? e.message : 'the agent refused the key', typeof e.hint === 'string' ? e.hint : logHint);
+  };
   return {
     pid: child.pid ?? -1,
     started,
+    handKey,
     stop: async () => {
       if (exited) return;
       child.ref(); // keep this process alive until the agent is gone

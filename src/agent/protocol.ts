@@ -24,24 +24,36 @@
  *   status                                 → StatusResult
  *   list_services                          → ServiceInfo[]
  *   execute    { req, caller }             → ExecuteResult
- *   unlock     { key (base64, 32 bytes), ttlMs?, maxTtlMs? } → { state, already, pid }
+ *   unlock     { ttlMs?, maxTtlMs?, mac } → { state, already: true, pid, idleTtlMs, maxTtlMs }
+ *              (an unlocked agent resets its timers when `mac` proves the key over
+ *              the challenge of the last `prove` on this connection; it takes no
+ *              key: a request with "key" is refused. The key reaches an agent only
+ *              over the start pipe of the `janee unlock` that spawned it: run.ts)
+ *   prove      { nonce (base64, 32 bytes) } → { mac, pid, challenge }   (proof.ts)
+ *   rekey      { nonce, iv, sealed }       → { state, already, pid, idleTtlMs, maxTtlMs }
+ *              (the new file key sealed under the current one: proof.ts)
  *   lock                                   → { pid }   (then the agent exits)
  *   vault_entries                          → { name, origins, fieldNames, created, updated }[]
  *   vault_put  { name, entry }             → { generation }   (refused if the name exists)
  *   vault_delete { name }                  → { existed, generation }
  *   reload                                 → StatusResult     (re-read the vault now)
  *
- * Secrets cross the socket only inward: the file key in `unlock` and a new
- * secret in `vault_put`. No op returns a secret value.
+ * Secrets cross the socket only inward, and never the file key in plaintext: a
+ * new secret in `vault_put`, and in `rekey` a new file key sealed under the old
+ * one. No op returns a secret value. `prove`, `rekey` and `vault_put` are
+ * refused, and the agent wipes its key and stops, when the socket file at its
+ * path is no longer the one it bound (moved aside or replaced: AGENT_DISPLACED).
+ *
+ * Version 2: `unlock` no longer takes a key; `prove` and `rekey` are new.
  */
 import { isCode, JaneeError } from '../errors.js';
 import type { ServiceInfo } from '../gate/types.js';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 /** Longest accepted line (request or response), newline excluded. */
 export const MAX_LINE_BYTES = 8 * 1024 * 1024;
 
-export const OPS = ['hello', 'status', 'list_services', 'execute', 'unlock', 'lock', 'vault_entries', 'vault_put', 'vault_delete', 'reload'] as const;
+export const OPS = ['hello', 'status', 'list_services', 'execute', 'unlock', 'prove', 'rekey', 'lock', 'vault_entries', 'vault_put', 'vault_delete', 'reload'] as const;
 export type Op = (typeof OPS)[number];
 
 export type RequestId = string | number;

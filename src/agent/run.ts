@@ -1,11 +1,19 @@
 /**
  * The agent process around the Agent class (`janee agent`, the hidden command
- * `janee unlock` starts): signals, the start report on the ready fd, the log,
- * and exit.
+ * `janee unlock` starts): signals, the start pipe, the log, and exit.
+ *
+ * The start pipe (--ready-fd, a socketpair inherited from `janee unlock`) carries,
+ * one JSON line each:
+ *   agent → CLI  {"ready":true,"pid":N} | {"exists":true,"pid":N} | {"error":{…}}
+ *   CLI → agent  {"key":"<base64, 32 bytes>","ttlMs":N,"maxTtlMs":N}   (after "ready")
+ *   agent → CLI  {"unlocked":{state,already,pid,idleTtlMs,maxTtlMs}} | {"error":{…}}
+ * then both sides close it. This pipe is the only way the file key reaches an
+ * agent: the socket never carries it. A pipe that closes without a key stops the agent.
  */
-import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { JaneeError } from '../errors.js';
+import { LineSplitter } from './protocol.js';
 import { Agent } from './server.js';
 import { PASSPHRASE_ENV } from '../util/env.js';
 
@@ -29,16 +37,10 @@ export async function runAgentProcess(opts: AgentProcessOptions, stderr: NodeJS.
       /* no log */
     }
   };
-  let fd = opts.readyFd;
+  const pipe = opts.readyFd !== undefined && Number.isInteger(opts.readyFd) ? new net.Socket({ fd: opts.readyFd, readable: true, writable: true }) : undefined;
+  pipe?.on('error', () => undefined); // the starter went away
   const report = (obj: unknown) => {
-    if (fd === undefined || !Number.isInteger(fd)) return;
-    try {
-      fs.writeSync(fd, `${JSON.stringify(obj)}\n`);
-      fs.closeSync(fd);
-    } catch {
-      /* the starter went away */
-    }
-    fd = undefined;
+    if (pipe && !pipe.destroyed) pipe.write(`${JSON.stringify(obj)}\n`);
   };
 
   const agent = new Agent({
@@ -78,8 +80,63 @@ export async function runAgentProcess(opts: AgentProcessOptions, stderr: NodeJS.
   }
   if (!started) {
     log('another agent already serves this socket; exiting');
+    pipe?.end();
     process.exit(0);
   }
+  if (pipe) void takeKey(agent, pipe, log);
+  else void agent.stop('no start pipe to take the key from');
   await agent.done;
   process.exit(0);
+}
+
+/** Reads the one key line from the start pipe, unlocks, answers, closes. */
+function takeKey(agent: Agent, pipe: net.Socket, log: (line: string) => void): Promise<void> {
+  return new Promise((resolve) => {
+    const lines = new LineSplitter(4096);
+    let done = false;
+    const finish = (answer: unknown) => {
+      done = true;
+      pipe.removeAllListeners('data');
+      pipe.end(`${JSON.stringify(answer)}\n`);
+      resolve();
+    };
+    pipe.on('data', (chunk: Buffer) => {
+      const line = done ? undefined : lines.push(chunk)[0];
+      chunk.fill(0);
+      if (line === undefined) {
+        if (lines.overflow) finish({ error: { code: 'AGENT_BAD_REQUEST', message: 'the start pipe sent too much' } });
+        return;
+      }
+      let msg: { key?: unknown; ttlMs?: unknown; maxTtlMs?: unknown };
+      try {
+        msg = JSON.parse(line) as typeof msg;
+      } catch {
+        msg = {};
+      }
+      if (typeof msg.key !== 'string' || !/^[A-Za-z0-9+/]{43}=$/.test(msg.key)) {
+        finish({ error: { code: 'AGENT_BAD_REQUEST', message: 'the start pipe did not send a 32-byte key' } });
+        void agent.stop('no valid key on the start pipe');
+        return;
+      }
+      const raw = Buffer.from(msg.key, 'base64');
+      const key = new Uint8Array(raw);
+      raw.fill(0);
+      const num = (x: unknown) => (typeof x === 'number' ? x : undefined);
+      agent.unlockWithKey(key, num(msg.ttlMs), num(msg.maxTtlMs)).then(
+        (r) => finish({ unlocked: r }),
+        (e: unknown) => {
+          const err = e instanceof JaneeError ? e : new JaneeError('AGENT_INTERNAL', 'internal error in the agent', 'see the agent log');
+          log(`unlock failed: ${err.code}`);
+          finish({ error: err.toJSON() });
+          void agent.stop('the key from `janee unlock` was refused');
+        },
+      );
+    });
+    pipe.once('close', () => {
+      if (done) return;
+      done = true;
+      if (!agent.unlocked) void agent.stop('`janee unlock` went away without sending the key');
+      resolve();
+    });
+  });
 }

@@ -5,8 +5,9 @@
  *
  * Life cycle.
  *   start  → bind the socket (single instance, see below) → report "ready" on
- *            the ready pipe → wait for `unlock` (the CLI sends the file key; the
- *            agent never sees the passphrase and never runs scrypt).
+ *            the ready pipe → wait for the file key on that same pipe, inherited
+ *            from the `janee unlock` that started it (run.ts; never over the
+ *            socket; the agent never sees the passphrase and never runs scrypt).
  *   unlock → verify the key opens the vault file → serve calls.
  *   stop   → on `lock`, idle timeout (--ttl, reset by each call that uses the
  *            vault), hard limit (--max-ttl, from the last unlock), SIGTERM/SIGINT,
@@ -22,7 +23,7 @@
  *
  * The vault. A LocalGate with VaultSecrets (re-read with the file key when the
  * file changes: `janee add`, `passwd` keep working; a rekeyed file locks it until
- * `rekey`/`unlock` hands over the new key). Vault writes asked over the socket
+ * `janee rekey` hands over the new key, sealed under the old one). Vault writes asked over the socket
  * (`vault_put`, `vault_delete`) go through updateVault under the vault's lock
  * file, with a copy of the key (a concurrent lock cannot zero the key mid-write).
  *
@@ -37,10 +38,11 @@
  * reach the process. The log (stderr, redirected by `unlock` to a file next to the
  * socket) holds events and error codes, never secrets or request contents.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as net from 'node:net';
+import * as path from 'node:path';
 import { SERVICE_NAME } from '../config/load.js';
 import { parseBaseUrl } from '../config/url.js';
 import { JaneeError } from '../errors.js';
@@ -49,6 +51,7 @@ import { VaultSecrets } from '../gate/secrets.js';
 import { GateCodes, type Caller, type ExecuteRequest } from '../gate/types.js';
 import { withLock } from '../util/fsutil.js';
 import { openWithKey, updateVault } from '../vault/store.js';
+import { isValidFieldValue } from '../vault/payload.js';
 import type { VaultData, VaultEntry } from '../vault/types.js';
 import { VERSION } from '../version.js';
 import {
@@ -70,6 +73,8 @@ import {
   type StatusResult,
 } from './protocol.js';
 import { checkSocketDir, checkSocketFile } from './socket-path.js';
+import { NONCE_BYTES, checkRenew, openSealedKey, proofMac } from './proof.js';
+import { lockedError, lockedSource } from './locked.js';
 import { probeAgent } from './client.js';
 
 /** A fresh agent that gets no key within this long exits. */
@@ -81,6 +86,14 @@ const MAX_INFLIGHT_PER_CONN = 1024;
 /** A client that stops reading its answers is dropped past this much queued output. */
 const MAX_QUEUED_OUTPUT = 64 * 1024 * 1024;
 const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export interface UnlockResult {
+  state: 'unlocked';
+  already: boolean;
+  pid: number;
+  idleTtlMs: number;
+  maxTtlMs: number;
+}
 
 export interface AgentOptions {
   vaultFile: string;
@@ -102,6 +115,8 @@ interface Conn {
   inflight: number;
   /** Closing after a protocol error: input is ignored. */
   dropping: boolean;
+  /** Issued by `prove`, consumed by one `unlock` (proof.ts). */
+  challenge?: Buffer | undefined;
 }
 
 export class Agent {
@@ -109,12 +124,13 @@ export class Agent {
   readonly #gate: LocalGate;
   readonly #log: (line: string) => void;
   #server: net.Server | undefined;
+  #watcher: fs.FSWatcher | undefined;
   #socketIno: bigint | undefined;
   readonly #conns = new Set<Conn>();
   #inflight = 0;
   #drained: (() => void) | undefined;
   #secrets: VaultSecrets | undefined;
-  #lockedReason: string = 'waiting for the key from `janee unlock`';
+  #lockedReason: string = 'waiting for the key from the `janee unlock` that started it';
   #ttlMs: number;
   #maxTtlMs: number;
   readonly #startedAt = Date.now();
@@ -132,7 +148,7 @@ export class Agent {
     this.#log = opts.log ?? (() => undefined);
     this.#ttlMs = opts.ttlMs ?? DEFAULT_TTL_MS;
     this.#maxTtlMs = opts.maxTtlMs ?? DEFAULT_MAX_TTL_MS;
-    this.#gate = new LocalGate({ configFile: opts.configFile, auditDir: opts.auditDir, killswitchFile: opts.killswitchFile, secrets: undefined });
+    this.#gate = new LocalGate({ configFile: opts.configFile, auditDir: opts.auditDir, killswitchFile: opts.killswitchFile, secrets: lockedSource(this.#lockedError('the agent is waiting for its key')) });
     this.done = new Promise<void>((r) => (this.#stopped = r));
   }
 
@@ -176,6 +192,7 @@ export class Agent {
     });
     if (!bound) return false;
     if (this.#stopping) return true;
+    this.#watchPlace();
     this.#log(`listening on ${sock} (vault ${this.#opts.vaultFile})`);
     this.#arm();
     this.#opts.onStarted?.({ ready: true, pid: process.pid });
@@ -188,6 +205,13 @@ export class Agent {
   #accept(socket: net.Socket): void {
     if (this.#stopping) {
       socket.destroy();
+      return;
+    }
+    if (!this.#atOurPath()) {
+      // Reached through a path that is no longer ours: a relay may sit at our path.
+      socket.destroy();
+      this.#log('a connection arrived but the socket at our path is no longer ours: stopping');
+      void this.stop('the agent socket was moved or replaced');
       return;
     }
     const conn: Conn = { socket, inflight: 0, dropping: false };
@@ -225,11 +249,11 @@ export class Agent {
     try {
       msg = JSON.parse(line);
     } catch {
-      this.#send(conn, errorResponse(null, new JaneeError('AGENT_PROTOCOL', 'request is not a JSON line', 'send one JSON object per line: {"v":1,"id":1,"op":"hello"}')));
+      this.#send(conn, errorResponse(null, new JaneeError('AGENT_PROTOCOL', 'request is not a JSON line', `send one JSON object per line: {"v":${PROTOCOL_VERSION},"id":1,"op":"hello"}`)));
       return false;
     }
     if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
-      this.#send(conn, errorResponse(null, new JaneeError('AGENT_PROTOCOL', 'request is not a JSON object', 'send one JSON object per line: {"v":1,"id":1,"op":"hello"}')));
+      this.#send(conn, errorResponse(null, new JaneeError('AGENT_PROTOCOL', 'request is not a JSON object', `send one JSON object per line: {"v":${PROTOCOL_VERSION},"id":1,"op":"hello"}`)));
       return false;
     }
     const req = msg as Partial<Request>;
@@ -250,7 +274,7 @@ export class Agent {
     }
     conn.inflight++;
     this.#inflight++;
-    void this.#dispatch(req as Request).then(
+    void this.#dispatch(req as Request, conn).then(
       (result) => this.#finish(conn, okResponse(id, result)),
       (e) => this.#finish(conn, errorResponse(id, e)),
     );
@@ -281,7 +305,7 @@ export class Agent {
   // -------------------------------------------------------------------------
   // Ops
 
-  async #dispatch(req: Request): Promise<unknown> {
+  async #dispatch(req: Request, conn: Conn): Promise<unknown> {
     switch (req.op) {
       case 'hello':
         return this.#hello();
@@ -296,7 +320,11 @@ export class Agent {
         return this.#gate.execute(execReq, caller);
       }
       case 'unlock':
-        return this.#serial(() => this.#unlock(req));
+        return this.#serial(() => this.#renew(req, conn));
+      case 'prove':
+        return this.#prove(req, conn);
+      case 'rekey':
+        return this.#serial(() => this.#rekey(req));
       case 'lock':
         return this.#serial(async () => {
           void this.stop('janee lock');
@@ -307,6 +335,7 @@ export class Agent {
         return this.#entries();
       case 'vault_put':
         this.#touch();
+        this.#checkPlace();
         return this.#put(req);
       case 'vault_delete':
         this.#touch();
@@ -362,19 +391,23 @@ export class Agent {
     };
   }
 
-  async #unlock(req: Request): Promise<{ state: 'unlocked'; already: boolean; pid: number; idleTtlMs: number; maxTtlMs: number }> {
-    if (this.#stopping) throw new JaneeError('AGENT_STOPPING', 'the agent is shutting down', 'run `janee unlock` again in a moment');
-    const ttlMs = optionalMs(req.ttlMs, 'ttlMs') ?? this.#ttlMs;
-    const maxTtlMs = optionalMs(req.maxTtlMs, 'maxTtlMs') ?? this.#maxTtlMs;
-    if (ttlMs > maxTtlMs) throw new JaneeError('AGENT_BAD_REQUEST', 'ttlMs is longer than maxTtlMs', 'the idle timeout cannot exceed the hard limit');
-    if (typeof req.key !== 'string' || !/^[A-Za-z0-9+/]{43}=$/.test(req.key)) {
-      throw new JaneeError('AGENT_BAD_REQUEST', 'unlock needs "key": the 32-byte file key in base64', 'use `janee unlock`');
-    }
-    const raw = Buffer.from(req.key, 'base64');
-    const key = new Uint8Array(raw);
-    raw.fill(0);
+  /**
+   * Takes the file key. Only run.ts calls this, with the key read from the pipe
+   * inherited from the `janee unlock` that started this process: the socket never
+   * carries a key in plaintext (see proof.ts for `rekey`).
+   */
+  unlockWithKey(key: Uint8Array, ttlMs?: number, maxTtlMs?: number): Promise<UnlockResult> {
+    return this.#serial(() => this.#adopt(key, optionalMs(ttlMs, 'ttlMs'), optionalMs(maxTtlMs, 'maxTtlMs')));
+  }
+
+  /** Adopts `key` (ours from then on, wiped on failure) if it opens the vault; resets the timers. */
+  async #adopt(key: Uint8Array, ttlArg: number | undefined, maxTtlArg: number | undefined): Promise<UnlockResult> {
     let adopted = false;
     try {
+      if (this.#stopping) throw new JaneeError('AGENT_STOPPING', 'the agent is shutting down', 'run `janee unlock` again in a moment');
+      const ttlMs = ttlArg ?? this.#ttlMs;
+      const maxTtlMs = maxTtlArg ?? this.#maxTtlMs;
+      if (ttlMs > maxTtlMs) throw new JaneeError('AGENT_BAD_REQUEST', 'ttlMs is longer than maxTtlMs', 'the idle timeout cannot exceed the hard limit');
       const current = this.unlocked ? this.#secrets : undefined;
       let already = false;
       if (current && timingSafeEqual(current.key(), key)) {
@@ -396,11 +429,7 @@ export class Agent {
         adopted = true;
         this.#log(current ? 'unlocked with a new key (the vault was rekeyed)' : 'unlocked');
       }
-      this.#ttlMs = ttlMs;
-      this.#maxTtlMs = maxTtlMs;
-      this.#unlockedAt = Date.now();
-      this.#lastUse = Date.now();
-      this.#arm();
+      this.#resetTimers(ttlMs, maxTtlMs);
       return { state: 'unlocked', already, pid: process.pid, idleTtlMs: ttlMs, maxTtlMs };
     } catch (e) {
       if (!adopted) key.fill(0);
@@ -408,11 +437,98 @@ export class Agent {
     }
   }
 
+  #resetTimers(ttlMs: number, maxTtlMs: number): void {
+    this.#ttlMs = ttlMs;
+    this.#maxTtlMs = maxTtlMs;
+    this.#unlockedAt = Date.now();
+    this.#lastUse = Date.now();
+    this.#arm();
+  }
+
+  /**
+   * `unlock` over the socket: an unlocked agent resets its timers, for a client that
+   * proves it holds the key (a MAC on the challenge from `prove`, proof.ts). It takes no key.
+   */
+  async #renew(req: Request, conn: Conn): Promise<UnlockResult> {
+    if (req.key !== undefined) {
+      throw new JaneeError('AGENT_BAD_REQUEST', 'the agent never takes the file key over its socket', 'use `janee unlock`: it hands the key only to an agent it starts itself');
+    }
+    const ttlMs = optionalMs(req.ttlMs, 'ttlMs') ?? this.#ttlMs;
+    const maxTtlMs = optionalMs(req.maxTtlMs, 'maxTtlMs') ?? this.#maxTtlMs;
+    if (ttlMs > maxTtlMs) throw new JaneeError('AGENT_BAD_REQUEST', 'ttlMs is longer than maxTtlMs', 'the idle timeout cannot exceed the hard limit');
+    const secrets = this.#unlockedSecrets();
+    const challenge = conn.challenge;
+    conn.challenge = undefined; // one use
+    if (!challenge || !checkRenew(secrets.key(), challenge, ttlMs, maxTtlMs, req.mac)) {
+      throw new JaneeError('AGENT_NOT_PROVEN', 'unlock needs "mac": proof of the key over the challenge from "prove" on this connection', 'use `janee unlock`');
+    }
+    this.#resetTimers(ttlMs, maxTtlMs);
+    return { state: 'unlocked', already: true, pid: process.pid, idleTtlMs: ttlMs, maxTtlMs };
+  }
+
+  /** `prove`: a MAC on the client's nonce under a key derived from the file key (proof.ts). */
+  #prove(req: Request, conn: Conn): { mac: string; pid: number; challenge: string } {
+    const nonce = typeof req.nonce === 'string' && req.nonce.length <= 100 ? Buffer.from(req.nonce, 'base64') : undefined;
+    if (!nonce || nonce.length !== NONCE_BYTES) throw new JaneeError('AGENT_BAD_REQUEST', `prove needs "nonce": ${NONCE_BYTES} random bytes in base64`, 'use `janee unlock`');
+    this.#checkPlace();
+    const secrets = this.#unlockedSecrets();
+    const mac = proofMac(secrets.key(), nonce, { vault: this.#opts.vaultFile, socket: this.#opts.socketPath, pid: process.pid });
+    conn.challenge = randomBytes(NONCE_BYTES);
+    return { mac: mac.toString('base64'), pid: process.pid, challenge: conn.challenge.toString('base64') };
+  }
+
+  /** `rekey`: the new file key, sealed under the current one (proof.ts). */
+  async #rekey(req: Request): Promise<UnlockResult> {
+    this.#checkPlace();
+    const fresh = openSealedKey(this.#unlockedSecrets().key(), req as { nonce?: unknown; iv?: unknown; sealed?: unknown });
+    return this.#adopt(fresh, undefined, undefined);
+  }
+
+  /**
+   * Before anything that involves the key or a new secret: is the socket file at
+   * our path still the one we bound? If it was moved aside (and something else
+   * listens at the path, or will), this agent may be reached only through a relay:
+   * it wipes the key and stops (fail closed).
+   */
+  #checkPlace(): void {
+    if (this.#stopping || this.#atOurPath()) return;
+    this.#log('the socket at our path is no longer ours (moved or replaced): stopping');
+    void this.stop('the agent socket was moved or replaced');
+    throw new JaneeError('AGENT_DISPLACED', `the agent socket ${this.#opts.socketPath} was moved or replaced; the agent wiped its key and stopped`, 'check what else listens on that path, then run `janee unlock` again');
+  }
+
+  /** Stop as soon as our socket file is moved or replaced (inotify/kqueue on its directory). */
+  #watchPlace(): void {
+    const sock = this.#opts.socketPath;
+    try {
+      this.#watcher = fs.watch(path.dirname(sock), { persistent: false }, (_event, name) => {
+        if (name !== null && name !== path.basename(sock)) return;
+        if (!this.#stopping && !this.#atOurPath()) {
+          this.#log('our socket file was moved or replaced: stopping');
+          void this.stop('the agent socket was moved or replaced');
+        }
+      });
+      this.#watcher.on('error', () => undefined);
+    } catch {
+      this.#log('cannot watch the socket directory; the checks before each sensitive request remain');
+    }
+  }
+
+  #atOurPath(): boolean {
+    try {
+      return this.#socketIno !== undefined && fs.lstatSync(this.#opts.socketPath, { bigint: true }).ino === this.#socketIno;
+    } catch {
+      return false;
+    }
+  }
+
+  #lockedError(why: string): JaneeError {
+    return lockedError(this.#opts.vaultFile, this.#opts.socketPath, why);
+  }
+
   #unlockedSecrets(): VaultSecrets {
     const s = this.#secrets;
-    if (!s || s.locked) {
-      throw new JaneeError(GateCodes.LOCKED, 'vault is locked', 'run `janee unlock` in a terminal');
-    }
+    if (!s || s.locked) throw this.#lockedError(this.#lockedReason);
     return s;
   }
 
@@ -510,8 +626,16 @@ export class Agent {
     this.#secrets = undefined;
     // net.Server.close() unlinks the socket path (libuv) at once and stops accepting;
     // its callback waits for every connection, so it is not awaited here.
-    this.#server?.close();
-    this.#removeOurSocket();
+    this.#watcher?.close();
+    if (this.#atOurPath()) {
+      this.#server?.close();
+      this.#removeOurSocket();
+    } else {
+      // Closing the server would unlink the path (libuv does), and what is there now is
+      // not ours: stop accepting instead; the listening fd goes when the process exits.
+      this.#server?.removeAllListeners('connection');
+      this.#server?.on('connection', (s: net.Socket) => s.destroy());
+    }
     if (this.#inflight > 0) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(() => {
@@ -591,7 +715,7 @@ function parseEntry(x: unknown): VaultEntry {
   if (names.length === 0 || names.length > 16) throw bad('fields must hold 1 to 16 values');
   for (const k of names) {
     const v = (fields as Record<string, unknown>)[k];
-    if (!/^[A-Za-z][A-Za-z0-9_]{0,31}$/.test(k) || typeof v !== 'string' || v.length === 0 || v.length > 64 * 1024 || /[\r\n\0]/.test(v)) throw bad('each field must be a non-empty single-line string');
+    if (!/^[A-Za-z][A-Za-z0-9_]{0,31}$/.test(k) || typeof v !== 'string' || v.length > 64 * 1024 || !isValidFieldValue(v)) throw bad('each field must be a non-empty string without control characters (TAB allowed)');
     outFields[k] = v;
   }
   if (!Array.isArray(e.origins) || e.origins.length === 0 || e.origins.length > 32) throw bad('origins must be a non-empty list');
@@ -608,8 +732,16 @@ function parseEntry(x: unknown): VaultEntry {
     origins.push(o);
   }
   const now = new Date().toISOString();
-  const time = (t: unknown) => (typeof t === 'string' && !Number.isNaN(Date.parse(t)) ? t : now);
-  return { fields: outFields, origins, created: time(e.created), updated: time(e.updated) };
+  // Exactly what the vault stores (toISOString); absent means now. Anything else is refused here,
+  // as a bad request, not later by the vault encoder as an internal error.
+  const time = (t: unknown, what: string) => {
+    if (t === undefined) return now;
+    if (typeof t !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(t) || Number.isNaN(Date.parse(t)) || new Date(t).toISOString() !== t) {
+      throw bad(`${what} must be an ISO-8601 UTC time like 2026-01-31T12:00:00.000Z`);
+    }
+    return t;
+  };
+  return { fields: outFields, origins, created: time(e.created, 'created'), updated: time(e.updated, 'updated') };
 }
 
 function parseExecute(req: Request): { execReq: ExecuteRequest; caller: Caller } {

@@ -1,8 +1,13 @@
 /**
  * Where the agent's Unix socket lives, and the checks that make it safe to use.
  *
- *   $JANEE_AGENT_SOCK, else $XDG_RUNTIME_DIR/janee/<id>.sock,
- *   else <os tmpdir>/janee-<uid>/<id>.sock
+ *   $JANEE_AGENT_SOCK, else /tmp/janee-<uid>/<id>.sock
+ *
+ * The default depends only on the uid and the vault path: MCP clients start
+ * `janee serve` with a filtered environment (HOME, PATH, USER, … and the client
+ * config's own `env`), without XDG_RUNTIME_DIR or TMPDIR, so a location derived
+ * from those would differ between the `janee unlock` terminal and serve.
+ * (os.tmpdir() reads TMPDIR: not used.)
  *
  * `<id>` = first 12 hex chars of sha256(real path of the vault file): one agent
  * per vault. The socket's directory must be a real directory (not a symlink),
@@ -12,10 +17,12 @@
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { JaneeError } from '../errors.js';
 import { vaultId } from '../vault/id.js';
+
+/** Fixed, not os.tmpdir(): see the header. */
+const DEFAULT_SOCKET_ROOT = '/tmp';
 
 /** sun_path is 108 bytes on Linux, 104 on macOS; leave room for the NUL. */
 const MAX_SOCKET_PATH = 103;
@@ -28,9 +35,26 @@ export { realVaultPath, vaultId } from '../vault/id.js';
 
 export function agentSocketPath(vaultFile: string, env: NodeJS.ProcessEnv = process.env): string {
   if (env.JANEE_AGENT_SOCK) return path.resolve(env.JANEE_AGENT_SOCK);
+  return path.join(DEFAULT_SOCKET_ROOT, `janee-${myUid()}`, `${vaultId(vaultFile)}.sock`);
+}
+
+/**
+ * Where janee before protocol 2 put the socket ($XDG_RUNTIME_DIR/janee/, else
+ * $TMPDIR/janee-<uid>/), for a hint when no agent answers at the path used now.
+ */
+export function legacySocketPaths(vaultFile: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  if (env.JANEE_AGENT_SOCK) return [];
   const id = vaultId(vaultFile);
-  if (env.XDG_RUNTIME_DIR && path.isAbsolute(env.XDG_RUNTIME_DIR)) return path.join(env.XDG_RUNTIME_DIR, 'janee', `${id}.sock`);
-  return path.join(os.tmpdir(), `janee-${myUid()}`, `${id}.sock`);
+  const out: string[] = [];
+  if (env.XDG_RUNTIME_DIR && path.isAbsolute(env.XDG_RUNTIME_DIR)) out.push(path.join(env.XDG_RUNTIME_DIR, 'janee', `${id}.sock`));
+  if (env.TMPDIR && path.isAbsolute(env.TMPDIR)) out.push(path.join(env.TMPDIR, `janee-${myUid()}`, `${id}.sock`));
+  return out.filter((p) => {
+    try {
+      return fs.lstatSync(p).isSocket();
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** The agent's log file: next to its socket (never holds secrets). */
@@ -48,7 +72,7 @@ function unsafeDir(dir: string, why: string, hint: string): JaneeError {
  */
 export async function checkSocketDir(socketPath: string, opts: { create: boolean }): Promise<boolean> {
   if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
-    throw new JaneeError('AGENT_SOCKET_PATH', `the agent socket path is too long for a Unix socket (${Buffer.byteLength(socketPath)} bytes): ${socketPath}`, 'set JANEE_AGENT_SOCK (or XDG_RUNTIME_DIR) to a shorter path');
+    throw new JaneeError('AGENT_SOCKET_PATH', `the agent socket path is too long for a Unix socket (${Buffer.byteLength(socketPath)} bytes): ${socketPath}`, 'set JANEE_AGENT_SOCK to a shorter path (in a directory only you can use)');
   }
   const dir = path.dirname(socketPath);
   if (opts.create) {
@@ -75,7 +99,7 @@ export async function checkSocketDir(socketPath: string, opts: { create: boolean
   if (!st.isDirectory()) throw unsafeDir(dir, 'it is not a directory', `remove it (rm ${dir}) and run the command again`);
   if (uid >= 0 && st.uid !== uid) throw unsafeDir(dir, `it is owned by uid ${st.uid}, not by you (uid ${uid})`, `someone else created it: remove it (as its owner or root) and run the command again, or set JANEE_AGENT_SOCK to a directory of yours`);
   if ((st.mode & 0o077) !== 0) {
-    const shared = (st.mode & 0o1000) !== 0 || process.env.JANEE_AGENT_SOCK;
+    const shared = (st.mode & 0o1000) !== 0; // sticky: a shared directory such as /tmp
     throw unsafeDir(
       dir,
       `its permissions are ${(st.mode & 0o7777).toString(8).padStart(4, '0')}, not 0700`,

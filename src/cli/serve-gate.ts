@@ -2,8 +2,11 @@
  * Which gate `janee serve` talks to, decided once per serve:
  * - an agent for this vault answers → the agent (serve never reads the vault);
  * - else a passphrase in the environment → in-process unlock (CI), kept for the session;
- * - else the agent gate anyway: calls say "vault is locked" (audited locally) until
- *   `janee unlock` starts an agent, which the next call then finds.
+ * - else the agent gate anyway: calls say "vault <path> is locked" with the socket
+ *   looked for (audited locally) until `janee unlock` starts an agent, which the
+ *   next call then finds;
+ * - no vault file at all: calls say there is none at that path and what to run,
+ *   and nothing is created (no directory, no audit log) until one exists.
  * Loaded only after the MCP client has initialized (see src/mcp/server.ts).
  */
 import { AgentGate } from '../agent/client.js';
@@ -12,21 +15,70 @@ import { auditDir, killswitchPath } from '../config/paths.js';
 import { JaneeError } from '../errors.js';
 import { LocalGate } from '../gate/gate.js';
 import { VaultSecrets, type SecretSource } from '../gate/secrets.js';
-import { GateCodes, type Gate } from '../gate/types.js';
-import { unlockVaultFile } from '../vault/store.js';
+import { GateCodes, type Caller, type ExecuteRequest, type ExecuteResult, type Gate, type ServiceInfo } from '../gate/types.js';
+import { unlockVaultFile, vaultExists } from '../vault/store.js';
+import { lockedError, lockedSource } from '../agent/locked.js';
 import type { JaneeCommand } from './base.js';
 import { info, printError, withProgress } from './io.js';
 import { findPassphrase } from './passphrase.js';
 
 export async function openServeGate(cmd: JaneeCommand): Promise<Gate> {
-  const stderr = cmd.context.stderr;
   const config = await cmd.config({ allowMissing: true });
   const vaultFile = await cmd.vaultFile(config);
+  if (!(await vaultExists(vaultFile))) {
+    const err = noVaultError(vaultFile);
+    info(cmd.context.stderr, `${err.message}: tools will say so (${err.hint})`);
+    return new MissingVaultGate(vaultFile, err, () => openGate(cmd, vaultFile));
+  }
+  return openGate(cmd, vaultFile);
+}
+
+function noVaultError(vaultFile: string): JaneeError {
+  return new JaneeError('VAULT_NOT_FOUND', `there is no vault at ${vaultFile}`, 'check JANEE_HOME / JANEE_VAULT in the MCP client config, or create it with `janee init` and add secrets with `janee add`');
+}
+
+/**
+ * Serve with no vault file: every call fails saying so, and nothing is written
+ * (a LocalGate would create the audit directory). Once the file exists, the
+ * next call opens the real gate.
+ */
+class MissingVaultGate implements Gate {
+  #real: Promise<Gate> | undefined;
+
+  constructor(
+    private readonly vaultFile: string,
+    private readonly err: JaneeError,
+    private readonly open: () => Promise<Gate>,
+  ) {}
+
+  async #gate(): Promise<Gate> {
+    if (this.#real) return this.#real;
+    if (!(await vaultExists(this.vaultFile))) throw this.err;
+    this.#real = this.open();
+    return this.#real;
+  }
+
+  async listServices(): Promise<ServiceInfo[]> {
+    return (await this.#gate()).listServices();
+  }
+
+  async execute(req: ExecuteRequest, caller: Caller): Promise<ExecuteResult> {
+    return (await this.#gate()).execute(req, caller);
+  }
+
+  async close(): Promise<void> {
+    await this.#real?.then((g) => g.close()).catch(() => undefined);
+  }
+}
+
+async function openGate(cmd: JaneeCommand, vaultFile: string): Promise<Gate> {
+  const stderr = cmd.context.stderr;
   const common = { configFile: cmd.configFile, auditDir: auditDir(), killswitchFile: killswitchPath() };
+  const socketPath = agentSocketPath(vaultFile);
   const agentGate = new AgentGate({
-    socketPath: agentSocketPath(vaultFile),
+    socketPath,
     vaultFile,
-    fallback: () => new LocalGate({ ...common, secrets: undefined }),
+    fallback: () => new LocalGate({ ...common, secrets: lockedSource(lockedError(vaultFile, socketPath)) }),
     log: (line) => info(stderr, line),
   });
   let agentProblem: JaneeError | undefined;
@@ -44,7 +96,7 @@ export async function openServeGate(cmd: JaneeCommand): Promise<Gate> {
   // Nothing janee spawns may inherit the passphrase.
   delete process.env.JANEE_PASSPHRASE;
   if (!found) {
-    info(stderr, 'vault is locked: tools will say so until you run `janee unlock` in a terminal (or set JANEE_PASSPHRASE_FILE)');
+    info(stderr, `vault is locked: ${vaultFile} (no agent at ${socketPath}): tools will say so until you run \`janee unlock\` in a terminal (or set JANEE_PASSPHRASE_FILE)`);
     return agentGate;
   }
   await agentGate.close();
@@ -67,9 +119,5 @@ export async function openServeGate(cmd: JaneeCommand): Promise<Gate> {
 /** A vault that could not be opened stays locked: every use fails, saying why. */
 function failedSecrets(why: JaneeError): SecretSource {
   // Audited as "locked" (no secret could be used), but the message says why, not "run janee unlock".
-  const err = new JaneeError(GateCodes.LOCKED, `${why.message} (${why.code})`, why.hint);
-  return {
-    current: () => Promise.reject(err),
-    wipe: () => undefined,
-  };
+  return lockedSource(new JaneeError(GateCodes.LOCKED, `${why.message} (${why.code})`, why.hint));
 }

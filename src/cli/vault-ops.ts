@@ -3,7 +3,8 @@
  * vault (no passphrase needed), else get the passphrase, run scrypt (showing
  * progress), then read-modify-write under the lock.
  */
-import { connectAgent, type AgentConnection } from '../agent/client.js';
+import { connectAgent, proveAgent, type AgentConnection } from '../agent/client.js';
+import { checkAgentPeer } from '../agent/peer.js';
 import { agentSocketPath } from '../agent/socket-path.js';
 import { JaneeError } from '../errors.js';
 import { unlockVaultFile, updateVault, type UnlockedVault } from '../vault/store.js';
@@ -47,10 +48,11 @@ export function requireEntryAbsent(data: VaultData, name: string): void {
  * owner) is never used: the command warns and goes on without the agent.
  * The caller closes the connection.
  */
-export async function unlockedAgent(io: Streams, file: string): Promise<AgentConnection | undefined> {
+export async function unlockedAgent(io: Streams, file: string, opts: { sendsSecret?: boolean } = {}): Promise<AgentConnection | undefined> {
+  const socketPath = agentSocketPath(file);
   let conn: AgentConnection | undefined;
   try {
-    conn = await connectAgent(agentSocketPath(file), file);
+    conn = await connectAgent(socketPath, file);
   } catch (e) {
     if (e instanceof JaneeError) warn(io.stderr, `not using the agent: ${e.message}${e.hint ? ` (${e.hint})` : ''}`);
     return undefined;
@@ -59,5 +61,26 @@ export async function unlockedAgent(io: Streams, file: string): Promise<AgentCon
     conn.close();
     return undefined;
   }
+  if (conn && opts.sendsSecret) {
+    try {
+      await checkBeforeSecret(conn, socketPath);
+    } catch (e) {
+      conn.close();
+      throw e;
+    }
+  }
   return conn;
+}
+
+/**
+ * Before secret material goes to an unlocked agent over its socket: on Linux, the
+ * process listening at the socket must be the janee agent it claims to be
+ * (agent/peer.ts); with `fileKey`, it must also prove it holds that key
+ * (agent/proof.ts). Throws, and nothing is sent, when either fails.
+ */
+export async function checkBeforeSecret(conn: AgentConnection, socketPath: string, fileKey?: Uint8Array): Promise<void> {
+  if (fileKey && !(await proveAgent(conn, fileKey, socketPath))) {
+    throw new JaneeError('AGENT_NOT_VERIFIED', `not sending anything secret to the agent at ${socketPath}: it did not prove it holds this vault's key`, 'run `janee lock`, check the processes of your user, then `janee unlock`');
+  }
+  await checkAgentPeer(socketPath, conn.hello.pid);
 }

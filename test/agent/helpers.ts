@@ -1,7 +1,8 @@
 /**
- * Helpers for the agent suites: homes whose agent socket lives in a private temp
- * XDG_RUNTIME_DIR, raw socket clients, and a sweep that kills every agent these
- * tests started (found by their --vault argument under our temp dirs).
+ * Helpers for the agent suites: homes (each vault gets its own socket in the
+ * default /tmp/janee-<uid>/; XDG_RUNTIME_DIR and TMPDIR are set to private temp
+ * dirs that janee must ignore), raw socket clients, and a sweep that kills every
+ * agent these tests started (found by their --vault argument under our temp dirs).
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -23,8 +24,17 @@ export async function agentHome(): Promise<AgentEnv> {
   const run = path.join(scratchDir(env), 'run');
   await fsp.mkdir(run, { mode: 0o700 });
   dirs.add(scratchDir(env));
-  const out = withEnv(env, { XDG_RUNTIME_DIR: run, JANEE_AGENT_SOCK: undefined, JANEE_VAULT: undefined, JANEE_CONFIG: undefined }) as AgentEnv;
+  const out = withEnv(env, { XDG_RUNTIME_DIR: run, TMPDIR: run, JANEE_AGENT_SOCK: undefined, JANEE_VAULT: undefined, JANEE_CONFIG: undefined }) as AgentEnv;
   return out;
+}
+
+/**
+ * The same home with its socket in a directory of its own (JANEE_AGENT_SOCK), for
+ * tests that change the socket directory: /tmp/janee-<uid>/ is shared with every
+ * other test running on this machine.
+ */
+export function ownSocketDir(env: AgentEnv): AgentEnv {
+  return withEnv(env, { JANEE_AGENT_SOCK: path.join(scratchDir(env), 'own', 'agent.sock') });
 }
 
 export function vaultOf(env: JaneeEnv): string {

@@ -2,13 +2,14 @@
  * The agent's life: janee unlock / status / lock through the built CLI, real
  * detached agent processes, real Unix sockets in a temp XDG_RUNTIME_DIR.
  */
+import { PROTOCOL_VERSION as PV } from '../../src/agent/protocol.js';
 import * as fsp from 'node:fs/promises';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanupTempHomes, errorLines, runJanee, scratchDir, withEnv } from '../helpers/cli.js';
-import { agentHome, agentPids, alive, killAllAgents, noPass, rawClient, socketOf, status, unlock, waitFor } from './helpers.js';
+import { agentHome, agentPids, ownSocketDir, alive, killAllAgents, noPass, rawClient, socketOf, status, unlock, waitFor } from './helpers.js';
 
 const pidOf = (stderr: string): number => Number(/pid (\d+)/.exec(stderr)?.[1]);
 
@@ -128,7 +129,7 @@ describe.concurrent('janee unlock / status / lock', { timeout: 120_000 }, () => 
     const c = await rawClient(socketOf(env));
     let id = 0;
     while (!c.isClosed() && Date.now() - started < 12_000) {
-      c.send({ v: 1, id: ++id, op: 'list_services' });
+      c.send({ v: PV, id: ++id, op: 'list_services' });
       await new Promise((r) => setTimeout(r, 100));
     }
     await waitFor(() => !alive(pid), 5_000, 'the agent to exit');
@@ -168,9 +169,9 @@ describe.concurrent('janee unlock / status / lock', { timeout: 120_000 }, () => 
   });
 
   it('a stale socket is also cleared by lock (exit 0, nothing running)', async () => {
-    const env = await agentHome();
+    const env = ownSocketDir(await agentHome());
     const sock = socketOf(env);
-    await fsp.mkdir(path.dirname(sock), { mode: 0o700 });
+    await fsp.mkdir(path.dirname(sock), { mode: 0o700, recursive: true });
     // A socket file nobody listens on: bind in a child and SIGKILL it.
     const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(sock)}, () => { require('fs').chmodSync(${JSON.stringify(sock)}, 0o600); console.log('up') })`], { stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise<void>((r) => child.stdout.once('data', () => r()));
@@ -215,7 +216,7 @@ describe.concurrent('janee unlock / status / lock', { timeout: 120_000 }, () => 
   });
 
   it('a socket directory with the wrong permissions is refused, with the fix', async () => {
-    const env = await agentHome();
+    const env = ownSocketDir(await agentHome());
     const dir = path.dirname(socketOf(env));
     await fsp.mkdir(dir, { mode: 0o700 });
     await fsp.chmod(dir, 0o755);
@@ -239,7 +240,7 @@ describe.concurrent('janee unlock / status / lock', { timeout: 120_000 }, () => 
   });
 
   it.skipIf(process.getuid?.() !== 0)('a socket directory owned by someone else is refused', async () => {
-    const env = await agentHome();
+    const env = ownSocketDir(await agentHome());
     const dir = path.dirname(socketOf(env));
     await fsp.mkdir(dir, { mode: 0o700 });
     await fsp.chown(dir, 65534, 65534);
@@ -250,10 +251,10 @@ describe.concurrent('janee unlock / status / lock', { timeout: 120_000 }, () => 
   });
 
   it.skipIf(process.getuid?.() !== 0)('a socket owned by someone else is refused by every client', async () => {
-    const env = await agentHome();
+    const env = ownSocketDir(await agentHome());
     const sock = socketOf(env);
-    await fsp.mkdir(path.dirname(sock), { mode: 0o700 });
-    const srv = net.createServer((s) => s.end('{"v":1,"id":1,"ok":true,"result":{}}\n'));
+    await fsp.mkdir(path.dirname(sock), { mode: 0o700, recursive: true });
+    const srv = net.createServer((s) => s.end('{"v":2,"id":1,"ok":true,"result":{}}\n'));
     await new Promise<void>((r) => srv.listen(sock, r));
     await fsp.chmod(sock, 0o600);
     await fsp.lchown(sock, 65534, 65534);

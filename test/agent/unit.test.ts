@@ -36,15 +36,17 @@ async function code(p: Promise<unknown>): Promise<string> {
 }
 
 describe('socket path', () => {
-  it('JANEE_AGENT_SOCK wins, then XDG_RUNTIME_DIR/janee/<id>.sock, then <tmp>/janee-<uid>/<id>.sock', async () => {
+  it('JANEE_AGENT_SOCK wins, else /tmp/janee-<uid>/<id>.sock whatever XDG_RUNTIME_DIR and TMPDIR say', async () => {
     const d = await tmp();
     const vault = path.join(d, 'vault.janee');
     await fsp.writeFile(vault, 'x');
     const id = createHash('sha256').update(fs.realpathSync(vault)).digest('hex').slice(0, 12);
     expect(vaultId(vault)).toBe(id);
     expect(agentSocketPath(vault, { JANEE_AGENT_SOCK: '/x/y.sock', XDG_RUNTIME_DIR: '/run/user/1' })).toBe('/x/y.sock');
-    expect(agentSocketPath(vault, { XDG_RUNTIME_DIR: '/run/user/1' })).toBe(`/run/user/1/janee/${id}.sock`);
-    expect(agentSocketPath(vault, {})).toBe(path.join(os.tmpdir(), `janee-${process.getuid?.()}`, `${id}.sock`));
+    const def = `/tmp/janee-${process.getuid?.()}/${id}.sock`;
+    expect(agentSocketPath(vault, {})).toBe(def);
+    // What a terminal on a systemd desktop or on macOS has, and an MCP client filters out:
+    expect(agentSocketPath(vault, { XDG_RUNTIME_DIR: '/run/user/1', TMPDIR: '/var/folders/xy/T/' })).toBe(def);
   });
 
   it('the id follows the real path: a symlink to the vault gets the same agent', async () => {

@@ -74,7 +74,7 @@ export class AddCommand extends JaneeCommand {
     const vaultFile = await this.vaultFile();
     const fields = await this.readFields(svc.auth, svc.username);
     // An unlocked agent for this vault does the write: no passphrase needed.
-    const agent = await unlockedAgent(this.io, vaultFile);
+    const agent = await unlockedAgent(this.io, vaultFile, { sendsSecret: true });
     // Without an agent, ask for the passphrase and unlock *before* touching
     // config.yaml: an interrupted prompt or a wrong passphrase changes nothing.
     let vault: UnlockedVault | undefined;

@@ -1,6 +1,7 @@
 /**
  * `janee agent` (hidden): the agent process itself. `janee unlock` starts it
- * detached and hands it the key over the socket; nobody needs to run it by hand.
+ * detached and hands it the key over the inherited start pipe (--ready-fd), never
+ * over the socket; nobody needs to run it by hand.
  */
 import { Option } from 'clipanion';
 import { runAgentProcess } from '../../agent/run.js';

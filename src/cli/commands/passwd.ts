@@ -3,10 +3,11 @@ import { rekeyVault, rewrapVault, unlockVaultFile } from '../../vault/store.js';
 import { JaneeCommand, passphraseStdinOption } from '../base.js';
 import { info, warn, withProgress } from '../io.js';
 import { getPassphrase } from '../passphrase.js';
-import { unlockWithPassphrase } from '../vault-ops.js';
+import { checkBeforeSecret, unlockWithPassphrase } from '../vault-ops.js';
+import { sealKey } from '../../agent/proof.js';
 import { parseWorkFactor } from './init.js';
 import { WARN_BELOW_LOG_N } from '../../vault/format.js';
-import { connectAgent } from '../../agent/client.js';
+import { connectAgent, type AgentConnection } from '../../agent/client.js';
 import type { StatusResult } from '../../agent/protocol.js';
 import { agentSocketPath } from '../../agent/socket-path.js';
 import { JaneeError } from '../../errors.js';
@@ -49,9 +50,14 @@ export class PasswdCommand extends JaneeCommand {
     }
     info(this.context.stderr, 'passphrase changed');
     // The file key is unchanged, so an unlocked agent re-reads the file and stays unlocked.
-    await tellAgent(this.context.stderr, file, async (conn) => {
-      const st = await conn.request<StatusResult>('reload', {}, { timeoutMs: 10_000 });
-      if (st.state === 'unlocked') info(this.context.stderr, `the agent (pid ${st.pid}) stays unlocked`);
+    await tellAgent(this.context.stderr, async () => {
+      const conn = await connectAgent(agentSocketPath(file), file);
+      try {
+        const st = await conn?.request<StatusResult>('reload', {}, { timeoutMs: 10_000 });
+        if (st?.state === 'unlocked') info(this.context.stderr, `the agent (pid ${st.pid}) stays unlocked`);
+      } finally {
+        conn?.close();
+      }
     });
     return 0;
   }
@@ -71,18 +77,26 @@ export class RekeyCommand extends JaneeCommand {
     const { passphrase } = await getPassphrase(this.io, { fromStdin: this.passphraseStdin, prompt: 'vault passphrase: ' });
     try {
       const vault = await withProgress(this.context.stderr, 'unlocking vault', unlockVaultFile(file, passphrase));
+      let agent: AgentConnection | undefined;
       try {
+        // A running agent holds the old key, which will no longer open the file. It gets
+        // the new one sealed under the old key, and only after proving (now, while the
+        // file still matches its key) that it holds the old key.
+        agent = await verifiedAgent(this.context.stderr, file, vault.fileKey);
         const fresh = await withProgress(this.context.stderr, 'rekeying', rekeyVault(file, vault.fileKey, passphrase, vault.header.logN));
         try {
-          // A running agent holds the old key, which no longer opens the file: hand it the new one.
-          await tellAgent(this.context.stderr, file, async (conn) => {
-            const r = await conn.request<{ pid: number }>('unlock', { key: Buffer.from(fresh).toString('base64') }, { timeoutMs: 15_000 });
-            info(this.context.stderr, `the agent (pid ${r.pid}) is unlocked with the new key`);
-          });
+          if (agent) {
+            const conn = agent;
+            await tellAgent(this.context.stderr, async () => {
+              const r = await conn.request<{ pid: number }>('rekey', { ...sealKey(vault.fileKey, fresh) }, { timeoutMs: 15_000 });
+              info(this.context.stderr, `the agent (pid ${r.pid}) is unlocked with the new key`);
+            });
+          }
         } finally {
           fresh.fill(0);
         }
       } finally {
+        agent?.close();
         vault.fileKey.fill(0);
       }
     } finally {
@@ -93,16 +107,31 @@ export class RekeyCommand extends JaneeCommand {
   }
 }
 
-/** Runs `fn` with the agent for this vault, if one runs; its failures are warnings, not errors. */
-async function tellAgent(stderr: NodeJS.WritableStream, file: string, fn: (conn: import('../../agent/client.js').AgentConnection) => Promise<void>): Promise<void> {
-  let conn;
+/** Runs `fn`; its failures are warnings, not errors (the vault itself is done). */
+async function tellAgent(stderr: NodeJS.WritableStream, fn: () => Promise<void>): Promise<void> {
   try {
-    conn = await connectAgent(agentSocketPath(file), file);
-    if (conn) await fn(conn);
+    await fn();
   } catch (e) {
     const err = e instanceof JaneeError ? e : undefined;
     warn(stderr, `could not update the agent: ${err ? err.message : 'internal error'}${err?.hint ? ` (${err.hint})` : ''}`);
-  } finally {
-    conn?.close();
   }
+}
+
+/** The unlocked agent for this vault, checked (proof with `fileKey`, and the Linux peer check); undefined if none or if it fails. */
+async function verifiedAgent(stderr: NodeJS.WritableStream, file: string, fileKey: Uint8Array): Promise<AgentConnection | undefined> {
+  let conn: AgentConnection | undefined;
+  await tellAgent(stderr, async () => {
+    const socketPath = agentSocketPath(file);
+    const c = await connectAgent(socketPath, file);
+    if (!c) return;
+    if (c.hello.state !== 'unlocked') return c.close();
+    try {
+      await checkBeforeSecret(c, socketPath, fileKey);
+    } catch (e) {
+      c.close();
+      throw e;
+    }
+    conn = c;
+  });
+  return conn;
 }

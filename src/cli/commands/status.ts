@@ -1,7 +1,7 @@
 import { Command } from 'clipanion';
 import { connectAgent } from '../../agent/client.js';
 import { formatDuration, type StatusResult } from '../../agent/protocol.js';
-import { agentSocketPath } from '../../agent/socket-path.js';
+import { agentSocketPath, legacySocketPaths } from '../../agent/socket-path.js';
 import { JaneeError } from '../../errors.js';
 import { vaultExists } from '../../vault/store.js';
 import { JaneeCommand, jsonOption } from '../base.js';
@@ -68,6 +68,11 @@ export class StatusCommand extends JaneeCommand {
       warn(this.context.stderr, `the vault file on disk (generation ${status.rollback.onDisk}) is older than the agent's copy (generation ${status.rollback.inMemory}): it was replaced by an older copy. The agent keeps serving its newer copy and refuses changes; restore the newer file (e.g. ${vault}.bak), or accept the older one with \`janee vault accept-older\` then \`janee lock && janee unlock\``);
     }
     if (problem) warn(this.context.stderr, clean(`${problem.message}${problem.hint ? ` (${problem.hint})` : ''}`));
+    if (!agent) {
+      for (const old of legacySocketPaths(vault)) {
+        warn(this.context.stderr, clean(`a socket from an older janee is at ${old}; this janee looks for the agent at ${socket}. Stop the old agent with \`JANEE_AGENT_SOCK=${old} janee lock\`, then run \`janee unlock\``));
+      }
+    }
     if (this.json) {
       this.out(JSON.stringify(status, null, 2));
       return 0;

@@ -1,14 +1,29 @@
 import { Command, Option } from 'clipanion';
-import { AgentConnection, connectAgent } from '../../agent/client.js';
-import { spawnAgent, type SpawnedAgent } from '../../agent/launch.js';
-import { DEFAULT_MAX_TTL_MS, DEFAULT_TTL_MS, LIMIT_TTL_MS, errorFromBody, formatDuration, parseDuration } from '../../agent/protocol.js';
+import { AgentConnection, connectAgent, proveAgent, stopAgentAt } from '../../agent/client.js';
+import { renewMac } from '../../agent/proof.js';
+import { spawnAgent, type HandKeyResult, type SpawnedAgent } from '../../agent/launch.js';
+import { DEFAULT_MAX_TTL_MS, DEFAULT_TTL_MS, LIMIT_TTL_MS, errorFromBody, formatDuration, parseDuration, type StatusResult } from '../../agent/protocol.js';
 import { agentSocketPath, checkSocketDir, realVaultPath } from '../../agent/socket-path.js';
 import { configPath, janeeHome } from '../../config/paths.js';
 import { JaneeError, usageError } from '../../errors.js';
 import { readVaultFile, unlockVaultFile, type UnlockedVault } from '../../vault/store.js';
 import { JaneeCommand, passphraseStdinOption } from '../base.js';
-import { info, withProgress } from '../io.js';
+import { info, warn, withProgress } from '../io.js';
 import { getPassphrase } from '../passphrase.js';
+
+/**
+ * A locked agent that another `janee unlock` has just started may be about to get
+ * its key over that command's pipe: give it a few seconds before judging it, so two
+ * unlocks at once do not stop each other's agent.
+ */
+async function settledState(conn: AgentConnection): Promise<'locked' | 'unlocked'> {
+  for (let i = 0; i < 50; i++) {
+    const st = await conn.request<StatusResult>('status', {}, { timeoutMs: 5_000 });
+    if (st.state === 'unlocked' || !/^waiting for the key/.test(st.lockedReason ?? '')) return st.state;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return 'locked';
+}
 
 /**
  * How to start `janee agent`: this very CLI script (process.argv[1], absolute; the
@@ -32,8 +47,9 @@ export class UnlockCommand extends JaneeCommand {
   static override usage = Command.Usage({
     description: 'Unlock the vault into the agent, so every `janee serve` can use it without a passphrase',
     details: `
-      Checks the passphrase, starts the agent in the background (or hands the key to the one
-      already running) and returns when it is ready. Running it again resets the timers.
+      Checks the passphrase, starts the agent in the background and hands it the key over a
+      pipe it inherits (never over its socket), and returns when it is ready. Running it again
+      resets the timers of an agent that proves it holds the key; a locked one is replaced.
       The agent wipes the key and exits after --ttl without a call, after --max-ttl in any
       case, and on \`janee lock\`.
     `,
@@ -57,6 +73,9 @@ export class UnlockCommand extends JaneeCommand {
     const socketPath = agentSocketPath(vaultFile);
     await checkSocketDir(socketPath, { create: true });
 
+    // An agent already running for this vault is used only if it proves it holds the
+    // key (after scrypt, below); otherwise it is stopped and replaced. The key goes
+    // only to an agent this command starts, over the pipe it inherits.
     let conn = await connectAgent(socketPath, vaultFile);
     const { passphrase } = await getPassphrase(this.io, { fromStdin: this.passphraseStdin, prompt: 'vault passphrase: ' });
     const t0 = performance.now();
@@ -76,33 +95,33 @@ export class UnlockCommand extends JaneeCommand {
     const scryptMs = performance.now() - t0;
     let handedOver = false;
     try {
-      const b64 = Buffer.from(vault.fileKey).toString('base64');
-      let r: { already: boolean; pid: number; idleTtlMs: number; maxTtlMs: number };
-      for (let attempt = 0; ; attempt++) {
-        try {
-          if (!conn) {
-            const found = await this.connectSpawned(spawned ?? this.spawn(vaultFile, socketPath), vaultFile, socketPath);
-            conn = found.conn;
-            spawned = found.spawned;
+      let r: HandKeyResult | undefined;
+      for (let attempt = 0; r === undefined; attempt++) {
+        if (attempt >= 3) throw new JaneeError('AGENT_START', 'could not start the agent: another one kept taking its place', 'run `janee lock`, then `janee unlock` again');
+        if (!conn && spawned) {
+          const report = await spawned.started;
+          if ('error' in report) throw errorFromBody(report.error);
+          if ('ready' in report) {
+            r = await spawned.handKey(vault.fileKey, ttlMs, maxTtlMs);
+            break;
           }
-          r = await conn.request<typeof r>('unlock', { key: b64, ttlMs, maxTtlMs }, { timeoutMs: 15_000 });
-          break;
-        } catch (e) {
-          // The agent we found was stopping (janee lock, timeout) right then: start a new one.
-          const code = e instanceof JaneeError ? e.code : '';
-          if (attempt >= 2 || (code !== 'AGENT_STOPPING' && code !== 'AGENT_GONE')) throw e;
-          conn?.close();
-          conn = undefined;
+          // Another agent won the race for the socket: judge it like any running agent.
           spawned = undefined;
-          await new Promise((res) => setTimeout(res, 50));
+          conn = await connectAgent(socketPath, vaultFile);
         }
+        if (conn) {
+          r = await this.useRunning(conn, vault.fileKey, socketPath, ttlMs, maxTtlMs);
+          conn = undefined;
+          if (r) break;
+        }
+        spawned = this.spawn(vaultFile, socketPath);
       }
       handedOver = true;
       const ms = (x: number) => `${(x / 1000).toFixed(3)}s`;
       const timers = `idle timeout ${formatDuration(r.idleTtlMs)}, hard limit ${formatDuration(r.maxTtlMs)}`;
       if (r.already) info(stderr, `already unlocked (agent pid ${r.pid}); timers reset: ${timers}`);
       else info(stderr, `vault unlocked in the agent (pid ${r.pid}, ${timers}; ready ${ms(performance.now() - t0)} after the passphrase, scrypt ${ms(scryptMs)})`);
-      info(stderr, 'MCP clients running `janee serve` use it now; `janee lock` wipes it');
+      info(stderr, `MCP clients running \`janee serve\` use it now (socket ${socketPath}); \`janee lock\` wipes it`);
       return 0;
     } finally {
       vault.fileKey.fill(0);
@@ -111,23 +130,39 @@ export class UnlockCommand extends JaneeCommand {
     }
   }
 
+  /**
+   * A running agent: if it is unlocked and proves it holds this key, reset its
+   * timers (nothing secret is sent). Otherwise (locked, or no proof) stop it and
+   * return undefined so a new one is started; AGENT_WONT_STOP if it stays.
+   */
+  private async useRunning(conn: AgentConnection, fileKey: Uint8Array, socketPath: string, ttlMs: number, maxTtlMs: number): Promise<HandKeyResult | undefined> {
+    const stderr = this.context.stderr;
+    try {
+      if (conn.hello.state !== 'unlocked') conn.hello = { ...conn.hello, state: await settledState(conn) };
+      if (conn.hello.state === 'unlocked') {
+        const challenge = await proveAgent(conn, fileKey, socketPath);
+        if (challenge) {
+          const mac = renewMac(fileKey, challenge, ttlMs, maxTtlMs).toString('base64');
+          const r = await conn.request<HandKeyResult>('unlock', { ttlMs, maxTtlMs, mac }, { timeoutMs: 15_000 });
+          conn.close();
+          return r;
+        }
+        warn(stderr, `the agent at ${socketPath} (pid ${conn.hello.pid}) did not prove it holds this vault's key: replacing it`);
+      } else {
+        info(stderr, `replacing the locked agent (pid ${conn.hello.pid})`);
+      }
+    } catch (e) {
+      // Stopping (janee lock, timeout) or gone right now: replace it.
+      const code = e instanceof JaneeError ? e.code : '';
+      if (code !== 'AGENT_STOPPING' && code !== 'AGENT_GONE' && code !== 'AGENT_DISPLACED' && code !== 'GATE_LOCKED') throw e;
+    }
+    await stopAgentAt(conn, socketPath);
+    return undefined;
+  }
+
   private spawn(vaultFile: string, socketPath: string): SpawnedAgent {
     // The agent resolves config and home the way this command did, whatever its cwd.
     const env = { ...process.env, JANEE_HOME: janeeHome(), JANEE_CONFIG: configPath(), JANEE_VAULT: vaultFile, JANEE_AGENT_SOCK: socketPath };
     return spawnAgent({ entry: agentEntry(), vaultFile, socketPath, env });
-  }
-
-  /** Waits for the agent we started (or the one that beat it to the socket) and connects. */
-  private async connectSpawned(first: SpawnedAgent, vaultFile: string, socketPath: string): Promise<{ conn: AgentConnection; spawned: SpawnedAgent | undefined }> {
-    let spawned = first;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const report = await spawned.started;
-      if ('error' in report) throw errorFromBody(report.error);
-      const conn = await connectAgent(socketPath, vaultFile);
-      if (conn) return { conn, spawned: 'ready' in report ? spawned : undefined };
-      // The agent that won the race stopped just now: start again.
-      spawned = this.spawn(vaultFile, socketPath);
-    }
-    throw new JaneeError('AGENT_START', 'could not reach the agent after starting it', 'run `janee unlock` again; see the agent log next to its socket');
   }
 }
