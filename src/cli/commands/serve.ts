@@ -2,6 +2,7 @@ import { Command, Option } from 'clipanion';
 import type { Gate } from '../../gate/types.js';
 import { runStdioServer } from '../../mcp/server.js';
 import { JaneeCommand } from '../base.js';
+import { info, printError } from '../io.js';
 
 export class ServeCommand extends JaneeCommand {
   static override paths = [['serve']];
@@ -18,8 +19,19 @@ export class ServeCommand extends JaneeCommand {
   agent = Option.String('--agent', { description: 'Name this client in the audit log (default: the MCP clientInfo name)' });
 
   async run(): Promise<number> {
+    if (this.io.stdin.isTTY === true) {
+      info(this.context.stderr, 'serve speaks MCP (JSON-RPC) on stdin/stdout: an MCP client starts it, see the client configs in README.md; Ctrl-C stops it');
+    }
     let opened: Promise<Gate> | undefined;
-    const gate = () => (opened ??= import('../serve-gate.js').then((m) => m.openServeGate(this)));
+    // Opened once the client has initialized. A failure (a broken config.yaml) reaches
+    // every tool result, and once, right away, the stderr the client logs.
+    const gate = () =>
+      (opened ??= import('../serve-gate.js')
+        .then((m) => m.openServeGate(this))
+        .catch((e: unknown) => {
+          printError(this.context.stderr, e);
+          throw e;
+        }));
     const server = await runStdioServer({ agentName: this.agent, gate });
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
