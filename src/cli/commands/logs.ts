@@ -32,7 +32,7 @@ export class LogsCommand extends JaneeCommand {
     const print = (e: AuditEntry) => this.out(this.json ? JSON.stringify(e) : formatEntry(e));
     if (!this.follow) {
       const entries = await readEntries(auditDir(), opts);
-      if (entries.length === 0 && !this.json) info(this.context.stderr, 'no audit entries yet');
+      if (entries.length === 0 && !this.json) info(this.context.stderr, await this.nothingFound());
       entries.forEach(print);
       return 0;
     }
@@ -41,6 +41,13 @@ export class LogsCommand extends JaneeCommand {
     process.once('SIGTERM', () => ac.abort());
     await followEntries(auditDir(), opts, print, ac.signal);
     return 0;
+  }
+
+  /** Why nothing was printed: an empty log, or filters that match nothing in it. */
+  private async nothingFound(): Promise<string> {
+    const filters = [this.service === undefined ? '' : `--service ${clean(this.service)}`, this.agent === undefined ? '' : `--agent ${clean(this.agent)}`].filter(Boolean);
+    if (filters.length === 0 || (await readEntries(auditDir(), { limit: 1 })).length === 0) return 'no audit entries yet';
+    return `no audit entries match ${filters.join(' ')} (run \`janee logs\` without filters to see them all)`;
   }
 }
 
