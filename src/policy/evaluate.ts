@@ -18,7 +18,6 @@
  * - fail closed: a method or path that is not in normalised form, or any
  *   invalid rule, blocks the request.
  */
-import type { PolicyRule } from '../config/types.js';
 import {
   normalizeMethod,
   parsePolicyPattern,
@@ -26,6 +25,7 @@ import {
   type ParsedPattern,
   type PatternSegment,
 } from './normalize.js';
+import type { PolicyRule } from './types.js';
 
 export interface Decision {
   allowed: boolean;

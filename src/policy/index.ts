@@ -24,3 +24,4 @@ export {
   matchesPattern,
   type Decision,
 } from './evaluate.js';
+export type { PolicyRule } from './types.js';
