@@ -126,13 +126,8 @@ function canonQuery(raw: string): string {
   for (let i = 0; i < raw.length; i++) {
     const c = raw.charCodeAt(i);
     if (c === 0x25) {
-      const b = readEscape(
-        raw,
-        i,
-        'query',
-        'write a literal "%" as %25, or pass values in the `query` field to have them encoded',
-      );
-      out += canonEscape(b);
+      const hint = 'write a literal "%" as %25, or pass values in the `query` field to have them encoded';
+      out += canonEscape(readEscape(raw, i, 'query', hint));
       i += 2;
       continue;
     }
