@@ -1,4 +1,5 @@
 /** The validated, in-memory form of config.yaml. No secrets ever live here. */
+import type { PolicyRule } from '../policy/types.js';
 
 export type AuthSpec =
   | { type: 'bearer' }
@@ -9,13 +10,10 @@ export type AuthSpec =
 export type AuthType = AuthSpec['type'];
 export const AUTH_TYPES: readonly AuthType[] = ['bearer', 'basic', 'header', 'query'];
 
-export interface PolicyRule {
-  /** Normalised path pattern, starts with `/`; `*` = one segment, `**` = any rest. */
-  path: string;
-  /** Upper-case method names, or `*`. */
-  methods: string[];
-  deny: boolean;
-}
+// Defined in src/policy, which evaluates it and must not import config (the
+// direction is config → policy: the loader validates paths with policy's
+// normaliser); re-exported so that every config type is found here.
+export type { PolicyRule };
 
 export interface RateLimit {
   count: number;

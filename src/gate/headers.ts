@@ -25,15 +25,11 @@
  * joined with ", ". The gate redacts the values afterwards.
  */
 import { JaneeError } from '../errors.js';
+import { isFieldValue, isToken } from '../policy/index.js';
 import { GateCodes } from './types.js';
 
 export const MAX_AGENT_HEADERS = 50;
 export const MAX_AGENT_HEADER_BYTES = 8 * 1024;
-
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-// Controls except HTAB, plus anything outside latin1.
-// eslint-disable-next-line no-control-regex
-const BAD_VALUE = /[\u0000-\u0008\u000a-\u001f\u007f]|[^\u0000-\u00ff]/;
 
 const DROPPED = new Set([
   // credentials
@@ -103,11 +99,11 @@ export function sanitizeAgentHeaders(
   const seen = new Set<string>();
   let bytes = 0;
   for (const [name, value] of entries) {
-    if (!TOKEN.test(name)) {
+    if (!isToken(name)) {
       throw bad(`header name ${showName(name)} is not a valid HTTP header name (refused: it looks like header smuggling)`);
     }
     if (typeof value !== 'string') throw bad(`header ${showName(name)} must have a string value`);
-    if (BAD_VALUE.test(value)) {
+    if (!isFieldValue(value)) {
       throw bad(
         `header ${showName(name)} has a value with CR, LF, NUL, another control character or non-latin1 text (refused: header smuggling)`,
       );

@@ -18,7 +18,7 @@
  * - fail closed: a method or path that is not in normalised form, or any
  *   invalid rule, blocks the request.
  */
-import type { PolicyRule } from '../config/types.js';
+import { isWhitespace } from './chars.js';
 import {
   normalizeMethod,
   parsePolicyPattern,
@@ -26,6 +26,7 @@ import {
   type ParsedPattern,
   type PatternSegment,
 } from './normalize.js';
+import type { PolicyRule } from './types.js';
 
 export interface Decision {
   allowed: boolean;
@@ -46,7 +47,7 @@ function parsedPattern(pattern: string): ParsedPattern {
 
 /** Trailing characters routers strip (IIS, .NET, some static and PHP stacks). */
 function isStrippable(c: string): boolean {
-  return c === '.' || /\s/u.test(c);
+  return c === '.' || isWhitespace(c);
 }
 
 /**

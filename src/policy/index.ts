@@ -24,3 +24,5 @@ export {
   matchesPattern,
   type Decision,
 } from './evaluate.js';
+export { isFieldValue, isToken } from './chars.js';
+export type { PolicyRule } from './types.js';

@@ -26,8 +26,15 @@
  * allowed: they are data); raw non-ASCII is UTF-8 percent-encoded; raw whitespace,
  * control characters and '#' are refused; `"'<>[]^\`{|}\` are percent-encoded so
  * that WHATWG URL parsing leaves the query unchanged.
+ *
+ * This file splits a request target (or a policy pattern) into segments and
+ * checks the query, the method and the upstream URL; segment.ts reads percent
+ * escapes and canonicalises one segment; chars.ts holds the character classes
+ * (shared with gate/headers.ts).
  */
 import { JaneeError } from '../errors.js';
+import { describeChar, isAsciiControl, isForbiddenDecodedChar, isQuerySafe, isToken, isUnreserved, isWhitespace } from './chars.js';
+import { canonEscape, canonSegment, PATH_HINT, pctByte, readEscape, Reject, type Mode } from './segment.js';
 
 /**
  * Same value as GateCodes.BAD_REQUEST in src/gate/types.ts. Not imported from
@@ -58,254 +65,8 @@ export const ALLOWED_METHODS: readonly string[] = Object.freeze([
   'OPTIONS',
 ]);
 
-const PATH_HINT = 'send a path relative to the service baseUrl, like /v1/charges/ch_123';
-
-/** Internal rejection; converted to JaneeError (requests) or Error (patterns). */
-class Reject extends Error {
-  readonly hint: string;
-  constructor(message: string, hint: string = PATH_HINT) {
-    super(message);
-    this.hint = hint;
-  }
-}
-
 function badRequest(message: string, hint?: string): JaneeError {
   return new JaneeError(BAD_REQUEST_CODE, message, hint);
-}
-
-// ---------------------------------------------------------------- characters
-
-const HEX = '0123456789ABCDEF';
-
-function hexVal(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  if (c >= 0x41 && c <= 0x46) return c - 0x41 + 10;
-  if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10;
-  return -1;
-}
-
-function pctByte(b: number): string {
-  return '%' + HEX[b >> 4]! + HEX[b & 15]!;
-}
-
-function isAlphaNum(c: number): boolean {
-  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
-}
-
-/** RFC 3986 unreserved: ALPHA DIGIT - . _ ~ */
-function isUnreserved(c: number): boolean {
-  return isAlphaNum(c) || c === 0x2d || c === 0x2e || c === 0x5f || c === 0x7e;
-}
-
-/** sub-delims without ';' (refused in paths), plus ':' and '@'. */
-function isPathSafePunct(c: number): boolean {
-  // ! $ & ' ( ) * + , = : @
-  return (
-    c === 0x21 ||
-    c === 0x24 ||
-    c === 0x26 ||
-    c === 0x27 ||
-    c === 0x28 ||
-    c === 0x29 ||
-    c === 0x2a ||
-    c === 0x2b ||
-    c === 0x2c ||
-    c === 0x3d ||
-    c === 0x3a ||
-    c === 0x40
-  );
-}
-
-/** Characters that stay raw in a canonical query (besides unreserved). */
-function isQuerySafe(c: number): boolean {
-  // sub-delims without "'" (WHATWG encodes it in special-scheme queries), ':' '@' '/' '?'
-  return (
-    c === 0x21 ||
-    c === 0x24 ||
-    c === 0x26 ||
-    c === 0x28 ||
-    c === 0x29 ||
-    c === 0x2a ||
-    c === 0x2b ||
-    c === 0x2c ||
-    c === 0x3b ||
-    c === 0x3d ||
-    c === 0x3a ||
-    c === 0x40 ||
-    c === 0x2f ||
-    c === 0x3f
-  );
-}
-
-function isAsciiControl(c: number): boolean {
-  return c < 0x20 || c === 0x7f;
-}
-
-function describeChar(c: number): string {
-  return 'U+' + c.toString(16).toUpperCase().padStart(4, '0');
-}
-
-/** Control (Cc), invisible format (Cf: bidi, zero-width, BOM, soft hyphen), line/paragraph separators. */
-const FORBIDDEN_DECODED = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
-
-function isForbiddenDecodedChar(ch: string): boolean {
-  return FORBIDDEN_DECODED.test(ch);
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-// ---------------------------------------------------------------- segments
-
-type Mode = 'path' | 'pattern';
-
-interface Segment {
-  /** Canonical (what is sent / stored). */
-  canon: string;
-  /** Fully percent-decoded (what is compared). */
-  decoded: string;
-}
-
-function isAllDots(s: string): boolean {
-  if (s.length === 0) return false;
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== 0x2e) return false;
-  return true;
-}
-
-/**
- * Canonicalise one path segment (no '/' inside); `mode` also names the input in
- * messages ("path" or "pattern").
- */
-/** The byte of the `%XX` escape at raw[i], or -1 if it is malformed. */
-function escapeAt(raw: string, i: number): number {
-  const h = i + 1 < raw.length ? hexVal(raw.charCodeAt(i + 1)) : -1;
-  const l = i + 2 < raw.length ? hexVal(raw.charCodeAt(i + 2)) : -1;
-  return h < 0 || l < 0 ? -1 : h * 16 + l;
-}
-
-function canonSegment(raw: string, mode: Mode): Segment {
-  const what = mode;
-  const shown = JSON.stringify(raw.length > 40 ? raw.slice(0, 40) + '…' : raw);
-  let canon = '';
-  const bytes: number[] = [];
-  for (let i = 0; i < raw.length; i++) {
-    const c = raw.charCodeAt(i);
-    if (c === 0x25) {
-      // '%'
-      const b = escapeAt(raw, i);
-      if (b < 0) {
-        throw new Reject(
-          `${what} has a malformed percent escape (${JSON.stringify(raw.slice(i, i + 3))})`,
-          'a "%" must start a two-hex-digit escape; a literal "%" is allowed only in the query, as %25',
-        );
-      }
-      if (b === 0x25) {
-        throw new Reject(
-          `${what} must not contain %25 (double percent-encoding is refused)`,
-          'decode the path once before sending it',
-        );
-      }
-      if (b === 0x2f) {
-        throw new Reject(`${what} must not contain an encoded "/" (%2F)`, 'use a plain "/" between segments');
-      }
-      if (b === 0x5c) {
-        throw new Reject(`${what} must not contain an encoded backslash (%5C)`);
-      }
-      if (isAsciiControl(b)) {
-        throw new Reject(`${what} must not contain an encoded control character (${pctByte(b)})`);
-      }
-      canon += isUnreserved(b) ? String.fromCharCode(b) : pctByte(b);
-      bytes.push(b);
-      i += 2;
-      continue;
-    }
-    if (isAsciiControl(c)) {
-      throw new Reject(`${what} must not contain control characters (${describeChar(c)})`);
-    }
-    if (c === 0x20) {
-      throw new Reject(`${what} must not contain whitespace`, 'percent-encode a space as %20');
-    }
-    if (c === 0x5c) {
-      throw new Reject(`${what} must not contain a backslash`, 'use "/" between segments');
-    }
-    if (c === 0x23) {
-      throw new Reject(`${what} must not contain a "#" fragment`, 'percent-encode a literal "#" as %23');
-    }
-    if (c === 0x3b) {
-      throw new Reject(
-        `${what} must not contain ";" (path parameters are refused)`,
-        'percent-encode a literal ";" as %3B',
-      );
-    }
-    if (c === 0x3f) {
-      // Only reachable for patterns: request paths are split at '?' first.
-      throw new Reject(`${what} must not contain a query ("?")`);
-    }
-    if (c === 0x2a && mode === 'pattern') {
-      throw new Reject(
-        `${what} may use "*" only as a whole segment (got ${shown})`,
-        'use /a/*/b for one segment, /a/** at the end for any rest, %2A for a literal "*"',
-      );
-    }
-    if (c > 0x7e) {
-      if (mode === 'path') {
-        throw new Reject(
-          `path must not contain raw non-ASCII characters (${describeChar(c)})`,
-          'percent-encode non-ASCII characters as UTF-8 (for example é as %C3%A9)',
-        );
-      }
-      // Pattern (trusted config): encode as UTF-8. Lone surrogates are refused.
-      const cp = raw.codePointAt(i)!;
-      const ch = String.fromCodePoint(cp);
-      let enc: string;
-      try {
-        enc = encodeURIComponent(ch);
-      } catch {
-        throw new Reject(`${what} contains an unpaired surrogate (${describeChar(c)})`);
-      }
-      if (/\s/u.test(ch)) throw new Reject(`${what} must not contain whitespace (${describeChar(cp)})`);
-      for (let k = 0; k < enc.length; k += 3) {
-        const b = parseInt(enc.slice(k + 1, k + 3), 16);
-        canon += pctByte(b);
-        bytes.push(b);
-      }
-      i += ch.length - 1;
-      continue;
-    }
-    // Printable ASCII.
-    canon += isUnreserved(c) || isPathSafePunct(c) ? String.fromCharCode(c) : pctByte(c);
-    bytes.push(c);
-  }
-
-  let decoded: string;
-  try {
-    decoded = utf8.decode(Uint8Array.from(bytes));
-  } catch {
-    throw new Reject(
-      `${what} has percent-encoded bytes that are not valid UTF-8 (got ${shown})`,
-      'percent-encode non-ASCII characters as UTF-8',
-    );
-  }
-  for (const ch of decoded) {
-    const cp = ch.codePointAt(0)!;
-    if (isForbiddenDecodedChar(ch)) {
-      throw new Reject(`${what} must not contain control or invisible format characters (${describeChar(cp)})`);
-    }
-    if (cp > 0x7f && /\s/u.test(ch)) {
-      throw new Reject(`${what} must not contain non-ASCII whitespace (${describeChar(cp)})`);
-    }
-  }
-  const folded = decoded.normalize('NFKC');
-  if (isAllDots(decoded) || isAllDots(folded)) {
-    throw new Reject(`${what} must not contain "." or ".." segments (got ${shown})`, PATH_HINT);
-  }
-  if (folded.includes('/') || folded.includes('\\')) {
-    throw new Reject(`${what} must not contain characters that fold to "/" or "\\" (got ${shown})`);
-  }
-  const semi = folded.indexOf(';');
-  if (semi > 0 && isAllDots(folded.slice(0, semi))) {
-    throw new Reject(`${what} must not contain a dot segment with parameters (got ${shown})`);
-  }
-  return { canon, decoded };
 }
 
 // ---------------------------------------------------------------- paths
@@ -321,7 +82,7 @@ export interface ParsedPath {
 
 const SCHEME_RE = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 
-function checkStart(raw: string, what: 'path' | 'pattern'): void {
+function checkStart(raw: string, what: Mode): void {
   if (raw.length === 0) throw new Reject(`${what} is empty`);
   const c0 = raw.charCodeAt(0);
   if (c0 !== 0x2f) {
@@ -365,14 +126,8 @@ function canonQuery(raw: string): string {
   for (let i = 0; i < raw.length; i++) {
     const c = raw.charCodeAt(i);
     if (c === 0x25) {
-      const b = escapeAt(raw, i);
-      if (b < 0) {
-        throw new Reject(
-          `query has a malformed percent escape (${JSON.stringify(raw.slice(i, i + 3))})`,
-          'write a literal "%" as %25, or pass values in the `query` field to have them encoded',
-        );
-      }
-      out += isUnreserved(b) ? String.fromCharCode(b) : pctByte(b);
+      const hint = 'write a literal "%" as %25, or pass values in the `query` field to have them encoded';
+      out += canonEscape(readEscape(raw, i, 'query', hint));
       i += 2;
       continue;
     }
@@ -384,7 +139,7 @@ function canonQuery(raw: string): string {
     if (c > 0x7e) {
       const cp = raw.codePointAt(i)!;
       const ch = String.fromCodePoint(cp);
-      if (isForbiddenDecodedChar(ch) || /\s/u.test(ch)) {
+      if (isForbiddenDecodedChar(ch) || isWhitespace(ch)) {
         throw new Reject(`query must not contain control or whitespace characters (${describeChar(cp)})`);
       }
       try {
@@ -493,28 +248,6 @@ export function parseRequestPath(path: string): ParsedPath {
 
 // ---------------------------------------------------------------- methods
 
-function isTchar(c: number): boolean {
-  // RFC 9110 token: ! # $ % & ' * + - . ^ _ ` | ~ DIGIT ALPHA
-  return (
-    isAlphaNum(c) ||
-    c === 0x21 ||
-    c === 0x23 ||
-    c === 0x24 ||
-    c === 0x25 ||
-    c === 0x26 ||
-    c === 0x27 ||
-    c === 0x2a ||
-    c === 0x2b ||
-    c === 0x2d ||
-    c === 0x2e ||
-    c === 0x5e ||
-    c === 0x5f ||
-    c === 0x60 ||
-    c === 0x7c ||
-    c === 0x7e
-  );
-}
-
 const METHOD_HINT = `use one of ${ALLOWED_METHODS.join(', ')}`;
 
 /** Case-insensitive in, upper-case out; anything outside ALLOWED_METHODS is refused. */
@@ -523,10 +256,8 @@ export function normalizeMethod(method: string): string {
     throw badRequest('method is empty', METHOD_HINT);
   }
   if (method.length > 32) throw badRequest('method is too long', METHOD_HINT);
-  for (let i = 0; i < method.length; i++) {
-    if (!isTchar(method.charCodeAt(i))) {
-      throw badRequest(`method ${JSON.stringify(method)} is not a valid HTTP method`, METHOD_HINT);
-    }
+  if (!isToken(method)) {
+    throw badRequest(`method ${JSON.stringify(method)} is not a valid HTTP method`, METHOD_HINT);
   }
   const upper = method.toUpperCase();
   if (!ALLOWED_METHODS.includes(upper)) {
@@ -586,7 +317,7 @@ export function parsePolicyPattern(pattern: string): ParsedPattern {
   try {
     return parsePatternInner(pattern);
   } catch (e) {
-    if (e instanceof Reject) throw new Error(e.message);
+    if (e instanceof Reject) throw new Error(e.message, { cause: e });
     throw e;
   }
 }
