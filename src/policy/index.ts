@@ -1,8 +1,6 @@
 export {
   ALLOWED_METHODS,
-  BAD_REQUEST_CODE,
   MAX_TARGET_LENGTH,
-  ORIGIN_MISMATCH_CODE,
   buildUpstreamUrl,
   normalizeMethod,
   normalizePolicyPattern,

@@ -36,14 +36,6 @@ import { JaneeError } from '../errors.js';
 import { describeChar, isAsciiControl, isForbiddenDecodedChar, isQuerySafe, isToken, isUnreserved, isWhitespace } from './chars.js';
 import { canonEscape, canonSegment, PATH_HINT, pctByte, readEscape, Reject, type Mode } from './segment.js';
 
-/**
- * Same value as GateCodes.BAD_REQUEST in src/gate/types.ts. Not imported from
- * there because imports point downward only (gate → policy); a test checks they
- * stay equal.
- */
-export const BAD_REQUEST_CODE = 'GATE_BAD_REQUEST';
-/** Same value as GateCodes.ORIGIN_MISMATCH (see BAD_REQUEST_CODE). */
-export const ORIGIN_MISMATCH_CODE = 'GATE_ORIGIN_MISMATCH';
 
 /** Longest accepted request target (path + '?' + query), in UTF-16 code units. */
 export const MAX_TARGET_LENGTH = 16 * 1024;
@@ -66,7 +58,7 @@ export const ALLOWED_METHODS: readonly string[] = Object.freeze([
 ]);
 
 function badRequest(message: string, hint?: string): JaneeError {
-  return new JaneeError(BAD_REQUEST_CODE, message, hint);
+  return new JaneeError('GATE_BAD_REQUEST', message, hint);
 }
 
 // ---------------------------------------------------------------- paths
@@ -334,7 +326,7 @@ export function normalizePolicyPattern(pattern: string): string {
 // ---------------------------------------------------------------- upstream URL
 
 function originError(message: string): JaneeError {
-  return new JaneeError(ORIGIN_MISMATCH_CODE, message, 'check the service baseUrl in config.yaml');
+  return new JaneeError('GATE_ORIGIN_MISMATCH', message, 'check the service baseUrl in config.yaml');
 }
 
 /**

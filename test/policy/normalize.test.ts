@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { JaneeError } from '../../src/errors.js';
-import { GateCodes } from '../../src/gate/types.js';
 import {
   ALLOWED_METHODS,
-  BAD_REQUEST_CODE,
   MAX_TARGET_LENGTH,
-  ORIGIN_MISMATCH_CODE,
   buildUpstreamUrl,
   normalizeMethod,
   normalizePolicyPattern,
@@ -29,13 +26,6 @@ function expectBadRequest(fn: () => unknown, message: RegExp): void {
   expect(e.message).toMatch(message);
   expect(e.hint).toBeTypeOf('string');
 }
-
-describe('error codes', () => {
-  it('match GateCodes (policy does not import gate)', () => {
-    expect(BAD_REQUEST_CODE).toBe(GateCodes.BAD_REQUEST);
-    expect(ORIGIN_MISMATCH_CODE).toBe(GateCodes.ORIGIN_MISMATCH);
-  });
-});
 
 describe('normalizeRequestTarget: accepted and canonicalised', () => {
   const cases: [string, string, string][] = [
