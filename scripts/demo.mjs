@@ -17,9 +17,13 @@ const DEMO_KEY = 'sk_test_demo_0123456789abcdef'; // a throwaway key for the moc
 const env = { ...process.env, JANEE_HOME: home, JANEE_PASSPHRASE: 'demo passphrase' };
 for (const k of ['JANEE_CONFIG', 'JANEE_VAULT', 'JANEE_PASSPHRASE_FILE', 'JANEE_AGENT_SOCK']) delete env[k];
 
+const keep = process.argv.includes('--keep');
 const step = (s) => process.stdout.write(`\n\x1b[1m▸ ${s}\x1b[0m\n`);
+// Commands are printed so they can be pasted into a shell (with the exports shown first).
+const quote = (a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
 const run = (args, input) => {
-  process.stdout.write(`$ janee ${args.join(' ')}\n`);
+  // The key itself is never printed: a pasted --key-stdin command waits for it to be typed.
+  process.stdout.write(`$ janee ${args.map(quote).join(' ')}${input === undefined ? '' : '   # the key comes on stdin'}\n`);
   const out = execFileSync(process.execPath, [janee, ...args], { env, input, stdio: ['pipe', 'pipe', 'inherit'] });
   if (out.length) process.stdout.write(out);
 };
@@ -34,7 +38,8 @@ await new Promise((r) => api.listen(0, '127.0.0.1', r));
 const baseUrl = `http://127.0.0.1:${api.address().port}`;
 
 try {
-  step(`A throwaway home: JANEE_HOME=${home}`);
+  step('A throwaway home (paste these to follow along in another shell; `npm run demo -- --keep` keeps it)');
+  process.stdout.write(`$ export JANEE_HOME=${quote(home)} JANEE_PASSPHRASE=${quote(env.JANEE_PASSPHRASE)}\n`);
   run(['init', '--work-factor', '14']);
   step('Add a service: the key goes into the encrypted vault, bound to the API origin');
   run(['add', 'stripe', '--base-url', baseUrl, '--auth', 'bearer', '--key-stdin', '--policy', 'GET /v1/charges', '--rate-limit', '60/min'], `${DEMO_KEY}\n`);
@@ -63,5 +68,6 @@ try {
   step('Done. The agent never saw the key. Next: README.md → Quick start for your own setup.');
 } finally {
   api.close();
-  rmSync(home, { recursive: true, force: true });
+  if (keep) process.stdout.write(`\nThe home is kept: export JANEE_HOME=${quote(home)} (the mock API is gone, so calls will fail to connect).\n`);
+  else rmSync(home, { recursive: true, force: true });
 }
