@@ -46,9 +46,9 @@ export class MigrateCommand extends JaneeCommand {
     details: `
       With no --from: if config.yaml has secrets written inline, they move into the vault (each bound
       to its service's origin) and out of config.yaml, keeping its comments. If JANEE_HOME is a Janee
-      0.x home (the original Janee, ${LEGACY_RELEASES}: a config.yaml with masterKey or capabilities, or
-      a credentials.json with its masterKey), it is converted in place; the old config.yaml is kept
-      as config.yaml.0x.
+      0.x home (the original Janee, ${LEGACY_RELEASES}: its config.yaml has a masterKey, capabilities or a
+      0.x version; from 0.13 on the secrets are in credentials.json beside it), it is converted in
+      place; the old config.yaml is kept as config.yaml.0x.
 
       With --from DIR, the Janee 0.x home in DIR is imported into this janee: its services and secrets, and its
       capability rules as policies where they can be said exactly. What cannot is reported, always on
