@@ -131,8 +131,15 @@ export async function runChecks(ctx: DoctorContext): Promise<Check[]> {
   const socket = agentSocketPath(vaultFile, env);
   const clientSocket = agentSocketPath(vaultFile, minimalEnv(env));
   if (socket !== clientSocket) {
+    const there = await connectAgent(clientSocket, vaultFile).then(
+      (c) => {
+        c?.close();
+        return c ? `an agent (pid ${c.hello.pid}, ${c.hello.state}) answers there` : 'no agent answers there';
+      },
+      (e: unknown) => (e instanceof JaneeError ? e.message : 'it cannot be checked'),
+    );
     checks.push(
-      warning('agent socket', `JANEE_AGENT_SOCK puts the agent at ${socket}; an MCP client that does not pass it looks at ${clientSocket}`, `add JANEE_AGENT_SOCK=${socket} to the MCP client's env for janee serve, or unset it here`),
+      warning('agent socket', `JANEE_AGENT_SOCK puts the agent at ${socket}; an MCP client that does not pass it looks at ${clientSocket} (${there})`, `add JANEE_AGENT_SOCK=${socket} to the MCP client's env for janee serve, or unset it here`),
     );
   }
   let conn: AgentConnection | undefined;

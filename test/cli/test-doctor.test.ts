@@ -4,6 +4,8 @@
  * the real gate (policy, kill switch, audit), a real agent, real file modes and a
  * really edited audit log. No secret may appear in any output.
  */
+import { spawnSync } from 'node:child_process';
+import { realpathSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -252,7 +254,7 @@ describe.concurrent('janee doctor', { timeout: 180_000 }, () => {
 
     // JANEE_AGENT_SOCK in this shell only: a client without it would look elsewhere.
     const moved = await doctor(withEnv(noPass(env), { JANEE_AGENT_SOCK: path.join(path.dirname(env.JANEE_HOME), 'run', 'x.sock') }));
-    expect(check(moved.j, 'agent socket')[0]).toMatchObject({ status: 'warning', fix: expect.stringContaining('JANEE_AGENT_SOCK=') as string });
+    expect(check(moved.j, 'agent socket')[0]).toMatchObject({ status: 'warning', message: expect.stringMatching(/an agent \(pid \d+, unlocked\) answers there/) as string, fix: expect.stringContaining('JANEE_AGENT_SOCK=') as string });
 
     // config.yaml now sends the secret to another origin.
     const file = path.join(env.JANEE_HOME, 'config.yaml');
@@ -261,6 +263,19 @@ describe.concurrent('janee doctor', { timeout: 180_000 }, () => {
     expect(mis.r.code).toBe(1);
     expect(check(mis.j, 'origins')[0]).toMatchObject({ status: 'problem', fix: expect.stringContaining(`janee bind svc ${downUrl}`) as string });
     await janee(['lock'], env);
+  });
+
+  it('a vault in a git work tree without the drivers: a warning naming `janee git setup`; after it: ok', async () => {
+    const env = noPass(await agentHome());
+    const repo = path.dirname(env.JANEE_HOME as string);
+    expect(spawnSync('git', ['init', '-q', repo]).status).toBe(0);
+    const before = await doctor(env);
+    expect(before.r.code).toBe(0); // a warning, not a problem
+    expect(check(before.j, 'git drivers')[0]).toMatchObject({ status: 'warning', fix: `run \`janee git setup\` in ${realpathSync(repo)}` });
+    const setup = await runJanee(['git', 'setup'], { env, cwd: repo });
+    expect(setup.code, setup.stderr).toBe(0);
+    const after = await doctor(env);
+    expect(check(after.j, 'git drivers')[0]).toMatchObject({ status: 'ok', message: `set up in ${realpathSync(repo)}` });
   });
 
   it('a tampered audit log: a problem, exit 1', async () => {
