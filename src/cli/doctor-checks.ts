@@ -35,10 +35,17 @@ export interface Check {
 
 const ok = (name: string, message: string): Check => ({ name, status: 'ok', message });
 const warning = (name: string, message: string, fix: string): Check => ({ name, status: 'warning', message, fix });
-const problem = (name: string, message: string, fix: string | undefined): Check => ({ name, status: 'problem', message, ...(fix ? { fix } : {}) });
+const problem = (name: string, message: string, fix: string | undefined): Check => ({
+  name,
+  status: 'problem',
+  message,
+  ...(fix ? { fix } : {}),
+});
 const skipped = (name: string, message: string): Check => ({ name, status: 'skipped', message });
 const fromError = (name: string, e: unknown): Check =>
-  e instanceof JaneeError ? problem(name, `${e.message} (${e.code})`, e.hint) : problem(name, 'internal error', 'this is a bug; please report it');
+  e instanceof JaneeError
+    ? problem(name, `${e.message} (${e.code})`, e.hint)
+    : problem(name, 'internal error', 'this is a bug; please report it');
 
 /**
  * The environment an MCP client gives `janee serve`: HOME, USER, PATH and the like,
@@ -67,10 +74,13 @@ async function modeCheck(name: string, file: string, want: number, secret: boole
     st = await fs.stat(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? undefined : problem(name, `cannot check ${file} (${code ?? 'error'})`, 'check the permissions of its directory');
+    return code === 'ENOENT'
+      ? undefined
+      : problem(name, `cannot check ${file} (${code ?? 'error'})`, 'check the permissions of its directory');
   }
   const uid = myUid();
-  if (uid >= 0 && st.uid !== uid) return problem(name, `${file} is owned by uid ${st.uid}, not by you (uid ${uid})`, `make it yours: \`chown ${uid} ${file}\` (as root)`);
+  if (uid >= 0 && st.uid !== uid)
+    return problem(name, `${file} is owned by uid ${st.uid}, not by you (uid ${uid})`, `make it yours: \`chown ${uid} ${file}\` (as root)`);
   const extra = st.mode & 0o077;
   if (extra === 0) return undefined;
   const fix = `chmod ${want.toString(8)} ${file}`;
@@ -94,9 +104,16 @@ export async function runChecks(ctx: DoctorContext): Promise<Check[]> {
   let config: JaneeConfig | undefined;
   try {
     config = await loadConfig(configFile, { allowMissing: true });
-    const exists = await fs.access(configFile).then(() => true, () => false);
+    const exists = await fs.access(configFile).then(
+      () => true,
+      () => false,
+    );
     const n = config.services.size;
-    checks.push(exists ? ok('config', `${configFile}: ${n} service${n === 1 ? '' : 's'}`) : warning('config', `there is no ${configFile}`, 'run `janee init`, then add services with `janee add`'));
+    checks.push(
+      exists
+        ? ok('config', `${configFile}: ${n} service${n === 1 ? '' : 's'}`)
+        : warning('config', `there is no ${configFile}`, 'run `janee init`, then add services with `janee add`'),
+    );
   } catch (e) {
     checks.push(fromError('config', e));
   }
@@ -109,7 +126,11 @@ export async function runChecks(ctx: DoctorContext): Promise<Check[]> {
     vaultOk = true;
     checks.push(
       parsed.header.logN < WARN_BELOW_LOG_N
-        ? warning('vault', `${vaultFile}: the scrypt work factor is low (log2 N = ${parsed.header.logN})`, `raise it with \`janee passwd --work-factor 18\``)
+        ? warning(
+            'vault',
+            `${vaultFile}: the scrypt work factor is low (log2 N = ${parsed.header.logN})`,
+            `raise it with \`janee passwd --work-factor 18\``,
+          )
         : ok('vault', `${vaultFile}: header ok`),
     );
   } catch (e) {
@@ -124,7 +145,8 @@ export async function runChecks(ctx: DoctorContext): Promise<Check[]> {
   add(await modeCheck('file modes', configFile, 0o600, false));
   const audit = auditDir(env);
   add(await modeCheck('file modes', audit, 0o700, false));
-  for (const f of await fs.readdir(audit).catch(() => [] as string[])) add(await modeCheck('file modes', path.join(audit, f), 0o600, false));
+  for (const f of await fs.readdir(audit).catch(() => [] as string[]))
+    add(await modeCheck('file modes', path.join(audit, f), 0o600, false));
   checks.push(...(modes.length ? modes : [ok('file modes', 'home 0700, files 0600 (no group or other access)')]));
 
   // the agent, as serve started by an MCP client would look for it
@@ -139,7 +161,11 @@ export async function runChecks(ctx: DoctorContext): Promise<Check[]> {
       (e: unknown) => (e instanceof JaneeError ? e.message : 'it cannot be checked'),
     );
     checks.push(
-      warning('agent socket', `JANEE_AGENT_SOCK puts the agent at ${socket}; an MCP client that does not pass it looks at ${clientSocket} (${there})`, `add JANEE_AGENT_SOCK=${socket} to the MCP client's env for janee serve, or unset it here`),
+      warning(
+        'agent socket',
+        `JANEE_AGENT_SOCK puts the agent at ${socket}; an MCP client that does not pass it looks at ${clientSocket} (${there})`,
+        `add JANEE_AGENT_SOCK=${socket} to the MCP client's env for janee serve, or unset it here`,
+      ),
     );
   }
   let conn: AgentConnection | undefined;
@@ -153,16 +179,33 @@ export async function runChecks(ctx: DoctorContext): Promise<Check[]> {
   if (agentStatus) {
     const where = `agent pid ${agentStatus.pid} at ${socket}`;
     if (agentStatus.rollback) {
-      checks.push(problem('agent', `${where}: the vault on disk (generation ${agentStatus.rollback.onDisk}) is older than its copy (generation ${agentStatus.rollback.inMemory})`, `restore the newer file (e.g. ${vaultFile}.bak), or accept the older one with \`janee vault accept-older\``));
+      checks.push(
+        problem(
+          'agent',
+          `${where}: the vault on disk (generation ${agentStatus.rollback.onDisk}) is older than its copy (generation ${agentStatus.rollback.inMemory})`,
+          `restore the newer file (e.g. ${vaultFile}.bak), or accept the older one with \`janee vault accept-older\``,
+        ),
+      );
     } else {
       checks.push(ok('agent', `${where}: ${agentStatus.state}`));
     }
-    if (agentStatus.config !== configFile) checks.push(warning('agent config', `the agent uses ${agentStatus.config}, this shell ${configFile}`, 'run `janee lock && janee unlock` with the config serve uses'));
+    if (agentStatus.config !== configFile)
+      checks.push(
+        warning(
+          'agent config',
+          `the agent uses ${agentStatus.config}, this shell ${configFile}`,
+          'run `janee lock && janee unlock` with the config serve uses',
+        ),
+      );
   } else if (!checks.some((c) => c.name === 'agent')) {
     const legacy = legacySocketPaths(vaultFile, env);
     checks.push(
       legacy.length
-        ? warning('agent', `no agent at ${socket}; an older janee's socket is at ${legacy[0]}`, `stop it with \`JANEE_AGENT_SOCK=${legacy[0]} janee lock\`, then run \`janee unlock\``)
+        ? warning(
+            'agent',
+            `no agent at ${socket}; an older janee's socket is at ${legacy[0]}`,
+            `stop it with \`JANEE_AGENT_SOCK=${legacy[0]} janee lock\`, then run \`janee unlock\``,
+          )
         : ok('agent', `no agent running (the vault is locked; serve says so until \`janee unlock\`)`),
     );
   }
@@ -173,8 +216,22 @@ export async function runChecks(ctx: DoctorContext): Promise<Check[]> {
 
   // kill switch
   const kill = await readKillswitch(killswitchPath(env));
-  if (kill.error !== undefined) checks.push(problem('kill switch', `the kill switch file is damaged: ${kill.error}; everything is blocked`, 'run `janee killswitch off --all` (or `janee killswitch on` to keep blocking)'));
-  else if (kill.all || kill.services.size) checks.push(warning('kill switch', `on: blocked now: ${describeKillState(kill)}`, `lift it with \`janee killswitch off${kill.all ? '' : ` ${[...kill.services].sort().join(' ')}`}\` when you mean to`));
+  if (kill.error !== undefined)
+    checks.push(
+      problem(
+        'kill switch',
+        `the kill switch file is damaged: ${kill.error}; everything is blocked`,
+        'run `janee killswitch off --all` (or `janee killswitch on` to keep blocking)',
+      ),
+    );
+  else if (kill.all || kill.services.size)
+    checks.push(
+      warning(
+        'kill switch',
+        `on: blocked now: ${describeKillState(kill)}`,
+        `lift it with \`janee killswitch off${kill.all ? '' : ` ${[...kill.services].sort().join(' ')}`}\` when you mean to`,
+      ),
+    );
   else checks.push(ok('kill switch', 'off'));
 
   // audit chain
@@ -186,14 +243,23 @@ export async function runChecks(ctx: DoctorContext): Promise<Check[]> {
   // this machine's record of the vault generation
   try {
     const rec = await readSeen(vaultFile, env);
-    checks.push(ok('generation record', rec ? `generation ${rec.generation} seen here (${rec.at})` : 'none yet (first use on this machine)'));
+    checks.push(
+      ok('generation record', rec ? `generation ${rec.generation} seen here (${rec.at})` : 'none yet (first use on this machine)'),
+    );
   } catch (e) {
     checks.push(fromError('generation record', e));
   }
   return checks;
 }
 
-async function originChecks(ctx: DoctorContext, config: JaneeConfig | undefined, vaultFile: string, vaultOk: boolean, conn: AgentConnection | undefined, agent: StatusResult | undefined): Promise<Check[]> {
+async function originChecks(
+  ctx: DoctorContext,
+  config: JaneeConfig | undefined,
+  vaultFile: string,
+  vaultOk: boolean,
+  conn: AgentConnection | undefined,
+  agent: StatusResult | undefined,
+): Promise<Check[]> {
   const name = 'origins';
   if (!config) return [skipped(name, 'config.yaml does not load')];
   if (!vaultOk) return [skipped(name, 'the vault cannot be read')];
@@ -230,9 +296,24 @@ async function originChecks(ctx: DoctorContext, config: JaneeConfig | undefined,
       continue;
     }
     if (!entry) out.push(warning(name, `${svc.name}: no secret in the vault`, `add it with \`janee set ${svc.name}\``));
-    else if (!entry.origins.includes(origin)) out.push(problem(name, `${svc.name}: the secret is bound to ${entry.origins.join(', ') || 'no origin'}, config.yaml sends it to ${origin}`, `if ${origin} is right: \`janee bind ${svc.name} ${origin}\`; else fix baseUrl in config.yaml`));
+    else if (!entry.origins.includes(origin))
+      out.push(
+        problem(
+          name,
+          `${svc.name}: the secret is bound to ${entry.origins.join(', ') || 'no origin'}, config.yaml sends it to ${origin}`,
+          `if ${origin} is right: \`janee bind ${svc.name} ${origin}\`; else fix baseUrl in config.yaml`,
+        ),
+      );
   }
-  for (const e of entries) if (!config.services.has(e.name)) out.push(warning(name, `${e.name}: a secret with no service in config.yaml`, `add the service with \`janee add ${e.name}\`, or remove the secret with \`janee remove ${e.name}\``));
+  for (const e of entries)
+    if (!config.services.has(e.name))
+      out.push(
+        warning(
+          name,
+          `${e.name}: a secret with no service in config.yaml`,
+          `add the service with \`janee add ${e.name}\`, or remove the secret with \`janee remove ${e.name}\``,
+        ),
+      );
   if (out.length === 0) out.push(ok(name, `every service's baseUrl is bound to its secret (checked ${source})`));
   return out;
 }
@@ -249,7 +330,11 @@ async function auditCheck(dir: string, env: NodeJS.ProcessEnv): Promise<Check> {
     if (!r.ok) {
       const p = r.problems[0];
       const where = p ? `${p.file}${p.line ? `:${p.line}` : ''}: ${p.message}` : 'see `janee logs verify`';
-      return problem(name, `tampered or damaged: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'} (first: ${where})`, 'run `janee logs verify` for every problem; keep a copy of the directory before changing anything');
+      return problem(
+        name,
+        `tampered or damaged: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'} (first: ${where})`,
+        'run `janee logs verify` for every problem; keep a copy of the directory before changing anything',
+      );
     }
     if (r.warnings.length) return warning(name, `${r.entries} entries, chain ok; ${r.warnings[0]}`, 'run `janee logs verify` for details');
     const tail = r.unsigned ? `; ${r.unsigned} after the last signed checkpoint (signed at the next one while unlocked)` : '';
@@ -277,7 +362,12 @@ async function gitCheck(vaultFile: string): Promise<Check> {
     for (const key of ['diff.janee.textconv', 'merge.janee.driver']) {
       if ((await git(['config', '--get', key], dir)).code !== 0) missing.push(key);
     }
-    if (missing.length) return warning(name, `the vault is in the git repository ${root} without janee's drivers (missing: ${missing.join(', ')}): merges would break it`, `run \`janee git setup\` in ${root}`);
+    if (missing.length)
+      return warning(
+        name,
+        `the vault is in the git repository ${root} without janee's drivers (missing: ${missing.join(', ')}): merges would break it`,
+        `run \`janee git setup\` in ${root}`,
+      );
     return ok(name, `set up in ${root}`);
   } catch (e) {
     return fromError(name, e);

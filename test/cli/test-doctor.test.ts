@@ -40,8 +40,16 @@ afterAll(async () => {
 });
 
 const janee = (args: string[], env: NodeJS.ProcessEnv) => runJanee(args, { env, timeoutMs: 60_000 });
-type TestJson = { ok: boolean; results: { service: string; path: string | null; status: number | null; outcome: string; ok: boolean; message: string; hint?: string }[] };
-type DoctorJson = { ok: boolean; problems: number; warnings: number; checks: { name: string; status: string; message: string; fix?: string }[] };
+type TestJson = {
+  ok: boolean;
+  results: { service: string; path: string | null; status: number | null; outcome: string; ok: boolean; message: string; hint?: string }[];
+};
+type DoctorJson = {
+  ok: boolean;
+  problems: number;
+  warnings: number;
+  checks: { name: string; status: string; message: string; fix?: string }[];
+};
 
 function noSecretIn(...outputs: string[]): void {
   for (const o of outputs) expect(findForms(o, [...secretForms(GOOD), ...secretForms(WRONG)])).toEqual([]);
@@ -142,7 +150,10 @@ describe.concurrent('janee test', { timeout: 180_000 }, () => {
     const ok = await janee(['test', 'good', '--json'], env);
     expect(ok.code, ok.stderr).toBe(0);
     const j = JSON.parse(ok.stdout) as TestJson;
-    expect(j).toEqual({ ok: true, results: [{ service: 'good', path: '/v1/me', status: 200, outcome: 'ok', ok: true, message: 'reachable, auth ok (HTTP 200)' }] });
+    expect(j).toEqual({
+      ok: true,
+      results: [{ service: 'good', path: '/v1/me', status: 200, outcome: 'ok', ok: true, message: 'reachable, auth ok (HTTP 200)' }],
+    });
 
     const bad = await janee(['test', 'bad', 'down', 'blocked', 'notest', '--json'], env);
     expect(bad.code).toBe(1);
@@ -162,13 +173,19 @@ describe.concurrent('janee test', { timeout: 180_000 }, () => {
     const env = await homeWithServices();
     const r = await janee(['test', 'nope', '--json'], env);
     expect(r.code).toBe(1);
-    expect(JSON.parse(r.stdout)).toMatchObject({ error: { code: 'NOT_FOUND', message: expect.stringContaining('"nope"') as string, hint: expect.stringContaining('good') as string } });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      error: { code: 'NOT_FOUND', message: expect.stringContaining('"nope"') as string, hint: expect.stringContaining('good') as string },
+    });
     expect(errorLines(r.stderr).error).toContain('no service named "nope"');
 
     expect((await janee(['killswitch', 'on', 'good'], env)).code).toBe(0);
     const k = await janee(['test', 'good', '--json'], env);
     expect(k.code).toBe(1);
-    expect((JSON.parse(k.stdout) as TestJson).results[0]).toMatchObject({ outcome: 'killed', ok: false, message: expect.stringContaining('kill switch') as string });
+    expect((JSON.parse(k.stdout) as TestJson).results[0]).toMatchObject({
+      outcome: 'killed',
+      ok: false,
+      message: expect.stringContaining('kill switch') as string,
+    });
   });
 
   it('uses the unlocked agent with no passphrase in the environment', async () => {
@@ -206,7 +223,8 @@ describe.concurrent('janee doctor', { timeout: 180_000 }, () => {
     expect(r.code, r.stdout).toBe(0);
     expect(j.ok).toBe(true);
     expect(j.problems).toBe(0);
-    for (const n of ['config', 'vault', 'file modes', 'agent', 'origins', 'kill switch', 'audit log', 'git drivers', 'generation record']) expect(check(j, n).length, n).toBeGreaterThan(0);
+    for (const n of ['config', 'vault', 'file modes', 'agent', 'origins', 'kill switch', 'audit log', 'git drivers', 'generation record'])
+      expect(check(j, n).length, n).toBeGreaterThan(0);
     expect(check(j, 'origins')[0]).toMatchObject({ status: 'ok' });
     expect(check(j, 'audit log')[0]).toMatchObject({ status: 'ok' });
 
@@ -225,7 +243,12 @@ describe.concurrent('janee doctor', { timeout: 180_000 }, () => {
     await fs.chmod(vaultOf(env), 0o644);
     const { r, j } = await doctor(noPass(env));
     expect(r.code).toBe(1);
-    expect(check(j, 'file modes')).toContainEqual({ name: 'file modes', status: 'problem', message: `${vaultOf(env)} is 0644, not 0600: others can read it`, fix: `chmod 600 ${vaultOf(env)}` });
+    expect(check(j, 'file modes')).toContainEqual({
+      name: 'file modes',
+      status: 'problem',
+      message: `${vaultOf(env)} is 0644, not 0600: others can read it`,
+      fix: `chmod 600 ${vaultOf(env)}`,
+    });
     const text = await janee(['doctor'], noPass(env));
     expect(text.stdout).toMatch(/PROBLEM +file modes/);
     expect(text.stdout).toContain(`fix: chmod 600 ${vaultOf(env)}`);
@@ -254,14 +277,21 @@ describe.concurrent('janee doctor', { timeout: 180_000 }, () => {
 
     // JANEE_AGENT_SOCK in this shell only: a client without it would look elsewhere.
     const moved = await doctor(withEnv(noPass(env), { JANEE_AGENT_SOCK: path.join(path.dirname(env.JANEE_HOME), 'run', 'x.sock') }));
-    expect(check(moved.j, 'agent socket')[0]).toMatchObject({ status: 'warning', message: expect.stringMatching(/an agent \(pid \d+, unlocked\) answers there/) as string, fix: expect.stringContaining('JANEE_AGENT_SOCK=') as string });
+    expect(check(moved.j, 'agent socket')[0]).toMatchObject({
+      status: 'warning',
+      message: expect.stringMatching(/an agent \(pid \d+, unlocked\) answers there/) as string,
+      fix: expect.stringContaining('JANEE_AGENT_SOCK=') as string,
+    });
 
     // config.yaml now sends the secret to another origin.
     const file = path.join(env.JANEE_HOME, 'config.yaml');
     await fs.writeFile(file, (await fs.readFile(file, 'utf8')).replace(up.url, downUrl));
     const mis = await doctor(noPass(env));
     expect(mis.r.code).toBe(1);
-    expect(check(mis.j, 'origins')[0]).toMatchObject({ status: 'problem', fix: expect.stringContaining(`janee bind svc ${downUrl}`) as string });
+    expect(check(mis.j, 'origins')[0]).toMatchObject({
+      status: 'problem',
+      fix: expect.stringContaining(`janee bind svc ${downUrl}`) as string,
+    });
     await janee(['lock'], env);
   });
 
@@ -281,7 +311,10 @@ describe.concurrent('janee doctor', { timeout: 180_000 }, () => {
   it('a tampered audit log: a problem, exit 1', async () => {
     const env = await agentHome();
     expect((await addService(env, 'svc', up.url, GOOD)).code).toBe(0);
-    await fs.writeFile(path.join(env.JANEE_HOME, 'config.yaml'), `services:\n  svc:\n    baseUrl: ${up.url}\n    auth: bearer\n    testPath: /v1/me\n`);
+    await fs.writeFile(
+      path.join(env.JANEE_HOME, 'config.yaml'),
+      `services:\n  svc:\n    baseUrl: ${up.url}\n    auth: bearer\n    testPath: /v1/me\n`,
+    );
     expect((await janee(['killswitch', 'on'], env)).code).toBe(0);
     await janee(['test', 'svc'], env); // refused by the kill switch, and audited
     const dir = path.join(env.JANEE_HOME, 'audit');
@@ -293,7 +326,11 @@ describe.concurrent('janee doctor', { timeout: 180_000 }, () => {
     await fs.writeFile(path.join(dir, day), before.replace('"killed"', '"allowed"'));
     const { r, j } = await doctor(noPass(env));
     expect(r.code).toBe(1);
-    expect(check(j, 'audit log')[0]).toMatchObject({ status: 'problem', message: expect.stringContaining('tampered') as string, fix: expect.stringContaining('janee logs verify') as string });
+    expect(check(j, 'audit log')[0]).toMatchObject({
+      status: 'problem',
+      message: expect.stringContaining('tampered') as string,
+      fix: expect.stringContaining('janee logs verify') as string,
+    });
     expect(check(j, 'kill switch')[0]?.status).toBe('warning');
   });
 });

@@ -16,7 +16,10 @@ export class DoctorCommand extends JaneeCommand {
       JANEE_PASSPHRASE_FILE / JANEE_PASSPHRASE; otherwise they are skipped.
       Exit 0 when there is no problem (warnings allowed), 1 otherwise.
     `,
-    examples: [['Check everything', 'janee doctor'], ['As JSON', 'janee doctor --json']],
+    examples: [
+      ['Check everything', 'janee doctor'],
+      ['As JSON', 'janee doctor --json'],
+    ],
   });
 
   json = jsonOption();

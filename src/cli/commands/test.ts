@@ -25,7 +25,21 @@ import { unlockWithPassphrase } from '../vault-ops.js';
 /** Who the audit log says made the call. agentSource 'flag': the name is set explicitly, not taken from a client. */
 export const TEST_CALLER: Caller = { agent: 'janee-test', agentSource: 'flag' };
 
-export type TestOutcome = 'ok' | 'auth_failed' | 'auth_unknown' | 'unreachable' | 'upstream_error' | 'rate_limited' | 'http_error' | 'blocked' | 'killed' | 'no_secret' | 'origin_mismatch' | 'locked' | 'no_test_path' | 'error';
+export type TestOutcome =
+  | 'ok'
+  | 'auth_failed'
+  | 'auth_unknown'
+  | 'unreachable'
+  | 'upstream_error'
+  | 'rate_limited'
+  | 'http_error'
+  | 'blocked'
+  | 'killed'
+  | 'no_secret'
+  | 'origin_mismatch'
+  | 'locked'
+  | 'no_test_path'
+  | 'error';
 
 export interface TestResult {
   service: string;
@@ -43,7 +57,9 @@ export interface TestResult {
 /** The path to GET: the service's testPath, else the first GET allow rule without wildcards. */
 export function pickTestPath(svc: Pick<ServiceConfig, 'testPath' | 'policies'>): string | undefined {
   if (svc.testPath) return svc.testPath;
-  const rule = (svc.policies ?? []).find((r: PolicyRule) => !r.deny && (r.methods.includes('GET') || r.methods.includes('*')) && !r.path.includes('*'));
+  const rule = (svc.policies ?? []).find(
+    (r: PolicyRule) => !r.deny && (r.methods.includes('GET') || r.methods.includes('*')) && !r.path.includes('*'),
+  );
   return rule?.path;
 }
 
@@ -51,45 +67,78 @@ export function pickTestPath(svc: Pick<ServiceConfig, 'testPath' | 'policies'>):
 export function classifyStatus(name: string, path: string, status: number): Omit<TestResult, 'service' | 'path' | 'status'> {
   if (status >= 200 && status < 400) return { outcome: 'ok', ok: true, message: `reachable, auth ok (HTTP ${status})` };
   if (status === 401 || status === 403) {
-    return { outcome: 'auth_failed', ok: false, message: `reachable, auth failed (HTTP ${status})`, hint: `the API refused the key: rotate it with \`janee set ${name}\`` };
+    return {
+      outcome: 'auth_failed',
+      ok: false,
+      message: `reachable, auth failed (HTTP ${status})`,
+      hint: `the API refused the key: rotate it with \`janee set ${name}\``,
+    };
   }
   if (status === 404) {
-    return { outcome: 'auth_unknown', ok: false, message: `reachable, auth unknown (HTTP 404 on ${path})`, hint: `set a path that needs the key: \`janee edit ${name} --test-path /…\`` };
+    return {
+      outcome: 'auth_unknown',
+      ok: false,
+      message: `reachable, auth unknown (HTTP 404 on ${path})`,
+      hint: `set a path that needs the key: \`janee edit ${name} --test-path /…\``,
+    };
   }
-  if (status === 429) return { outcome: 'rate_limited', ok: false, message: 'reachable, rate limited by the API (HTTP 429)', hint: 'try again later' };
-  if (status >= 500) return { outcome: 'upstream_error', ok: false, message: `reachable, the API failed (HTTP ${status})`, hint: 'try again later, or check the API status page' };
-  return { outcome: 'http_error', ok: false, message: `reachable, HTTP ${status} on ${path}`, hint: `check the test path: \`janee edit ${name} --test-path /…\`` };
+  if (status === 429)
+    return { outcome: 'rate_limited', ok: false, message: 'reachable, rate limited by the API (HTTP 429)', hint: 'try again later' };
+  if (status >= 500)
+    return {
+      outcome: 'upstream_error',
+      ok: false,
+      message: `reachable, the API failed (HTTP ${status})`,
+      hint: 'try again later, or check the API status page',
+    };
+  return {
+    outcome: 'http_error',
+    ok: false,
+    message: `reachable, HTTP ${status} on ${path}`,
+    hint: `check the test path: \`janee edit ${name} --test-path /…\``,
+  };
 }
 
 /** What a gate refusal or failure says (pure). Messages are the gate's own (already redacted). */
 export function classifyError(name: string, e: unknown): Omit<TestResult, 'service' | 'path' | 'status'> {
-  if (!(e instanceof JaneeError)) return { outcome: 'error', ok: false, message: 'internal error', hint: 'this is a bug; please report it' };
-  const withHint = (outcome: TestOutcome, message: string, hint: string | undefined) => ({ outcome, ok: false, message, ...(hint ? { hint } : {}) });
-  switch (e.code) {
-    case GateCodes.UPSTREAM_ERROR:
-    case GateCodes.UPSTREAM_TIMEOUT:
-      return withHint('unreachable', `unreachable: ${e.message}`, `check the base URL in config.yaml (\`janee edit ${name} --base-url …\`) and the network`);
-    case GateCodes.BLOCKED:
-      return withHint('blocked', `the policy blocks the test path: ${e.message}`, `allow it in config.yaml, or pick an allowed path with \`janee edit ${name} --test-path /…\``);
-    case GateCodes.KILLED:
-      return withHint('killed', e.message, e.hint);
-    case GateCodes.NO_SECRET:
-      return withHint('no_secret', `no secret for ${name} in the vault`, `add it with \`janee set ${name}\``);
-    case GateCodes.ORIGIN_MISMATCH:
-      return withHint('origin_mismatch', e.message, e.hint);
-    case GateCodes.LOCKED:
-      return withHint('locked', e.message, e.hint);
-    case GateCodes.RATE_LIMITED:
-      return withHint('rate_limited', e.message, e.hint);
-    default:
-      return withHint('error', `${e.message} (${e.code})`, e.hint);
-  }
+  if (!(e instanceof JaneeError))
+    return { outcome: 'error', ok: false, message: 'internal error', hint: 'this is a bug; please report it' };
+  const withHint = (outcome: TestOutcome, message: string, hint: string | undefined) => ({
+    outcome,
+    ok: false,
+    message,
+    ...(hint ? { hint } : {}),
+  });
+  const byCode: Partial<Record<string, [TestOutcome, string, string | undefined]>> = {
+    [GateCodes.UPSTREAM_ERROR]: [
+      'unreachable',
+      `unreachable: ${e.message}`,
+      `check the base URL in config.yaml (\`janee edit ${name} --base-url …\`) and the network`,
+    ],
+    [GateCodes.UPSTREAM_TIMEOUT]: [
+      'unreachable',
+      `unreachable: ${e.message}`,
+      `check the base URL in config.yaml (\`janee edit ${name} --base-url …\`) and the network`,
+    ],
+    [GateCodes.BLOCKED]: [
+      'blocked',
+      `the policy blocks the test path: ${e.message}`,
+      `allow it in config.yaml, or pick an allowed path with \`janee edit ${name} --test-path /…\``,
+    ],
+    [GateCodes.KILLED]: ['killed', e.message, e.hint],
+    [GateCodes.NO_SECRET]: ['no_secret', `no secret for ${name} in the vault`, `add it with \`janee set ${name}\``],
+    [GateCodes.ORIGIN_MISMATCH]: ['origin_mismatch', e.message, e.hint],
+    [GateCodes.LOCKED]: ['locked', e.message, e.hint],
+    [GateCodes.RATE_LIMITED]: ['rate_limited', e.message, e.hint],
+  };
+  const [outcome, message, hint] = byCode[e.code] ?? ['error', `${e.message} (${e.code})`, e.hint];
+  return withHint(outcome, message, hint);
 }
 
 export class TestCommand extends JaneeCommand {
   static override paths = [['test']];
   static override usage = Command.Usage({
-    description: 'Check each service\'s key with one real request (reachable / auth ok / failed, and the fix)',
+    description: "Check each service's key with one real request (reachable / auth ok / failed, and the fix)",
     details: `
       Sends one GET per service through the same gate as \`janee serve\` (kill switch, policy, rate
       limit, audit), to the service's \`testPath\` or else its first GET rule without wildcards, and
@@ -121,7 +170,11 @@ export class TestCommand extends JaneeCommand {
     const unknown = this.names.filter((n) => !config.services.has(n));
     if (unknown.length) {
       const known = [...config.services.keys()];
-      throw new JaneeError('NOT_FOUND', `no service named ${unknown.map((n) => `"${clean(n).slice(0, 64)}"`).join(', ')} in ${config.file}`, known.length ? `known services: ${known.join(', ')}` : 'add one with `janee add`');
+      throw new JaneeError(
+        'NOT_FOUND',
+        `no service named ${unknown.map((n) => `"${clean(n).slice(0, 64)}"`).join(', ')} in ${config.file}`,
+        known.length ? `known services: ${known.join(', ')}` : 'add one with `janee add`',
+      );
     }
     const services = this.names.length ? [...new Set(this.names)].map((n) => config.services.get(n)!) : [...config.services.values()];
     if (services.length === 0) {
@@ -152,7 +205,15 @@ export class TestCommand extends JaneeCommand {
   async testOne(gate: Gate, svc: ServiceConfig): Promise<TestResult> {
     const path = pickTestPath(svc);
     if (path === undefined) {
-      return { service: svc.name, path: null, status: null, outcome: 'no_test_path', ok: false, message: 'no test path', hint: `add one with \`janee edit ${svc.name} --test-path /…\`` };
+      return {
+        service: svc.name,
+        path: null,
+        status: null,
+        outcome: 'no_test_path',
+        ok: false,
+        message: 'no test path',
+        hint: `add one with \`janee edit ${svc.name} --test-path /…\``,
+      };
     }
     try {
       const res = await gate.execute({ service: svc.name, method: 'GET', path, reason: 'janee test' }, TEST_CALLER);
