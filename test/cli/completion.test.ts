@@ -55,7 +55,7 @@ describe.skipIf(!hasCommand('bash'))('bash', () => {
   it('completes command words: `janee a` offers add (and agent), `janee t` offers templates', () => {
     expect(complete(['janee', 'a'])).toEqual(expect.arrayContaining(['add', 'agent']));
     expect(complete(['janee', 'a'])).not.toContain('list');
-    expect(complete(['janee', 't'])).toEqual(['templates']);
+    expect(complete(['janee', 't'])).toEqual(['templates', 'test']);
     expect(complete(['janee', 'logs', 'v'])).toEqual(['verify']);
     expect(complete(['janee', 'completion', ''])).toEqual(['bash', 'zsh', 'fish']);
   });

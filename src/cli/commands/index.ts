@@ -33,6 +33,8 @@ const modules: Record<string, Loader> = {
   export: async () => [(await import('./export.js')).ExportCommand],
   import: async () => [(await import('./import.js')).ImportCommand],
   git: async () => [(await import('./git.js')).GitSetupCommand],
+  test: async () => [(await import('./test.js')).TestCommand],
+  doctor: async () => [(await import('./doctor.js')).DoctorCommand],
   vault: async () => {
     const m = await import('./vault.js');
     return [m.VaultDiffTextCommand, m.VaultMergeCommand, m.VaultAcceptOlderCommand];
