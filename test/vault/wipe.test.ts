@@ -37,10 +37,10 @@ describe('diffTextFor', () => {
   it('wipes the passphrase it was given, whether it opened the vault or not', async () => {
     const bytes = await sealed(data({ a: 'sk_diff_1' }), generateFileKey());
     const good = Uint8Array.from(PASS);
-    expect(await diffTextFor(bytes, async () => good)).toMatch(/^\[a\]$/m);
+    expect(await diffTextFor(bytes, () => Promise.resolve(good))).toMatch(/^\[a\]$/m);
     expect(zeroed(good)).toBe(true);
     const wrong = te.encode('not the passphrase');
-    expect(await diffTextFor(bytes, async () => wrong)).toMatch(/contents locked: wrong passphrase/);
+    expect(await diffTextFor(bytes, () => Promise.resolve(wrong))).toMatch(/contents locked: wrong passphrase/);
     expect(zeroed(wrong)).toBe(true);
   });
 
@@ -48,7 +48,7 @@ describe('diffTextFor', () => {
     const key = generateFileKey();
     const copy = Uint8Array.from(key);
     const bytes = await sealed(data({ a: 'sk_diff_2' }), key);
-    expect(await diffTextFor(bytes, async () => undefined, [key])).toMatch(/^\[a\]$/m);
+    expect(await diffTextFor(bytes, () => Promise.resolve(undefined), [key])).toMatch(/^\[a\]$/m);
     expect(key).toEqual(copy);
   });
 });
@@ -60,7 +60,7 @@ describe('mergeVaultFiles', () => {
     const ours = await sealed(data({ a: '1', o: '2' }, 2), key);
     const theirs = await sealed(data({ a: '1', t: '3' }, 2), key);
     const pass = Uint8Array.from(PASS);
-    const r = await mergeVaultFiles({ base, ours, theirs, passphrase: async () => pass });
+    const r = await mergeVaultFiles({ base, ours, theirs, passphrase: () => Promise.resolve(pass) });
     expect(zeroed(pass)).toBe(true);
     const p = parseVault(r.bytes);
     expect(Object.keys(openVaultData(p, await unwrapFileKey(p.header, PASS)).entries).sort()).toEqual(['a', 'o', 't']);
@@ -68,11 +68,11 @@ describe('mergeVaultFiles', () => {
     const clash = await sealed(data({ a: 'changed here' }, 2), key);
     const clash2 = await sealed(data({ a: 'and there' }, 2), key);
     const pass2 = Uint8Array.from(PASS);
-    await expect(mergeVaultFiles({ base, ours: clash, theirs: clash2, passphrase: async () => pass2 })).rejects.toMatchObject({ code: 'VAULT_MERGE_CONFLICT' });
+    await expect(mergeVaultFiles({ base, ours: clash, theirs: clash2, passphrase: () => Promise.resolve(pass2) })).rejects.toMatchObject({ code: 'VAULT_MERGE_CONFLICT' });
     expect(zeroed(pass2)).toBe(true);
 
     const copy = Uint8Array.from(key);
-    await mergeVaultFiles({ base, ours, theirs, keys: [key], passphrase: async () => undefined });
+    await mergeVaultFiles({ base, ours, theirs, keys: [key], passphrase: () => Promise.resolve(undefined) });
     expect(key).toEqual(copy);
   });
 });
