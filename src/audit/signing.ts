@@ -27,6 +27,7 @@ import { constants as fsc } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { ensureDir, FILE_MODE } from '../util/fsutil.js';
+import { secret } from '../util/secret.js';
 import { stateDirs } from '../util/state.js';
 
 export const CHECKPOINT_FILE = 'checkpoints';
@@ -52,17 +53,16 @@ export function keyIdOf(publicKeyB64u: string): string {
 
 /** The signer for a vault file key. The key bytes are not kept (only the derived KeyObject). */
 export function signerFromFileKey(fileKey: Uint8Array, active: () => boolean = () => true): AuditSigner {
-  const seed = new Uint8Array(hkdfSync('sha256', fileKey, new Uint8Array(0), HKDF_INFO, 32));
-  const der = Buffer.concat([PKCS8_ED25519, seed]);
-  let priv: KeyObject;
-  try {
-    priv = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
-  } finally {
-    seed.fill(0);
-    der.fill(0);
-  }
+  const priv = signingKey(fileKey);
   const publicKey = createPublicKey(priv).export({ format: 'jwk' }).x as string;
   return { id: keyIdOf(publicKey), publicKey, sign: (data) => sign(null, data, priv), active };
+}
+
+/** The Ed25519 private key derived from the file key; the seed and its DER encoding are wiped. */
+function signingKey(fileKey: Uint8Array): KeyObject {
+  using seed = secret(new Uint8Array(hkdfSync('sha256', fileKey, new Uint8Array(0), HKDF_INFO, 32)));
+  using der = secret(Buffer.concat([PKCS8_ED25519, seed.bytes]));
+  return createPrivateKey({ key: der.bytes as Buffer, format: 'der', type: 'pkcs8' });
 }
 
 export type SignedKind = 'checkpoint' | 'anchor';

@@ -13,6 +13,7 @@ import { AgentGate } from '../agent/client.js';
 import { agentSocketPath } from '../agent/socket-path.js';
 import { auditDir, killswitchPath } from '../config/paths.js';
 import { JaneeError } from '../errors.js';
+import { secret } from '../util/secret.js';
 import { LocalGate } from '../gate/gate.js';
 import { VaultSecrets, type SecretSource } from '../gate/secrets.js';
 import { GateCodes, type Caller, type ExecuteRequest, type ExecuteResult, type Gate, type ServiceInfo } from '../gate/types.js';
@@ -99,9 +100,10 @@ async function openGate(cmd: JaneeCommand, vaultFile: string): Promise<Gate> {
     info(stderr, `vault is locked: ${vaultFile} (no agent at ${socketPath}): tools will say so until you run \`janee unlock\` in a terminal (or set JANEE_PASSPHRASE_FILE)`);
     return agentGate;
   }
+  using passphrase = secret(found.passphrase);
   await agentGate.close();
   try {
-    const vault = await withProgress(stderr, 'unlocking vault', unlockVaultFile(vaultFile, found.passphrase));
+    const vault = await withProgress(stderr, 'unlocking vault', unlockVaultFile(vaultFile, passphrase.bytes));
     const n = Object.keys(vault.data.entries).length;
     info(stderr, `vault unlocked in-process (${n} secret${n === 1 ? '' : 's'})`);
     return new LocalGate({ ...common, secrets: new VaultSecrets(vaultFile, vault.fileKey, vault.data) });
@@ -111,8 +113,6 @@ async function openGate(cmd: JaneeCommand, vaultFile: string): Promise<Gate> {
     printError(stderr, e);
     if (!(e instanceof JaneeError)) throw e;
     return new LocalGate({ ...common, secrets: failedSecrets(e) });
-  } finally {
-    found.passphrase.fill(0);
   }
 }
 

@@ -25,6 +25,7 @@ import { JaneeError } from '../errors.js';
 import { SERVICE_NAME, type ParsedConfigFile } from '../config/load.js';
 import type { AuthSpec } from '../config/types.js';
 import { parseBaseUrl } from '../config/url.js';
+import { secret } from '../util/secret.js';
 import { ENTRY_NAME_RE, isValidFieldValue } from '../vault/payload.js';
 import { capabilitiesToPolicies, type LegacyCapability, type Policy } from './rules.js';
 
@@ -85,18 +86,17 @@ export function decryptLegacyValue(stored: string, masterKey: Uint8Array): strin
   if (!raw || raw.length < 12 + 16) throw new Error('not base64(iv ‖ tag ‖ ciphertext)');
   const d = createDecipheriv('aes-256-gcm', masterKey, raw.subarray(0, 12));
   d.setAuthTag(raw.subarray(12, 28));
-  let plain: Buffer;
+  let decrypted: Buffer;
   try {
-    plain = Buffer.concat([d.update(raw.subarray(28)), d.final()]);
+    decrypted = Buffer.concat([d.update(raw.subarray(28)), d.final()]);
   } catch {
     throw new Error('does not decrypt under the master key (wrong key or damaged)');
   }
+  using plain = secret(decrypted);
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(plain);
+    return new TextDecoder('utf-8', { fatal: true }).decode(plain.bytes);
   } catch {
     throw new Error('decrypts to something that is not text');
-  } finally {
-    plain.fill(0);
   }
 }
 
@@ -137,17 +137,17 @@ export function planLegacy(input: LegacyInput): LegacyPlan {
 
   // Which layout: a masterKey in config.yaml means inline (0.1–0.12; the original itself then
   // ignored, or with 0.13+ overwrote, any credentials.json), else credentials.json (0.13–0.16).
-  let masterKey: Buffer;
+  let keyBytes: Buffer;
   let masterKeyIn: LegacyPlan['masterKeyIn'];
   let split: Record<string, unknown> | undefined;
   if (cfg['masterKey'] !== undefined) {
-    masterKey = parseMasterKey(cfg['masterKey'], input.configFile);
+    keyBytes = parseMasterKey(cfg['masterKey'], input.configFile);
     masterKeyIn = 'config.yaml';
   } else if (input.credentials !== undefined) {
     const creds = input.credentials;
     if (!isObj(creds)) throw bad(credFile, 'expected a JSON object');
     if (creds['masterKey'] === undefined) throw bad(credFile, 'no masterKey in it');
-    masterKey = parseMasterKey(creds['masterKey'], credFile);
+    keyBytes = parseMasterKey(creds['masterKey'], credFile);
     masterKeyIn = 'credentials.json';
     const secrets = creds['secrets'] ?? {};
     if (!isObj(secrets)) throw bad(credFile, '"secrets" must be an object keyed by service name');
@@ -155,6 +155,7 @@ export function planLegacy(input: LegacyInput): LegacyPlan {
   } else {
     throw bad(input.configFile, 'no masterKey in it and no credentials.json beside it');
   }
+  using masterKey = secret(keyBytes); // wiped however planning ends
 
   const server = isObj(cfg['server']) ? cfg['server'] : {};
   const strict = server['strictDecryption'] !== false;
@@ -209,7 +210,7 @@ export function planLegacy(input: LegacyInput): LegacyPlan {
         return value;
       }
       try {
-        return decryptLegacyValue(value, masterKey);
+        return decryptLegacyValue(value, masterKey.bytes);
       } catch (e) {
         if (!strict) return value; // 0.x's strictDecryption: false kept such values as they were
         throw new Error(`${what}: ${(e as Error).message}`);
@@ -233,7 +234,6 @@ export function planLegacy(input: LegacyInput): LegacyPlan {
       skip(name, (e as Error).message);
     }
   }
-  masterKey.fill(0);
   return plan;
 }
 
@@ -244,13 +244,12 @@ function basicFields(value: string): Record<string, string> | undefined {
   const m = /^Basic\s+(\S+)$/i.exec(value);
   const raw = m ? b64(m[1] as string) : undefined;
   if (!raw) return undefined;
+  using creds = secret(raw);
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+    text = new TextDecoder('utf-8', { fatal: true }).decode(creds.bytes);
   } catch {
     return undefined;
-  } finally {
-    raw.fill(0);
   }
   const colon = text.indexOf(':');
   if (colon <= 0) return undefined;

@@ -18,6 +18,7 @@ import { hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { JaneeError } from '../errors.js';
+import { secret } from '../util/secret.js';
 import { b64decode, b64encode, concat, ctEqual } from './bytes.js';
 import { scryptAsync } from './scrypt.js';
 
@@ -107,12 +108,8 @@ async function deriveWrapKey(passphrase: Uint8Array, salt: Uint8Array, logN: num
 }
 
 function headerMac(fileKey: Uint8Array, headerUpToDashes: Uint8Array): Uint8Array {
-  const key = hkdf(sha256, fileKey, new Uint8Array(0), enc.encode('header'), 32);
-  try {
-    return hmac(sha256, key, headerUpToDashes);
-  } finally {
-    key.fill(0);
-  }
+  using key = secret(hkdf(sha256, fileKey, new Uint8Array(0), enc.encode('header'), 32));
+  return hmac(sha256, key.bytes, headerUpToDashes);
 }
 
 // ---------------------------------------------------------------------------
@@ -127,38 +124,30 @@ export async function encryptAge(
   checkLogN(logN, 'scrypt work factor');
   if (passphrase.length === 0) throw new JaneeError('AGE_BAD_PASSPHRASE', 'passphrase is empty');
 
-  const fileKey = randomBytes(FILE_KEY_SIZE);
-  let wrapKey: Uint8Array | undefined;
-  let payloadKey: Uint8Array | undefined;
-  try {
-    const salt = randomBytes(SALT_SIZE);
-    wrapKey = await deriveWrapKey(passphrase, salt, logN);
-    const body = chacha20poly1305(wrapKey, ZERO_NONCE).encrypt(fileKey);
+  using fileKey = secret(randomBytes(FILE_KEY_SIZE));
+  const salt = randomBytes(SALT_SIZE);
+  using wrapKey = secret(await deriveWrapKey(passphrase, salt, logN));
+  const body = chacha20poly1305(wrapKey.bytes, ZERO_NONCE).encrypt(fileKey.bytes);
 
-    const headerText = `${VERSION_LINE}\n-> scrypt ${b64encode(salt)} ${logN}\n${wrapBody(body)}---`;
-    const headerBytes = enc.encode(headerText);
-    const mac = headerMac(fileKey, headerBytes);
-    const header = concat(headerBytes, enc.encode(` ${b64encode(mac)}\n`));
+  const headerText = `${VERSION_LINE}\n-> scrypt ${b64encode(salt)} ${logN}\n${wrapBody(body)}---`;
+  const headerBytes = enc.encode(headerText);
+  const mac = headerMac(fileKey.bytes, headerBytes);
+  const header = concat(headerBytes, enc.encode(` ${b64encode(mac)}\n`));
 
-    const nonce = randomBytes(NONCE_SIZE);
-    payloadKey = hkdf(sha256, fileKey, nonce, enc.encode('payload'), 32);
-    const chunks = Math.max(1, Math.ceil(plaintext.length / CHUNK_SIZE));
-    const out = new Uint8Array(header.length + NONCE_SIZE + plaintext.length + chunks * TAG_SIZE);
-    out.set(header, 0);
-    out.set(nonce, header.length);
-    let off = header.length + NONCE_SIZE;
-    for (let i = 0; i < chunks; i++) {
-      const chunk = plaintext.subarray(i * CHUNK_SIZE, Math.min((i + 1) * CHUNK_SIZE, plaintext.length));
-      const sealed = chacha20poly1305(payloadKey, streamNonce(i, i === chunks - 1)).encrypt(chunk);
-      out.set(sealed, off);
-      off += sealed.length;
-    }
-    return out;
-  } finally {
-    fileKey.fill(0);
-    wrapKey?.fill(0);
-    payloadKey?.fill(0);
+  const nonce = randomBytes(NONCE_SIZE);
+  using payloadKey = secret(hkdf(sha256, fileKey.bytes, nonce, enc.encode('payload'), 32));
+  const chunks = Math.max(1, Math.ceil(plaintext.length / CHUNK_SIZE));
+  const out = new Uint8Array(header.length + NONCE_SIZE + plaintext.length + chunks * TAG_SIZE);
+  out.set(header, 0);
+  out.set(nonce, header.length);
+  let off = header.length + NONCE_SIZE;
+  for (let i = 0; i < chunks; i++) {
+    const chunk = plaintext.subarray(i * CHUNK_SIZE, Math.min((i + 1) * CHUNK_SIZE, plaintext.length));
+    const sealed = chacha20poly1305(payloadKey.bytes, streamNonce(i, i === chunks - 1)).encrypt(chunk);
+    out.set(sealed, off);
+    off += sealed.length;
   }
+  return out;
 }
 
 // ---------------------------------------------------------------------------
@@ -319,31 +308,27 @@ function decryptPayload(payload: Uint8Array, fileKey: Uint8Array): Uint8Array {
   const lastLen = ct.length - (chunks - 1) * ENC_CHUNK_SIZE;
   if (lastLen < TAG_SIZE) throw badPayload('age payload is truncated');
 
-  const payloadKey = hkdf(sha256, fileKey, nonce, enc.encode('payload'), 32);
-  const out = new Uint8Array(ct.length - chunks * TAG_SIZE);
+  using payloadKey = secret(hkdf(sha256, fileKey, nonce, enc.encode('payload'), 32));
+  // Wiped if any chunk fails: no plaintext is released unless all of it authenticates.
+  using out = secret(new Uint8Array(ct.length - chunks * TAG_SIZE));
+  let off = 0;
+  for (let i = 0; i < chunks; i++) {
+    const last = i === chunks - 1;
+    const sealed = ct.subarray(i * ENC_CHUNK_SIZE, last ? ct.length : (i + 1) * ENC_CHUNK_SIZE);
+    using plain = secret(openChunk(payloadKey.bytes, i, last, sealed));
+    if (last && plain.bytes.length === 0 && i > 0) throw badPayload('age payload has an empty last chunk');
+    out.bytes.set(plain.bytes, off);
+    off += plain.bytes.length;
+  }
+  return out.take(); // the caller owns the plaintext now
+}
+
+function openChunk(payloadKey: Uint8Array, counter: number, last: boolean, sealed: Uint8Array): Uint8Array {
   try {
-    let off = 0;
-    for (let i = 0; i < chunks; i++) {
-      const last = i === chunks - 1;
-      const sealed = ct.subarray(i * ENC_CHUNK_SIZE, last ? ct.length : (i + 1) * ENC_CHUNK_SIZE);
-      let plain: Uint8Array;
-      try {
-        plain = chacha20poly1305(payloadKey, streamNonce(i, last)).decrypt(sealed);
-      } catch {
-        // Also what truncation at a chunk boundary and trailing data look like.
-        throw badPayload('age payload failed to authenticate');
-      }
-      if (last && plain.length === 0 && i > 0) throw badPayload('age payload has an empty last chunk');
-      out.set(plain, off);
-      off += plain.length;
-      plain.fill(0);
-    }
-    return out;
-  } catch (e) {
-    out.fill(0);
-    throw e;
-  } finally {
-    payloadKey.fill(0);
+    return chacha20poly1305(payloadKey, streamNonce(counter, last)).decrypt(sealed);
+  } catch {
+    // Also what truncation at a chunk boundary and trailing data look like.
+    throw badPayload('age payload failed to authenticate');
   }
 }
 
@@ -359,23 +344,20 @@ export async function decryptAge(
   const header = parseHeader(binary);
   const { salt, logN, body } = scryptParams(header.stanzas, maxLogN);
 
-  const wrapKey = await deriveWrapKey(passphrase, salt, logN);
-  let fileKey: Uint8Array;
+  using fileKey = secret(await unwrapAgeFileKey(passphrase, salt, logN, body));
+  const mac = headerMac(fileKey.bytes, header.macInput);
+  if (!ctEqual(mac, header.mac)) {
+    throw new JaneeError('AGE_BAD_MAC', 'age header mac does not match', 'the file header was modified after encryption');
+  }
+  return decryptPayload(binary.subarray(header.payloadOffset), fileKey.bytes);
+}
+
+/** The file key from the scrypt stanza; the caller wipes it. The wrap key is wiped here. */
+async function unwrapAgeFileKey(passphrase: Uint8Array, salt: Uint8Array, logN: number, body: Uint8Array): Promise<Uint8Array> {
+  using wrapKey = secret(await deriveWrapKey(passphrase, salt, logN));
   try {
-    fileKey = chacha20poly1305(wrapKey, ZERO_NONCE).decrypt(body);
+    return chacha20poly1305(wrapKey.bytes, ZERO_NONCE).decrypt(body);
   } catch {
     throw new JaneeError('AGE_BAD_PASSPHRASE', 'wrong passphrase for age file');
-  } finally {
-    wrapKey.fill(0);
-  }
-
-  try {
-    const mac = headerMac(fileKey, header.macInput);
-    if (!ctEqual(mac, header.mac)) {
-      throw new JaneeError('AGE_BAD_MAC', 'age header mac does not match', 'the file header was modified after encryption');
-    }
-    return decryptPayload(binary.subarray(header.payloadOffset), fileKey);
-  } finally {
-    fileKey.fill(0);
   }
 }

@@ -7,8 +7,9 @@
  */
 import { createHash } from 'node:crypto';
 import { JaneeError } from '../errors.js';
-import { fingerprint, headerMatchesKey, openVault, parseVault, unwrapFileKey, type ParsedVault } from './format.js';
-import { decodePayload } from './payload.js';
+import { secret } from '../util/secret.js';
+import { fingerprint, headerMatchesKey, parseVault, unwrapFileKey, type ParsedVault } from './format.js';
+import { openVaultData } from './payload.js';
 import type { VaultData } from './types.js';
 
 export const LOCKED_NOTE = 'contents locked: set JANEE_PASSPHRASE_FILE (or JANEE_PASSPHRASE) or run janee unlock to see entry names';
@@ -85,34 +86,31 @@ export async function diffTextFor(bytes: Uint8Array, passphrase: () => Promise<U
   } catch (e) {
     return notAVaultText(e instanceof JaneeError ? e.message : 'unreadable', bytes.length);
   }
-  let fileKey: Uint8Array | undefined;
-  let lockedReason: string | undefined;
-  let pass: Uint8Array | undefined;
+  const got = await fileKeyFor(parsed, passphrase, keys);
+  if (!(got instanceof Uint8Array)) return vaultDiffText({ parsed, lockedReason: got });
+  using fileKey = secret(got);
   try {
-    const known = keys.find((k) => headerMatchesKey(parsed, k));
-    if (known) fileKey = Uint8Array.from(known);
-    else {
-      pass = await passphrase();
-      if (pass) fileKey = await unwrapFileKey(parsed.header, pass);
-    }
-  } catch (e) {
-    lockedReason = `contents locked: ${e instanceof JaneeError ? e.message : 'cannot decrypt'}`;
-  } finally {
-    pass?.fill(0);
-  }
-  if (!fileKey) return vaultDiffText({ parsed, lockedReason });
-  try {
-    let data: VaultData;
-    const plain = openVault(parsed, fileKey);
-    try {
-      data = decodePayload(plain);
-    } finally {
-      plain.fill(0);
-    }
-    return vaultDiffText({ parsed, unlocked: { fileKey, data } });
+    const data = openVaultData(parsed, fileKey.bytes);
+    return vaultDiffText({ parsed, unlocked: { fileKey: fileKey.bytes, data } });
   } catch (e) {
     return vaultDiffText({ parsed, lockedReason: `contents unreadable: ${e instanceof JaneeError ? e.message : 'cannot decrypt'}` });
-  } finally {
-    fileKey.fill(0);
+  }
+}
+
+/**
+ * A file key of our own for this vault (a copy of a known one, or unwrapped with the
+ * passphrase, which is wiped here): the caller wipes it. Else why the contents stay
+ * locked (undefined: no passphrase at hand).
+ */
+async function fileKeyFor(parsed: ParsedVault, passphrase: () => Promise<Uint8Array | undefined>, keys: Uint8Array[]): Promise<Uint8Array | string | undefined> {
+  try {
+    const known = keys.find((k) => headerMatchesKey(parsed, k));
+    if (known) return Uint8Array.from(known);
+    const got = await passphrase();
+    if (!got) return undefined;
+    using pass = secret(got);
+    return await unwrapFileKey(parsed.header, pass.bytes);
+  } catch (e) {
+    return `contents locked: ${e instanceof JaneeError ? e.message : 'cannot decrypt'}`;
   }
 }

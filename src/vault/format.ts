@@ -17,6 +17,7 @@ import { hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { JaneeError } from '../errors.js';
+import { secret } from '../util/secret.js';
 import { b64decode, b64encode, concat, ctEqual } from './bytes.js';
 import { scryptAsync } from './scrypt.js';
 
@@ -124,12 +125,8 @@ function hkdf32(fileKey: Uint8Array, salt: Uint8Array | undefined, info: string)
 }
 
 function headerMac(fileKey: Uint8Array, macInput: string): Uint8Array {
-  const key = hkdf32(fileKey, undefined, HEADER_MAC_INFO);
-  try {
-    return hmac(sha256, key, ascii(macInput));
-  } finally {
-    key.fill(0);
-  }
+  using key = secret(hkdf32(fileKey, undefined, HEADER_MAC_INFO));
+  return hmac(sha256, key.bytes, ascii(macInput));
 }
 
 // ---------------------------------------------------------------------------
@@ -176,13 +173,9 @@ export async function wrapFileKey(
   } else {
     salt = Uint8Array.from(randomBytes(SALT_LEN));
   }
-  const key = await passphraseKey(passphrase, salt, logN);
-  try {
-    const wrappedKey = xchacha20poly1305(key, new Uint8Array(NONCE_LEN)).encrypt(fileKey);
-    return { logN, salt, wrappedKey };
-  } finally {
-    key.fill(0);
-  }
+  using key = secret(await passphraseKey(passphrase, salt, logN));
+  const wrappedKey = xchacha20poly1305(key.bytes, new Uint8Array(NONCE_LEN)).encrypt(fileKey);
+  return { logN, salt, wrappedKey };
 }
 
 /**
@@ -200,13 +193,11 @@ export async function unwrapFileKey(header: VaultHeader, passphrase: Uint8Array)
       `janee never writes more than 2^${MAX_LOG_N}: restore <vault>.bak or the copy in git`,
     );
   }
-  const key = await passphraseKey(passphrase, header.salt, header.logN);
+  using key = secret(await passphraseKey(passphrase, header.salt, header.logN));
   try {
-    return xchacha20poly1305(key, new Uint8Array(NONCE_LEN)).decrypt(header.wrappedKey);
+    return xchacha20poly1305(key.bytes, new Uint8Array(NONCE_LEN)).decrypt(header.wrappedKey);
   } catch {
     throw new JaneeError('VAULT_BAD_PASSPHRASE', 'wrong passphrase', HINT_PASSPHRASE);
-  } finally {
-    key.fill(0);
   }
 }
 
@@ -360,13 +351,11 @@ export function openVault(parsed: ParsedVault, fileKey: Uint8Array): Uint8Array 
   if (!headerMatchesKey(parsed, fileKey)) {
     throw new JaneeError('VAULT_BAD_MAC', 'vault header failed authentication (damaged or tampered with)', HINT_DAMAGED);
   }
-  const key = hkdf32(fileKey, parsed.nonce, PAYLOAD_INFO);
+  using key = secret(hkdf32(fileKey, parsed.nonce, PAYLOAD_INFO));
   try {
-    return xchacha20poly1305(key, parsed.nonce, ascii(parsed.headerText)).decrypt(parsed.ciphertext);
+    return xchacha20poly1305(key.bytes, parsed.nonce, ascii(parsed.headerText)).decrypt(parsed.ciphertext);
   } catch {
     throw badPayload('vault payload failed authentication (damaged or tampered with)');
-  } finally {
-    key.fill(0);
   }
 }
 
@@ -397,20 +386,18 @@ export function sealVault(
   const macInput = `${withCheck}---`;
   const headerText = `${macInput} ${b64encode(headerMac(fileKey, macInput))}\n`;
 
-  const key = hkdf32(fileKey, nonce, PAYLOAD_INFO);
-  let body: string;
-  try {
-    const ct = xchacha20poly1305(key, nonce, ascii(headerText)).encrypt(plaintext);
-    body = b64encode(concat(nonce, ct));
-  } finally {
-    key.fill(0);
-  }
+  const body = b64encode(concat(nonce, encryptPayload(fileKey, nonce, headerText, plaintext)));
   const lines: string[] = [];
   for (let i = 0; i + PAYLOAD_LINE_WIDTH <= body.length; i += PAYLOAD_LINE_WIDTH) {
     lines.push(body.slice(i, i + PAYLOAD_LINE_WIDTH));
   }
   lines.push(body.slice(lines.length * PAYLOAD_LINE_WIDTH)); // shorter than 64, maybe empty
   return ascii(`${headerText}${lines.join('\n')}\n`);
+}
+
+function encryptPayload(fileKey: Uint8Array, nonce: Uint8Array, headerText: string, plaintext: Uint8Array): Uint8Array {
+  using key = secret(hkdf32(fileKey, nonce, PAYLOAD_INFO));
+  return xchacha20poly1305(key.bytes, nonce, ascii(headerText)).encrypt(plaintext);
 }
 
 // ---------------------------------------------------------------------------
@@ -429,12 +416,7 @@ export function fingerprint(fileKey: Uint8Array, name: string, field: string, va
   }
   if (name.includes('\0') || field.includes('\0')) throw new RangeError('fingerprint: name and field must not contain NUL');
   const enc = new TextEncoder();
-  const key = hkdf32(fileKey, undefined, FINGERPRINT_INFO);
-  const msg = concat(enc.encode(name), new Uint8Array(1), enc.encode(field), new Uint8Array(1), enc.encode(value));
-  try {
-    return Buffer.from(hmac(sha256, key, msg).subarray(0, 8)).toString('hex');
-  } finally {
-    key.fill(0);
-    msg.fill(0);
-  }
+  using key = secret(hkdf32(fileKey, undefined, FINGERPRINT_INFO));
+  using msg = secret(concat(enc.encode(name), new Uint8Array(1), enc.encode(field), new Uint8Array(1), enc.encode(value)));
+  return Buffer.from(hmac(sha256, key.bytes, msg.bytes).subarray(0, 8)).toString('hex');
 }

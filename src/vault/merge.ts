@@ -25,8 +25,8 @@
  * rollback that opening the file would refuse (seen.ts).
  */
 import { JaneeError } from '../errors.js';
-import { headerMatchesKey, openVault, parseVault, sealVault, unwrapFileKey, type ParsedVault, type VaultHeader } from './format.js';
-import { decodePayload, encodePayload } from './payload.js';
+import { headerMatchesKey, parseVault, unwrapFileKey, type ParsedVault, type VaultHeader } from './format.js';
+import { openVaultData, sealVaultData } from './payload.js';
 import type { VaultData, VaultEntry } from './types.js';
 
 export type ConflictKind = 'changed-both' | 'added-both' | 'deleted-ours' | 'deleted-theirs';
@@ -276,14 +276,7 @@ export async function mergeVaultFiles(input: MergeFilesInput): Promise<MergeFile
       );
     }
 
-    const open = (side: Side): VaultData => {
-      const plain = openVault(parsed[side] as ParsedVault, keyOf[side] as Uint8Array);
-      try {
-        return decodePayload(plain);
-      } finally {
-        plain.fill(0);
-      }
-    };
+    const open = (side: Side): VaultData => openVaultData(parsed[side] as ParsedVault, keyOf[side] as Uint8Array);
     const ours = open('ours');
     const theirs = open('theirs');
     const base = parsed.base ? open('base') : { version: 1 as const, generation: 0, entries: {} };
@@ -320,13 +313,8 @@ export async function mergeVaultFiles(input: MergeFilesInput): Promise<MergeFile
         headerNote = 'both sides changed the vault passphrase: the merged vault keeps the local one';
       }
     }
-    const plaintext = encodePayload(merged.data);
-    try {
-      const bytes = sealVault(header === 'ours' ? hA : hB, keyA, plaintext);
-      return { bytes, changes: merged.changes, header, headerNote, entries: Object.keys(merged.data.entries).length };
-    } finally {
-      plaintext.fill(0);
-    }
+    const bytes = sealVaultData(header === 'ours' ? hA : hB, keyA, merged.data);
+    return { bytes, changes: merged.changes, header, headerNote, entries: Object.keys(merged.data.entries).length };
   } finally {
     pass?.fill(0);
     for (const k of mine) k.fill(0);

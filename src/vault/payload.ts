@@ -7,6 +7,8 @@
  * sorted by name; origins in stored order. Strings are written as JSON.stringify does.
  */
 import { JaneeError } from '../errors.js';
+import { secret } from '../util/secret.js';
+import { openVault, sealVault, type ParsedVault, type VaultHeader } from './format.js';
 import type { VaultData, VaultEntry } from './types.js';
 
 export const PAYLOAD_VERSION = 1;
@@ -170,4 +172,19 @@ export function decodePayload(bytes: Uint8Array): VaultData {
       'upgrade janee',
     );
   });
+}
+
+// ---------------------------------------------------------------------------
+// payload <-> vault file, with the plaintext wiped
+
+/** openVault, then decodePayload; the decrypted bytes are wiped. */
+export function openVaultData(parsed: ParsedVault, fileKey: Uint8Array): VaultData {
+  using plain = secret(openVault(parsed, fileKey));
+  return decodePayload(plain.bytes);
+}
+
+/** encodePayload, then sealVault; the encoded plaintext is wiped. */
+export function sealVaultData(header: VaultHeader, fileKey: Uint8Array, data: VaultData): Uint8Array {
+  using plain = secret(encodePayload(data));
+  return sealVault(header, fileKey, plain.bytes);
 }

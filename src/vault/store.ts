@@ -15,25 +15,17 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { JaneeError } from '../errors.js';
 import { atomicWrite, ensureDir, withLock } from '../util/fsutil.js';
-import {
-  generateFileKey,
-  headerMatchesKey,
-  openVault,
-  parseVault,
-  sealVault,
-  unwrapFileKey,
-  wrapFileKey,
-  type ParsedVault,
-  type VaultHeader,
-} from './format.js';
-import { decodePayload, encodePayload } from './payload.js';
+import { secret } from '../util/secret.js';
+import { ctEqual } from './bytes.js';
+import { generateFileKey, headerMatchesKey, parseVault, unwrapFileKey, wrapFileKey, type ParsedVault, type VaultHeader } from './format.js';
+import { encodePayload, openVaultData, sealVaultData } from './payload.js';
 import { checkAgainst, guardGeneration, keyIdOf, noteSeen, readSeen, resetSeen, VaultRollbackError, type SeenRecord } from './seen.js';
 import { emptyVaultData, type VaultData } from './types.js';
 
 export interface UnlockedVault {
   path: string;
   header: VaultHeader;
-  /** Wipe with fill(0) when done. */
+  /** Owned by whoever holds the UnlockedVault: wipe with fill(0) when done. */
   fileKey: Uint8Array;
   data: VaultData;
 }
@@ -59,32 +51,25 @@ export async function vaultExists(file: string): Promise<boolean> {
 
 export async function createVaultFile(file: string, passphrase: Uint8Array, logN: number): Promise<void> {
   await ensureDir(path.dirname(file));
-  const fileKey = generateFileKey();
-  try {
-    const header = await wrapFileKey(passphrase, fileKey, logN);
-    await withLock(file, async () => {
-      if (await vaultExists(file)) {
-        throw new JaneeError('VAULT_EXISTS', `a vault already exists at ${file}`, 'use it, or move it away first; `janee passwd` changes its passphrase');
-      }
-      await writeSealed(file, header, fileKey, emptyVaultData());
-      // A new vault here: whatever was remembered for this path belonged to the old one.
-      await resetSeen(file, 0, keyIdOf(fileKey), { replaced: true }).catch(() => undefined);
-    });
-  } finally {
-    fileKey.fill(0);
-  }
+  using fileKey = secret(generateFileKey());
+  const header = await wrapFileKey(passphrase, fileKey.bytes, logN);
+  await withLock(file, async () => {
+    if (await vaultExists(file)) {
+      throw new JaneeError('VAULT_EXISTS', `a vault already exists at ${file}`, 'use it, or move it away first; `janee passwd` changes its passphrase');
+    }
+    await writeSealed(file, header, fileKey.bytes, emptyVaultData());
+    // A new vault here: whatever was remembered for this path belonged to the old one.
+    await resetSeen(file, 0, keyIdOf(fileKey.bytes), { replaced: true }).catch(() => undefined);
+  });
 }
 
 /** Unlock with the passphrase (runs scrypt). Refuses a copy older than the one seen here (VAULT_ROLLBACK). */
 export async function unlockVaultFile(file: string, passphrase: Uint8Array): Promise<UnlockedVault> {
   const parsed = await readVaultFile(file);
-  const fileKey = await unwrapFileKey(parsed.header, passphrase);
-  try {
-    return await opened(file, parsed, fileKey, { locked: false });
-  } catch (e) {
-    fileKey.fill(0);
-    throw e;
-  }
+  using fileKey = secret(await unwrapFileKey(parsed.header, passphrase));
+  const vault = await opened(file, parsed, fileKey.bytes, { locked: false });
+  fileKey.take(); // opened: the caller owns it now, as vault.fileKey (wiped here if anything failed)
+  return vault;
 }
 
 /**
@@ -114,7 +99,7 @@ function rekeyedError(file: string): JaneeError {
  * it writes and remembers. `locked`: the caller holds it already (the answer is final).
  */
 async function opened(file: string, parsed: ParsedVault, fileKey: Uint8Array, opts: { locked: boolean }): Promise<UnlockedVault> {
-  const data = decodePayload(openVault(parsed, fileKey));
+  const data = openVaultData(parsed, fileKey);
   try {
     await guardGeneration(file, data.generation, keyIdOf(fileKey));
   } catch (e) {
@@ -134,31 +119,22 @@ async function opened(file: string, parsed: ParsedVault, fileKey: Uint8Array, op
  */
 export async function acceptOlderVault(file: string, passphrase: Uint8Array): Promise<{ generation: number; before: SeenRecord | undefined; changed: boolean }> {
   const parsed = await readVaultFile(file);
-  const fileKey = await unwrapFileKey(parsed.header, passphrase);
+  using fileKey = secret(await unwrapFileKey(parsed.header, passphrase));
+  const data = openVaultData(parsed, fileKey.bytes);
+  const key = keyIdOf(fileKey.bytes);
+  const before = await readSeen(file);
   try {
-    const data = decodePayload(openVault(parsed, fileKey));
-    const key = keyIdOf(fileKey);
-    const before = await readSeen(file);
-    try {
-      checkAgainst(before, file, data.generation, key);
-      return { generation: data.generation, before, changed: false };
-    } catch (e) {
-      if (!(e instanceof VaultRollbackError)) throw e;
-    }
-    await resetSeen(file, data.generation, key);
-    return { generation: data.generation, before, changed: true };
-  } finally {
-    fileKey.fill(0);
+    checkAgainst(before, file, data.generation, key);
+    return { generation: data.generation, before, changed: false };
+  } catch (e) {
+    if (!(e instanceof VaultRollbackError)) throw e;
   }
+  await resetSeen(file, data.generation, key);
+  return { generation: data.generation, before, changed: true };
 }
 
 async function writeSealed(file: string, header: VaultHeader, fileKey: Uint8Array, data: VaultData): Promise<void> {
-  const plaintext = encodePayload(data);
-  try {
-    await atomicWrite(file, sealVault(header, fileKey, plaintext));
-  } finally {
-    plaintext.fill(0);
-  }
+  await atomicWrite(file, sealVaultData(header, fileKey, data));
 }
 
 /**
@@ -177,12 +153,7 @@ async function saved(file: string, fileKey: Uint8Array, generation: number): Pro
 export async function updateVault<T>(file: string, fileKey: Uint8Array, fn: (data: VaultData) => T | Promise<T>): Promise<{ result: T; vault: UnlockedVault }> {
   return withLock(file, async () => {
     const current = await openKeyed(file, fileKey, { locked: true });
-    const before = encodePayload(current.data);
-    const result = await fn(current.data);
-    const after = encodePayload(current.data);
-    const changed = before.length !== after.length || before.some((b, i) => b !== after[i]);
-    before.fill(0);
-    after.fill(0);
+    const { result, changed } = await changedBy(current.data, fn);
     // Nothing changed, nothing written: a no-op leaves the file byte-identical.
     if (changed) {
       current.data.generation += 1;
@@ -191,6 +162,14 @@ export async function updateVault<T>(file: string, fileKey: Uint8Array, fn: (dat
     }
     return { result, vault: current };
   });
+}
+
+/** Runs `fn` on `data` and says whether it changed the payload. Both encodings are wiped, also when `fn` throws. */
+async function changedBy<T>(data: VaultData, fn: (data: VaultData) => T | Promise<T>): Promise<{ result: T; changed: boolean }> {
+  using before = secret(encodePayload(data));
+  const result = await fn(data);
+  using after = secret(encodePayload(data));
+  return { result, changed: !ctEqual(before.bytes, after.bytes) };
 }
 
 /** `janee passwd`: same file key, new passphrase (new salt), new work factor if given. */
@@ -206,19 +185,14 @@ export async function rewrapVault(file: string, fileKey: Uint8Array, newPassphra
 
 /** `janee rekey`: a new random file key. Returns it (the caller wipes it). */
 export async function rekeyVault(file: string, oldKey: Uint8Array, passphrase: Uint8Array, logN: number): Promise<Uint8Array> {
-  const fileKey = generateFileKey();
-  try {
-    const header = await wrapFileKey(passphrase, fileKey, logN);
-    await withLock(file, async () => {
-      const current = await openKeyed(file, oldKey, { locked: true });
-      current.data.generation += 1;
-      await writeSealed(file, header, fileKey, current.data);
-      // The new key at a higher generation retires the old one: a copy under it is refused.
-      await saved(file, fileKey, current.data.generation);
-    });
-    return fileKey;
-  } catch (e) {
-    fileKey.fill(0);
-    throw e;
-  }
+  using fileKey = secret(generateFileKey());
+  const header = await wrapFileKey(passphrase, fileKey.bytes, logN);
+  await withLock(file, async () => {
+    const current = await openKeyed(file, oldKey, { locked: true });
+    current.data.generation += 1;
+    await writeSealed(file, header, fileKey.bytes, current.data);
+    // The new key at a higher generation retires the old one: a copy under it is refused.
+    await saved(file, fileKey.bytes, current.data.generation);
+  });
+  return fileKey.take(); // to the caller, who wipes it
 }

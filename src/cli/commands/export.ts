@@ -15,6 +15,7 @@ import { vaultPath } from '../../config/paths.js';
 import type { JaneeConfig, ServiceConfig } from '../../config/types.js';
 import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS } from '../../config/types.js';
 import { atomicWrite } from '../../util/fsutil.js';
+import { secret } from '../../util/secret.js';
 import { encryptAge } from '../../vault/age.js';
 import { unlockVaultFile } from '../../vault/store.js';
 import type { VaultData } from '../../vault/types.js';
@@ -98,31 +99,12 @@ export class ExportCommand extends JaneeCommand {
     }
     const file = vaultPath(config?.vaultPath);
 
-    const { passphrase } = await getPassphrase(this.io, { fromStdin: this.passphraseStdin, prompt: 'vault passphrase: ' });
-    let data: VaultData;
-    let agePass: Uint8Array | undefined;
-    try {
-      const vault = await withProgress(this.context.stderr, 'unlocking vault', unlockVaultFile(file, passphrase));
-      vault.fileKey.fill(0);
-      data = vault.data;
-      agePass = this.samePassphrase ? Uint8Array.from(passphrase) : undefined;
-    } finally {
-      passphrase.fill(0);
-    }
-    agePass ??= await agePassphrase(this.io, { fromStdin: this.agePassphraseStdin, confirm: true });
-
     const services: Record<string, ExportedService> = {};
     for (const s of config?.services.values() ?? []) services[s.name] = serviceToJson(s);
-    const plain = new TextEncoder().encode(
-      JSON.stringify({ format: EXPORT_FORMAT, exported: new Date().toISOString(), entries: data.entries, services }, null, 2) + '\n',
-    );
-    let sealed: Uint8Array;
-    try {
-      sealed = await withProgress(this.context.stderr, `encrypting (age, scrypt 2^${logN})`, encryptAge(plain, agePass, { logN }));
-    } finally {
-      plain.fill(0);
-      agePass.fill(0);
-    }
+    const { data, samePass } = await this.unlockData(file);
+    const agePass = samePass ?? (await agePassphrase(this.io, { fromStdin: this.agePassphraseStdin, confirm: true }));
+    const exported = { format: EXPORT_FORMAT, exported: new Date().toISOString(), entries: data.entries, services };
+    const sealed = await sealExport(this.context.stderr, exported, agePass, logN);
     if (!this.force && (await exists(this.age))) {
       throw new JaneeError('EXPORT_EXISTS', `${this.age} already exists`, 'pick another file name, or pass --force to replace it');
     }
@@ -133,6 +115,25 @@ export class ExportCommand extends JaneeCommand {
     info(this.context.stderr, 'anyone with this file and its passphrase has every secret: store it like the vault');
     return 0;
   }
+
+  /**
+   * The vault's data (its file key wiped at once). With --same-passphrase, the vault
+   * passphrase is handed over for the age file (sealExport wipes it); else it is wiped here,
+   * before the age passphrase is asked for.
+   */
+  private async unlockData(file: string): Promise<{ data: VaultData; samePass?: Uint8Array }> {
+    using passphrase = secret((await getPassphrase(this.io, { fromStdin: this.passphraseStdin, prompt: 'vault passphrase: ' })).passphrase);
+    const vault = await withProgress(this.context.stderr, 'unlocking vault', unlockVaultFile(file, passphrase.bytes));
+    vault.fileKey.fill(0);
+    return this.samePassphrase ? { data: vault.data, samePass: passphrase.take() } : { data: vault.data };
+  }
+}
+
+/** The export as an age file. Takes the age passphrase and wipes it, and the JSON, once encrypted. */
+async function sealExport(stderr: Streams['stderr'], exported: object, agePass: Uint8Array, logN: number): Promise<Uint8Array> {
+  using pass = secret(agePass);
+  using plain = secret(new TextEncoder().encode(JSON.stringify(exported, null, 2) + '\n'));
+  return await withProgress(stderr, `encrypting (age, scrypt 2^${logN})`, encryptAge(plain.bytes, pass.bytes, { logN }));
 }
 
 async function exists(file: string): Promise<boolean> {

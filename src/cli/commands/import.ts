@@ -10,13 +10,14 @@ import { addServiceNode, editConfig, hasService, type NewService } from '../../c
 import { SERVICE_NAME } from '../../config/load.js';
 import { AUTH_TYPES, type AuthSpec } from '../../config/types.js';
 import { parseBaseUrl } from '../../config/url.js';
+import { secret } from '../../util/secret.js';
 import { decryptAge } from '../../vault/age.js';
 import { sameEntry } from '../../vault/merge.js';
 import { decodePayload } from '../../vault/payload.js';
 import { updateVault } from '../../vault/store.js';
 import type { VaultEntry } from '../../vault/types.js';
 import { JaneeCommand, passphraseStdinOption } from '../base.js';
-import { info, warn, withProgress } from '../io.js';
+import { info, warn, withProgress, type Streams } from '../io.js';
 import { unlockWithPassphrase } from '../vault-ops.js';
 import { agePassphrase, EXPORT_FORMAT } from './export.js';
 
@@ -35,6 +36,13 @@ function bad(message: string): JaneeError {
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Decrypts and parses an export. Takes the age passphrase and wipes it, and the decrypted JSON. */
+async function openExport(stderr: Streams['stderr'], file: Uint8Array, agePass: Uint8Array): Promise<ImportContents> {
+  using pass = secret(agePass);
+  using plain = secret(await withProgress(stderr, 'decrypting (age)', decryptAge(file, pass.bytes, { maxLogN: 22 })));
+  return parseImport(plain.bytes);
+}
 
 /** Parses and validates the decrypted JSON. Never quotes a value in an error. */
 export function parseImport(plain: Uint8Array): ImportContents {
@@ -134,17 +142,7 @@ export class ImportCommand extends JaneeCommand {
     let contents: ImportContents;
     try {
       const pass = await agePassphrase(this.io, { fromStdin: this.agePassphraseStdin, confirm: false });
-      let plain: Uint8Array;
-      try {
-        plain = await withProgress(this.context.stderr, 'decrypting (age)', decryptAge(file, pass, { maxLogN: 22 }));
-      } finally {
-        pass.fill(0);
-      }
-      try {
-        contents = parseImport(plain);
-      } finally {
-        plain.fill(0);
-      }
+      contents = await openExport(this.context.stderr, file, pass);
       await updateVault(vaultFile, vault.fileKey, (data) => {
         added = [];
         same = [];

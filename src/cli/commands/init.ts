@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { JaneeError, usageError } from '../../errors.js';
 import { INITIAL_CONFIG } from '../../config/edit.js';
 import { atomicWrite, ensureDir } from '../../util/fsutil.js';
+import { secret } from '../../util/secret.js';
 import { DEFAULT_LOG_N, MAX_LOG_N, WARN_BELOW_LOG_N } from '../../vault/format.js';
 import { createVaultFile, vaultExists } from '../../vault/store.js';
 import { JaneeCommand, passphraseStdinOption } from '../base.js';
@@ -42,12 +43,7 @@ export class InitCommand extends JaneeCommand {
     if (await vaultExists(vault)) {
       throw new JaneeError('VAULT_EXISTS', `a vault already exists at ${vault}`, 'nothing to do; `janee passwd` changes its passphrase');
     }
-    const { passphrase } = await getPassphrase(this.io, { fromStdin: this.passphraseStdin, confirm: true, prompt: 'new vault passphrase: ' });
-    try {
-      await withProgress(this.context.stderr, `creating vault (scrypt 2^${logN})`, createVaultFile(vault, passphrase, logN));
-    } finally {
-      passphrase.fill(0);
-    }
+    await this.create(vault, logN);
     let wroteConfig = false;
     try {
       await fs.access(configFile);
@@ -59,5 +55,11 @@ export class InitCommand extends JaneeCommand {
     info(this.context.stderr, `created ${vault}${wroteConfig ? ` and ${configFile}` : ''}`);
     info(this.context.stderr, 'next: janee add <name> --base-url <url> --auth bearer');
     return 0;
+  }
+
+  /** The vault passphrase is wiped once the vault exists. */
+  private async create(vault: string, logN: number): Promise<void> {
+    using passphrase = secret((await getPassphrase(this.io, { fromStdin: this.passphraseStdin, confirm: true, prompt: 'new vault passphrase: ' })).passphrase);
+    await withProgress(this.context.stderr, `creating vault (scrypt 2^${logN})`, createVaultFile(vault, passphrase.bytes, logN));
   }
 }

@@ -25,6 +25,7 @@ import { findInlineSecrets, removeInlineSecrets } from '../../migrate/inline.js'
 import { LEGACY_RELEASES, looksLegacy, looksLegacyCredentials, planLegacy, rewriteLegacyConfig, type LegacyPlan } from '../../migrate/legacy.js';
 import { describePolicy } from '../../migrate/rules.js';
 import { atomicWrite, withLock } from '../../util/fsutil.js';
+import { secret } from '../../util/secret.js';
 import { WARN_BELOW_LOG_N } from '../../vault/format.js';
 import { sameEntry } from '../../vault/merge.js';
 import { createVaultFile, unlockVaultFile, updateVault, vaultExists, type UnlockedVault } from '../../vault/store.js';
@@ -238,27 +239,7 @@ export class MigrateCommand extends JaneeCommand {
 
   /** Unlocks (or creates) the vault and adds the entries; the same value already there is fine. */
   private async addToVault(file: string, entries: NewEntry[], skip: Set<string> = new Set()): Promise<void> {
-    const stderr = this.context.stderr;
-    let vault: UnlockedVault;
-    if (await vaultExists(file)) {
-      const { passphrase } = await getPassphrase(this.io, { fromStdin: this.passphraseStdin, prompt: 'vault passphrase: ' });
-      try {
-        vault = await withProgress(stderr, 'unlocking vault', unlockVaultFile(file, passphrase));
-      } finally {
-        passphrase.fill(0);
-      }
-    } else {
-      const logN = parseWorkFactor(this.workFactor);
-      if (logN < WARN_BELOW_LOG_N) warn(stderr, `work factor 2^${logN} is weak against passphrase guessing; use it for tests only`);
-      info(stderr, `no vault yet: creating ${file}`);
-      const { passphrase } = await getPassphrase(this.io, { fromStdin: this.passphraseStdin, confirm: true, prompt: 'new vault passphrase: ' });
-      try {
-        await withProgress(stderr, `creating vault (scrypt 2^${logN})`, createVaultFile(file, passphrase, logN));
-        vault = await withProgress(stderr, 'unlocking vault', unlockVaultFile(file, passphrase));
-      } finally {
-        passphrase.fill(0);
-      }
-    }
+    const vault = await this.openOrCreate(file);
     try {
       await updateVault(file, vault.fileKey, (data) => {
         const clash: string[] = [];
@@ -284,6 +265,21 @@ export class MigrateCommand extends JaneeCommand {
     } finally {
       vault.fileKey.fill(0);
     }
+  }
+
+  /** Unlocks the vault, creating it first if there is none. The passphrase is wiped here; the caller wipes vault.fileKey. */
+  private async openOrCreate(file: string): Promise<UnlockedVault> {
+    const stderr = this.context.stderr;
+    if (await vaultExists(file)) {
+      using passphrase = secret((await getPassphrase(this.io, { fromStdin: this.passphraseStdin, prompt: 'vault passphrase: ' })).passphrase);
+      return await withProgress(stderr, 'unlocking vault', unlockVaultFile(file, passphrase.bytes));
+    }
+    const logN = parseWorkFactor(this.workFactor);
+    if (logN < WARN_BELOW_LOG_N) warn(stderr, `work factor 2^${logN} is weak against passphrase guessing; use it for tests only`);
+    info(stderr, `no vault yet: creating ${file}`);
+    using passphrase = secret((await getPassphrase(this.io, { fromStdin: this.passphraseStdin, confirm: true, prompt: 'new vault passphrase: ' })).passphrase);
+    await withProgress(stderr, `creating vault (scrypt 2^${logN})`, createVaultFile(file, passphrase.bytes, logN));
+    return await withProgress(stderr, 'unlocking vault', unlockVaultFile(file, passphrase.bytes));
   }
 
   /** A `<config>.bak` from an earlier edit may still hold what we just removed: delete it. */

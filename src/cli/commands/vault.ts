@@ -12,6 +12,7 @@ import { Command, Option } from 'clipanion';
 import * as fs from 'node:fs/promises';
 import { JaneeError } from '../../errors.js';
 import { atomicWrite } from '../../util/fsutil.js';
+import { secret } from '../../util/secret.js';
 import { diffTextFor } from '../../vault/diff.js';
 import { mergeConfigText } from '../../config/merge.js';
 import { VERSION_LINE } from '../../vault/format.js';
@@ -139,13 +140,9 @@ export class VaultAcceptOlderCommand extends JaneeCommand {
 
   async run(): Promise<number> {
     const file = await this.vaultFile();
-    const { passphrase } = await getPassphrase(this.io, { fromStdin: this.passphraseStdin, prompt: 'vault passphrase: ' });
-    let r: Awaited<ReturnType<typeof acceptOlderVault>>;
-    try {
-      r = await withProgress(this.context.stderr, 'unlocking vault', acceptOlderVault(file, passphrase));
-    } finally {
-      passphrase.fill(0);
-    }
+    // Wiped when run returns: only messages are written after this.
+    using passphrase = secret((await getPassphrase(this.io, { fromStdin: this.passphraseStdin, prompt: 'vault passphrase: ' })).passphrase);
+    const r = await withProgress(this.context.stderr, 'unlocking vault', acceptOlderVault(file, passphrase.bytes));
     const stderr = this.context.stderr;
     if (!r.changed) {
       info(stderr, `nothing to accept: ${file} (generation ${r.generation}) is not older than what was seen here${r.before ? ` (generation ${r.before.generation})` : ''}`);
