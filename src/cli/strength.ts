@@ -14,9 +14,13 @@ const COMMON = [
 ];
 const SEQUENCES = ['0123456789', 'abcdefghijklmnopqrstuvwxyz', 'qwertyuiop', 'asdfghjkl', 'zxcvbnm'];
 
-/** Why a passphrase is weak (empty: no objection). Never includes the passphrase itself. */
-export function passphraseWeaknesses(passphrase: string): string[] {
-  const p = passphrase.normalize('NFKC');
+/**
+ * Why a passphrase is weak (empty: no objection). Never includes the passphrase
+ * itself. Takes the bytes as janee holds them; the decoded string it makes to
+ * judge them cannot be wiped (SECURITY.md, JavaScript memory) and lives until GC.
+ */
+export function passphraseWeaknesses(passphrase: Uint8Array | string): string[] {
+  const p = (typeof passphrase === 'string' ? passphrase : new TextDecoder().decode(passphrase)).normalize('NFKC');
   const lower = p.toLowerCase();
   const why: string[] = [];
   const length = [...p].length;
@@ -28,6 +32,13 @@ export function passphraseWeaknesses(passphrase: string): string[] {
   if (COMMON.some((w) => stripped.includes(w))) why.push('contains a common password');
   if (stripped.length >= 4 && isMostlySequence(stripped)) why.push('a keyboard or alphabet sequence');
   return why;
+}
+
+/** The warning line for a weak new passphrase, or undefined. */
+export function weakPassphraseWarning(passphrase: Uint8Array): string | undefined {
+  const why = passphraseWeaknesses(passphrase);
+  if (why.length === 0) return undefined;
+  return `this passphrase is weak (${why.join('; ')}): anyone with a copy of the vault file can try to guess it offline`;
 }
 
 /** Whether most neighbouring characters are neighbours in a sequence (either direction, wrapping: 9→0). */

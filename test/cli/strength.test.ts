@@ -21,3 +21,16 @@ describe('passphraseWeaknesses', () => {
     for (const w of passphraseWeaknesses('letmein')) expect(w).not.toContain('letmein');
   });
 });
+
+describe('janee init warns about a weak passphrase, and goes on', () => {
+  it('weak: a warning naming the reasons, never the passphrase; strong: no warning', async () => {
+    const { runJanee, tempHome, FAST } = await import('../helpers/cli.js');
+    const weak = await runJanee(['init', ...FAST], { env: { ...(await tempHome()), JANEE_PASSPHRASE: 'letmein1' } });
+    expect(weak.code).toBe(0);
+    expect(weak.stderr).toMatch(/janee: warning: this passphrase is weak \(shorter than 12 characters; contains a common password\)/);
+    expect(weak.stderr + weak.stdout).not.toContain('letmein1');
+    const strong = await runJanee(['init', ...FAST], { env: await tempHome() });
+    expect(strong.code).toBe(0);
+    expect(strong.stderr).not.toContain('passphrase is weak');
+  });
+});

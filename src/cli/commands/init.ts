@@ -10,6 +10,7 @@ import { createVaultFile, vaultExists } from '../../vault/store.js';
 import { JaneeCommand, passphraseStdinOption } from '../base.js';
 import { info, warn, withProgress } from '../io.js';
 import { getPassphrase } from '../passphrase.js';
+import { weakPassphraseWarning } from '../strength.js';
 
 export const MIN_WORK_FACTOR = 10;
 
@@ -60,6 +61,8 @@ export class InitCommand extends JaneeCommand {
   /** The vault passphrase is wiped once the vault exists. */
   private async create(vault: string, logN: number): Promise<void> {
     using passphrase = secret((await getPassphrase(this.io, { fromStdin: this.passphraseStdin, confirm: true, prompt: 'new vault passphrase: ' })).passphrase);
+    const weak = weakPassphraseWarning(passphrase.bytes);
+    if (weak) warn(this.context.stderr, weak);
     await withProgress(this.context.stderr, `creating vault (scrypt 2^${logN})`, createVaultFile(vault, passphrase.bytes, logN));
   }
 }
