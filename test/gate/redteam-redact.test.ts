@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { constants as zc, gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalGate } from '../../src/gate/gate.js';
 import { VaultSecrets } from '../../src/gate/secrets.js';
@@ -25,6 +26,9 @@ import { startUpstream, type Upstream } from '../helpers/upstream.js';
 const CALLER: Caller = { agent: 'redteam-redact', agentSource: 'flag' };
 const PASSPHRASE = new TextEncoder().encode('redteam redact test');
 // A base64-alphabet key (as many providers issue), so its escaped forms differ from it every few characters.
+// Plain random hex: every run of its characters in the agent's view is the key's.
+const GZ_KEY = randomBytes(20).toString('hex');
+const GZ_CAP = 4096;
 const KEY = `pw${[...randomBytes(24)].map((b, i) => (i % 4 === 3 ? "+/=&"[b % 4] : "abcdefghijkmnpqrstuvwxyzABCDEFGH"[b % 32])).join("")}`;
 
 let dir: string;
@@ -51,10 +55,19 @@ beforeAll(async () => {
     res.end(JSON.stringify({ data: [], next: cursor }));
   });
 
+  up.route('/gz', (req, res) => {
+    // An export endpoint: gzip without content-encoding, the request echoed after padding
+    // the agent chose (level 0 here so the cut lands where the test wants; random
+    // padding makes deflate store it the same way).
+    const pad = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('pad'));
+    res.writeHead(200, { 'content-type': 'application/gzip' });
+    res.end(gzipSync(`${'x'.repeat(pad)}authorization: ${req.headers.authorization}\n${'y'.repeat(2000)}`, { level: 0 }));
+  });
+
   const home = path.join(dir, 'home');
   await fs.mkdir(home, { mode: 0o700 });
   const configFile = path.join(home, 'config.yaml');
-  const services = { q: { baseUrl: up.url, auth: { type: 'query', param: 'api_key' } } };
+  const services = { q: { baseUrl: up.url, auth: { type: 'query', param: 'api_key' } }, g: { baseUrl: up.url, auth: { type: 'bearer' }, maxResponseBytes: GZ_CAP } };
   await fs.writeFile(configFile, `${JSON.stringify({ services }, null, 2)}\n`);
   const vaultFile = path.join(home, 'vault.janee');
   await createVaultFile(vaultFile, PASSPHRASE, 10);
@@ -62,6 +75,7 @@ beforeAll(async () => {
   const now = new Date().toISOString();
   const { vault } = await updateVault(vaultFile, unlocked.fileKey, (data) => {
     data.entries.q = { fields: { token: KEY }, origins: [new URL(up.url).origin], created: now, updated: now };
+    data.entries.g = { fields: { token: GZ_KEY }, origins: [new URL(up.url).origin], created: now, updated: now };
   });
   gate = new LocalGate({
     configFile,
@@ -108,5 +122,28 @@ describe('red team: base64 of an escaped form of the key', () => {
     expect(r.status).toBe(200);
     expect(up.requests.at(-1)?.url).toContain(encodeURIComponent(KEY)); // the key really went upstream, escaped
     expect(longestRun(decodedCursor(r), KEY).length).toBeLessThan(NGRAM);
+  });
+});
+
+describe('red team: a compressed body cut at the size cap', () => {
+  it('never shows the start of a key at the cut (the agent moves the cut with padding)', async () => {
+    // gzip header 10 bytes + stored-block header 5: the cut is ~4081 characters into the text.
+    let longest = '';
+    for (let pad = 4081 - 'authorization: Bearer '.length - 12; pad <= 4081 - 'authorization: Bearer '.length; pad++) {
+      const r = await gate.execute({ service: 'g', method: 'GET', path: `/gz?pad=${pad}` }, CALLER);
+      expect(r.truncated).toBe(true);
+      const bytes = Buffer.from(r.body, r.bodyEncoding === 'base64' ? 'base64' : 'utf8');
+      let view = bytes.toString('latin1');
+      try {
+        view = gunzipSync(bytes, { finishFlush: zc.Z_SYNC_FLUSH }).toString('latin1'); // what an agent can inflate of a cut stream
+      } catch {
+        // not gzip (withheld notice)
+      }
+      const run = longestRun(view, GZ_KEY);
+      if (run.length > longest.length) longest = run;
+    }
+    // The plain-text path drops a fixed tail: no prefix of a key at the cut, of any length
+    // (a run of 4+ random hex characters does not turn up by chance in the agent's view).
+    expect(longest.length, longest).toBeLessThan(4);
   });
 });
