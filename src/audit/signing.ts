@@ -146,7 +146,7 @@ async function readMark(file: string): Promise<SignedMark | null> {
     o = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new Error(`${file} is not a checkpoint mark (${(e as Error).message})`);
+    throw new Error(`${file} is not a checkpoint mark (${(e as Error).message})`, { cause: e });
   }
   if (typeof o !== 'object' || o === null || !Number.isSafeInteger(o.seq) || (o.seq as number) < 1 || typeof o.hash !== 'string' || !HEX64.test(o.hash)) {
     throw new Error(`${file} is not a checkpoint mark`);

@@ -323,8 +323,9 @@ export async function verifyAudit(dir: string, env: NodeJS.ProcessEnv = process.
         ? `the log was signed up to seq ${mark.seq} on this machine (${markPath}), but the log ends at seq ${end}: signed entries were deleted`
         : `seq ${mark.seq} was signed on this machine (${markPath}), but the log does not have it: signed entries were deleted`,
     );
-  } else if (mark && ((signed as VerifyResult['signed'])?.seq ?? 0) < mark.seq && !markRewritten) {
-    report(CHECKPOINT_FILE, 0, `seq ${mark.seq} was signed on this machine (${markPath}), but ${CHECKPOINT_FILE} signs only up to seq ${(signed as VerifyResult['signed'])?.seq ?? 0}: checkpoints were deleted`);
+  } else if (mark && !markRewritten) {
+    const upTo = signed?.seq ?? 0;
+    if (upTo < mark.seq) report(CHECKPOINT_FILE, 0, `seq ${mark.seq} was signed on this machine (${markPath}), but ${CHECKPOINT_FILE} signs only up to seq ${upTo}: checkpoints were deleted`);
   }
   if (checkpoints.lines === 0 && keys.pinned && keys.pinned.size > 0 && entries > 0) {
     report(CHECKPOINT_FILE, 0, `missing or empty, but this machine has signing keys pinned for this log (${pinPath}): checkpoints were deleted`);
