@@ -15,6 +15,11 @@
  *   directory (src/util/state.ts), same format. Someone who rewrites the log
  *   and swaps `signing-keys` for a key of their own still fails verify on this
  *   machine, unless they also edit the pin (same uid: possible; see SECURITY.md).
+ * - a mark beside the pin, `audit-signed-<id of the audit dir>`: `{"seq","hash"}`
+ *   of the newest checkpoint written on this machine (max only). Without it, the
+ *   log cut back to an earlier checkpoint — newest entries and the checkpoints
+ *   that signed them deleted, `head` fixed — verified clean: a chain and its
+ *   signatures cannot show what came after them.
  *
  * Records (one JSON line each):
  * - checkpoint, in `<audit>/checkpoints`: `{"seq","hash","ts","key","sig"}`;
@@ -26,7 +31,7 @@ import { createHash, createPrivateKey, createPublicKey, hkdfSync, sign, verify, 
 import { constants as fsc } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { ensureDir, FILE_MODE } from '../util/fsutil.js';
+import { atomicWrite, ensureDir, FILE_MODE } from '../util/fsutil.js';
 import { secret } from '../util/secret.js';
 import { stateDirs } from '../util/state.js';
 
@@ -114,13 +119,63 @@ export function parseCheckpoint(line: string): Checkpoint | null {
 // ---------------------------------------------------------------------------
 // Public key files
 
-/**
- * The pin files for an audit dir, one per state directory (src/util/state.ts; one
- * file per audit dir, so several homes do not mix). Written to all, read from all.
- */
-export function pinFiles(auditDir: string, env: NodeJS.ProcessEnv = process.env): string[] {
+/** `<prefix>-<id of the audit dir>` in each state directory (src/util/state.ts): written to all, read from all. */
+function stateFiles(auditDir: string, prefix: string, env: NodeJS.ProcessEnv): string[] {
   const id = createHash('sha256').update(path.resolve(auditDir)).digest('hex').slice(0, 16);
-  return stateDirs(env).map((dir) => path.join(dir, `audit-keys-${id}`));
+  return stateDirs(env).map((dir) => path.join(dir, `${prefix}-${id}`));
+}
+
+/** The pin files for an audit dir (one file per audit dir, so several homes do not mix). */
+export function pinFiles(auditDir: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  return stateFiles(auditDir, 'audit-keys', env);
+}
+
+/** The files remembering the newest checkpoint written on this machine for an audit dir. */
+export function signedMarkFiles(auditDir: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  return stateFiles(auditDir, 'audit-signed', env);
+}
+
+export interface SignedMark {
+  seq: number;
+  hash: string;
+}
+
+async function readMark(file: string): Promise<SignedMark | null> {
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new Error(`${file} is not a checkpoint mark (${(e as Error).message})`, { cause: e });
+  }
+  if (typeof o !== 'object' || o === null || !Number.isSafeInteger(o.seq) || (o.seq as number) < 1 || typeof o.hash !== 'string' || !HEX64.test(o.hash)) {
+    throw new Error(`${file} is not a checkpoint mark`);
+  }
+  return { seq: o.seq as number, hash: o.hash };
+}
+
+/** The newest checkpoint this machine wrote for the audit dir (highest over the state dirs); null: none. Throws on a damaged mark. */
+export async function readSignedMark(auditDir: string, env: NodeJS.ProcessEnv = process.env): Promise<SignedMark | null> {
+  let best: SignedMark | null = null;
+  for (const file of signedMarkFiles(auditDir, env)) {
+    const m = await readMark(file);
+    if (m && (!best || m.seq > best.seq)) best = m;
+  }
+  return best;
+}
+
+/**
+ * Raises the mark to a checkpoint just written (under the audit lock, after the
+ * checkpoint is synced, so a mark never names more than the files hold). Never
+ * lowers it: a log cut back and written on from there must not reset it.
+ */
+export async function noteSigned(auditDir: string, mark: SignedMark): Promise<void> {
+  for (const file of signedMarkFiles(auditDir)) {
+    const have = await readMark(file).catch(() => null);
+    if (have && have.seq >= mark.seq) continue;
+    await ensureDir(path.dirname(file));
+    await atomicWrite(file, `${JSON.stringify({ seq: mark.seq, hash: mark.hash })}\n`, { backup: false });
+  }
 }
 
 /** The keys pinned for an audit dir: the union over its pin files; null when none exists. */

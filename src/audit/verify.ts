@@ -33,6 +33,13 @@
  * entries after the last checkpoint are not signed (a gate still running, a crash,
  * or a locked gate, which has no key): reported in `unsigned`, not a failure —
  * `janee logs verify --require-signed` makes it one.
+ *
+ * Cut back. Deleting the newest entries *and* the checkpoints that signed them,
+ * with `head` fixed, leaves a shorter log that is chained and signed to its end.
+ * On the machine that wrote it, the mark outside JANEE_HOME (signing.ts) names
+ * the newest checkpoint written: the log must still have that entry, with that
+ * hash, and a checkpoint for it. The mark is read before anything else, so a
+ * checkpoint written while verify runs cannot look missing.
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
@@ -48,7 +55,10 @@ import {
   pinFiles,
   readPinnedKeys,
   readKeyFile,
+  readSignedMark,
+  signedMarkFiles,
   type Checkpoint,
+  type SignedMark,
   type SignedKind,
 } from './signing.js';
 import { HEAD_FILE } from './writer.js';
@@ -203,6 +213,14 @@ export async function verifyAudit(dir: string, env: NodeJS.ProcessEnv = process.
     else truncatedReport = true;
   };
 
+  // First (see "Cut back"): every checkpoint the mark names is already on disk.
+  const markPath = signedMarkFiles(dir, env).join(', ');
+  let mark: SignedMark | null = null;
+  try {
+    mark = await readSignedMark(dir, env);
+  } catch (e) {
+    warnings.push(`${(e as Error).message}: cannot check that the log was not cut back to an earlier checkpoint`);
+  }
   const pinPath = pinFiles(dir, env).join(', ');
   const keys: Keys = { listed: (await readKeyFile(path.join(dir, KEYS_FILE)).catch(() => null)) ?? new Map(), pinned: await readPinnedKeys(dir, env), pinPath };
   const files = await listLogFiles(dir);
@@ -214,6 +232,9 @@ export async function verifyAudit(dir: string, env: NodeJS.ProcessEnv = process.
   let last: { seq: number; hash: string } | null = anchor ? { seq: anchor.seq, hash: anchor.hash } : null;
   let headMatched = false;
   let signed: VerifyResult['signed'] = null;
+  if (mark && anchor && mark.seq <= anchor.seq) mark = null; // its entry went with retention
+  let markFound = false;
+  let markRewritten = false;
 
   for (const file of files) {
     try {
@@ -270,6 +291,11 @@ export async function verifyAudit(dir: string, env: NodeJS.ProcessEnv = process.
             }
           }
         }
+        if (mark && e.seq === mark.seq) {
+          markFound = true;
+          markRewritten = e.hash !== mark.hash;
+          if (markRewritten) report(file, lineNo, `entry seq ${e.seq} differs from what was signed on this machine (${markPath}): the log was rewritten`);
+        }
         if (head && typeof head === 'object' && e.seq === head.seq && e.hash === head.hash) headMatched = true;
         last = { seq: e.seq, hash: e.hash };
       }
@@ -288,6 +314,18 @@ export async function verifyAudit(dir: string, env: NodeJS.ProcessEnv = process.
         seq > end ? `signs seq ${seq} but the log ends at seq ${end}: signed entries were deleted` : `signs seq ${seq}, which the log does not have: signed entries were deleted`,
       );
     }
+  }
+  if (mark && !markFound) {
+    report(
+      CHECKPOINT_FILE,
+      0,
+      mark.seq > end
+        ? `the log was signed up to seq ${mark.seq} on this machine (${markPath}), but the log ends at seq ${end}: signed entries were deleted`
+        : `seq ${mark.seq} was signed on this machine (${markPath}), but the log does not have it: signed entries were deleted`,
+    );
+  } else if (mark && !markRewritten) {
+    const upTo = signed?.seq ?? 0;
+    if (upTo < mark.seq) report(CHECKPOINT_FILE, 0, `seq ${mark.seq} was signed on this machine (${markPath}), but ${CHECKPOINT_FILE} signs only up to seq ${upTo}: checkpoints were deleted`);
   }
   if (checkpoints.lines === 0 && keys.pinned && keys.pinned.size > 0 && entries > 0) {
     report(CHECKPOINT_FILE, 0, `missing or empty, but this machine has signing keys pinned for this log (${pinPath}): checkpoints were deleted`);

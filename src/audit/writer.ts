@@ -74,7 +74,7 @@ import * as path from 'node:path';
 import { JaneeError } from '../errors.js';
 import { atomicWrite, dropLockCandidate, ensureDir, FILE_MODE, withLock } from '../util/fsutil.js';
 import { listLogFiles } from './reader.js';
-import { ANCHOR_FILE, CHECKPOINT_FILE, makeCheckpoint, publishKey, type AuditSigner } from './signing.js';
+import { ANCHOR_FILE, CHECKPOINT_FILE, makeCheckpoint, noteSigned, publishKey, type AuditSigner } from './signing.js';
 import {
   fileNameFor,
   GENESIS_HASH,
@@ -382,6 +382,7 @@ export class AuditWriter {
     } finally {
       await fh.close();
     }
+    await noteSigned(this.dir, tail);
     this.unsigned = 0;
     if (this.checkpointTimer) clearTimeout(this.checkpointTimer);
     this.checkpointTimer = null;

@@ -41,7 +41,8 @@
  *
  * Bodies (`redactBody`): a gzip body (or a zlib one) is inflated, under a cap, to
  * look inside: one that holds a secret, or cannot be inspected, is withheld whole
- * (there is no mapping back into compressed bytes). A body in UTF-16/32 (BOM,
+ * (there is no mapping back into compressed bytes), and so is one cut at the size
+ * cap (no fixed tail can be dropped from it). A body in UTF-16/32 (BOM,
  * declared or sniffed) or another declared non-UTF-8 charset is transcoded and
  * returned as UTF-8 text; one in a charset nothing here decodes (UTF-7, EBCDIC)
  * is withheld. UTF-8 text is redacted as text; anything else as bytes
@@ -324,6 +325,9 @@ export class Redactor {
     if (inflated !== undefined) {
       // Compressed without content-encoding (forward.ts decodes declared encodings).
       if (inflated === 'uninspectable' || depth > 0) return withheld('it is compressed and janee could not inspect all of it');
+      // Cut at the cap: the inflatable part could end in the start of a key, and
+      // there is no fixed tail to drop from compressed bytes (see the file comment).
+      if (truncated) return withheld('it is compressed and was cut at the size cap (maxResponseBytes)');
       const inner = this.#body(inflated, undefined, false, depth + 1);
       if (inner.found !== undefined) return withheld('it is compressed and holds a secret', inner.found);
       if (inner.withheld === true) return inner;

@@ -13,6 +13,15 @@
  * and nothing audited: no call was made) and notifications are dropped (there is
  * nothing yet for them to refer to; a premature `notifications/initialized`
  * would otherwise start opening the vault).
+ *
+ * One initialize per session: a second one (or one sent while the first is
+ * still being answered) is refused. The SDK would answer it and replace
+ * clientInfo, i.e. the audited agent name, mid-session — and since refusals are
+ * coalesced per agent name, each new name would also get a fresh burst of full
+ * audit lines. The session opens only on the *initialize* result (one with a
+ * protocolVersion) for the pending initialize's id; an error for it closes the
+ * attempt (a retry is allowed), and no other request may reuse that id while it
+ * is pending (a ping's `{}` result with the same id once opened the session).
  */
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
@@ -31,6 +40,7 @@ const BEFORE_INITIALIZE: ReadonlySet<string> = new Set(['initialize', 'ping']);
 /** JSON-RPC "Invalid Request": standard, and clashes with no MCP-defined code (-32002 is "resource not found"). */
 export const NOT_INITIALIZED_CODE: number = ErrorCode.InvalidRequest;
 export const NOT_INITIALIZED_MESSAGE = 'server not initialized: send initialize (and wait for its result) first';
+export const ALREADY_INITIALIZED_MESSAGE = 'already initialized: a session has one initialize';
 
 export class LifecycleGuard implements Transport {
   readonly #inner: Transport;
@@ -64,27 +74,30 @@ export class LifecycleGuard implements Transport {
   }
 
   send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
-    // Open once a successful initialize result goes out (an error result keeps it shut).
-    if (!this.#initialized && this.#initializeId !== undefined && isJSONRPCResultResponse(message) && message.id === this.#initializeId) {
-      this.#initialized = true;
+    if (!this.#initialized && this.#initializeId !== undefined && 'id' in message && message.id === this.#initializeId) {
+      if (isJSONRPCResultResponse(message) && typeof message.result.protocolVersion === 'string') this.#initialized = true;
+      else if (!isJSONRPCResultResponse(message)) this.#initializeId = undefined; // failed: may be retried
     }
     return this.#inner.send(message, options);
   }
 
   #receive(message: JSONRPCMessage, extra?: MessageExtraInfo): void {
-    if (!this.#initialized) {
-      if (isJSONRPCRequest(message)) {
-        if (!BEFORE_INITIALIZE.has(message.method)) {
-          this.#inner
-            .send({ jsonrpc: '2.0', id: message.id, error: { code: NOT_INITIALIZED_CODE, message: NOT_INITIALIZED_MESSAGE } })
-            .catch((e: unknown) => this.onerror?.(e instanceof Error ? e : new Error(String(e))));
-          return;
-        }
-        if (message.method === 'initialize') this.#initializeId = message.id;
-      } else if (isJSONRPCNotification(message)) {
-        return;
+    if (isJSONRPCRequest(message)) {
+      if (message.method === 'initialize') {
+        if (this.#initialized || this.#initializeId !== undefined) return this.#refuse(message.id, ALREADY_INITIALIZED_MESSAGE);
+        this.#initializeId = message.id;
+      } else if (!this.#initialized && (!BEFORE_INITIALIZE.has(message.method) || message.id === this.#initializeId)) {
+        return this.#refuse(message.id, NOT_INITIALIZED_MESSAGE);
       }
+    } else if (!this.#initialized && isJSONRPCNotification(message)) {
+      return;
     }
     this.onmessage?.(message, extra);
+  }
+
+  #refuse(id: RequestId, text: string): void {
+    this.#inner
+      .send({ jsonrpc: '2.0', id, error: { code: NOT_INITIALIZED_CODE, message: text } })
+      .catch((e: unknown) => this.onerror?.(e instanceof Error ? e : new Error(String(e))));
   }
 }

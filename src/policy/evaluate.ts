@@ -52,14 +52,17 @@ function isStrippable(c: string): boolean {
 
 /**
  * A decoded segment as the most lenient common router would see it: Unicode
- * NFKC and lower case (ASP.NET, case-insensitive Spring), cut at the first ';'
+ * NFKC and lower case (ASP.NET, case-insensitive Spring), the Turkish i's as i, cut at the first ';'
  * (Tomcat/Jetty/Spring matrix parameters, `;jsessionid=`), then without trailing
  * dots and whitespace (IIS, Windows file names). The normaliser already refuses
  * raw ';', raw whitespace and encoded controls; what reaches this point is the
  * decoded form of %3B, %20 and %2E, or their Unicode compatibility look-alikes.
  */
 export function denyFold(segment: string): string {
-  let s = segment.normalize('NFKC').toLowerCase();
+  // Dotted İ and dotless ı fold to i: Java's equalsIgnoreCase (Spring's
+  // case-insensitive AntPathMatcher) takes ı for i and İ for i, Go's
+  // strings.ToLower turns İ into i; JavaScript's toLowerCase makes İ "i̇".
+  let s = segment.normalize('NFKC').replace(/[\u0130\u0131]/g, 'i').toLowerCase();
   const semi = s.indexOf(';');
   if (semi >= 0) s = s.slice(0, semi);
   let end = s.length;
