@@ -17,7 +17,7 @@
  * vault.ts) refuses an incoming blob that already appears as the vault in the
  * local branch's history (`git rev-list HEAD -- <path>` blobs), i.e. a copy this
  * branch has moved past; or `janee remove` leaves a tombstone in the payload.
- * Kept as `it.fails` so it turns red — to be flipped — the day it is fixed.
+ * Fixed: the driver refuses an incoming blob that this branch already had.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs/promises';
@@ -90,7 +90,7 @@ afterAll(async () => {
 });
 
 describe('red team: an old vault pushed with a forged merge base', { timeout: 120_000 }, () => {
-  it.fails('git pull after a force-push whose merge base predates the secret does not bring the removed secret back', async () => {
+  it('git pull after a force-push whose merge base predates the secret does not bring the removed secret back', async () => {
     const a = A();
     await must(a, ['init', ...FAST]);
     await must(a, ['git', 'setup']);

@@ -9,7 +9,10 @@
  * %A is replaced (atomically) only by the re-encrypted merge.
  */
 import { Command, Option } from 'clipanion';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { JaneeError } from '../../errors.js';
 import { atomicWrite } from '../../util/fsutil.js';
 import { secret } from '../../util/secret.js';
@@ -103,6 +106,7 @@ export class VaultMergeCommand extends JaneeCommand {
         theirs,
         passphrase: async () => (await findPassphrase(this.io, { prompt: `vault passphrase (merging${where}): ` }))?.passphrase,
       });
+      await refuseHistoricalCopy(theirs, this.pathname);
       // git reads the result back from %A; no .bak beside git's temp file.
       await atomicWrite(this.ours, result.bytes, { backup: false });
       if (result.headerNote) warn(this.context.stderr, result.headerNote);
@@ -116,6 +120,43 @@ export class VaultMergeCommand extends JaneeCommand {
       throw e;
     }
   }
+}
+
+/**
+ * The incoming vault must not be a copy this branch already had. Whoever can push
+ * chooses the commit graph, and so the merge base: an old vault committed on top of
+ * a commit from before a secret was added merges as "theirs added it", bringing a
+ * removed secret back at a generation above anything seen. A vault file is never
+ * byte-identical twice (a fresh nonce each save; re-encrypting needs the key), so an
+ * incoming blob that appears in this branch's history is an old copy, never an honest
+ * change made elsewhere. Outside a git repository (a merge run by hand), there is no
+ * history to ask.
+ */
+async function refuseHistoricalCopy(theirs: Uint8Array, pathname: string | undefined): Promise<void> {
+  if (pathname === undefined) return;
+  const run = promisify(execFile);
+  let history: string;
+  try {
+    const { stdout } = await run('git', ['log', '--format=', '--raw', '--no-abbrev', '--no-renames', 'HEAD', '--', pathname], { maxBuffer: 64 * 1024 * 1024 });
+    history = stdout;
+  } catch {
+    return; // not in a git repository, or no HEAD yet: nothing to compare with
+  }
+  const blob = gitBlobId(theirs);
+  // `:100644 100644 <old> <new> M\t<path>`: every version the path ever had on this branch.
+  const seen = new Set(history.split('\n').flatMap((line) => line.split('\t')[0]?.split(' ').slice(2, 4) ?? []));
+  if (seen.has(blob)) {
+    throw new JaneeError(
+      'VAULT_ROLLBACK',
+      `the incoming ${pathname} is a copy this branch already had (blob ${blob.slice(0, 12)}): an older vault was committed on the other side`,
+      'the merge was refused and your vault is unchanged; look at `git log` of the other side before merging (someone may have pushed an old copy to bring back a removed secret)',
+    );
+  }
+}
+
+/** git's blob id of some bytes (what `git hash-object` prints), without running git. */
+function gitBlobId(bytes: Uint8Array): string {
+  return createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
 }
 
 function startsWith(b: Uint8Array, prefix: string): boolean {
