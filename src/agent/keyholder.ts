@@ -31,6 +31,8 @@ export class KeyHolder {
   readonly #log: (line: string) => void;
   #secrets: VaultSecrets | undefined;
   #lockedReason = 'waiting for the key from the `janee unlock` that started it';
+  /** Wiped for good (the agent is stopping): no key is adopted any more. */
+  #closed = false;
 
   constructor(opts: { vaultFile: string; socketPath: string; gate: LocalGate; log: (line: string) => void }) {
     this.#vaultFile = opts.vaultFile;
@@ -89,6 +91,8 @@ export class KeyHolder {
       }
       throw e;
     }
+    // The agent may have begun stopping while the vault was read: then the key goes with this scope.
+    if (this.#closed) throw new JaneeError('AGENT_STOPPING', 'the agent is shutting down', 'run `janee unlock` again in a moment');
     // Handed over: VaultSecrets wipes it when it is locked or replaced.
     const secrets = new VaultSecrets(this.#vaultFile, key.take(), opened.data);
     this.#gate.setSecrets(secrets); // wipes the previous key, if any
@@ -97,8 +101,9 @@ export class KeyHolder {
     return { already: false };
   }
 
-  /** Wipes the key: calls from now on answer "locked" with `why`. */
+  /** Wipes the key for good (the agent stops): calls from now on answer "locked" with `why`. */
   wipe(why: string): void {
+    this.#closed = true;
     this.#lockedReason = why;
     this.#gate.setSecrets(undefined);
     this.#secrets = undefined;

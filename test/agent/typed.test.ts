@@ -31,6 +31,11 @@ async function refusal(p: Promise<unknown>): Promise<{ code: string; message: st
   throw new Error('expected a refusal');
 }
 
+/** A request outside the table's types: what a hostile or buggy client can put on the wire. */
+function rawRequest(conn: AgentConnection, op: string, args: Record<string, unknown>): Promise<unknown> {
+  return (conn as unknown as { request(op: string, args: Record<string, unknown>): Promise<unknown> }).request(op, args);
+}
+
 async function unlocked(): Promise<{ env: AgentEnv; conn: AgentConnection }> {
   const env = await agentHome();
   expect((await unlock(env)).code).toBe(0);
@@ -67,8 +72,7 @@ describe.concurrent('typed agent protocol', { timeout: 120_000 }, () => {
       // replace on a new name simply adds it.
       expect(await conn.request('vault_put', { name: 'fresh', entry, replace: true })).toEqual({ generation: r.generation + 1, replaced: false });
       // replace must be a boolean (raw JSON can send anything).
-      const raw = conn.request as (op: string, args: Record<string, unknown>) => Promise<unknown>;
-      expect(await refusal(raw.call(conn, 'vault_put', { name: 'svc', entry, replace: 'yes' }))).toMatchObject({ code: 'AGENT_BAD_REQUEST' });
+      expect(await refusal(rawRequest(conn, 'vault_put', { name: 'svc', entry, replace: 'yes' }))).toMatchObject({ code: 'AGENT_BAD_REQUEST' });
     } finally {
       conn.close();
     }
@@ -90,7 +94,7 @@ describe.concurrent('typed agent protocol', { timeout: 120_000 }, () => {
         { fields: { token: 'v' }, origins: [] },
         { fields: { token: 'v' }, origins: ['http://api.example.com'] }, // a credential over plain http, off loopback
       ]) {
-        expect(await refusal(conn.request('vault_put', { name: 'bad', entry }))).toMatchObject({ code: 'AGENT_BAD_REQUEST', message: expect.stringMatching(/invalid vault entry/) });
+        expect(await refusal(conn.request('vault_put', { name: 'bad', entry }))).toMatchObject({ code: 'AGENT_BAD_REQUEST', message: expect.stringMatching(/invalid vault entry/) as string });
       }
     } finally {
       conn.close();
@@ -104,7 +108,6 @@ describe.concurrent('typed agent protocol', { timeout: 120_000 }, () => {
       const caller = { agent: 'typed', agentSource: 'flag' as const };
       // (describe.concurrent: other tests call the same upstream, so count only this key's calls)
       const mine = () => up.requests.filter((q) => q.headers.authorization === 'Bearer sk_schema_key_0123456789').length;
-      const raw = conn.request as (op: string, args: Record<string, unknown>) => Promise<unknown>;
       for (const req of [
         { service: '', method: 'GET', path: '/echo' },
         { service: 'svc', method: 'GET', path: '' },
@@ -113,7 +116,7 @@ describe.concurrent('typed agent protocol', { timeout: 120_000 }, () => {
         { service: 'svc', method: 'GET', path: '/echo', query: { a: 1 } },
         { service: 'svc', method: 'POST', path: '/echo', body: null },
       ]) {
-        expect(await refusal(raw.call(conn, 'execute', { req, caller }))).toMatchObject({ code: 'AGENT_BAD_REQUEST', message: expect.stringMatching(/invalid execute request/) });
+        expect(await refusal(rawRequest(conn, 'execute', { req, caller }))).toMatchObject({ code: 'AGENT_BAD_REQUEST', message: expect.stringMatching(/invalid execute request/) as string });
       }
       expect(mine()).toBe(0);
       // What the schema takes still works, query arrays and a JSON body included.
