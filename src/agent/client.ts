@@ -16,7 +16,7 @@
 import * as net from 'node:net';
 import { JaneeError } from '../errors.js';
 import type { Caller, ExecuteRequest, ExecuteResult, Gate, ServiceInfo } from '../gate/types.js';
-import { LineSplitter, PROTOCOL_HINT, PROTOCOL_VERSION, encodeLine, errorFromBody, type HelloResult, type RequestId } from './protocol.js';
+import { LineSplitter, PROTOCOL_HINT, PROTOCOL_VERSION, encodeLine, errorFromBody, type HelloResult, type Op, type OpArgs, type OpResult, type RequestId } from './protocol.js';
 import { checkSocketDir, checkSocketFile, realVaultPath } from './socket-path.js';
 import { NONCE_BYTES, checkProof, newNonce } from './proof.js';
 
@@ -89,7 +89,7 @@ export class AgentConnection {
     const conn = new AgentConnection(socket);
     if (opts.hello === false) return conn;
     try {
-      const hello = await conn.request<HelloResult>('hello', {}, { timeoutMs });
+      const hello = await conn.request('hello', {}, { timeoutMs });
       if (hello?.agent !== 'janee' || hello.protocol !== PROTOCOL_VERSION) {
         throw new JaneeError('AGENT_PROTOCOL', `the agent speaks protocol ${String(hello?.protocol)}, this janee speaks ${PROTOCOL_VERSION}`, PROTOCOL_HINT);
       }
@@ -113,10 +113,15 @@ export class AgentConnection {
     else this.#closeListeners.push(fn);
   }
 
-  request<T>(op: string, args: Record<string, unknown> = {}, opts: RequestOptions = {}): Promise<T> {
+  /**
+   * One request, typed by the Ops table (protocol.ts). The result is what the
+   * agent sent: an agent of this protocol version, which checked its own answer's
+   * shape by construction (its handlers are typed from the same table).
+   */
+  request<K extends Op>(op: K, args: OpArgs<K>, opts: RequestOptions = {}): Promise<OpResult<K>> {
     if (this.#closed) return Promise.reject(goneError());
     const id = this.#nextId++;
-    return new Promise<T>((resolve, reject) => {
+    return new Promise<OpResult<K>>((resolve, reject) => {
       const timer =
         opts.timeoutMs === undefined
           ? undefined
@@ -254,13 +259,13 @@ export class AgentGate implements Gate {
   async listServices(): Promise<ServiceInfo[]> {
     const c = await this.#connection();
     if (!c) return this.#fallbackGate().listServices();
-    return c.request<ServiceInfo[]>('list_services');
+    return c.request('list_services', {});
   }
 
   async execute(req: ExecuteRequest, caller: Caller): Promise<ExecuteResult> {
     const c = await this.#connection();
     if (!c) return this.#fallbackGate().execute(req, caller);
-    return c.request<ExecuteResult>('execute', { req, caller });
+    return c.request('execute', { req, caller });
   }
 
   async close(): Promise<void> {
@@ -305,9 +310,10 @@ export class AgentGate implements Gate {
  */
 export async function proveAgent(conn: AgentConnection, fileKey: Uint8Array, socketPath: string): Promise<Buffer | undefined> {
   const nonce = newNonce();
+  // Checked field by field: whatever answers on the socket is not trusted before it proves the key.
   let r: { mac?: unknown; pid?: unknown; challenge?: unknown };
   try {
-    r = await conn.request<typeof r>('prove', { nonce: nonce.toString('base64') }, { timeoutMs: 10_000 });
+    r = await conn.request('prove', { nonce: nonce.toString('base64') }, { timeoutMs: 10_000 });
   } catch (e) {
     if (e instanceof JaneeError && (e.code === 'AGENT_DISPLACED' || e.code === 'AGENT_GONE')) throw e;
     return undefined;

@@ -32,6 +32,8 @@
  */
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { JaneeError } from '../errors.js';
+import { secret } from '../util/secret.js';
+import type { SealedKey } from './protocol.js';
 
 const PROOF_INFO = 'janee.dev/v1/agent-proof';
 const REKEY_INFO = 'janee.dev/v1/agent-rekey';
@@ -48,30 +50,26 @@ export function newNonce(): Buffer {
   return randomBytes(NONCE_BYTES);
 }
 
+function proofKey(fileKey: Uint8Array): Uint8Array {
+  return new Uint8Array(hkdfSync('sha256', fileKey, new Uint8Array(0), PROOF_INFO, 32));
+}
+
 export function proofMac(fileKey: Uint8Array, nonce: Uint8Array, ctx: ProofContext): Buffer {
-  const proofKey = new Uint8Array(hkdfSync('sha256', fileKey, new Uint8Array(0), PROOF_INFO, 32));
-  try {
-    const h = createHmac('sha256', proofKey);
-    h.update(`${PROOF_INFO}\0`);
-    h.update(nonce);
-    h.update(`\0${ctx.vault}\0${ctx.socket}\0${ctx.pid}`);
-    return h.digest();
-  } finally {
-    proofKey.fill(0);
-  }
+  using k = secret(proofKey(fileKey));
+  const h = createHmac('sha256', k.bytes);
+  h.update(`${PROOF_INFO}\0`);
+  h.update(nonce);
+  h.update(`\0${ctx.vault}\0${ctx.socket}\0${ctx.pid}`);
+  return h.digest();
 }
 
 export function renewMac(fileKey: Uint8Array, challenge: Uint8Array, ttlMs: number, maxTtlMs: number): Buffer {
-  const proofKey = new Uint8Array(hkdfSync('sha256', fileKey, new Uint8Array(0), PROOF_INFO, 32));
-  try {
-    const h = createHmac('sha256', proofKey);
-    h.update(`${RENEW_INFO}\0`);
-    h.update(challenge);
-    h.update(`\0${ttlMs}\0${maxTtlMs}`);
-    return h.digest();
-  } finally {
-    proofKey.fill(0);
-  }
+  using k = secret(proofKey(fileKey));
+  const h = createHmac('sha256', k.bytes);
+  h.update(`${RENEW_INFO}\0`);
+  h.update(challenge);
+  h.update(`\0${ttlMs}\0${maxTtlMs}`);
+  return h.digest();
 }
 
 export function checkRenew(fileKey: Uint8Array, challenge: Uint8Array, ttlMs: number, maxTtlMs: number, macB64: unknown): boolean {
@@ -85,11 +83,7 @@ export function checkProof(fileKey: Uint8Array, nonce: Uint8Array, ctx: ProofCon
   return timingSafeEqual(want, Buffer.from(macB64, 'base64'));
 }
 
-export interface Sealed {
-  nonce: string;
-  iv: string;
-  sealed: string;
-}
+export type Sealed = SealedKey;
 
 function wrapKey(oldKey: Uint8Array, nonce: Uint8Array): Uint8Array {
   return new Uint8Array(hkdfSync('sha256', oldKey, nonce, REKEY_INFO, 32));
@@ -98,15 +92,11 @@ function wrapKey(oldKey: Uint8Array, nonce: Uint8Array): Uint8Array {
 export function sealKey(oldKey: Uint8Array, newKey: Uint8Array): Sealed {
   const nonce = newNonce();
   const iv = randomBytes(12);
-  const k = wrapKey(oldKey, nonce);
-  try {
-    const c = createCipheriv('aes-256-gcm', k, iv);
-    c.setAAD(Buffer.from(REKEY_INFO));
-    const ct = Buffer.concat([c.update(newKey), c.final(), c.getAuthTag()]);
-    return { nonce: nonce.toString('base64'), iv: iv.toString('base64'), sealed: ct.toString('base64') };
-  } finally {
-    k.fill(0);
-  }
+  using k = secret(wrapKey(oldKey, nonce));
+  const c = createCipheriv('aes-256-gcm', k.bytes, iv);
+  c.setAAD(Buffer.from(REKEY_INFO));
+  const ct = Buffer.concat([c.update(newKey), c.final(), c.getAuthTag()]);
+  return { nonce: nonce.toString('base64'), iv: iv.toString('base64'), sealed: ct.toString('base64') };
 }
 
 /** The new key sealed by sealKey; AGENT_BAD_REQUEST when it is malformed or not sealed under `oldKey`. */
@@ -117,18 +107,15 @@ export function openSealedKey(oldKey: Uint8Array, s: { nonce?: unknown; iv?: unk
   const iv = b64(s.iv);
   const ct = b64(s.sealed);
   if (!nonce || nonce.length !== NONCE_BYTES || !iv || iv.length !== 12 || !ct || ct.length !== 48) throw bad();
-  const k = wrapKey(oldKey, nonce);
+  using k = secret(wrapKey(oldKey, nonce));
   try {
-    const d = createDecipheriv('aes-256-gcm', k, iv);
+    const d = createDecipheriv('aes-256-gcm', k.bytes, iv);
     d.setAAD(Buffer.from(REKEY_INFO));
     d.setAuthTag(ct.subarray(32));
-    const out = Buffer.concat([d.update(ct.subarray(0, 32)), d.final()]);
-    const key = new Uint8Array(out);
-    out.fill(0);
-    return key;
+    // Buffer.concat may take its bytes from Node's shared pool: copy them out, wipe the pooled ones.
+    using out = secret(Buffer.concat([d.update(ct.subarray(0, 32)), d.final()]));
+    return new Uint8Array(out.bytes);
   } catch {
     throw new JaneeError('AGENT_KEY_MISMATCH', 'the new key is not sealed under the key this agent holds', 'run `janee lock && janee unlock` with the new passphrase');
-  } finally {
-    k.fill(0);
   }
 }

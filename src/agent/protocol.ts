@@ -19,11 +19,14 @@
  * answered the same way. A known op with bad arguments gets AGENT_BAD_REQUEST on
  * its id; an unknown op gets AGENT_UNKNOWN_OP. Nothing a client sends ends the agent.
  *
- * Ops (args → result):
+ * Ops (args → result). The `Ops` table below is the contract in types: the
+ * client's `request(op, args)` and the agent's handlers are both typed from it,
+ * and the agent validates each op's arguments once, at the edge (args.ts).
  *   hello                                  → HelloResult
  *   status                                 → StatusResult
  *   list_services                          → ServiceInfo[]
  *   execute    { req, caller }             → ExecuteResult
+ *              (req checked with the MCP execute schema, src/gate/request.ts)
  *   unlock     { ttlMs?, maxTtlMs?, mac } → { state, already: true, pid, idleTtlMs, maxTtlMs }
  *              (an unlocked agent resets its timers when `mac` proves the key over
  *              the challenge of the last `prove` on this connection; it takes no
@@ -34,7 +37,11 @@
  *              (the new file key sealed under the current one: proof.ts)
  *   lock                                   → { pid }   (then the agent exits)
  *   vault_entries                          → { name, origins, fieldNames, created, updated }[]
- *   vault_put  { name, entry }             → { generation }   (refused if the name exists)
+ *   vault_put  { name, entry, replace? }   → { generation, replaced }
+ *              (entry checked as the vault payload checks it, src/vault/payload.ts;
+ *              an existing name is refused unless `replace: true` (default false),
+ *              which replaces that entry: `created` kept from the old entry,
+ *              `updated` now, fields and origins as given)
  *   vault_delete { name }                  → { existed, generation }
  *   reload                                 → StatusResult     (re-read the vault now)
  *
@@ -45,16 +52,47 @@
  * path is no longer the one it bound (moved aside or replaced: AGENT_DISPLACED).
  *
  * Version 2: `unlock` no longer takes a key; `prove` and `rekey` are new.
+ * Later additions that keep version 2 (optional arguments, extra result fields):
+ * `vault_put` `replace` and its `replaced` result.
  */
 import { isCode, JaneeError } from '../errors.js';
-import type { ServiceInfo } from '../gate/types.js';
+import type { Caller, ExecuteRequest, ExecuteResult, ServiceInfo } from '../gate/types.js';
 
 export const PROTOCOL_VERSION = 2;
 /** Longest accepted line (request or response), newline excluded. */
 export const MAX_LINE_BYTES = 8 * 1024 * 1024;
 
-export const OPS = ['hello', 'status', 'list_services', 'execute', 'unlock', 'prove', 'rekey', 'lock', 'vault_entries', 'vault_put', 'vault_delete', 'reload'] as const;
-export type Op = (typeof OPS)[number];
+/** An op without arguments. */
+export type NoArgs = Record<string, never>;
+
+/** Every op: its arguments (as sent, and as handed to the agent's handler after validation) and its result. */
+export interface Ops {
+  hello: { args: NoArgs; result: HelloResult };
+  status: { args: NoArgs; result: StatusResult };
+  list_services: { args: NoArgs; result: ServiceInfo[] };
+  execute: { args: { req: ExecuteRequest; caller: Caller }; result: ExecuteResult };
+  unlock: { args: { ttlMs?: number; maxTtlMs?: number; mac?: string }; result: UnlockResult };
+  prove: { args: { nonce: string }; result: ProveResult };
+  rekey: { args: SealedKey; result: UnlockResult };
+  lock: { args: NoArgs; result: { pid: number } };
+  vault_entries: { args: NoArgs; result: EntryInfo[] };
+  vault_put: { args: { name: string; entry: EntryInput; replace?: boolean }; result: { generation: number; replaced: boolean } };
+  vault_delete: { args: { name: string }; result: { existed: boolean; generation: number } };
+  reload: { args: NoArgs; result: StatusResult };
+}
+
+export type Op = keyof Ops;
+export type OpArgs<K extends Op> = Ops[K]['args'];
+export type OpResult<K extends Op> = Ops[K]['result'];
+
+export const OPS = ['hello', 'status', 'list_services', 'execute', 'unlock', 'prove', 'rekey', 'lock', 'vault_entries', 'vault_put', 'vault_delete', 'reload'] as const satisfies readonly Op[];
+// Every op of the table is listed (a compile error otherwise).
+const _allListed: Exclude<Op, (typeof OPS)[number]> extends never ? true : never = true;
+void _allListed;
+
+export function isOp(x: unknown): x is Op {
+  return typeof x === 'string' && (OPS as readonly string[]).includes(x);
+}
 
 export type RequestId = string | number;
 
@@ -110,6 +148,35 @@ export interface EntryInfo {
 }
 
 export type ListServicesResult = ServiceInfo[];
+
+/** A new vault entry as sent in `vault_put`; absent times mean now. */
+export interface EntryInput {
+  fields: Record<string, string>;
+  origins: string[];
+  created?: string;
+  updated?: string;
+}
+
+export interface UnlockResult {
+  state: 'unlocked';
+  already: boolean;
+  pid: number;
+  idleTtlMs: number;
+  maxTtlMs: number;
+}
+
+export interface ProveResult {
+  mac: string;
+  pid: number;
+  challenge: string;
+}
+
+/** A new file key sealed under the current one (proof.ts), all base64. */
+export interface SealedKey {
+  nonce: string;
+  iv: string;
+  sealed: string;
+}
 
 export const PROTOCOL_HINT = 'the agent and this janee are different versions: restart the agent with `janee lock && janee unlock`';
 

@@ -16,6 +16,7 @@ import { JaneeError } from '../errors.js';
 import { LineSplitter } from './protocol.js';
 import { Agent } from './server.js';
 import { PASSPHRASE_ENV } from '../util/env.js';
+import { secret } from '../util/secret.js';
 
 export interface AgentProcessOptions {
   vaultFile: string;
@@ -118,9 +119,9 @@ function takeKey(agent: Agent, pipe: net.Socket, log: (line: string) => void): P
         void agent.stop('no valid key on the start pipe');
         return;
       }
-      const raw = Buffer.from(msg.key, 'base64');
-      const key = new Uint8Array(raw);
-      raw.fill(0);
+      // Buffer.from may place the decoded bytes in Node's shared pool: copy them out, wipe those.
+      using raw = secret(Buffer.from(msg.key, 'base64'));
+      const key = new Uint8Array(raw.bytes);
       const num = (x: unknown) => (typeof x === 'number' ? x : undefined);
       agent.unlockWithKey(key, num(msg.ttlMs), num(msg.maxTtlMs)).then(
         (r) => finish({ unlocked: r }),

@@ -13,31 +13,11 @@ import type { ExecuteResult } from '../gate/types.js';
  * schema (nullable fields as anyOf, never `type: [x, "null"]`), no empty `{}`
  * schemas, no $ref. zod emits `{}` for z.unknown(), so the free-form JSON body
  * says what it is through `.meta` (which only changes the advertised JSON Schema;
- * the SDK still validates the arguments with the zod schema itself).
+ * the SDK still validates the arguments with the zod schema itself). The execute
+ * input lives in src/gate/request.ts: the agent checks its requests with it too.
  * test/mcp/schemas.test.ts walks the advertised schemas for these rules.
  */
-const JSON_VALUE = {
-  anyOf: [
-    { type: 'string' },
-    { type: 'number' },
-    { type: 'boolean' },
-    { type: 'null' },
-    { type: 'object', additionalProperties: true },
-    { type: 'array' },
-  ],
-};
-const jsonObject = z.record(z.string(), z.unknown()).meta({ additionalProperties: true });
-const jsonArray = z.array(z.unknown()).meta({ items: JSON_VALUE });
-
-export const executeInput = {
-  service: z.string().min(1).max(64).describe('Service name, as listed by list_services'),
-  method: z.string().min(1).max(16).describe('HTTP method: GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS'),
-  path: z.string().min(1).max(16384).describe('Path under the service baseUrl, starting with "/"; may carry "?query"'),
-  query: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional().describe('Extra query parameters, merged into the path query'),
-  headers: z.record(z.string(), z.string()).optional().describe('Extra request headers (auth, cookie, host and routing headers are dropped)'),
-  body: z.union([z.string(), jsonObject, jsonArray]).optional().describe('Request body: a string, or an object/array sent as JSON'),
-  reason: z.string().max(500).optional().describe('Why you are making this call (written to the audit log)'),
-};
+export { executeInput } from '../gate/request.js';
 
 export const executeOutput = {
   // Any three-digit status (RFC 9110 status-code = 3DIGIT): 600-999 are rare but

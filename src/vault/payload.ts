@@ -38,7 +38,7 @@ export function isValidFieldValue(value: string): boolean {
   return typeof value === 'string' && value.length > 0 && !BAD_VALUE_CHARS.test(value);
 }
 
-type Fail = (message: string) => never;
+export type Fail = (message: string) => never;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -62,7 +62,8 @@ function checkDate(v: unknown, where: string, fail: Fail): string {
   return v;
 }
 
-function checkEntry(name: string, v: unknown, fail: Fail): VaultEntry {
+/** One entry, checked exactly as decodePayload checks it (the agent checks `vault_put` with it too). */
+export function checkEntry(name: string, v: unknown, fail: Fail): VaultEntry {
   const where = `entry "${name}"`;
   if (!isObject(v)) fail(`${where} must be an object`);
   onlyKeys(v, ['fields', 'origins', 'created', 'updated'], where, fail);

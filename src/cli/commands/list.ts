@@ -5,7 +5,6 @@ import type { VaultData } from '../../vault/types.js';
 import { JaneeCommand, jsonOption } from '../base.js';
 import { clean, withProgress } from '../io.js';
 import { findPassphrase } from '../passphrase.js';
-import type { EntryInfo } from '../../agent/protocol.js';
 import { unlockedAgent } from '../vault-ops.js';
 
 export class ListCommand extends JaneeCommand {
@@ -45,7 +44,7 @@ export class ListCommand extends JaneeCommand {
     if (agent) {
       try {
         // Names and origins only: the agent never returns secret values.
-        const entries = await agent.request<EntryInfo[]>('vault_entries', {}, { timeoutMs: 10_000 });
+        const entries = await agent.request('vault_entries', {}, { timeoutMs: 10_000 });
         const data: VaultData = { version: 1, generation: 0, entries: {} };
         for (const e of entries) data.entries[e.name] = { fields: {}, origins: e.origins, created: e.created, updated: e.updated };
         return data;

@@ -31,7 +31,7 @@ export class LockCommand extends JaneeCommand {
       throw e;
     }
     try {
-      const { pid } = await conn.request<{ pid: number }>('lock', {}, { timeoutMs: 10_000 });
+      const { pid } = await conn.request('lock', {}, { timeoutMs: 10_000 });
       // The agent closes every connection once calls in flight are done, then exits.
       await conn.waitClosed(DRAIN_MS + 2_000);
       await waitExit(pid, 3_000);

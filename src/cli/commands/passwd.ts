@@ -8,7 +8,6 @@ import { sealKey } from '../../agent/proof.js';
 import { parseWorkFactor } from './init.js';
 import { WARN_BELOW_LOG_N } from '../../vault/format.js';
 import { connectAgent, type AgentConnection } from '../../agent/client.js';
-import type { StatusResult } from '../../agent/protocol.js';
 import { agentSocketPath } from '../../agent/socket-path.js';
 import { JaneeError } from '../../errors.js';
 
@@ -53,7 +52,7 @@ export class PasswdCommand extends JaneeCommand {
     await tellAgent(this.context.stderr, async () => {
       const conn = await connectAgent(agentSocketPath(file), file);
       try {
-        const st = await conn?.request<StatusResult>('reload', {}, { timeoutMs: 10_000 });
+        const st = await conn?.request('reload', {}, { timeoutMs: 10_000 });
         if (st?.state === 'unlocked') info(this.context.stderr, `the agent (pid ${st.pid}) stays unlocked`);
       } finally {
         conn?.close();
@@ -88,7 +87,7 @@ export class RekeyCommand extends JaneeCommand {
           if (agent) {
             const conn = agent;
             await tellAgent(this.context.stderr, async () => {
-              const r = await conn.request<{ pid: number }>('rekey', { ...sealKey(vault.fileKey, fresh) }, { timeoutMs: 15_000 });
+              const r = await conn.request('rekey', { ...sealKey(vault.fileKey, fresh) }, { timeoutMs: 15_000 });
               info(this.context.stderr, `the agent (pid ${r.pid}) is unlocked with the new key`);
             });
           }

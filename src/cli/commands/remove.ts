@@ -24,7 +24,7 @@ export class RemoveCommand extends JaneeCommand {
     let inVault: boolean;
     try {
       inVault = agent
-        ? (await agent.request<{ existed: boolean }>('vault_delete', { name: this.name }, { timeoutMs: 30_000 })).existed
+        ? (await agent.request('vault_delete', { name: this.name }, { timeoutMs: 30_000 })).existed
         : await changeVault(this.io, vaultFile, { passphraseStdin: this.passphraseStdin }, (data) => {
             const had = Object.hasOwn(data.entries, this.name);
             delete data.entries[this.name];

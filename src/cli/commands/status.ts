@@ -23,7 +23,7 @@ export class StatusCommand extends JaneeCommand {
       const conn = await connectAgent(socket, vault);
       if (conn) {
         try {
-          agent = await conn.request<StatusResult>('status', {}, { timeoutMs: 10_000 });
+          agent = await conn.request('status', {}, { timeoutMs: 10_000 });
         } finally {
           conn.close();
         }

@@ -2,7 +2,7 @@ import { Command, Option } from 'clipanion';
 import { AgentConnection, connectAgent, proveAgent, stopAgentAt } from '../../agent/client.js';
 import { renewMac } from '../../agent/proof.js';
 import { spawnAgent, type HandKeyResult, type SpawnedAgent } from '../../agent/launch.js';
-import { DEFAULT_MAX_TTL_MS, DEFAULT_TTL_MS, LIMIT_TTL_MS, errorFromBody, formatDuration, parseDuration, type StatusResult } from '../../agent/protocol.js';
+import { DEFAULT_MAX_TTL_MS, DEFAULT_TTL_MS, LIMIT_TTL_MS, errorFromBody, formatDuration, parseDuration } from '../../agent/protocol.js';
 import { agentSocketPath, checkSocketDir, realVaultPath } from '../../agent/socket-path.js';
 import { configPath, janeeHome } from '../../config/paths.js';
 import { JaneeError, usageError } from '../../errors.js';
@@ -18,7 +18,7 @@ import { getPassphrase } from '../passphrase.js';
  */
 async function settledState(conn: AgentConnection): Promise<'locked' | 'unlocked'> {
   for (let i = 0; i < 50; i++) {
-    const st = await conn.request<StatusResult>('status', {}, { timeoutMs: 5_000 });
+    const st = await conn.request('status', {}, { timeoutMs: 5_000 });
     if (st.state === 'unlocked' || !/^waiting for the key/.test(st.lockedReason ?? '')) return st.state;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -143,7 +143,7 @@ export class UnlockCommand extends JaneeCommand {
         const challenge = await proveAgent(conn, fileKey, socketPath);
         if (challenge) {
           const mac = renewMac(fileKey, challenge, ttlMs, maxTtlMs).toString('base64');
-          const r = await conn.request<HandKeyResult>('unlock', { ttlMs, maxTtlMs, mac }, { timeoutMs: 15_000 });
+          const r = await conn.request('unlock', { ttlMs, maxTtlMs, mac }, { timeoutMs: 15_000 });
           conn.close();
           return r;
         }
