@@ -172,7 +172,7 @@ export async function runChecks(ctx: DoctorContext): Promise<Check[]> {
   let agentStatus: StatusResult | undefined;
   try {
     conn = await connectAgent(socket, vaultFile);
-    if (conn) agentStatus = await conn.request<StatusResult>('status', {}, { timeoutMs: 10_000 });
+    if (conn) agentStatus = await conn.request('status', {}, { timeoutMs: 10_000 });
   } catch (e) {
     checks.push(fromError('agent', e));
   }
@@ -267,7 +267,7 @@ async function originChecks(
   let source: string;
   try {
     if (conn && agent?.state === 'unlocked') {
-      entries = await conn.request<EntryInfo[]>('vault_entries', {}, { timeoutMs: 10_000 });
+      entries = await conn.request('vault_entries', {}, { timeoutMs: 10_000 });
       source = 'from the agent';
     } else {
       const found = await findPassphrase(ctx.io, { noPrompt: true, env: ctx.env });
