@@ -34,7 +34,8 @@
  *              (the new file key sealed under the current one: proof.ts)
  *   lock                                   → { pid }   (then the agent exits)
  *   vault_entries                          → { name, origins, fieldNames, created, updated }[]
- *   vault_put  { name, entry }             → { generation }   (refused if the name exists)
+ *   vault_put  { name, entry, replace? }   → { generation, replaced }   (an existing name is refused
+ *              unless replace: then its `created` is kept, and origins it is not bound to are refused)
  *   vault_delete { name }                  → { existed, generation }
  *   reload                                 → StatusResult     (re-read the vault now)
  *

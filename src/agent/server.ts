@@ -537,19 +537,24 @@ export class Agent {
     return Object.entries(data.entries).map(([name, e]) => ({ name, origins: [...e.origins], fieldNames: Object.keys(e.fields), created: e.created, updated: e.updated }));
   }
 
-  async #put(req: Request): Promise<{ generation: number }> {
+  async #put(req: Request): Promise<{ generation: number; replaced: boolean }> {
     const name = parseName(req.name);
     const entry = parseEntry(req.entry);
+    if (req.replace !== undefined && typeof req.replace !== 'boolean') throw new JaneeError('AGENT_BAD_REQUEST', 'vault_put: "replace" must be true or false', 'use `janee set NAME`');
     // (entry.fields is not cleared afterwards: the saved copy the agent keeps shares it.)
     const r = await this.#write((data) => {
-      if (Object.hasOwn(data.entries, name)) {
+      const old = Object.hasOwn(data.entries, name) ? data.entries[name] : undefined;
+      if (old && req.replace !== true) {
         throw new JaneeError('VAULT_DUPLICATE', `the vault already holds a secret named "${name}"`, `run \`janee remove ${name}\` first, or pick another name`);
       }
-      data.entries[name] = entry;
-      return undefined;
+      // Replacing keeps `created` and never widens where the secret may go: that is `janee bind`, with the passphrase.
+      const wider = old ? entry.origins.filter((o) => !old.origins.includes(o)) : [];
+      if (old && wider.length > 0) throw new JaneeError('AGENT_BAD_REQUEST', `replacing the secret "${name}" would bind it to ${wider.join(', ')}, where it is not bound now`, `binding a secret to another origin needs the passphrase: \`janee bind ${name} URL\``);
+      data.entries[name] = old ? { ...entry, created: old.created } : entry;
+      return old !== undefined;
     });
-    this.#log(`vault: added an entry (generation ${r.generation})`);
-    return { generation: r.generation };
+    this.#log(`vault: ${r.result ? 'replaced' : 'added'} an entry (generation ${r.generation})`);
+    return { generation: r.generation, replaced: r.result };
   }
 
   async #delete(req: Request): Promise<{ existed: boolean; generation: number }> {
