@@ -25,7 +25,7 @@ export const keyOptions = () => ({
   key: Option.String('--key', { description: 'The secret (visible in argv and shell history; prefer --key-stdin)' }),
   keyStdin: Option.Boolean('--key-stdin', false, { description: 'Read the secret from stdin' }),
   keyFromEnv: Option.String('--key-from-env', {
-    description: 'Read the secret from environment variable VAR (set it for this command only, e.g. `VAR=… janee …`: an exported variable reaches every program started from that shell)',
+    description: 'Read the secret from this environment variable (set it for this command only, `VAR=… janee …`: an exported one reaches every program started from that shell)',
   }),
 });
 

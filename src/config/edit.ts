@@ -128,7 +128,14 @@ function spliceServices(text: string, parsed: ParsedConfigFile, before: Signatur
   for (const { key, pair } of newItems) {
     const span = spans.get(key);
     if (!span) added.push(...render(pair));
-    else if (signature(pair) !== before.get(key)) replacements.set(span[0], render(pair));
+    else if (signature(pair) !== before.get(key)) {
+      // The comment lines above a changed entry stay as written (the document API may attach
+      // them to the parent map, and would drop them from the rendered entry).
+      const keyLine = lineOf(origItems.find((i) => i.key === key)?.pair.key.range?.[0] ?? 0);
+      const body = render(pair);
+      while (body.length && /^\s*(#.*)?$/.test(body[0] as string)) body.shift();
+      replacements.set(span[0], [...lines.slice(span[0], keyLine), ...body]);
+    }
   }
   // Existing entries must keep their order for a splice to be faithful.
   const kept = newItems.filter((i) => spans.has(i.key)).map((i) => i.key);
@@ -233,7 +240,10 @@ export function editServiceNode(doc: Document.Parsed, name: string, change: Rule
     const kept = items.filter((it) => (isDeny(it) ? !change.deny : !change.allow));
     const rules = [...kept, ...(change.allow ?? []).map((r) => ruleNode(doc, r)), ...(change.deny ?? []).map((r) => ruleNode(doc, { ...r, deny: true }))];
     if (rules.length === 0) node.delete('policies');
-    else if (isSeq(existing)) existing.items = rules;
+    else if (isSeq(existing)) {
+      existing.items = rules;
+      existing.flow = false; // a one-line [ … ] list would grow into a hard-to-read wrapped one
+    }
     else {
       const list = new YAMLSeq();
       list.items = rules;
