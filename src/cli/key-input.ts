@@ -25,41 +25,65 @@ export const keyOptions = () => ({
   key: Option.String('--key', { description: 'The secret (visible in argv and shell history; prefer --key-stdin)' }),
   keyStdin: Option.Boolean('--key-stdin', false, { description: 'Read the secret from stdin' }),
   keyFromEnv: Option.String('--key-from-env', {
-    description: 'Read the secret from this environment variable (set it for this command only, `VAR=… janee …`: an exported one reaches every program started from that shell)',
+    description:
+      'Read the secret from this environment variable (set it for this command only, `VAR=… janee …`: an exported one reaches every program started from that shell)',
   }),
 });
 
 /** Checks the flags now; the returned function reads the secret (prompting with `prompt` on a terminal). */
 export function keyReader(io: Streams, flags: KeyFlags, prompt: () => string): () => Promise<string> {
-  const given = [flags.key !== undefined && '--key', flags.keyStdin && '--key-stdin', flags.keyFromEnv !== undefined && '--key-from-env'].filter(Boolean);
+  const given = [
+    flags.key !== undefined && '--key',
+    flags.keyStdin && '--key-stdin',
+    flags.keyFromEnv !== undefined && '--key-from-env',
+  ].filter(Boolean);
   if (given.length > 1) throw usageError(`give only one of ${given.join(', ')}`);
   let read: () => Promise<string>;
   if (flags.key !== undefined) {
     warn(io.stderr, '--key is visible to other processes (ps) and may be kept in your shell history; prefer --key-stdin or the prompt');
     const key = flags.key;
-    read = async () => key;
+    read = () => Promise.resolve(key);
   } else if (flags.keyStdin) {
-    if (flags.passphraseStdin) throw usageError('--key-stdin and --passphrase-stdin both want stdin', 'use JANEE_PASSPHRASE_FILE for the passphrase');
+    if (flags.passphraseStdin)
+      throw usageError('--key-stdin and --passphrase-stdin both want stdin', 'use JANEE_PASSPHRASE_FILE for the passphrase');
     read = async () => Buffer.from(await readStdinAll(io.stdin)).toString('utf8');
   } else if (flags.keyFromEnv !== undefined) {
     const name = flags.keyFromEnv;
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw usageError(`--key-from-env wants a variable name, not "${name.slice(0, 40).replace(/[^\x20-\x7e]/g, '?')}"`, 'e.g. --key-from-env STRIPE_KEY');
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      throw usageError(
+        `--key-from-env wants a variable name, not "${name.slice(0, 40).replace(/[^\x20-\x7e]/g, '?')}"`,
+        'e.g. --key-from-env STRIPE_KEY',
+      );
     const value = process.env[name];
-    if (value === undefined || value === '') throw new JaneeError('NO_KEY', `environment variable ${name} is ${value === undefined ? 'not set' : 'empty'}`, `set it for this command only: ${name}=… janee …`);
+    if (value === undefined || value === '')
+      throw new JaneeError(
+        'NO_KEY',
+        `environment variable ${name} is ${value === undefined ? 'not set' : 'empty'}`,
+        `set it for this command only: ${name}=… janee …`,
+      );
     // Nothing janee might start inherits it.
     delete process.env[name];
-    read = async () => value;
+    read = () => Promise.resolve(value);
   } else if (io.stdin.isTTY) {
     read = async () => Buffer.from(await promptHidden(io, prompt())).toString('utf8');
   } else {
-    throw new JaneeError('NO_KEY', 'no secret given and no terminal to ask on', 'pass it on stdin with --key-stdin, or with --key-from-env VAR (--key is visible in argv)');
+    throw new JaneeError(
+      'NO_KEY',
+      'no secret given and no terminal to ask on',
+      'pass it on stdin with --key-stdin, or with --key-from-env VAR (--key is visible in argv)',
+    );
   }
   return async () => checkedKey(await read());
 }
 
 function checkedKey(key: string): string {
   if (key.length === 0) throw new JaneeError('NO_KEY', 'the secret is empty', 'pass the secret with --key-stdin or type it at the prompt');
-  if (!isValidFieldValue(key)) throw new JaneeError('BAD_KEY', 'the secret contains a line break or another control character', 'pass exactly the secret (one trailing newline is stripped)');
+  if (!isValidFieldValue(key))
+    throw new JaneeError(
+      'BAD_KEY',
+      'the secret contains a line break or another control character',
+      'pass exactly the secret (one trailing newline is stripped)',
+    );
   return key;
 }
 

@@ -43,17 +43,25 @@ export class EditCommand extends JaneeCommand {
     if (this.deny) change.deny = this.deny.map((r) => parseRuleFlag(r, true));
     if (this.rateLimit !== undefined) {
       if (this.rateLimit === 'none') change.rateLimit = null;
-      else if (!parseRateLimit(this.rateLimit)) throw usageError(`invalid --rate-limit "${clean(this.rateLimit).slice(0, 40)}"`, 'use N/sec, N/min, N/hour or N/day, or none');
+      else if (!parseRateLimit(this.rateLimit))
+        throw usageError(`invalid --rate-limit "${clean(this.rateLimit).slice(0, 40)}"`, 'use N/sec, N/min, N/hour or N/day, or none');
       else change.rateLimit = this.rateLimit;
     }
     if (Object.keys(change).length === 0 && this.testPath === undefined) {
-      throw usageError('nothing to change', 'give --policy, --deny, --clear-policies, --rate-limit or --test-path (see `janee edit --help`)');
+      throw usageError(
+        'nothing to change',
+        'give --policy, --deny, --clear-policies, --rate-limit or --test-path (see `janee edit --help`)',
+      );
     }
     const configFile = this.configFile;
     const text = await readConfigText(configFile);
     if (text === undefined || !hasService(parseConfigText(configFile, text).doc, this.name)) {
       const name = clean(this.name).slice(0, 70);
-      throw new JaneeError('NOT_FOUND', `no service named "${name}" in config.yaml`, `add it with \`janee add ${name} …\` (see \`janee list\`)`);
+      throw new JaneeError(
+        'NOT_FOUND',
+        `no service named "${name}" in config.yaml`,
+        `add it with \`janee add ${name} …\` (see \`janee list\`)`,
+      );
     }
     if (this.testPath !== undefined) {
       if (this.testPath === 'none') change.testPath = null;
@@ -68,7 +76,8 @@ export class EditCommand extends JaneeCommand {
     const svc = config.services.get(this.name) as ServiceConfig;
     info(this.context.stderr, `edited ${svc.name} in config.yaml; its secret is unchanged`);
     for (const line of describeRules(svc)) this.out(clean(line));
-    if (svc.policies === undefined) warn(this.context.stderr, `${svc.name} has no rules: the agent may call any method on any path under ${svc.baseUrl}`);
+    if (svc.policies === undefined)
+      warn(this.context.stderr, `${svc.name} has no rules: the agent may call any method on any path under ${svc.baseUrl}`);
     return 0;
   }
 }

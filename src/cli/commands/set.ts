@@ -22,7 +22,7 @@ import { openFileVault, openVaultAccess } from '../vault-ops.js';
 export class SetCommand extends JaneeCommand {
   static override paths = [['set']];
   static override usage = Command.Usage({
-    description: "Replace (or add) the secret of a service in config.yaml, keeping its policies",
+    description: 'Replace (or add) the secret of a service in config.yaml, keeping its policies',
     details: `
       The service must exist in config.yaml (\`janee add\` creates one). Its rules are not touched; \`janee edit\` changes those.
       The secret stays bound to the origins its old one was bound to. If the vault has no secret for NAME yet, the new one is bound to the origin of the service's baseUrl, and that needs the vault passphrase even while an agent is unlocked.
@@ -48,13 +48,19 @@ export class SetCommand extends JaneeCommand {
     const config = await this.config();
     const svc = config.services.get(this.name);
     if (!svc) {
-      throw new JaneeError('NOT_FOUND', `no service named "${clean(this.name).slice(0, 70)}" in config.yaml`, `add it with \`janee add ${clean(this.name).slice(0, 70)} …\` (see \`janee list\`)`);
+      throw new JaneeError(
+        'NOT_FOUND',
+        `no service named "${clean(this.name).slice(0, 70)}" in config.yaml`,
+        `add it with \`janee add ${clean(this.name).slice(0, 70)} …\` (see \`janee list\`)`,
+      );
     }
     const basic = svc.auth.type === 'basic';
     if (!basic && this.username !== undefined) throw usageError('--username is only for basic-auth services');
     // The user name lives in the vault entry with the password, and the agent never returns field values.
-    if (basic && this.username === undefined) throw usageError(`${svc.name} uses basic auth: give --username`, 'the secret (the password) is asked for or read with --key-stdin');
-    if (this.username !== undefined && (!isValidFieldValue(this.username) || this.username.includes(':'))) throw usageError('--username must not contain ":" or control characters');
+    if (basic && this.username === undefined)
+      throw usageError(`${svc.name} uses basic auth: give --username`, 'the secret (the password) is asked for or read with --key-stdin');
+    if (this.username !== undefined && (!isValidFieldValue(this.username) || this.username.includes(':')))
+      throw usageError('--username must not contain ":" or control characters');
     const readKey = keyReader(this.io, this, () => `${basic ? 'password' : 'secret'} for ${svc.name}: `);
     const configOrigin = parseBaseUrl(svc.baseUrl).origin;
     const vaultFile = await this.vaultFile(config);
@@ -83,9 +89,15 @@ export class SetCommand extends JaneeCommand {
     }
     const stderr = this.context.stderr;
     const bound = outcome.origins.length ? outcome.origins.join(', ') : 'no origin';
-    info(stderr, `${outcome.replaced ? 'replaced the secret of' : 'added a secret for'} ${svc.name} (bound to ${bound})${vault.via}; its rules in config.yaml are unchanged`);
+    info(
+      stderr,
+      `${outcome.replaced ? 'replaced the secret of' : 'added a secret for'} ${svc.name} (bound to ${bound})${vault.via}; its rules in config.yaml are unchanged`,
+    );
     if (!outcome.origins.includes(configOrigin)) {
-      warn(stderr, `the secret is not bound to ${configOrigin}, the origin of ${svc.name}'s baseUrl: calls will be refused until you run \`janee bind ${svc.name} ${svc.baseUrl}\``);
+      warn(
+        stderr,
+        `the secret is not bound to ${configOrigin}, the origin of ${svc.name}'s baseUrl: calls will be refused until you run \`janee bind ${svc.name} ${svc.baseUrl}\``,
+      );
     }
     return 0;
   }
