@@ -35,6 +35,7 @@ export const CODES = {
   VAULT_ROLLBACK: 'the vault file is older than a generation this machine has already seen',
   VAULT_STATE_CORRUPT: "this machine's record of the vault generation is damaged",
   VAULT_STATE_UNREADABLE: "this machine's record of the vault generation cannot be read",
+  BIND_NEEDS_PASSPHRASE: 'binding a secret to an origin it is not bound to needs the passphrase (janee bind), never just the agent',
   VAULT_MERGE_CONFLICT: 'a vault merge has a conflict that needs a human',
   VAULT_MERGE_KEYS: 'the two sides of a vault merge have different file keys',
   MERGE_UNREADABLE: 'a side of a merge cannot be read',

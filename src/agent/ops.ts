@@ -141,6 +141,12 @@ export function agentOps(a: OpsContext): Handlers {
         if (old && !replace) {
           throw new JaneeError('VAULT_DUPLICATE', `the vault already holds a secret named "${name}"`, `run \`janee remove ${name}\` first, or pick another name`);
         }
+        // Replacing never widens where the secret may go: that is `janee bind`, with the
+        // passphrase (any process of the user can reach this socket).
+        const wider = old ? entry.origins.filter((o) => !old.origins.includes(o)) : [];
+        if (wider.length > 0) {
+          throw new JaneeError('BIND_NEEDS_PASSPHRASE', `replacing the secret "${name}" would bind it to ${wider.join(', ')}, where it is not bound now`, `binding a secret to another origin needs the passphrase: \`janee bind ${name} URL\``);
+        }
         // A replaced entry keeps when it was first created; it is updated now.
         data.entries[name] = old
           ? { fields: entry.fields, origins: entry.origins, created: old.created, updated: now }

@@ -41,7 +41,8 @@
  *              (entry checked as the vault payload checks it, src/vault/payload.ts;
  *              an existing name is refused unless `replace: true` (default false),
  *              which replaces that entry: `created` kept from the old entry,
- *              `updated` now, fields and origins as given)
+ *              `updated` now, fields as given; origins the old entry is not bound
+ *              to are refused: widening a binding needs the passphrase, `janee bind`)
  *   vault_delete { name }                  → { existed, generation }
  *   reload                                 → StatusResult     (re-read the vault now)
  *

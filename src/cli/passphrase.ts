@@ -42,19 +42,22 @@ export async function findPassphrase(io: Streams, opts: PassphraseOptions = {}):
   if (env.JANEE_PASSPHRASE) return { passphrase: nonEmpty(new TextEncoder().encode(env.JANEE_PASSPHRASE), 'JANEE_PASSPHRASE'), source: 'env' };
   if (opts.fromStdin) return { passphrase: nonEmpty(await readStdinLine(io.stdin), '--passphrase-stdin'), source: 'stdin' };
   if (opts.noPrompt || !io.stdin.isTTY || !io.stderr.isTTY) return undefined;
-  const first = await promptHidden(io, opts.prompt ?? 'passphrase: ');
-  if (first.length === 0) throw new JaneeError('NO_PASSPHRASE', 'empty passphrase', 'type a passphrase (it is not shown as you type)');
-  if (opts.confirm) {
+  // A mistyped confirmation asks again (both times), up to CONFIRM_TRIES.
+  for (let attempt = 1; ; attempt++) {
+    const first = await promptHidden(io, opts.prompt ?? 'passphrase: ');
+    if (first.length === 0) throw new JaneeError('NO_PASSPHRASE', 'empty passphrase', 'type a passphrase (it is not shown as you type)');
+    if (!opts.confirm) return { passphrase: first, source: 'prompt' };
     const second = await promptHidden(io, 'again: ');
     const same = first.length === second.length && first.every((b, i) => b === second[i]);
     second.fill(0);
-    if (!same) {
-      first.fill(0);
-      throw new JaneeError('PASSPHRASE_MISMATCH', 'the two passphrases differ', 'run the command again and type the same passphrase twice');
-    }
+    if (same) return { passphrase: first, source: 'prompt' };
+    first.fill(0);
+    if (attempt >= CONFIRM_TRIES) throw new JaneeError('PASSPHRASE_MISMATCH', 'the two passphrases differ', 'run the command again and type the same passphrase twice');
+    io.stderr.write('janee: warning: the two passphrases differ; type it again\n');
   }
-  return { passphrase: first, source: 'prompt' };
 }
+
+const CONFIRM_TRIES = 3;
 
 async function readPassphraseFile(file: string): Promise<Uint8Array> {
   try {

@@ -13,6 +13,7 @@ const PLACEHOLDERS: Record<string, string> = {
   '--base-url': 'url',
   '--auth': 'type',
   '--key': 'key',
+  '--key-from-env': 'var',
   '--username': 'user',
   '--header': 'name',
   '--param': 'name',

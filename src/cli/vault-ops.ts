@@ -1,44 +1,186 @@
 /**
- * Vault access for commands: through the agent when one is unlocked for this
- * vault (no passphrase needed), else get the passphrase, run scrypt (showing
- * progress), then read-modify-write under the lock.
+ * Vault access for commands. One interface, VaultAccess, whichever holds the
+ * vault: an agent unlocked for it (no passphrase needed; AgentVault), else the
+ * file itself (get the passphrase, run scrypt showing progress, then every change
+ * is a read-modify-write under the lock; FileVault). openVaultAccess chooses, so
+ * add, remove, list and set do not branch on where the vault is.
  */
 import { connectAgent, proveAgent, type AgentConnection } from '../agent/client.js';
 import { checkAgentPeer } from '../agent/peer.js';
+import type { EntryInfo } from '../agent/protocol.js';
 import { agentSocketPath } from '../agent/socket-path.js';
 import { JaneeError } from '../errors.js';
-import { unlockVaultFile, updateVault, type UnlockedVault } from '../vault/store.js';
-import type { VaultData } from '../vault/types.js';
+import { secret, type SecretBytes } from '../util/secret.js';
+import { openWithKey, unlockVaultFile, updateVault, type UnlockedVault } from '../vault/store.js';
+import type { VaultData, VaultEntry } from '../vault/types.js';
 import { warn, withProgress, type Streams } from './io.js';
-import { getPassphrase } from './passphrase.js';
+import { findPassphrase, getPassphrase } from './passphrase.js';
 
 export interface UnlockOptions {
   passphraseStdin?: boolean;
   prompt?: string;
 }
 
-export async function unlockWithPassphrase(io: Streams, file: string, opts: UnlockOptions = {}): Promise<UnlockedVault> {
-  const { passphrase } = await getPassphrase(io, { fromStdin: opts.passphraseStdin ?? false, prompt: opts.prompt ?? 'vault passphrase: ' });
-  try {
-    return await withProgress(io.stderr, 'unlocking vault', unlockVaultFile(file, passphrase));
-  } finally {
-    passphrase.fill(0);
-  }
-}
+/** Wrong passphrases typed at the terminal before giving up. */
+export const PASSPHRASE_TRIES = 3;
 
-/** Unlock, change, save; the file key is wiped afterwards. */
-export async function changeVault<T>(io: Streams, file: string, opts: UnlockOptions, fn: (data: VaultData) => T | Promise<T>): Promise<T> {
-  const vault = await unlockWithPassphrase(io, file, opts);
-  try {
-    return (await updateVault(file, vault.fileKey, fn)).result;
-  } finally {
-    vault.fileKey.fill(0);
+/**
+ * Ask for the passphrase and unlock. A wrong one typed at the terminal is asked
+ * again (at most PASSPHRASE_TRIES in all); from a file, the environment or stdin
+ * it fails at once, as asking again would get the same answer.
+ */
+export async function unlockWithPassphrase(io: Streams, file: string, opts: UnlockOptions = {}): Promise<UnlockedVault> {
+  for (let attempt = 1; ; attempt++) {
+    const { passphrase, source } = await getPassphrase(io, { fromStdin: opts.passphraseStdin ?? false, prompt: opts.prompt ?? 'vault passphrase: ' });
+    using _p = secret(passphrase);
+    try {
+      return await withProgress(io.stderr, 'unlocking vault', unlockVaultFile(file, passphrase));
+    } catch (e) {
+      if (!(source === 'prompt' && attempt < PASSPHRASE_TRIES && e instanceof JaneeError && e.code === 'VAULT_BAD_PASSPHRASE')) throw e;
+      warn(io.stderr, 'wrong passphrase; try again');
+    }
   }
 }
 
 export function requireEntryAbsent(data: VaultData, name: string): void {
   if (Object.hasOwn(data.entries, name)) {
     throw new JaneeError('VAULT_DUPLICATE', `the vault already holds a secret named "${name}"`, `run \`janee remove ${name}\` first, or pick another name`);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// VaultAccess
+
+/** The vault as a command sees it, wherever it is held. No method returns a secret value. */
+export interface VaultAccess {
+  readonly where: 'agent' | 'file';
+  /** Appended to what a command reports: " through the agent (pid N)", or "". */
+  readonly via: string;
+  /** Names, origins, field names and times. */
+  entries(): Promise<EntryInfo[]>;
+  /**
+   * Store `entry` under `name`. Without `replace` an existing name is refused
+   * (VAULT_DUPLICATE); with it, the old entry's `created` is kept and its origins
+   * may only be kept or narrowed (replacing never widens where a secret may go).
+   */
+  put(name: string, entry: VaultEntry, opts?: { replace?: boolean }): Promise<{ generation: number; replaced: boolean }>;
+  delete(name: string): Promise<{ existed: boolean; generation: number }>;
+  close(): void;
+}
+
+export interface AccessOptions extends UnlockOptions {
+  /** A secret value will be sent: the agent must pass the peer check first (agent/peer.ts). */
+  sendsSecret?: boolean;
+}
+
+/** The unlocked agent for this vault if there is one, else the file with the passphrase. */
+export async function openVaultAccess(io: Streams, file: string, opts: AccessOptions = {}): Promise<VaultAccess> {
+  const agent = await unlockedAgent(io, file, { sendsSecret: opts.sendsSecret ?? false });
+  return agent ? new AgentVault(agent) : openFileVault(io, file, opts);
+}
+
+/** The file, unlocked with the passphrase (asked for now), whether or not an agent runs. */
+export async function openFileVault(io: Streams, file: string, opts: UnlockOptions = {}): Promise<VaultAccess> {
+  const vault = await unlockWithPassphrase(io, file, opts);
+  return new FileVault(file, secret(vault.fileKey));
+}
+
+/**
+ * Like openVaultAccess, but never prompts (list): the agent, or a passphrase from
+ * the environment or a file; undefined when neither is there.
+ */
+export async function openVaultQuietly(io: Streams, file: string): Promise<VaultAccess | undefined> {
+  const agent = await unlockedAgent(io, file);
+  if (agent) return new AgentVault(agent);
+  const found = await findPassphrase(io, { noPrompt: true });
+  if (!found) return undefined;
+  using _p = secret(found.passphrase);
+  const vault = await withProgress(io.stderr, 'unlocking vault', unlockVaultFile(file, found.passphrase));
+  return new FileVault(file, secret(vault.fileKey));
+}
+
+/** What replacing `old` with `entry` stores: `created` kept; refused if `entry` would add an origin. */
+function replacementEntry(name: string, old: VaultEntry, entry: VaultEntry): VaultEntry {
+  const wider = entry.origins.filter((o) => !old.origins.includes(o));
+  if (wider.length > 0) {
+    // Only in a race (set found no entry, then one appeared, bound elsewhere): the agent refuses the same (server.ts).
+    throw new JaneeError('BIND_NEEDS_PASSPHRASE', `replacing the secret "${name}" would bind it to ${wider.join(', ')}, where it is not bound now`, `binding a secret to another origin needs the passphrase: \`janee bind ${name} URL\``);
+  }
+  return { ...entry, created: old.created };
+}
+
+export function entryInfo(name: string, e: VaultEntry): EntryInfo {
+  return { name, origins: [...e.origins], fieldNames: Object.keys(e.fields), created: e.created, updated: e.updated };
+}
+
+class AgentVault implements VaultAccess {
+  readonly where = 'agent';
+  readonly via: string;
+
+  constructor(private readonly conn: AgentConnection) {
+    this.via = ` through the agent (pid ${conn.hello.pid})`;
+  }
+
+  entries(): Promise<EntryInfo[]> {
+    // Names and origins only: the agent never returns secret values.
+    return this.conn.request('vault_entries', {}, { timeoutMs: 10_000 });
+  }
+
+  async put(name: string, entry: VaultEntry, opts: { replace?: boolean } = {}): Promise<{ generation: number; replaced: boolean }> {
+    const r = await this.conn.request('vault_put', { name, entry, ...(opts.replace ? { replace: true } : {}) }, { timeoutMs: 30_000 });
+    return { generation: r.generation, replaced: r.replaced === true };
+  }
+
+  delete(name: string): Promise<{ existed: boolean; generation: number }> {
+    return this.conn.request('vault_delete', { name }, { timeoutMs: 30_000 });
+  }
+
+  close(): void {
+    this.conn.close();
+  }
+}
+
+class FileVault implements VaultAccess {
+  readonly where = 'file';
+  readonly via = '';
+
+  constructor(
+    private readonly file: string,
+    /** Wiped by close(). */
+    private readonly key: SecretBytes,
+  ) {}
+
+  async entries(): Promise<EntryInfo[]> {
+    // Re-read with the key (no scrypt): another writer may have changed the file since the unlock.
+    const { data } = await openWithKey(this.file, this.key.bytes);
+    return Object.entries(data.entries).map(([name, e]) => entryInfo(name, e));
+  }
+
+  async put(name: string, entry: VaultEntry, opts: { replace?: boolean } = {}): Promise<{ generation: number; replaced: boolean }> {
+    const { result, vault } = await updateVault(this.file, this.key.bytes, (data) => {
+      const old = Object.hasOwn(data.entries, name) ? data.entries[name] : undefined;
+      if (!old) {
+        data.entries[name] = entry;
+        return false;
+      }
+      if (!opts.replace) requireEntryAbsent(data, name);
+      data.entries[name] = replacementEntry(name, old, entry);
+      return true;
+    });
+    return { generation: vault.data.generation, replaced: result };
+  }
+
+  async delete(name: string): Promise<{ existed: boolean; generation: number }> {
+    const { result, vault } = await updateVault(this.file, this.key.bytes, (data) => {
+      const had = Object.hasOwn(data.entries, name);
+      delete data.entries[name];
+      return had;
+    });
+    return { existed: result, generation: vault.data.generation };
+  }
+
+  close(): void {
+    this.key[Symbol.dispose]();
   }
 }
 

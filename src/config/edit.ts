@@ -4,7 +4,7 @@
  * re-reads the file under the lock, validates the result before writing, and
  * writes atomically (keeping config.yaml.bak).
  */
-import { Document, isMap, isScalar, YAMLMap, YAMLSeq, type Node, type Pair } from 'yaml';
+import { Document, isMap, isScalar, isSeq, YAMLMap, YAMLSeq, type Node, type Pair } from 'yaml';
 import { JaneeError } from '../errors.js';
 import { atomicWrite, ensureDir, withLock } from '../util/fsutil.js';
 import * as fs from 'node:fs/promises';
@@ -18,11 +18,17 @@ export const INITIAL_CONFIG = `# Janee configuration: services, policies and rat
 services:
 `;
 
+export interface NewRule {
+  path: string;
+  methods: string[];
+  deny?: boolean;
+}
+
 export interface NewService {
   name: string;
   baseUrl: string;
   auth: AuthSpec;
-  policies?: { path: string; methods: string[]; deny?: boolean }[];
+  policies?: NewRule[];
   rateLimit?: string;
 }
 
@@ -122,7 +128,14 @@ function spliceServices(text: string, parsed: ParsedConfigFile, before: Signatur
   for (const { key, pair } of newItems) {
     const span = spans.get(key);
     if (!span) added.push(...render(pair));
-    else if (signature(pair) !== before.get(key)) replacements.set(span[0], render(pair));
+    else if (signature(pair) !== before.get(key)) {
+      // The comment lines above a changed entry stay as written (the document API may attach
+      // them to the parent map, and would drop them from the rendered entry).
+      const keyLine = lineOf(origItems.find((i) => i.key === key)?.pair.key.range?.[0] ?? 0);
+      const body = render(pair);
+      while (body.length && /^\s*(#.*)?$/.test(body[0] as string)) body.shift();
+      replacements.set(span[0], [...lines.slice(span[0], keyLine), ...body]);
+    }
   }
   // Existing entries must keep their order for a splice to be faithful.
   const kept = newItems.filter((i) => spans.has(i.key)).map((i) => i.key);
@@ -182,19 +195,65 @@ export function addServiceNode(doc: Document.Parsed, svc: NewService): void {
   entry.set('auth', auth);
   if (svc.policies) {
     const list = new YAMLSeq();
-    for (const p of svc.policies) {
-      const rule = new YAMLMap();
-      rule.set('path', p.path);
-      const methods = doc.createNode(p.methods) as YAMLSeq;
-      methods.flow = true;
-      rule.set('methods', methods);
-      if (p.deny) rule.set('deny', true);
-      list.add(rule);
-    }
+    for (const p of svc.policies) list.add(ruleNode(doc, p));
     entry.set('policies', list);
   }
   if (svc.rateLimit) entry.set('rateLimit', svc.rateLimit);
   services.set(svc.name, entry);
+}
+
+function ruleNode(doc: Document.Parsed, p: NewRule): YAMLMap {
+  const rule = new YAMLMap();
+  rule.set('path', p.path);
+  const methods = doc.createNode(p.methods) as YAMLSeq;
+  methods.flow = true;
+  rule.set('methods', methods);
+  if (p.deny) rule.set('deny', true);
+  return rule;
+}
+
+/** What `janee edit` changes in one service; anything absent stays as it is. */
+export interface RulesChange {
+  /** Drop every rule first. */
+  clearPolicies?: boolean;
+  /** Replace the allow rules (the deny rules stay). */
+  allow?: NewRule[];
+  /** Replace the deny rules (the allow rules stay). */
+  deny?: NewRule[];
+  /** null removes it. */
+  rateLimit?: string | null;
+  testPath?: string | null;
+}
+
+/**
+ * Changes the rules of service `name` in place: the rules kept keep their nodes
+ * (and comments), new ones are appended. No rule left removes `policies:` (any
+ * request is allowed), as for a service added without rules.
+ */
+export function editServiceNode(doc: Document.Parsed, name: string, change: RulesChange): void {
+  const node = servicesMap(doc).get(name, true);
+  if (!isMap(node)) throw new JaneeError('NOT_FOUND', `no service named "${name}" in config.yaml`, `add it with \`janee add ${name} …\``);
+  if (change.clearPolicies || change.allow || change.deny) {
+    const existing = node.get('policies', true);
+    const items = change.clearPolicies || !isSeq(existing) ? [] : existing.items;
+    const isDeny = (it: unknown) => isMap(it) && it.get('deny') === true;
+    const kept = items.filter((it) => (isDeny(it) ? !change.deny : !change.allow));
+    const rules = [...kept, ...(change.allow ?? []).map((r) => ruleNode(doc, r)), ...(change.deny ?? []).map((r) => ruleNode(doc, { ...r, deny: true }))];
+    if (rules.length === 0) node.delete('policies');
+    else if (isSeq(existing)) {
+      existing.items = rules;
+      existing.flow = false; // a one-line [ … ] list would grow into a hard-to-read wrapped one
+    }
+    else {
+      const list = new YAMLSeq();
+      list.items = rules;
+      node.set('policies', list);
+    }
+  }
+  for (const [key, value] of [['rateLimit', change.rateLimit], ['testPath', change.testPath]] as const) {
+    if (value === null) node.delete(key);
+    else if (value !== undefined) node.set(key, value);
+  }
 }
 
 export function removeServiceNode(doc: Document.Parsed, name: string): boolean {

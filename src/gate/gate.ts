@@ -150,7 +150,7 @@ export class LocalGate implements Gate {
       const data = await this.#vaultData();
       redactor = this.#redactor(config, data);
       const entry = data.entries[svc.name];
-      if (!entry) throw new JaneeError(GateCodes.NO_SECRET, `no secret for ${svc.name} in the vault`, `a human adds it with \`janee add ${svc.name} …\``);
+      if (!entry) throw new JaneeError(GateCodes.NO_SECRET, `no secret for ${svc.name} in the vault`, `a human adds it with \`janee set ${svc.name}\``);
       const origin = parseBaseUrl(svc.baseUrl).origin;
       if (!entry.origins.includes(origin)) {
         const err = new JaneeError(

@@ -6,13 +6,13 @@ import { parseConfigText, readConfigText, parseRateLimit, SERVICE_NAME, testPath
 import { AUTH_TYPES, type AuthSpec } from '../../config/types.js';
 import { parseBaseUrl } from '../../config/url.js';
 import { isValidFieldValue } from '../../vault/payload.js';
-import { updateVault, type UnlockedVault } from '../../vault/store.js';
 import type { VaultEntry } from '../../vault/types.js';
 import { JaneeCommand, passphraseStdinOption } from '../base.js';
 import { clean, info, warn, type Streams } from '../io.js';
-import { promptHidden, readStdinAll, readStdinLine } from '../passphrase.js';
+import { keyOptions, keyReader, secretFields } from '../key-input.js';
+import { readStdinLine } from '../passphrase.js';
 import { findTemplate, similarTemplateNames, TEMPLATES, type Template } from '../templates.js';
-import { requireEntryAbsent, unlockedAgent, unlockWithPassphrase } from '../vault-ops.js';
+import { openVaultAccess } from '../vault-ops.js';
 
 interface ServiceToAdd extends NewService {
   testPath?: string;
@@ -30,14 +30,15 @@ export class AddCommand extends JaneeCommand {
       With a NAME from the built-in catalogue (\`janee templates\`) and no --base-url, the base URL, auth type, a read-only starting policy and a test path come from the template; any flag given overrides its value. Use --template to pick a template under another name or with your own --base-url (e.g. GitHub Enterprise).
       With no arguments in a terminal, the questions are asked step by step.
       Without any --policy the agent may call any method on any path under the base URL.
-      With no --key or --key-stdin, the key is asked for without echo on the terminal.
-      --key puts the key in argv, where other processes and shell history can see it.
+      With no --key, --key-stdin or --key-from-env, the key is asked for without echo on the terminal (after the vault passphrase, when one is needed).
+      --key puts the key in argv, where other processes and shell history can see it. With --key-from-env VAR, set VAR for this command only (\`VAR=… janee add …\`): an exported variable reaches every program started from that shell.
     `,
     examples: [
       ['From the catalogue, key prompted', 'janee add github'],
       ['A template with your own base URL', 'janee add ghe --template github --base-url https://ghe.example.com/api/v3'],
       ['Bearer token, prompted', 'janee add stripe --base-url https://api.stripe.com --auth bearer'],
       ['Key from a file', 'janee add github --base-url https://api.github.com --auth bearer --key-stdin < token.txt'],
+      ['Key from a variable', 'GH_TOKEN=… janee add github --key-from-env GH_TOKEN'],
       ['Header auth with policies', "janee add openai --base-url https://api.openai.com --auth header --header Authorization --policy 'POST /v1/chat/completions'"],
       ['Step by step', 'janee add'],
     ],
@@ -47,8 +48,9 @@ export class AddCommand extends JaneeCommand {
   template = Option.String('--template', { description: 'Fill base URL, auth, policies and test path from a built-in template (see `janee templates`)' });
   baseUrl = Option.String('--base-url', { description: 'The API base URL, e.g. https://api.stripe.com (default: the template\'s)' });
   auth = Option.String('--auth', { description: 'bearer | basic | header | query (default: the template\'s, else bearer)' });
-  key = Option.String('--key', { description: 'The secret (visible in argv and shell history; prefer --key-stdin)' });
-  keyStdin = Option.Boolean('--key-stdin', false, { description: 'Read the secret from stdin' });
+  key = keyOptions().key;
+  keyStdin = keyOptions().keyStdin;
+  keyFromEnv = keyOptions().keyFromEnv;
   username = Option.String('--username', { description: 'User name for --auth basic (the key is the password)' });
   header = Option.String('--header', { description: 'Header name for --auth header' });
   param = Option.String('--param', { description: 'Query parameter name for --auth query' });
@@ -69,17 +71,18 @@ export class AddCommand extends JaneeCommand {
     // Check config.yaml first: a bad or duplicate entry must fail before the vault changes.
     const before = await readConfigText(configFile);
     if (before !== undefined && hasService(parseConfigText(configFile, before).doc, svc.name)) {
-      throw new JaneeError('CONFIG_DUPLICATE', `service "${svc.name}" already exists in config.yaml`, `pick another name, or run \`janee remove ${svc.name}\` first`);
+      throw new JaneeError('CONFIG_DUPLICATE', `service "${svc.name}" already exists in config.yaml`, `pick another name; change its secret with \`janee set ${svc.name}\` or its rules with \`janee edit ${svc.name}\`; or run \`janee remove ${svc.name}\` first`);
     }
     const vaultFile = await this.vaultFile();
-    const fields = await this.readFields(svc.auth, svc.username);
-    // An unlocked agent for this vault does the write: no passphrase needed.
-    const agent = await unlockedAgent(this.io, vaultFile, { sendsSecret: true });
-    // Without an agent, ask for the passphrase and unlock *before* touching
-    // config.yaml: an interrupted prompt or a wrong passphrase changes nothing.
-    let vault: UnlockedVault | undefined;
+    const readKey = keyReader(this.io, this, () => this.keyPrompt(svc.auth));
+    // An unlocked agent for this vault does the write: no passphrase needed. Without
+    // one, the passphrase is asked and the vault unlocked *before* the secret and
+    // before touching config.yaml: an interrupted prompt or a wrong passphrase
+    // changes nothing and loses nothing typed.
+    const vault = await openVaultAccess(this.io, vaultFile, { sendsSecret: true, passphraseStdin: this.passphraseStdin });
+    let fields: Record<string, string> = {};
     try {
-      if (!agent) vault = await unlockWithPassphrase(this.io, vaultFile, { passphraseStdin: this.passphraseStdin });
+      fields = secretFields(svc.auth, svc.username, await readKey());
       const now = new Date().toISOString();
       const entry: VaultEntry = { fields, origins: [origin], created: now, updated: now };
       // Config first: its old bytes can be put back exactly if the vault write fails.
@@ -89,25 +92,17 @@ export class AddCommand extends JaneeCommand {
         if (svc.testPath !== undefined && isMap(node)) node.set('testPath', svc.testPath);
       });
       try {
-        if (agent) {
-          await agent.request('vault_put', { name: svc.name, entry }, { timeoutMs: 30_000 });
-        } else if (vault) {
-          await updateVault(vaultFile, vault.fileKey, (data) => {
-            requireEntryAbsent(data, svc.name);
-            data.entries[svc.name] = entry;
-          });
-        }
+        await vault.put(svc.name, entry);
       } catch (e) {
         await undoConfigEdit(configFile, edit, (doc) => removeServiceNode(doc, svc.name));
         throw e;
       }
     } finally {
-      agent?.close();
-      vault?.fileKey.fill(0);
+      vault.close();
       for (const k of Object.keys(fields)) fields[k] = '';
     }
     const stderr = this.context.stderr;
-    info(stderr, `added ${svc.name} (secret bound to ${origin})${agent ? ` through the agent (pid ${agent.hello.pid})` : ''}`);
+    info(stderr, `added ${svc.name} (secret bound to ${origin})${vault.via}`);
     const t = svc.template;
     if (t) {
       const n = svc.policies?.length ?? 0;
@@ -119,7 +114,7 @@ export class AddCommand extends JaneeCommand {
     }
     if (svc.policies === undefined) {
       warn(stderr, `${svc.name} has no allow rules: the agent may now call any method on any path under ${svc.baseUrl}`);
-      info(stderr, `limit it with --policy 'GET /path' (\`janee remove ${svc.name}\`, then add again) or a \`policies:\` list in config.yaml`);
+      info(stderr, `limit it with \`janee edit ${svc.name} --policy 'GET /path'\` or a \`policies:\` list in config.yaml`);
     }
     return 0;
   }
@@ -250,24 +245,9 @@ export class AddCommand extends JaneeCommand {
     if (rules.length > 0) this.policy = rules;
   }
 
-  private async readFields(auth: AuthSpec, username: string | undefined): Promise<Record<string, string>> {
-    if (this.key !== undefined && this.keyStdin) throw usageError('give either --key or --key-stdin, not both');
-    let key: string;
-    if (this.key !== undefined) {
-      warn(this.context.stderr, '--key is visible to other processes (ps) and may be kept in your shell history; prefer --key-stdin or the prompt');
-      key = this.key;
-    } else if (this.keyStdin) {
-      if (this.passphraseStdin) throw usageError('--key-stdin and --passphrase-stdin both want stdin', 'use JANEE_PASSPHRASE_FILE for the passphrase');
-      key = Buffer.from(await readStdinAll(this.context.stdin)).toString('utf8');
-    } else if ((this.context.stdin as { isTTY?: boolean }).isTTY) {
-      const label = this.template ? findTemplate(this.template)?.secretLabel : this.baseUrl === undefined ? findTemplate(this.name as string)?.secretLabel : undefined;
-      key = Buffer.from(await promptHidden(this.io, `${auth.type === 'basic' ? 'password' : 'secret'} for ${this.name as string}${label ? ` (${label})` : ''}: `)).toString('utf8');
-    } else {
-      throw new JaneeError('NO_KEY', 'no secret given and no terminal to ask on', 'pass it on stdin with --key-stdin (or --key, which is visible in argv)');
-    }
-    if (key.length === 0) throw new JaneeError('NO_KEY', 'the secret is empty', 'pass the secret with --key-stdin or type it at the prompt');
-    if (!isValidFieldValue(key)) throw new JaneeError('BAD_KEY', 'the secret contains a line break or another control character', 'pass exactly the secret (one trailing newline is stripped)');
-    return auth.type === 'basic' ? { username: username as string, password: key } : { token: key };
+  private keyPrompt(auth: AuthSpec): string {
+    const label = this.template ? findTemplate(this.template)?.secretLabel : this.baseUrl === undefined ? findTemplate(this.name as string)?.secretLabel : undefined;
+    return `${auth.type === 'basic' ? 'password' : 'secret'} for ${this.name as string}${label ? ` (${label})` : ''}: `;
   }
 }
 

@@ -11,6 +11,8 @@ type Loader = () => Promise<CommandClass[]>;
 const modules: Record<string, Loader> = {
   init: async () => [(await import('./init.js')).InitCommand],
   add: async () => [(await import('./add.js')).AddCommand],
+  set: async () => [(await import('./set.js')).SetCommand],
+  edit: async () => [(await import('./edit.js')).EditCommand],
   templates: async () => [(await import('./templates.js')).TemplatesCommand],
   completion: async () => [(await import('./completion.js')).CompletionCommand],
   remove: async () => [(await import('./remove.js')).RemoveCommand],

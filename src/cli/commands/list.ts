@@ -1,11 +1,9 @@
 import { Command } from 'clipanion';
 import type { ServiceConfig } from '../../config/types.js';
-import { unlockVaultFile } from '../../vault/store.js';
-import type { VaultData } from '../../vault/types.js';
 import { JaneeCommand, jsonOption } from '../base.js';
-import { clean, withProgress } from '../io.js';
-import { findPassphrase } from '../passphrase.js';
-import { unlockedAgent } from '../vault-ops.js';
+import { clean } from '../io.js';
+import type { EntryInfo } from '../../agent/protocol.js';
+import { openVaultQuietly } from '../vault-ops.js';
 
 export class ListCommand extends JaneeCommand {
   static override paths = [['list'], ['ls']];
@@ -20,8 +18,8 @@ export class ListCommand extends JaneeCommand {
     const data = await this.readVaultQuietly(await this.vaultFile(config));
     const rows = [...config.services.values()].map((s) => describe(s, data));
     if (data) {
-      for (const name of Object.keys(data.entries)) {
-        if (!config.services.has(name)) rows.push({ name, baseUrl: null, auth: null, policies: null, rateLimit: null, secret: true, origins: data.entries[name]?.origins ?? [] });
+      for (const [name, e] of data) {
+        if (!config.services.has(name)) rows.push({ name, baseUrl: null, auth: null, policies: null, rateLimit: null, secret: true, origins: e.origins });
       }
     }
     if (this.json) {
@@ -39,33 +37,19 @@ export class ListCommand extends JaneeCommand {
   }
 
   /** Uses the agent or a non-interactive passphrase source; never prompts. */
-  private async readVaultQuietly(file: string): Promise<VaultData | undefined> {
-    const agent = await unlockedAgent(this.io, file);
-    if (agent) {
-      try {
-        // Names and origins only: the agent never returns secret values.
-        const entries = await agent.request('vault_entries', {}, { timeoutMs: 10_000 });
-        const data: VaultData = { version: 1, generation: 0, entries: {} };
-        for (const e of entries) data.entries[e.name] = { fields: {}, origins: e.origins, created: e.created, updated: e.updated };
-        return data;
-      } finally {
-        agent.close();
-      }
-    }
-    const found = await findPassphrase(this.io, { noPrompt: true });
-    if (!found) return undefined;
+  private async readVaultQuietly(file: string): Promise<Map<string, EntryInfo> | undefined> {
+    const vault = await openVaultQuietly(this.io, file);
+    if (!vault) return undefined;
     try {
-      const v = await withProgress(this.context.stderr, 'unlocking vault', unlockVaultFile(file, found.passphrase));
-      v.fileKey.fill(0);
-      return v.data;
+      return new Map((await vault.entries()).map((e) => [e.name, e]));
     } finally {
-      found.passphrase.fill(0);
+      vault.close();
     }
   }
 }
 
-function describe(s: ServiceConfig, data: VaultData | undefined) {
-  const entry = data?.entries[s.name];
+function describe(s: ServiceConfig, data: Map<string, EntryInfo> | undefined) {
+  const entry = data?.get(s.name);
   return {
     name: s.name,
     baseUrl: s.baseUrl as string | null,

@@ -8,8 +8,10 @@ import { sealKey } from '../../agent/proof.js';
 import { parseWorkFactor } from './init.js';
 import { WARN_BELOW_LOG_N } from '../../vault/format.js';
 import { connectAgent, type AgentConnection } from '../../agent/client.js';
+import type { StatusResult } from '../../agent/protocol.js';
 import { agentSocketPath } from '../../agent/socket-path.js';
 import { JaneeError } from '../../errors.js';
+import { secret } from '../../util/secret.js';
 
 export class PasswdCommand extends JaneeCommand {
   static override paths = [['passwd']];
@@ -28,8 +30,9 @@ export class PasswdCommand extends JaneeCommand {
 
   async run(): Promise<number> {
     const file = await this.vaultFile();
-    const vault = await unlockWithPassphrase(this.io, file, { passphraseStdin: this.passphraseStdin, prompt: 'current passphrase: ' });
-    try {
+    {
+      const vault = await unlockWithPassphrase(this.io, file, { passphraseStdin: this.passphraseStdin, prompt: 'current passphrase: ' });
+      using fileKey = secret(vault.fileKey);
       const logN = this.workFactor === undefined ? vault.header.logN : parseWorkFactor(this.workFactor);
       if (logN < WARN_BELOW_LOG_N) warn(this.context.stderr, `work factor 2^${logN} is weak against passphrase guessing; use it for tests only`);
       const env = process.env;
@@ -39,13 +42,8 @@ export class PasswdCommand extends JaneeCommand {
         confirm: true,
         prompt: 'new passphrase: ',
       });
-      try {
-        await withProgress(this.context.stderr, `re-wrapping the file key (scrypt 2^${logN})`, rewrapVault(file, vault.fileKey, passphrase, logN));
-      } finally {
-        passphrase.fill(0);
-      }
-    } finally {
-      vault.fileKey.fill(0);
+      using newPassphrase = secret(passphrase);
+      await withProgress(this.context.stderr, `re-wrapping the file key (scrypt 2^${logN})`, rewrapVault(file, fileKey.bytes, newPassphrase.bytes, logN));
     }
     info(this.context.stderr, 'passphrase changed');
     // The file key is unchanged, so an unlocked agent re-reads the file and stays unlocked.
@@ -73,33 +71,26 @@ export class RekeyCommand extends JaneeCommand {
 
   async run(): Promise<number> {
     const file = await this.vaultFile();
-    const { passphrase } = await getPassphrase(this.io, { fromStdin: this.passphraseStdin, prompt: 'vault passphrase: ' });
-    try {
-      const vault = await withProgress(this.context.stderr, 'unlocking vault', unlockVaultFile(file, passphrase));
-      let agent: AgentConnection | undefined;
+    {
+      const { passphrase } = await getPassphrase(this.io, { fromStdin: this.passphraseStdin, prompt: 'vault passphrase: ' });
+      using pass = secret(passphrase);
+      const vault = await withProgress(this.context.stderr, 'unlocking vault', unlockVaultFile(file, pass.bytes));
+      using oldKey = secret(vault.fileKey);
+      // A running agent holds the old key, which will no longer open the file. It gets
+      // the new one sealed under the old key, and only after proving (now, while the
+      // file still matches its key) that it holds the old key.
+      const agent = await verifiedAgent(this.context.stderr, file, oldKey.bytes);
       try {
-        // A running agent holds the old key, which will no longer open the file. It gets
-        // the new one sealed under the old key, and only after proving (now, while the
-        // file still matches its key) that it holds the old key.
-        agent = await verifiedAgent(this.context.stderr, file, vault.fileKey);
-        const fresh = await withProgress(this.context.stderr, 'rekeying', rekeyVault(file, vault.fileKey, passphrase, vault.header.logN));
-        try {
-          if (agent) {
-            const conn = agent;
-            await tellAgent(this.context.stderr, async () => {
-              const r = await conn.request('rekey', { ...sealKey(vault.fileKey, fresh) }, { timeoutMs: 15_000 });
-              info(this.context.stderr, `the agent (pid ${r.pid}) is unlocked with the new key`);
-            });
-          }
-        } finally {
-          fresh.fill(0);
+        using fresh = secret(await withProgress(this.context.stderr, 'rekeying', rekeyVault(file, oldKey.bytes, pass.bytes, vault.header.logN)));
+        if (agent) {
+          await tellAgent(this.context.stderr, async () => {
+            const r = await agent.request('rekey', { ...sealKey(oldKey.bytes, fresh.bytes) }, { timeoutMs: 15_000 });
+            info(this.context.stderr, `the agent (pid ${r.pid}) is unlocked with the new key`);
+          });
         }
       } finally {
         agent?.close();
-        vault.fileKey.fill(0);
       }
-    } finally {
-      passphrase.fill(0);
     }
     info(this.context.stderr, 'vault rekeyed: old copies of the file no longer share its key');
     return 0;

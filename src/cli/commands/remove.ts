@@ -4,7 +4,7 @@ import { editConfig, hasService, removeServiceNode } from '../../config/edit.js'
 import { parseConfigText, readConfigText } from '../../config/load.js';
 import { JaneeCommand, passphraseStdinOption } from '../base.js';
 import { info } from '../io.js';
-import { changeVault, unlockedAgent } from '../vault-ops.js';
+import { openVaultAccess } from '../vault-ops.js';
 
 export class RemoveCommand extends JaneeCommand {
   static override paths = [['remove'], ['rm']];
@@ -20,18 +20,12 @@ export class RemoveCommand extends JaneeCommand {
     const vaultFile = await this.vaultFile();
     // Vault first: if it fails, nothing has changed; if config fails after, a retry finishes the job.
     // An unlocked agent for this vault does the write: no passphrase needed.
-    const agent = await unlockedAgent(this.io, vaultFile);
+    const vault = await openVaultAccess(this.io, vaultFile, { passphraseStdin: this.passphraseStdin });
     let inVault: boolean;
     try {
-      inVault = agent
-        ? (await agent.request('vault_delete', { name: this.name }, { timeoutMs: 30_000 })).existed
-        : await changeVault(this.io, vaultFile, { passphraseStdin: this.passphraseStdin }, (data) => {
-            const had = Object.hasOwn(data.entries, this.name);
-            delete data.entries[this.name];
-            return had;
-          });
+      inVault = (await vault.delete(this.name)).existed;
     } finally {
-      agent?.close();
+      vault.close();
     }
     if (inConfig) await editConfig(configFile, (doc) => removeServiceNode(doc, this.name));
     if (!inConfig && !inVault) {
