@@ -8,5 +8,7 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Integration tests spawn the built CLI and real servers; two cores here.
     pool: 'forks',
+    // The built CLI (run in-process by test/helpers/cli.ts) is loaded by Node as is, not transformed.
+    server: { deps: { external: [/\/dist\/cli\//] } },
   },
 });
