@@ -186,9 +186,9 @@ function replaceEnv(next: NodeJS.ProcessEnv): void {
  * listeners the call added run (janee removes its lock candidate files there) and
  * every listener it added to `process` is removed.
  */
-async function runInProcess(args: readonly string[], opts: RunOptions): Promise<RunResult> {
+async function runInProcess(args: readonly string[], opts: RunOptions, orElse: () => Promise<RunResult> = () => slot(() => spawnJanee(args, opts))): Promise<RunResult> {
   const cli = await loadCli();
-  if (outerEnv !== undefined || poisoned) return slot(() => spawnJanee(args, opts)); // another call started while this one loaded
+  if (outerEnv !== undefined || poisoned) return orElse(); // another call started while this one loaded
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const stdout = capture(out);
@@ -231,6 +231,11 @@ async function runInProcess(args: readonly string[], opts: RunOptions): Promise<
   const text = (chunks: Buffer[]) => Buffer.concat(chunks).toString('utf8');
   if (code === undefined) return { code: null, signal: 'SIGKILL', stdout: text(out), stderr: text(err), timedOut: true };
   return { code, signal: null, stdout: text(out), stderr: text(err), timedOut: false };
+}
+
+/** Always in this process (for tests of the runner itself); refuses while another in-process run is going. */
+export function runJaneeInProcess(args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  return runInProcess(args, opts, () => Promise.reject(new Error('another in-process janee run is going')));
 }
 
 function newListeners(before: Map<string | symbol, Set<unknown>>, event: string | symbol): unknown[] {
