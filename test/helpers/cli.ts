@@ -116,11 +116,12 @@ const PROCESS_COMMANDS = new Set(['serve', 'agent']);
 
 /**
  * Test files whose runs stay real processes although each command could run here:
- * they change files under a running agent and then ask it through the CLI, relying
- * on a CLI start-up (longer than the agent's 250 ms re-stat window, src/util/watched.ts)
- * to pass first. Drop an entry once its tests wait for the agent instead.
+ * they change config.yaml or the vault under a running agent or serve (directly or
+ * with a CLI command) and ask it at once, relying on a CLI start-up to outlast the
+ * 250 ms in which it may still answer from its previous view (src/util/watched.ts).
+ * Drop an entry once its tests wait for the change to be seen instead.
  */
-const SPAWN_FILES = ['test/agent/vault.test.ts'];
+const SPAWN_FILES = ['test/agent/vault.test.ts', 'test/agent/serve.test.ts'];
 
 function inSpawnFile(): boolean {
   const file = expect.getState().testPath;
@@ -133,7 +134,7 @@ let outerEnv: NodeJS.ProcessEnv | undefined;
 let poisoned = false;
 
 function canRunInProcess(args: readonly string[], opts: RunOptions): boolean {
-  if (opts.spawn || opts.unlimited || opts.fileSizeLimitBlocks !== undefined || process.env.JANEE_TEST_SPAWN) return false;
+  if (opts.spawn || opts.unlimited || opts.fileSizeLimitBlocks !== undefined || (outerEnv ?? process.env).JANEE_TEST_SPAWN) return false;
   // One at a time (process.env and cwd are the call's): a run started meanwhile is a real process, so runs that overlap still do.
   if (outerEnv !== undefined || poisoned || inSpawnFile()) return false;
   const word = args.find((a) => !a.startsWith('-'));
@@ -142,7 +143,7 @@ function canRunInProcess(args: readonly string[], opts: RunOptions): boolean {
   return true;
 }
 
-type CliModule = { main(argv: string[], io: object): Promise<number>; EMBEDDED: symbol };
+type CliModule = { main(argv: string[], io: object): Promise<number> };
 let cliModule: Promise<CliModule> | undefined;
 
 /**
@@ -166,9 +167,16 @@ function capture(chunks: Buffer[]): Writable {
   });
 }
 
-/** Every listener on `process`, per event, so the ones a call adds can be found. */
-function processListeners(): Map<string | symbol, Set<unknown>> {
-  return new Map(process.eventNames().map((e) => [e, new Set(process.rawListeners(e))]));
+/**
+ * The process events a command may listen to for its own lifetime (lock candidate
+ * cleanup, Ctrl-C). Only these are cleaned up after an in-process call: a listener
+ * vitest adds meanwhile to anything else is not ours to remove.
+ */
+const LIFETIME_EVENTS = ['exit', 'beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGPIPE'] as const;
+
+/** The listeners on each lifetime event, so the ones a call adds can be found. */
+function processListeners(): Map<string, Set<unknown>> {
+  return new Map(LIFETIME_EVENTS.map((e) => [e, new Set(process.rawListeners(e))]));
 }
 
 function replaceEnv(next: NodeJS.ProcessEnv): void {
@@ -184,7 +192,7 @@ function replaceEnv(next: NodeJS.ProcessEnv): void {
  * captured — also writes that bypass the streams handed to main(). Afterwards
  * everything is put back, and the process's exit is played out: the `exit`
  * listeners the call added run (janee removes its lock candidate files there) and
- * every listener it added to `process` is removed.
+ * the lifetime listeners it added are removed.
  */
 async function runInProcess(args: readonly string[], opts: RunOptions, orElse: () => Promise<RunResult> = () => slot(() => spawnJanee(args, opts))): Promise<RunResult> {
   const cli = await loadCli();
@@ -219,7 +227,7 @@ async function runInProcess(args: readonly string[], opts: RunOptions, orElse: (
     else for (const f of newListeners(saved.listeners, 'exit')) (f as (code: number) => void)(code);
   } finally {
     clearTimeout(timer);
-    for (const [event, fns] of processListenersAdded(saved.listeners)) for (const f of fns) process.removeListener(event, f as () => void);
+    for (const event of LIFETIME_EVENTS) for (const f of newListeners(saved.listeners, event)) process.removeListener(event, f as () => void);
     restoreWrite(process.stdout, saved.stdoutWrite);
     restoreWrite(process.stderr, saved.stderrWrite);
     process.argv = saved.argv;
@@ -238,13 +246,9 @@ export function runJaneeInProcess(args: readonly string[], opts: RunOptions = {}
   return runInProcess(args, opts, () => Promise.reject(new Error('another in-process janee run is going')));
 }
 
-function newListeners(before: Map<string | symbol, Set<unknown>>, event: string | symbol): unknown[] {
+function newListeners(before: Map<string, Set<unknown>>, event: string): unknown[] {
   const had = before.get(event);
   return process.rawListeners(event).filter((f) => !had?.has(f));
-}
-
-function processListenersAdded(before: Map<string | symbol, Set<unknown>>): [string | symbol, unknown[]][] {
-  return process.eventNames().map((e) => [e, newListeners(before, e)]);
 }
 
 function restoreWrite(stream: NodeJS.WriteStream, own: PropertyDescriptor | undefined): void {
