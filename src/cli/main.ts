@@ -3,8 +3,8 @@
  * The janee command line. Parses with clipanion but owns error reporting: parse
  * errors go to stderr with exit 2, command failures to stderr with exit 1.
  */
-import { Builtins, Cli } from 'clipanion';
-import { clean, printError } from './io.js';
+import { Builtins, Cli, type BaseContext } from 'clipanion';
+import { clean, printError, type Streams } from './io.js';
 import { jsonError } from './json-errors.js';
 import { commandsFor, isCommandWord } from './commands/index.js';
 import { didYouMean, hasExtraPositionals, positionalError, withPlaceholders } from './usage.js';
@@ -50,26 +50,42 @@ function describeParseError(e: Error & { candidates?: { usage: string }[] }, arg
   return { message: `${msg.charAt(0).toLowerCase()}${msg.slice(1)}`, hint: helpHint };
 }
 
-export async function main(argv: string[]): Promise<number> {
+/**
+ * Runs one janee command line and returns its exit code. `io` replaces the process's
+ * stdin/stdout/stderr (the in-process test runner passes its own); without it the
+ * command uses the real ones.
+ */
+export async function main(argv: string[], io?: Streams): Promise<number> {
+  // clipanion types its streams as stream.Readable/Writable; commands only use the Streams part.
+  const context: BaseContext = { ...Cli.defaultContext, ...(io as Partial<BaseContext> | undefined) };
   const cli = new JaneeCli({ binaryName: 'janee', binaryLabel: 'Janee', binaryVersion: VERSION, enableColors: false });
   cli.register(Builtins.HelpCommand);
   cli.register(Builtins.VersionCommand);
   for (const c of await commandsFor(argv)) cli.register(c);
   let command;
   try {
-    command = cli.process(argv, Cli.defaultContext);
+    command = cli.process(argv, context);
   } catch (e) {
     const { message, hint } = describeParseError(e as Error, argv, cli);
-    process.stderr.write(`janee: error: ${message}\n`);
-    process.stderr.write(`janee: hint: ${hint}\n`);
-    if (argv.includes('--json')) process.stdout.write(`${jsonError('USAGE', message, hint)}\n`);
+    context.stderr.write(`janee: error: ${message}\n`);
+    context.stderr.write(`janee: hint: ${hint}\n`);
+    if (argv.includes('--json')) context.stdout.write(`${jsonError('USAGE', message, hint)}\n`);
     return 2;
   }
   try {
-    return await cli.run(command, Cli.defaultContext);
+    return await cli.run(command, context);
   } catch (e) {
-    return printError(process.stderr, e);
+    return printError(context.stderr, e);
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+/**
+ * Set (to true) on globalThis by a host that imports this module to call main()
+ * itself, as the in-process test runner does. Otherwise this module is the janee
+ * binary and runs the command line at once. A marker rather than comparing
+ * import.meta.url with process.argv[1]: that breaks through npm's bin symlinks and
+ * `node dist/cli/main` without the extension, and costs a realpath at every start.
+ */
+export const EMBEDDED = Symbol.for('janee.cli.embedded');
+
+if ((globalThis as Record<symbol, unknown>)[EMBEDDED] !== true) process.exitCode = await main(process.argv.slice(2));
