@@ -196,7 +196,8 @@ describe.concurrent('janee unlock / status / lock', { timeout: 120_000 }, () => 
       expect(r.code).toBe(1);
       expect(errorLines(r.stderr).error).toMatch(/does not answer/);
       expect((await status(env)).problem?.code).toBe('AGENT_UNRESPONSIVE');
-      expect(agentPids(scratchDir(env))).toEqual([pid]);
+      // An agent this unlock may have started finds the socket taken and exits: wait for that.
+      await expect.poll(() => agentPids(scratchDir(env)), { timeout: 10_000 }).toEqual([pid]);
     } finally {
       process.kill(pid as number, 'SIGCONT');
     }
