@@ -34,3 +34,16 @@ describe('janee init warns about a weak passphrase, and goes on', () => {
     expect(strong.stderr).not.toContain('passphrase is weak');
   });
 });
+
+describe('janee passwd warns about a weak new passphrase and says rekey is the answer to a leak', () => {
+  it('weak new passphrase: warning, still changed; help points to rekey', async () => {
+    const { runJanee, initHome } = await import('../helpers/cli.js');
+    const env = await initHome();
+    const r = await runJanee(['passwd'], { env: { ...env, JANEE_NEW_PASSPHRASE: '1234567890' } });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/janee: warning: this passphrase is weak \(shorter than 12 characters; only digits; a keyboard or alphabet sequence\)/);
+    expect((await runJanee(['list'], { env: { ...env, JANEE_PASSPHRASE: '1234567890' } })).code).toBe(0);
+    const help = await runJanee(['passwd', '--help'], { env });
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain('After a suspected leak of the passphrase, run `janee rekey` as well');
+  });
+});

@@ -3,6 +3,7 @@ import { rekeyVault, rewrapVault, unlockVaultFile } from '../../vault/store.js';
 import { JaneeCommand, passphraseStdinOption } from '../base.js';
 import { info, warn, withProgress } from '../io.js';
 import { getPassphrase } from '../passphrase.js';
+import { weakPassphraseWarning } from '../strength.js';
 import { checkBeforeSecret, unlockWithPassphrase } from '../vault-ops.js';
 import { sealKey } from '../../agent/proof.js';
 import { parseWorkFactor } from './init.js';
@@ -21,6 +22,10 @@ export class PasswdCommand extends JaneeCommand {
       The new passphrase comes from JANEE_NEW_PASSPHRASE_FILE, JANEE_NEW_PASSPHRASE, a line on
       stdin with --new-passphrase-stdin (the line after the old one when both come from stdin),
       or is asked twice on the terminal.
+
+      The file key does not change: anyone who had the old passphrase and a copy of the vault
+      can still open every copy. After a suspected leak of the passphrase, run \`janee rekey\` as
+      well (see SECURITY.md).
     `,
   });
 
@@ -43,6 +48,8 @@ export class PasswdCommand extends JaneeCommand {
         prompt: 'new passphrase: ',
       });
       using newPassphrase = secret(passphrase);
+      const weak = weakPassphraseWarning(newPassphrase.bytes);
+      if (weak) warn(this.context.stderr, weak);
       await withProgress(this.context.stderr, `re-wrapping the file key (scrypt 2^${logN})`, rewrapVault(file, fileKey.bytes, newPassphrase.bytes, logN));
     }
     info(this.context.stderr, 'passphrase changed');
