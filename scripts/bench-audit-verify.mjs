@@ -88,7 +88,6 @@ async function measure(args) {
   return { code, ms: performance.now() - t, peakMb: hwm / 1024, out, err };
 }
 
-t0 = performance.now();
 const v = await measure(['logs', 'verify', '--json']);
 const r = JSON.parse(v.out || '{}');
 console.log(`janee logs verify: exit ${v.code}, ${(v.ms / 1000).toFixed(1)} s, peak RSS ${v.peakMb.toFixed(0)} MB; ok=${r.ok} entries=${r.entries} signed up to ${r.signed?.seq} unsigned=${r.unsigned} problems=${r.problems?.length}`);

@@ -129,7 +129,9 @@ let rssMb;
 try {
   const status = readFileSync(`/proc/${transport.pid}/status`, 'utf8');
   rssMb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) / 1024;
-} catch {}
+} catch {
+  // no /proc (not Linux): RSS is not reported
+}
 
 await client.close();
 await dispatcher.close();

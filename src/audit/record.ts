@@ -140,7 +140,7 @@ export function normalizeInput(input: AuditInput): AuditInput {
     method: str(rec, 'method'),
     path: cap(rawPath as string, LIMITS.path),
     outcome: rec.outcome as AuditOutcome,
-    status: status as number | null,
+    status: status,
     ms: Math.max(0, Math.round(ms)),
   };
   if (rec.reason !== undefined) out.reason = str(rec, 'reason');

@@ -96,18 +96,19 @@ interface Head {
   hash: string;
 }
 
-async function readSmall(file: string): Promise<string | 'missing' | { code: string }> {
+/** A small file's text; null when it does not exist (a file holding "missing" is just text), `{ code }` when it cannot be read. */
+async function readSmall(file: string): Promise<string | null | { code: string }> {
   try {
     return await fs.readFile(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
-    return code === 'ENOENT' ? 'missing' : { code };
+    return code === 'ENOENT' ? null : { code };
   }
 }
 
 async function readHead(dir: string, report: Report): Promise<Head | null | 'missing'> {
   const text = await readSmall(path.join(dir, HEAD_FILE));
-  if (text === 'missing') return 'missing';
+  if (text === null) return 'missing';
   if (typeof text !== 'string') {
     report(HEAD_FILE, 0, `cannot read (${text.code})`);
     return null;
@@ -150,7 +151,7 @@ function signatureProblem(kind: SignedKind, c: Checkpoint, keys: Keys): string |
 
 async function readAnchor(dir: string, keys: Keys, report: Report, warnings: string[]): Promise<{ seq: number; hash: string; signed: boolean } | null> {
   const text = await readSmall(path.join(dir, ANCHOR_FILE));
-  if (text === 'missing') return null;
+  if (text === null) return null;
   if (typeof text !== 'string') {
     report(ANCHOR_FILE, 0, `cannot read (${text.code})`);
     return null;
@@ -222,7 +223,7 @@ export async function verifyAudit(dir: string, env: NodeJS.ProcessEnv = process.
     warnings.push(`${(e as Error).message}: cannot check that the log was not cut back to an earlier checkpoint`);
   }
   const pinPath = pinFiles(dir, env).join(', ');
-  const keys: Keys = { listed: (await readKeyFile(path.join(dir, KEYS_FILE)).catch(() => null)) ?? new Map(), pinned: await readPinnedKeys(dir, env), pinPath };
+  const keys: Keys = { listed: (await readKeyFile(path.join(dir, KEYS_FILE)).catch(() => null)) ?? new Map<string, string>(), pinned: await readPinnedKeys(dir, env), pinPath };
   const files = await listLogFiles(dir);
   const head = await readHead(dir, report);
   const anchor = await readAnchor(dir, keys, report, warnings);
@@ -349,7 +350,7 @@ export async function verifyAudit(dir: string, env: NodeJS.ProcessEnv = process.
     }
   }
   if (truncatedReport) problems.push({ file: '', line: 0, message: `more than ${MAX_PROBLEMS} problems; the rest are not listed` });
-  const signedSeq = (signed as VerifyResult['signed'])?.seq ?? (anchor?.signed ? anchor.seq : 0);
+  const signedSeq = (signed)?.seq ?? (anchor?.signed ? anchor.seq : 0);
   return {
     ok: problems.length === 0,
     entries,

@@ -69,8 +69,8 @@ function serviceItems(doc: Document): { key: string; pair: Pair<Node, Node | nul
 
 function signature(pair: Pair<Node, Node | null>): string {
   const d = new Document();
-  d.contents = new YAMLMap() as typeof d.contents;
-  (d.contents as unknown as YAMLMap).items.push(pair as Pair<unknown, unknown>);
+  d.contents = new YAMLMap();
+  (d.contents as unknown as YAMLMap).items.push(pair);
   return d.toString();
 }
 

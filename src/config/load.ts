@@ -96,7 +96,7 @@ class Validator {
     for (const pair of map.items) {
       const key = pair.key as Node;
       if (!isScalar(key) || typeof key.value !== 'string') this.fail(key, field, 'keys must be strings');
-      const name = key.value as string;
+      const name = key.value;
       if (!allowed.includes(name)) {
         if (INLINE_SECRET_KEYS.has(name)) this.inlineSecret(key, `${field}.${name}`);
         if (field === '(top level)' && LEGACY_TOP_LEVEL.has(name)) {
@@ -316,5 +316,5 @@ function positiveInt(v: Validator, f: string, node: Node | null | undefined, dfl
   if (!isScalar(node) || typeof node.value !== 'number' || !Number.isInteger(node.value) || node.value < 1 || node.value > max) {
     v.fail(node, f, `expected a whole number from 1 to ${max}`);
   }
-  return node.value as number;
+  return node.value;
 }

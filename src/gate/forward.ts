@@ -59,7 +59,7 @@ class Tracker {
 const trackConnect: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) => {
   const t = (opts as { opaque?: unknown }).opaque;
   if (!(t instanceof Tracker)) return dispatch(opts, handler);
-  const h = handler as Dispatcher.DispatchHandler;
+  const h = handler;
   const wrapped: Dispatcher.DispatchHandler = {
     onRequestStart(controller, context) {
       t.connected = true;
@@ -89,13 +89,6 @@ function seconds(ms: number): string {
   return `${Number.isInteger(s) ? s : Number(s.toFixed(s < 1 ? 3 : 1))}s`;
 }
 
-function safeOrigin(url: string): string {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return 'upstream';
-  }
-}
 
 export class Forwarder {
   readonly #agent: Agent;
@@ -137,7 +130,7 @@ export class Forwarder {
       res = await this.#dispatcher.request({
         origin,
         path: `${u.pathname}${u.search}`,
-        method: req.method as Dispatcher.HttpMethod,
+        method: req.method,
         headers: withIdentityEncoding(req.headers),
         body: req.body ?? null,
         signal: ac.signal,

@@ -33,7 +33,7 @@ function field(fields: Record<string, string>, name: string, service: string, al
 
 /** A value that would break or split an HTTP header (CR, LF, NUL, other controls). */
 function assertHeaderSafe(v: string, service: string, name: string): void {
-  // eslint-disable-next-line no-control-regex
+   
   if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(v) || /[^\u0000-\u00ff]/.test(v)) {
     throw new JaneeError(
       GateCodes.NO_SECRET,
@@ -190,7 +190,7 @@ function pushEncodings(out: Set<string>, v: string): void {
   out.add(JSON.stringify(json).slice(1, -1));
   out.add(json.replace(/\//g, '\\/')); // PHP and some Java encoders escape '/'
   // Fully \u-escaped non-ASCII (Python's json.dumps default, ensure_ascii).
-  // eslint-disable-next-line no-control-regex
+   
   out.add(json.replace(/[^\u0000-\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 }
 

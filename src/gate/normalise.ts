@@ -59,7 +59,7 @@ const SIMPLE_ESCAPES: Record<number, number> = {
 };
 
 // A cheap test for "nothing here to decode": most bodies skip the pass entirely.
-// eslint-disable-next-line no-control-regex
+ 
 const TRIGGER = /[\\&%=\r\n\u0000]/;
 
 /**

@@ -168,7 +168,7 @@ export function planLegacy(input: LegacyInput): LegacyPlan {
   const caps: LegacyCapability[] = [];
   for (const [name, c] of Object.entries(capsRaw)) {
     if (!isObj(c) || typeof c['service'] !== 'string') throw bad(input.configFile, `capabilities.${name}: expected { service, rules, … }`);
-    caps.push({ ...c, name, service: c['service'] } as LegacyCapability);
+    caps.push({ ...c, name, service: c['service'] });
   }
 
   const plan: LegacyPlan = { services: [], skipped: [], notes: [], masterKeyIn };
@@ -202,7 +202,7 @@ export function planLegacy(input: LegacyInput): LegacyPlan {
       continue;
     }
     const where = split ? `${credFile} secrets.${name}` : `services.${name}.auth`;
-    const stored: StoredSecrets = split ? (isObj(split[name]) ? (split[name] as StoredSecrets) : {}) : auth;
+    const stored: StoredSecrets = split ? (isObj(split[name]) ? (split[name]) : {}) : auth;
     const open = (value: unknown, what: string): string => {
       if (typeof value !== 'string') throw new Error(`${what}: not a string`);
       if (!looksEncrypted(value)) {
@@ -213,7 +213,7 @@ export function planLegacy(input: LegacyInput): LegacyPlan {
         return decryptLegacyValue(value, masterKey.bytes);
       } catch (e) {
         if (!strict) return value; // 0.x's strictDecryption: false kept such values as they were
-        throw new Error(`${what}: ${(e as Error).message}`);
+        throw new Error(`${what}: ${(e as Error).message}`, { cause: e });
       }
     };
     try {

@@ -212,10 +212,10 @@ export function capabilitiesToPolicies(service: string, caps: LegacyCapability[]
   for (const cap of caps) {
     const where = `capability ${cap.name}`;
     if (cap.mode !== undefined && cap.mode !== 'proxy') {
-      notes.push(`${where}: mode ${printable(String(cap.mode))} is not supported by janee 1 (it only proxies HTTP); not carried over`);
+      notes.push(`${where}: mode ${printable(scalarText(cap.mode))} is not supported by janee 1 (it only proxies HTTP); not carried over`);
       continue;
     }
-    if (cap.ttl !== undefined) notes.push(`${where}: ttl ${printable(String(cap.ttl))} is not carried over (janee 1 has no per-capability sessions; see janee unlock --ttl)`);
+    if (cap.ttl !== undefined) notes.push(`${where}: ttl ${printable(scalarText(cap.ttl))} is not carried over (janee 1 has no per-capability sessions; see janee unlock --ttl)`);
     if (cap.autoApprove !== undefined) notes.push(`${where}: autoApprove is not carried over (janee 1 has no approvals)`);
     if (cap.requiresReason) notes.push(`${where}: requiresReason is not enforced by janee 1 (a reason is optional and logged when given)`);
     if (Array.isArray(cap.allowedAgents) && cap.allowedAgents.length > 0) {
@@ -310,4 +310,9 @@ export function capabilitiesToPolicies(service: string, caps: LegacyCapability[]
   });
   if (policies.length === 1 && !policies[0]?.deny && policies[0]?.path === '/' && policies[0].methods.join() === '*') return { policies: undefined, notes };
   return { policies, notes };
+}
+
+/** A config value as text for a message: strings as they are, anything else as JSON. */
+function scalarText(v: unknown): string {
+  return typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
 }

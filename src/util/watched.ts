@@ -8,7 +8,7 @@ import * as fs from 'node:fs/promises';
 
 export class WatchedFile<T> {
   #value: T | undefined;
-  #error: unknown;
+  #error: Error | undefined = undefined;
   #stamp = '';
   #checkedAt = -Infinity;
   #pending: Promise<T> | undefined;
@@ -47,7 +47,7 @@ export class WatchedFile<T> {
         this.#value = await this.load(this.file, this.#value);
         this.#error = undefined;
       } catch (e) {
-        this.#error = e;
+        this.#error = e instanceof Error ? e : new Error(String(e));
       }
     }
     if (this.#error !== undefined) throw this.#error;

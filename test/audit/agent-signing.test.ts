@@ -5,7 +5,6 @@
  * passphrase — says the whole log is signed; a locked serve's entries are
  * reported as not signed.
  */
-import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTempHomes, runJanee, withEnv } from '../helpers/cli.js';
 import { closeAllServes, startServe } from '../helpers/mcp.js';

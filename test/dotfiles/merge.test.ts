@@ -230,7 +230,7 @@ describe('janee vault merge as git runs it (temp files, repo root, no JANEE_HOME
       expect(r.stderr).not.toMatch(/sk_ours_value|sk_theirs_value/);
       expect(Buffer.compare(readFileSync(a), before)).toBe(0);
       expect(readdirSync(dir).sort()).toEqual(['.merge_file_A', '.merge_file_B', '.merge_file_O']);
-      const none = await runJanee(['vault', 'merge', o, a, b], { env: { ...env(), JANEE_PASSPHRASE: undefined } as NodeJS.ProcessEnv, cwd: dir });
+      const none = await runJanee(['vault', 'merge', o, a, b], { env: { ...env(), JANEE_PASSPHRASE: undefined }, cwd: dir });
       expect(none.code).toBe(1);
       expect(none.stderr).toMatch(/janee: error: cannot merge the vault: no key to decrypt it/);
     } finally {

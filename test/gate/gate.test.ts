@@ -25,7 +25,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAudit } from '../../src/audit/index.js';
 import { loadConfig } from '../../src/config/load.js';
-import type { JaneeConfig, PolicyRule } from '../../src/config/types.js';
+import type { JaneeConfig } from '../../src/config/types.js';
 import { JaneeError } from '../../src/errors.js';
 import { LocalGate } from '../../src/gate/gate.js';
 import { secretVariants } from '../../src/gate/inject.js';
@@ -441,7 +441,7 @@ function checkSent(rec: RecordedRequest, req: ExecuteRequest, entry: AuditLine, 
   expect(svc, ctx).toBeDefined();
   const q = rec.url.indexOf('?');
   const sentPath = q < 0 ? rec.url : rec.url.slice(0, q);
-  const decision = evaluatePolicies(svc!.policies as PolicyRule[] | undefined, rec.method, sentPath);
+  const decision = evaluatePolicies(svc!.policies, rec.method, sentPath);
   expect(decision.allowed, `${ctx}: upstream got ${rec.method} ${sentPath} (${decision.rule})`).toBe(true);
   expect(sentPath, ctx).toBe(entry.path);
   expect(rec.method, ctx).toBe(entry.method);

@@ -65,7 +65,7 @@ describe('read / set', () => {
     expect(await readKillswitch(file)).toEqual(s);
     expect((await fs.stat(file)).mode & 0o777).toBe(0o600);
 
-    s = await setKillswitch(file, false, ['stripe']);
+    await setKillswitch(file, false, ['stripe']);
     expect(isKilled(await readKillswitch(file), 'stripe')).toBe(false);
     expect(isKilled(await readKillswitch(file), 'github')).toBe(true);
     await setKillswitch(file, false, ['github']);

@@ -103,7 +103,7 @@ beforeAll(async () => {
   });
   up.route('/charset', (req, res) => {
     // Honours Accept-Charset or a charset parameter in Accept, like many frameworks.
-    const asked = `${req.headers['accept-charset'] ?? ''} ${req.headers.accept ?? ''}`.toLowerCase();
+    const asked = `${String(req.headers['accept-charset'] ?? '')} ${req.headers.accept ?? ''}`.toLowerCase();
     const text = JSON.stringify({ echo: req.headers.authorization });
     if (asked.includes('utf-16')) send(res, 'application/json; charset=utf-16le', Buffer.from(text, 'utf16le'));
     else if (asked.includes('utf-32')) send(res, 'application/json; charset=utf-32be', utf32(text, false));

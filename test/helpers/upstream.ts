@@ -181,7 +181,7 @@ export async function startUpstream(): Promise<Upstream> {
     '/reset': (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '100000' });
       res.write('partial body');
-      later(30, () => (res.socket as net.Socket | null)?.resetAndDestroy());
+      later(30, () => (res.socket)?.resetAndDestroy());
     },
     '/hang': () => undefined,
     '/status': (req, res) => {

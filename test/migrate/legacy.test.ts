@@ -11,7 +11,7 @@ import { parseConfigText } from '../../src/config/load.js';
 import type { AuthSpec } from '../../src/config/types.js';
 import { decryptLegacyValue, looksEncrypted, planLegacy, type LegacyInput } from '../../src/migrate/legacy.js';
 import { decryptAge } from '../../src/vault/age.js';
-import { cleanupTempHomes, errorLines, initHome, REPO_ROOT, runJanee, scratchDir, tempHome, withEnv, type JaneeEnv } from '../helpers/cli.js';
+import { cleanupTempHomes, errorLines, initHome, REPO_ROOT, runJanee, scratchDir, tempHome, withEnv } from '../helpers/cli.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { callTool, leaksIn, startServe } from '../ci/mcp.js';
 

@@ -39,7 +39,7 @@ function unwrap(h: VaultHeader): Promise<Uint8Array> {
 }
 
 /** Runs the whole reader; returns the plaintext or the error it threw. */
-async function read(bytes: Uint8Array): Promise<Uint8Array | unknown> {
+async function read(bytes: Uint8Array): Promise<unknown> {
   try {
     const parsed = parseVault(bytes);
     return openVault(parsed, await unwrap(parsed.header));
