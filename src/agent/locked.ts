@@ -6,11 +6,10 @@
  */
 import { JaneeError } from '../errors.js';
 import type { SecretSource } from '../gate/secrets.js';
-import { GateCodes } from '../gate/types.js';
 
 export function lockedError(vaultFile: string, socketPath: string, why = 'no agent is running for it'): JaneeError {
   return new JaneeError(
-    GateCodes.LOCKED,
+    'GATE_LOCKED',
     `vault is locked: ${vaultFile} (${why}; looked for the agent at ${socketPath})`,
     'run `janee unlock` in a terminal with the same JANEE_HOME (and JANEE_AGENT_SOCK, if set); or set JANEE_PASSPHRASE_FILE for serve',
   );

@@ -16,7 +16,7 @@ import { JaneeError } from '../errors.js';
 import { secret } from '../util/secret.js';
 import { LocalGate } from '../gate/gate.js';
 import { VaultSecrets, type SecretSource } from '../gate/secrets.js';
-import { GateCodes, type Caller, type ExecuteRequest, type ExecuteResult, type Gate, type ServiceInfo } from '../gate/types.js';
+import { type Caller, type ExecuteRequest, type ExecuteResult, type Gate, type ServiceInfo } from '../gate/types.js';
 import { unlockVaultFile, vaultExists } from '../vault/store.js';
 import { lockedError, lockedSource } from '../agent/locked.js';
 import type { JaneeCommand } from './base.js';
@@ -119,5 +119,5 @@ async function openGate(cmd: JaneeCommand, vaultFile: string): Promise<Gate> {
 /** A vault that could not be opened stays locked: every use fails, saying why. */
 function failedSecrets(why: JaneeError): SecretSource {
   // Audited as "locked" (no secret could be used), but the message says why, not "run janee unlock".
-  return lockedSource(new JaneeError(GateCodes.LOCKED, `${why.message} (${why.code})`, why.hint));
+  return lockedSource(new JaneeError('GATE_LOCKED', `${why.message} (${why.code})`, why.hint));
 }

@@ -21,7 +21,6 @@ import { pipeline, type Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { Agent, type Dispatcher } from 'undici';
 import { JaneeError } from '../errors.js';
-import { GateCodes } from './types.js';
 
 export interface ForwardRequest {
   url: string;
@@ -110,10 +109,10 @@ export class Forwarder {
     try {
       u = new URL(req.url);
     } catch {
-      throw new JaneeError(GateCodes.BAD_REQUEST, 'invalid upstream URL');
+      throw new JaneeError('GATE_BAD_REQUEST', 'invalid upstream URL');
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-      throw new JaneeError(GateCodes.BAD_REQUEST, 'upstream URL must be http or https');
+      throw new JaneeError('GATE_BAD_REQUEST', 'upstream URL must be http or https');
     }
     const origin = u.origin;
     const tracker = new Tracker();
@@ -158,29 +157,29 @@ export class Forwarder {
     if (e instanceof JaneeError) return e;
     const hint = 'the service may be down or slow; try again later';
     if (timedOutIn !== undefined) {
-      return new JaneeError(GateCodes.UPSTREAM_TIMEOUT, `upstream ${origin} timed out after ${seconds(timeoutMs)} (${timedOutIn})`, hint);
+      return new JaneeError('GATE_UPSTREAM_TIMEOUT', `upstream ${origin} timed out after ${seconds(timeoutMs)} (${timedOutIn})`, hint);
     }
     const codes = errorCodes(e);
     const has = (c: string): boolean => codes.includes(c);
     if (has('UND_ERR_CONNECT_TIMEOUT') || (has('ETIMEDOUT') && !tracker.connected)) {
       return new JaneeError(
-        GateCodes.UPSTREAM_TIMEOUT,
+        'GATE_UPSTREAM_TIMEOUT',
         `upstream ${origin} timed out after ${seconds(this.#connectTimeoutMs)} (connect)`,
         hint,
       );
     }
     if (has('UND_ERR_HEADERS_TIMEOUT')) {
-      return new JaneeError(GateCodes.UPSTREAM_TIMEOUT, `upstream ${origin} timed out after ${seconds(timeoutMs)} (headers)`, hint);
+      return new JaneeError('GATE_UPSTREAM_TIMEOUT', `upstream ${origin} timed out after ${seconds(timeoutMs)} (headers)`, hint);
     }
     if (has('UND_ERR_BODY_TIMEOUT')) {
-      return new JaneeError(GateCodes.UPSTREAM_TIMEOUT, `upstream ${origin} timed out after ${seconds(timeoutMs)} (body)`, hint);
+      return new JaneeError('GATE_UPSTREAM_TIMEOUT', `upstream ${origin} timed out after ${seconds(timeoutMs)} (body)`, hint);
     }
     if (has('UND_ERR_INVALID_ARG') || has('ERR_INVALID_ARG_TYPE') || has('ERR_INVALID_ARG_VALUE')) {
-      return new JaneeError(GateCodes.BAD_REQUEST, 'request refused before sending: invalid method, header or body');
+      return new JaneeError('GATE_BAD_REQUEST', 'request refused before sending: invalid method, header or body');
     }
     const [what, code] = describe(codes);
     const where = tracker.gotHeaders ? ' while reading the body' : '';
-    return new JaneeError(GateCodes.UPSTREAM_ERROR, `upstream ${origin}: ${what}${where} (${code})`, hint);
+    return new JaneeError('GATE_UPSTREAM_ERROR', `upstream ${origin}: ${what}${where} (${code})`, hint);
   }
 
   async close(): Promise<void> {
@@ -283,7 +282,7 @@ async function readBody(
         raw.destroy();
         for (const x of decoders) x.destroy();
         throw new JaneeError(
-          GateCodes.UPSTREAM_ERROR,
+          'GATE_UPSTREAM_ERROR',
           `upstream sent a response with content-encoding janee cannot decode (${enc.replace(/[^a-z0-9_.+-]/g, '?').slice(0, 32)})`,
           'janee asks for uncompressed responses; this server ignored that',
         );

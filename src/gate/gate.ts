@@ -23,7 +23,7 @@ import { isKilled, KillswitchWatcher } from './killswitch.js';
 import { RateLimiter } from './ratelimit.js';
 import { Redactor } from './redact.js';
 import { lockedError, VaultSecrets, type SecretSource } from './secrets.js';
-import { GateCodes, type Caller, type ExecuteRequest, type ExecuteResult, type Gate, type ServiceInfo } from './types.js';
+import { type Caller, type ExecuteRequest, type ExecuteResult, type Gate, type ServiceInfo } from './types.js';
 
 /** Largest request body the agent may send upstream. */
 export const MAX_REQUEST_BODY_BYTES = 4 * 1024 * 1024;
@@ -122,12 +122,12 @@ export class LocalGate implements Gate {
       }
       const kill = await this.#kill.current();
       if (isKilled(kill, svcName)) {
-        throw new JaneeError(GateCodes.KILLED, `kill switch is on${kill.all ? '' : ` for ${svcName}`}: every call is blocked`, `a human can run \`janee killswitch off${kill.all ? (kill.services.has(svcName) ? ' --all' : '') : ` ${svcName}`}\` to allow calls again`);
+        throw new JaneeError('GATE_KILLED', `kill switch is on${kill.all ? '' : ` for ${svcName}`}: every call is blocked`, `a human can run \`janee killswitch off${kill.all ? (kill.services.has(svcName) ? ' --all' : '') : ` ${svcName}`}\` to allow calls again`);
       }
       const svc = config.services.get(svcName);
       if (!svc) {
         const names = [...config.services.keys()];
-        throw new JaneeError(GateCodes.UNKNOWN_SERVICE, `unknown service "${svcName.slice(0, 100)}"`, names.length ? `known services: ${names.join(', ')}` : 'no services are configured; a human adds them with `janee add`');
+        throw new JaneeError('GATE_UNKNOWN_SERVICE', `unknown service "${svcName.slice(0, 100)}"`, names.length ? `known services: ${names.join(', ')}` : 'no services are configured; a human adds them with `janee add`');
       }
       const method = normalizeMethod(req.method);
       const target = normalizeRequestTarget(req.path, req.query);
@@ -136,7 +136,7 @@ export class LocalGate implements Gate {
 
       const decision = evaluatePolicies(svc.policies, method, target.path);
       if (!decision.allowed) {
-        const err = new JaneeError(GateCodes.BLOCKED, describeBlocked(svc.name, method, target.path, svc.policies, decision), 'use one of the allowed requests, or ask the human to change the policies in config.yaml');
+        const err = new JaneeError('GATE_BLOCKED', describeBlocked(svc.name, method, target.path, svc.policies, decision), 'use one of the allowed requests, or ask the human to change the policies in config.yaml');
         await audit({ outcome: 'blocked', rule: decision.rule ?? 'no matching policy' });
         throw err;
       }
@@ -144,17 +144,17 @@ export class LocalGate implements Gate {
       if (!limit.ok) {
         const secs = Math.max(1, Math.ceil(limit.retryAfterMs / 1000));
         await audit({ outcome: 'rate_limited', rule: svc.rateLimit?.text ?? 'rateLimit' });
-        throw new JaneeError(GateCodes.RATE_LIMITED, `rate limited: ${svc.name} allows ${svc.rateLimit?.text}; retry in ${secs}s`, `wait ${secs}s before calling ${svc.name} again`);
+        throw new JaneeError('GATE_RATE_LIMITED', `rate limited: ${svc.name} allows ${svc.rateLimit?.text}; retry in ${secs}s`, `wait ${secs}s before calling ${svc.name} again`);
       }
 
       const data = await this.#vaultData();
       redactor = this.#redactor(config, data);
       const entry = data.entries[svc.name];
-      if (!entry) throw new JaneeError(GateCodes.NO_SECRET, `no secret for ${svc.name} in the vault`, `a human adds it with \`janee set ${svc.name}\``);
+      if (!entry) throw new JaneeError('GATE_NO_SECRET', `no secret for ${svc.name} in the vault`, `a human adds it with \`janee set ${svc.name}\``);
       const origin = parseBaseUrl(svc.baseUrl).origin;
       if (!entry.origins.includes(origin)) {
         const err = new JaneeError(
-          GateCodes.ORIGIN_MISMATCH,
+          'GATE_ORIGIN_MISMATCH',
           `secret "${svc.name}" is bound to ${entry.origins.join(', ')}; config.yaml asks for ${origin} — run janee bind ${svc.name} ${origin} to allow it`,
           'the credential is only sent to origins bound in the vault; config.yaml alone cannot redirect it',
         );
@@ -189,19 +189,19 @@ export class LocalGate implements Gate {
     const headers = sanitizeAgentHeaders(req.headers, authHeaderName(svc.auth));
     let body: string | undefined;
     if (req.body !== undefined && req.body !== null) {
-      if (method === 'GET' || method === 'HEAD') throw new JaneeError(GateCodes.BAD_REQUEST, `${method} requests cannot have a body`, 'send the data as query parameters, or use POST');
+      if (method === 'GET' || method === 'HEAD') throw new JaneeError('GATE_BAD_REQUEST', `${method} requests cannot have a body`, 'send the data as query parameters, or use POST');
       if (typeof req.body === 'string') body = req.body;
       else if (typeof req.body === 'object') {
         body = JSON.stringify(req.body);
         if (!Object.keys(headers).includes('content-type')) headers['content-type'] = 'application/json';
-      } else throw new JaneeError(GateCodes.BAD_REQUEST, 'body must be a string or a JSON object', 'send a string, or an object to send as JSON');
-      if (Buffer.byteLength(body) > MAX_REQUEST_BODY_BYTES) throw new JaneeError(GateCodes.BAD_REQUEST, `body is larger than ${MAX_REQUEST_BODY_BYTES} bytes`, 'send a smaller body');
+      } else throw new JaneeError('GATE_BAD_REQUEST', 'body must be a string or a JSON object', 'send a string, or an object to send as JSON');
+      if (Buffer.byteLength(body) > MAX_REQUEST_BODY_BYTES) throw new JaneeError('GATE_BAD_REQUEST', `body is larger than ${MAX_REQUEST_BODY_BYTES} bytes`, 'send a smaller body');
     }
     let query = target.query;
     for (const [name, value] of inj.queryParams) {
       // The credential's parameter is ours: an agent-supplied one of that name is refused, not merged.
       if (query.split('&').some((kv) => safeDecode(kv.split('=')[0] ?? '') === name)) {
-        throw new JaneeError(GateCodes.BAD_REQUEST, `query parameter "${name}" is reserved for the credential`, `remove ${name} from the query`);
+        throw new JaneeError('GATE_BAD_REQUEST', `query parameter "${name}" is reserved for the credential`, `remove ${name} from the query`);
       }
       query = `${query ? `${query}&` : ''}${encodeQueryComponent(name)}=${encodeQueryComponent(value)}`;
     }
@@ -271,12 +271,12 @@ function signerFor(secrets: SecretSource | undefined): AuditSigner | undefined {
 
 function outcomeFor(err: JaneeError): Partial<Audit> {
   switch (err.code) {
-    case GateCodes.KILLED:
+    case 'GATE_KILLED':
       return { outcome: 'killed', rule: 'kill switch' };
-    case GateCodes.LOCKED:
+    case 'GATE_LOCKED':
       return { outcome: 'locked', rule: err.code };
-    case GateCodes.BAD_REQUEST:
-    case GateCodes.UNKNOWN_SERVICE:
+    case 'GATE_BAD_REQUEST':
+    case 'GATE_UNKNOWN_SERVICE':
       return { outcome: 'blocked', rule: err.code };
     default:
       return { outcome: 'error', rule: err.code };

@@ -26,7 +26,6 @@
  */
 import { JaneeError } from '../errors.js';
 import { isFieldValue, isToken } from '../policy/index.js';
-import { GateCodes } from './types.js';
 
 export const MAX_AGENT_HEADERS = 50;
 export const MAX_AGENT_HEADER_BYTES = 8 * 1024;
@@ -80,7 +79,7 @@ function showName(name: string): string {
 }
 
 function bad(message: string): JaneeError {
-  return new JaneeError(GateCodes.BAD_REQUEST, message, 'send only plain headers; janee sets authentication itself');
+  return new JaneeError('GATE_BAD_REQUEST', message, 'send only plain headers; janee sets authentication itself');
 }
 
 /**

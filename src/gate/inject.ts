@@ -9,7 +9,6 @@
  */
 import type { AuthSpec } from '../config/types.js';
 import { JaneeError } from '../errors.js';
-import { GateCodes } from './types.js';
 
 /** What to add to the outgoing request. */
 export interface Injected {
@@ -23,7 +22,7 @@ function field(fields: Record<string, string>, name: string, service: string, al
   const v = Object.prototype.hasOwnProperty.call(fields, name) ? fields[name] : undefined;
   if (v === undefined || (!allowEmpty && v === '')) {
     throw new JaneeError(
-      GateCodes.NO_SECRET,
+      'GATE_NO_SECRET',
       `secret "${service}" has no ${name} field`,
       `run janee add ${service} again to store it`,
     );
@@ -36,7 +35,7 @@ function assertHeaderSafe(v: string, service: string, name: string): void {
    
   if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(v) || /[^\u0000-\u00ff]/.test(v)) {
     throw new JaneeError(
-      GateCodes.NO_SECRET,
+      'GATE_NO_SECRET',
       `secret "${service}" has a ${name} field that cannot be sent in an HTTP header (control or non-latin1 characters)`,
       `run janee add ${service} again with the correct value`,
     );
@@ -68,7 +67,7 @@ export function injectCredential(auth: AuthSpec, fields: Record<string, string>,
       const password = field(fields, 'password', service, true);
       if (username.includes(':')) {
         throw new JaneeError(
-          GateCodes.NO_SECRET,
+          'GATE_NO_SECRET',
           `secret "${service}" has a username containing ":", which basic auth cannot carry`,
           `run janee add ${service} again with the correct username`,
         );

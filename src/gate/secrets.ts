@@ -16,7 +16,6 @@ import { WatchedFile } from '../util/watched.js';
 import { VaultRollbackError } from '../vault/seen.js';
 import { openWithKey } from '../vault/store.js';
 import type { VaultData } from '../vault/types.js';
-import { GateCodes } from './types.js';
 
 export interface SecretSource {
   /** Current entries; throws JaneeError GATE_LOCKED when there are none to give. */
@@ -28,7 +27,7 @@ export interface SecretSource {
 export const LOCKED_HINT = 'run `janee unlock` in a terminal (or set JANEE_PASSPHRASE_FILE / JANEE_PASSPHRASE for serve)';
 
 export function lockedError(why = 'vault is locked'): JaneeError {
-  return new JaneeError(GateCodes.LOCKED, why, LOCKED_HINT);
+  return new JaneeError('GATE_LOCKED', why, LOCKED_HINT);
 }
 
 export class VaultSecrets implements SecretSource {

@@ -2,7 +2,7 @@
  * The Gate interface: what the MCP layer calls. Implemented in-process
  * (src/gate/gate.ts) and by the agent client (src/agent/client.ts), so serve
  * behaves the same either way. Refusals and failures are thrown as JaneeError
- * with one of the GATE_* codes below; their messages are safe to show the agent.
+ * with one of the GATE_* codes of src/errors.ts; their messages are safe to show the agent.
  */
 
 export interface ExecuteRequest {

@@ -11,7 +11,6 @@ import { readEntries, RefusalCoalescer, verifyAudit, type AuditEntry, type Audit
 import { JaneeError } from '../../src/errors.js';
 import { LocalGate } from '../../src/gate/gate.js';
 import { VaultSecrets } from '../../src/gate/secrets.js';
-import { GateCodes } from '../../src/gate/types.js';
 import { createVaultFile, unlockVaultFile } from '../../src/vault/store.js';
 import { input, tempDir, tempDirSync } from './helpers.js';
 
@@ -46,7 +45,7 @@ describe('refusal flood', () => {
       const batch = Array.from({ length: 100 }, (_, k) => gate.execute({ service: 'stripe', method: 'POST', path: `/v1/charges/${i + k}/${'p'.repeat(2000)}`, reason }, CALLER));
       for (const r of await Promise.allSettled(batch)) {
         expect(r.status).toBe('rejected');
-        expect(((r as PromiseRejectedResult).reason as JaneeError).code).toBe(GateCodes.BLOCKED);
+        expect(((r as PromiseRejectedResult).reason as JaneeError).code).toBe('GATE_BLOCKED');
         refused++;
       }
     }
@@ -89,7 +88,7 @@ describe('refusal flood', () => {
   it('ordinary refusals (under the burst) are each written before the call returns', async () => {
     const { gate, auditDir } = await gateIn(await tempDir());
     for (let i = 0; i < 20; i++) {
-      await expect(gate.execute({ service: 'stripe', method: 'DELETE', path: `/v1/charges/${i}` }, CALLER)).rejects.toMatchObject({ code: GateCodes.BLOCKED });
+      await expect(gate.execute({ service: 'stripe', method: 'DELETE', path: `/v1/charges/${i}` }, CALLER)).rejects.toMatchObject({ code: 'GATE_BLOCKED' });
       const es = await readEntries(auditDir);
       expect(es).toHaveLength(i + 1);
       expect(es.at(-1)).toMatchObject({ path: `/v1/charges/${i}`, outcome: 'blocked' });

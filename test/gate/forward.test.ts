@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JaneeError } from '../../src/errors.js';
 import { encodeBody } from '../../src/gate/body.js';
 import { Forwarder, type ForwardRequest } from '../../src/gate/forward.js';
-import { GateCodes } from '../../src/gate/types.js';
 import { closedPort, sleep, startRawServer, startUpstream, type Upstream } from '../helpers/upstream.js';
 
 const SECRET = 'sk_test_QUERYSECRET_0123456789abcdef';
@@ -153,7 +152,7 @@ describe('timeouts', () => {
     const t0 = performance.now();
     const e = await failure(fwd.forward(req(`/slow-headers?ms=3000&key=${SECRET}`, { timeoutMs: 300 })));
     const took = performance.now() - t0;
-    expect(e.code).toBe(GateCodes.UPSTREAM_TIMEOUT);
+    expect(e.code).toBe('GATE_UPSTREAM_TIMEOUT');
     expect(e.message).toBe(`upstream ${up.url} timed out after 0.3s (headers)`);
     expect(took).toBeGreaterThanOrEqual(280);
     expect(took).toBeLessThan(2000);
@@ -162,21 +161,21 @@ describe('timeouts', () => {
 
   it('slow body -> GATE_UPSTREAM_TIMEOUT (body)', async () => {
     const e = await failure(fwd.forward(req('/slow-body?ms=inf', { timeoutMs: 300 })));
-    expect(e.code).toBe(GateCodes.UPSTREAM_TIMEOUT);
+    expect(e.code).toBe('GATE_UPSTREAM_TIMEOUT');
     expect(e.message).toContain('(body)');
   });
 
   it('a trickling body cannot outlive the deadline', async () => {
     const t0 = performance.now();
     const e = await failure(fwd.forward(req('/trickle?every=50', { timeoutMs: 400 })));
-    expect(e.code).toBe(GateCodes.UPSTREAM_TIMEOUT);
+    expect(e.code).toBe('GATE_UPSTREAM_TIMEOUT');
     expect(e.message).toContain('(body)');
     expect(performance.now() - t0).toBeLessThan(2000);
   });
 
   it('a hanging server -> headers timeout; the forwarder keeps working', async () => {
     const e = await failure(fwd.forward(req('/hang', { timeoutMs: 200 })));
-    expect(e.code).toBe(GateCodes.UPSTREAM_TIMEOUT);
+    expect(e.code).toBe('GATE_UPSTREAM_TIMEOUT');
     expect((await fwd.forward(req('/echo'))).status).toBe(200);
   });
 
@@ -189,12 +188,12 @@ describe('timeouts', () => {
     const f = new Forwarder({ connectTimeoutMs: 250 });
     try {
       const e = await failure(f.forward({ ...req('/'), url: `https://127.0.0.1:${port}/secret-path?key=${SECRET}`, timeoutMs: 5000 }));
-      expect(e.code).toBe(GateCodes.UPSTREAM_TIMEOUT);
+      expect(e.code).toBe('GATE_UPSTREAM_TIMEOUT');
       expect(e.message).toBe(`upstream https://127.0.0.1:${port} timed out after 0.25s (connect)`);
       expectClean(e);
       // The per-call deadline shorter than the connect timeout: still `connect`.
       const e2 = await failure(f.forward({ ...req('/'), url: `https://127.0.0.1:${port}/x`, timeoutMs: 100 }));
-      expect(e2.code).toBe(GateCodes.UPSTREAM_TIMEOUT);
+      expect(e2.code).toBe('GATE_UPSTREAM_TIMEOUT');
       expect(e2.message).toBe(`upstream https://127.0.0.1:${port} timed out after 0.1s (connect)`);
     } finally {
       await f.close();
@@ -204,7 +203,7 @@ describe('timeouts', () => {
 
   it('TLS to a plain HTTP server -> GATE_UPSTREAM_ERROR (TLS)', async () => {
     const e = await failure(fwd.forward({ ...req('/'), url: `${up.url.replace('http:', 'https:')}/x?key=${SECRET}` }));
-    expect(e.code).toBe(GateCodes.UPSTREAM_ERROR);
+    expect(e.code).toBe('GATE_UPSTREAM_ERROR');
     expect(e.message).toMatch(/TLS handshake failed|connection/);
     expectClean(e);
   });
@@ -216,14 +215,14 @@ describe('connection errors', () => {
     const e = await failure(
       fwd.forward({ ...req('/'), url: `http://127.0.0.1:${port}/secret-path?key=${SECRET}`, headers: { authorization: 'Bearer HEADERSECRET' } }),
     );
-    expect(e.code).toBe(GateCodes.UPSTREAM_ERROR);
+    expect(e.code).toBe('GATE_UPSTREAM_ERROR');
     expect(e.message).toBe(`upstream http://127.0.0.1:${port}: connection refused (ECONNREFUSED)`);
     expectClean(e);
   });
 
   it('connection reset mid-body -> GATE_UPSTREAM_ERROR while reading the body', async () => {
     const e = await failure(fwd.forward(req(`/reset?key=${SECRET}`)));
-    expect(e.code).toBe(GateCodes.UPSTREAM_ERROR);
+    expect(e.code).toBe('GATE_UPSTREAM_ERROR');
     expect(e.message).toMatch(/while reading the body/);
     expect(e.message).toMatch(/ECONNRESET|UND_ERR_SOCKET/);
     expectClean(e);
@@ -231,7 +230,7 @@ describe('connection errors', () => {
 
   it('DNS failure -> GATE_UPSTREAM_ERROR', async () => {
     const e = await failure(fwd.forward({ ...req('/'), url: `http://nonexistent.invalid/x?key=${SECRET}`, timeoutMs: 5000 }));
-    expect([GateCodes.UPSTREAM_ERROR, GateCodes.UPSTREAM_TIMEOUT]).toContain(e.code);
+    expect(['GATE_UPSTREAM_ERROR', 'GATE_UPSTREAM_TIMEOUT']).toContain(e.code);
     expectClean(e);
   });
 
@@ -246,7 +245,7 @@ describe('connection errors', () => {
       const e = await failure(
         fwd.forward({ ...req('/'), url: `${raw.url}/secret-path?key=${SECRET}`, headers: { 'x-api-key': 'HEADERSECRET' } }),
       );
-      expect(e.code).toBe(GateCodes.UPSTREAM_ERROR);
+      expect(e.code).toBe('GATE_UPSTREAM_ERROR');
       expect(e.message.startsWith(`upstream ${raw.url}: `)).toBe(true);
       expect(e.message).not.toContain('UNKNOWN');
       expectClean(e);
@@ -257,13 +256,13 @@ describe('connection errors', () => {
 
   it('an invalid header value is refused before sending, without echoing it', async () => {
     const e = await failure(fwd.forward(req('/echo', { headers: { 'x-a': 'HEADERSECRET\r\nx-b: y' } })));
-    expect(e.code).toBe(GateCodes.BAD_REQUEST);
+    expect(e.code).toBe('GATE_BAD_REQUEST');
     expectClean(e);
   });
 
   it('rejects non-http URLs', async () => {
     const e = await failure(fwd.forward({ ...req('/'), url: 'file:///etc/passwd' }));
-    expect(e.code).toBe(GateCodes.BAD_REQUEST);
+    expect(e.code).toBe('GATE_BAD_REQUEST');
   });
 });
 
@@ -287,7 +286,7 @@ describe('content-encoding', () => {
 
   it('an encoding it cannot decode is an error, not an opaque body', async () => {
     const e = await failure(fwd.forward(req('/zstd')));
-    expect(e.code).toBe(GateCodes.UPSTREAM_ERROR);
+    expect(e.code).toBe('GATE_UPSTREAM_ERROR');
     expect(e.message).toContain('zstd');
   });
 
@@ -297,7 +296,7 @@ describe('content-encoding', () => {
       res.end(Buffer.from('this is not gzip at all'));
     });
     const e = await failure(fwd.forward(req('/badgzip')));
-    expect(e.code).toBe(GateCodes.UPSTREAM_ERROR);
+    expect(e.code).toBe('GATE_UPSTREAM_ERROR');
     expect(e.message).toMatch(/corrupt compressed/);
   });
 });

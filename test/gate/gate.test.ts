@@ -31,7 +31,7 @@ import { LocalGate } from '../../src/gate/gate.js';
 import { secretVariants } from '../../src/gate/inject.js';
 import { setKillswitch } from '../../src/gate/killswitch.js';
 import { VaultSecrets } from '../../src/gate/secrets.js';
-import { GateCodes, type Caller, type ExecuteRequest, type ExecuteResult } from '../../src/gate/types.js';
+import { type Caller, type ExecuteRequest, type ExecuteResult } from '../../src/gate/types.js';
 import { evaluatePolicies } from '../../src/policy/index.js';
 import { createVaultFile, unlockVaultFile, updateVault } from '../../src/vault/store.js';
 import { findForms, secretForms, type AuditLine } from '../helpers/mcp.js';
@@ -554,8 +554,8 @@ interface Case {
   check?: (c: Called) => void;
 }
 
-const BAD = { outcome: 'blocked', code: GateCodes.BAD_REQUEST } as const;
-const POLICY = { outcome: 'blocked', code: GateCodes.BLOCKED } as const;
+const BAD = { outcome: 'blocked', code: 'GATE_BAD_REQUEST' } as const;
+const POLICY = { outcome: 'blocked', code: 'GATE_BLOCKED' } as const;
 const OK = { outcome: 'allowed' } as const;
 
 function runCases(cases: () => Case[]): void {
@@ -864,18 +864,18 @@ describe('bodies', () => {
 
 describe('unknown services, missing secrets, origin binding', () => {
   runCases(() => [
-    { name: 'unknown service', req: { service: 'nope', path: '/v1/charges' }, outcome: 'blocked', code: GateCodes.UNKNOWN_SERVICE },
-    { name: 'traversal in the service name', req: { service: '../stripe', path: '/v1/charges' }, outcome: 'blocked', code: GateCodes.UNKNOWN_SERVICE },
-    { name: 'case in the service name', req: { service: 'STRIPE', path: '/v1/charges' }, outcome: 'blocked', code: GateCodes.UNKNOWN_SERVICE },
-    { name: 'NUL in the service name', req: { service: 'stripe\u0000', path: '/v1/charges' }, outcome: 'blocked', code: GateCodes.UNKNOWN_SERVICE },
-    { name: 'prototype key as a service name', req: { service: '__proto__', path: '/v1/charges' }, outcome: 'blocked', code: GateCodes.UNKNOWN_SERVICE },
-    { name: 'service number', req: { service: 7 as unknown as string, path: '/v1/charges' }, outcome: 'blocked', code: GateCodes.UNKNOWN_SERVICE },
-    { name: 'no secret in the vault', req: { service: 'ghost', path: '/echo' }, outcome: 'error', code: GateCodes.NO_SECRET },
+    { name: 'unknown service', req: { service: 'nope', path: '/v1/charges' }, outcome: 'blocked', code: 'GATE_UNKNOWN_SERVICE' },
+    { name: 'traversal in the service name', req: { service: '../stripe', path: '/v1/charges' }, outcome: 'blocked', code: 'GATE_UNKNOWN_SERVICE' },
+    { name: 'case in the service name', req: { service: 'STRIPE', path: '/v1/charges' }, outcome: 'blocked', code: 'GATE_UNKNOWN_SERVICE' },
+    { name: 'NUL in the service name', req: { service: 'stripe\u0000', path: '/v1/charges' }, outcome: 'blocked', code: 'GATE_UNKNOWN_SERVICE' },
+    { name: 'prototype key as a service name', req: { service: '__proto__', path: '/v1/charges' }, outcome: 'blocked', code: 'GATE_UNKNOWN_SERVICE' },
+    { name: 'service number', req: { service: 7 as unknown as string, path: '/v1/charges' }, outcome: 'blocked', code: 'GATE_UNKNOWN_SERVICE' },
+    { name: 'no secret in the vault', req: { service: 'ghost', path: '/echo' }, outcome: 'error', code: 'GATE_NO_SECRET' },
     {
       name: 'bound to 127.0.0.1, config says localhost',
       req: { service: 'localhost', path: '/echo' },
       outcome: 'blocked',
-      code: GateCodes.ORIGIN_MISMATCH,
+      code: 'GATE_ORIGIN_MISMATCH',
       check: (c) => expect(c.entry.rule).toBe('origin binding'),
     },
   ]);
@@ -887,7 +887,7 @@ describe('unknown services, missing secrets, origin binding', () => {
     await configSettle();
     try {
       for (const p of ['/v1/charges', '/v1/customers', '/echo-secret']) {
-        const r = await call(asReq({ path: p }), { outcome: 'blocked', code: GateCodes.ORIGIN_MISMATCH });
+        const r = await call(asReq({ path: p }), { outcome: 'blocked', code: 'GATE_ORIGIN_MISMATCH' });
         expect(r.error!.message).toBe(
           `secret "stripe" is bound to ${up.url}; config.yaml asks for ${att.url} — run janee bind stripe ${att.url} to allow it`,
         );
@@ -899,7 +899,7 @@ describe('unknown services, missing secrets, origin binding', () => {
       for (const base of [`http://127.0.0.1:${att.port}/v1`, `http://localhost:${up.port}`]) {
         await writeConfig(configObject({ stripeBase: base }));
         await configSettle();
-        await call(asReq({ path: '/v1/charges' }), { outcome: 'blocked', code: GateCodes.ORIGIN_MISMATCH });
+        await call(asReq({ path: '/v1/charges' }), { outcome: 'blocked', code: 'GATE_ORIGIN_MISMATCH' });
       }
     } finally {
       await writeConfig(configObject());
@@ -1006,19 +1006,19 @@ describe('huge, slow and malformed upstream responses → clear errors without t
       expect(up.bytesSent).toBeLessThan(20971520);
     } },
     { name: 'endless body', req: { service: 'open', path: '/bytes?n=inf' }, ...OK, check: (c) => expect(c.result!.truncated).toBe(true) },
-    { name: 'slow headers', req: { service: 'slow', path: '/slow-headers?ms=5000' }, outcome: 'error', code: GateCodes.UPSTREAM_TIMEOUT, check: (c) => expect(c.error!.message).toBe(`upstream ${up.url} timed out after 0.3s (headers)`) },
-    { name: 'no answer at all', req: { service: 'slow', path: '/hang' }, outcome: 'error', code: GateCodes.UPSTREAM_TIMEOUT, check: (c) => expect(c.error!.message).toContain('(headers)') },
-    { name: 'slow body', req: { service: 'slow', path: '/slow-body?ms=5000' }, outcome: 'error', code: GateCodes.UPSTREAM_TIMEOUT, check: (c) => expect(c.error!.message).toBe(`upstream ${up.url} timed out after 0.3s (body)`) },
-    { name: 'trickling body', req: { service: 'slow', path: '/trickle?every=20' }, outcome: 'error', code: GateCodes.UPSTREAM_TIMEOUT, check: (c) => expect(c.error!.message).toContain('(body)') },
-    { name: 'connection reset mid-body', req: { service: 'open', path: '/reset' }, outcome: 'error', code: GateCodes.UPSTREAM_ERROR },
-    { name: 'unknown content-encoding', req: { service: 'open', path: '/zstd' }, outcome: 'error', code: GateCodes.UPSTREAM_ERROR, check: (c) => expect(c.error!.message).toContain('zstd') },
-    { name: 'bad Content-Length', req: { service: 'raw_badlen', path: '/x' }, outcome: 'error', code: GateCodes.UPSTREAM_ERROR, check: (c) => expect(c.error!.message).toContain('malformed HTTP response') },
-    { name: 'not HTTP', req: { service: 'raw_nothttp', path: '/x' }, outcome: 'error', code: GateCodes.UPSTREAM_ERROR, check: (c) => expect(c.error!.message).toContain('malformed HTTP response') },
-    { name: 'body shorter than Content-Length', req: { service: 'raw_short', path: '/x' }, outcome: 'error', code: GateCodes.UPSTREAM_ERROR },
-    { name: 'malformed response carrying the secret', req: { service: 'raw_leakyerr', path: '/x' }, outcome: 'error', code: GateCodes.UPSTREAM_ERROR },
-    { name: 'bad chunked encoding', req: { service: 'raw_badchunk', path: '/x' }, outcome: 'error', code: GateCodes.UPSTREAM_ERROR },
-    { name: 'connection closed without a response', req: { service: 'raw_empty', path: '/x' }, outcome: 'error', code: GateCodes.UPSTREAM_ERROR },
-    { name: 'connection refused', req: { service: 'down', path: '/x' }, outcome: 'error', code: GateCodes.UPSTREAM_ERROR, check: (c) => expect(c.error!.message).toBe(`upstream http://127.0.0.1:${downPort}: connection refused (ECONNREFUSED)`) },
+    { name: 'slow headers', req: { service: 'slow', path: '/slow-headers?ms=5000' }, outcome: 'error', code: 'GATE_UPSTREAM_TIMEOUT', check: (c) => expect(c.error!.message).toBe(`upstream ${up.url} timed out after 0.3s (headers)`) },
+    { name: 'no answer at all', req: { service: 'slow', path: '/hang' }, outcome: 'error', code: 'GATE_UPSTREAM_TIMEOUT', check: (c) => expect(c.error!.message).toContain('(headers)') },
+    { name: 'slow body', req: { service: 'slow', path: '/slow-body?ms=5000' }, outcome: 'error', code: 'GATE_UPSTREAM_TIMEOUT', check: (c) => expect(c.error!.message).toBe(`upstream ${up.url} timed out after 0.3s (body)`) },
+    { name: 'trickling body', req: { service: 'slow', path: '/trickle?every=20' }, outcome: 'error', code: 'GATE_UPSTREAM_TIMEOUT', check: (c) => expect(c.error!.message).toContain('(body)') },
+    { name: 'connection reset mid-body', req: { service: 'open', path: '/reset' }, outcome: 'error', code: 'GATE_UPSTREAM_ERROR' },
+    { name: 'unknown content-encoding', req: { service: 'open', path: '/zstd' }, outcome: 'error', code: 'GATE_UPSTREAM_ERROR', check: (c) => expect(c.error!.message).toContain('zstd') },
+    { name: 'bad Content-Length', req: { service: 'raw_badlen', path: '/x' }, outcome: 'error', code: 'GATE_UPSTREAM_ERROR', check: (c) => expect(c.error!.message).toContain('malformed HTTP response') },
+    { name: 'not HTTP', req: { service: 'raw_nothttp', path: '/x' }, outcome: 'error', code: 'GATE_UPSTREAM_ERROR', check: (c) => expect(c.error!.message).toContain('malformed HTTP response') },
+    { name: 'body shorter than Content-Length', req: { service: 'raw_short', path: '/x' }, outcome: 'error', code: 'GATE_UPSTREAM_ERROR' },
+    { name: 'malformed response carrying the secret', req: { service: 'raw_leakyerr', path: '/x' }, outcome: 'error', code: 'GATE_UPSTREAM_ERROR' },
+    { name: 'bad chunked encoding', req: { service: 'raw_badchunk', path: '/x' }, outcome: 'error', code: 'GATE_UPSTREAM_ERROR' },
+    { name: 'connection closed without a response', req: { service: 'raw_empty', path: '/x' }, outcome: 'error', code: 'GATE_UPSTREAM_ERROR' },
+    { name: 'connection refused', req: { service: 'down', path: '/x' }, outcome: 'error', code: 'GATE_UPSTREAM_ERROR', check: (c) => expect(c.error!.message).toBe(`upstream http://127.0.0.1:${downPort}: connection refused (ECONNREFUSED)`) },
   ]);
 });
 
@@ -1063,7 +1063,7 @@ describe('rate limit', () => {
     // Refused before the limiter: does not use up the budget.
     await call(asReq({ service: 'limited', path: '/echo/../x' }), BAD);
     for (let i = 0; i < 3; i++) await call(asReq({ service: 'limited', path: '/echo' }), OK);
-    const r = await call(asReq({ service: 'limited', path: '/echo' }), { outcome: 'rate_limited', code: GateCodes.RATE_LIMITED });
+    const r = await call(asReq({ service: 'limited', path: '/echo' }), { outcome: 'rate_limited', code: 'GATE_RATE_LIMITED' });
     expect(r.error!.message).toMatch(/^rate limited: limited allows 3\/sec; retry in 1s$/);
     expect(r.error!.hint).toContain('wait 1s');
     expect(r.entry.rule).toBe('3/sec');
@@ -1090,11 +1090,11 @@ describe('kill switch', () => {
     await call(asReq({ path: '/v1/charges' }), OK);
     await setKillswitch(killFile, true, ['stripe']);
     expect(await until(asReq({ path: '/v1/charges' }), 'killed', 'allowed')).toBeLessThan(1000);
-    const k = await call(asReq({ path: '/v1/charges' }), { outcome: 'killed', code: GateCodes.KILLED });
+    const k = await call(asReq({ path: '/v1/charges' }), { outcome: 'killed', code: 'GATE_KILLED' });
     expect(k.error!.message).toBe('kill switch is on for stripe: every call is blocked');
     expect(k.error!.hint).toContain('janee killswitch off stripe');
     // The kill switch comes before everything: a bad path is "killed", not "blocked".
-    await call(asReq({ path: '/v1/charges/../x' }), { outcome: 'killed', code: GateCodes.KILLED });
+    await call(asReq({ path: '/v1/charges/../x' }), { outcome: 'killed', code: 'GATE_KILLED' });
     // Other services still work, and list_services says which is blocked.
     await call(asReq({ service: 'open', path: '/echo' }), OK);
     const list = await gate.listServices();
@@ -1108,7 +1108,7 @@ describe('kill switch', () => {
     await setKillswitch(killFile, true, []);
     expect(await until(asReq({ service: 'open', path: '/echo' }), 'killed', 'allowed')).toBeLessThan(1000);
     for (const service of ['stripe', 'q', 'basic', 'nope']) {
-      await call(asReq({ service, path: '/echo' }), { outcome: 'killed', code: GateCodes.KILLED });
+      await call(asReq({ service, path: '/echo' }), { outcome: 'killed', code: 'GATE_KILLED' });
     }
     await setKillswitch(killFile, false, []);
     expect(await until(asReq({ service: 'open', path: '/echo' }), 'allowed', 'killed')).toBeLessThan(1000);
@@ -1174,14 +1174,14 @@ describe('locked gate', () => {
     const locked = new LocalGate({ configFile, auditDir, killswitchFile: killFile, secrets: undefined });
     try {
       for (const service of ['stripe', 'open', 'q']) {
-        const r = await call(asReq({ service, path: service === 'stripe' ? '/v1/charges' : '/echo' }), { outcome: 'locked', code: GateCodes.LOCKED, gate: locked });
+        const r = await call(asReq({ service, path: service === 'stripe' ? '/v1/charges' : '/echo' }), { outcome: 'locked', code: 'GATE_LOCKED', gate: locked });
         expect(r.error!.message).toBe('vault is locked');
         expect(r.error!.hint).toContain('janee unlock');
       }
       // Policy and path checks still run (and say why) without the vault.
       await call(asReq({ method: 'POST', path: '/v1/charges' }), { ...POLICY, gate: locked });
       await call(asReq({ path: '/v1/charges/../x' }), { ...BAD, gate: locked });
-      await expect(locked.listServices()).rejects.toMatchObject({ code: GateCodes.LOCKED });
+      await expect(locked.listServices()).rejects.toMatchObject({ code: 'GATE_LOCKED' });
     } finally {
       await locked.close();
     }
@@ -1195,7 +1195,7 @@ describe('locked gate', () => {
       await call(asReq({ path: '/v1/charges' }), { ...OK, gate: g });
       g.setSecrets(undefined);
       expect(unlocked.fileKey.every((b) => b === 0)).toBe(true);
-      await call(asReq({ path: '/v1/charges' }), { outcome: 'locked', code: GateCodes.LOCKED, gate: g });
+      await call(asReq({ path: '/v1/charges' }), { outcome: 'locked', code: 'GATE_LOCKED', gate: g });
     } finally {
       await g.close();
     }
@@ -1252,7 +1252,7 @@ describe('property: hostile method/path/query/header combinations', () => {
         if (h !== undefined) req.headers = h;
         if (b !== undefined) req.body = b;
         const r = await call(req, { outcome: ['allowed', 'blocked'] });
-        if (r.entry.outcome === 'blocked') expect([GateCodes.BAD_REQUEST, GateCodes.BLOCKED], r.error?.message).toContain(r.error?.code);
+        if (r.entry.outcome === 'blocked') expect(['GATE_BAD_REQUEST', 'GATE_BLOCKED'], r.error?.message).toContain(r.error?.code);
         if (r.entry.outcome === 'allowed') allowed++;
         reached += r.sent.length;
       }),

@@ -9,7 +9,6 @@ import {
   sanitizeAgentHeaders,
 } from '../../src/gate/headers.js';
 import { applyInjection, injectCredential } from '../../src/gate/inject.js';
-import { GateCodes } from '../../src/gate/types.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
 function refused(h: Record<string, string>, auth?: string): JaneeError {
@@ -17,7 +16,7 @@ function refused(h: Record<string, string>, auth?: string): JaneeError {
     sanitizeAgentHeaders(h, auth);
   } catch (e) {
     expect(e).toBeInstanceOf(JaneeError);
-    expect((e as JaneeError).code).toBe(GateCodes.BAD_REQUEST);
+    expect((e as JaneeError).code).toBe('GATE_BAD_REQUEST');
     return e as JaneeError;
   }
   throw new Error('expected GATE_BAD_REQUEST');
