@@ -69,6 +69,14 @@ const addStripe = (env: NodeJS.ProcessEnv, extra: string[] = []) =>
   runJanee(['add', 'stripe', '--base-url', 'https://api.stripe.com', '--policy', 'GET /v1/charges', '--deny', 'DELETE /v1/charges', '--rate-limit', '60/min', '--key-stdin', ...extra], { env, input: STRIPE });
 
 describe('--json output', () => {
+  it('init: the files it created and the work factor', async () => {
+    const env = await cloneHome(base);
+    const home = path.join(scratchDir(env), 'fresh');
+    const doc = oneJson(await runJanee(['init', '--work-factor', '10', '--json'], { env: withEnv(env, { JANEE_HOME: home }) }));
+    expect(doc).toEqual({ vault: path.join(home, 'vault.janee'), config: path.join(home, 'config.yaml'), configCreated: true, workFactor: 10 });
+    await failsAlike(['init', '--work-factor', '10'], { env: withEnv(env, { JANEE_HOME: home }) }, 1, 'VAULT_EXISTS');
+  });
+
   it('add: the service as config.yaml now has it, where the secret is bound, and how it was written', async () => {
     const env = await cloneHome(base);
     const doc = oneJson(await addStripe(env, ['--json']));
