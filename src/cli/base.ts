@@ -2,9 +2,12 @@
  * Base class for every command. clipanion prints a command's thrown error to
  * stdout and may exit 0; here every failure goes to stderr as
  * `janee: error: …` / `janee: hint: …` with exit 1 (or 2 for usage errors).
+ * A command with a `json` option that was given also gets the failure as one
+ * JSON document on stdout (json-errors.ts), in one place for every command.
  */
 import { Command, Option } from 'clipanion';
 import { printError, type Streams } from './io.js';
+import { printJsonError } from './json-errors.js';
 import { configPath, janeeHome, vaultPath } from '../config/paths.js';
 import type { JaneeConfig } from '../config/types.js';
 
@@ -19,6 +22,7 @@ export abstract class JaneeCommand extends Command {
     try {
       return (await this.run()) ?? 0;
     } catch (e) {
+      if ((this as { json?: unknown }).json === true) return printJsonError(this.context.stdout, this.context.stderr, e);
       return printError(this.context.stderr, e);
     }
   }
@@ -46,6 +50,11 @@ export abstract class JaneeCommand extends Command {
 
   out(line: string): void {
     this.context.stdout.write(`${line}\n`);
+  }
+
+  /** With --json: `value` as the command's one JSON document on stdout. */
+  outJson(value: unknown): void {
+    this.out(JSON.stringify(value));
   }
 }
 

@@ -3,16 +3,17 @@ import { isMap } from 'yaml';
 import { JaneeError, usageError } from '../../errors.js';
 import { addServiceNode, editConfig, hasService, removeServiceNode, undoConfigEdit, type NewService } from '../../config/edit.js';
 import { parseConfigText, readConfigText, parseRateLimit, SERVICE_NAME, testPathError } from '../../config/load.js';
-import { AUTH_TYPES, type AuthSpec } from '../../config/types.js';
+import { AUTH_TYPES, type AuthSpec, type ServiceConfig } from '../../config/types.js';
 import { parseBaseUrl } from '../../config/url.js';
 import { isValidFieldValue } from '../../vault/payload.js';
 import type { VaultEntry } from '../../vault/types.js';
-import { JaneeCommand, passphraseStdinOption } from '../base.js';
+import { JaneeCommand, jsonOption, passphraseStdinOption } from '../base.js';
 import { clean, info, warn, type Streams } from '../io.js';
 import { keyOptions, keyReader, secretFields } from '../key-input.js';
 import { readStdinLine } from '../passphrase.js';
 import { findTemplate, similarTemplateNames, TEMPLATES, type Template } from '../templates.js';
 import { openVaultAccess } from '../vault-ops.js';
+import { serviceJson } from '../json-shapes.js';
 
 interface ServiceToAdd extends NewService {
   testPath?: string;
@@ -59,6 +60,7 @@ export class AddCommand extends JaneeCommand {
   rateLimit = Option.String('--rate-limit', { description: 'e.g. 60/min' });
   testPath = Option.String('--test-path', { description: 'A path `janee test` GETs to check the key, e.g. /v1/me (default: the template\'s)' });
   passphraseStdin = passphraseStdinOption();
+  json = jsonOption();
   /** Set by the step-by-step questions when the user declines a template's rules. */
   private noTemplateRules = false;
 
@@ -81,6 +83,7 @@ export class AddCommand extends JaneeCommand {
     // changes nothing and loses nothing typed.
     const vault = await openVaultAccess(this.io, vaultFile, { sendsSecret: true, passphraseStdin: this.passphraseStdin });
     let fields: Record<string, string> = {};
+    let added: ServiceConfig | undefined;
     try {
       fields = secretFields(svc.auth, svc.username, await readKey());
       const now = new Date().toISOString();
@@ -97,6 +100,7 @@ export class AddCommand extends JaneeCommand {
         await undoConfigEdit(configFile, edit, (doc) => removeServiceNode(doc, svc.name));
         throw e;
       }
+      added = edit.config.services.get(svc.name);
     } finally {
       vault.close();
       for (const k of Object.keys(fields)) fields[k] = '';
@@ -115,6 +119,10 @@ export class AddCommand extends JaneeCommand {
     if (svc.policies === undefined) {
       warn(stderr, `${svc.name} has no allow rules: the agent may now call any method on any path under ${svc.baseUrl}`);
       info(stderr, `limit it with \`janee edit ${svc.name} --policy 'GET /path'\` or a \`policies:\` list in config.yaml`);
+    }
+    if (this.json) {
+      // Names and rules only: the secret (and a basic-auth user name) stay out.
+      this.outJson({ ...serviceJson(added as ServiceConfig), origins: [origin], template: svc.template?.name ?? null, via: vault.where });
     }
     return 0;
   }

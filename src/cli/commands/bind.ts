@@ -11,7 +11,7 @@ import { Command, Option } from 'clipanion';
 import { JaneeError } from '../../errors.js';
 import { parseBaseUrl } from '../../config/url.js';
 import { updateVault } from '../../vault/store.js';
-import { JaneeCommand, passphraseStdinOption } from '../base.js';
+import { JaneeCommand, jsonOption, passphraseStdinOption } from '../base.js';
 import { info, warn } from '../io.js';
 import { unlockWithPassphrase } from '../vault-ops.js';
 
@@ -35,6 +35,7 @@ export class BindCommand extends JaneeCommand {
   url = Option.String({ name: 'url' });
   remove = Option.Boolean('--remove', false, { description: 'Remove the binding instead of adding it' });
   passphraseStdin = passphraseStdinOption();
+  json = jsonOption();
 
   async run(): Promise<number> {
     const origin = parseBaseUrl(this.url).origin;
@@ -60,6 +61,7 @@ export class BindCommand extends JaneeCommand {
     if (!outcome.changed) info(this.context.stderr, `${this.name} was ${this.remove ? 'not' : 'already'} bound to ${origin}; nothing changed (bound to: ${now})`);
     else info(this.context.stderr, `${this.remove ? 'unbound' : 'bound'} ${this.name} ${this.remove ? 'from' : 'to'} ${origin} (bound to: ${now})`);
     if (outcome.origins.length === 0) warn(this.context.stderr, `${this.name} is bound to no origin: janee will not send it anywhere until you bind one`);
+    if (this.json) this.outJson({ service: this.name, origin, removed: this.remove, changed: outcome.changed, origins: outcome.origins });
     return 0;
   }
 }

@@ -2,7 +2,6 @@ import { Command } from 'clipanion';
 import { JaneeCommand, jsonOption } from '../base.js';
 import { runChecks, type Check } from '../doctor-checks.js';
 import { clean } from '../io.js';
-import { printJsonError } from '../json-errors.js';
 
 const LABEL: Record<Check['status'], string> = { ok: 'ok', warning: 'warning', problem: 'PROBLEM', skipped: 'skipped' };
 
@@ -23,15 +22,6 @@ export class DoctorCommand extends JaneeCommand {
   });
 
   json = jsonOption();
-
-  override async execute(): Promise<number> {
-    if (!this.json) return super.execute();
-    try {
-      return await this.run();
-    } catch (e) {
-      return printJsonError(this.context.stdout, this.context.stderr, e);
-    }
-  }
 
   async run(): Promise<number> {
     const checks = await runChecks({ io: this.io, env: process.env });

@@ -9,8 +9,9 @@ import { editConfig, editServiceNode, hasService, type RulesChange } from '../..
 import { parseConfigText, parseRateLimit, readConfigText, testPathError } from '../../config/load.js';
 import type { ServiceConfig } from '../../config/types.js';
 import { JaneeError, usageError } from '../../errors.js';
-import { JaneeCommand } from '../base.js';
+import { JaneeCommand, jsonOption } from '../base.js';
 import { clean, info, warn } from '../io.js';
+import { serviceJson } from '../json-shapes.js';
 import { parseRuleFlag } from './add.js';
 
 export class EditCommand extends JaneeCommand {
@@ -35,6 +36,7 @@ export class EditCommand extends JaneeCommand {
   clearPolicies = Option.Boolean('--clear-policies', false, { description: 'Drop every rule (then add any --policy / --deny given)' });
   rateLimit = Option.String('--rate-limit', { description: 'e.g. 60/min, or none' });
   testPath = Option.String('--test-path', { description: 'A path `janee test` GETs to check the key, e.g. /v1/me, or none' });
+  json = jsonOption();
 
   async run(): Promise<number> {
     const change: RulesChange = {};
@@ -75,7 +77,8 @@ export class EditCommand extends JaneeCommand {
     const { config } = await editConfig(configFile, (doc) => editServiceNode(doc, this.name, change));
     const svc = config.services.get(this.name) as ServiceConfig;
     info(this.context.stderr, `edited ${svc.name} in config.yaml; its secret is unchanged`);
-    for (const line of describeRules(svc)) this.out(clean(line));
+    if (this.json) this.outJson(serviceJson(svc));
+    else for (const line of describeRules(svc)) this.out(clean(line));
     if (svc.policies === undefined)
       warn(this.context.stderr, `${svc.name} has no rules: the agent may call any method on any path under ${svc.baseUrl}`);
     return 0;

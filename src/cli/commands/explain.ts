@@ -14,7 +14,6 @@ import { describeKillState, isKilled, readKillswitch, type KillState } from '../
 import { describeBlocked, describeRule, evaluatePolicies, normalizeMethod, normalizeRequestTarget } from '../../policy/index.js';
 import { JaneeCommand, jsonOption } from '../base.js';
 import { clean } from '../io.js';
-import { printJsonError } from '../json-errors.js';
 
 export type Verdict = 'allowed' | 'blocked' | 'malformed' | 'unknown_service' | 'killed';
 
@@ -145,15 +144,6 @@ export class ExplainCommand extends JaneeCommand {
   method = Option.String({ name: 'method' });
   requestPath = Option.String({ name: 'path' });
   json = jsonOption();
-
-  override async execute(): Promise<number> {
-    if (!this.json) return super.execute();
-    try {
-      return await this.run();
-    } catch (e) {
-      return printJsonError(this.context.stdout, this.context.stderr, e);
-    }
-  }
 
   async run(): Promise<number> {
     const { readConfigText, parseConfigText, validateConfig } = await import('../../config/load.js');

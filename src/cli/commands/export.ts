@@ -19,7 +19,7 @@ import { secret } from '../../util/secret.js';
 import { encryptAge } from '../../vault/age.js';
 import { unlockVaultFile } from '../../vault/store.js';
 import type { VaultData } from '../../vault/types.js';
-import { JaneeCommand, passphraseStdinOption } from '../base.js';
+import { JaneeCommand, jsonOption, passphraseStdinOption } from '../base.js';
 import { info, warn, withProgress, type Streams } from '../io.js';
 import { getPassphrase } from '../passphrase.js';
 import { parseWorkFactor } from './init.js';
@@ -84,6 +84,7 @@ export class ExportCommand extends JaneeCommand {
   samePassphrase = Option.Boolean('--same-passphrase', false, { description: 'Encrypt with the vault passphrase' });
   agePassphraseStdin = Option.Boolean('--age-passphrase-stdin', false, { description: 'Read the age passphrase from stdin' });
   passphraseStdin = passphraseStdinOption();
+  json = jsonOption();
 
   async run(): Promise<number> {
     const logN = parseWorkFactor(this.workFactor);
@@ -113,6 +114,8 @@ export class ExportCommand extends JaneeCommand {
     const n = Object.keys(data.entries).length;
     info(this.context.stderr, `exported ${n} secret${n === 1 ? '' : 's'} and ${Object.keys(services).length} service${Object.keys(services).length === 1 ? '' : 's'} to ${this.age} (age v1, passphrase)`);
     info(this.context.stderr, 'anyone with this file and its passphrase has every secret: store it like the vault');
+    // Names only: the values are in the encrypted file and nowhere else.
+    if (this.json) this.outJson({ file: this.age, entries: Object.keys(data.entries).sort(), services: Object.keys(services).sort() });
     return 0;
   }
 

@@ -11,7 +11,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { JaneeError } from '../../errors.js';
 import { atomicWrite } from '../../util/fsutil.js';
-import { JaneeCommand } from '../base.js';
+import { JaneeCommand, jsonOption } from '../base.js';
 import { info, warn } from '../io.js';
 import { childEnv } from '../../util/env.js';
 
@@ -87,6 +87,7 @@ export class GitSetupCommand extends JaneeCommand {
 
   vault = Option.String('--vault', { description: 'The vault file (default: janee\'s vault path)' });
   command = Option.String('--command', { description: 'How git should run janee (default: `janee` if on PATH, else absolute paths)' });
+  json = jsonOption();
 
   async run(): Promise<number> {
     const cwd = process.cwd();
@@ -148,6 +149,9 @@ export class GitSetupCommand extends JaneeCommand {
       warn(this.context.stderr, 'janee is not on PATH, so git will run it by absolute path; run `janee git setup` again if node or janee moves');
     }
     info(this.context.stderr, 'next: commit .gitattributes, and run `janee git setup` in every other clone (git does not share its config)');
+    if (this.json) {
+      this.outJson({ repo: root, vault: rel, attributes: lines.map((line) => ({ line, added: missing.includes(line) })), configured: settings.map(([key]) => key), command: invocation.command });
+    }
     return 0;
   }
 }

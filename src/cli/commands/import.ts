@@ -16,7 +16,7 @@ import { sameEntry } from '../../vault/merge.js';
 import { decodePayload } from '../../vault/payload.js';
 import { updateVault } from '../../vault/store.js';
 import type { VaultEntry } from '../../vault/types.js';
-import { JaneeCommand, passphraseStdinOption } from '../base.js';
+import { JaneeCommand, jsonOption, passphraseStdinOption } from '../base.js';
 import { info, warn, withProgress, type Streams } from '../io.js';
 import { unlockWithPassphrase } from '../vault-ops.js';
 import { agePassphrase, EXPORT_FORMAT } from './export.js';
@@ -124,6 +124,7 @@ export class ImportCommand extends JaneeCommand {
   noConfig = Option.Boolean('--no-config', false, { description: 'Import secrets only; leave config.yaml alone' });
   agePassphraseStdin = Option.Boolean('--age-passphrase-stdin', false, { description: 'Read the age passphrase from stdin' });
   passphraseStdin = passphraseStdinOption();
+  json = jsonOption();
 
   async run(): Promise<number> {
     let file: Uint8Array;
@@ -183,6 +184,10 @@ export class ImportCommand extends JaneeCommand {
     info(this.context.stderr, `imported secrets: ${list(added)}${replaced.length ? `; replaced: ${list(replaced)}` : ''}${same.length ? `; already there: ${list(same)}` : ''}`);
     if (!this.noConfig) info(this.context.stderr, `services added to config.yaml: ${list(newServices)}${keptServices.length ? `; kept the existing config of: ${list(keptServices)}` : ''}`);
     if (this.noConfig && contents.services.length) warn(this.context.stderr, 'services in the file were not added (--no-config)');
+    if (this.json) {
+      const entries = [...added, ...replaced, ...same].sort();
+      this.outJson({ file: this.age, entries, added, replaced, unchanged: same, services: { added: newServices, kept: keptServices, skipped: this.noConfig ? contents.services.map((s) => s.name) : [] } });
+    }
     return 0;
   }
 }

@@ -7,7 +7,7 @@ import { atomicWrite, ensureDir } from '../../util/fsutil.js';
 import { secret } from '../../util/secret.js';
 import { DEFAULT_LOG_N, MAX_LOG_N, WARN_BELOW_LOG_N } from '../../vault/format.js';
 import { createVaultFile, vaultExists } from '../../vault/store.js';
-import { JaneeCommand, passphraseStdinOption } from '../base.js';
+import { JaneeCommand, jsonOption, passphraseStdinOption } from '../base.js';
 import { info, warn, withProgress } from '../io.js';
 import { getPassphrase } from '../passphrase.js';
 import { weakPassphraseWarning } from '../strength.js';
@@ -32,6 +32,7 @@ export class InitCommand extends JaneeCommand {
 
   workFactor = Option.String('--work-factor', { description: `log2 of scrypt's N (default ${DEFAULT_LOG_N}); lower is faster and weaker` });
   passphraseStdin = passphraseStdinOption();
+  json = jsonOption();
 
   async run(): Promise<number> {
     const logN = parseWorkFactor(this.workFactor);
@@ -55,6 +56,7 @@ export class InitCommand extends JaneeCommand {
     }
     info(this.context.stderr, `created ${vault}${wroteConfig ? ` and ${configFile}` : ''}`);
     info(this.context.stderr, 'next: janee add <name> --base-url <url> --auth bearer');
+    if (this.json) this.outJson({ vault, config: configFile, configCreated: wroteConfig, workFactor: logN });
     return 0;
   }
 

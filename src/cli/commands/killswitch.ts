@@ -4,7 +4,6 @@ import { killswitchPath } from '../../config/paths.js';
 import { describeKillState, readKillswitch, setKillswitch, type KillState } from '../../gate/killswitch.js';
 import { JaneeCommand, jsonOption } from '../base.js';
 import { info } from '../io.js';
-import { printJsonError } from '../json-errors.js';
 
 /** The line every change and `status` print: exactly what is blocked now. */
 export function killStateLine(s: KillState): string {
@@ -36,15 +35,6 @@ export class KillswitchCommand extends JaneeCommand {
   services = Option.Rest({ name: 'service' });
   all = Option.Boolean('--all', false, { description: 'With off: lift the global switch and every per-service block' });
   json = jsonOption();
-
-  override async execute(): Promise<number> {
-    if (!this.json) return super.execute();
-    try {
-      return await this.run();
-    } catch (e) {
-      return printJsonError(this.context.stdout, this.context.stderr, e);
-    }
-  }
 
   async run(): Promise<number> {
     const file = killswitchPath();

@@ -3,7 +3,7 @@ import { AgentConnection, NOT_RUNNING } from '../../agent/client.js';
 import { DRAIN_MS } from '../../agent/server.js';
 import { agentSocketPath, checkSocketDir } from '../../agent/socket-path.js';
 import { JaneeError } from '../../errors.js';
-import { JaneeCommand } from '../base.js';
+import { JaneeCommand, jsonOption } from '../base.js';
 import { info } from '../io.js';
 
 export class LockCommand extends JaneeCommand {
@@ -12,22 +12,18 @@ export class LockCommand extends JaneeCommand {
     description: 'Wipe the key from the agent and stop it (serve then answers "vault is locked")',
   });
 
+  json = jsonOption();
+
   async run(): Promise<number> {
     const vaultFile = await this.vaultFile();
     const socketPath = agentSocketPath(vaultFile);
-    if (!(await checkSocketDir(socketPath, { create: false }))) {
-      info(this.context.stderr, 'already locked: no agent is running');
-      return 0;
-    }
+    if (!(await checkSocketDir(socketPath, { create: false }))) return this.alreadyLocked();
     let conn: AgentConnection;
     try {
       // No hello: `lock` is obeyed at every protocol version.
       conn = await AgentConnection.open(socketPath, { hello: false });
     } catch (e) {
-      if (e instanceof JaneeError && e.code === NOT_RUNNING) {
-        info(this.context.stderr, 'already locked: no agent is running');
-        return 0;
-      }
+      if (e instanceof JaneeError && e.code === NOT_RUNNING) return this.alreadyLocked();
       throw e;
     }
     try {
@@ -36,10 +32,18 @@ export class LockCommand extends JaneeCommand {
       await conn.waitClosed(DRAIN_MS + 2_000);
       await waitExit(pid, 3_000);
       info(this.context.stderr, `locked: the agent (pid ${pid}) wiped its key and stopped`);
+      if (this.json) this.outJson({ locked: true, pid });
       return 0;
     } finally {
       conn.close();
     }
+  }
+
+  /** No agent was running: nothing to do, and `locked: false` says this command stopped none. */
+  private alreadyLocked(): number {
+    info(this.context.stderr, 'already locked: no agent is running');
+    if (this.json) this.outJson({ locked: false });
+    return 0;
   }
 }
 

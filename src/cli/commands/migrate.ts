@@ -30,7 +30,7 @@ import { WARN_BELOW_LOG_N } from '../../vault/format.js';
 import { sameEntry } from '../../vault/merge.js';
 import { createVaultFile, unlockVaultFile, updateVault, vaultExists, type UnlockedVault } from '../../vault/store.js';
 import type { VaultEntry } from '../../vault/types.js';
-import { JaneeCommand, passphraseStdinOption } from '../base.js';
+import { JaneeCommand, jsonOption, passphraseStdinOption } from '../base.js';
 import { clean, info, warn, withProgress } from '../io.js';
 import { getPassphrase, readStdinLine } from '../passphrase.js';
 import { parseWorkFactor } from './init.js';
@@ -75,6 +75,7 @@ export class MigrateCommand extends JaneeCommand {
   deleteOldKey = Option.Boolean('--delete-old-key', false, { description: 'Delete the 0.x plaintext master key afterwards without asking (refused while a service was skipped, unless --force)' });
   workFactor = Option.String('--work-factor', { description: 'log2 of scrypt\'s N if the vault has to be created (default 18)' });
   passphraseStdin = passphraseStdinOption();
+  json = jsonOption();
 
   async run(): Promise<number> {
     const configFile = this.configFile;
@@ -107,15 +108,16 @@ export class MigrateCommand extends JaneeCommand {
     const moves = findInlineSecrets(parsed.doc.toJS());
     if (moves.length === 0) {
       info(stderr, `nothing to migrate: ${configFile} has no secrets written inline`);
-      return 0;
+      return this.done('inline', [], [], false);
     }
     removeInlineSecrets(parsed.doc, moves);
     const out = parsed.doc.toString();
     const config = validateConfig(parseConfigText(configFile, out), configFile);
     for (const m of moves) info(stderr, `${m.service}: secret moves into the vault, bound to ${m.origin}`);
+    const migrated = moves.map((m) => m.service);
     if (this.dryRun) {
       info(stderr, 'dry run: nothing was changed');
-      return 0;
+      return this.done('inline', migrated, [], false);
     }
     const now = new Date().toISOString();
     const entries: NewEntry[] = moves.map((m) => ({ name: m.service, entry: { fields: m.fields, origins: [m.origin], created: now, updated: now } }));
@@ -134,6 +136,14 @@ export class MigrateCommand extends JaneeCommand {
     }
     info(stderr, `moved ${moves.length} secret${moves.length === 1 ? '' : 's'} into the vault and out of ${configFile} (comments kept)`);
     warn(stderr, 'they were in plain text: if config.yaml was ever committed, synced or backed up, rotate them at the provider');
+    return this.done('inline', migrated, [], false);
+  }
+
+  /** The --json report (docs/json.md): service names and reasons only, never a secret. */
+  private done(kind: 'inline' | 'legacy', migrated: string[], skipped: LegacyPlan['skipped'], deletedOldKey: boolean): number {
+    if (this.json) {
+      this.outJson({ kind, migrated, skipped: skipped.map((s) => ({ service: s.name, reason: s.reason })), dryRun: this.dryRun, deletedOldKey });
+    }
     return 0;
   }
 
@@ -169,7 +179,7 @@ export class MigrateCommand extends JaneeCommand {
     if (this.dryRun) {
       if (keyRefused) warn(stderr, `--delete-old-key would be refused: ${skippedList(plan)} skipped`);
       info(stderr, 'dry run: nothing was changed');
-      return 0;
+      return this.done('legacy', plan.services.map((s) => s.name), plan.skipped, false);
     }
     if (keyRefused) {
       throw new JaneeError(
@@ -223,8 +233,8 @@ export class MigrateCommand extends JaneeCommand {
     }
     const n = plan.services.length;
     info(stderr, `imported ${n} service${n === 1 ? '' : 's'} with ${n === 1 ? 'its secret' : 'their secrets'}${plan.skipped.length ? `; skipped ${plan.skipped.length} (see above)` : ''}`);
-    await this.offerKeyDeletion(dir, inPlace, plan);
-    return 0;
+    const deleted = await this.offerKeyDeletion(dir, inPlace, plan);
+    return this.done('legacy', plan.services.map((s) => s.name), plan.skipped, deleted);
   }
 
   private report(plan: LegacyPlan): void {
@@ -300,11 +310,12 @@ export class MigrateCommand extends JaneeCommand {
     info(this.context.stderr, `deleted ${bak}: it held secrets in plain text`);
   }
 
-  private async offerKeyDeletion(dir: string, inPlace: boolean, plan: LegacyPlan): Promise<void> {
+  /** True when the old master key was deleted. */
+  private async offerKeyDeletion(dir: string, inPlace: boolean, plan: LegacyPlan): Promise<boolean> {
     const stderr = this.context.stderr;
-    if (!plan.masterKeyIn) return;
+    if (!plan.masterKeyIn) return false;
     const file = plan.masterKeyIn === 'credentials.json' ? path.join(dir, 'credentials.json') : inPlace ? `${path.join(dir, 'config.yaml')}.0x` : path.join(dir, 'config.yaml');
-    if (!(await exists(file))) return;
+    if (!(await exists(file))) return false;
     const lost = plan.skipped.length ? ` The secrets of the skipped services (${plan.skipped.map((s) => s.name).join(', ')}) cannot be decrypted without it.` : '';
     let yes = this.deleteOldKey;
     if (!yes) {
@@ -318,11 +329,12 @@ export class MigrateCommand extends JaneeCommand {
     if (!yes) {
       const how = inPlace && plan.masterKeyIn === 'config.yaml' ? `rm ${file}` : `janee migrate --from ${dir} --delete-old-key, or remove the masterKey by hand`;
       warn(stderr, `the old plaintext master key is still in ${file}: anyone who reads it can decrypt the 0.x secrets. Delete it when you are done (${how})`);
-      return;
+      return false;
     }
     await removeMasterKey(file);
     info(stderr, `deleted the old master key from ${file}${lost ? ' (the skipped services\' secrets are now unreadable)' : ''}`);
     info(stderr, 'deleting a file does not guarantee the disk forgets it (SSDs, snapshots, backups): rotate the secrets if that matters');
+    return true;
   }
 }
 

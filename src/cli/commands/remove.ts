@@ -2,7 +2,7 @@ import { Command, Option } from 'clipanion';
 import { JaneeError } from '../../errors.js';
 import { editConfig, hasService, removeServiceNode } from '../../config/edit.js';
 import { parseConfigText, readConfigText } from '../../config/load.js';
-import { JaneeCommand, passphraseStdinOption } from '../base.js';
+import { JaneeCommand, jsonOption, passphraseStdinOption } from '../base.js';
 import { info } from '../io.js';
 import { openVaultAccess } from '../vault-ops.js';
 
@@ -12,6 +12,7 @@ export class RemoveCommand extends JaneeCommand {
 
   name = Option.String({ name: 'name' });
   passphraseStdin = passphraseStdinOption();
+  json = jsonOption();
 
   async run(): Promise<number> {
     const configFile = this.configFile;
@@ -32,6 +33,7 @@ export class RemoveCommand extends JaneeCommand {
       throw new JaneeError('NOT_FOUND', `no service or secret named "${this.name}"`, 'see `janee list`');
     }
     info(this.context.stderr, `removed ${this.name}${inVault ? '' : ' (it had no secret in the vault)'}${inConfig ? '' : ' (it was not in config.yaml)'}`);
+    if (this.json) this.outJson({ service: this.name, config: inConfig, vault: inVault });
     return 0;
   }
 }

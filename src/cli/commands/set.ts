@@ -14,10 +14,11 @@ import { parseBaseUrl } from '../../config/url.js';
 import { JaneeError, usageError } from '../../errors.js';
 import { isValidFieldValue } from '../../vault/payload.js';
 import type { VaultEntry } from '../../vault/types.js';
-import { JaneeCommand, passphraseStdinOption } from '../base.js';
+import { JaneeCommand, jsonOption, passphraseStdinOption } from '../base.js';
 import { clean, info, warn } from '../io.js';
 import { keyOptions, keyReader, secretFields } from '../key-input.js';
 import { openFileVault, openVaultAccess } from '../vault-ops.js';
+import { serviceJson } from '../json-shapes.js';
 
 export class SetCommand extends JaneeCommand {
   static override paths = [['set']];
@@ -43,6 +44,7 @@ export class SetCommand extends JaneeCommand {
   keyFromEnv = keyOptions().keyFromEnv;
   username = Option.String('--username', { description: 'User name for a basic-auth service (the secret is the password)' });
   passphraseStdin = passphraseStdinOption();
+  json = jsonOption();
 
   async run(): Promise<number> {
     const config = await this.config();
@@ -98,6 +100,9 @@ export class SetCommand extends JaneeCommand {
         stderr,
         `the secret is not bound to ${configOrigin}, the origin of ${svc.name}'s baseUrl: calls will be refused until you run \`janee bind ${svc.name} ${svc.baseUrl}\``,
       );
+    }
+    if (this.json) {
+      this.outJson({ ...serviceJson(svc), origins: outcome.origins, replaced: outcome.replaced, via: vault.where });
     }
     return 0;
   }

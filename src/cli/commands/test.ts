@@ -19,7 +19,6 @@ import { VaultSecrets } from '../../gate/secrets.js';
 import { GateCodes, type Caller, type Gate } from '../../gate/types.js';
 import { JaneeCommand, jsonOption, passphraseStdinOption } from '../base.js';
 import { clean, info } from '../io.js';
-import { printJsonError } from '../json-errors.js';
 import { unlockWithPassphrase } from '../vault-ops.js';
 
 /** Who the audit log says made the call. agentSource 'flag': the name is set explicitly, not taken from a client. */
@@ -155,15 +154,6 @@ export class TestCommand extends JaneeCommand {
   names = Option.Rest({ name: 'name' });
   passphraseStdin = passphraseStdinOption();
   json = jsonOption();
-
-  override async execute(): Promise<number> {
-    if (!this.json) return super.execute();
-    try {
-      return await this.run();
-    } catch (e) {
-      return printJsonError(this.context.stdout, this.context.stderr, e);
-    }
-  }
 
   async run(): Promise<number> {
     const config = await this.config();

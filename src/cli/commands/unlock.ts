@@ -7,7 +7,7 @@ import { agentSocketPath, checkSocketDir, realVaultPath } from '../../agent/sock
 import { configPath, janeeHome } from '../../config/paths.js';
 import { JaneeError, usageError } from '../../errors.js';
 import { readVaultFile, unlockVaultFile, type UnlockedVault } from '../../vault/store.js';
-import { JaneeCommand, passphraseStdinOption } from '../base.js';
+import { JaneeCommand, jsonOption, passphraseStdinOption } from '../base.js';
 import { info, warn, withProgress } from '../io.js';
 import { getPassphrase } from '../passphrase.js';
 
@@ -62,6 +62,7 @@ export class UnlockCommand extends JaneeCommand {
   ttl = Option.String('--ttl', { description: `Idle timeout: lock after this long without a call (default ${formatDuration(DEFAULT_TTL_MS)})` });
   maxTtl = Option.String('--max-ttl', { description: `Hard limit: lock this long after unlocking, used or not (default ${formatDuration(DEFAULT_MAX_TTL_MS)})` });
   passphraseStdin = passphraseStdinOption();
+  json = jsonOption();
 
   async run(): Promise<number> {
     const ttlMs = this.ttl === undefined ? DEFAULT_TTL_MS : parseTtlFlag(this.ttl, '--ttl');
@@ -122,6 +123,7 @@ export class UnlockCommand extends JaneeCommand {
       if (r.already) info(stderr, `already unlocked (agent pid ${r.pid}); timers reset: ${timers}`);
       else info(stderr, `vault unlocked in the agent (pid ${r.pid}, ${timers}; ready ${ms(performance.now() - t0)} after the passphrase, scrypt ${ms(scryptMs)})`);
       info(stderr, `MCP clients running \`janee serve\` use it now (socket ${socketPath}); \`janee lock\` wipes it`);
+      if (this.json) this.outJson({ pid: r.pid, socket: socketPath, vault: vaultFile, idleTtlMs: r.idleTtlMs, maxTtlMs: r.maxTtlMs, already: r.already === true });
       return 0;
     } finally {
       vault.fileKey.fill(0);
