@@ -48,16 +48,3 @@ export interface Gate {
   close(): Promise<void>;
 }
 
-/** Stable error codes a gate throws (JaneeError.code). */
-export const GateCodes = {
-  LOCKED: 'GATE_LOCKED',
-  KILLED: 'GATE_KILLED',
-  BLOCKED: 'GATE_BLOCKED',
-  BAD_REQUEST: 'GATE_BAD_REQUEST',
-  UNKNOWN_SERVICE: 'GATE_UNKNOWN_SERVICE',
-  NO_SECRET: 'GATE_NO_SECRET',
-  ORIGIN_MISMATCH: 'GATE_ORIGIN_MISMATCH',
-  RATE_LIMITED: 'GATE_RATE_LIMITED',
-  UPSTREAM_TIMEOUT: 'GATE_UPSTREAM_TIMEOUT',
-  UPSTREAM_ERROR: 'GATE_UPSTREAM_ERROR',
-} as const;

@@ -13,10 +13,10 @@ import { AgentGate } from '../../agent/client.js';
 import { agentSocketPath } from '../../agent/socket-path.js';
 import { auditDir, killswitchPath } from '../../config/paths.js';
 import type { PolicyRule, ServiceConfig } from '../../config/types.js';
-import { JaneeError } from '../../errors.js';
+import { JaneeError, type Code } from '../../errors.js';
 import { LocalGate } from '../../gate/gate.js';
 import { VaultSecrets } from '../../gate/secrets.js';
-import { GateCodes, type Caller, type Gate } from '../../gate/types.js';
+import type { Caller, Gate } from '../../gate/types.js';
 import { JaneeCommand, jsonOption, passphraseStdinOption } from '../base.js';
 import { clean, info } from '../io.js';
 import { unlockWithPassphrase } from '../vault-ops.js';
@@ -108,27 +108,27 @@ export function classifyError(name: string, e: unknown): Omit<TestResult, 'servi
     message,
     ...(hint ? { hint } : {}),
   });
-  const byCode: Partial<Record<string, [TestOutcome, string, string | undefined]>> = {
-    [GateCodes.UPSTREAM_ERROR]: [
+  const byCode: Partial<Record<Code, [TestOutcome, string, string | undefined]>> = {
+    GATE_UPSTREAM_ERROR: [
       'unreachable',
       `unreachable: ${e.message}`,
       `check the base URL in config.yaml (\`janee edit ${name} --base-url …\`) and the network`,
     ],
-    [GateCodes.UPSTREAM_TIMEOUT]: [
+    GATE_UPSTREAM_TIMEOUT: [
       'unreachable',
       `unreachable: ${e.message}`,
       `check the base URL in config.yaml (\`janee edit ${name} --base-url …\`) and the network`,
     ],
-    [GateCodes.BLOCKED]: [
+    GATE_BLOCKED: [
       'blocked',
       `the policy blocks the test path: ${e.message}`,
       `allow it in config.yaml, or pick an allowed path with \`janee edit ${name} --test-path /…\``,
     ],
-    [GateCodes.KILLED]: ['killed', e.message, e.hint],
-    [GateCodes.NO_SECRET]: ['no_secret', `no secret for ${name} in the vault`, `add it with \`janee set ${name}\``],
-    [GateCodes.ORIGIN_MISMATCH]: ['origin_mismatch', e.message, e.hint],
-    [GateCodes.LOCKED]: ['locked', e.message, e.hint],
-    [GateCodes.RATE_LIMITED]: ['rate_limited', e.message, e.hint],
+    GATE_KILLED: ['killed', e.message, e.hint],
+    GATE_NO_SECRET: ['no_secret', `no secret for ${name} in the vault`, `add it with \`janee set ${name}\``],
+    GATE_ORIGIN_MISMATCH: ['origin_mismatch', e.message, e.hint],
+    GATE_LOCKED: ['locked', e.message, e.hint],
+    GATE_RATE_LIMITED: ['rate_limited', e.message, e.hint],
   };
   const [outcome, message, hint] = byCode[e.code] ?? ['error', `${e.message} (${e.code})`, e.hint];
   return withHint(outcome, message, hint);
