@@ -25,19 +25,21 @@
  *
  * What this does NOT stop (a process running as the same user can):
  *   - rewrite its own cmdline and environ: both are read from the process's own
- *     memory, which it may write (/proc/self/mem, a native addon), so a script
- *     run by the same node binary can pose as `node <janee> agent …`; only exe,
- *     uid and the socket inode are kept by the kernel;
- *   - ptrace the real agent (read its key and secrets, make it do anything)
- *     unless kernel.yama.ptrace_scope >= 1, or read its memory through
- *     /proc/<pid>/mem under the same rule;
+ *     memory, which it may always write (/proc/self/mem needs no ptrace right
+ *     over itself), so a script run by the same node binary can pose as
+ *     `node <janee> agent …` exactly; about ten lines of JavaScript (tried: it
+ *     passes this check and gets `janee add`'s secret). Only exe, the uids and
+ *     the socket inode are the kernel's word;
+ *   - ptrace the real agent (read its key and secrets, make it do anything), or
+ *     read its memory through /proc/<pid>/mem, unless kernel.yama.ptrace_scope
+ *     is 1 or more (no Yama at all: nothing stops it);
  *   - replace janee's script or the node binary on disk (if it may write them),
- *     or point janee at them through PATH, LD_LIBRARY_PATH, OPENSSL_CONF.
- * So the check raises the bar from "any program that names itself agent" to
- * "janee's own agent code, or a process that deliberately forges its identity,
- * modifies janee's files or debugs janee's processes". It is not an
- * authentication: against such a process only a proof of the vault's key
- * (agent/proof.ts, when the caller has the key) holds.
+ *     or steer them through LD_LIBRARY_PATH, OPENSSL_CONF, PATH.
+ * So the check turns away any program that merely names itself agent (another
+ * language, another node script, node with --require/--import/--inspect or such
+ * NODE_OPTIONS, LD_PRELOAD), but not code written to forge janee's agent or to
+ * modify or debug janee. It is not an authentication: only a proof of the
+ * vault's key (agent/proof.ts, when the caller has the key) holds against that.
  * Elsewhere (macOS) there is no /proc: no check at all; the caller goes on.
  */
 import type * as fs from 'node:fs';

@@ -5,6 +5,8 @@
  * node running janee's exact command line with NODE_OPTIONS=--require. `janee add`
  * through the agent must refuse each (AGENT_NOT_VERIFIED) and send it no byte of
  * the secret; the genuine agent started by `janee unlock` is accepted.
+ * Not covered, because the check cannot stop it (peer.ts says why): a node script
+ * that rewrites its own cmdline through /proc/self/mem passes.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
