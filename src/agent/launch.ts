@@ -5,7 +5,8 @@
  * hidden `janee agent` command), detached
  * (its own session, no terminal), stdin closed, stdout/stderr appended to a log
  * file next to the socket (0600), and an environment without any passphrase
- * variable. fd 3 is the start pipe (a socketpair; run.ts documents its lines):
+ * variable, NODE_OPTIONS, LD_PRELOAD or LD_AUDIT (peer.ts refuses an agent
+ * whose environment could have loaded other code). fd 3 is the start pipe (a socketpair; run.ts documents its lines):
  * the agent reports {"ready":true,"pid":N}, {"exists":true,"pid":N} (another
  * agent won the race for the socket) or {"error":{code,message,hint}}; after
  * "ready" handKey() writes the file key into it and reads the agent's answer.
@@ -17,6 +18,7 @@ import type { Duplex } from 'node:stream';
 import { isCode, JaneeError } from '../errors.js';
 import { agentLogPath } from './socket-path.js';
 import { childEnv } from '../util/env.js';
+import { agentEnv } from './peer.js';
 
 export type StartReport = { ready: true; pid: number } | { exists: true; pid: number | null } | { error: { code: string; message: string; hint?: string } };
 
@@ -73,7 +75,7 @@ export function spawnAgent(opts: SpawnOptions): SpawnedAgent {
     child = spawn(process.execPath, [...opts.entry, '--vault', opts.vaultFile, '--socket', opts.socketPath, '--ready-fd', '3'], {
       detached: true,
       stdio: ['ignore', log, log, 'pipe'],
-      env: childEnv(opts.env),
+      env: agentEnv(childEnv(opts.env)),
       cwd: '/',
     });
   } finally {
