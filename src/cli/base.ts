@@ -15,7 +15,7 @@ export abstract class JaneeCommand extends Command {
   abstract run(): Promise<number | void>;
 
   get io(): Streams {
-    return { stdin: this.context.stdin, stdout: this.context.stdout, stderr: this.context.stderr } as Streams;
+    return { stdin: this.context.stdin, stdout: this.context.stdout, stderr: this.context.stderr };
   }
 
   async execute(): Promise<number> {

@@ -87,7 +87,7 @@ export function parseImport(plain: Uint8Array): ImportContents {
         if (!isObj(p) || typeof p['path'] !== 'string' || !Array.isArray(p['methods']) || !p['methods'].every((m) => typeof m === 'string') || (p['deny'] !== undefined && typeof p['deny'] !== 'boolean')) {
           throw bad(`${where}: policies[${i}] must be { path, methods, deny? }`);
         }
-        return p['deny'] ? { path: p['path'], methods: p['methods'] as string[], deny: true } : { path: p['path'], methods: p['methods'] as string[] };
+        return p['deny'] ? { path: p['path'], methods: p['methods'], deny: true } : { path: p['path'], methods: p['methods'] };
       });
     }
     if (s['rateLimit'] !== undefined) {
@@ -97,7 +97,7 @@ export function parseImport(plain: Uint8Array): ImportContents {
     for (const k of ['maxResponseBytes', 'timeoutMs'] as const) {
       if (s[k] !== undefined) {
         if (typeof s[k] !== 'number') throw bad(`${where}: ${k} must be a number`);
-        svc[k] = s[k] as number;
+        svc[k] = s[k];
       }
     }
     services.push(svc);

@@ -9,7 +9,6 @@ import { sealKey } from '../../agent/proof.js';
 import { parseWorkFactor } from './init.js';
 import { WARN_BELOW_LOG_N } from '../../vault/format.js';
 import { connectAgent, type AgentConnection } from '../../agent/client.js';
-import type { StatusResult } from '../../agent/protocol.js';
 import { agentSocketPath } from '../../agent/socket-path.js';
 import { JaneeError } from '../../errors.js';
 import { secret } from '../../util/secret.js';

@@ -40,7 +40,7 @@ export class StatusCommand extends JaneeCommand {
       vault,
       vaultExists: await vaultExists(vault),
       services: [...config.services.keys()],
-      state: (unlocked ? 'unlocked' : 'locked') as 'locked' | 'unlocked',
+      state: (unlocked ? 'unlocked' : 'locked'),
       pid: agent?.pid ?? null,
       timeLeftSeconds: left === null || left === Infinity ? null : secs(left),
       idleSecondsLeft: secs(agent?.idleLeftMs),
