@@ -147,10 +147,6 @@ export class JaneeError extends Error {
   }
 }
 
-export function isJaneeError(e: unknown): e is JaneeError {
-  return e instanceof JaneeError;
-}
-
 /** A usage error (exit 2). */
 export function usageError(message: string, hint?: string): JaneeError {
   return new JaneeError('USAGE', message, hint, 2);

@@ -22,7 +22,7 @@ import { NONCE_BYTES, checkProof, newNonce } from './proof.js';
 
 /** Answers from the agent can be large (an execute result is capped well below this). */
 const MAX_ANSWER_BYTES = 80 * 1024 * 1024;
-export const CONNECT_TIMEOUT_MS = 3_000;
+const CONNECT_TIMEOUT_MS = 3_000;
 
 export const NOT_RUNNING = 'AGENT_NOT_RUNNING';
 
@@ -34,7 +34,7 @@ function goneError(): JaneeError {
   return new JaneeError('AGENT_GONE', 'the agent stopped before answering (janee lock, timeout or crash); the call may or may not have reached the API', 'run `janee unlock` in a terminal if the vault is locked, then retry');
 }
 
-export interface RequestOptions {
+interface RequestOptions {
   /** Fail with AGENT_TIMEOUT after this long (default: none). */
   timeoutMs?: number;
 }
@@ -191,7 +191,7 @@ export class AgentConnection {
   }
 }
 
-export type Probe = { kind: 'alive'; hello: HelloResult | undefined } | { kind: 'missing' } | { kind: 'stale' } | { kind: 'unresponsive' };
+type Probe = { kind: 'alive'; hello: HelloResult | undefined } | { kind: 'missing' } | { kind: 'stale' } | { kind: 'unresponsive' };
 
 /** Whether something answers on the socket (used before replacing it). */
 export async function probeAgent(socketPath: string, timeoutMs = CONNECT_TIMEOUT_MS): Promise<Probe> {
@@ -230,7 +230,7 @@ export async function connectAgent(socketPath: string, vaultFile: string, opts: 
   return conn;
 }
 
-export interface AgentGateOptions {
+interface AgentGateOptions {
   socketPath: string;
   vaultFile: string;
   /** Where calls go while no agent answers: a locked LocalGate (refuses and audits). */

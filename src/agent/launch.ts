@@ -20,7 +20,7 @@ import { agentLogPath } from './socket-path.js';
 import { childEnv } from '../util/env.js';
 import { agentEnv } from './peer.js';
 
-export type StartReport = { ready: true; pid: number } | { exists: true; pid: number | null } | { error: { code: string; message: string; hint?: string } };
+type StartReport = { ready: true; pid: number } | { exists: true; pid: number | null } | { error: { code: string; message: string; hint?: string } };
 
 export interface HandKeyResult {
   already: boolean;
@@ -29,7 +29,7 @@ export interface HandKeyResult {
   maxTtlMs: number;
 }
 
-export interface SpawnOptions {
+interface SpawnOptions {
   /** How to run `janee agent`: node arguments before it, e.g. [dist/cli/main.js, 'agent']. */
   entry: string[];
   vaultFile: string;

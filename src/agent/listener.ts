@@ -38,7 +38,7 @@ export interface Conn {
   challenge?: Buffer | undefined;
 }
 
-export interface ListenerHooks {
+interface ListenerHooks {
   /** Whether to take a new connection (false: it is destroyed). */
   accept(): boolean;
   /** Runs one request whose envelope is valid; its result or error is the answer. */

@@ -17,7 +17,7 @@ import { PROTOCOL_VERSION, type EntryInfo, type HelloResult, type Op, type OpArg
 export type Handlers = { [K in Op]: (args: OpArgs<K>, conn: Conn) => OpResult<K> | Promise<OpResult<K>> };
 
 /** What the handlers act on: the agent's parts (server.ts). */
-export interface OpsContext {
+interface OpsContext {
   vaultFile: string;
   configFile: string;
   socketPath: string;

@@ -48,14 +48,14 @@ import { JaneeError } from '../errors.js';
 
 const ACCEPTCON = 0x10000;
 
-export type PeerCheck = 'checked' | 'unavailable';
+type PeerCheck = 'checked' | 'unavailable';
 
 function refused(socketPath: string, why: string): JaneeError {
   return new JaneeError('AGENT_NOT_VERIFIED', `not sending anything secret to the agent at ${socketPath}: ${why}`, 'something else may be listening at the agent socket: run `janee lock`, check the processes of your user, then `janee unlock`');
 }
 
 /** Inodes of the listening Unix sockets bound to `socketPath`. */
-export function listenersAt(procNetUnix: string, socketPath: string): string[] {
+function listenersAt(procNetUnix: string, socketPath: string): string[] {
   const out: string[] = [];
   for (const line of procNetUnix.split('\n').slice(1)) {
     // Num RefCount Protocol Flags Type St Inode Path (the path may contain spaces)
@@ -70,7 +70,7 @@ export function listenersAt(procNetUnix: string, socketPath: string): string[] {
 const CODE_OPTION = /^(-r|--require|--import|--loader|--experimental-loader|--inspect[\w-]*|--debug[\w-]*|--experimental-policy|--openssl-config|--env-file)(?![\w-])/;
 
 /** Variables that make the dynamic loader load a library into the process. */
-export const PRELOAD_ENV: readonly string[] = ['LD_PRELOAD', 'LD_AUDIT'];
+const PRELOAD_ENV: readonly string[] = ['LD_PRELOAD', 'LD_AUDIT'];
 
 /**
  * Why `cmdline` (/proc/<pid>/cmdline split at NUL, the final empty string

@@ -40,7 +40,7 @@ const REKEY_INFO = 'janee.dev/v1/agent-rekey';
 const RENEW_INFO = 'janee.dev/v1/agent-renew';
 export const NONCE_BYTES = 32;
 
-export interface ProofContext {
+interface ProofContext {
   vault: string;
   socket: string;
   pid: number;
@@ -83,7 +83,7 @@ export function checkProof(fileKey: Uint8Array, nonce: Uint8Array, ctx: ProofCon
   return timingSafeEqual(want, Buffer.from(macB64, 'base64'));
 }
 
-export type Sealed = SealedKey;
+type Sealed = SealedKey;
 
 function wrapKey(oldKey: Uint8Array, nonce: Uint8Array): Uint8Array {
   return new Uint8Array(hkdfSync('sha256', oldKey, nonce, REKEY_INFO, 32));

@@ -86,7 +86,7 @@ export type Op = keyof Ops;
 export type OpArgs<K extends Op> = Ops[K]['args'];
 export type OpResult<K extends Op> = Ops[K]['result'];
 
-export const OPS = ['hello', 'status', 'list_services', 'execute', 'unlock', 'prove', 'rekey', 'lock', 'vault_entries', 'vault_put', 'vault_delete', 'reload'] as const satisfies readonly Op[];
+const OPS = ['hello', 'status', 'list_services', 'execute', 'unlock', 'prove', 'rekey', 'lock', 'vault_entries', 'vault_put', 'vault_delete', 'reload'] as const satisfies readonly Op[];
 // Every op of the table is listed (a compile error otherwise).
 const _allListed: Exclude<Op, (typeof OPS)[number]> extends never ? true : never = true;
 void _allListed;
@@ -104,7 +104,7 @@ export interface Request {
   [arg: string]: unknown;
 }
 
-export interface ErrorBody {
+interface ErrorBody {
   code: string;
   message: string;
   hint?: string;
@@ -112,7 +112,7 @@ export interface ErrorBody {
 
 export type Response = { v: number; id: RequestId | null; ok: true; result: unknown } | { v: number; id: RequestId | null; ok: false; error: ErrorBody };
 
-export type AgentState = 'locked' | 'unlocked';
+type AgentState = 'locked' | 'unlocked';
 
 export interface HelloResult {
   agent: 'janee';
@@ -148,10 +148,8 @@ export interface EntryInfo {
   updated: string;
 }
 
-export type ListServicesResult = ServiceInfo[];
-
 /** A new vault entry as sent in `vault_put`; absent times mean now. */
-export interface EntryInput {
+interface EntryInput {
   fields: Record<string, string>;
   origins: string[];
   created?: string;
@@ -166,7 +164,7 @@ export interface UnlockResult {
   maxTtlMs: number;
 }
 
-export interface ProveResult {
+interface ProveResult {
   mac: string;
   pid: number;
   challenge: string;
@@ -197,7 +195,7 @@ export function errorResponse(id: RequestId | null, e: unknown): Response {
 }
 
 /** Anything thrown becomes a JaneeError whose text is safe to send (no raw exception text). */
-export function toJaneeError(e: unknown): JaneeError {
+function toJaneeError(e: unknown): JaneeError {
   if (e instanceof JaneeError) return e;
   return new JaneeError('AGENT_INTERNAL', 'internal error in the agent', 'this is a bug in janee; see the agent log next to its socket');
 }

@@ -18,7 +18,7 @@ import { Agent } from './server.js';
 import { PASSPHRASE_ENV } from '../util/env.js';
 import { secret } from '../util/secret.js';
 
-export interface AgentProcessOptions {
+interface AgentProcessOptions {
   vaultFile: string;
   socketPath: string;
   readyFd: number | undefined;

@@ -42,7 +42,7 @@ export type { UnlockResult } from './protocol.js';
 /** Calls in flight get this long to finish when the agent stops. */
 export const DRAIN_MS = 5_000;
 
-export interface AgentOptions {
+interface AgentOptions {
   vaultFile: string;
   socketPath: string;
   configFile: string;

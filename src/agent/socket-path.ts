@@ -111,7 +111,7 @@ export async function checkSocketDir(socketPath: string, opts: { create: boolean
   return true;
 }
 
-export type SocketFileState = 'missing' | 'socket';
+type SocketFileState = 'missing' | 'socket';
 
 /**
  * lstat the socket file: missing, or a socket we own with no group/other bits.

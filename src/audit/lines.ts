@@ -77,7 +77,7 @@ export async function* fileLines(file: string, opts: { start?: number; maxLine?:
   }
 }
 
-export interface ReverseLine {
+interface ReverseLine {
   text: string;
   tooLong: boolean;
   terminated: boolean;

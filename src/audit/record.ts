@@ -68,7 +68,7 @@ export interface AuditEntry extends AuditInput {
   hash: string;
 }
 
-export type UnhashedEntry = Omit<AuditEntry, 'hash'>;
+type UnhashedEntry = Omit<AuditEntry, 'hash'>;
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -186,7 +186,7 @@ export function sealEntry(input: AuditInput, ts: string, seq: number, prev: stri
   return { entry, line: `${text.slice(0, -1)},"hash":"${hash}"}\n` };
 }
 
-export type ParsedLine =
+type ParsedLine =
   | { kind: 'entry'; entry: AuditEntry; hashOk: boolean; canonical: boolean }
   | { kind: 'bad'; message: string };
 

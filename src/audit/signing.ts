@@ -72,7 +72,7 @@ function signingKey(fileKey: Uint8Array): KeyObject {
 
 export type SignedKind = 'checkpoint' | 'anchor';
 
-export function signedBytes(kind: SignedKind, seq: number, hash: string, ts: string, keyId: string): Buffer {
+function signedBytes(kind: SignedKind, seq: number, hash: string, ts: string, keyId: string): Buffer {
   return Buffer.from(`janee.dev/v1/audit-${kind}\n${seq}\n${hash}\n${ts}\n${keyId}`, 'utf8');
 }
 

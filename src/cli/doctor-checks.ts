@@ -24,7 +24,7 @@ import { git } from './commands/git.js';
 import type { Streams } from './io.js';
 import { findPassphrase } from './passphrase.js';
 
-export type CheckStatus = 'ok' | 'warning' | 'problem' | 'skipped';
+type CheckStatus = 'ok' | 'warning' | 'problem' | 'skipped';
 
 export interface Check {
   name: string;
@@ -52,7 +52,7 @@ const fromError = (name: string, e: unknown): Check =>
  * plus the JANEE_HOME/JANEE_VAULT/JANEE_CONFIG its config sets (they must be
  * there anyway for serve to find this vault). Everything else is dropped.
  */
-export function minimalEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+function minimalEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const keep = ['HOME', 'USER', 'LOGNAME', 'PATH', 'SHELL', 'JANEE_HOME', 'JANEE_VAULT', 'JANEE_CONFIG'];
   const out: NodeJS.ProcessEnv = {};
   for (const k of keep) if (env[k] !== undefined) out[k] = env[k];
@@ -89,7 +89,7 @@ async function modeCheck(name: string, file: string, want: number, secret: boole
   return secret ? problem(name, `${what}: others can read it`, fix) : warning(name, `${what}: others can read it`, fix);
 }
 
-export interface DoctorContext {
+interface DoctorContext {
   io: Streams;
   env: NodeJS.ProcessEnv;
 }

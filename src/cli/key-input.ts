@@ -14,7 +14,7 @@ import { isValidFieldValue } from '../vault/payload.js';
 import { warn, type Streams } from './io.js';
 import { promptHidden, readStdinAll } from './passphrase.js';
 
-export interface KeyFlags {
+interface KeyFlags {
   key?: string | undefined;
   keyStdin: boolean;
   keyFromEnv?: string | undefined;

@@ -86,6 +86,6 @@ export async function main(argv: string[], io?: Streams): Promise<number> {
  * import.meta.url with process.argv[1]: that breaks through npm's bin symlinks and
  * `node dist/cli/main` without the extension, and costs a realpath at every start.
  */
-export const EMBEDDED = Symbol.for('janee.cli.embedded');
+const EMBEDDED = Symbol.for('janee.cli.embedded');
 
 if ((globalThis as Record<symbol, unknown>)[EMBEDDED] !== true) process.exitCode = await main(process.argv.slice(2));

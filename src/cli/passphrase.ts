@@ -10,7 +10,7 @@ import * as fs from 'node:fs/promises';
 import { JaneeError } from '../errors.js';
 import type { Streams } from './io.js';
 
-export interface PassphraseOptions {
+interface PassphraseOptions {
   /** --passphrase-stdin was given. */
   fromStdin?: boolean;
   /** Ask twice on a terminal (init, passwd). */
@@ -21,7 +21,7 @@ export interface PassphraseOptions {
   noPrompt?: boolean;
 }
 
-export type PassphraseSource = 'file' | 'env' | 'stdin' | 'prompt';
+type PassphraseSource = 'file' | 'env' | 'stdin' | 'prompt';
 
 export async function getPassphrase(io: Streams, opts: PassphraseOptions = {}): Promise<{ passphrase: Uint8Array; source: PassphraseSource }> {
   const got = await findPassphrase(io, opts);

@@ -6,7 +6,7 @@
  */
 
 /** Below this many characters a passphrase is called short. */
-export const MIN_PASSPHRASE_LENGTH = 12;
+const MIN_PASSPHRASE_LENGTH = 12;
 
 const COMMON = [
   'password', 'passw0rd', 'letmein', 'welcome', 'iloveyou', 'admin', 'monkey', 'dragon', 'qwerty', 'azerty',

@@ -12,7 +12,7 @@
  */
 import type { AuthSpec } from '../config/types.js';
 
-export interface TemplateRule {
+interface TemplateRule {
   methods: string[];
   path: string;
 }

@@ -44,7 +44,7 @@ export function withPlaceholders(text: string): string {
   });
 }
 
-export interface UsageShape {
+interface UsageShape {
   /** Options that take a value (every name: `-n`, `--lines`). */
   valueOptions: Set<string>;
   required: string[];
@@ -55,7 +55,7 @@ export interface UsageShape {
 }
 
 /** Reads a clipanion usage line: `janee add <--base-url #0> [--auth #0] [--json] <name> [path] ...`. */
-export function parseUsageLine(line: string, binaryName = 'janee'): UsageShape {
+function parseUsageLine(line: string, binaryName = 'janee'): UsageShape {
   const shape: UsageShape = { valueOptions: new Set(), required: [], optional: [], rest: false, path: [] };
   const tokens = line.replace(/^\$ /, '').match(/<[^>]*>|\[[^\]]*\]|\S+/g) ?? [];
   let inPath = true;
@@ -82,7 +82,7 @@ export function parseUsageLine(line: string, binaryName = 'janee'): UsageShape {
 }
 
 /** How many positional arguments `argv` gives the command `shape` describes (options and their values skipped). */
-export function countPositionals(argv: readonly string[], shape: UsageShape): number {
+function countPositionals(argv: readonly string[], shape: UsageShape): number {
   let n = 0;
   let i = shape.path.length;
   for (; i < argv.length; i++) {
@@ -136,7 +136,7 @@ export function positionalError(kind: 'missing' | 'extra', argv: readonly string
 }
 
 /** Optimal string alignment distance (Damerau-Levenshtein with adjacent transpositions). */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
   for (let j = 1; j <= b.length; j++) d[0]![j] = j;
   for (let i = 1; i <= a.length; i++) {

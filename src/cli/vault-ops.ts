@@ -16,13 +16,13 @@ import type { VaultData, VaultEntry } from '../vault/types.js';
 import { warn, withProgress, type Streams } from './io.js';
 import { findPassphrase, getPassphrase } from './passphrase.js';
 
-export interface UnlockOptions {
+interface UnlockOptions {
   passphraseStdin?: boolean;
   prompt?: string;
 }
 
 /** Wrong passphrases typed at the terminal before giving up. */
-export const PASSPHRASE_TRIES = 3;
+const PASSPHRASE_TRIES = 3;
 
 /**
  * Ask for the passphrase and unlock. A wrong one typed at the terminal is asked
@@ -42,7 +42,7 @@ export async function unlockWithPassphrase(io: Streams, file: string, opts: Unlo
   }
 }
 
-export function requireEntryAbsent(data: VaultData, name: string): void {
+function requireEntryAbsent(data: VaultData, name: string): void {
   if (Object.hasOwn(data.entries, name)) {
     throw new JaneeError('VAULT_DUPLICATE', `the vault already holds a secret named "${name}"`, `run \`janee remove ${name}\` first, or pick another name`);
   }
@@ -52,7 +52,7 @@ export function requireEntryAbsent(data: VaultData, name: string): void {
 // VaultAccess
 
 /** The vault as a command sees it, wherever it is held. No method returns a secret value. */
-export interface VaultAccess {
+interface VaultAccess {
   readonly where: 'agent' | 'file';
   /** Appended to what a command reports: " through the agent (pid N)", or "". */
   readonly via: string;
@@ -68,7 +68,7 @@ export interface VaultAccess {
   close(): void;
 }
 
-export interface AccessOptions extends UnlockOptions {
+interface AccessOptions extends UnlockOptions {
   /** A secret value will be sent: the agent must pass the peer check first (agent/peer.ts). */
   sendsSecret?: boolean;
 }
@@ -109,7 +109,7 @@ function replacementEntry(name: string, old: VaultEntry, entry: VaultEntry): Vau
   return { ...entry, created: old.created };
 }
 
-export function entryInfo(name: string, e: VaultEntry): EntryInfo {
+function entryInfo(name: string, e: VaultEntry): EntryInfo {
   return { name, origins: [...e.origins], fieldNames: Object.keys(e.fields), created: e.created, updated: e.updated };
 }
 
@@ -190,7 +190,7 @@ class FileVault implements VaultAccess {
  * owner) is never used: the command warns and goes on without the agent.
  * The caller closes the connection.
  */
-export async function unlockedAgent(io: Streams, file: string, opts: { sendsSecret?: boolean } = {}): Promise<AgentConnection | undefined> {
+async function unlockedAgent(io: Streams, file: string, opts: { sendsSecret?: boolean } = {}): Promise<AgentConnection | undefined> {
   const socketPath = agentSocketPath(file);
   let conn: AgentConnection | undefined;
   try {

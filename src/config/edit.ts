@@ -18,7 +18,7 @@ export const INITIAL_CONFIG = `# Janee configuration: services, policies and rat
 services:
 `;
 
-export interface NewRule {
+interface NewRule {
   path: string;
   methods: string[];
   deny?: boolean;

@@ -7,7 +7,7 @@ import { JaneeError } from '../errors.js';
 
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
 
-export interface ParsedBaseUrl {
+interface ParsedBaseUrl {
   /** Normalised: no trailing slash, no query, no fragment. */
   baseUrl: string;
   origin: string;

@@ -31,7 +31,7 @@ export interface ForwardRequest {
   maxResponseBytes: number;
 }
 
-export interface ForwardResponse {
+interface ForwardResponse {
   status: number;
   /** Every response header, lower-case names, repeated headers joined with ", ". */
   headers: Record<string, string>;
@@ -39,7 +39,7 @@ export interface ForwardResponse {
   truncated: boolean;
 }
 
-export type ForwardPhase = 'connect' | 'headers' | 'body';
+type ForwardPhase = 'connect' | 'headers' | 'body';
 
 /** Per-call progress, handed to the tracking interceptor as undici's `opaque`. */
 class Tracker {

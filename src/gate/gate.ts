@@ -26,9 +26,9 @@ import { lockedError, VaultSecrets, type SecretSource } from './secrets.js';
 import { type Caller, type ExecuteRequest, type ExecuteResult, type Gate, type ServiceInfo } from './types.js';
 
 /** Largest request body the agent may send upstream. */
-export const MAX_REQUEST_BODY_BYTES = 4 * 1024 * 1024;
+const MAX_REQUEST_BODY_BYTES = 4 * 1024 * 1024;
 
-export interface LocalGateOptions {
+interface LocalGateOptions {
   configFile: string;
   auditDir: string;
   killswitchFile: string;

@@ -174,7 +174,7 @@ export const RESPONSE_HEADER_ALLOWLIST: readonly string[] = Object.freeze([
 const exact = new Set(RESPONSE_HEADER_ALLOWLIST.filter((n) => !n.endsWith('*')));
 const prefixes = RESPONSE_HEADER_ALLOWLIST.filter((n) => n.endsWith('*')).map((n) => n.slice(0, -1));
 
-export function isAllowedResponseHeader(name: string): boolean {
+function isAllowedResponseHeader(name: string): boolean {
   const lower = name.toLowerCase();
   return exact.has(lower) || prefixes.some((p) => lower.startsWith(p));
 }

@@ -11,7 +11,7 @@ import type { AuthSpec } from '../config/types.js';
 import { JaneeError } from '../errors.js';
 
 /** What to add to the outgoing request. */
-export interface Injected {
+interface Injected {
   /** Header name → value. Names are as sent (`authorization` for bearer/basic). */
   headers: Record<string, string>;
   /** Query parameters to set, replacing any agent-supplied parameter of the same name. */
@@ -125,16 +125,16 @@ export function applyInjection(
  * redacted. Empty values (an empty basic password) are never a variant: an empty
  * string would match everywhere and hides nothing.
  */
-export const MIN_ENCODED_LENGTH = 4;
+const MIN_ENCODED_LENGTH = 4;
 /**
  * Minimum length of an alignment-independent base64 core (see `base64Cores`).
  * Shorter cores are random-looking 4–7 character strings that would redact
  * innocent base64 text.
  */
-export const MIN_BASE64_CORE = 8;
+const MIN_BASE64_CORE = 8;
 
 /** Basic-auth user names shorter than this are not redacted on their own (see secretVariants). */
-export const MIN_SECRET_USERNAME = 8;
+const MIN_SECRET_USERNAME = 8;
 
 const toB64Url = (s: string): string => s.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 

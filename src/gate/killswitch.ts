@@ -111,7 +111,7 @@ export function describeKillState(s: KillState): string {
  * else those services only; with `everything`, every block. The global switch
  * and the per-service blocks never touch each other.
  */
-export function applyKillChange(cur: KillState, on: boolean, services: readonly string[], opts: { everything?: boolean } = {}): KillState {
+function applyKillChange(cur: KillState, on: boolean, services: readonly string[], opts: { everything?: boolean } = {}): KillState {
   if (!on && opts.everything === true) return off();
   const next = new Set(cur.services);
   if (services.length === 0) return { all: on, services: next };

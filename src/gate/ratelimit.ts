@@ -20,7 +20,7 @@ import type { RateLimit } from '../config/types.js';
 export const EXACT_MAX = 10_000;
 const BUCKETS = 120;
 
-export type RateDecision = { ok: true } | { ok: false; retryAfterMs: number };
+type RateDecision = { ok: true } | { ok: false; retryAfterMs: number };
 
 interface Exact {
   kind: 'exact';

@@ -64,11 +64,11 @@ import { MAX_ESCAPE_LENGTH, normalise, type NormalisedView } from './normalise.j
 /** Shortest run of a secret's characters that is redacted on its own (see above). */
 export const NGRAM = 10;
 /** Most bytes a compressed body is inflated to for inspection; a larger one is withheld. */
-export const MAX_INFLATED_BYTES = 16 * 1024 * 1024;
+const MAX_INFLATED_BYTES = 16 * 1024 * 1024;
 /** Hex forms are listed for values up to this length. */
 const MAX_HEX_SOURCE = 128;
 
-export interface RedactOptions {
+interface RedactOptions {
   /** The text/bytes were cut at a size cap: also drop a tail that could begin a secret. */
   truncated?: boolean;
 }

@@ -24,7 +24,7 @@ export interface SecretSource {
   wipe(): void;
 }
 
-export const LOCKED_HINT = 'run `janee unlock` in a terminal (or set JANEE_PASSPHRASE_FILE / JANEE_PASSPHRASE for serve)';
+const LOCKED_HINT = 'run `janee unlock` in a terminal (or set JANEE_PASSPHRASE_FILE / JANEE_PASSPHRASE for serve)';
 
 export function lockedError(why = 'vault is locked'): JaneeError {
   return new JaneeError('GATE_LOCKED', why, LOCKED_HINT);

@@ -38,9 +38,9 @@ import {
 const BEFORE_INITIALIZE: ReadonlySet<string> = new Set(['initialize', 'ping']);
 
 /** JSON-RPC "Invalid Request": standard, and clashes with no MCP-defined code (-32002 is "resource not found"). */
-export const NOT_INITIALIZED_CODE: number = ErrorCode.InvalidRequest;
-export const NOT_INITIALIZED_MESSAGE = 'server not initialized: send initialize (and wait for its result) first';
-export const ALREADY_INITIALIZED_MESSAGE = 'already initialized: a session has one initialize';
+const NOT_INITIALIZED_CODE: number = ErrorCode.InvalidRequest;
+const NOT_INITIALIZED_MESSAGE = 'server not initialized: send initialize (and wait for its result) first';
+const ALREADY_INITIALIZED_MESSAGE = 'already initialized: a session has one initialize';
 
 export class LifecycleGuard implements Transport {
   readonly #inner: Transport;

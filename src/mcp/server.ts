@@ -10,7 +10,7 @@ import { VERSION } from '../version.js';
 import { LifecycleGuard } from './lifecycle.js';
 import { EXECUTE_DESCRIPTION, errorResult, executeInput, executeOutput, fitResult, LIST_DESCRIPTION, listServicesOutput, okResult } from './tools.js';
 
-export interface ServeOptions {
+interface ServeOptions {
   /** `--agent NAME`, set by the human in the client config; wins over clientInfo. */
   agentName?: string | undefined;
   /**

@@ -60,10 +60,10 @@ export const LIST_DESCRIPTION = 'List the APIs you can call with execute: base U
  * of 3-byte characters is 3 times larger on the wire than its string length. If
  * the result is over budget, the body is cut further and marked truncated.
  */
-export const MAX_RESULT_WIRE_BYTES = 6 * 1024 * 1024;
+const MAX_RESULT_WIRE_BYTES = 6 * 1024 * 1024;
 
 /** UTF-8 bytes the result takes in a tools/call response: structuredContent plus the text mirror (a JSON string of it). */
-export function resultWireBytes(r: ExecuteResult): number {
+function resultWireBytes(r: ExecuteResult): number {
   const json = JSON.stringify(r);
   return Buffer.byteLength(json, 'utf8') + Buffer.byteLength(JSON.stringify(json), 'utf8');
 }

@@ -12,7 +12,7 @@ import { isValidFieldValue } from '../vault/payload.js';
 /** The keys config validation refuses as "a secret is written here" (src/config/load.ts). */
 export const INLINE_SECRET_KEYS = new Set(['key', 'token', 'value', 'secret', 'password', 'apikey', 'api_key', 'apiKey', 'credential', 'credentials']);
 
-export interface InlineMove {
+interface InlineMove {
   service: string;
   origin: string;
   /** Plaintext, in memory only. */

@@ -35,7 +35,7 @@ export const LEGACY_RELEASES = '0.1–0.16';
 /** Auth types 0.x wrote that janee cannot express yet (request signing, app credentials). */
 const NOT_YET = new Set(['hmac', 'hmac-mexc', 'hmac-bybit', 'hmac-okx', 'service-account', 'github-app', 'oauth1a-twitter', 'aws-sigv4']);
 
-export interface PlannedService {
+interface PlannedService {
   name: string;
   baseUrl: string;
   auth: AuthSpec;
@@ -67,7 +67,7 @@ function b64(text: string): Buffer | undefined {
   return Buffer.from(text, 'base64');
 }
 
-export function parseMasterKey(value: unknown, file: string): Buffer {
+function parseMasterKey(value: unknown, file: string): Buffer {
   if (typeof value !== 'string') throw bad(file, 'masterKey must be a base64 string');
   const key = b64(value.trim());
   if (!key || key.length !== 32) throw bad(file, 'masterKey must be 32 bytes, base64-encoded');
@@ -332,7 +332,7 @@ export function rewriteLegacyConfig(doc: ParsedConfigFile['doc'], plan: LegacyPl
   if (plan.services.length === 0) doc.set('services', null);
 }
 
-export function policiesNode(doc: ParsedConfigFile['doc'], policies: Policy[]): unknown {
+function policiesNode(doc: ParsedConfigFile['doc'], policies: Policy[]): unknown {
   const seq = doc.createNode(policies.map((p) => (p.deny ? { path: p.path, methods: p.methods, deny: true } : { path: p.path, methods: p.methods }))) as unknown as Collection;
   for (const item of seq.items ?? []) {
     const methods = (item as { get(k: string, keep: true): Collection | undefined }).get('methods', true);

@@ -36,7 +36,7 @@ export interface LegacyCapability {
   allowedAgents?: unknown;
 }
 
-export interface PolicyPlan {
+interface PolicyPlan {
   /** undefined = no `policies:` key (any request); [] = nothing allowed. */
   policies: Policy[] | undefined;
   /** Human-readable notes: every inexact mapping, every dropped setting. */

@@ -62,7 +62,7 @@ export function readEscape(raw: string, i: number, what: string, hint: string): 
 /** "path" for a request, "pattern" for a policy path from config.yaml; also names the input in messages. */
 export type Mode = 'path' | 'pattern';
 
-export interface Segment {
+interface Segment {
   /** Canonical (what is sent / stored). */
   canon: string;
   /** Fully percent-decoded (what is compared). */

@@ -22,12 +22,12 @@ import { secret } from '../util/secret.js';
 import { b64decode, b64encode, concat, ctEqual } from './bytes.js';
 import { scryptAsync } from './scrypt.js';
 
-export interface AgeEncryptOptions {
+interface AgeEncryptOptions {
   /** log2 of the scrypt work factor; default 18 (what `age -p` uses). */
   logN?: number;
 }
 
-export interface AgeDecryptOptions {
+interface AgeDecryptOptions {
   /** Highest log2 work factor accepted before any scrypt work is done; default 22 (age's default). */
   maxLogN?: number;
 }

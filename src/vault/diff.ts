@@ -12,7 +12,7 @@ import { fingerprint, headerMatchesKey, parseVault, unwrapFileKey, type ParsedVa
 import { openVaultData } from './payload.js';
 import type { VaultData } from './types.js';
 
-export const LOCKED_NOTE = 'contents locked: set JANEE_PASSPHRASE_FILE (or JANEE_PASSPHRASE) or run janee unlock to see entry names';
+const LOCKED_NOTE = 'contents locked: set JANEE_PASSPHRASE_FILE (or JANEE_PASSPHRASE) or run janee unlock to see entry names';
 
 function hex16(parts: Uint8Array[]): string {
   const h = createHash('sha256');
@@ -34,7 +34,7 @@ function headerLines(parsed: ParsedVault): string[] {
   ];
 }
 
-export interface DiffTextInput {
+interface DiffTextInput {
   parsed: ParsedVault;
   /** Present when the contents could be decrypted. */
   unlocked?: { fileKey: Uint8Array; data: VaultData } | undefined;
@@ -42,7 +42,7 @@ export interface DiffTextInput {
   lockedReason?: string | undefined;
 }
 
-export function vaultDiffText(input: DiffTextInput): string {
+function vaultDiffText(input: DiffTextInput): string {
   const { parsed, unlocked } = input;
   const lines = headerLines(parsed);
   if (!unlocked) {
@@ -70,7 +70,7 @@ export function vaultDiffText(input: DiffTextInput): string {
 }
 
 /** For a file that is not a vault at all (e.g. conflict markers): say so, never fail. */
-export function notAVaultText(reason: string, size: number): string {
+function notAVaultText(reason: string, size: number): string {
   return reason === 'not a janee vault' ? `not a janee vault (${size} bytes)\n` : `not a readable janee vault: ${reason} (${size} bytes)\n`;
 }
 

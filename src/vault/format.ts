@@ -32,11 +32,11 @@ export const WARN_BELOW_LOG_N = 15;
 
 export const VERSION_LINE = 'janee-vault/v1';
 export const SCRYPT_LABEL = 'janee.dev/v1/scrypt';
-export const HEADER_MAC_INFO = 'janee.dev/v1/header';
-export const PAYLOAD_INFO = 'janee.dev/v1/payload';
-export const FINGERPRINT_INFO = 'janee.dev/v1/fingerprint';
+const HEADER_MAC_INFO = 'janee.dev/v1/header';
+const PAYLOAD_INFO = 'janee.dev/v1/payload';
+const FINGERPRINT_INFO = 'janee.dev/v1/fingerprint';
 /** Columns of a full payload line. The last payload line is always shorter (maybe empty). */
-export const PAYLOAD_LINE_WIDTH = 64;
+const PAYLOAD_LINE_WIDTH = 64;
 
 const FILE_KEY_LEN = 32;
 const SALT_LEN = 16;

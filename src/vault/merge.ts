@@ -29,16 +29,16 @@ import { headerMatchesKey, parseVault, unwrapFileKey, type ParsedVault, type Vau
 import { openVaultData, sealVaultData } from './payload.js';
 import type { VaultData, VaultEntry } from './types.js';
 
-export type ConflictKind = 'changed-both' | 'added-both' | 'deleted-ours' | 'deleted-theirs';
+type ConflictKind = 'changed-both' | 'added-both' | 'deleted-ours' | 'deleted-theirs';
 
-export interface MergeConflict {
+interface MergeConflict {
   name: string;
   kind: ConflictKind;
 }
 
-export type Resolution = 'ours' | 'theirs' | 'same' | 'merged' | 'deleted';
+type Resolution = 'ours' | 'theirs' | 'same' | 'merged' | 'deleted';
 
-export interface MergeResult {
+interface MergeResult {
   /** The merged contents; meaningful only when `conflicts` is empty. */
   data: VaultData;
   /** Sorted by name. */
@@ -158,14 +158,14 @@ const KIND_TEXT: Record<ConflictKind, string> = {
 };
 
 /** `"stripe" changed on both sides` / `"a" changed on both sides; "b" added on both sides …`. */
-export function describeConflicts(conflicts: readonly MergeConflict[]): string {
+function describeConflicts(conflicts: readonly MergeConflict[]): string {
   return conflicts.map((c) => `"${c.name}" ${KIND_TEXT[c.kind]}`).join('; ');
 }
 
 // ---------------------------------------------------------------------------
 // Whole files: decrypt the three versions in memory, merge, re-seal. No file I/O here.
 
-export interface MergeFilesInput {
+interface MergeFilesInput {
   /** The merge base (%O). Empty when the file has no common ancestor (added on both sides). */
   base: Uint8Array;
   /** Ours (%A): the result is sealed for it. */
@@ -178,7 +178,7 @@ export interface MergeFilesInput {
   passphrase: () => Promise<Uint8Array | undefined>;
 }
 
-export interface MergeFilesResult {
+interface MergeFilesResult {
   /** The merged vault file, sealed under the shared file key. */
   bytes: Uint8Array;
   changes: MergeResult['changes'];

@@ -11,7 +11,7 @@ import { secret } from '../util/secret.js';
 import { openVault, sealVault, type ParsedVault, type VaultHeader } from './format.js';
 import type { VaultData, VaultEntry } from './types.js';
 
-export const PAYLOAD_VERSION = 1;
+const PAYLOAD_VERSION = 1;
 /** Entry (service) names: what `janee add NAME` accepts. */
 export const ENTRY_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** Field names, e.g. `token`, `username`, `password`. */

@@ -37,7 +37,7 @@ import { stateDirs } from '../util/state.js';
 export { stateDirs };
 import { realVaultPath, vaultId } from './id.js';
 
-export const KEY_ID_INFO = 'janee.dev/v1/key-id';
+const KEY_ID_INFO = 'janee.dev/v1/key-id';
 /** Replaced key ids kept per vault (each `janee rekey` adds one). */
 const MAX_RETIRED = 64;
 

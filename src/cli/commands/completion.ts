@@ -50,7 +50,7 @@ interface CompletionNode {
 }
 
 /** Completion data keyed by command path ('' = `janee` itself, 'logs verify'). */
-export type CompletionTree = Map<string, CompletionNode>;
+type CompletionTree = Map<string, CompletionNode>;
 
 /** Positional values the command table cannot know. */
 const POSITIONAL: Record<string, () => string[]> = {
@@ -67,7 +67,7 @@ const OPTION_VALUES: Record<string, () => string[]> = {
 const SAFE_WORD = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const SAFE_FLAG = /^--?[A-Za-z0-9][A-Za-z0-9-]*$/;
 
-export function buildTree(commands: CommandClass[]): CompletionTree {
+function buildTree(commands: CommandClass[]): CompletionTree {
   const tree: CompletionTree = new Map();
   const node = (key: string): CompletionNode => {
     let n = tree.get(key);

@@ -86,7 +86,7 @@ export class EditCommand extends JaneeCommand {
 }
 
 /** The rules of `svc` as lines for the terminal. */
-export function describeRules(svc: ServiceConfig): string[] {
+function describeRules(svc: ServiceConfig): string[] {
   const lines = [`${svc.name}  ${svc.baseUrl}`];
   if (svc.policies === undefined) lines.push('  any request (no rules)');
   else if (svc.policies.length === 0) lines.push('  no request (an empty rule list)');

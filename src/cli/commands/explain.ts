@@ -15,9 +15,9 @@ import { describeBlocked, describeRule, evaluatePolicies, normalizeMethod, norma
 import { JaneeCommand, jsonOption } from '../base.js';
 import { clean } from '../io.js';
 
-export type Verdict = 'allowed' | 'blocked' | 'malformed' | 'unknown_service' | 'killed';
+type Verdict = 'allowed' | 'blocked' | 'malformed' | 'unknown_service' | 'killed';
 
-export interface Explanation {
+interface Explanation {
   service: string;
   verdict: Verdict;
   /** Normalised method and path, as matched and sent; undefined when malformed. */
@@ -46,7 +46,7 @@ const NO_POLICIES = 'no policies: key (any request is allowed)';
  * gate: kill switch, service, normalisation, policy. Each step is still reported
  * after an earlier one refused, so one run shows everything that stands in the way.
  */
-export function explainRequest(
+function explainRequest(
   serviceName: string,
   svc: ServiceConfig | undefined,
   kill: KillState,

@@ -26,7 +26,7 @@ import { parseWorkFactor } from './init.js';
 
 export const EXPORT_FORMAT = 'janee-export/v1';
 
-export interface ExportedService {
+interface ExportedService {
   baseUrl: string;
   auth: Record<string, string>;
   policies?: { path: string; methods: string[]; deny?: true }[];
@@ -35,7 +35,7 @@ export interface ExportedService {
   timeoutMs?: number;
 }
 
-export function serviceToJson(s: ServiceConfig): ExportedService {
+function serviceToJson(s: ServiceConfig): ExportedService {
   const out: ExportedService = { baseUrl: s.baseUrl, auth: { ...s.auth } };
   if (s.policies) out.policies = s.policies.map((p) => (p.deny ? { path: p.path, methods: [...p.methods], deny: true } : { path: p.path, methods: [...p.methods] }));
   if (s.rateLimit) out.rateLimit = s.rateLimit.text;

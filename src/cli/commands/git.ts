@@ -32,7 +32,7 @@ export function shellQuote(s: string): string {
 }
 
 /** A gitattributes pattern matching exactly this repo-relative path. */
-export function attributesPattern(rel: string): string {
+function attributesPattern(rel: string): string {
   if (/[\s"'\\]/.test(rel) || rel.startsWith('#') || rel.startsWith('!')) {
     throw new JaneeError('GIT_SETUP_PATH', `cannot write a .gitattributes pattern for "${rel}" (space, quote or backslash in the path)`, 'move the vault to a simple path (JANEE_VAULT or vault: in config.yaml)');
   }
@@ -40,7 +40,7 @@ export function attributesPattern(rel: string): string {
 }
 
 /** How git should start this janee: `janee` when that is on PATH and is us, else absolute paths. */
-export function janeeInvocation(env: NodeJS.ProcessEnv = process.env): { command: string; onPath: boolean } {
+function janeeInvocation(env: NodeJS.ProcessEnv = process.env): { command: string; onPath: boolean } {
   const script = process.argv[1] ? safeRealpath(process.argv[1]) : undefined;
   for (const dir of (env.PATH ?? '').split(path.delimiter)) {
     if (!dir) continue;
@@ -59,8 +59,8 @@ function safeRealpath(p: string): string | undefined {
   }
 }
 
-export const ATTRIBUTES = '-text diff=janee merge=janee';
-export const CONFIG_ATTRIBUTES = 'merge=janee';
+const ATTRIBUTES = '-text diff=janee merge=janee';
+const CONFIG_ATTRIBUTES = 'merge=janee';
 
 export class GitSetupCommand extends JaneeCommand {
   static override paths = [['git', 'setup']];

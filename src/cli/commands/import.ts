@@ -21,12 +21,12 @@ import { info, warn, withProgress, type Streams } from '../io.js';
 import { unlockWithPassphrase } from '../vault-ops.js';
 import { agePassphrase, EXPORT_FORMAT } from './export.js';
 
-export interface ImportedService extends NewService {
+interface ImportedService extends NewService {
   maxResponseBytes?: number;
   timeoutMs?: number;
 }
 
-export interface ImportContents {
+interface ImportContents {
   entries: Record<string, VaultEntry>;
   services: ImportedService[];
 }
@@ -45,7 +45,7 @@ async function openExport(stderr: Streams['stderr'], file: Uint8Array, agePass: 
 }
 
 /** Parses and validates the decrypted JSON. Never quotes a value in an error. */
-export function parseImport(plain: Uint8Array): ImportContents {
+function parseImport(plain: Uint8Array): ImportContents {
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(plain));

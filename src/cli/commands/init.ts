@@ -12,7 +12,7 @@ import { info, warn, withProgress } from '../io.js';
 import { getPassphrase } from '../passphrase.js';
 import { weakPassphraseWarning } from '../strength.js';
 
-export const MIN_WORK_FACTOR = 10;
+const MIN_WORK_FACTOR = 10;
 
 export function parseWorkFactor(raw: string | undefined): number {
   if (raw === undefined) return DEFAULT_LOG_N;

@@ -6,7 +6,7 @@ import { JaneeCommand, jsonOption } from '../base.js';
 import { info } from '../io.js';
 
 /** The line every change and `status` print: exactly what is blocked now. */
-export function killStateLine(s: KillState): string {
+function killStateLine(s: KillState): string {
   const what = describeKillState(s);
   return what === 'nothing' ? 'nothing is blocked' : `blocked now: ${what}`;
 }

@@ -22,9 +22,9 @@ import { clean, info } from '../io.js';
 import { unlockWithPassphrase } from '../vault-ops.js';
 
 /** Who the audit log says made the call. agentSource 'flag': the name is set explicitly, not taken from a client. */
-export const TEST_CALLER: Caller = { agent: 'janee-test', agentSource: 'flag' };
+const TEST_CALLER: Caller = { agent: 'janee-test', agentSource: 'flag' };
 
-export type TestOutcome =
+type TestOutcome =
   | 'ok'
   | 'auth_failed'
   | 'auth_unknown'
@@ -40,7 +40,7 @@ export type TestOutcome =
   | 'no_test_path'
   | 'error';
 
-export interface TestResult {
+interface TestResult {
   service: string;
   /** The path requested (null: none could be chosen). */
   path: string | null;
@@ -54,7 +54,7 @@ export interface TestResult {
 }
 
 /** The path to GET: the service's testPath, else the first GET allow rule without wildcards. */
-export function pickTestPath(svc: Pick<ServiceConfig, 'testPath' | 'policies'>): string | undefined {
+function pickTestPath(svc: Pick<ServiceConfig, 'testPath' | 'policies'>): string | undefined {
   if (svc.testPath) return svc.testPath;
   const rule = (svc.policies ?? []).find(
     (r: PolicyRule) => !r.deny && (r.methods.includes('GET') || r.methods.includes('*')) && !r.path.includes('*'),
@@ -63,7 +63,7 @@ export function pickTestPath(svc: Pick<ServiceConfig, 'testPath' | 'policies'>):
 }
 
 /** What an upstream status says about the key (pure). */
-export function classifyStatus(name: string, path: string, status: number): Omit<TestResult, 'service' | 'path' | 'status'> {
+function classifyStatus(name: string, path: string, status: number): Omit<TestResult, 'service' | 'path' | 'status'> {
   if (status >= 200 && status < 400) return { outcome: 'ok', ok: true, message: `reachable, auth ok (HTTP ${status})` };
   if (status === 401 || status === 403) {
     return {
@@ -99,7 +99,7 @@ export function classifyStatus(name: string, path: string, status: number): Omit
 }
 
 /** What a gate refusal or failure says (pure). Messages are the gate's own (already redacted). */
-export function classifyError(name: string, e: unknown): Omit<TestResult, 'service' | 'path' | 'status'> {
+function classifyError(name: string, e: unknown): Omit<TestResult, 'service' | 'path' | 'status'> {
   if (!(e instanceof JaneeError))
     return { outcome: 'error', ok: false, message: 'internal error', hint: 'this is a bug; please report it' };
   const withHint = (outcome: TestOutcome, message: string, hint: string | undefined) => ({

@@ -35,7 +35,7 @@ function agentEntry(): string[] {
   return [script, 'agent'];
 }
 
-export function parseTtlFlag(raw: string, flag: string): number {
+function parseTtlFlag(raw: string, flag: string): number {
   const ms = parseDuration(raw);
   if (ms === undefined) throw usageError(`${flag} must be a duration like 30s, 15m, 8h or 1d, got "${raw}"`);
   if (ms < 1000 || ms > LIMIT_TTL_MS) throw usageError(`${flag} must be from 1s to ${formatDuration(LIMIT_TTL_MS)}, got "${raw}"`);
