@@ -8,6 +8,9 @@
 // at a time, 16 in flight (group commit), and from 2 processes sharing one log (the
 // lock contended, the tail read from another writer's bytes). Imports the built
 // modules (npm run build).
+//
+// docs/bench.md: what each bench script measures, and the lock / audit-writer
+// micro-optimisations this bench justifies (kept) or did not (removed), with figures.
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';

@@ -23,11 +23,12 @@
  * seq order as long as the clock does. Day rollover needs no special case: the
  * first entry of a new file chains to the tail of the newest earlier file.
  *
- * Cost. Per append: the lock (create + remove `audit.lock`, the bulk of the
- * cost), one stat, one write(2) of the line, one pwrite of the head. The stat and
- * the two writes are synchronous calls: a few hundred bytes into the page cache
+ * Cost. Per batch: the lock (link + unlink of `audit.lock`), one stat, one
+ * write(2) of the lines; the head is rewritten with the batched fsync. The stat
+ * and the writes are synchronous calls: a few hundred bytes into the page cache
  * take microseconds, a libuv thread-pool round trip ten times that. Opening
- * files, reading tails and fsync stay asynchronous.
+ * files, reading tails and fsync stay asynchronous. Each of these choices is
+ * measured against its simpler alternative in docs/bench.md (npm run bench:gate).
  *
  * Durability. append() resolves after write(2) has returned for its line, so the
  * entry survives a crash of this process; fdatasync is batched — at most once per
@@ -48,11 +49,12 @@
  * JaneeError('AUDIT_WRITE_FAILED'); the gate must then refuse the call. The cache
  * is dropped and the file reopened on the next append, which re-reads the tail.
  *
- * Head file. `<dir>/head` (256 bytes, rewritten in place under the same lock after
- * each write) records the last seq, hash and file. A chain alone cannot show that
- * its newest entries were deleted; verify compares the head with the log's end.
- * A head that lags behind the log (crash between the two writes) is accepted when
- * it names an entry of the chain. The head is advisory for the writer (never read
+ * Head file. `<dir>/head` (256 bytes, rewritten in place: under the lock by the
+ * first write, then with each batched fsync) records the last seq, hash and file.
+ * A chain alone cannot show that its newest entries were deleted; verify compares
+ * the head with the log's end. A head that lags behind the log (the sync not yet
+ * due, a crash, or another process's newer head overwritten by our older one) is
+ * accepted when it names an entry of the chain. The head is advisory for the writer (never read
  * by it) and a failure to update it does not fail the append.
  *
  * Checkpoints (signing.ts). With a signer (the vault is open), the writer signs
