@@ -3,9 +3,15 @@
 // Times LocalGate.execute (policy, injection, undici, redaction, audit) against a
 // loopback upstream, beside a direct undici call to the same upstream, 3 rounds of
 // 1000 sequential calls after a warm-up, on a small JSON body; then the same for a
-// 1 MiB JSON body (3 rounds of 50 calls), where redaction dominates. Imports the
-// built modules (npm run build).
-import { execFileSync } from 'node:child_process';
+// 1 MiB JSON body (3 rounds of 50 calls), where redaction dominates. Then the audit
+// writer alone, on the paths the gate's sequential calls do not reach: appends one
+// at a time, 16 in flight (group commit), and from 2 processes sharing one log (the
+// lock contended, the tail read from another writer's bytes). Imports the built
+// modules (npm run build).
+//
+// docs/bench.md: what each bench script measures, and the lock / audit-writer
+// micro-optimisations this bench justifies (kept) or did not (removed), with figures.
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -17,6 +23,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { LocalGate } = await import(path.join(root, 'dist/gate/gate.js'));
 const { VaultSecrets } = await import(path.join(root, 'dist/gate/secrets.js'));
 const { unlockVaultFile } = await import(path.join(root, 'dist/vault/store.js'));
+const writerModule = path.join(root, 'dist/audit/writer.js');
+const { AuditWriter } = await import(writerModule);
 
 const SMALL = '{"object":"list","data":[{"id":"ch_1","amount":100}]}';
 // ~1 MiB of ordinary JSON: ids, amounts, descriptions, a URL, some escapes.
@@ -83,9 +91,40 @@ try {
       console.log(`${label} round ${round}: gate median ${median(g).toFixed(3)} ms, direct undici ${median(d).toFixed(3)} ms, the gate adds ${(median(g) - median(d)).toFixed(3)} ms`);
     }
   }
+  await benchAudit();
 } finally {
   await gate.close();
   await dispatcher.close();
   upstream.close();
   rmSync(home, { recursive: true, force: true });
+}
+
+/** µs per append: sequential, 16 in flight, and 2 processes appending to one log. */
+async function benchAudit() {
+  const input = { agent: 'bench', agentSource: 'flag', service: 'bench', method: 'GET', path: '/v1/charges', outcome: 'allowed', status: 200, ms: 1 };
+  const N = 2000;
+  const us = (ms, n) => ((ms * 1000) / n).toFixed(1);
+  for (let round = 1; round <= 3; round++) {
+    const dir = path.join(home, `audit-bench-${round}`);
+    const w = new AuditWriter(dir);
+    for (let i = 0; i < 100; i++) await w.append(input);
+    let t = performance.now();
+    for (let i = 0; i < N; i++) await w.append(input);
+    const seq = performance.now() - t;
+    t = performance.now();
+    await Promise.all(Array.from({ length: 16 }, async () => {
+      for (let i = 0; i < N / 16; i++) await w.append(input);
+    }));
+    const par = performance.now() - t;
+    await w.close();
+    // Each child warms up, then times N appends; the figure is the mean of the two.
+    const child = `const { AuditWriter } = await import(${JSON.stringify(writerModule)});
+      const w = new AuditWriter(${JSON.stringify(dir)}); const input = ${JSON.stringify(input)};
+      for (let i = 0; i < 100; i++) await w.append(input);
+      const t = performance.now(); for (let i = 0; i < ${N}; i++) await w.append(input);
+      process.stdout.write(String(performance.now() - t)); await w.close();`;
+    const run = () => new Promise((res, rej) => execFile(process.execPath, ['--input-type=module', '-e', child], (e, out) => (e ? rej(e) : res(Number(out)))));
+    const two = await Promise.all([run(), run()]);
+    console.log(`audit round ${round}: sequential ${us(seq, N)} µs/append, 16 in flight ${us(par, N)} µs/append, 2 processes ${us((two[0] + two[1]) / 2, N)} µs/append each`);
+  }
 }

@@ -11,11 +11,11 @@
  * Tail cache. After writing, the writer remembers (file, inode, size, seq, hash)
  * and keeps the file open in append mode. Under the lock it stats the file: same
  * inode and size means nobody else appended, and the cached seq/hash are the tail
- * (one stat, no read). If only the size grew (another process appended to the
- * same file), it reads just the new bytes from the open handle. Otherwise — a
- * new UTC day started, the file was replaced, or after an error — it lists the
- * day files and scans the newest one backwards for its last entry (falling back
- * to earlier files if it holds none).
+ * (one stat, no read). Otherwise — another process appended, a new UTC day
+ * started, the file was replaced, or after an error — it lists the day files and
+ * scans the newest one backwards for its last entry (falling back to earlier files
+ * if it holds none). (Reading only the bytes another process appended was tried
+ * and did not pay: docs/bench.md.)
  *
  * Files. An entry goes into the file of its ts's UTC date, except that it never
  * goes into a file older than the newest existing one (so if the clock steps back
@@ -23,11 +23,12 @@
  * seq order as long as the clock does. Day rollover needs no special case: the
  * first entry of a new file chains to the tail of the newest earlier file.
  *
- * Cost. Per append: the lock (create + remove `audit.lock`, the bulk of the
- * cost), one stat, one write(2) of the line, one pwrite of the head. The stat and
- * the two writes are synchronous calls: a few hundred bytes into the page cache
+ * Cost. Per batch: the lock (link + unlink of `audit.lock`), one stat, one
+ * write(2) of the lines; the head is rewritten with the batched fsync. The stat
+ * and the writes are synchronous calls: a few hundred bytes into the page cache
  * take microseconds, a libuv thread-pool round trip ten times that. Opening
- * files, reading tails and fsync stay asynchronous.
+ * files, reading tails and fsync stay asynchronous. Each of these choices is
+ * measured against its simpler alternative in docs/bench.md (npm run bench:gate).
  *
  * Durability. append() resolves after write(2) has returned for its line, so the
  * entry survives a crash of this process; fdatasync is batched — at most once per
@@ -48,11 +49,12 @@
  * JaneeError('AUDIT_WRITE_FAILED'); the gate must then refuse the call. The cache
  * is dropped and the file reopened on the next append, which re-reads the tail.
  *
- * Head file. `<dir>/head` (256 bytes, rewritten in place under the same lock after
- * each write) records the last seq, hash and file. A chain alone cannot show that
- * its newest entries were deleted; verify compares the head with the log's end.
- * A head that lags behind the log (crash between the two writes) is accepted when
- * it names an entry of the chain. The head is advisory for the writer (never read
+ * Head file. `<dir>/head` (256 bytes, rewritten in place: under the lock by the
+ * first write, then with each batched fsync) records the last seq, hash and file.
+ * A chain alone cannot show that its newest entries were deleted; verify compares
+ * the head with the log's end. A head that lags behind the log (the sync not yet
+ * due, a crash, or another process's newer head overwritten by our older one) is
+ * accepted when it names an entry of the chain. The head is advisory for the writer (never read
  * by it) and a failure to update it does not fail the append.
  *
  * Checkpoints (signing.ts). With a signer (the vault is open), the writer signs
@@ -110,8 +112,6 @@ export const DEFAULT_CHECKPOINT_MS = 60_000;
 export const HEAD_FILE = 'head';
 export const HEAD_SIZE = 256;
 export const LOCK_TARGET = 'audit';
-/** Up to this many bytes appended by others are read directly instead of rescanning. */
-const GROWN_MAX = 1 << 20;
 
 type Pending =
   | { input: AuditInput; resolve: (e: AuditEntry) => void; reject: (e: unknown) => void }
@@ -303,9 +303,7 @@ export class AuditWriter {
   private async writeBatch(items: Pending[]): Promise<(AuditEntry | null)[]> {
     let t = this.now();
     const firstFile = fileNameFor(new Date(t).toISOString());
-    let tail = this.fastTail(firstFile);
-    if (tail === 'grown') tail = await this.grownTail();
-    if (!tail) tail = await this.slowTail();
+    let tail = this.fastTail(firstFile) ?? (await this.slowTail());
     if (this.pruneDue) {
       this.pruneDue = false;
       await this.prune(firstFile).catch(() => undefined); // housekeeping: never fails an append
@@ -428,36 +426,11 @@ export class AuditWriter {
   }
 
   /** The cached tail, if the open file is still the newest and nobody appended to it. */
-  private fastTail(wantFile: string): Tail | null | 'grown' {
+  private fastTail(wantFile: string): Tail | null {
     const cur = this.cur;
     if (!cur || !this.tail || wantFile > cur.file) return null;
     const st = statSync(path.join(this.dir, cur.file), { throwIfNoEntry: false });
-    if (!st || st.ino !== cur.ino || st.size < cur.size) return null;
-    if (st.size === cur.size) return this.tail;
-    return st.size - cur.size <= GROWN_MAX ? 'grown' : null;
-  }
-
-  /**
-   * Another process appended to our file since our last write: the new bytes
-   * start at a line boundary (our cached size), so the tail is the last entry in
-   * them — read just those from the open handle. null if they hold no entry.
-   */
-  private async grownTail(): Promise<Tail | null> {
-    const cur = this.current();
-    const size = fstatSync(cur.fh.fd).size;
-    const buf = Buffer.alloc(size - cur.size);
-    const { bytesRead } = await cur.fh.read(buf, 0, buf.length, cur.size);
-    const piece = buf.subarray(0, bytesRead);
-    const ls = piece.toString('utf8').split('\n');
-    for (let i = ls.length - 1; i >= 0; i--) {
-      const e = looseParse(ls[i] as string);
-      if (e) {
-        cur.size += bytesRead;
-        cur.endsWithNewline = piece[piece.length - 1] === 0x0a;
-        return { seq: e.seq, hash: e.hash };
-      }
-    }
-    return null;
+    return st && st.ino === cur.ino && st.size === cur.size ? this.tail : null;
   }
 
   /** Finds the tail from the files; opens the newest file if it exists. */

@@ -136,7 +136,8 @@ export async function withLock<T>(target: string, fn: () => Promise<T>, opts: Lo
  * link either succeeds or fails with EEXIST, atomically, like O_EXCL — but it
  * creates no inode, which on this kind of disk is ~20 µs against ~300 µs for
  * O_CREAT. That matters: the audit log takes this lock for every call. The calls
- * are synchronous because they are tiny and a thread-pool hop costs more.
+ * are synchronous because they are tiny and a thread-pool hop costs more. Both
+ * choices are measured against the simpler code in docs/bench.md (bench:gate).
  */
 const candidates = new Map<string, { file: string; ino: number }>();
 let exitHookInstalled = false;

@@ -95,6 +95,17 @@ describe('AuditWriter', () => {
     expect((await verifyAudit(dir)).ok).toBe(true);
   });
 
+  it('keeps its lock candidate while open (one link(2) per batch) and leaves no lock file after close', async () => {
+    const dir = await tempDir();
+    const w = writer(dir);
+    await w.append(input());
+    const candidate = `.audit.lock.${process.pid}`;
+    expect(await fs.readdir(dir)).toContain(candidate);
+    expect(await fs.readdir(dir)).not.toContain('audit.lock');
+    await w.close();
+    expect((await fs.readdir(dir)).filter((f) => f.includes('audit.lock'))).toEqual([]);
+  });
+
   it('orders concurrent appends in one process without interleaving', async () => {
     const dir = await tempDir();
     const w = writer(dir);

@@ -2,7 +2,7 @@ import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { atomicWrite, withLock } from '../../src/util/fsutil.js';
+import { atomicWrite, dropLockCandidate, withLock } from '../../src/util/fsutil.js';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -39,6 +39,20 @@ describe('withLock', () => {
     const before = process.listenerCount('exit');
     for (let i = 0; i < 30; i++) await withLock(path.join(d, 'x'), async () => undefined);
     expect(process.listenerCount('exit') - before).toBeLessThanOrEqual(1);
+  });
+
+  it('keeps the candidate with keepCandidate until dropLockCandidate, and drops it otherwise', async () => {
+    const d = await tempDir();
+    const target = path.join(d, 'hot');
+    const candidate = `.hot.lock.${process.pid}`;
+    await withLock(target, async () => undefined, { keepCandidate: true });
+    expect(await fs.readdir(d)).toEqual([candidate]);
+    await withLock(target, async () => undefined, { keepCandidate: true });
+    expect(await fs.readdir(d)).toEqual([candidate]);
+    dropLockCandidate(target);
+    expect(await fs.readdir(d)).toEqual([]);
+    await withLock(target, async () => undefined);
+    expect(await fs.readdir(d)).toEqual([]);
   });
 
   it('breaks a lock left by a dead process', async () => {
