@@ -106,12 +106,12 @@ export interface AuditPolicy {
   checkpointMs?: number | undefined;
 }
 
-export const DEFAULT_CHECKPOINT_EVERY = 100;
-export const DEFAULT_CHECKPOINT_MS = 60_000;
+const DEFAULT_CHECKPOINT_EVERY = 100;
+const DEFAULT_CHECKPOINT_MS = 60_000;
 
 export const HEAD_FILE = 'head';
-export const HEAD_SIZE = 256;
-export const LOCK_TARGET = 'audit';
+const HEAD_SIZE = 256;
+const LOCK_TARGET = 'audit';
 
 type Pending =
   | { input: AuditInput; resolve: (e: AuditEntry) => void; reject: (e: unknown) => void }
@@ -133,7 +133,7 @@ interface Current {
   endsWithNewline: boolean;
 }
 
-export function auditWriteFailed(e: unknown, where: string): JaneeError {
+function auditWriteFailed(e: unknown, where: string): JaneeError {
   if (e instanceof JaneeError && e.code === 'AUDIT_WRITE_FAILED') return e;
   const detail = e instanceof JaneeError ? e.code : ((e as NodeJS.ErrnoException)?.code ?? 'EIO');
   return new JaneeError(
@@ -203,7 +203,7 @@ export class AuditWriter {
     try {
       normalized = normalizeInput(input);
     } catch (e) {
-      return Promise.reject(e);
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
     return new Promise<AuditEntry>((resolve, reject) => {
       this.queue.push({ input: normalized, resolve, reject });
@@ -596,7 +596,7 @@ export class AuditWriter {
  * The last line of `file` that parses as an entry (read backwards in growing
  * chunks), or null. A partial or garbage last line is skipped.
  */
-export async function lastEntryOf(file: string): Promise<AuditEntry | null> {
+async function lastEntryOf(file: string): Promise<AuditEntry | null> {
   let h: fs.FileHandle;
   try {
     h = await fs.open(file, 'r');

@@ -13,7 +13,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { JaneeError } from '../errors.js';
 
-export const DIR_MODE = 0o700;
+const DIR_MODE = 0o700;
 export const FILE_MODE = 0o600;
 
 export async function ensureDir(dir: string): Promise<void> {
@@ -29,7 +29,7 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-export interface AtomicWriteOptions {
+interface AtomicWriteOptions {
   mode?: number;
   /** Keep the replaced file as `<file>.bak` (default true). */
   backup?: boolean;
@@ -77,7 +77,7 @@ async function backupOf(file: string): Promise<void> {
   }
 }
 
-export function writeError(file: string, e: unknown): JaneeError {
+function writeError(file: string, e: unknown): JaneeError {
   if (e instanceof JaneeError) return e;
   const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
   return new JaneeError(
@@ -92,7 +92,7 @@ export function writeError(file: string, e: unknown): JaneeError {
 
 const inProcess = new Map<string, Promise<unknown>>();
 
-export interface LockOptions {
+interface LockOptions {
   /** Give up after this long (default 10 s). */
   timeoutMs?: number;
   /**
@@ -121,7 +121,7 @@ export async function withLock<T>(target: string, fn: () => Promise<T>, opts: Lo
     try {
       return await fn();
     } finally {
-      await releaseLock(lockPath);
+      releaseLock(lockPath);
       if (!opts.keepCandidate) dropCandidate(lockPath);
     }
   } finally {
@@ -206,7 +206,7 @@ function tryCreateLock(lockPath: string): boolean {
 }
 
 /** Removes the lock only if it is still ours (a wrongly broken lock is not deleted from under its new owner). */
-async function releaseLock(lockPath: string): Promise<void> {
+function releaseLock(lockPath: string): void {
   try {
     if (statSync(lockPath).ino === candidates.get(lockPath)?.ino) unlinkSync(lockPath);
   } catch {
