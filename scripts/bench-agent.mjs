@@ -51,10 +51,15 @@ const env = { ...process.env, JANEE_HOME: path.join(scratch, 'home'), XDG_RUNTIM
 for (const k of ['JANEE_CONFIG', 'JANEE_VAULT', 'JANEE_PASSPHRASE_FILE', 'JANEE_AGENT_SOCK']) delete env[k];
 const noPass = { ...env };
 delete noPass.JANEE_PASSPHRASE;
-const janee = (a, e = env, input) => execFileSync(process.execPath, [CLI, ...a], { env: e, input, stdio: ['pipe', 'pipe', 'pipe'] }).toString();
+const janee = (a, e = env, input) =>
+  execFileSync(process.execPath, [CLI, ...a], { env: e, input, stdio: ['pipe', 'pipe', 'pipe'] }).toString();
 
 janee(['init', '--work-factor', String(WORK)]);
-janee(['add', 'bench', '--base-url', URL_, '--auth', 'bearer', '--key-stdin', '--policy', 'GET /v1/charges'], env, 'sk_test_bench_0123456789\n');
+janee(
+  ['add', 'bench', '--base-url', URL_, '--auth', 'bearer', '--key-stdin', '--policy', 'GET /v1/charges'],
+  env,
+  'sk_test_bench_0123456789\n',
+);
 
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -86,7 +91,12 @@ for (let i = 0; i < UNLOCKS; i++) {
 // the agent from the last unlock stays for step 2
 
 async function connect(e) {
-  const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'serve', '--agent', 'bench'], env: e, stderr: 'ignore' });
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [CLI, 'serve', '--agent', 'bench'],
+    env: e,
+    stderr: 'ignore',
+  });
   const client = new Client({ name: 'bench', version: '1' });
   await client.connect(transport);
   return client;
@@ -162,7 +172,13 @@ const results = {
     added_median_ms: viaAgent.median_ms - inProcess.median_ms,
     added_p99_ms: viaAgent.p99_ms - inProcess.p99_ms,
   },
-  throughput: { concurrency: CONC, seconds: SECONDS, agent_per_s: viaAgent.per_s, in_process_per_s: inProcess.per_s, ratio: viaAgent.per_s / inProcess.per_s },
+  throughput: {
+    concurrency: CONC,
+    seconds: SECONDS,
+    agent_per_s: viaAgent.per_s,
+    in_process_per_s: inProcess.per_s,
+    ratio: viaAgent.per_s / inProcess.per_s,
+  },
   audit_ok: audit.ok,
   audit_entries: audit.entries,
   node: process.version,
@@ -174,11 +190,17 @@ if (args.includes('--json')) {
   const p = results.per_call;
   const t = results.throughput;
   console.log(`janee unlock (scrypt 2^${WORK}, ${UNLOCKS} runs, medians):`);
-  console.log(`  wall (process start → exit)   ${f(u.wall_median_ms, 1)} ms   (janee status wall: ${f(u.cli_status_wall_median_ms, 1)} ms)`);
-  console.log(`  passphrase → agent ready      ${f(u.ready_after_passphrase_median_ms, 1)} ms = scrypt ${f(u.scrypt_median_ms, 1)} ms + ${f(u.overhead_median_ms, 1)} ms`);
+  console.log(
+    `  wall (process start → exit)   ${f(u.wall_median_ms, 1)} ms   (janee status wall: ${f(u.cli_status_wall_median_ms, 1)} ms)`,
+  );
+  console.log(
+    `  passphrase → agent ready      ${f(u.ready_after_passphrase_median_ms, 1)} ms = scrypt ${f(u.scrypt_median_ms, 1)} ms + ${f(u.overhead_median_ms, 1)} ms`,
+  );
   console.log(`per call (${CALLS} sequential):  through agent median ${f(p.agent_median_ms)} ms p99 ${f(p.agent_p99_ms)} ms`);
   console.log(`                               in-process    median ${f(p.in_process_median_ms)} ms p99 ${f(p.in_process_p99_ms)} ms`);
   console.log(`  added by the agent           median ${f(p.added_median_ms)} ms, p99 ${f(p.added_p99_ms)} ms`);
-  console.log(`throughput (${CONC} in flight, ${SECONDS}s): agent ${t.agent_per_s.toFixed(0)}/s, in-process ${t.in_process_per_s.toFixed(0)}/s, ratio ${t.ratio.toFixed(2)}`);
+  console.log(
+    `throughput (${CONC} in flight, ${SECONDS}s): agent ${t.agent_per_s.toFixed(0)}/s, in-process ${t.in_process_per_s.toFixed(0)}/s, ratio ${t.ratio.toFixed(2)}`,
+  );
   console.log(`audit: ${audit.entries} entries, chain ${audit.ok ? 'intact' : 'BROKEN'}`);
 }

@@ -43,7 +43,17 @@ for (let d = 0; d < days; d++) {
   while (bytes < perDay) {
     seq++;
     const ts = `${date}T${new Date((seq * 7) % 86_400_000).toISOString().slice(11)}`;
-    const input = { agent: 'bench-agent', agentSource: 'flag', service: 'stripe', method: 'GET', path: `/v1/charges/ch_${seq}`, outcome: seq % 5 ? 'allowed' : 'blocked', status: seq % 5 ? 200 : null, ms: seq % 300, reason: 'listing charges for the monthly report' };
+    const input = {
+      agent: 'bench-agent',
+      agentSource: 'flag',
+      service: 'stripe',
+      method: 'GET',
+      path: `/v1/charges/ch_${seq}`,
+      outcome: seq % 5 ? 'allowed' : 'blocked',
+      status: seq % 5 ? 200 : null,
+      ms: seq % 300,
+      reason: 'listing charges for the monthly report',
+    };
     const { entry, line } = sealEntry(input, ts, seq, prev);
     prev = entry.hash;
     bytes += line.length;
@@ -90,7 +100,9 @@ async function measure(args) {
 
 const v = await measure(['logs', 'verify', '--json']);
 const r = JSON.parse(v.out || '{}');
-console.log(`janee logs verify: exit ${v.code}, ${(v.ms / 1000).toFixed(1)} s, peak RSS ${v.peakMb.toFixed(0)} MB; ok=${r.ok} entries=${r.entries} signed up to ${r.signed?.seq} unsigned=${r.unsigned} problems=${r.problems?.length}`);
+console.log(
+  `janee logs verify: exit ${v.code}, ${(v.ms / 1000).toFixed(1)} s, peak RSS ${v.peakMb.toFixed(0)} MB; ok=${r.ok} entries=${r.entries} signed up to ${r.signed?.seq} unsigned=${r.unsigned} problems=${r.problems?.length}`,
+);
 if (v.code !== 0) console.log(v.err.slice(0, 2000));
 const l = await measure(['logs', '-n', '5']);
 console.log(`janee logs -n 5:    exit ${l.code}, ${(l.ms / 1000).toFixed(1)} s, peak RSS ${l.peakMb.toFixed(0)} MB`);

@@ -32,7 +32,13 @@ const BIG = (() => {
   const items = [];
   let size = 0;
   for (let i = 0; size < (1 << 20) - 1024; i++) {
-    const item = JSON.stringify({ id: `ch_${i.toString(36).padStart(8, '0')}`, amount: i * 7, currency: 'usd', description: `Order #${i} for "customer" café`, url: `https://example.test/v1/charges/ch_${i}?expand=customer&page=${i % 13}` });
+    const item = JSON.stringify({
+      id: `ch_${i.toString(36).padStart(8, '0')}`,
+      amount: i * 7,
+      currency: 'usd',
+      description: `Order #${i} for "customer" café`,
+      url: `https://example.test/v1/charges/ch_${i}?expand=customer&page=${i % 13}`,
+    });
     items.push(item);
     size += Buffer.byteLength(item) + 1;
   }
@@ -49,9 +55,13 @@ const url = `http://127.0.0.1:${upstream.address().port}`;
 const home = mkdtempSync(path.join(tmpdir(), 'janee-bench-gate-'));
 const env = { ...process.env, JANEE_HOME: home, JANEE_PASSPHRASE: 'bench' };
 for (const k of ['JANEE_CONFIG', 'JANEE_VAULT', 'JANEE_PASSPHRASE_FILE', 'JANEE_AGENT_SOCK']) delete env[k];
-const janee = (args, input) => execFileSync(process.execPath, [path.join(root, 'dist/cli/main.js'), ...args], { env, input, stdio: ['pipe', 'ignore', 'ignore'] });
+const janee = (args, input) =>
+  execFileSync(process.execPath, [path.join(root, 'dist/cli/main.js'), ...args], { env, input, stdio: ['pipe', 'ignore', 'ignore'] });
 janee(['init', '--work-factor', '10']);
-janee(['add', 'bench', '--base-url', url, '--auth', 'bearer', '--key-stdin', '--policy', 'GET /v1/charges', '--policy', 'GET /v1/big'], 'sk_test_bench_0123456789\n');
+janee(
+  ['add', 'bench', '--base-url', url, '--auth', 'bearer', '--key-stdin', '--policy', 'GET /v1/charges', '--policy', 'GET /v1/big'],
+  'sk_test_bench_0123456789\n',
+);
 
 const vault = await unlockVaultFile(path.join(home, 'vault.janee'), new TextEncoder().encode('bench'));
 const gate = new LocalGate({
@@ -69,7 +79,10 @@ const direct = async (p) => {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 try {
-  for (const [label, p, warm, n] of [['small JSON', '/v1/charges', 200, 1000], ['1 MiB JSON', '/v1/big', 10, 50]]) {
+  for (const [label, p, warm, n] of [
+    ['small JSON', '/v1/charges', 200, 1000],
+    ['1 MiB JSON', '/v1/big', 10, 50],
+  ]) {
     const call = { service: 'bench', method: 'GET', path: p };
     const probe = await gate.execute(call, caller);
     if (probe.status !== 200 || probe.truncated) throw new Error(`bench call failed: ${probe.status}`);
@@ -88,7 +101,9 @@ try {
         await direct(p);
         d.push(performance.now() - t);
       }
-      console.log(`${label} round ${round}: gate median ${median(g).toFixed(3)} ms, direct undici ${median(d).toFixed(3)} ms, the gate adds ${(median(g) - median(d)).toFixed(3)} ms`);
+      console.log(
+        `${label} round ${round}: gate median ${median(g).toFixed(3)} ms, direct undici ${median(d).toFixed(3)} ms, the gate adds ${(median(g) - median(d)).toFixed(3)} ms`,
+      );
     }
   }
   await benchAudit();
@@ -101,7 +116,16 @@ try {
 
 /** µs per append: sequential, 16 in flight, and 2 processes appending to one log. */
 async function benchAudit() {
-  const input = { agent: 'bench', agentSource: 'flag', service: 'bench', method: 'GET', path: '/v1/charges', outcome: 'allowed', status: 200, ms: 1 };
+  const input = {
+    agent: 'bench',
+    agentSource: 'flag',
+    service: 'bench',
+    method: 'GET',
+    path: '/v1/charges',
+    outcome: 'allowed',
+    status: 200,
+    ms: 1,
+  };
   const N = 2000;
   const us = (ms, n) => ((ms * 1000) / n).toFixed(1);
   for (let round = 1; round <= 3; round++) {
@@ -112,9 +136,11 @@ async function benchAudit() {
     for (let i = 0; i < N; i++) await w.append(input);
     const seq = performance.now() - t;
     t = performance.now();
-    await Promise.all(Array.from({ length: 16 }, async () => {
-      for (let i = 0; i < N / 16; i++) await w.append(input);
-    }));
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        for (let i = 0; i < N / 16; i++) await w.append(input);
+      }),
+    );
     const par = performance.now() - t;
     await w.close();
     // Each child warms up, then times N appends; the figure is the mean of the two.
@@ -123,8 +149,13 @@ async function benchAudit() {
       for (let i = 0; i < 100; i++) await w.append(input);
       const t = performance.now(); for (let i = 0; i < ${N}; i++) await w.append(input);
       process.stdout.write(String(performance.now() - t)); await w.close();`;
-    const run = () => new Promise((res, rej) => execFile(process.execPath, ['--input-type=module', '-e', child], (e, out) => (e ? rej(e) : res(Number(out)))));
+    const run = () =>
+      new Promise((res, rej) =>
+        execFile(process.execPath, ['--input-type=module', '-e', child], (e, out) => (e ? rej(e) : res(Number(out)))),
+      );
     const two = await Promise.all([run(), run()]);
-    console.log(`audit round ${round}: sequential ${us(seq, N)} µs/append, 16 in flight ${us(par, N)} µs/append, 2 processes ${us((two[0] + two[1]) / 2, N)} µs/append each`);
+    console.log(
+      `audit round ${round}: sequential ${us(seq, N)} µs/append, 16 in flight ${us(par, N)} µs/append, 2 processes ${us((two[0] + two[1]) / 2, N)} µs/append each`,
+    );
   }
 }

@@ -44,7 +44,9 @@ async function time(fn) {
 function report(name, ms) {
   ms.sort((a, b) => a - b);
   const r = { name, min: ms[0], median: ms[Math.floor(ms.length / 2)] };
-  console.log(`${name.padEnd(14)} min ${r.min.toFixed(0).padStart(5)} ms   median ${r.median.toFixed(0).padStart(5)} ms   [${ms.map((x) => x.toFixed(0)).join(', ')}]`);
+  console.log(
+    `${name.padEnd(14)} min ${r.min.toFixed(0).padStart(5)} ms   median ${r.median.toFixed(0).padStart(5)} ms   [${ms.map((x) => x.toFixed(0)).join(', ')}]`,
+  );
   return r;
 }
 
@@ -55,7 +57,11 @@ const T = new Date().toISOString();
 const vault = sealVault(
   header,
   fileKey,
-  encodePayload({ version: 1, generation: 1, entries: { stripe: { fields: { token: 'sk_test_x' }, origins: ['https://api.stripe.com'], created: T, updated: T } } }),
+  encodePayload({
+    version: 1,
+    generation: 1,
+    entries: { stripe: { fields: { token: 'sk_test_x' }, origins: ['https://api.stripe.com'], created: T, updated: T } },
+  }),
 );
 console.log(`log2 N = ${LOG_N}, ${RUNS} runs each, node ${process.version}`);
 const contenders = [

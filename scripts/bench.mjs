@@ -48,9 +48,13 @@ if (!serverCmd) {
   home = mkdtempSync(path.join(tmpdir(), 'janee-bench-'));
   Object.assign(env, { JANEE_HOME: home, JANEE_PASSPHRASE: 'bench' });
   for (const k of ['JANEE_CONFIG', 'JANEE_VAULT', 'JANEE_PASSPHRASE_FILE', 'JANEE_AGENT_SOCK']) delete env[k];
-  const janee = (a, input) => execFileSync(process.execPath, [path.join(root, 'dist/cli/main.js'), ...a], { env, input, stdio: ['pipe', 'ignore', 'ignore'] });
+  const janee = (a, input) =>
+    execFileSync(process.execPath, [path.join(root, 'dist/cli/main.js'), ...a], { env, input, stdio: ['pipe', 'ignore', 'ignore'] });
   janee(['init', '--work-factor', String(opt('work-factor', 18))]);
-  janee(['add', 'bench', '--base-url', URL_, '--auth', 'bearer', '--key-stdin', '--policy', 'GET /v1/charges'], 'sk_test_bench_0123456789\n');
+  janee(
+    ['add', 'bench', '--base-url', URL_, '--auth', 'bearer', '--key-stdin', '--policy', 'GET /v1/charges'],
+    'sk_test_bench_0123456789\n',
+  );
   serverCmd = `${process.execPath} ${path.join(root, 'dist/cli/main.js')} serve --agent bench`;
   toolArgs = JSON.stringify({ service: 'bench', method: 'GET', path: '/v1/charges' });
 }
@@ -160,11 +164,15 @@ if (args.includes('--json')) {
 } else {
   const s = results.sequential;
   console.log(`server:            ${results.server}`);
-  console.log(`start-up:          median ${f(results.startup_ms.median)} ms, min ${f(results.startup_ms.min)} ms (spawn → initialize, ${STARTUPS} runs)`);
+  console.log(
+    `start-up:          median ${f(results.startup_ms.median)} ms, min ${f(results.startup_ms.min)} ms (spawn → initialize, ${STARTUPS} runs)`,
+  );
   console.log(`per call (${CALLS} seq): median ${f(s.serve_median_ms)} ms, p99 ${f(s.serve_p99_ms)} ms`);
   console.log(`direct undici:     median ${f(s.direct_median_ms)} ms, p99 ${f(s.direct_p99_ms)} ms`);
   console.log(`added per call:    ${f(s.added_median_ms)} ms (median)`);
   console.log(`drift:             first 100 median ${f(s.first100_median_ms)} ms, last 100 median ${f(s.last100_median_ms)} ms`);
-  console.log(`throughput (${CONC} in flight, ${SECONDS}s): serve ${tpServe.toFixed(0)}/s, direct ${tpDirect.toFixed(0)}/s, ratio ${(tpServe / tpDirect).toFixed(2)}`);
+  console.log(
+    `throughput (${CONC} in flight, ${SECONDS}s): serve ${tpServe.toFixed(0)}/s, direct ${tpDirect.toFixed(0)}/s, ratio ${(tpServe / tpDirect).toFixed(2)}`,
+  );
   console.log(`RSS after load:    ${rssMb === undefined ? '-' : rssMb.toFixed(1)} MB`);
 }

@@ -27,7 +27,10 @@ const stubs = {
     );
     b.onLoad({ filter: /.*/, namespace: 'janee-stub' }, (args) => {
       if (args.path === 'zod-locales') {
-        return { contents: `export { default as en } from ${JSON.stringify(path.join(root, 'node_modules/zod/v4/locales/en.js'))};`, resolveDir: root };
+        return {
+          contents: `export { default as en } from ${JSON.stringify(path.join(root, 'node_modules/zod/v4/locales/en.js'))};`,
+          resolveDir: root,
+        };
       }
       return {
         contents: `export class AjvJsonSchemaValidator {
@@ -54,6 +57,8 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
   // Some CommonJS dependencies call require(); give the ESM bundle one.
-  banner: { js: "import { createRequire as __janeeCreateRequire } from 'node:module'; const require = __janeeCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __janeeCreateRequire } from 'node:module'; const require = __janeeCreateRequire(import.meta.url);",
+  },
 });
 chmodSync(path.join(root, 'dist/cli/main.js'), 0o755);

@@ -42,11 +42,19 @@ try {
   process.stdout.write(`$ export JANEE_HOME=${quote(home)} JANEE_PASSPHRASE=${quote(env.JANEE_PASSPHRASE)}\n`);
   run(['init', '--work-factor', '14']);
   step('Add a service: the key goes into the encrypted vault, bound to the API origin');
-  run(['add', 'stripe', '--base-url', baseUrl, '--auth', 'bearer', '--key-stdin', '--policy', 'GET /v1/charges', '--rate-limit', '60/min'], `${DEMO_KEY}\n`);
+  run(
+    ['add', 'stripe', '--base-url', baseUrl, '--auth', 'bearer', '--key-stdin', '--policy', 'GET /v1/charges', '--rate-limit', '60/min'],
+    `${DEMO_KEY}\n`,
+  );
   run(['list']);
 
   step('An MCP client (the official SDK) starts `janee serve` and calls its tools');
-  const transport = new StdioClientTransport({ command: process.execPath, args: [janee, 'serve', '--agent', 'demo-agent'], env, stderr: 'ignore' });
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [janee, 'serve', '--agent', 'demo-agent'],
+    env,
+    stderr: 'ignore',
+  });
   const client = new Client({ name: 'demo-client', version: '1.0.0' });
   await client.connect(transport);
   const show = (label, r) => {
@@ -54,12 +62,24 @@ try {
     process.stdout.write(`${label}\n  ${r.isError ? 'isError: ' : ''}${text.length > 400 ? `${text.slice(0, 400)}…` : text}\n`);
   };
   show('list_services →', await client.callTool({ name: 'list_services', arguments: {} }));
-  show('execute GET /v1/charges (allowed; the API echoes the auth header, janee redacts it) →',
-    await client.callTool({ name: 'execute', arguments: { service: 'stripe', method: 'GET', path: '/v1/charges?limit=3', reason: 'demo' } }));
-  show('execute POST /v1/charges (not in the policy) →',
-    await client.callTool({ name: 'execute', arguments: { service: 'stripe', method: 'POST', path: '/v1/charges', body: { amount: 100 } } }));
-  show('execute GET /v1/charges/../../admin (traversal) →',
-    await client.callTool({ name: 'execute', arguments: { service: 'stripe', method: 'GET', path: '/v1/charges/../../admin' } }));
+  show(
+    'execute GET /v1/charges (allowed; the API echoes the auth header, janee redacts it) →',
+    await client.callTool({
+      name: 'execute',
+      arguments: { service: 'stripe', method: 'GET', path: '/v1/charges?limit=3', reason: 'demo' },
+    }),
+  );
+  show(
+    'execute POST /v1/charges (not in the policy) →',
+    await client.callTool({
+      name: 'execute',
+      arguments: { service: 'stripe', method: 'POST', path: '/v1/charges', body: { amount: 100 } },
+    }),
+  );
+  show(
+    'execute GET /v1/charges/../../admin (traversal) →',
+    await client.callTool({ name: 'execute', arguments: { service: 'stripe', method: 'GET', path: '/v1/charges/../../admin' } }),
+  );
   await client.close();
 
   step('Every call is in the audit log, hash-chained');
@@ -68,6 +88,7 @@ try {
   step('Done. The agent never saw the key. Next: README.md → Quick start for your own setup.');
 } finally {
   api.close();
-  if (keep) process.stdout.write(`\nThe home is kept: export JANEE_HOME=${quote(home)} (the mock API is gone, so calls will fail to connect).\n`);
+  if (keep)
+    process.stdout.write(`\nThe home is kept: export JANEE_HOME=${quote(home)} (the mock API is gone, so calls will fail to connect).\n`);
   else rmSync(home, { recursive: true, force: true });
 }

@@ -147,7 +147,12 @@ add('leading-bom', 'VAULT_BAD_HEADER', new Uint8Array([0xef, 0xbb, 0xbf, ...V]),
 // truncation
 add('truncated-version-line', 'VAULT_BAD_HEADER', V.subarray(0, 9), 'cut inside the version line');
 add('truncated-after-version', 'VAULT_BAD_HEADER', bytesOf(head[0] + '\n'), 'only the version line');
-add('truncated-header', 'VAULT_BAD_HEADER', bytesOf(head.slice(0, 2).join('\n') + '\n' + head[2].slice(0, 30)), 'cut inside the wrapped key line');
+add(
+  'truncated-header',
+  'VAULT_BAD_HEADER',
+  bytesOf(head.slice(0, 2).join('\n') + '\n' + head[2].slice(0, 30)),
+  'cut inside the wrapped key line',
+);
 add('truncated-before-mac', 'VAULT_BAD_HEADER', bytesOf(head.slice(0, 4).join('\n') + '\n'), 'cut before the mac line');
 add('truncated-mac-line', 'VAULT_BAD_HEADER', bytesOf(head.slice(0, 4).join('\n') + '\n' + head[4]), 'mac line without its newline');
 add('payload-missing', 'VAULT_BAD_PAYLOAD', bytesOf(head.join('\n') + '\n'), 'cut right after the mac line');
@@ -155,7 +160,12 @@ add('truncated-payload', 'VAULT_BAD_PAYLOAD', V.subarray(0, V.length - 20), 'cut
 {
   const t = text(V);
   const cut = t.lastIndexOf('\n', t.length - 2) + 1; // drop the whole final (short) line
-  add('truncated-payload-line-boundary', 'VAULT_BAD_PAYLOAD', V.subarray(0, cut), 'cut at a line boundary: the last line is a full 64 columns');
+  add(
+    'truncated-payload-line-boundary',
+    'VAULT_BAD_PAYLOAD',
+    V.subarray(0, cut),
+    'cut at a line boundary: the last line is a full 64 columns',
+  );
 }
 add('payload-no-final-newline', 'VAULT_BAD_PAYLOAD', V.subarray(0, V.length - 1), 'the final newline is missing');
 
@@ -167,11 +177,31 @@ add('trailing-space', 'VAULT_BAD_PAYLOAD', bytesOf(text(V).slice(0, -1) + ' \n')
 // bit flips in the decoded values
 {
   const [, , s, n] = head[1].split(' ');
-  add('salt-bitflip', 'VAULT_BAD_HEADER', join5([head[0], `-> scrypt ${flipB64(s, 37)} ${n}`, ...head.slice(2)], body), 'one bit of the salt flipped: the check line catches it');
+  add(
+    'salt-bitflip',
+    'VAULT_BAD_HEADER',
+    join5([head[0], `-> scrypt ${flipB64(s, 37)} ${n}`, ...head.slice(2)], body),
+    'one bit of the salt flipped: the check line catches it',
+  );
 }
-add('wrapped-key-bitflip', 'VAULT_BAD_HEADER', join5([...head.slice(0, 2), flipB64(head[2], 200), ...head.slice(3)], body), 'one bit of the wrapped key flipped');
-add('check-bitflip', 'VAULT_BAD_HEADER', join5([...head.slice(0, 3), `# check ${flipB64(head[3].slice(8), 5)}`, head[4]], body), 'one bit of the check value flipped');
-add('mac-bitflip', 'VAULT_BAD_MAC', join5([...head.slice(0, 4), `--- ${flipB64(head[4].slice(4), 100)}`], body), 'one bit of the header mac flipped');
+add(
+  'wrapped-key-bitflip',
+  'VAULT_BAD_HEADER',
+  join5([...head.slice(0, 2), flipB64(head[2], 200), ...head.slice(3)], body),
+  'one bit of the wrapped key flipped',
+);
+add(
+  'check-bitflip',
+  'VAULT_BAD_HEADER',
+  join5([...head.slice(0, 3), `# check ${flipB64(head[3].slice(8), 5)}`, head[4]], body),
+  'one bit of the check value flipped',
+);
+add(
+  'mac-bitflip',
+  'VAULT_BAD_MAC',
+  join5([...head.slice(0, 4), `--- ${flipB64(head[4].slice(4), 100)}`], body),
+  'one bit of the header mac flipped',
+);
 add('nonce-bitflip', 'VAULT_BAD_PAYLOAD', join5(head, flipB64(body, 70)), 'one bit of the payload nonce flipped');
 add('payload-bitflip', 'VAULT_BAD_PAYLOAD', join5(head, flipB64(body, 8 * 100 + 3)), 'one bit of the payload ciphertext flipped');
 add('tag-bitflip', 'VAULT_BAD_PAYLOAD', join5(head, flipB64(body, unb64(body).length * 8 - 1)), 'the last bit of the poly1305 tag flipped');
@@ -189,41 +219,96 @@ add(
   const h99 = { ...H, logN: 99 };
   add('work-factor-99', 'VAULT_WORK_FACTOR', seal(h99, PT, 'wf99'), 'log2 N = 99');
   const [, , s] = head[1].split(' ');
-  add('work-factor-leading-zero', 'VAULT_BAD_HEADER', join5(recheck([head[0], `-> scrypt ${s} 010`, ...head.slice(2)]), body), 'log2 N written as 010');
+  add(
+    'work-factor-leading-zero',
+    'VAULT_BAD_HEADER',
+    join5(recheck([head[0], `-> scrypt ${s} 010`, ...head.slice(2)]), body),
+    'log2 N written as 010',
+  );
   add('work-factor-zero', 'VAULT_BAD_HEADER', join5(recheck([head[0], `-> scrypt ${s} 0`, ...head.slice(2)]), body), 'log2 N = 0');
-  add('work-factor-100', 'VAULT_BAD_HEADER', join5(recheck([head[0], `-> scrypt ${s} 100`, ...head.slice(2)]), body), 'log2 N with three digits');
+  add(
+    'work-factor-100',
+    'VAULT_BAD_HEADER',
+    join5(recheck([head[0], `-> scrypt ${s} 100`, ...head.slice(2)]), body),
+    'log2 N with three digits',
+  );
 }
 
 // encoding
 {
   const [, , s, n] = head[1].split(' ');
-  add('salt-non-canonical-b64', 'VAULT_BAD_HEADER', join5(recheck([head[0], `-> scrypt ${nonCanonical(s)} ${n}`, ...head.slice(2)]), body), 'unused bits set in the last salt character (check line recomputed)');
-  add('salt-padded-b64', 'VAULT_BAD_HEADER', join5(recheck([head[0], `-> scrypt ${s}== ${n}`, ...head.slice(2)]), body), 'salt with = padding');
-  add('scrypt-double-space', 'VAULT_BAD_HEADER', join5(recheck([head[0], `-> scrypt  ${s} ${n}`, ...head.slice(2)]), body), 'two spaces in the scrypt line');
+  add(
+    'salt-non-canonical-b64',
+    'VAULT_BAD_HEADER',
+    join5(recheck([head[0], `-> scrypt ${nonCanonical(s)} ${n}`, ...head.slice(2)]), body),
+    'unused bits set in the last salt character (check line recomputed)',
+  );
+  add(
+    'salt-padded-b64',
+    'VAULT_BAD_HEADER',
+    join5(recheck([head[0], `-> scrypt ${s}== ${n}`, ...head.slice(2)]), body),
+    'salt with = padding',
+  );
+  add(
+    'scrypt-double-space',
+    'VAULT_BAD_HEADER',
+    join5(recheck([head[0], `-> scrypt  ${s} ${n}`, ...head.slice(2)]), body),
+    'two spaces in the scrypt line',
+  );
 }
-add('mac-non-canonical-b64', 'VAULT_BAD_HEADER', join5([...head.slice(0, 4), `--- ${nonCanonical(head[4].slice(4))}`], body), 'unused bits set in the last mac character');
+add(
+  'mac-non-canonical-b64',
+  'VAULT_BAD_HEADER',
+  join5([...head.slice(0, 4), `--- ${nonCanonical(head[4].slice(4))}`], body),
+  'unused bits set in the last mac character',
+);
 {
   // Need a payload body whose base64 has unused bits: pick the sealed vault accordingly.
   const v = unb64(body).length % 3 !== 0 ? V : seal(H, encodePayload(data({}, 7)), 'nc');
   const sp = split(v);
-  add('payload-non-canonical-b64', 'VAULT_BAD_PAYLOAD', join5(sp.head, nonCanonical(sp.body)), 'unused bits set in the last payload character');
+  add(
+    'payload-non-canonical-b64',
+    'VAULT_BAD_PAYLOAD',
+    join5(sp.head, nonCanonical(sp.body)),
+    'unused bits set in the last payload character',
+  );
   add('payload-padded-b64', 'VAULT_BAD_PAYLOAD', bytesOf(text(v).slice(0, -1) + '=\n'), 'payload with = padding');
 }
 {
   const lines = [];
   for (let i = 0; i < body.length; i += 76) lines.push(body.slice(i, i + 76));
-  add('payload-wrapped-76', 'VAULT_BAD_PAYLOAD', bytesOf(head.join('\n') + '\n' + lines.join('\n') + '\n'), 'payload wrapped at 76 columns (MIME style)');
+  add(
+    'payload-wrapped-76',
+    'VAULT_BAD_PAYLOAD',
+    bytesOf(head.join('\n') + '\n' + lines.join('\n') + '\n'),
+    'payload wrapped at 76 columns (MIME style)',
+  );
 }
-add('payload-invalid-char', 'VAULT_BAD_PAYLOAD', join5(head, body.slice(0, 10) + '-' + body.slice(11)), 'a base64url character in the payload');
+add(
+  'payload-invalid-char',
+  'VAULT_BAD_PAYLOAD',
+  join5(head, body.slice(0, 10) + '-' + body.slice(11)),
+  'a base64url character in the payload',
+);
 
 // splicing
 {
   const H2 = await header('passwd'); // same file key and passphrase, new salt (as `janee passwd` would)
   const other = split(seal(H2, PT, 'rewrap'));
-  add('header-from-rewrap', 'VAULT_BAD_PAYLOAD', join5(other.head, body), 'header of the same vault re-wrapped (new salt), payload of the old one: the AAD binds them');
+  add(
+    'header-from-rewrap',
+    'VAULT_BAD_PAYLOAD',
+    join5(other.head, body),
+    'header of the same vault re-wrapped (new salt), payload of the old one: the AAD binds them',
+  );
   const H3 = await header('rekey', OTHER_FILE_KEY); // `janee rekey`: new file key
   const rekeyed = split(seal(H3, PT, 'rekey', OTHER_FILE_KEY));
-  add('header-mac-from-other-key', 'VAULT_BAD_MAC', join5([...head.slice(0, 4), rekeyed.head[4]], body), 'mac line of a vault with another file key');
+  add(
+    'header-mac-from-other-key',
+    'VAULT_BAD_MAC',
+    join5([...head.slice(0, 4), rekeyed.head[4]], body),
+    'mac line of a vault with another file key',
+  );
 }
 
 // payload content (valid encryption, invalid JSON payload)
@@ -235,13 +320,17 @@ for (const [name, expect, plaintext, comment] of [
   [
     'payload-bad-origin',
     'VAULT_BAD_PAYLOAD',
-    utf8(`{"version":1,"generation":1,"entries":{"a":{"fields":{"token":"t"},"origins":["https://a.example/path"],"created":"${T0}","updated":"${T0}"}}}`),
+    utf8(
+      `{"version":1,"generation":1,"entries":{"a":{"fields":{"token":"t"},"origins":["https://a.example/path"],"created":"${T0}","updated":"${T0}"}}}`,
+    ),
     'an origin with a path',
   ],
   [
     'payload-bad-date',
     'VAULT_BAD_PAYLOAD',
-    utf8(`{"version":1,"generation":1,"entries":{"a":{"fields":{"token":"t"},"origins":[],"created":"2026-02-30T00:00:00.000Z","updated":"${T0}"}}}`),
+    utf8(
+      `{"version":1,"generation":1,"entries":{"a":{"fields":{"token":"t"},"origins":[],"created":"2026-02-30T00:00:00.000Z","updated":"${T0}"}}}`,
+    ),
     'an impossible date',
   ],
   [

@@ -50,7 +50,8 @@ function bad(message: string, hint: string): JaneeError {
 function parseExecute(raw: Raw): OpArgs<'execute'> {
   const hint = 'send { req: { service, method, path, … }, caller: { agent, agentSource } }';
   const r = parseExecuteRequest(raw.req);
-  if (!r.ok) throw bad(r.field === 'req' ? 'invalid execute request: req must be an object' : `invalid execute request: bad "${r.field}"`, hint);
+  if (!r.ok)
+    throw bad(r.field === 'req' ? 'invalid execute request: req must be an object' : `invalid execute request: bad "${r.field}"`, hint);
   return { req: r.req, caller: parseCaller(raw.caller) };
 }
 
@@ -64,7 +65,10 @@ function parseCaller(x: unknown): Caller {
 
 function parseUnlock(raw: Raw): OpArgs<'unlock'> {
   if (raw.key !== undefined) {
-    throw bad('the agent never takes the file key over its socket', 'use `janee unlock`: it hands the key only to an agent it starts itself');
+    throw bad(
+      'the agent never takes the file key over its socket',
+      'use `janee unlock`: it hands the key only to an agent it starts itself',
+    );
   }
   const out: OpArgs<'unlock'> = {};
   const ttlMs = optionalMs(raw.ttlMs, 'ttlMs');
@@ -90,13 +94,15 @@ function parseRekey(raw: Raw): OpArgs<'rekey'> {
   const nonce = s(raw.nonce);
   const iv = s(raw.iv);
   const sealed = s(raw.sealed);
-  if (nonce === undefined || iv === undefined || sealed === undefined) throw bad('rekey needs the new key sealed under the current one', 'use `janee rekey`');
+  if (nonce === undefined || iv === undefined || sealed === undefined)
+    throw bad('rekey needs the new key sealed under the current one', 'use `janee rekey`');
   return { nonce, iv, sealed };
 }
 
 function parsePut(raw: Raw): OpArgs<'vault_put'> & { entry: VaultEntry; replace: boolean } {
   const name = parseName(raw.name, 'invalid entry name', 'use 1-64 letters, digits, "_", "." or "-"');
-  if (raw.replace !== undefined && typeof raw.replace !== 'boolean') throw bad('vault_put: "replace" must be true or false', 'use `janee set`');
+  if (raw.replace !== undefined && typeof raw.replace !== 'boolean')
+    throw bad('vault_put: "replace" must be true or false', 'use `janee set`');
   return { name, entry: parseEntry(name, raw.entry), replace: raw.replace === true };
 }
 
@@ -127,9 +133,11 @@ function parseEntry(name: string, x: unknown): VaultEntry {
   if (typeof fields === 'object' && fields !== null) {
     const values = Object.values(fields);
     if (values.length > MAX_FIELDS) fail(`fields must hold 1 to ${MAX_FIELDS} values`);
-    if (values.some((v) => typeof v === 'string' && v.length > MAX_VALUE_CHARS)) fail(`a field value is longer than ${MAX_VALUE_CHARS} characters`);
+    if (values.some((v) => typeof v === 'string' && v.length > MAX_VALUE_CHARS))
+      fail(`a field value is longer than ${MAX_VALUE_CHARS} characters`);
   }
-  if (Array.isArray(e.origins) && (e.origins.length === 0 || e.origins.length > MAX_ORIGINS)) fail(`origins must hold 1 to ${MAX_ORIGINS} origins`);
+  if (Array.isArray(e.origins) && (e.origins.length === 0 || e.origins.length > MAX_ORIGINS))
+    fail(`origins must hold 1 to ${MAX_ORIGINS} origins`);
   // Absent times mean now (what the vault stores: toISOString); anything else must be exactly that form.
   const now = new Date().toISOString();
   const entry = checkEntry(name, { ...e, created: e.created ?? now, updated: e.updated ?? now }, fail);

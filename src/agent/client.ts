@@ -16,7 +16,18 @@
 import * as net from 'node:net';
 import { JaneeError } from '../errors.js';
 import type { Caller, ExecuteRequest, ExecuteResult, Gate, ServiceInfo } from '../gate/types.js';
-import { LineSplitter, PROTOCOL_HINT, PROTOCOL_VERSION, encodeLine, errorFromBody, type HelloResult, type Op, type OpArgs, type OpResult, type RequestId } from './protocol.js';
+import {
+  LineSplitter,
+  PROTOCOL_HINT,
+  PROTOCOL_VERSION,
+  encodeLine,
+  errorFromBody,
+  type HelloResult,
+  type Op,
+  type OpArgs,
+  type OpResult,
+  type RequestId,
+} from './protocol.js';
 import { checkSocketDir, checkSocketFile, realVaultPath } from './socket-path.js';
 import { NONCE_BYTES, checkProof, newNonce } from './proof.js';
 
@@ -31,7 +42,11 @@ function notRunning(why: string): JaneeError {
 }
 
 function goneError(): JaneeError {
-  return new JaneeError('AGENT_GONE', 'the agent stopped before answering (janee lock, timeout or crash); the call may or may not have reached the API', 'run `janee unlock` in a terminal if the vault is locked, then retry');
+  return new JaneeError(
+    'AGENT_GONE',
+    'the agent stopped before answering (janee lock, timeout or crash); the call may or may not have reached the API',
+    'run `janee unlock` in a terminal if the vault is locked, then retry',
+  );
 }
 
 interface RequestOptions {
@@ -72,7 +87,13 @@ export class AgentConnection {
       const s = net.connect({ path: socketPath });
       const timer = setTimeout(() => {
         s.destroy();
-        reject(new JaneeError('AGENT_UNRESPONSIVE', `the agent at ${socketPath} does not answer`, 'stop it (`janee lock`, or kill the `janee agent` process) and run `janee unlock` again'));
+        reject(
+          new JaneeError(
+            'AGENT_UNRESPONSIVE',
+            `the agent at ${socketPath} does not answer`,
+            'stop it (`janee lock`, or kill the `janee agent` process) and run `janee unlock` again',
+          ),
+        );
       }, timeoutMs);
       s.once('connect', () => {
         clearTimeout(timer);
@@ -82,8 +103,16 @@ export class AgentConnection {
       s.once('error', (e: NodeJS.ErrnoException) => {
         clearTimeout(timer);
         s.destroy();
-        if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' || e.code === 'ENOTSOCK') reject(notRunning(e.code === 'ECONNREFUSED' ? 'stale socket' : 'no socket'));
-        else reject(new JaneeError('AGENT_CONNECT', `cannot connect to the agent at ${socketPath} (${e.code ?? 'error'})`, 'check the socket directory, or run `janee lock && janee unlock`'));
+        if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' || e.code === 'ENOTSOCK')
+          reject(notRunning(e.code === 'ECONNREFUSED' ? 'stale socket' : 'no socket'));
+        else
+          reject(
+            new JaneeError(
+              'AGENT_CONNECT',
+              `cannot connect to the agent at ${socketPath} (${e.code ?? 'error'})`,
+              'check the socket directory, or run `janee lock && janee unlock`',
+            ),
+          );
       });
     });
     const conn = new AgentConnection(socket);
@@ -91,14 +120,22 @@ export class AgentConnection {
     try {
       const hello = await conn.request('hello', {}, { timeoutMs });
       if (hello?.agent !== 'janee' || hello.protocol !== PROTOCOL_VERSION) {
-        throw new JaneeError('AGENT_PROTOCOL', `the agent speaks protocol ${String(hello?.protocol)}, this janee speaks ${PROTOCOL_VERSION}`, PROTOCOL_HINT);
+        throw new JaneeError(
+          'AGENT_PROTOCOL',
+          `the agent speaks protocol ${String(hello?.protocol)}, this janee speaks ${PROTOCOL_VERSION}`,
+          PROTOCOL_HINT,
+        );
       }
       conn.hello = hello;
       return conn;
     } catch (e) {
       conn.close();
       if (e instanceof JaneeError && e.code === 'AGENT_TIMEOUT') {
-        throw new JaneeError('AGENT_UNRESPONSIVE', `the agent at ${socketPath} does not answer`, 'stop it (`janee lock`, or kill the `janee agent` process) and run `janee unlock` again');
+        throw new JaneeError(
+          'AGENT_UNRESPONSIVE',
+          `the agent at ${socketPath} does not answer`,
+          'stop it (`janee lock`, or kill the `janee agent` process) and run `janee unlock` again',
+        );
       }
       throw e;
     }
@@ -127,7 +164,13 @@ export class AgentConnection {
           ? undefined
           : setTimeout(() => {
               this.#pending.delete(id);
-              reject(new JaneeError('AGENT_TIMEOUT', `the agent did not answer "${op}" within ${Math.round(opts.timeoutMs! / 1000)}s`, 'check the agent with `janee status`; restart it with `janee lock && janee unlock`'));
+              reject(
+                new JaneeError(
+                  'AGENT_TIMEOUT',
+                  `the agent did not answer "${op}" within ${Math.round(opts.timeoutMs! / 1000)}s`,
+                  'check the agent with `janee status`; restart it with `janee lock && janee unlock`',
+                ),
+              );
             }, opts.timeoutMs);
       this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
       this.#socket.write(encodeLine({ ...args, v: PROTOCOL_VERSION, id, op }));
@@ -158,9 +201,16 @@ export class AgentConnection {
     } catch {
       return this.#fail(new JaneeError('AGENT_PROTOCOL', 'the agent sent something that is not JSON', PROTOCOL_HINT));
     }
-    if (typeof msg !== 'object' || msg === null) return this.#fail(new JaneeError('AGENT_PROTOCOL', 'the agent sent a malformed answer', PROTOCOL_HINT));
+    if (typeof msg !== 'object' || msg === null)
+      return this.#fail(new JaneeError('AGENT_PROTOCOL', 'the agent sent a malformed answer', PROTOCOL_HINT));
     if (msg.v !== PROTOCOL_VERSION) {
-      return this.#fail(new JaneeError('AGENT_PROTOCOL', `the agent speaks protocol ${JSON.stringify(msg.v ?? null).slice(0, 20)}, this janee speaks ${PROTOCOL_VERSION}`, PROTOCOL_HINT));
+      return this.#fail(
+        new JaneeError(
+          'AGENT_PROTOCOL',
+          `the agent speaks protocol ${JSON.stringify(msg.v ?? null).slice(0, 20)}, this janee speaks ${PROTOCOL_VERSION}`,
+          PROTOCOL_HINT,
+        ),
+      );
     }
     if (msg.id === null || msg.id === undefined) {
       // An error about the connection as a whole.
@@ -213,7 +263,11 @@ export async function probeAgent(socketPath: string, timeoutMs = CONNECT_TIMEOUT
  * directory, no socket, or a stale one). Throws for an unsafe directory or
  * socket, an agent of another protocol version, or an agent of another vault.
  */
-export async function connectAgent(socketPath: string, vaultFile: string, opts: { timeoutMs?: number } = {}): Promise<AgentConnection | undefined> {
+export async function connectAgent(
+  socketPath: string,
+  vaultFile: string,
+  opts: { timeoutMs?: number } = {},
+): Promise<AgentConnection | undefined> {
   if (!(await checkSocketDir(socketPath, { create: false }))) return undefined;
   let conn: AgentConnection;
   try {
@@ -225,7 +279,11 @@ export async function connectAgent(socketPath: string, vaultFile: string, opts: 
   const want = realVaultPath(vaultFile);
   if (conn.hello.vault !== want) {
     conn.close();
-    throw new JaneeError('AGENT_OTHER_VAULT', `the agent at ${socketPath} holds ${conn.hello.vault}, not ${want}`, 'point JANEE_AGENT_SOCK at this vault\'s agent (or unset it), or `janee lock` that agent');
+    throw new JaneeError(
+      'AGENT_OTHER_VAULT',
+      `the agent at ${socketPath} holds ${conn.hello.vault}, not ${want}`,
+      "point JANEE_AGENT_SOCK at this vault's agent (or unset it), or `janee lock` that agent",
+    );
   }
   return conn;
 }
@@ -343,7 +401,11 @@ export async function stopAgentAt(conn: AgentConnection, socketPath: string, wai
     const p = await probeAgent(socketPath, 2_000).catch(() => ({ kind: 'alive' as const, hello: undefined }));
     if (p.kind === 'missing' || p.kind === 'stale') return;
     if (Date.now() > end) {
-      throw new JaneeError('AGENT_WONT_STOP', `something at ${socketPath} answers as the agent but does not stop when asked to`, `nothing was sent to it; stop the process listening there (\`janee status\` names the pid it claims) or remove ${socketPath}, then run \`janee unlock\` again`);
+      throw new JaneeError(
+        'AGENT_WONT_STOP',
+        `something at ${socketPath} answers as the agent but does not stop when asked to`,
+        `nothing was sent to it; stop the process listening there (\`janee status\` names the pid it claims) or remove ${socketPath}, then run \`janee unlock\` again`,
+      );
     }
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -48,7 +48,8 @@ export class KeyHolder {
   /** Why it is locked (meaningful while it is). */
   lockedReason(): string {
     // A vault file rekeyed or replaced under us locks VaultSecrets by itself.
-    if (this.#secrets?.locked) this.#lockedReason = 'the vault file was rekeyed or replaced since it was unlocked: run `janee unlock` again';
+    if (this.#secrets?.locked)
+      this.#lockedReason = 'the vault file was rekeyed or replaced since it was unlocked: run `janee unlock` again';
     return this.#lockedReason;
   }
 
@@ -87,7 +88,11 @@ export class KeyHolder {
       opened = await openWithKey(this.#vaultFile, key.bytes);
     } catch (e) {
       if (e instanceof JaneeError && e.code === 'VAULT_REKEYED') {
-        throw new JaneeError('AGENT_KEY_MISMATCH', `that key does not open ${this.#vaultFile}`, 'the vault changed while unlocking: run `janee unlock` again');
+        throw new JaneeError(
+          'AGENT_KEY_MISMATCH',
+          `that key does not open ${this.#vaultFile}`,
+          'the vault changed while unlocking: run `janee unlock` again',
+        );
       }
       throw e;
     }

@@ -20,7 +20,8 @@ import { agentLogPath } from './socket-path.js';
 import { childEnv } from '../util/env.js';
 import { agentEnv } from './peer.js';
 
-type StartReport = { ready: true; pid: number } | { exists: true; pid: number | null } | { error: { code: string; message: string; hint?: string } };
+type StartReport =
+  { ready: true; pid: number } | { exists: true; pid: number | null } | { error: { code: string; message: string; hint?: string } };
 
 export interface HandKeyResult {
   already: boolean;
@@ -50,7 +51,6 @@ export interface SpawnedAgent {
 
 const MAX_LOG_BYTES = 1024 * 1024;
 const START_TIMEOUT_MS = 15_000;
-
 
 function openLog(socketPath: string): number | 'ignore' {
   const file = agentLogPath(socketPath);
@@ -119,7 +119,10 @@ export function spawnAgent(opts: SpawnOptions): SpawnedAgent {
   });
   const next = (what: string, timeoutMs: number): Promise<Record<string, unknown>> =>
     new Promise((resolve, reject) => {
-      const timer = setTimeout(() => done(new JaneeError('AGENT_START', `the agent did not ${what} within ${timeoutMs / 1000}s`, logHint)), timeoutMs);
+      const timer = setTimeout(
+        () => done(new JaneeError('AGENT_START', `the agent did not ${what} within ${timeoutMs / 1000}s`, logHint)),
+        timeoutMs,
+      );
       const done = (r: Record<string, unknown> | JaneeError) => {
         clearTimeout(timer);
         wake = undefined;
@@ -139,7 +142,13 @@ export function spawnAgent(opts: SpawnOptions): SpawnedAgent {
         }
         if (ended) {
           const how = child.exitCode !== null || child.signalCode !== null ? ` (${child.signalCode ?? `exit ${child.exitCode}`})` : '';
-          done(new JaneeError('AGENT_START', `the agent ${exited ? 'exited' : 'closed its start pipe'} before it would ${what}${how}`, logHint));
+          done(
+            new JaneeError(
+              'AGENT_START',
+              `the agent ${exited ? 'exited' : 'closed its start pipe'} before it would ${what}${how}`,
+              logHint,
+            ),
+          );
         }
       };
       wake = check;
@@ -158,7 +167,8 @@ export function spawnAgent(opts: SpawnOptions): SpawnedAgent {
   );
   const handKey = async (key: Uint8Array, ttlMs: number, maxTtlMs: number): Promise<HandKeyResult> => {
     const report = await started;
-    if (!('ready' in report) || !pipe) throw new JaneeError('AGENT_START', 'the agent we started is not the one serving the socket', 'run `janee unlock` again');
+    if (!('ready' in report) || !pipe)
+      throw new JaneeError('AGENT_START', 'the agent we started is not the one serving the socket', 'run `janee unlock` again');
     const raw = Buffer.from(key);
     const b64 = raw.toString('base64');
     raw.fill(0);
@@ -167,7 +177,11 @@ export function spawnAgent(opts: SpawnOptions): SpawnedAgent {
     pipe.end();
     if (answer.unlocked && typeof answer.unlocked === 'object') return answer.unlocked as HandKeyResult;
     const e = (answer.error ?? {}) as { code?: unknown; message?: unknown; hint?: unknown };
-    throw new JaneeError(isCode(e.code) ? e.code : 'AGENT_START', typeof e.message === 'string' ? e.message : 'the agent refused the key', typeof e.hint === 'string' ? e.hint : logHint);
+    throw new JaneeError(
+      isCode(e.code) ? e.code : 'AGENT_START',
+      typeof e.message === 'string' ? e.message : 'the agent refused the key',
+      typeof e.hint === 'string' ? e.hint : logHint,
+    );
   };
   return {
     pid: child.pid ?? -1,

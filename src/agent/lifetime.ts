@@ -31,7 +31,10 @@ export class Timers {
   #timer: NodeJS.Timeout | undefined;
   #cancelled = false;
 
-  constructor(opts: { ttlMs?: number | undefined; maxTtlMs?: number | undefined; startupUnlockMs?: number | undefined }, expire: (why: string) => void) {
+  constructor(
+    opts: { ttlMs?: number | undefined; maxTtlMs?: number | undefined; startupUnlockMs?: number | undefined },
+    expire: (why: string) => void,
+  ) {
     this.#ttlMs = opts.ttlMs ?? DEFAULT_TTL_MS;
     this.#maxTtlMs = opts.maxTtlMs ?? DEFAULT_MAX_TTL_MS;
     this.#startupUnlockMs = opts.startupUnlockMs ?? STARTUP_UNLOCK_MS;
@@ -152,7 +155,11 @@ export class Place {
     if (this.#done || this.ours()) return;
     this.#log('the socket at our path is no longer ours (moved or replaced): stopping');
     this.#displaced(DISPLACED);
-    throw new JaneeError('AGENT_DISPLACED', `the agent socket ${this.#socketPath} was moved or replaced; the agent wiped its key and stopped`, 'check what else listens on that path, then run `janee unlock` again');
+    throw new JaneeError(
+      'AGENT_DISPLACED',
+      `the agent socket ${this.#socketPath} was moved or replaced; the agent wiped its key and stopped`,
+      'check what else listens on that path, then run `janee unlock` again',
+    );
   }
 
   /** Stops watching; from now on the agent is stopping anyway. */

@@ -20,7 +20,17 @@ import * as net from 'node:net';
 import { JaneeError } from '../errors.js';
 import { withLock } from '../util/fsutil.js';
 import { probeAgent } from './client.js';
-import { LineSplitter, PROTOCOL_HINT, PROTOCOL_VERSION, encodeLine, errorResponse, isRequestId, okResponse, type Request, type Response } from './protocol.js';
+import {
+  LineSplitter,
+  PROTOCOL_HINT,
+  PROTOCOL_VERSION,
+  encodeLine,
+  errorResponse,
+  isRequestId,
+  okResponse,
+  type Request,
+  type Response,
+} from './protocol.js';
 import { checkSocketDir, checkSocketFile } from './socket-path.js';
 
 /** Requests in flight per connection before new ones are refused. */
@@ -74,7 +84,11 @@ export class Listener {
         if (other.kind === 'alive') return { exists: true as const, pid: other.hello?.pid ?? null };
         if (other.kind === 'unresponsive') {
           // Something accepts connections but does not answer: a hung agent that may hold a key.
-          throw new JaneeError('AGENT_UNRESPONSIVE', `an agent is listening on ${sock} but does not answer`, 'stop the hung `janee agent` process (kill it), then run `janee unlock` again');
+          throw new JaneeError(
+            'AGENT_UNRESPONSIVE',
+            `an agent is listening on ${sock} but does not answer`,
+            'stop the hung `janee agent` process (kill it), then run `janee unlock` again',
+          );
         }
         this.#hooks.log(`removing a stale socket (${other.kind})`);
         await fsp.rm(sock, { force: true });
@@ -164,7 +178,10 @@ export class Listener {
         if (!this.#onLine(conn, line)) return this.#drop(conn);
       }
       if (lines.overflow) {
-        this.#send(conn, errorResponse(null, new JaneeError('AGENT_PROTOCOL', 'request line is longer than 8 MiB', 'send one JSON request per line')));
+        this.#send(
+          conn,
+          errorResponse(null, new JaneeError('AGENT_PROTOCOL', 'request line is longer than 8 MiB', 'send one JSON request per line')),
+        );
         this.#drop(conn);
       }
     });
@@ -188,11 +205,31 @@ export class Listener {
     try {
       msg = JSON.parse(line);
     } catch {
-      this.#send(conn, errorResponse(null, new JaneeError('AGENT_PROTOCOL', 'request is not a JSON line', `send one JSON object per line: {"v":${PROTOCOL_VERSION},"id":1,"op":"hello"}`)));
+      this.#send(
+        conn,
+        errorResponse(
+          null,
+          new JaneeError(
+            'AGENT_PROTOCOL',
+            'request is not a JSON line',
+            `send one JSON object per line: {"v":${PROTOCOL_VERSION},"id":1,"op":"hello"}`,
+          ),
+        ),
+      );
       return false;
     }
     if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
-      this.#send(conn, errorResponse(null, new JaneeError('AGENT_PROTOCOL', 'request is not a JSON object', `send one JSON object per line: {"v":${PROTOCOL_VERSION},"id":1,"op":"hello"}`)));
+      this.#send(
+        conn,
+        errorResponse(
+          null,
+          new JaneeError(
+            'AGENT_PROTOCOL',
+            'request is not a JSON object',
+            `send one JSON object per line: {"v":${PROTOCOL_VERSION},"id":1,"op":"hello"}`,
+          ),
+        ),
+      );
       return false;
     }
     const req = msg as Partial<Request>;
@@ -200,15 +237,41 @@ export class Listener {
     // `lock` is understood at every protocol version, so any janee can stop any agent
     // (the fix for a version mismatch is `janee lock && janee unlock`).
     if (req.v !== PROTOCOL_VERSION && !(req.op === 'lock' && id !== null)) {
-      this.#send(conn, errorResponse(id, new JaneeError('AGENT_PROTOCOL', `protocol version ${JSON.stringify(req.v ?? null).slice(0, 20)} is not supported (this agent speaks version ${PROTOCOL_VERSION})`, PROTOCOL_HINT)));
+      this.#send(
+        conn,
+        errorResponse(
+          id,
+          new JaneeError(
+            'AGENT_PROTOCOL',
+            `protocol version ${JSON.stringify(req.v ?? null).slice(0, 20)} is not supported (this agent speaks version ${PROTOCOL_VERSION})`,
+            PROTOCOL_HINT,
+          ),
+        ),
+      );
       return true;
     }
     if (id === null) {
-      this.#send(conn, errorResponse(null, new JaneeError('AGENT_BAD_REQUEST', 'request has no valid id', 'give each request an id: a string (≤ 64 chars) or an integer')));
+      this.#send(
+        conn,
+        errorResponse(
+          null,
+          new JaneeError('AGENT_BAD_REQUEST', 'request has no valid id', 'give each request an id: a string (≤ 64 chars) or an integer'),
+        ),
+      );
       return true;
     }
     if (conn.inflight >= MAX_INFLIGHT_PER_CONN) {
-      this.#send(conn, errorResponse(id, new JaneeError('AGENT_BUSY', `more than ${MAX_INFLIGHT_PER_CONN} requests in flight on one connection`, 'wait for answers before sending more')));
+      this.#send(
+        conn,
+        errorResponse(
+          id,
+          new JaneeError(
+            'AGENT_BUSY',
+            `more than ${MAX_INFLIGHT_PER_CONN} requests in flight on one connection`,
+            'wait for answers before sending more',
+          ),
+        ),
+      );
       return true;
     }
     conn.inflight++;
@@ -236,7 +299,8 @@ export class Listener {
     } catch {
       line = encodeLine(errorResponse(res.id, undefined));
     }
-    if (Buffer.byteLength(line) > MAX_ANSWER_BYTES) line = encodeLine(errorResponse(res.id, new JaneeError('AGENT_INTERNAL', 'answer too large', 'ask for less')));
+    if (Buffer.byteLength(line) > MAX_ANSWER_BYTES)
+      line = encodeLine(errorResponse(res.id, new JaneeError('AGENT_INTERNAL', 'answer too large', 'ask for less')));
     s.write(line);
     if (s.writableLength > MAX_QUEUED_OUTPUT) s.destroy();
   }

@@ -12,7 +12,17 @@ import type { KeyHolder } from './keyholder.js';
 import type { Place, Timers } from './lifetime.js';
 import type { Conn } from './listener.js';
 import { NONCE_BYTES, checkRenew, openSealedKey, proofMac } from './proof.js';
-import { PROTOCOL_VERSION, type EntryInfo, type HelloResult, type Op, type OpArgs, type OpResult, type Request, type StatusResult, type UnlockResult } from './protocol.js';
+import {
+  PROTOCOL_VERSION,
+  type EntryInfo,
+  type HelloResult,
+  type Op,
+  type OpArgs,
+  type OpResult,
+  type Request,
+  type StatusResult,
+  type UnlockResult,
+} from './protocol.js';
 
 export type Handlers = { [K in Op]: (args: OpArgs<K>, conn: Conn) => OpResult<K> | Promise<OpResult<K>> };
 
@@ -93,12 +103,17 @@ export function agentOps(a: OpsContext): Handlers {
       a.serial(() => {
         const ttlMs = args.ttlMs ?? a.timers.ttlMs;
         const maxTtlMs = args.maxTtlMs ?? a.timers.maxTtlMs;
-        if (ttlMs > maxTtlMs) throw new JaneeError('AGENT_BAD_REQUEST', 'ttlMs is longer than maxTtlMs', 'the idle timeout cannot exceed the hard limit');
+        if (ttlMs > maxTtlMs)
+          throw new JaneeError('AGENT_BAD_REQUEST', 'ttlMs is longer than maxTtlMs', 'the idle timeout cannot exceed the hard limit');
         const secrets = a.keys.secrets();
         const challenge = conn.challenge;
         conn.challenge = undefined; // one use
         if (!challenge || !checkRenew(secrets.key(), challenge, ttlMs, maxTtlMs, args.mac)) {
-          throw new JaneeError('AGENT_NOT_PROVEN', 'unlock needs "mac": proof of the key over the challenge from "prove" on this connection', 'use `janee unlock`');
+          throw new JaneeError(
+            'AGENT_NOT_PROVEN',
+            'unlock needs "mac": proof of the key over the challenge from "prove" on this connection',
+            'use `janee unlock`',
+          );
         }
         a.timers.reset(ttlMs, maxTtlMs);
         return Promise.resolve({ state: 'unlocked' as const, already: true, pid: process.pid, idleTtlMs: ttlMs, maxTtlMs });
@@ -107,7 +122,11 @@ export function agentOps(a: OpsContext): Handlers {
     /** A MAC on the client's nonce under a key derived from the file key (proof.ts). */
     prove: ({ nonce }, conn) => {
       a.place.check();
-      const mac = proofMac(a.keys.secrets().key(), Buffer.from(nonce, 'base64'), { vault: a.vaultFile, socket: a.socketPath, pid: process.pid });
+      const mac = proofMac(a.keys.secrets().key(), Buffer.from(nonce, 'base64'), {
+        vault: a.vaultFile,
+        socket: a.socketPath,
+        pid: process.pid,
+      });
       conn.challenge = randomBytes(NONCE_BYTES);
       return { mac: mac.toString('base64'), pid: process.pid, challenge: conn.challenge.toString('base64') };
     },
@@ -128,7 +147,13 @@ export function agentOps(a: OpsContext): Handlers {
     vault_entries: async (): Promise<EntryInfo[]> => {
       a.timers.touch();
       const data = await a.keys.secrets().current();
-      return Object.entries(data.entries).map(([name, e]) => ({ name, origins: [...e.origins], fieldNames: Object.keys(e.fields), created: e.created, updated: e.updated }));
+      return Object.entries(data.entries).map(([name, e]) => ({
+        name,
+        origins: [...e.origins],
+        fieldNames: Object.keys(e.fields),
+        created: e.created,
+        updated: e.updated,
+      }));
     },
 
     vault_put: async ({ name, entry, replace = false }) => {
@@ -139,13 +164,21 @@ export function agentOps(a: OpsContext): Handlers {
       const r = await a.keys.write((data) => {
         const old = Object.hasOwn(data.entries, name) ? data.entries[name] : undefined;
         if (old && !replace) {
-          throw new JaneeError('VAULT_DUPLICATE', `the vault already holds a secret named "${name}"`, `run \`janee remove ${name}\` first, or pick another name`);
+          throw new JaneeError(
+            'VAULT_DUPLICATE',
+            `the vault already holds a secret named "${name}"`,
+            `run \`janee remove ${name}\` first, or pick another name`,
+          );
         }
         // Replacing never widens where the secret may go: that is `janee bind`, with the
         // passphrase (any process of the user can reach this socket).
         const wider = old ? entry.origins.filter((o) => !old.origins.includes(o)) : [];
         if (wider.length > 0) {
-          throw new JaneeError('BIND_NEEDS_PASSPHRASE', `replacing the secret "${name}" would bind it to ${wider.join(', ')}, where it is not bound now`, `binding a secret to another origin needs the passphrase: \`janee bind ${name} URL\``);
+          throw new JaneeError(
+            'BIND_NEEDS_PASSPHRASE',
+            `replacing the secret "${name}" would bind it to ${wider.join(', ')}, where it is not bound now`,
+            `binding a secret to another origin needs the passphrase: \`janee bind ${name} URL\``,
+          );
         }
         // A replaced entry keeps when it was first created; it is updated now.
         data.entries[name] = old

@@ -51,7 +51,11 @@ const ACCEPTCON = 0x10000;
 type PeerCheck = 'checked' | 'unavailable';
 
 function refused(socketPath: string, why: string): JaneeError {
-  return new JaneeError('AGENT_NOT_VERIFIED', `not sending anything secret to the agent at ${socketPath}: ${why}`, 'something else may be listening at the agent socket: run `janee lock`, check the processes of your user, then `janee unlock`');
+  return new JaneeError(
+    'AGENT_NOT_VERIFIED',
+    `not sending anything secret to the agent at ${socketPath}: ${why}`,
+    'something else may be listening at the agent socket: run `janee lock`, check the processes of your user, then `janee unlock`',
+  );
 }
 
 /** Inodes of the listening Unix sockets bound to `socketPath`. */
@@ -67,7 +71,8 @@ function listenersAt(procNetUnix: string, socketPath: string): string[] {
 }
 
 /** Options in NODE_OPTIONS that load or run code, or open a debugger. */
-const CODE_OPTION = /^(-r|--require|--import|--loader|--experimental-loader|--inspect[\w-]*|--debug[\w-]*|--experimental-policy|--openssl-config|--env-file)(?![\w-])/;
+const CODE_OPTION =
+  /^(-r|--require|--import|--loader|--experimental-loader|--inspect[\w-]*|--debug[\w-]*|--experimental-policy|--openssl-config|--env-file)(?![\w-])/;
 
 /** Variables that make the dynamic loader load a library into the process. */
 const PRELOAD_ENV: readonly string[] = ['LD_PRELOAD', 'LD_AUDIT'];
@@ -83,7 +88,8 @@ export function cmdlineProblem(cmdline: readonly string[], socketPath: string, s
   if (script === undefined || script.startsWith('-')) return `it was started with node options before the script (${script ?? 'none'})`;
   if (!script.startsWith('/') || !sameScript(script)) return 'it runs another script than this janee';
   const want = ['agent', '--vault', rest[2] ?? '', '--socket', socketPath, '--ready-fd', '3'];
-  if (rest.length !== want.length || rest.some((a, k) => a !== want[k]) || !rest[2]) return 'its arguments are not those of the janee agent for that socket';
+  if (rest.length !== want.length || rest.some((a, k) => a !== want[k]) || !rest[2])
+    return 'its arguments are not those of the janee agent for that socket';
   return undefined;
 }
 
@@ -94,7 +100,11 @@ export function environProblem(environ: readonly string[]): string | undefined {
     const name = eq < 0 ? kv : kv.slice(0, eq);
     if (PRELOAD_ENV.includes(name)) return `its environment sets ${name}`;
     if (name !== 'NODE_OPTIONS') continue;
-    const bad = kv.slice(eq + 1).split(/\s+/).map((t) => t.replace(/^["']/, '')).find((t) => CODE_OPTION.test(t));
+    const bad = kv
+      .slice(eq + 1)
+      .split(/\s+/)
+      .map((t) => t.replace(/^["']/, ''))
+      .find((t) => CODE_OPTION.test(t));
     if (bad !== undefined) return `its NODE_OPTIONS has ${bad.replace(/=.*$/, '')}`;
   }
   return undefined;
@@ -154,7 +164,9 @@ export async function checkAgentPeer(socketPath: string, pid: number): Promise<P
   const script = process.argv[1];
   const ours = script ? await fsp.stat(script).catch(() => undefined) : undefined;
   const theirs = cmdline[1]?.startsWith('/') ? await fsp.stat(cmdline[1]).catch(() => undefined) : undefined;
-  const why = cmdlineProblem(cmdline, socketPath, () => ours !== undefined && theirs !== undefined && sameFile(ours, theirs)) ?? environProblem(environ);
+  const why =
+    cmdlineProblem(cmdline, socketPath, () => ours !== undefined && theirs !== undefined && sameFile(ours, theirs)) ??
+    environProblem(environ);
   if (why !== undefined) throw refused(socketPath, `${named} is not the janee agent started by \`janee unlock\`: ${why}`);
   const want = `socket:[${inodes[0]}]`;
   let fds: string[];

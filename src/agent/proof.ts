@@ -116,6 +116,10 @@ export function openSealedKey(oldKey: Uint8Array, s: { nonce?: unknown; iv?: unk
     using out = secret(Buffer.concat([d.update(ct.subarray(0, 32)), d.final()]));
     return new Uint8Array(out.bytes);
   } catch {
-    throw new JaneeError('AGENT_KEY_MISMATCH', 'the new key is not sealed under the key this agent holds', 'run `janee lock && janee unlock` with the new passphrase');
+    throw new JaneeError(
+      'AGENT_KEY_MISMATCH',
+      'the new key is not sealed under the key this agent holds',
+      'run `janee lock && janee unlock` with the new passphrase',
+    );
   }
 }

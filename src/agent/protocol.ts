@@ -86,7 +86,20 @@ export type Op = keyof Ops;
 export type OpArgs<K extends Op> = Ops[K]['args'];
 export type OpResult<K extends Op> = Ops[K]['result'];
 
-const OPS = ['hello', 'status', 'list_services', 'execute', 'unlock', 'prove', 'rekey', 'lock', 'vault_entries', 'vault_put', 'vault_delete', 'reload'] as const satisfies readonly Op[];
+const OPS = [
+  'hello',
+  'status',
+  'list_services',
+  'execute',
+  'unlock',
+  'prove',
+  'rekey',
+  'lock',
+  'vault_entries',
+  'vault_put',
+  'vault_delete',
+  'reload',
+] as const satisfies readonly Op[];
 // Every op of the table is listed (a compile error otherwise).
 const _allListed: Exclude<Op, (typeof OPS)[number]> extends never ? true : never = true;
 void _allListed;
@@ -110,7 +123,8 @@ interface ErrorBody {
   hint?: string;
 }
 
-export type Response = { v: number; id: RequestId | null; ok: true; result: unknown } | { v: number; id: RequestId | null; ok: false; error: ErrorBody };
+export type Response =
+  { v: number; id: RequestId | null; ok: true; result: unknown } | { v: number; id: RequestId | null; ok: false; error: ErrorBody };
 
 type AgentState = 'locked' | 'unlocked';
 

@@ -27,7 +27,6 @@ interface AgentProcessOptions {
   killswitchFile: string;
 }
 
-
 export async function runAgentProcess(opts: AgentProcessOptions, stderr: NodeJS.WritableStream = process.stderr): Promise<never> {
   process.umask(0o077);
   for (const k of PASSPHRASE_ENV) delete process.env[k];
@@ -38,7 +37,10 @@ export async function runAgentProcess(opts: AgentProcessOptions, stderr: NodeJS.
       /* no log */
     }
   };
-  const pipe = opts.readyFd !== undefined && Number.isInteger(opts.readyFd) ? new net.Socket({ fd: opts.readyFd, readable: true, writable: true }) : undefined;
+  const pipe =
+    opts.readyFd !== undefined && Number.isInteger(opts.readyFd)
+      ? new net.Socket({ fd: opts.readyFd, readable: true, writable: true })
+      : undefined;
   pipe?.on('error', () => undefined); // the starter went away
   const report = (obj: unknown) => {
     if (pipe && !pipe.destroyed) pipe.write(`${JSON.stringify(obj)}\n`);

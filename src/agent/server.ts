@@ -75,7 +75,12 @@ export class Agent {
   constructor(opts: AgentOptions) {
     this.#opts = opts;
     const log = (this.#log = opts.log ?? (() => undefined));
-    const gate = (this.#gate = new LocalGate({ configFile: opts.configFile, auditDir: opts.auditDir, killswitchFile: opts.killswitchFile, secrets: lockedSource(lockedError(opts.vaultFile, opts.socketPath, 'the agent is waiting for its key')) }));
+    const gate = (this.#gate = new LocalGate({
+      configFile: opts.configFile,
+      auditDir: opts.auditDir,
+      killswitchFile: opts.killswitchFile,
+      secrets: lockedSource(lockedError(opts.vaultFile, opts.socketPath, 'the agent is waiting for its key')),
+    }));
     this.#keys = new KeyHolder({ vaultFile: opts.vaultFile, socketPath: opts.socketPath, gate, log });
     this.#timers = new Timers(opts, (why) => void this.stop(why));
     this.#place = new Place(opts.socketPath, log, (why) => void this.stop(why));
@@ -148,7 +153,8 @@ export class Agent {
     if (this.#stopping) throw new JaneeError('AGENT_STOPPING', 'the agent is shutting down', 'run `janee unlock` again in a moment');
     const ttlMs = ttlArg ?? this.#timers.ttlMs;
     const maxTtlMs = maxTtlArg ?? this.#timers.maxTtlMs;
-    if (ttlMs > maxTtlMs) throw new JaneeError('AGENT_BAD_REQUEST', 'ttlMs is longer than maxTtlMs', 'the idle timeout cannot exceed the hard limit');
+    if (ttlMs > maxTtlMs)
+      throw new JaneeError('AGENT_BAD_REQUEST', 'ttlMs is longer than maxTtlMs', 'the idle timeout cannot exceed the hard limit');
     const { already } = await this.#keys.adopt(key.take());
     this.#timers.reset(ttlMs, maxTtlMs);
     return { state: 'unlocked', already, pid: process.pid, idleTtlMs: ttlMs, maxTtlMs };

@@ -72,7 +72,11 @@ function unsafeDir(dir: string, why: string, hint: string): JaneeError {
  */
 export async function checkSocketDir(socketPath: string, opts: { create: boolean }): Promise<boolean> {
   if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
-    throw new JaneeError('AGENT_SOCKET_PATH', `the agent socket path is too long for a Unix socket (${Buffer.byteLength(socketPath)} bytes): ${socketPath}`, 'set JANEE_AGENT_SOCK to a shorter path (in a directory only you can use)');
+    throw new JaneeError(
+      'AGENT_SOCKET_PATH',
+      `the agent socket path is too long for a Unix socket (${Buffer.byteLength(socketPath)} bytes): ${socketPath}`,
+      'set JANEE_AGENT_SOCK to a shorter path (in a directory only you can use)',
+    );
   }
   const dir = path.dirname(socketPath);
   if (opts.create) {
@@ -82,7 +86,11 @@ export async function checkSocketDir(socketPath: string, opts: { create: boolean
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== 'EEXIST') {
-        throw new JaneeError('AGENT_SOCKET_DIR', `cannot create the agent socket directory ${dir} (${code ?? 'error'})`, 'check that its parent directory exists and is writable, or set JANEE_AGENT_SOCK');
+        throw new JaneeError(
+          'AGENT_SOCKET_DIR',
+          `cannot create the agent socket directory ${dir} (${code ?? 'error'})`,
+          'check that its parent directory exists and is writable, or set JANEE_AGENT_SOCK',
+        );
       }
     }
   }
@@ -92,12 +100,21 @@ export async function checkSocketDir(socketPath: string, opts: { create: boolean
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && !opts.create) return false;
-    throw new JaneeError('AGENT_SOCKET_DIR', `cannot check the agent socket directory ${dir} (${code ?? 'error'})`, 'check its permissions, or set JANEE_AGENT_SOCK');
+    throw new JaneeError(
+      'AGENT_SOCKET_DIR',
+      `cannot check the agent socket directory ${dir} (${code ?? 'error'})`,
+      'check its permissions, or set JANEE_AGENT_SOCK',
+    );
   }
   const uid = myUid();
   if (st.isSymbolicLink()) throw unsafeDir(dir, 'it is a symbolic link', `remove it (rm ${dir}) and run the command again`);
   if (!st.isDirectory()) throw unsafeDir(dir, 'it is not a directory', `remove it (rm ${dir}) and run the command again`);
-  if (uid >= 0 && st.uid !== uid) throw unsafeDir(dir, `it is owned by uid ${st.uid}, not by you (uid ${uid})`, `someone else created it: remove it (as its owner or root) and run the command again, or set JANEE_AGENT_SOCK to a directory of yours`);
+  if (uid >= 0 && st.uid !== uid)
+    throw unsafeDir(
+      dir,
+      `it is owned by uid ${st.uid}, not by you (uid ${uid})`,
+      `someone else created it: remove it (as its owner or root) and run the command again, or set JANEE_AGENT_SOCK to a directory of yours`,
+    );
   if ((st.mode & 0o077) !== 0) {
     const shared = (st.mode & 0o1000) !== 0; // sticky: a shared directory such as /tmp
     throw unsafeDir(
@@ -124,17 +141,33 @@ export async function checkSocketFile(socketPath: string): Promise<SocketFileSta
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return 'missing';
-    throw new JaneeError('AGENT_UNSAFE_SOCKET', `cannot check the agent socket ${socketPath} (${code ?? 'error'})`, 'check the permissions of its directory');
+    throw new JaneeError(
+      'AGENT_UNSAFE_SOCKET',
+      `cannot check the agent socket ${socketPath} (${code ?? 'error'})`,
+      'check the permissions of its directory',
+    );
   }
   const uid = myUid();
   if (!st.isSocket()) {
-    throw new JaneeError('AGENT_UNSAFE_SOCKET', `refusing ${socketPath}: it is not a socket`, `remove it (rm ${socketPath}) and run \`janee unlock\` again`);
+    throw new JaneeError(
+      'AGENT_UNSAFE_SOCKET',
+      `refusing ${socketPath}: it is not a socket`,
+      `remove it (rm ${socketPath}) and run \`janee unlock\` again`,
+    );
   }
   if (uid >= 0 && st.uid !== uid) {
-    throw new JaneeError('AGENT_UNSAFE_SOCKET', `refusing the agent socket ${socketPath}: it is owned by uid ${st.uid}, not by you (uid ${uid})`, 'another user may be impersonating the agent: remove the socket (as its owner or root) and run `janee unlock` again');
+    throw new JaneeError(
+      'AGENT_UNSAFE_SOCKET',
+      `refusing the agent socket ${socketPath}: it is owned by uid ${st.uid}, not by you (uid ${uid})`,
+      'another user may be impersonating the agent: remove the socket (as its owner or root) and run `janee unlock` again',
+    );
   }
   if ((st.mode & 0o077) !== 0) {
-    throw new JaneeError('AGENT_UNSAFE_SOCKET', `refusing the agent socket ${socketPath}: its permissions are ${(st.mode & 0o777).toString(8).padStart(4, '0')}, not 0600`, `remove it (rm ${socketPath}) and run \`janee unlock\` again`);
+    throw new JaneeError(
+      'AGENT_UNSAFE_SOCKET',
+      `refusing the agent socket ${socketPath}: its permissions are ${(st.mode & 0o777).toString(8).padStart(4, '0')}, not 0600`,
+      `remove it (rm ${socketPath}) and run \`janee unlock\` again`,
+    );
   }
   return 'socket';
 }

@@ -64,7 +64,8 @@ export function formatEntry(e: AuditEntry): string {
   const t = OUTCOME_TEXT[e.outcome as string] ?? { word: escapeField(String(e.outcome).toUpperCase()), reason: 'unknown outcome' };
   let reason: string;
   const blockedWhy = e.outcome === 'blocked' && e.rule !== undefined ? BLOCKED_BY_CODE[e.rule] : undefined;
-  if (blockedWhy) reason = blockedWhy; // refused before any policy was looked at
+  if (blockedWhy)
+    reason = blockedWhy; // refused before any policy was looked at
   else if (e.outcome === 'error') reason = e.rule !== undefined ? escapeField(e.rule) : t.reason;
   else reason = e.rule !== undefined ? `${t.reason} (${escapeField(e.rule)})` : t.reason;
   const more = typeof e.count === 'number' ? ` | ×${e.count} more like this (coalesced)` : '';

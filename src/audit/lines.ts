@@ -59,7 +59,11 @@ export async function* fileLines(file: string, opts: { start?: number; maxLine?:
         }
         if (stop === bytesRead) break;
         lineNo++;
-        const text = tooLong ? '' : parts.length === 1 ? (parts[0] as Buffer).toString('utf8') : Buffer.concat(parts, partLen).toString('utf8');
+        const text = tooLong
+          ? ''
+          : parts.length === 1
+            ? (parts[0] as Buffer).toString('utf8')
+            : Buffer.concat(parts, partLen).toString('utf8');
         yield { lineNo, text, tooLong, terminated: true, end: pos + nl + 1 };
         parts = [];
         partLen = 0;

@@ -109,7 +109,10 @@ async function readWithPosition(dir: string, opts: ReadOptions): Promise<{ entri
     const name = files[i] as string;
     const out: AuditEntry[] = [];
     // With a limit, only the end of a file is needed: read it backwards.
-    const end = limit === Infinity ? await readFileEntries(path.join(dir, name), opts, out) : await tailFileEntries(path.join(dir, name), opts, limit - found, out);
+    const end =
+      limit === Infinity
+        ? await readFileEntries(path.join(dir, name), opts, out)
+        : await tailFileEntries(path.join(dir, name), opts, limit - found, out);
     if (i === files.length - 1) pos.offset = end;
     chunks.push(out);
     found += out.length;

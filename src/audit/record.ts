@@ -186,9 +186,7 @@ export function sealEntry(input: AuditInput, ts: string, seq: number, prev: stri
   return { entry, line: `${text.slice(0, -1)},"hash":"${hash}"}\n` };
 }
 
-type ParsedLine =
-  | { kind: 'entry'; entry: AuditEntry; hashOk: boolean; canonical: boolean }
-  | { kind: 'bad'; message: string };
+type ParsedLine = { kind: 'entry'; entry: AuditEntry; hashOk: boolean; canonical: boolean } | { kind: 'bad'; message: string };
 
 const HASH_SUFFIX = /,"hash":"([0-9a-f]{64})"\}$/;
 

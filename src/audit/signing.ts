@@ -148,7 +148,14 @@ async function readMark(file: string): Promise<SignedMark | null> {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new Error(`${file} is not a checkpoint mark (${(e as Error).message})`, { cause: e });
   }
-  if (typeof o !== 'object' || o === null || !Number.isSafeInteger(o.seq) || (o.seq as number) < 1 || typeof o.hash !== 'string' || !HEX64.test(o.hash)) {
+  if (
+    typeof o !== 'object' ||
+    o === null ||
+    !Number.isSafeInteger(o.seq) ||
+    (o.seq as number) < 1 ||
+    typeof o.hash !== 'string' ||
+    !HEX64.test(o.hash)
+  ) {
     throw new Error(`${file} is not a checkpoint mark`);
   }
   return { seq: o.seq as number, hash: o.hash };

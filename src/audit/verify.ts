@@ -149,7 +149,12 @@ function signatureProblem(kind: SignedKind, c: Checkpoint, keys: Keys): string |
   return null;
 }
 
-async function readAnchor(dir: string, keys: Keys, report: Report, warnings: string[]): Promise<{ seq: number; hash: string; signed: boolean } | null> {
+async function readAnchor(
+  dir: string,
+  keys: Keys,
+  report: Report,
+  warnings: string[],
+): Promise<{ seq: number; hash: string; signed: boolean } | null> {
   const text = await readSmall(path.join(dir, ANCHOR_FILE));
   if (text === null) return null;
   if (typeof text !== 'string') {
@@ -162,9 +167,16 @@ async function readAnchor(dir: string, keys: Keys, report: Report, warnings: str
   } catch {
     o = {};
   }
-  const unsignedOk = Number.isSafeInteger(o.seq) && typeof o.hash === 'string' && /^[0-9a-f]{64}$/.test(o.hash) && o.key === undefined && o.sig === undefined;
+  const unsignedOk =
+    Number.isSafeInteger(o.seq) &&
+    typeof o.hash === 'string' &&
+    /^[0-9a-f]{64}$/.test(o.hash) &&
+    o.key === undefined &&
+    o.sig === undefined;
   if (unsignedOk) {
-    warnings.push(`the log starts after an unsigned anchor (seq ${o.seq as number}): old files were deleted while the vault was locked, so where it starts is not signed`);
+    warnings.push(
+      `the log starts after an unsigned anchor (seq ${o.seq as number}): old files were deleted while the vault was locked, so where it starts is not signed`,
+    );
     return { seq: o.seq as number, hash: o.hash as string, signed: false };
   }
   const c = parseCheckpoint(text.trim());
@@ -178,7 +190,11 @@ async function readAnchor(dir: string, keys: Keys, report: Report, warnings: str
 }
 
 /** Valid checkpoints by seq (several may sign one seq); bad ones are reported. */
-async function readCheckpoints(dir: string, keys: Keys, report: Report): Promise<{ bySeq: Map<number, { c: Checkpoint; line: number }[]>; lines: number }> {
+async function readCheckpoints(
+  dir: string,
+  keys: Keys,
+  report: Report,
+): Promise<{ bySeq: Map<number, { c: Checkpoint; line: number }[]>; lines: number }> {
   const bySeq = new Map<number, { c: Checkpoint; line: number }[]>();
   let count = 0;
   try {
@@ -223,7 +239,11 @@ export async function verifyAudit(dir: string, env: NodeJS.ProcessEnv = process.
     warnings.push(`${(e as Error).message}: cannot check that the log was not cut back to an earlier checkpoint`);
   }
   const pinPath = pinFiles(dir, env).join(', ');
-  const keys: Keys = { listed: (await readKeyFile(path.join(dir, KEYS_FILE)).catch(() => null)) ?? new Map<string, string>(), pinned: await readPinnedKeys(dir, env), pinPath };
+  const keys: Keys = {
+    listed: (await readKeyFile(path.join(dir, KEYS_FILE)).catch(() => null)) ?? new Map<string, string>(),
+    pinned: await readPinnedKeys(dir, env),
+    pinPath,
+  };
   const files = await listLogFiles(dir);
   const head = await readHead(dir, report);
   const anchor = await readAnchor(dir, keys, report, warnings);
@@ -286,7 +306,11 @@ export async function verifyAudit(dir: string, env: NodeJS.ProcessEnv = process.
           checkpoints.bySeq.delete(e.seq);
           for (const { c, line } of cps) {
             if (c.hash !== e.hash) {
-              report(file, lineNo, `entry seq ${e.seq} differs from what checkpoint ${CHECKPOINT_FILE}:${line} signed: the log was rewritten`);
+              report(
+                file,
+                lineNo,
+                `entry seq ${e.seq} differs from what checkpoint ${CHECKPOINT_FILE}:${line} signed: the log was rewritten`,
+              );
             } else if (!signed || c.seq >= signed.seq) {
               signed = { seq: c.seq, ts: c.ts, key: c.key };
             }
@@ -295,7 +319,8 @@ export async function verifyAudit(dir: string, env: NodeJS.ProcessEnv = process.
         if (mark && e.seq === mark.seq) {
           markFound = true;
           markRewritten = e.hash !== mark.hash;
-          if (markRewritten) report(file, lineNo, `entry seq ${e.seq} differs from what was signed on this machine (${markPath}): the log was rewritten`);
+          if (markRewritten)
+            report(file, lineNo, `entry seq ${e.seq} differs from what was signed on this machine (${markPath}): the log was rewritten`);
         }
         if (head && typeof head === 'object' && e.seq === head.seq && e.hash === head.hash) headMatched = true;
         last = { seq: e.seq, hash: e.hash };
@@ -312,7 +337,9 @@ export async function verifyAudit(dir: string, env: NodeJS.ProcessEnv = process.
       report(
         CHECKPOINT_FILE,
         line,
-        seq > end ? `signs seq ${seq} but the log ends at seq ${end}: signed entries were deleted` : `signs seq ${seq}, which the log does not have: signed entries were deleted`,
+        seq > end
+          ? `signs seq ${seq} but the log ends at seq ${end}: signed entries were deleted`
+          : `signs seq ${seq}, which the log does not have: signed entries were deleted`,
       );
     }
   }
@@ -326,13 +353,24 @@ export async function verifyAudit(dir: string, env: NodeJS.ProcessEnv = process.
     );
   } else if (mark && !markRewritten) {
     const upTo = signed?.seq ?? 0;
-    if (upTo < mark.seq) report(CHECKPOINT_FILE, 0, `seq ${mark.seq} was signed on this machine (${markPath}), but ${CHECKPOINT_FILE} signs only up to seq ${upTo}: checkpoints were deleted`);
+    if (upTo < mark.seq)
+      report(
+        CHECKPOINT_FILE,
+        0,
+        `seq ${mark.seq} was signed on this machine (${markPath}), but ${CHECKPOINT_FILE} signs only up to seq ${upTo}: checkpoints were deleted`,
+      );
   }
   if (checkpoints.lines === 0 && keys.pinned && keys.pinned.size > 0 && entries > 0) {
-    report(CHECKPOINT_FILE, 0, `missing or empty, but this machine has signing keys pinned for this log (${pinPath}): checkpoints were deleted`);
+    report(
+      CHECKPOINT_FILE,
+      0,
+      `missing or empty, but this machine has signing keys pinned for this log (${pinPath}): checkpoints were deleted`,
+    );
   }
   if (!keys.pinned && (checkpoints.lines > 0 || anchor?.signed)) {
-    warnings.push(`the signing keys are not pinned on this machine (${pinPath}): a rewrite that also replaced ${KEYS_FILE} would not be detected here`);
+    warnings.push(
+      `the signing keys are not pinned on this machine (${pinPath}): a rewrite that also replaced ${KEYS_FILE} would not be detected here`,
+    );
   }
 
   if (head === 'missing') {
@@ -350,7 +388,7 @@ export async function verifyAudit(dir: string, env: NodeJS.ProcessEnv = process.
     }
   }
   if (truncatedReport) problems.push({ file: '', line: 0, message: `more than ${MAX_PROBLEMS} problems; the rest are not listed` });
-  const signedSeq = (signed)?.seq ?? (anchor?.signed ? anchor.seq : 0);
+  const signedSeq = signed?.seq ?? (anchor?.signed ? anchor.seq : 0);
   return {
     ok: problems.length === 0,
     entries,

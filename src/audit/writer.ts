@@ -77,15 +77,7 @@ import { JaneeError } from '../errors.js';
 import { atomicWrite, dropLockCandidate, ensureDir, FILE_MODE, withLock } from '../util/fsutil.js';
 import { listLogFiles } from './reader.js';
 import { ANCHOR_FILE, CHECKPOINT_FILE, makeCheckpoint, noteSigned, publishKey, type AuditSigner } from './signing.js';
-import {
-  fileNameFor,
-  GENESIS_HASH,
-  looseParse,
-  normalizeInput,
-  sealEntry,
-  type AuditEntry,
-  type AuditInput,
-} from './record.js';
+import { fileNameFor, GENESIS_HASH, looseParse, normalizeInput, sealEntry, type AuditEntry, type AuditInput } from './record.js';
 
 export interface AuditWriterOptions {
   /** Batch fsyncs at most this often (default 200 ms; 0 = fsync before each append resolves). */

@@ -12,7 +12,6 @@ export interface Streams {
 
 /** Control characters (incl. ANSI escapes) from files or agents never reach a terminal raw. */
 export function clean(s: string): string {
-   
   return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 

@@ -39,14 +39,30 @@ function describeParseError(e: Error & { candidates?: { usage: string }[] }, arg
       const only = distinct.length === 1 ? `$ ${distinct[0]}` : undefined;
       if (only !== undefined && hasExtraPositionals(argv, only)) return positionalError('extra', argv, only);
       const usages = [...new Set((e.candidates ?? []).map((c) => withPlaceholders(c.usage)))];
-      return { message: `missing or invalid arguments for \`janee ${argv[0]}\``, hint: usages.length ? `usage: ${usages.join(' | ')}` : helpHint };
+      return {
+        message: `missing or invalid arguments for \`janee ${argv[0]}\``,
+        hint: usages.length ? `usage: ${usages.join(' | ')}` : helpHint,
+      };
     }
     const word = argv[0] ?? '';
-    const words = [...new Set(cli.definitions().map((d) => d.path.split(' ')[1]).filter((w): w is string => w !== undefined))];
+    const words = [
+      ...new Set(
+        cli
+          .definitions()
+          .map((d) => d.path.split(' ')[1])
+          .filter((w): w is string => w !== undefined),
+      ),
+    ];
     const guess = word.startsWith('-') ? undefined : didYouMean(word, words);
-    return { message: `unknown command "${clean(word).slice(0, 40)}"`, hint: guess ? `did you mean \`janee ${guess}\`? (run \`janee --help\` for every command)` : helpHint };
+    return {
+      message: `unknown command "${clean(word).slice(0, 40)}"`,
+      hint: guess ? `did you mean \`janee ${guess}\`? (run \`janee --help\` for every command)` : helpHint,
+    };
   }
-  const msg = first.replace(/^Unknown Syntax Error: /, '').replace(/\.$/, '').replace(/ \("(-[^"=]*)?[^"]*"\)/, (_m, opt?: string) => (opt ? ` ("${opt}")` : '')); // never echo argument values: one may be a key
+  const msg = first
+    .replace(/^Unknown Syntax Error: /, '')
+    .replace(/\.$/, '')
+    .replace(/ \("(-[^"=]*)?[^"]*"\)/, (_m, opt?: string) => (opt ? ` ("${opt}")` : '')); // never echo argument values: one may be a key
   return { message: `${msg.charAt(0).toLowerCase()}${msg.slice(1)}`, hint: helpHint };
 }
 

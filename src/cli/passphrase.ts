@@ -23,7 +23,10 @@ interface PassphraseOptions {
 
 type PassphraseSource = 'file' | 'env' | 'stdin' | 'prompt';
 
-export async function getPassphrase(io: Streams, opts: PassphraseOptions = {}): Promise<{ passphrase: Uint8Array; source: PassphraseSource }> {
+export async function getPassphrase(
+  io: Streams,
+  opts: PassphraseOptions = {},
+): Promise<{ passphrase: Uint8Array; source: PassphraseSource }> {
   const got = await findPassphrase(io, opts);
   if (got) return got;
   throw new JaneeError(
@@ -34,12 +37,19 @@ export async function getPassphrase(io: Streams, opts: PassphraseOptions = {}): 
 }
 
 /** Like getPassphrase, but undefined when no source is available (never throws for "none"). */
-export async function findPassphrase(io: Streams, opts: PassphraseOptions = {}): Promise<{ passphrase: Uint8Array; source: PassphraseSource } | undefined> {
+export async function findPassphrase(
+  io: Streams,
+  opts: PassphraseOptions = {},
+): Promise<{ passphrase: Uint8Array; source: PassphraseSource } | undefined> {
   const env = opts.env ?? process.env;
   if (env.JANEE_PASSPHRASE_FILE) {
-    return { passphrase: nonEmpty(stripNewline(await readPassphraseFile(env.JANEE_PASSPHRASE_FILE)), 'JANEE_PASSPHRASE_FILE'), source: 'file' };
+    return {
+      passphrase: nonEmpty(stripNewline(await readPassphraseFile(env.JANEE_PASSPHRASE_FILE)), 'JANEE_PASSPHRASE_FILE'),
+      source: 'file',
+    };
   }
-  if (env.JANEE_PASSPHRASE) return { passphrase: nonEmpty(new TextEncoder().encode(env.JANEE_PASSPHRASE), 'JANEE_PASSPHRASE'), source: 'env' };
+  if (env.JANEE_PASSPHRASE)
+    return { passphrase: nonEmpty(new TextEncoder().encode(env.JANEE_PASSPHRASE), 'JANEE_PASSPHRASE'), source: 'env' };
   if (opts.fromStdin) return { passphrase: nonEmpty(await readStdinLine(io.stdin), '--passphrase-stdin'), source: 'stdin' };
   if (opts.noPrompt || !io.stdin.isTTY || !io.stderr.isTTY) return undefined;
   // A mistyped confirmation asks again (both times), up to CONFIRM_TRIES.
@@ -52,7 +62,8 @@ export async function findPassphrase(io: Streams, opts: PassphraseOptions = {}):
     second.fill(0);
     if (same) return { passphrase: first, source: 'prompt' };
     first.fill(0);
-    if (attempt >= CONFIRM_TRIES) throw new JaneeError('PASSPHRASE_MISMATCH', 'the two passphrases differ', 'run the command again and type the same passphrase twice');
+    if (attempt >= CONFIRM_TRIES)
+      throw new JaneeError('PASSPHRASE_MISMATCH', 'the two passphrases differ', 'run the command again and type the same passphrase twice');
     io.stderr.write('janee: warning: the two passphrases differ; type it again\n');
   }
 }
@@ -63,7 +74,11 @@ async function readPassphraseFile(file: string): Promise<Uint8Array> {
   try {
     return new Uint8Array(await fs.readFile(file));
   } catch (e) {
-    throw new JaneeError('NO_PASSPHRASE', `cannot read JANEE_PASSPHRASE_FILE ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, 'point JANEE_PASSPHRASE_FILE at a readable file holding the passphrase');
+    throw new JaneeError(
+      'NO_PASSPHRASE',
+      `cannot read JANEE_PASSPHRASE_FILE ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+      'point JANEE_PASSPHRASE_FILE at a readable file holding the passphrase',
+    );
   }
 }
 
@@ -164,7 +179,8 @@ export function promptHidden(io: Streams, prompt: string): Promise<Uint8Array> {
         if (b === 0x03) return finish(new JaneeError('CANCELLED', 'cancelled', undefined, 130));
         if (b === 0x04 && bytes.length === 0) return finish(new JaneeError('CANCELLED', 'cancelled', undefined, 130));
         if (b === 0x7f || b === 0x08) bytes.pop();
-        else if (b === 0x15) bytes.length = 0; // ^U clears the line
+        else if (b === 0x15)
+          bytes.length = 0; // ^U clears the line
         else bytes.push(b);
       }
       chunk.fill(0);

@@ -35,7 +35,11 @@ export async function openServeGate(cmd: JaneeCommand): Promise<Gate> {
 }
 
 function noVaultError(vaultFile: string): JaneeError {
-  return new JaneeError('VAULT_NOT_FOUND', `there is no vault at ${vaultFile}`, 'check JANEE_HOME / JANEE_VAULT in the MCP client config, or create it with `janee init` and add secrets with `janee add`');
+  return new JaneeError(
+    'VAULT_NOT_FOUND',
+    `there is no vault at ${vaultFile}`,
+    'check JANEE_HOME / JANEE_VAULT in the MCP client config, or create it with `janee init` and add secrets with `janee add`',
+  );
 }
 
 /**
@@ -90,14 +94,18 @@ async function openGate(cmd: JaneeCommand, vaultFile: string): Promise<Gate> {
   if (agentProblem) info(stderr, `not using the agent: ${agentProblem.message}${agentProblem.hint ? ` (${agentProblem.hint})` : ''}`);
   if (hello) {
     delete process.env.JANEE_PASSPHRASE;
-    if (hello.config !== cmd.configFile) info(stderr, `note: the agent uses ${hello.config}, this serve was started with ${cmd.configFile}`);
+    if (hello.config !== cmd.configFile)
+      info(stderr, `note: the agent uses ${hello.config}, this serve was started with ${cmd.configFile}`);
     return agentGate;
   }
   const found = await findPassphrase(cmd.io, { noPrompt: true });
   // Nothing janee spawns may inherit the passphrase.
   delete process.env.JANEE_PASSPHRASE;
   if (!found) {
-    info(stderr, `vault is locked: ${vaultFile} (no agent at ${socketPath}): tools will say so until you run \`janee unlock\` in a terminal (or set JANEE_PASSPHRASE_FILE)`);
+    info(
+      stderr,
+      `vault is locked: ${vaultFile} (no agent at ${socketPath}): tools will say so until you run \`janee unlock\` in a terminal (or set JANEE_PASSPHRASE_FILE)`,
+    );
     return agentGate;
   }
   using passphrase = secret(found.passphrase);

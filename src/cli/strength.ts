@@ -9,8 +9,26 @@
 const MIN_PASSPHRASE_LENGTH = 12;
 
 const COMMON = [
-  'password', 'passw0rd', 'letmein', 'welcome', 'iloveyou', 'admin', 'monkey', 'dragon', 'qwerty', 'azerty',
-  'sunshine', 'princess', 'football', 'baseball', 'master', 'shadow', 'secret', 'trustno1', 'changeme', 'janee',
+  'password',
+  'passw0rd',
+  'letmein',
+  'welcome',
+  'iloveyou',
+  'admin',
+  'monkey',
+  'dragon',
+  'qwerty',
+  'azerty',
+  'sunshine',
+  'princess',
+  'football',
+  'baseball',
+  'master',
+  'shadow',
+  'secret',
+  'trustno1',
+  'changeme',
+  'janee',
 ];
 const SEQUENCES = ['0123456789', 'abcdefghijklmnopqrstuvwxyz', 'qwertyuiop', 'asdfghjkl', 'zxcvbnm'];
 

@@ -125,7 +125,9 @@ export function positionalError(kind: 'missing' | 'extra', argv: readonly string
   const usage = `usage: ${withPlaceholders(usageLine.replace(/^\$ /, ''))}`;
   if (kind === 'missing') {
     const missing = shape.required.slice(Math.min(given, shape.required.length));
-    const what = missing.length ? `missing positional ${missing.length === 1 ? 'argument' : 'arguments'} ${list(missing)}` : 'missing positional arguments';
+    const what = missing.length
+      ? `missing positional ${missing.length === 1 ? 'argument' : 'arguments'} ${list(missing)}`
+      : 'missing positional arguments';
     return { message: `${what} for \`${cmd}\``, hint: usage };
   }
   const max = shape.required.length + shape.optional.length;

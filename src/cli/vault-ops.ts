@@ -31,7 +31,10 @@ const PASSPHRASE_TRIES = 3;
  */
 export async function unlockWithPassphrase(io: Streams, file: string, opts: UnlockOptions = {}): Promise<UnlockedVault> {
   for (let attempt = 1; ; attempt++) {
-    const { passphrase, source } = await getPassphrase(io, { fromStdin: opts.passphraseStdin ?? false, prompt: opts.prompt ?? 'vault passphrase: ' });
+    const { passphrase, source } = await getPassphrase(io, {
+      fromStdin: opts.passphraseStdin ?? false,
+      prompt: opts.prompt ?? 'vault passphrase: ',
+    });
     using _p = secret(passphrase);
     try {
       return await withProgress(io.stderr, 'unlocking vault', unlockVaultFile(file, passphrase));
@@ -44,7 +47,11 @@ export async function unlockWithPassphrase(io: Streams, file: string, opts: Unlo
 
 function requireEntryAbsent(data: VaultData, name: string): void {
   if (Object.hasOwn(data.entries, name)) {
-    throw new JaneeError('VAULT_DUPLICATE', `the vault already holds a secret named "${name}"`, `run \`janee remove ${name}\` first, or pick another name`);
+    throw new JaneeError(
+      'VAULT_DUPLICATE',
+      `the vault already holds a secret named "${name}"`,
+      `run \`janee remove ${name}\` first, or pick another name`,
+    );
   }
 }
 
@@ -104,7 +111,11 @@ function replacementEntry(name: string, old: VaultEntry, entry: VaultEntry): Vau
   const wider = entry.origins.filter((o) => !old.origins.includes(o));
   if (wider.length > 0) {
     // Only in a race (set found no entry, then one appeared, bound elsewhere): the agent refuses the same (server.ts).
-    throw new JaneeError('BIND_NEEDS_PASSPHRASE', `replacing the secret "${name}" would bind it to ${wider.join(', ')}, where it is not bound now`, `binding a secret to another origin needs the passphrase: \`janee bind ${name} URL\``);
+    throw new JaneeError(
+      'BIND_NEEDS_PASSPHRASE',
+      `replacing the secret "${name}" would bind it to ${wider.join(', ')}, where it is not bound now`,
+      `binding a secret to another origin needs the passphrase: \`janee bind ${name} URL\``,
+    );
   }
   return { ...entry, created: old.created };
 }
@@ -222,7 +233,11 @@ async function unlockedAgent(io: Streams, file: string, opts: { sendsSecret?: bo
  */
 export async function checkBeforeSecret(conn: AgentConnection, socketPath: string, fileKey?: Uint8Array): Promise<void> {
   if (fileKey && !(await proveAgent(conn, fileKey, socketPath))) {
-    throw new JaneeError('AGENT_NOT_VERIFIED', `not sending anything secret to the agent at ${socketPath}: it did not prove it holds this vault's key`, 'run `janee lock`, check the processes of your user, then `janee unlock`');
+    throw new JaneeError(
+      'AGENT_NOT_VERIFIED',
+      `not sending anything secret to the agent at ${socketPath}: it did not prove it holds this vault's key`,
+      'run `janee lock`, check the processes of your user, then `janee unlock`',
+    );
   }
   await checkAgentPeer(socketPath, conn.hello.pid);
 }

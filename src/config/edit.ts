@@ -33,7 +33,10 @@ export interface NewService {
 }
 
 /** Applies `fn` to the parsed document of `file` and saves it if the result validates. */
-export async function editConfig<T>(file: string, fn: (doc: Document.Parsed) => T): Promise<{ result: T; config: JaneeConfig; before: string | undefined; after: string }> {
+export async function editConfig<T>(
+  file: string,
+  fn: (doc: Document.Parsed) => T,
+): Promise<{ result: T; config: JaneeConfig; before: string | undefined; after: string }> {
   await ensureDir(path.dirname(file));
   return withLock(file, async () => {
     const before = await readConfigText(file);
@@ -186,7 +189,11 @@ export function hasService(doc: Document.Parsed, name: string): boolean {
 export function addServiceNode(doc: Document.Parsed, svc: NewService): void {
   const services = servicesMap(doc);
   if (services.has(svc.name)) {
-    throw new JaneeError('CONFIG_DUPLICATE', `service "${svc.name}" already exists in config.yaml`, `pick another name, or run \`janee remove ${svc.name}\` first`);
+    throw new JaneeError(
+      'CONFIG_DUPLICATE',
+      `service "${svc.name}" already exists in config.yaml`,
+      `pick another name, or run \`janee remove ${svc.name}\` first`,
+    );
   }
   const entry = new YAMLMap();
   entry.set('baseUrl', svc.baseUrl);
@@ -238,19 +245,25 @@ export function editServiceNode(doc: Document.Parsed, name: string, change: Rule
     const items = change.clearPolicies || !isSeq(existing) ? [] : existing.items;
     const isDeny = (it: unknown) => isMap(it) && it.get('deny') === true;
     const kept = items.filter((it) => (isDeny(it) ? !change.deny : !change.allow));
-    const rules = [...kept, ...(change.allow ?? []).map((r) => ruleNode(doc, r)), ...(change.deny ?? []).map((r) => ruleNode(doc, { ...r, deny: true }))];
+    const rules = [
+      ...kept,
+      ...(change.allow ?? []).map((r) => ruleNode(doc, r)),
+      ...(change.deny ?? []).map((r) => ruleNode(doc, { ...r, deny: true })),
+    ];
     if (rules.length === 0) node.delete('policies');
     else if (isSeq(existing)) {
       existing.items = rules;
       existing.flow = false; // a one-line [ … ] list would grow into a hard-to-read wrapped one
-    }
-    else {
+    } else {
       const list = new YAMLSeq();
       list.items = rules;
       node.set('policies', list);
     }
   }
-  for (const [key, value] of [['rateLimit', change.rateLimit], ['testPath', change.testPath]] as const) {
+  for (const [key, value] of [
+    ['rateLimit', change.rateLimit],
+    ['testPath', change.testPath],
+  ] as const) {
     if (value === null) node.delete(key);
     else if (value !== undefined) node.set(key, value);
   }
@@ -265,7 +278,11 @@ export function removeServiceNode(doc: Document.Parsed, name: string): boolean {
  * bytes back exactly; otherwise apply `fallback` (e.g. remove just our service),
  * so a concurrent writer's change is never lost.
  */
-export async function undoConfigEdit(file: string, edit: { before: string | undefined; after: string }, fallback: (doc: Document.Parsed) => void): Promise<void> {
+export async function undoConfigEdit(
+  file: string,
+  edit: { before: string | undefined; after: string },
+  fallback: (doc: Document.Parsed) => void,
+): Promise<void> {
   const done = await withLock(file, async () => {
     if ((await readConfigText(file)) !== edit.after) return false;
     if (edit.before === undefined) await fs.rm(file, { force: true });

@@ -29,7 +29,18 @@ const METHOD_TOKEN = /^(\*|GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS)$/;
 /** Keys that mean "a secret is written right here". */
 /** Top-level keys of Janee 0.x configs. */
 const LEGACY_TOP_LEVEL = new Set(['capabilities', 'masterKey', 'server', 'llm']);
-const INLINE_SECRET_KEYS = new Set(['key', 'token', 'value', 'secret', 'password', 'apikey', 'api_key', 'apiKey', 'credential', 'credentials']);
+const INLINE_SECRET_KEYS = new Set([
+  'key',
+  'token',
+  'value',
+  'secret',
+  'password',
+  'apikey',
+  'api_key',
+  'apiKey',
+  'credential',
+  'credentials',
+]);
 
 export interface ParsedConfigFile {
   doc: Document.Parsed;
@@ -87,7 +98,8 @@ class Validator {
   }
 
   string(node: unknown, field: string): string {
-    if (!isScalar(node) || typeof node.value !== 'string' || node.value === '') this.fail(node as Node, field, 'expected a non-empty string');
+    if (!isScalar(node) || typeof node.value !== 'string' || node.value === '')
+      this.fail(node as Node, field, 'expected a non-empty string');
     return node.value;
   }
 
@@ -100,7 +112,12 @@ class Validator {
       if (!allowed.includes(name)) {
         if (INLINE_SECRET_KEYS.has(name)) this.inlineSecret(key, `${field}.${name}`);
         if (field === '(top level)' && LEGACY_TOP_LEVEL.has(name)) {
-          this.fail(key, name, 'this looks like a Janee 0.x config (it is not read by this version)', 'run `janee migrate` to import it into the vault and the new config format');
+          this.fail(
+            key,
+            name,
+            'this looks like a Janee 0.x config (it is not read by this version)',
+            'run `janee migrate` to import it into the vault and the new config format',
+          );
         }
         this.fail(key, `${field}.${name}`, `unknown key (expected one of: ${allowed.join(', ')})`);
       }
@@ -160,7 +177,16 @@ function validateAudit(v: Validator, node: Node): AuditConfig {
 
 function validateService(v: Validator, name: string, node: Node | null): ServiceConfig {
   const f = `services.${name}`;
-  const fields = v.entries(v.map(node, f), f, ['baseUrl', 'auth', 'policies', 'rateLimit', 'maxResponseBytes', 'timeoutMs', 'description', 'testPath']);
+  const fields = v.entries(v.map(node, f), f, [
+    'baseUrl',
+    'auth',
+    'policies',
+    'rateLimit',
+    'maxResponseBytes',
+    'timeoutMs',
+    'description',
+    'testPath',
+  ]);
   const baseNode = fields.get('baseUrl')?.value;
   if (!baseNode) v.fail(node, f, 'missing baseUrl');
   const rawBase = v.string(baseNode, `${f}.baseUrl`);
@@ -188,7 +214,13 @@ function validateService(v: Validator, name: string, node: Node | null): Service
     auth,
     policies,
     rateLimit,
-    maxResponseBytes: positiveInt(v, `${f}.maxResponseBytes`, fields.get('maxResponseBytes')?.value, DEFAULT_MAX_RESPONSE_BYTES, 64 * 1024 * 1024),
+    maxResponseBytes: positiveInt(
+      v,
+      `${f}.maxResponseBytes`,
+      fields.get('maxResponseBytes')?.value,
+      DEFAULT_MAX_RESPONSE_BYTES,
+      64 * 1024 * 1024,
+    ),
     timeoutMs: positiveInt(v, `${f}.timeoutMs`, fields.get('timeoutMs')?.value, DEFAULT_TIMEOUT_MS, 10 * 60_000),
   };
   if (testNode) svc.testPath = validateTestPath(v, `${f}.testPath`, testNode, baseUrl);
@@ -220,7 +252,12 @@ function validateTestPath(v: Validator, f: string, node: Node, baseUrl: string):
 
 function validateAuth(v: Validator, f: string, node: Node): AuthSpec {
   if (isScalar(node) && typeof node.value === 'string' && (AUTH_TYPES as readonly string[]).includes(node.value)) {
-    if (node.value === 'header' || node.value === 'query') v.fail(node, f, `auth type ${node.value} needs a ${node.value === 'header' ? 'name' : 'param'}: write auth: { type: ${node.value}, ${node.value === 'header' ? 'name: X-Api-Key' : 'param: api_key'} }`);
+    if (node.value === 'header' || node.value === 'query')
+      v.fail(
+        node,
+        f,
+        `auth type ${node.value} needs a ${node.value === 'header' ? 'name' : 'param'}: write auth: { type: ${node.value}, ${node.value === 'header' ? 'name: X-Api-Key' : 'param: api_key'} }`,
+      );
     return { type: node.value as 'bearer' | 'basic' };
   }
   const fields = v.entries(v.map(node, f), f, ['type', 'name', 'param']);
@@ -241,7 +278,8 @@ function validateAuth(v: Validator, f: string, node: Node): AuthSpec {
       if (!n) v.fail(node, f, 'auth type header needs a name (e.g. name: X-Api-Key)');
       const name = v.string(n.value, `${f}.name`);
       if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) v.fail(n.value, `${f}.name`, 'not a valid HTTP header name');
-      if (/^(host|content-length|transfer-encoding|connection|cookie)$/i.test(name)) v.fail(n.value, `${f}.name`, `${name} cannot carry a credential`);
+      if (/^(host|content-length|transfer-encoding|connection|cookie)$/i.test(name))
+        v.fail(n.value, `${f}.name`, `${name} cannot carry a credential`);
       return { type, name };
     }
     case 'query': {
@@ -275,10 +313,12 @@ function validatePolicies(v: Validator, f: string, node: Node | null): PolicyRul
     const methodsNode = fields.get('methods')?.value;
     let methods = ['*'];
     if (methodsNode) {
-      if (!isSeq(methodsNode) || methodsNode.items.length === 0) v.fail(methodsNode, `${fi}.methods`, 'expected a non-empty list like [GET, POST] or ["*"]');
+      if (!isSeq(methodsNode) || methodsNode.items.length === 0)
+        v.fail(methodsNode, `${fi}.methods`, 'expected a non-empty list like [GET, POST] or ["*"]');
       methods = methodsNode.items.map((m, j) => {
         const s = v.string(m, `${fi}.methods[${j}]`).toUpperCase();
-        if (!METHOD_TOKEN.test(s)) v.fail(m as Node, `${fi}.methods[${j}]`, `unknown method "${s}" (expected GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS or "*")`);
+        if (!METHOD_TOKEN.test(s))
+          v.fail(m as Node, `${fi}.methods[${j}]`, `unknown method "${s}" (expected GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS or "*")`);
         return s;
       });
     }
@@ -292,8 +332,18 @@ function validatePolicies(v: Validator, f: string, node: Node | null): PolicyRul
   });
 }
 
-
-const WINDOWS: Record<string, number> = { sec: 1000, s: 1000, second: 1000, min: 60_000, m: 60_000, minute: 60_000, hour: 3_600_000, h: 3_600_000, day: 86_400_000, d: 86_400_000 };
+const WINDOWS: Record<string, number> = {
+  sec: 1000,
+  s: 1000,
+  second: 1000,
+  min: 60_000,
+  m: 60_000,
+  minute: 60_000,
+  hour: 3_600_000,
+  h: 3_600_000,
+  day: 86_400_000,
+  d: 86_400_000,
+};
 
 export function parseRateLimit(text: string): RateLimit | undefined {
   const m = /^\s*(\d{1,9})\s*\/\s*([a-z]+)\s*$/.exec(text);

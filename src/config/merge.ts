@@ -35,10 +35,20 @@ function keyName(p: YamlPair): unknown {
 }
 
 function isMapLike(n: unknown): n is YamlMapLike {
-  return typeof n === 'object' && n !== null && Array.isArray((n as YamlMapLike).items) && (n as YamlMapLike).items.every((i) => typeof i === 'object' && i !== null && 'key' in i);
+  return (
+    typeof n === 'object' &&
+    n !== null &&
+    Array.isArray((n as YamlMapLike).items) &&
+    (n as YamlMapLike).items.every((i) => typeof i === 'object' && i !== null && 'key' in i)
+  );
 }
 
-export function mergeConfigText(file: string, baseText: string | undefined, oursText: string, theirsText: string): { text: string; changes: string[] } {
+export function mergeConfigText(
+  file: string,
+  baseText: string | undefined,
+  oursText: string,
+  theirsText: string,
+): { text: string; changes: string[] } {
   const a = parseConfigText(file, oursText);
   const b = parseConfigText(file, theirsText);
   const asObj = (v: unknown): Js => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Js) : {});

@@ -1,11 +1,7 @@
 /** The validated, in-memory form of config.yaml. No secrets ever live here. */
 import type { PolicyRule } from '../policy/types.js';
 
-export type AuthSpec =
-  | { type: 'bearer' }
-  | { type: 'basic' }
-  | { type: 'header'; name: string }
-  | { type: 'query'; param: string };
+export type AuthSpec = { type: 'bearer' } | { type: 'basic' } | { type: 'header'; name: string } | { type: 'query'; param: string };
 
 export type AuthType = AuthSpec['type'];
 export const AUTH_TYPES: readonly AuthType[] = ['bearer', 'basic', 'header', 'query'];

@@ -24,10 +24,24 @@ export function parseBaseUrl(raw: string): ParsedBaseUrl {
     throw new JaneeError('CONFIG_INVALID', `base URL must be http(s), got ${u.protocol}`, 'use a full URL such as https://api.example.com');
   }
   if (u.protocol === 'http:' && !LOOPBACK.test(u.hostname)) {
-    throw new JaneeError('CONFIG_INVALID', `refusing plain http to ${u.host}: the credential would cross the network unencrypted`, 'use https (plain http is allowed only for localhost)');
+    throw new JaneeError(
+      'CONFIG_INVALID',
+      `refusing plain http to ${u.host}: the credential would cross the network unencrypted`,
+      'use https (plain http is allowed only for localhost)',
+    );
   }
-  if (u.username || u.password) throw new JaneeError('CONFIG_INVALID', 'base URL must not contain a user name or password', 'put credentials in the vault with `janee add`');
-  if (u.search || u.hash || raw.includes('?') || raw.includes('#')) throw new JaneeError('CONFIG_INVALID', 'base URL must not have a query or fragment', 'use auth type query to send a key as a query parameter');
+  if (u.username || u.password)
+    throw new JaneeError(
+      'CONFIG_INVALID',
+      'base URL must not contain a user name or password',
+      'put credentials in the vault with `janee add`',
+    );
+  if (u.search || u.hash || raw.includes('?') || raw.includes('#'))
+    throw new JaneeError(
+      'CONFIG_INVALID',
+      'base URL must not have a query or fragment',
+      'use auth type query to send a key as a query parameter',
+    );
   const pathname = u.pathname.replace(/\/+$/, '');
   return { baseUrl: `${u.origin}${pathname}`, origin: u.origin };
 }
@@ -37,5 +51,9 @@ export function originOf(raw: string): string {
 }
 
 function printable(s: string): string {
-  return s.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/).*@/s, '$1***@').replace(/[?#].*$/s, '?***').replace(/[^\x20-\x7e]/g, '?').slice(0, 200); // never echo userinfo or a query: they may hold a key
+  return s
+    .replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/).*@/s, '$1***@')
+    .replace(/[?#].*$/s, '?***')
+    .replace(/[^\x20-\x7e]/g, '?')
+    .slice(0, 200); // never echo userinfo or a query: they may hold a key
 }

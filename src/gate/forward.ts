@@ -88,7 +88,6 @@ function seconds(ms: number): string {
   return `${Number.isInteger(s) ? s : Number(s.toFixed(s < 1 ? 3 : 1))}s`;
 }
 
-
 export class Forwarder {
   readonly #agent: Agent;
   readonly #dispatcher: Dispatcher;

@@ -83,7 +83,9 @@ export class LocalGate implements Gate {
       name: s.name,
       baseUrl: s.baseUrl,
       authType: s.auth.type,
-      policies: s.policies ? s.policies.map((p) => (p.deny ? { path: p.path, methods: p.methods, deny: true } : { path: p.path, methods: p.methods })) : null,
+      policies: s.policies
+        ? s.policies.map((p) => (p.deny ? { path: p.path, methods: p.methods, deny: true } : { path: p.path, methods: p.methods }))
+        : null,
       rateLimit: s.rateLimit?.text ?? null,
       blocked: isKilled(kill, s.name),
       secretPresent: Object.hasOwn(data.entries, s.name),
@@ -107,7 +109,13 @@ export class LocalGate implements Gate {
     let audited = false;
     const audit = (a: Partial<Audit>) => {
       audited = true;
-      const input: AuditInput = { ...base, ...a, agent: caller.agent, agentSource: caller.agentSource, ms: Math.round((performance.now() - started) * 10) / 10 };
+      const input: AuditInput = {
+        ...base,
+        ...a,
+        agent: caller.agent,
+        agentSource: caller.agentSource,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+      };
       if (input.outcome === 'allowed') return this.#audit.append(input);
       return this.#refusals.refuse(input, this.#lastConfig?.services.has(svcName) === true);
     };
@@ -118,16 +126,28 @@ export class LocalGate implements Gate {
       if (config !== this.#lastConfig) {
         this.#lastConfig = config;
         const a = config.audit;
-        this.#audit.setPolicy({ keepDays: a?.keepDays, checkpointEvery: a?.checkpointEvery, checkpointMs: a?.checkpointSeconds === undefined ? undefined : a.checkpointSeconds * 1000 });
+        this.#audit.setPolicy({
+          keepDays: a?.keepDays,
+          checkpointEvery: a?.checkpointEvery,
+          checkpointMs: a?.checkpointSeconds === undefined ? undefined : a.checkpointSeconds * 1000,
+        });
       }
       const kill = await this.#kill.current();
       if (isKilled(kill, svcName)) {
-        throw new JaneeError('GATE_KILLED', `kill switch is on${kill.all ? '' : ` for ${svcName}`}: every call is blocked`, `a human can run \`janee killswitch off${kill.all ? (kill.services.has(svcName) ? ' --all' : '') : ` ${svcName}`}\` to allow calls again`);
+        throw new JaneeError(
+          'GATE_KILLED',
+          `kill switch is on${kill.all ? '' : ` for ${svcName}`}: every call is blocked`,
+          `a human can run \`janee killswitch off${kill.all ? (kill.services.has(svcName) ? ' --all' : '') : ` ${svcName}`}\` to allow calls again`,
+        );
       }
       const svc = config.services.get(svcName);
       if (!svc) {
         const names = [...config.services.keys()];
-        throw new JaneeError('GATE_UNKNOWN_SERVICE', `unknown service "${svcName.slice(0, 100)}"`, names.length ? `known services: ${names.join(', ')}` : 'no services are configured; a human adds them with `janee add`');
+        throw new JaneeError(
+          'GATE_UNKNOWN_SERVICE',
+          `unknown service "${svcName.slice(0, 100)}"`,
+          names.length ? `known services: ${names.join(', ')}` : 'no services are configured; a human adds them with `janee add`',
+        );
       }
       const method = normalizeMethod(req.method);
       const target = normalizeRequestTarget(req.path, req.query);
@@ -136,7 +156,11 @@ export class LocalGate implements Gate {
 
       const decision = evaluatePolicies(svc.policies, method, target.path);
       if (!decision.allowed) {
-        const err = new JaneeError('GATE_BLOCKED', describeBlocked(svc.name, method, target.path, svc.policies, decision), 'use one of the allowed requests, or ask the human to change the policies in config.yaml');
+        const err = new JaneeError(
+          'GATE_BLOCKED',
+          describeBlocked(svc.name, method, target.path, svc.policies, decision),
+          'use one of the allowed requests, or ask the human to change the policies in config.yaml',
+        );
         await audit({ outcome: 'blocked', rule: decision.rule ?? 'no matching policy' });
         throw err;
       }
@@ -144,13 +168,18 @@ export class LocalGate implements Gate {
       if (!limit.ok) {
         const secs = Math.max(1, Math.ceil(limit.retryAfterMs / 1000));
         await audit({ outcome: 'rate_limited', rule: svc.rateLimit?.text ?? 'rateLimit' });
-        throw new JaneeError('GATE_RATE_LIMITED', `rate limited: ${svc.name} allows ${svc.rateLimit?.text}; retry in ${secs}s`, `wait ${secs}s before calling ${svc.name} again`);
+        throw new JaneeError(
+          'GATE_RATE_LIMITED',
+          `rate limited: ${svc.name} allows ${svc.rateLimit?.text}; retry in ${secs}s`,
+          `wait ${secs}s before calling ${svc.name} again`,
+        );
       }
 
       const data = await this.#vaultData();
       redactor = this.#redactor(config, data);
       const entry = data.entries[svc.name];
-      if (!entry) throw new JaneeError('GATE_NO_SECRET', `no secret for ${svc.name} in the vault`, `a human adds it with \`janee set ${svc.name}\``);
+      if (!entry)
+        throw new JaneeError('GATE_NO_SECRET', `no secret for ${svc.name} in the vault`, `a human adds it with \`janee set ${svc.name}\``);
       const origin = parseBaseUrl(svc.baseUrl).origin;
       if (!entry.origins.includes(origin)) {
         const err = new JaneeError(
@@ -164,7 +193,9 @@ export class LocalGate implements Gate {
 
       const { url, headers, body } = this.#buildRequest(svc, method, target, req, entry.fields);
       this.#forwarder ??= import('./forward.js').then((m) => new m.Forwarder());
-      const res = await (await this.#forwarder).forward({ url, method, headers, body, timeoutMs: svc.timeoutMs, maxResponseBytes: svc.maxResponseBytes });
+      const res = await (
+        await this.#forwarder
+      ).forward({ url, method, headers, body, timeoutMs: svc.timeoutMs, maxResponseBytes: svc.maxResponseBytes });
       const encoded = redactor.redactBody(res.body, res.headers['content-type'], res.truncated);
       const result: ExecuteResult = {
         status: res.status,
@@ -176,7 +207,10 @@ export class LocalGate implements Gate {
       await audit({ outcome: 'allowed', status: res.status });
       return result;
     } catch (e) {
-      const err = e instanceof JaneeError ? e : new JaneeError('GATE_INTERNAL', 'internal error in the gate', 'this is a bug in janee; the call was not completed');
+      const err =
+        e instanceof JaneeError
+          ? e
+          : new JaneeError('GATE_INTERNAL', 'internal error in the gate', 'this is a bug in janee; the call was not completed');
       if (!audited) {
         await audit(outcomeFor(err));
       }
@@ -184,24 +218,37 @@ export class LocalGate implements Gate {
     }
   }
 
-  #buildRequest(svc: ServiceConfig, method: string, target: { path: string; query: string }, req: ExecuteRequest, fields: Record<string, string>) {
+  #buildRequest(
+    svc: ServiceConfig,
+    method: string,
+    target: { path: string; query: string },
+    req: ExecuteRequest,
+    fields: Record<string, string>,
+  ) {
     const inj = injectCredential(svc.auth, fields, svc.name);
     const headers = sanitizeAgentHeaders(req.headers, authHeaderName(svc.auth));
     let body: string | undefined;
     if (req.body !== undefined && req.body !== null) {
-      if (method === 'GET' || method === 'HEAD') throw new JaneeError('GATE_BAD_REQUEST', `${method} requests cannot have a body`, 'send the data as query parameters, or use POST');
+      if (method === 'GET' || method === 'HEAD')
+        throw new JaneeError('GATE_BAD_REQUEST', `${method} requests cannot have a body`, 'send the data as query parameters, or use POST');
       if (typeof req.body === 'string') body = req.body;
       else if (typeof req.body === 'object') {
         body = JSON.stringify(req.body);
         if (!Object.keys(headers).includes('content-type')) headers['content-type'] = 'application/json';
-      } else throw new JaneeError('GATE_BAD_REQUEST', 'body must be a string or a JSON object', 'send a string, or an object to send as JSON');
-      if (Buffer.byteLength(body) > MAX_REQUEST_BODY_BYTES) throw new JaneeError('GATE_BAD_REQUEST', `body is larger than ${MAX_REQUEST_BODY_BYTES} bytes`, 'send a smaller body');
+      } else
+        throw new JaneeError('GATE_BAD_REQUEST', 'body must be a string or a JSON object', 'send a string, or an object to send as JSON');
+      if (Buffer.byteLength(body) > MAX_REQUEST_BODY_BYTES)
+        throw new JaneeError('GATE_BAD_REQUEST', `body is larger than ${MAX_REQUEST_BODY_BYTES} bytes`, 'send a smaller body');
     }
     let query = target.query;
     for (const [name, value] of inj.queryParams) {
       // The credential's parameter is ours: an agent-supplied one of that name is refused, not merged.
       if (query.split('&').some((kv) => safeDecode(kv.split('=')[0] ?? '') === name)) {
-        throw new JaneeError('GATE_BAD_REQUEST', `query parameter "${name}" is reserved for the credential`, `remove ${name} from the query`);
+        throw new JaneeError(
+          'GATE_BAD_REQUEST',
+          `query parameter "${name}" is reserved for the credential`,
+          `remove ${name} from the query`,
+        );
       }
       query = `${query ? `${query}&` : ''}${encodeQueryComponent(name)}=${encodeQueryComponent(value)}`;
     }
@@ -219,7 +266,10 @@ export class LocalGate implements Gate {
     if (cached && cached.config === config && cached.data === data) return cached.redactor;
     const entries = Object.entries(data.entries).map(([name, entry]) => ({
       service: name,
-      variants: [...secretVariants(config.services.get(name)?.auth ?? { type: 'bearer' }, entry.fields), ...injectedQueryForms(entry.fields)],
+      variants: [
+        ...secretVariants(config.services.get(name)?.auth ?? { type: 'bearer' }, entry.fields),
+        ...injectedQueryForms(entry.fields),
+      ],
     }));
     const redactor = new Redactor(entries);
     this.#redactorFor = { config, data, redactor };

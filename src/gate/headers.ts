@@ -86,10 +86,7 @@ function bad(message: string): JaneeError {
  * Validates and filters the agent's headers. `authHeader` is the header the
  * service's auth injects (see `authHeaderName` in inject.ts); it is dropped too.
  */
-export function sanitizeAgentHeaders(
-  h: Record<string, string> | undefined,
-  authHeader?: string,
-): Record<string, string> {
+export function sanitizeAgentHeaders(h: Record<string, string> | undefined, authHeader?: string): Record<string, string> {
   const out: Record<string, string> = {};
   if (h === undefined || h === null) return out;
   if (typeof h !== 'object' || Array.isArray(h)) throw bad('headers must be an object of name → string value');

@@ -21,18 +21,13 @@ interface Injected {
 function field(fields: Record<string, string>, name: string, service: string, allowEmpty = false): string {
   const v = Object.prototype.hasOwnProperty.call(fields, name) ? fields[name] : undefined;
   if (v === undefined || (!allowEmpty && v === '')) {
-    throw new JaneeError(
-      'GATE_NO_SECRET',
-      `secret "${service}" has no ${name} field`,
-      `run janee add ${service} again to store it`,
-    );
+    throw new JaneeError('GATE_NO_SECRET', `secret "${service}" has no ${name} field`, `run janee add ${service} again to store it`);
   }
   return v;
 }
 
 /** A value that would break or split an HTTP header (CR, LF, NUL, other controls). */
 function assertHeaderSafe(v: string, service: string, name: string): void {
-   
   if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(v) || /[^\u0000-\u00ff]/.test(v)) {
     throw new JaneeError(
       'GATE_NO_SECRET',
@@ -189,7 +184,7 @@ function pushEncodings(out: Set<string>, v: string): void {
   out.add(JSON.stringify(json).slice(1, -1));
   out.add(json.replace(/\//g, '\\/')); // PHP and some Java encoders escape '/'
   // Fully \u-escaped non-ASCII (Python's json.dumps default, ensure_ascii).
-   
+
   out.add(json.replace(/[^\u0000-\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 }
 

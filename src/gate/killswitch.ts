@@ -63,7 +63,14 @@ export function parseKillswitch(text: string): KillState {
 }
 
 export function formatKillswitch(s: KillState): string {
-  return HEADER + (s.all ? '*\n' : '') + [...s.services].sort().map((n) => `${n}\n`).join('');
+  return (
+    HEADER +
+    (s.all ? '*\n' : '') +
+    [...s.services]
+      .sort()
+      .map((n) => `${n}\n`)
+      .join('')
+  );
 }
 
 export async function readKillswitch(file: string): Promise<KillState> {
@@ -128,7 +135,12 @@ function applyKillChange(cur: KillState, on: boolean, services: readonly string[
  * `off` with `everything`: its service lines cannot be known, so no other change
  * can keep them.
  */
-export async function setKillswitch(file: string, on: boolean, services: readonly string[], opts: { everything?: boolean } = {}): Promise<KillState> {
+export async function setKillswitch(
+  file: string,
+  on: boolean,
+  services: readonly string[],
+  opts: { everything?: boolean } = {},
+): Promise<KillState> {
   for (const s of services) {
     if (!SERVICE_NAME.test(s)) {
       throw usageError(`"${s.slice(0, 64)}" is not a service name`, 'service names are 1-64 letters, digits, "_", "." or "-"');

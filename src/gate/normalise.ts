@@ -43,23 +43,70 @@ export const MAX_ESCAPE_LENGTH = 10;
 
 // ASCII characters (and a few spaces) that HTML5 has named references for.
 const ENTITIES: Record<string, number> = {
-  excl: 33, quot: 34, QUOT: 34, num: 35, dollar: 36, percnt: 37, amp: 38, AMP: 38, apos: 39,
-  lpar: 40, rpar: 41, ast: 42, midast: 42, plus: 43, comma: 44, period: 46, sol: 47, colon: 58,
-  semi: 59, lt: 60, LT: 60, equals: 61, gt: 62, GT: 62, quest: 63, commat: 64, lsqb: 91,
-  lbrack: 91, bsol: 92, rsqb: 93, rbrack: 93, Hat: 94, lowbar: 95, UnderBar: 95, grave: 96,
-  DiacriticalGrave: 96, lcub: 123, lbrace: 123, verbar: 124, vert: 124, VerticalLine: 124,
-  rcub: 125, rbrace: 125, nbsp: 160, Tab: 9, NewLine: 10,
+  excl: 33,
+  quot: 34,
+  QUOT: 34,
+  num: 35,
+  dollar: 36,
+  percnt: 37,
+  amp: 38,
+  AMP: 38,
+  apos: 39,
+  lpar: 40,
+  rpar: 41,
+  ast: 42,
+  midast: 42,
+  plus: 43,
+  comma: 44,
+  period: 46,
+  sol: 47,
+  colon: 58,
+  semi: 59,
+  lt: 60,
+  LT: 60,
+  equals: 61,
+  gt: 62,
+  GT: 62,
+  quest: 63,
+  commat: 64,
+  lsqb: 91,
+  lbrack: 91,
+  bsol: 92,
+  rsqb: 93,
+  rbrack: 93,
+  Hat: 94,
+  lowbar: 95,
+  UnderBar: 95,
+  grave: 96,
+  DiacriticalGrave: 96,
+  lcub: 123,
+  lbrace: 123,
+  verbar: 124,
+  vert: 124,
+  VerticalLine: 124,
+  rcub: 125,
+  rbrace: 125,
+  nbsp: 160,
+  Tab: 9,
+  NewLine: 10,
 };
 const LONGEST_ENTITY = 16;
 
 const ASCII = Array.from({ length: 128 }, (_, c) => String.fromCharCode(c));
 
 const SIMPLE_ESCAPES: Record<number, number> = {
-  0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x62: 8, 0x66: 12, 0x6e: 10, 0x72: 13, 0x74: 9,
+  0x22: 0x22,
+  0x5c: 0x5c,
+  0x2f: 0x2f,
+  0x62: 8,
+  0x66: 12,
+  0x6e: 10,
+  0x72: 13,
+  0x74: 9,
 };
 
 // A cheap test for "nothing here to decode": most bodies skip the pass entirely.
- 
+
 const TRIGGER = /[\\&%=\r\n\u0000]/;
 
 /**
@@ -67,7 +114,6 @@ const TRIGGER = /[\\&%=\r\n\u0000]/;
  * one run) and NUL (so ASCII in UTF-16/32 that nobody declared reads as ASCII).
  */
 const dropped = (c: number): boolean => c === 10 || c === 13 || c === 0;
-
 
 function hexVal(c: number): number {
   if (c >= 48 && c <= 57) return c - 48;

@@ -306,11 +306,7 @@ export class Redactor {
   }
 
   /** A response body as the agent receives it (see the file comment): utf8 text or base64. */
-  redactBody(
-    bytes: Uint8Array,
-    contentType: string | undefined,
-    truncated = false,
-  ): { body: string; bodyEncoding: 'utf8' | 'base64' } {
+  redactBody(bytes: Uint8Array, contentType: string | undefined, truncated = false): { body: string; bodyEncoding: 'utf8' | 'base64' } {
     return this.#body(bytes, contentType, truncated, 0).out;
   }
 
@@ -390,7 +386,10 @@ export class Redactor {
 }
 
 /** A body replaced whole by a notice (the agent still gets the status and headers). */
-function withheld(why: string, service?: string): { out: { body: string; bodyEncoding: 'utf8' }; found: string | undefined; withheld: true } {
+function withheld(
+  why: string,
+  service?: string,
+): { out: { body: string; bodyEncoding: 'utf8' }; found: string | undefined; withheld: true } {
   const body = `${service === undefined ? '' : `[REDACTED:${service}] `}[janee withheld this body: ${why}]`;
   return { out: { body, bodyEncoding: 'utf8' }, found: service, withheld: true };
 }

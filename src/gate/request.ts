@@ -27,8 +27,14 @@ export const executeInput = {
   service: z.string().min(1).max(64).describe('Service name, as listed by list_services'),
   method: z.string().min(1).max(16).describe('HTTP method: GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS'),
   path: z.string().min(1).max(16384).describe('Path under the service baseUrl, starting with "/"; may carry "?query"'),
-  query: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional().describe('Extra query parameters, merged into the path query'),
-  headers: z.record(z.string(), z.string()).optional().describe('Extra request headers (auth, cookie, host and routing headers are dropped)'),
+  query: z
+    .record(z.string(), z.union([z.string(), z.array(z.string())]))
+    .optional()
+    .describe('Extra query parameters, merged into the path query'),
+  headers: z
+    .record(z.string(), z.string())
+    .optional()
+    .describe('Extra request headers (auth, cookie, host and routing headers are dropped)'),
   body: z.union([z.string(), jsonObject, jsonArray]).optional().describe('Request body: a string, or an object/array sent as JSON'),
   reason: z.string().max(500).optional().describe('Why you are making this call (written to the audit log)'),
 };

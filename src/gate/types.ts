@@ -47,4 +47,3 @@ export interface Gate {
   execute(req: ExecuteRequest, caller: Caller): Promise<ExecuteResult>;
   close(): Promise<void>;
 }
-

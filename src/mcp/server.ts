@@ -8,7 +8,16 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import type { Caller, Gate } from '../gate/types.js';
 import { VERSION } from '../version.js';
 import { LifecycleGuard } from './lifecycle.js';
-import { EXECUTE_DESCRIPTION, errorResult, executeInput, executeOutput, fitResult, LIST_DESCRIPTION, listServicesOutput, okResult } from './tools.js';
+import {
+  EXECUTE_DESCRIPTION,
+  errorResult,
+  executeInput,
+  executeOutput,
+  fitResult,
+  LIST_DESCRIPTION,
+  listServicesOutput,
+  okResult,
+} from './tools.js';
 
 interface ServeOptions {
   /** `--agent NAME`, set by the human in the client config; wins over clientInfo. */

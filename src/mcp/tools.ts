@@ -51,7 +51,8 @@ export const EXECUTE_DESCRIPTION =
   'Make an HTTP request to a configured API through Janee. Janee checks the policy, adds the credential ' +
   '(you never see it), forwards the request and returns the response. Refused calls return an error saying why.';
 
-export const LIST_DESCRIPTION = 'List the APIs you can call with execute: base URL, auth type, allowed requests, rate limit, and whether each is blocked.';
+export const LIST_DESCRIPTION =
+  'List the APIs you can call with execute: base URL, auth type, allowed requests, rate limit, and whether each is blocked.';
 
 /**
  * The whole tool result (structured copy + text mirror, JSON-escaped) must stay
@@ -97,7 +98,8 @@ export function okResult(structured: Record<string, unknown>) {
 }
 
 export function errorResult(e: unknown) {
-  const err = e instanceof JaneeError ? e : new JaneeError('INTERNAL', 'internal error in janee', 'this is a bug; the call was not completed');
+  const err =
+    e instanceof JaneeError ? e : new JaneeError('INTERNAL', 'internal error in janee', 'this is a bug; the call was not completed');
   const text = err.hint ? `${err.message}\nhint: ${err.hint}` : err.message;
   return { isError: true, content: [{ type: 'text' as const, text }] };
 }

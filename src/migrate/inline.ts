@@ -10,7 +10,18 @@ import { parseBaseUrl } from '../config/url.js';
 import { isValidFieldValue } from '../vault/payload.js';
 
 /** The keys config validation refuses as "a secret is written here" (src/config/load.ts). */
-export const INLINE_SECRET_KEYS = new Set(['key', 'token', 'value', 'secret', 'password', 'apikey', 'api_key', 'apiKey', 'credential', 'credentials']);
+export const INLINE_SECRET_KEYS = new Set([
+  'key',
+  'token',
+  'value',
+  'secret',
+  'password',
+  'apikey',
+  'api_key',
+  'apiKey',
+  'credential',
+  'credentials',
+]);
 
 interface InlineMove {
   service: string;
@@ -28,7 +39,11 @@ interface InlineMove {
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function problem(service: string, message: string): JaneeError {
-  return new JaneeError('MIGRATE_INLINE', `services.${service}: ${message}; nothing was changed`, 'move this secret by hand: `janee add` it, then delete it from config.yaml');
+  return new JaneeError(
+    'MIGRATE_INLINE',
+    `services.${service}: ${message}; nothing was changed`,
+    'move this secret by hand: `janee add` it, then delete it from config.yaml',
+  );
 }
 
 /** Finds every inline secret. Throws (naming the service, never a value) on one that cannot be moved. */
@@ -41,12 +56,15 @@ export function findInlineSecrets(config: unknown): InlineMove[] {
     const authMap = isObj(auth) ? auth : undefined;
     const found: { path: (string | number)[]; key: string; value: unknown }[] = [];
     for (const [k, v] of Object.entries(svc)) if (INLINE_SECRET_KEYS.has(k)) found.push({ path: ['services', name, k], key: k, value: v });
-    if (authMap) for (const [k, v] of Object.entries(authMap)) if (INLINE_SECRET_KEYS.has(k)) found.push({ path: ['services', name, 'auth', k], key: k, value: v });
+    if (authMap)
+      for (const [k, v] of Object.entries(authMap))
+        if (INLINE_SECRET_KEYS.has(k)) found.push({ path: ['services', name, 'auth', k], key: k, value: v });
     if (found.length === 0) continue;
 
     const rawType = authMap ? authMap['type'] : typeof auth === 'string' ? auth : undefined;
     const type = (rawType ?? 'bearer') as string;
-    if (!(AUTH_TYPES as readonly string[]).includes(type)) throw problem(name, `auth type ${JSON.stringify(String(type)).slice(0, 40)} is not one janee knows (${AUTH_TYPES.join(', ')})`);
+    if (!(AUTH_TYPES as readonly string[]).includes(type))
+      throw problem(name, `auth type ${JSON.stringify(String(type)).slice(0, 40)} is not one janee knows (${AUTH_TYPES.join(', ')})`);
     if (typeof svc['baseUrl'] !== 'string') throw problem(name, 'no baseUrl, so the secret cannot be bound to an origin');
     let origin: string;
     try {
@@ -56,7 +74,8 @@ export function findInlineSecrets(config: unknown): InlineMove[] {
     }
     const str = (v: unknown, key: string): string => {
       const s = typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined;
-      if (s === undefined || !isValidFieldValue(s)) throw problem(name, `${key} is not a usable secret (empty, not text, or with control characters)`);
+      if (s === undefined || !isValidFieldValue(s))
+        throw problem(name, `${key} is not a usable secret (empty, not text, or with control characters)`);
       return s;
     };
     const remove = found.map((f) => f.path);
@@ -71,7 +90,8 @@ export function findInlineSecrets(config: unknown): InlineMove[] {
       if (authMap && 'username' in authMap) remove.push(['services', name, 'auth', 'username']);
       if ('username' in svc) remove.push(['services', name, 'username']);
     } else {
-      if (found.length !== 1) throw problem(name, `${found.length} secret keys (${found.map((f) => f.key).join(', ')}); janee sends one credential per service`);
+      if (found.length !== 1)
+        throw problem(name, `${found.length} secret keys (${found.map((f) => f.key).join(', ')}); janee sends one credential per service`);
       fields = { token: str(found[0]?.value, found[0]?.key ?? 'key') };
     }
     const move: InlineMove = { service: name, origin, fields, remove };

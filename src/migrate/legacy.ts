@@ -58,7 +58,11 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 const printable = (s: string, max: number): string => s.replace(/[^\x20-\x7e]/g, '?').slice(0, max);
 
 function bad(file: string, message: string): JaneeError {
-  return new JaneeError('MIGRATE_BAD_LEGACY', `${file}: ${message}`, `this does not look like a Janee 0.x home (the original Janee, ${LEGACY_RELEASES}); see docs/dotfiles.md (janee migrate) for what migrate reads`);
+  return new JaneeError(
+    'MIGRATE_BAD_LEGACY',
+    `${file}: ${message}`,
+    `this does not look like a Janee 0.x home (the original Janee, ${LEGACY_RELEASES}); see docs/dotfiles.md (janee migrate) for what migrate reads`,
+  );
 }
 
 /** Strict standard base64 (what Buffer#toString('base64') writes), or undefined. */
@@ -111,7 +115,11 @@ export interface LegacyInput {
 
 /** True if credentials.json content is 0.13–0.16's `{ masterKey, secrets }`. */
 export function looksLegacyCredentials(credentials: unknown): boolean {
-  return isObj(credentials) && typeof credentials['masterKey'] === 'string' && (credentials['secrets'] === undefined || isObj(credentials['secrets']));
+  return (
+    isObj(credentials) &&
+    typeof credentials['masterKey'] === 'string' &&
+    (credentials['secrets'] === undefined || isObj(credentials['secrets']))
+  );
 }
 
 /** True if this config.yaml content looks like Janee 0.x's rather than janee 1's. */
@@ -173,7 +181,9 @@ export function planLegacy(input: LegacyInput): LegacyPlan {
 
   const plan: LegacyPlan = { services: [], skipped: [], notes: [], masterKeyIn };
   const skip = (name: string, reason: string) => plan.skipped.push({ name, reason });
-  for (const c of caps) if (!Object.hasOwn(servicesRaw, c.service)) plan.notes.push({ service: c.service, note: `capability ${c.name} names a service that does not exist; ignored` });
+  for (const c of caps)
+    if (!Object.hasOwn(servicesRaw, c.service))
+      plan.notes.push({ service: c.service, note: `capability ${c.name} names a service that does not exist; ignored` });
 
   for (const [name, s] of Object.entries(servicesRaw)) {
     if (!SERVICE_NAME.test(name) || !ENTRY_NAME_RE.test(name)) {
@@ -202,11 +212,14 @@ export function planLegacy(input: LegacyInput): LegacyPlan {
       continue;
     }
     const where = split ? `${credFile} secrets.${name}` : `services.${name}.auth`;
-    const stored: StoredSecrets = split ? (isObj(split[name]) ? (split[name]) : {}) : auth;
+    const stored: StoredSecrets = split ? (isObj(split[name]) ? split[name] : {}) : auth;
     const open = (value: unknown, what: string): string => {
       if (typeof value !== 'string') throw new Error(`${what}: not a string`);
       if (!looksEncrypted(value)) {
-        plan.notes.push({ service: name, note: `${what} was stored unencrypted in ${split ? credFile : input.configFile}: rotate it if that file was ever shared` });
+        plan.notes.push({
+          service: name,
+          note: `${what} was stored unencrypted in ${split ? credFile : input.configFile}: rotate it if that file was ever shared`,
+        });
         return value;
       }
       try {
@@ -274,9 +287,13 @@ function convertAuth(type: string, stored: StoredSecrets, open: (v: unknown, wha
       const headers = stored.headers;
       if (!isObj(headers) || Object.keys(headers).length === 0) return none;
       const names = Object.keys(headers);
-      if (names.length > 1) return { skip: `auth type headers with ${names.length} headers (${names.map((n) => printable(n, 40)).join(', ')}) is not supported yet` };
+      if (names.length > 1)
+        return {
+          skip: `auth type headers with ${names.length} headers (${names.map((n) => printable(n, 40)).join(', ')}) is not supported yet`,
+        };
       const header = names[0] as string;
-      if (!HEADER_NAME.test(header)) return { skip: `header name ${JSON.stringify(printable(header, 40))} is not a valid HTTP header name` };
+      if (!HEADER_NAME.test(header))
+        return { skip: `header name ${JSON.stringify(printable(header, 40))} is not a valid HTTP header name` };
       if (NO_CREDENTIAL_HEADER.test(header)) return { skip: `header ${header} cannot carry a credential in janee` };
       const value = open(headers[header], `header ${header}`);
       if (header.toLowerCase() === 'authorization') {
@@ -333,7 +350,9 @@ export function rewriteLegacyConfig(doc: ParsedConfigFile['doc'], plan: LegacyPl
 }
 
 function policiesNode(doc: ParsedConfigFile['doc'], policies: Policy[]): unknown {
-  const seq = doc.createNode(policies.map((p) => (p.deny ? { path: p.path, methods: p.methods, deny: true } : { path: p.path, methods: p.methods }))) as unknown as Collection;
+  const seq = doc.createNode(
+    policies.map((p) => (p.deny ? { path: p.path, methods: p.methods, deny: true } : { path: p.path, methods: p.methods })),
+  ) as unknown as Collection;
   for (const item of seq.items ?? []) {
     const methods = (item as { get(k: string, keep: true): Collection | undefined }).get('methods', true);
     if (methods) methods.flow = true;

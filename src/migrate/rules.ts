@@ -130,7 +130,9 @@ interface MappedAllow {
 function mapAllowGlob(glob: string): MappedAllow | { drop: string } {
   if (EVERYTHING.has(glob)) return { path: '/', exactPath: false };
   if (!glob.startsWith('/')) {
-    return glob.startsWith('*') ? { drop: 'a leading "*" cannot be expressed' } : { drop: 'it does not start with "/", so it never matched in 0.x' };
+    return glob.startsWith('*')
+      ? { drop: 'a leading "*" cannot be expressed' }
+      : { drop: 'it does not start with "/", so it never matched in 0.x' };
   }
   if (glob.endsWith('*')) {
     const body = glob.replace(/\*+$/, '');
@@ -139,24 +141,34 @@ function mapAllowGlob(glob: string): MappedAllow | { drop: string } {
       const w = wholeSegments(body.slice(0, -1) || '/');
       if (!w || body === '/') return { drop: 'it cannot be expressed' };
       const path = `/${w.segs.join('/')}/*`;
-      return w.interiorStar ? { path, exactPath: false, note: 'narrowed: a "*" in the middle now matches one path segment, not several' } : { path, exactPath: false };
+      return w.interiorStar
+        ? { path, exactPath: false, note: 'narrowed: a "*" in the middle now matches one path segment, not several' }
+        : { path, exactPath: false };
     }
     // "/v1/charges*": a "*" inside the last segment. The largest subset janee can say is the prefix itself.
     const w = wholeSegments(body);
     if (!w) return { drop: 'a "*" inside a path segment cannot be expressed' };
-    return { path: `/${w.segs.join('/')}`, exactPath: false, note: `narrowed: ${body} and paths below it still match, other paths starting with "${body}" no longer do` };
+    return {
+      path: `/${w.segs.join('/')}`,
+      exactPath: false,
+      note: `narrowed: ${body} and paths below it still match, other paths starting with "${body}" no longer do`,
+    };
   }
   const w = wholeSegments(glob.endsWith('/') && glob.length > 1 ? glob.slice(0, -1) : glob);
   if (!w) return { drop: 'a "*" inside a path segment cannot be expressed' };
   const path = `/${w.segs.join('/')}`;
-  return w.interiorStar ? { path, exactPath: true, note: 'narrowed: a "*" in the middle now matches one path segment, not several' } : { path, exactPath: true };
+  return w.interiorStar
+    ? { path, exactPath: true, note: 'narrowed: a "*" in the middle now matches one path segment, not several' }
+    : { path, exactPath: true };
 }
 
 /** A deny rule's glob → a janee path covering a superset of what it matched. */
 function mapDenyGlob(glob: string): { path: string; note?: string } | { drop: string } {
   if (EVERYTHING.has(glob)) return { path: '/' };
   if (!glob.startsWith('/')) {
-    return glob.startsWith('*') ? { path: '/', note: 'broadened to every path: a leading "*" cannot be expressed' } : { drop: 'it does not start with "/", so it never matched in 0.x' };
+    return glob.startsWith('*')
+      ? { path: '/', note: 'broadened to every path: a leading "*" cannot be expressed' }
+      : { drop: 'it does not start with "/", so it never matched in 0.x' };
   }
   const segs = glob.slice(1).split('/');
   const first = segs.findIndex((s) => s.includes('*'));
@@ -215,7 +227,10 @@ export function capabilitiesToPolicies(service: string, caps: LegacyCapability[]
       notes.push(`${where}: mode ${printable(scalarText(cap.mode))} is not supported by janee 1 (it only proxies HTTP); not carried over`);
       continue;
     }
-    if (cap.ttl !== undefined) notes.push(`${where}: ttl ${printable(scalarText(cap.ttl))} is not carried over (janee 1 has no per-capability sessions; see janee unlock --ttl)`);
+    if (cap.ttl !== undefined)
+      notes.push(
+        `${where}: ttl ${printable(scalarText(cap.ttl))} is not carried over (janee 1 has no per-capability sessions; see janee unlock --ttl)`,
+      );
     if (cap.autoApprove !== undefined) notes.push(`${where}: autoApprove is not carried over (janee 1 has no approvals)`);
     if (cap.requiresReason) notes.push(`${where}: requiresReason is not enforced by janee 1 (a reason is optional and logged when given)`);
     if (Array.isArray(cap.allowedAgents) && cap.allowedAgents.length > 0) {
@@ -284,7 +299,9 @@ export function capabilitiesToPolicies(service: string, caps: LegacyCapability[]
     }
   }
   if (grants.length > 1 && denies.length > 0) {
-    notes.push(`deny rules now apply to every request to ${service}, not only to the capability that had them (${grants.map((g) => g.cap).join(', ')})`);
+    notes.push(
+      `deny rules now apply to every request to ${service}, not only to the capability that had them (${grants.map((g) => g.cap).join(', ')})`,
+    );
   }
 
   // Keep 0.x exact paths exact: block what lies below them, unless another allow covered it.
@@ -294,7 +311,9 @@ export function capabilitiesToPolicies(service: string, caps: LegacyCapability[]
     const below = validPath(`${e.path}/*`);
     if (below === undefined) continue;
     denies.push({ path: below, methods: uncovered, deny: true });
-    const hurt = allows.filter((a) => a.path.startsWith(`${e.path}/`) && a.methods.some((m) => m === '*' || uncovered.includes('*') || uncovered.includes(m)));
+    const hurt = allows.filter(
+      (a) => a.path.startsWith(`${e.path}/`) && a.methods.some((m) => m === '*' || uncovered.includes('*') || uncovered.includes(m)),
+    );
     notes.push(
       `allow "${printable(e.text)}" matched ${e.path} exactly: added deny ${uncovered.join(',')} ${below} so the paths below it stay blocked` +
         (hurt.length ? ` (this also blocks ${hurt.map((h) => `${h.methods.join(',')} ${h.path}`).join(', ')}, which 0.x allowed)` : ''),
@@ -308,7 +327,8 @@ export function capabilitiesToPolicies(service: string, caps: LegacyCapability[]
     seen.add(k);
     return true;
   });
-  if (policies.length === 1 && !policies[0]?.deny && policies[0]?.path === '/' && policies[0].methods.join() === '*') return { policies: undefined, notes };
+  if (policies.length === 1 && !policies[0]?.deny && policies[0]?.path === '/' && policies[0].methods.join() === '*')
+    return { policies: undefined, notes };
   return { policies, notes };
 }
 

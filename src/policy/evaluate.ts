@@ -19,13 +19,7 @@
  *   invalid rule, blocks the request.
  */
 import { isWhitespace } from './chars.js';
-import {
-  normalizeMethod,
-  parsePolicyPattern,
-  parseRequestPath,
-  type ParsedPattern,
-  type PatternSegment,
-} from './normalize.js';
+import { normalizeMethod, parsePolicyPattern, parseRequestPath, type ParsedPattern, type PatternSegment } from './normalize.js';
 import type { PolicyRule } from './types.js';
 
 export interface Decision {
@@ -62,7 +56,10 @@ export function denyFold(segment: string): string {
   // Dotted İ and dotless ı fold to i: Java's equalsIgnoreCase (Spring's
   // case-insensitive AntPathMatcher) takes ı for i and İ for i, Go's
   // strings.ToLower turns İ into i; JavaScript's toLowerCase makes İ "i̇".
-  let s = segment.normalize('NFKC').replace(/[\u0130\u0131]/g, 'i').toLowerCase();
+  let s = segment
+    .normalize('NFKC')
+    .replace(/[\u0130\u0131]/g, 'i')
+    .toLowerCase();
   const semi = s.indexOf(';');
   if (semi >= 0) s = s.slice(0, semi);
   let end = s.length;

@@ -36,7 +36,6 @@ import { JaneeError } from '../errors.js';
 import { describeChar, isAsciiControl, isForbiddenDecodedChar, isQuerySafe, isToken, isUnreserved, isWhitespace } from './chars.js';
 import { canonEscape, canonSegment, PATH_HINT, pctByte, readEscape, Reject, type Mode } from './segment.js';
 
-
 /** Longest accepted request target (path + '?' + query), in UTF-16 code units. */
 export const MAX_TARGET_LENGTH = 16 * 1024;
 
@@ -47,15 +46,7 @@ export interface RequestTarget {
   query: string;
 }
 
-export const ALLOWED_METHODS: readonly string[] = Object.freeze([
-  'GET',
-  'HEAD',
-  'POST',
-  'PUT',
-  'PATCH',
-  'DELETE',
-  'OPTIONS',
-]);
+export const ALLOWED_METHODS: readonly string[] = Object.freeze(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 function badRequest(message: string, hint?: string): JaneeError {
   return new JaneeError('GATE_BAD_REQUEST', message, hint);
@@ -188,17 +179,11 @@ function toBadRequest(e: unknown): never {
  * `query` object). Throws JaneeError GATE_BAD_REQUEST when it cannot be
  * normalised safely.
  */
-export function normalizeRequestTarget(
-  rawPath: string,
-  extraQuery?: Record<string, string | string[]>,
-): RequestTarget {
+export function normalizeRequestTarget(rawPath: string, extraQuery?: Record<string, string | string[]>): RequestTarget {
   try {
     if (typeof rawPath !== 'string') throw new Reject('path must be a string');
     if (rawPath.length > MAX_TARGET_LENGTH) {
-      throw new Reject(
-        `path is too long (${rawPath.length} characters, at most ${MAX_TARGET_LENGTH})`,
-        'shorten the path or query',
-      );
+      throw new Reject(`path is too long (${rawPath.length} characters, at most ${MAX_TARGET_LENGTH})`, 'shorten the path or query');
     }
     // Absolute/scheme-relative first: it is the most useful message.
     checkStart(rawPath, 'path');
@@ -211,10 +196,7 @@ export function normalizeRequestTarget(
     const extra = extraQueryString(extraQuery);
     const query = rawQuery === '' ? extra : extra === '' ? rawQuery : rawQuery + '&' + extra;
     if (parsed.path.length + (query === '' ? 0 : 1 + query.length) > MAX_TARGET_LENGTH) {
-      throw new Reject(
-        `request target is too long (at most ${MAX_TARGET_LENGTH} characters after encoding)`,
-        'shorten the path or query',
-      );
+      throw new Reject(`request target is too long (at most ${MAX_TARGET_LENGTH} characters after encoding)`, 'shorten the path or query');
     }
     return { path: parsed.path, query };
   } catch (e) {
@@ -348,12 +330,7 @@ export function buildUpstreamUrl(baseUrl: string, target: RequestTarget): string
   if (base.search !== '' || base.hash !== '' || baseUrl.includes('?') || baseUrl.includes('#')) {
     throw originError('service baseUrl must not have a query or fragment');
   }
-  if (
-    target === null ||
-    typeof target !== 'object' ||
-    typeof target.path !== 'string' ||
-    typeof target.query !== 'string'
-  ) {
+  if (target === null || typeof target !== 'object' || typeof target.path !== 'string' || typeof target.query !== 'string') {
     throw badRequest('request target is invalid');
   }
   const again = normalizeRequestTarget(target.query === '' ? target.path : target.path + '?' + target.query);

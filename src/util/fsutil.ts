@@ -35,11 +35,7 @@ interface AtomicWriteOptions {
   backup?: boolean;
 }
 
-export async function atomicWrite(
-  file: string,
-  data: Uint8Array | string,
-  opts: AtomicWriteOptions = {},
-): Promise<void> {
+export async function atomicWrite(file: string, data: Uint8Array | string, opts: AtomicWriteOptions = {}): Promise<void> {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   const h = await fs.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, opts.mode ?? FILE_MODE);
@@ -83,7 +79,9 @@ function writeError(file: string, e: unknown): JaneeError {
   return new JaneeError(
     'WRITE_FAILED',
     `could not write ${file} (${code}); the previous version is unchanged`,
-    code === 'ENOSPC' || code === 'EFBIG' || code === 'EDQUOT' ? 'free some disk space and try again' : 'check the directory permissions and try again',
+    code === 'ENOSPC' || code === 'EFBIG' || code === 'EDQUOT'
+      ? 'free some disk space and try again'
+      : 'check the directory permissions and try again',
   );
 }
 

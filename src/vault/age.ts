@@ -115,11 +115,7 @@ function headerMac(fileKey: Uint8Array, headerUpToDashes: Uint8Array): Uint8Arra
 // ---------------------------------------------------------------------------
 // encrypt
 
-export async function encryptAge(
-  plaintext: Uint8Array,
-  passphrase: Uint8Array,
-  opts: AgeEncryptOptions = {},
-): Promise<Uint8Array> {
+export async function encryptAge(plaintext: Uint8Array, passphrase: Uint8Array, opts: AgeEncryptOptions = {}): Promise<Uint8Array> {
   const logN = opts.logN ?? DEFAULT_LOG_N;
   checkLogN(logN, 'scrypt work factor');
   if (passphrase.length === 0) throw new JaneeError('AGE_BAD_PASSPHRASE', 'passphrase is empty');
@@ -332,11 +328,7 @@ function openChunk(payloadKey: Uint8Array, counter: number, last: boolean, seale
   }
 }
 
-export async function decryptAge(
-  file: Uint8Array,
-  passphrase: Uint8Array,
-  opts: AgeDecryptOptions = {},
-): Promise<Uint8Array> {
+export async function decryptAge(file: Uint8Array, passphrase: Uint8Array, opts: AgeDecryptOptions = {}): Promise<Uint8Array> {
   const maxLogN = opts.maxLogN ?? DEFAULT_MAX_LOG_N;
   checkLogN(maxLogN, 'maximum scrypt work factor');
 

@@ -78,7 +78,11 @@ function notAVaultText(reason: string, size: number): string {
  * The whole textconv step for one file's bytes: parse, decrypt if a passphrase is at
  * hand, render. Never throws for a bad file or passphrase: git must not fail.
  */
-export async function diffTextFor(bytes: Uint8Array, passphrase: () => Promise<Uint8Array | undefined>, keys: Uint8Array[] = []): Promise<string> {
+export async function diffTextFor(
+  bytes: Uint8Array,
+  passphrase: () => Promise<Uint8Array | undefined>,
+  keys: Uint8Array[] = [],
+): Promise<string> {
   if (bytes.length === 0) return '(empty file)\n';
   let parsed: ParsedVault;
   try {
@@ -102,7 +106,11 @@ export async function diffTextFor(bytes: Uint8Array, passphrase: () => Promise<U
  * passphrase, which is wiped here): the caller wipes it. Else why the contents stay
  * locked (undefined: no passphrase at hand).
  */
-async function fileKeyFor(parsed: ParsedVault, passphrase: () => Promise<Uint8Array | undefined>, keys: Uint8Array[]): Promise<Uint8Array | string | undefined> {
+async function fileKeyFor(
+  parsed: ParsedVault,
+  passphrase: () => Promise<Uint8Array | undefined>,
+  keys: Uint8Array[],
+): Promise<Uint8Array | string | undefined> {
   try {
     const known = keys.find((k) => headerMatchesKey(parsed, k));
     if (known) return Uint8Array.from(known);

@@ -108,7 +108,6 @@ function aheader(header: VaultHeader, title: string): void {
 // ---------------------------------------------------------------------------
 // byte / text helpers
 
-
 export { b64decode, b64encode };
 
 /** Header text is ASCII by construction; latin1 keeps one char per byte for parsing. */
@@ -232,11 +231,7 @@ function parseVersion(s: string): number {
   }
   const m = VERSION_RE.exec(first);
   if (m !== null) {
-    throw new JaneeError(
-      'VAULT_UNSUPPORTED_VERSION',
-      `vault format v${m[1]} is newer than this janee supports (v1)`,
-      'upgrade janee',
-    );
+    throw new JaneeError('VAULT_UNSUPPORTED_VERSION', `vault format v${m[1]} is newer than this janee supports (v1)`, 'upgrade janee');
   }
   if (nl < 0 && VERSION_LINE.startsWith(first)) throw badHeader('vault header is truncated');
   throw badHeader('not a janee vault', 'check the vault path (JANEE_VAULT or vault: in config.yaml)');
@@ -364,12 +359,7 @@ export function openVault(parsed: ParsedVault, fileKey: Uint8Array): Uint8Array 
  * payload nonce. `opts.nonce` fixes the nonce (test vectors only: never reuse one).
  * The header must be what wrapFileKey made for this file key; it is not re-checked here.
  */
-export function sealVault(
-  header: VaultHeader,
-  fileKey: Uint8Array,
-  plaintext: Uint8Array,
-  opts: { nonce?: Uint8Array } = {},
-): Uint8Array {
+export function sealVault(header: VaultHeader, fileKey: Uint8Array, plaintext: Uint8Array, opts: { nonce?: Uint8Array } = {}): Uint8Array {
   aheader(header, 'sealVault');
   abytes(fileKey, 'sealVault: fileKey', FILE_KEY_LEN);
   abytes(plaintext, 'sealVault: plaintext');

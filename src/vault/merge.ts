@@ -220,7 +220,7 @@ export async function mergeVaultFiles(input: MergeFilesInput): Promise<MergeFile
     const order: Side[] = ['ours', 'theirs', 'base'];
     const refused = new Set<Side>();
     let lastError: unknown;
-    for (let progress = true; progress; ) {
+    for (let progress = true; progress;) {
       progress = false;
       for (const side of order) {
         const p = parsed[side];
@@ -272,7 +272,7 @@ export async function mergeVaultFiles(input: MergeFilesInput): Promise<MergeFile
       throw new JaneeError(
         'VAULT_MERGE_KEYS',
         'cannot merge the vault: the two sides are encrypted under different file keys (`janee rekey` ran on one side)',
-        'keep one side (`git checkout --ours <vault>` or `--theirs`), `git add` it, then redo the other side\'s changes with janee add / bind',
+        "keep one side (`git checkout --ours <vault>` or `--theirs`), `git add` it, then redo the other side's changes with janee add / bind",
       );
     }
 
@@ -280,7 +280,10 @@ export async function mergeVaultFiles(input: MergeFilesInput): Promise<MergeFile
     const ours = open('ours');
     const theirs = open('theirs');
     const base = parsed.base ? open('base') : { version: 1 as const, generation: 0, entries: {} };
-    for (const [side, d] of [['local', ours], ['incoming', theirs]] as const) {
+    for (const [side, d] of [
+      ['local', ours],
+      ['incoming', theirs],
+    ] as const) {
       if (d.generation < base.generation) {
         throw new JaneeError(
           'VAULT_ROLLBACK',
@@ -294,7 +297,7 @@ export async function mergeVaultFiles(input: MergeFilesInput): Promise<MergeFile
       throw new JaneeError(
         'VAULT_MERGE_CONFLICT',
         `vault merge conflict: ${describeConflicts(merged.conflicts)}`,
-        'nothing was written; keep one side with `git checkout --ours <vault>` (or `--theirs`), redo the other side\'s change with `janee remove`/`janee add`, then `git add <vault>` and commit',
+        "nothing was written; keep one side with `git checkout --ours <vault>` (or `--theirs`), redo the other side's change with `janee remove`/`janee add`, then `git add <vault>` and commit",
       );
     }
 

@@ -118,8 +118,7 @@ function checkData(v: unknown, fail: Fail, onNewerVersion: (version: number) => 
   return { version: PAYLOAD_VERSION, generation, entries };
 }
 
-const sortedKeys = (o: Record<string, unknown>): string[] =>
-  Object.keys(o).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+const sortedKeys = (o: Record<string, unknown>): string[] => Object.keys(o).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 
 /**
  * Canonical JSON as UTF-8. Throws TypeError on data that decodePayload would refuse

@@ -72,7 +72,11 @@ export class VaultRollbackError extends JaneeError {
     vaultFile: string,
     message: string,
   ) {
-    super('VAULT_ROLLBACK', message, `get the newer copy back (e.g. \`git pull\`, or find it with \`git log -p -- ${vaultFile}\`); to go back to this copy on purpose, run \`janee vault accept-older\` (asks for the passphrase)`);
+    super(
+      'VAULT_ROLLBACK',
+      message,
+      `get the newer copy back (e.g. \`git pull\`, or find it with \`git log -p -- ${vaultFile}\`); to go back to this copy on purpose, run \`janee vault accept-older\` (asks for the passphrase)`,
+    );
   }
 }
 
@@ -85,7 +89,12 @@ export function when(at: string): string {
 export function checkAgainst(rec: SeenRecord | undefined, vaultFile: string, generation: number, key: string): void {
   if (!rec) return;
   if (generation < rec.generation) {
-    throw new VaultRollbackError(generation, rec.generation, vaultFile, `${vaultFile} is generation ${generation}, but generation ${rec.generation} was seen here on ${when(rec.at)}: an older copy was put back`);
+    throw new VaultRollbackError(
+      generation,
+      rec.generation,
+      vaultFile,
+      `${vaultFile} is generation ${generation}, but generation ${rec.generation} was seen here on ${when(rec.at)}: an older copy was put back`,
+    );
   }
   if (key !== rec.key && rec.retired.includes(key)) {
     throw new VaultRollbackError(
@@ -123,7 +132,13 @@ function parseRecord(file: string, text: string): SeenRecord {
   ) {
     throw corrupt();
   }
-  return { generation: r.generation as number, key: r.key, at: r.at, retired: r.retired, vault: typeof r.vault === 'string' ? r.vault : '' };
+  return {
+    generation: r.generation as number,
+    key: r.key,
+    at: r.at,
+    retired: r.retired,
+    vault: typeof r.vault === 'string' ? r.vault : '',
+  };
 }
 
 async function readOne(file: string): Promise<SeenRecord | undefined> {
@@ -133,7 +148,11 @@ async function readOne(file: string): Promise<SeenRecord | undefined> {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    throw new JaneeError('VAULT_STATE_UNREADABLE', `cannot read ${file} (${code ?? 'error'})`, 'check the permissions of the janee state directory');
+    throw new JaneeError(
+      'VAULT_STATE_UNREADABLE',
+      `cannot read ${file} (${code ?? 'error'})`,
+      'check the permissions of the janee state directory',
+    );
   }
   return parseRecord(file, text);
 }
@@ -161,7 +180,13 @@ export async function readSeen(vaultFile: string, env: NodeJS.ProcessEnv = proce
 }
 
 function record(vaultFile: string, generation: number, key: string, retired: string[]): SeenRecord {
-  return { generation, key, at: new Date().toISOString(), retired: retired.filter((k) => k !== key).slice(-MAX_RETIRED), vault: realVaultPath(vaultFile) };
+  return {
+    generation,
+    key,
+    at: new Date().toISOString(),
+    retired: retired.filter((k) => k !== key).slice(-MAX_RETIRED),
+    vault: realVaultPath(vaultFile),
+  };
 }
 
 /** What to remember after (generation, key) opened or was written: max, and a new key retires the old one. */
@@ -199,7 +224,12 @@ export async function noteSeen(vaultFile: string, generation: number, key: strin
  * The check every opener makes once the vault has decrypted: refuse an older copy,
  * else remember a newer generation. Only reads, in the common case (nothing new).
  */
-export async function guardGeneration(vaultFile: string, generation: number, key: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function guardGeneration(
+  vaultFile: string,
+  generation: number,
+  key: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
   const files = await readAll(vaultFile, env);
   const best = highest(files);
   checkAgainst(best, vaultFile, generation, key);
@@ -211,7 +241,12 @@ export async function guardGeneration(vaultFile: string, generation: number, key
  * or a new vault made by `janee init` (`replaced`: the previous vault's key is retired).
  * Returns what was remembered before.
  */
-export async function resetSeen(vaultFile: string, generation: number, key: string, opts: { replaced?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<SeenRecord | undefined> {
+export async function resetSeen(
+  vaultFile: string,
+  generation: number,
+  key: string,
+  opts: { replaced?: boolean; env?: NodeJS.ProcessEnv } = {},
+): Promise<SeenRecord | undefined> {
   const files = await readAll(vaultFile, opts.env ?? process.env);
   const before = highest(files);
   const retired = [...(before?.retired ?? [])];

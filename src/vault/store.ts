@@ -36,7 +36,8 @@ export async function readVaultFile(file: string): Promise<ParsedVault> {
     bytes = await fs.readFile(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new JaneeError('VAULT_NOT_FOUND', `no vault at ${file}`, 'run `janee init` to create one (or set JANEE_VAULT)');
+    if (code === 'ENOENT')
+      throw new JaneeError('VAULT_NOT_FOUND', `no vault at ${file}`, 'run `janee init` to create one (or set JANEE_VAULT)');
     throw new JaneeError('VAULT_UNREADABLE', `cannot read ${file} (${code ?? 'error'})`, 'check the file permissions');
   }
   return parseVault(bytes);
@@ -55,7 +56,11 @@ export async function createVaultFile(file: string, passphrase: Uint8Array, logN
   const header = await wrapFileKey(passphrase, fileKey.bytes, logN);
   await withLock(file, async () => {
     if (await vaultExists(file)) {
-      throw new JaneeError('VAULT_EXISTS', `a vault already exists at ${file}`, 'use it, or move it away first; `janee passwd` changes its passphrase');
+      throw new JaneeError(
+        'VAULT_EXISTS',
+        `a vault already exists at ${file}`,
+        'use it, or move it away first; `janee passwd` changes its passphrase',
+      );
     }
     await writeSealed(file, header, fileKey.bytes, emptyVaultData());
     // A new vault here: whatever was remembered for this path belonged to the old one.
@@ -88,7 +93,11 @@ async function openKeyed(file: string, fileKey: Uint8Array, opts: { locked: bool
 }
 
 function rekeyedError(file: string): JaneeError {
-  return new JaneeError('VAULT_REKEYED', `${file} is no longer encrypted with the key in memory (rekeyed or replaced)`, 'unlock it again with its passphrase');
+  return new JaneeError(
+    'VAULT_REKEYED',
+    `${file} is no longer encrypted with the key in memory (rekeyed or replaced)`,
+    'unlock it again with its passphrase',
+  );
 }
 
 /**
@@ -117,7 +126,10 @@ async function opened(file: string, parsed: ParsedVault, fileKey: Uint8Array, op
  * generation check and, if it is older than the one remembered here, make its
  * generation (and key) the remembered one. The passphrase is what makes it deliberate.
  */
-export async function acceptOlderVault(file: string, passphrase: Uint8Array): Promise<{ generation: number; before: SeenRecord | undefined; changed: boolean }> {
+export async function acceptOlderVault(
+  file: string,
+  passphrase: Uint8Array,
+): Promise<{ generation: number; before: SeenRecord | undefined; changed: boolean }> {
   const parsed = await readVaultFile(file);
   using fileKey = secret(await unwrapFileKey(parsed.header, passphrase));
   const data = openVaultData(parsed, fileKey.bytes);
@@ -150,7 +162,11 @@ async function saved(file: string, fileKey: Uint8Array, generation: number): Pro
  * Read-modify-write under the lock. `fn` changes `data` in place (and may throw to
  * abort with nothing written). The generation counter goes up on every save.
  */
-export async function updateVault<T>(file: string, fileKey: Uint8Array, fn: (data: VaultData) => T | Promise<T>): Promise<{ result: T; vault: UnlockedVault }> {
+export async function updateVault<T>(
+  file: string,
+  fileKey: Uint8Array,
+  fn: (data: VaultData) => T | Promise<T>,
+): Promise<{ result: T; vault: UnlockedVault }> {
   return withLock(file, async () => {
     const current = await openKeyed(file, fileKey, { locked: true });
     const { result, changed } = await changedBy(current.data, fn);

@@ -24,7 +24,13 @@ export async function agentHome(): Promise<AgentEnv> {
   const run = path.join(scratchDir(env), 'run');
   await fsp.mkdir(run, { mode: 0o700 });
   dirs.add(scratchDir(env));
-  const out = withEnv(env, { XDG_RUNTIME_DIR: run, TMPDIR: run, JANEE_AGENT_SOCK: undefined, JANEE_VAULT: undefined, JANEE_CONFIG: undefined }) as AgentEnv;
+  const out = withEnv(env, {
+    XDG_RUNTIME_DIR: run,
+    TMPDIR: run,
+    JANEE_AGENT_SOCK: undefined,
+    JANEE_VAULT: undefined,
+    JANEE_CONFIG: undefined,
+  }) as AgentEnv;
   return out;
 }
 
@@ -59,7 +65,15 @@ export interface StatusJson {
   vault: string;
   socket: string;
   rollback: { onDisk: number; inMemory: number } | null;
-  agent: null | { pid: number; state: string; lockedReason: string | null; idleTtlSeconds: number; maxTtlSeconds: number; secrets: number | null; generation: number | null };
+  agent: null | {
+    pid: number;
+    state: string;
+    lockedReason: string | null;
+    idleTtlSeconds: number;
+    maxTtlSeconds: number;
+    secrets: number | null;
+    generation: number | null;
+  };
   problem: null | { code: string; message: string; hint?: string };
 }
 

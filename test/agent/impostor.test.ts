@@ -22,7 +22,19 @@ import { unlockVaultFile } from '../../src/vault/store.js';
 import { cleanupTempHomes, runJanee, scratchDir, withEnv } from '../helpers/cli.js';
 import { closeAllServes, findForms, secretForms, startServe, textOf } from '../helpers/mcp.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
-import { addService, agentHome, alive, killAllAgents, noPass, socketOf, status, unlock, vaultOf, waitFor, type AgentEnv } from './helpers.js';
+import {
+  addService,
+  agentHome,
+  alive,
+  killAllAgents,
+  noPass,
+  socketOf,
+  status,
+  unlock,
+  vaultOf,
+  waitFor,
+  type AgentEnv,
+} from './helpers.js';
 
 let up: Upstream;
 
@@ -45,7 +57,12 @@ function clientConfigEnv(env: AgentEnv): Record<string, string> {
 /** The environment serve really gets from the SDK, checked from inside serve's own process. */
 async function serveEnviron(pid: number): Promise<Record<string, string>> {
   const raw = await fsp.readFile(`/proc/${pid}/environ`, 'utf8');
-  return Object.fromEntries(raw.split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  return Object.fromEntries(
+    raw
+      .split('\0')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
 }
 
 describe('found: serve under the MCP SDK default environment', () => {
@@ -157,7 +174,8 @@ async function startRelay(sock: string, pose: HelloResult, opts: { state: 'locke
         const ok = (result: unknown) => c.write(`${JSON.stringify({ v: PV, id: req.id, ok: true, result })}\n`);
         if (req.op === 'hello') ok({ ...pose, state: opts.state });
         else if (req.op === 'status') ok({ ...pose, state: opts.state, lockedReason: null, connections: 1 });
-        else if (req.op === 'prove') ok({ mac: randomBytes(32).toString('base64'), pid: pose.pid }); // cannot know the key
+        else if (req.op === 'prove')
+          ok({ mac: randomBytes(32).toString('base64'), pid: pose.pid }); // cannot know the key
         else if (req.op === 'lock') {
           ok({ pid: pose.pid });
           if (opts.onLock === 'go') {
@@ -184,12 +202,27 @@ async function fileKeyForms(env: AgentEnv): Promise<string[]> {
   const key = Buffer.from(v.fileKey);
   v.fileKey.fill(0);
   const b64 = key.toString('base64');
-  return [b64, b64.replace(/=+$/, ''), key.toString('base64url'), key.toString('hex'), key.toString('hex').toUpperCase(), key.toString('latin1')];
+  return [
+    b64,
+    b64.replace(/=+$/, ''),
+    key.toString('base64url'),
+    key.toString('hex'),
+    key.toString('hex').toUpperCase(),
+    key.toString('latin1'),
+  ];
 }
 
 async function realHello(env: AgentEnv): Promise<HelloResult> {
   const st = await status(env);
-  return { agent: 'janee', version: '0.0.0', protocol: PV, pid: st.pid as number, vault: st.vault, config: path.join(env.JANEE_HOME, 'config.yaml'), state: 'unlocked' };
+  return {
+    agent: 'janee',
+    version: '0.0.0',
+    protocol: PV,
+    pid: st.pid as number,
+    vault: st.vault,
+    config: path.join(env.JANEE_HOME, 'config.yaml'),
+    state: 'unlocked',
+  };
 }
 
 describe('real: an impostor at the socket path gets nothing', () => {

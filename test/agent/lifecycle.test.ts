@@ -9,7 +9,19 @@ import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanupTempHomes, errorLines, runJanee, scratchDir, withEnv } from '../helpers/cli.js';
-import { agentHome, agentPids, ownSocketDir, alive, killAllAgents, noPass, rawClient, socketOf, status, unlock, waitFor } from './helpers.js';
+import {
+  agentHome,
+  agentPids,
+  ownSocketDir,
+  alive,
+  killAllAgents,
+  noPass,
+  rawClient,
+  socketOf,
+  status,
+  unlock,
+  waitFor,
+} from './helpers.js';
 
 const pidOf = (stderr: string): number => Number(/pid (\d+)/.exec(stderr)?.[1]);
 
@@ -173,7 +185,14 @@ describe.concurrent('janee unlock / status / lock', { timeout: 120_000 }, () => 
     const sock = socketOf(env);
     await fsp.mkdir(path.dirname(sock), { mode: 0o700, recursive: true });
     // A socket file nobody listens on: bind in a child and SIGKILL it.
-    const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(sock)}, () => { require('fs').chmodSync(${JSON.stringify(sock)}, 0o600); console.log('up') })`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      [
+        '-e',
+        `require('net').createServer().listen(${JSON.stringify(sock)}, () => { require('fs').chmodSync(${JSON.stringify(sock)}, 0o600); console.log('up') })`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     await new Promise<void>((r) => child.stdout.once('data', () => r()));
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
@@ -197,7 +216,8 @@ describe.concurrent('janee unlock / status / lock', { timeout: 120_000 }, () => 
       expect(errorLines(r.stderr).error).toMatch(/does not answer/);
       expect((await status(env)).problem?.code).toBe('AGENT_UNRESPONSIVE');
       // An agent this unlock may have started finds the socket taken and exits: wait for that.
-      for (let t0 = Date.now(); agentPids(scratchDir(env)).length > 1 && Date.now() - t0 < 10_000; ) await new Promise((r) => setTimeout(r, 100));
+      for (let t0 = Date.now(); agentPids(scratchDir(env)).length > 1 && Date.now() - t0 < 10_000;)
+        await new Promise((r) => setTimeout(r, 100));
       expect(agentPids(scratchDir(env))).toEqual([pid]);
     } finally {
       process.kill(pid as number, 'SIGCONT');
@@ -271,7 +291,7 @@ describe.concurrent('janee unlock / status / lock', { timeout: 120_000 }, () => 
     }
   });
 
-  it('JANEE_AGENT_SOCK: used as given; a shared directory is refused; another vault\'s agent is not used', async () => {
+  it("JANEE_AGENT_SOCK: used as given; a shared directory is refused; another vault's agent is not used", async () => {
     const env = await agentHome();
     const priv = path.join(scratchDir(env), 'private');
     const sock = path.join(priv, 'agent.sock');
@@ -298,7 +318,12 @@ describe.concurrent('janee unlock / status / lock', { timeout: 120_000 }, () => 
 
   it('--ttl / --max-ttl are validated (usage errors, exit 2)', async () => {
     const env = await agentHome();
-    for (const args of [['--ttl', 'abc'], ['--ttl', '0s'], ['--max-ttl', '99d'], ['--ttl', '2h', '--max-ttl', '1h']]) {
+    for (const args of [
+      ['--ttl', 'abc'],
+      ['--ttl', '0s'],
+      ['--max-ttl', '99d'],
+      ['--ttl', '2h', '--max-ttl', '1h'],
+    ]) {
       const r = await unlock(env, args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(errorLines(r.stderr).error).toBeDefined();

@@ -18,7 +18,19 @@ import { checkAgentPeer, cmdlineProblem, environProblem } from '../../src/agent/
 import { CLI, cleanupTempHomes, runJanee, scratchDir } from '../helpers/cli.js';
 import { findForms, secretForms } from '../helpers/mcp.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
-import { addService, agentHome, alive, killAllAgents, noPass, socketOf, status, unlock, vaultOf, waitFor, type AgentEnv } from './helpers.js';
+import {
+  addService,
+  agentHome,
+  alive,
+  killAllAgents,
+  noPass,
+  socketOf,
+  status,
+  unlock,
+  vaultOf,
+  waitFor,
+  type AgentEnv,
+} from './helpers.js';
 
 const FIX = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures');
 const linux = process.platform === 'linux';
@@ -90,9 +102,20 @@ interface Impostor {
 async function startImpostor(env: AgentEnv, cmd: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Impostor> {
   const st = await status(env);
   const realPid = st.pid as number;
-  const hello = { agent: 'janee', version: '0.0.0', protocol: PV, pid: realPid, vault: st.vault, config: path.join(env.JANEE_HOME, 'config.yaml'), state: 'unlocked' };
+  const hello = {
+    agent: 'janee',
+    version: '0.0.0',
+    protocol: PV,
+    pid: realPid,
+    vault: st.vault,
+    config: path.join(env.JANEE_HOME, 'config.yaml'),
+    state: 'unlocked',
+  };
   const out = path.join(scratchDir(env), 'impostor.received');
-  const child = spawn(cmd, args, { env: { ...noPass(env), ...extraEnv, IMP_HELLO: JSON.stringify(hello), IMP_OUT: out }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, args, {
+    env: { ...noPass(env), ...extraEnv, IMP_HELLO: JSON.stringify(hello), IMP_OUT: out },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   started.push(child);
   let said = '';
   child.stdout?.on('data', (d: Buffer) => (said += d.toString()));
@@ -138,7 +161,16 @@ describe.runIf(linux)('real: janee add refuses an impostor that holds the socket
   it.runIf(python)('a python program whose argv says `agent --socket <path>`', async () => {
     const env = await agentHome();
     expect((await unlock(env)).code).toBe(0);
-    const imp = await startImpostor(env, 'python3', [path.join(FIX, 'impostor.py'), 'agent', '--vault', vaultOf(env), '--socket', socketOf(env), '--ready-fd', '3']);
+    const imp = await startImpostor(env, 'python3', [
+      path.join(FIX, 'impostor.py'),
+      'agent',
+      '--vault',
+      vaultOf(env),
+      '--socket',
+      socketOf(env),
+      '--ready-fd',
+      '3',
+    ]);
     const err = await addThrough(env, imp, 'sk_live_never_to_python_0123456789');
     expect(err).toContain(`pid ${imp.pid}`);
     expect(err).toMatch(/does not run this node/);
@@ -191,20 +223,45 @@ describe('peer check: the shapes it accepts and refuses', () => {
   });
 
   it('refuses node options, another script, other or extra arguments, another socket', () => {
-    expect(cmdlineProblem(['/usr/bin/node', '--inspect', ...good.slice(1)], S, same)).toMatch(/node options before the script \(--inspect\)/);
+    expect(cmdlineProblem(['/usr/bin/node', '--inspect', ...good.slice(1)], S, same)).toMatch(
+      /node options before the script \(--inspect\)/,
+    );
     expect(cmdlineProblem(['/usr/bin/node', '-e', 'x', ...good.slice(1)], S, same)).toMatch(/node options/);
     expect(cmdlineProblem(['/usr/bin/node', '/tmp/evil.js', ...good.slice(2)], S, same)).toMatch(/another script/);
     expect(cmdlineProblem(['/usr/bin/node', 'dist/cli/main.js', ...good.slice(2)], S, () => true)).toMatch(/another script/); // relative
     expect(cmdlineProblem([...good, '--extra'], S, same)).toMatch(/arguments/);
-    expect(cmdlineProblem(good.map((a) => (a === S ? `${S}.x` : a)), S, same)).toMatch(/arguments/);
-    expect(cmdlineProblem(good.map((a) => (a === '3' ? '4' : a)), S, same)).toMatch(/arguments/);
+    expect(
+      cmdlineProblem(
+        good.map((a) => (a === S ? `${S}.x` : a)),
+        S,
+        same,
+      ),
+    ).toMatch(/arguments/);
+    expect(
+      cmdlineProblem(
+        good.map((a) => (a === '3' ? '4' : a)),
+        S,
+        same,
+      ),
+    ).toMatch(/arguments/);
     expect(cmdlineProblem(good.slice(0, 1), S, same)).toMatch(/node options before the script \(none\)/);
   });
 
   it('refuses environments that load other code; harmless NODE_OPTIONS pass', () => {
     expect(environProblem(['PATH=/bin', 'NODE_OPTIONS=--max-old-space-size=4096 --enable-source-maps'])).toBeUndefined();
     expect(environProblem(['NODE_OPTIONS=--redirect-warnings=/tmp/w'])).toBeUndefined();
-    for (const o of ['--require x', '-r x', '--import=x', '--loader x', '--experimental-loader=x', '--inspect', '--inspect-brk=0', '--inspect-port=1', '"--require" x', '--openssl-config=/x']) {
+    for (const o of [
+      '--require x',
+      '-r x',
+      '--import=x',
+      '--loader x',
+      '--experimental-loader=x',
+      '--inspect',
+      '--inspect-brk=0',
+      '--inspect-port=1',
+      '"--require" x',
+      '--openssl-config=/x',
+    ]) {
       expect(environProblem([`NODE_OPTIONS=--no-warnings ${o}`]), o).toMatch(/its NODE_OPTIONS has/);
     }
     expect(environProblem(['LD_PRELOAD=/tmp/x.so'])).toBe('its environment sets LD_PRELOAD');

@@ -10,7 +10,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTempHomes, runJanee } from '../helpers/cli.js';
 import { auditEntries } from '../helpers/mcp.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
-import { addService, agentHome, alive, killAllAgents, noPass, rawClient, socketOf, status, unlock, waitFor, type AgentEnv } from './helpers.js';
+import {
+  addService,
+  agentHome,
+  alive,
+  killAllAgents,
+  noPass,
+  rawClient,
+  socketOf,
+  status,
+  unlock,
+  waitFor,
+  type AgentEnv,
+} from './helpers.js';
 
 const TOKEN = 'sk_test_protocol_0123456789abcdef';
 let env: AgentEnv;
@@ -54,17 +66,38 @@ describe('agent protocol', { timeout: 60_000 }, () => {
       v: PV,
       id: 1,
       ok: true,
-      result: { agent: 'janee', version: expect.any(String), protocol: PV, pid, vault: expect.stringMatching(/vault\.janee$/), config: expect.stringMatching(/config\.yaml$/), state: 'unlocked' },
+      result: {
+        agent: 'janee',
+        version: expect.any(String),
+        protocol: PV,
+        pid,
+        vault: expect.stringMatching(/vault\.janee$/),
+        config: expect.stringMatching(/config\.yaml$/),
+        state: 'unlocked',
+      },
     });
     c.socket.destroy();
   });
 
   it('garbage: an error with id null, then the connection is closed; the agent lives on', async () => {
-    for (const junk of ['hello\n', 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', Buffer.concat([randomBytes(300), Buffer.from('\n')]), '{"v":2,"id":1,"op":"hel\n', '[1,2,3]\n', '42\n', 'null\n']) {
+    for (const junk of [
+      'hello\n',
+      'GET / HTTP/1.1\r\nHost: x\r\n\r\n',
+      Buffer.concat([randomBytes(300), Buffer.from('\n')]),
+      '{"v":2,"id":1,"op":"hel\n',
+      '[1,2,3]\n',
+      '42\n',
+      'null\n',
+    ]) {
       const c = await rawClient(sock);
       c.sendRaw(junk);
       const m = await c.next();
-      expect(m).toMatchObject({ v: PV, id: null, ok: false, error: { code: 'AGENT_PROTOCOL', message: expect.any(String), hint: expect.any(String) } });
+      expect(m).toMatchObject({
+        v: PV,
+        id: null,
+        ok: false,
+        error: { code: 'AGENT_PROTOCOL', message: expect.any(String), hint: expect.any(String) },
+      });
       await c.closed;
     }
     await stillServing();
@@ -75,7 +108,12 @@ describe('agent protocol', { timeout: 60_000 }, () => {
     for (const v of [0, 1, 3, '2', null]) {
       c.send({ v, id: 7, op: 'hello' });
       const m = await c.next();
-      expect(m).toMatchObject({ v: PV, id: 7, ok: false, error: { code: 'AGENT_PROTOCOL', hint: expect.stringContaining('janee lock && janee unlock') } });
+      expect(m).toMatchObject({
+        v: PV,
+        id: 7,
+        ok: false,
+        error: { code: 'AGENT_PROTOCOL', hint: expect.stringContaining('janee lock && janee unlock') },
+      });
     }
     c.send({ id: 8, op: 'execute', req: { service: 'svc', method: 'GET', path: '/echo' } }); // no v at all
     expect(await c.next()).toMatchObject({ id: 8, ok: false, error: { code: 'AGENT_PROTOCOL' } });
@@ -100,7 +138,11 @@ describe('agent protocol', { timeout: 60_000 }, () => {
     expect(await c.next()).toMatchObject({ id: 4, ok: false, error: { code: 'AGENT_BAD_REQUEST' } });
     // The socket never takes a key, not even a well-formed one.
     c.send({ v: PV, id: 5, op: 'unlock', key: randomBytes(32).toString('base64') });
-    expect(await c.next()).toMatchObject({ id: 5, ok: false, error: { code: 'AGENT_BAD_REQUEST', message: expect.stringMatching(/never takes the file key over its socket/) } });
+    expect(await c.next()).toMatchObject({
+      id: 5,
+      ok: false,
+      error: { code: 'AGENT_BAD_REQUEST', message: expect.stringMatching(/never takes the file key over its socket/) },
+    });
     c.send({ v: PV, id: 6, op: 'unlock', ttlMs: 5 });
     expect(await c.next()).toMatchObject({ id: 6, ok: false, error: { code: 'AGENT_BAD_REQUEST' } });
     // Without proof of the key, nobody can push back the timers (--max-ttl holds).
@@ -112,7 +154,14 @@ describe('agent protocol', { timeout: 60_000 }, () => {
     expect(await c.next()).toMatchObject({ id: 602, ok: false, error: { code: 'AGENT_NOT_PROVEN' } });
     c.send({ v: PV, id: 61, op: 'prove', nonce: 'short' });
     expect(await c.next()).toMatchObject({ id: 61, ok: false, error: { code: 'AGENT_BAD_REQUEST' } });
-    c.send({ v: PV, id: 62, op: 'rekey', nonce: randomBytes(32).toString('base64'), iv: randomBytes(12).toString('base64'), sealed: randomBytes(48).toString('base64') });
+    c.send({
+      v: PV,
+      id: 62,
+      op: 'rekey',
+      nonce: randomBytes(32).toString('base64'),
+      iv: randomBytes(12).toString('base64'),
+      sealed: randomBytes(48).toString('base64'),
+    });
     expect(await c.next()).toMatchObject({ id: 62, ok: false, error: { code: 'AGENT_KEY_MISMATCH' } });
     // Malformed entries are bad requests, not internal errors (a bad date, a control character).
     for (const [i, entry] of [
@@ -122,7 +171,11 @@ describe('agent protocol', { timeout: 60_000 }, () => {
       [66, { fields: { token: 'a\u001bb' }, origins: ['https://a.example'] }],
     ] as const) {
       c.send({ v: PV, id: i, op: 'vault_put', name: `bad${i}`, entry });
-      expect(await c.next()).toMatchObject({ id: i, ok: false, error: { code: 'AGENT_BAD_REQUEST', message: expect.stringMatching(/invalid vault entry/) } });
+      expect(await c.next()).toMatchObject({
+        id: i,
+        ok: false,
+        error: { code: 'AGENT_BAD_REQUEST', message: expect.stringMatching(/invalid vault entry/) },
+      });
     }
     c.send({ v: PV, id: 7, op: 'vault_put', name: 'x', entry: { fields: { token: 'a' }, origins: ['not a url'] } });
     expect(await c.next()).toMatchObject({ id: 7, ok: false, error: { code: 'AGENT_BAD_REQUEST' } });
@@ -135,7 +188,13 @@ describe('agent protocol', { timeout: 60_000 }, () => {
     expect(s.pid).toBe(pid);
     expect(s.agent?.maxTtlSeconds).toBe(24 * 3600); // the unproven 60s timers were not applied
     const c2 = await rawClient(sock);
-    c2.send({ v: PV, id: 1, op: 'execute', req: { service: 'svc', method: 'GET', path: '/echo' }, caller: { agent: 'raw', agentSource: 'flag' } });
+    c2.send({
+      v: PV,
+      id: 1,
+      op: 'execute',
+      req: { service: 'svc', method: 'GET', path: '/echo' },
+      caller: { agent: 'raw', agentSource: 'flag' },
+    });
     const m = await c2.next();
     expect(m).toMatchObject({ id: 1, ok: true, result: { status: 200 } });
     c2.socket.destroy();
@@ -153,7 +212,15 @@ describe('agent protocol', { timeout: 60_000 }, () => {
   it('many requests in flight on one connection are answered by id', async () => {
     const c = await rawClient(sock);
     const n = 60;
-    const lines = Array.from({ length: n }, (_, i) => JSON.stringify({ v: PV, id: `r${i}`, op: 'execute', req: { service: 'svc', method: 'GET', path: `/echo?i=${i}` }, caller: { agent: 'pipeline', agentSource: 'flag' } }));
+    const lines = Array.from({ length: n }, (_, i) =>
+      JSON.stringify({
+        v: PV,
+        id: `r${i}`,
+        op: 'execute',
+        req: { service: 'svc', method: 'GET', path: `/echo?i=${i}` },
+        caller: { agent: 'pipeline', agentSource: 'flag' },
+      }),
+    );
     c.sendRaw(`${lines.join('\n')}\n`); // one write
     const got = new Map<string, Record<string, unknown>>();
     for (let i = 0; i < n; i++) {
@@ -172,7 +239,13 @@ describe('agent protocol', { timeout: 60_000 }, () => {
   it('a client that disconnects mid-request: the agent finishes the call, audits it, and lives on', async () => {
     const before = (await auditEntries(env.JANEE_HOME)).length;
     const c = await rawClient(sock);
-    c.send({ v: PV, id: 1, op: 'execute', req: { service: 'svc', method: 'GET', path: '/slow-headers?ms=300', reason: 'vanishing client' }, caller: { agent: 'vanisher', agentSource: 'flag' } });
+    c.send({
+      v: PV,
+      id: 1,
+      op: 'execute',
+      req: { service: 'svc', method: 'GET', path: '/slow-headers?ms=300', reason: 'vanishing client' },
+      caller: { agent: 'vanisher', agentSource: 'flag' },
+    });
     await new Promise((r) => setTimeout(r, 50));
     c.socket.destroy();
     // half a request, then gone
@@ -181,7 +254,14 @@ describe('agent protocol', { timeout: 60_000 }, () => {
     c2.socket.destroy();
     // a reset in the middle of a burst
     const c3 = await rawClient(sock);
-    for (let i = 0; i < 20; i++) c3.send({ v: PV, id: i, op: 'execute', req: { service: 'svc', method: 'GET', path: '/echo' }, caller: { agent: 'vanisher', agentSource: 'flag' } });
+    for (let i = 0; i < 20; i++)
+      c3.send({
+        v: PV,
+        id: i,
+        op: 'execute',
+        req: { service: 'svc', method: 'GET', path: '/echo' },
+        caller: { agent: 'vanisher', agentSource: 'flag' },
+      });
     c3.socket.destroy();
     await waitFor(async () => (await auditEntries(env.JANEE_HOME)).some((e) => e.reason === 'vanishing client'), 10_000, 'the audit entry');
     const e = (await auditEntries(env.JANEE_HOME)).find((x) => x.reason === 'vanishing client');
@@ -199,7 +279,13 @@ describe('agent protocol', { timeout: 60_000 }, () => {
     expect(m).toMatchObject({ ok: true, result: [{ name: 'svc', origins: [up.url], fieldNames: ['token'] }] });
     c.send({ v: PV, id: 2, op: 'status' });
     const s = await c.next();
-    c.send({ v: PV, id: 3, op: 'execute', req: { service: 'svc', method: 'GET', path: '/echo-secret' }, caller: { agent: 'x', agentSource: 'flag' } });
+    c.send({
+      v: PV,
+      id: 3,
+      op: 'execute',
+      req: { service: 'svc', method: 'GET', path: '/echo-secret' },
+      caller: { agent: 'x', agentSource: 'flag' },
+    });
     const ex = await c.next();
     expect(ex).toMatchObject({ ok: true });
     c.socket.destroy();
@@ -218,7 +304,13 @@ describe('agent protocol', { timeout: 60_000 }, () => {
     expect((await unlock(env2)).code).toBe(0);
     const pid2 = (await status(env2)).pid as number;
     const c = await rawClient(socketOf(env2));
-    c.send({ v: PV, id: 'slow', op: 'execute', req: { service: 'svc', method: 'GET', path: '/slow-headers?ms=500' }, caller: { agent: 'x', agentSource: 'flag' } });
+    c.send({
+      v: PV,
+      id: 'slow',
+      op: 'execute',
+      req: { service: 'svc', method: 'GET', path: '/slow-headers?ms=500' },
+      caller: { agent: 'x', agentSource: 'flag' },
+    });
     await new Promise((r) => setTimeout(r, 100));
     const l = await runJanee(['lock'], { env: noPass(env2) });
     expect(l.code).toBe(0);

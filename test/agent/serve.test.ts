@@ -32,7 +32,8 @@ async function homeWithService(): Promise<AgentEnv> {
   return env;
 }
 
-const echo = (s: ServeSession, path = '/echo', extra: Record<string, unknown> = {}) => s.execute({ service: 'svc', method: 'GET', path, ...extra });
+const echo = (s: ServeSession, path = '/echo', extra: Record<string, unknown> = {}) =>
+  s.execute({ service: 'svc', method: 'GET', path, ...extra });
 
 function noSecretIn(s: ServeSession): void {
   const forms = secretForms(TOKEN);
@@ -132,14 +133,18 @@ describe.concurrent('serve with the agent', { timeout: 120_000 }, () => {
     const add = await addService(env, 'limited', up.url, 'sk_limited_0123456789', ['--rate-limit', '10/min']);
     expect(add.code, add.stderr).toBe(0);
     expect((await unlock(env)).code).toBe(0);
-    const serves = await Promise.all(['claude-desktop', 'cursor', 'claude-code'].map((name) => startServe({ env: noPass(env), args: ['--agent', name] })));
+    const serves = await Promise.all(
+      ['claude-desktop', 'cursor', 'claude-code'].map((name) => startServe({ env: noPass(env), args: ['--agent', name] })),
+    );
     const per = 40;
     const results = await Promise.all(
       serves.flatMap((s, si) => Array.from({ length: per }, (_, i) => echo(s, '/echo', { reason: `s${si}-c${i}` }))),
     );
     for (const r of results) expect(r.isError, textOf(r)).toBeFalsy();
     // rate limit: 10/min across all serves together
-    const limited = await Promise.all(serves.flatMap((s) => Array.from({ length: 6 }, () => s.execute({ service: 'limited', method: 'GET', path: '/echo' }))));
+    const limited = await Promise.all(
+      serves.flatMap((s) => Array.from({ length: 6 }, () => s.execute({ service: 'limited', method: 'GET', path: '/echo' }))),
+    );
     expect(limited.filter((r) => !r.isError)).toHaveLength(10);
     expect(limited.filter((r) => r.isError && /rate limited/.test(textOf(r)))).toHaveLength(8);
     // kill switch: on for everyone at once

@@ -49,11 +49,17 @@ describe.concurrent('typed agent protocol', { timeout: 120_000 }, () => {
       expect((await addService(noPass(env), 'svc', up.url, 'sk_first_key_0123456789')).code).toBe(0);
       const before = (await conn.request('vault_entries', {})).find((e) => e.name === 'svc');
       expect(before).toBeDefined();
-      const call = () => conn.request('execute', { req: { service: 'svc', method: 'GET', path: '/echo' }, caller: { agent: 'typed', agentSource: 'flag' } });
+      const call = () =>
+        conn.request('execute', { req: { service: 'svc', method: 'GET', path: '/echo' }, caller: { agent: 'typed', agentSource: 'flag' } });
       expect((await call()).status).toBe(200);
       expect(up.requests.some((q) => q.headers.authorization === 'Bearer sk_first_key_0123456789')).toBe(true);
 
-      const entry = { fields: { token: 'sk_second_key_0123456789' }, origins: [up.url], created: '2020-01-01T00:00:00.000Z', updated: '2020-01-01T00:00:00.000Z' };
+      const entry = {
+        fields: { token: 'sk_second_key_0123456789' },
+        origins: [up.url],
+        created: '2020-01-01T00:00:00.000Z',
+        updated: '2020-01-01T00:00:00.000Z',
+      };
       // Without replace (or replace: false) an existing name is refused, as before.
       expect(await refusal(conn.request('vault_put', { name: 'svc', entry }))).toMatchObject({ code: 'VAULT_DUPLICATE' });
       expect(await refusal(conn.request('vault_put', { name: 'svc', entry, replace: false }))).toMatchObject({ code: 'VAULT_DUPLICATE' });
@@ -70,9 +76,14 @@ describe.concurrent('typed agent protocol', { timeout: 120_000 }, () => {
       expect(up.requests.some((q) => q.headers.authorization === 'Bearer sk_second_key_0123456789')).toBe(true);
 
       // replace on a new name simply adds it.
-      expect(await conn.request('vault_put', { name: 'fresh', entry, replace: true })).toEqual({ generation: r.generation + 1, replaced: false });
+      expect(await conn.request('vault_put', { name: 'fresh', entry, replace: true })).toEqual({
+        generation: r.generation + 1,
+        replaced: false,
+      });
       // replace must be a boolean (raw JSON can send anything).
-      expect(await refusal(rawRequest(conn, 'vault_put', { name: 'svc', entry, replace: 'yes' }))).toMatchObject({ code: 'AGENT_BAD_REQUEST' });
+      expect(await refusal(rawRequest(conn, 'vault_put', { name: 'svc', entry, replace: 'yes' }))).toMatchObject({
+        code: 'AGENT_BAD_REQUEST',
+      });
     } finally {
       conn.close();
     }
@@ -83,7 +94,10 @@ describe.concurrent('typed agent protocol', { timeout: 120_000 }, () => {
     try {
       const origins = [up.url];
       // Valid in a vault file (FIELD_NAME_RE), refused by the agent's old hand-written copy.
-      const r = await conn.request('vault_put', { name: 'dashed', entry: { fields: { 'api-key': 'k1', [`f${'x'.repeat(40)}`]: 'k2' }, origins } });
+      const r = await conn.request('vault_put', {
+        name: 'dashed',
+        entry: { fields: { 'api-key': 'k1', [`f${'x'.repeat(40)}`]: 'k2' }, origins },
+      });
       expect(r.replaced).toBe(false);
       const e = (await conn.request('vault_entries', {})).find((x) => x.name === 'dashed');
       expect(e?.fieldNames.sort()).toEqual(['api-key', `f${'x'.repeat(40)}`]);
@@ -94,7 +108,10 @@ describe.concurrent('typed agent protocol', { timeout: 120_000 }, () => {
         { fields: { token: 'v' }, origins: [] },
         { fields: { token: 'v' }, origins: ['http://api.example.com'] }, // a credential over plain http, off loopback
       ]) {
-        expect(await refusal(conn.request('vault_put', { name: 'bad', entry }))).toMatchObject({ code: 'AGENT_BAD_REQUEST', message: expect.stringMatching(/invalid vault entry/) as string });
+        expect(await refusal(conn.request('vault_put', { name: 'bad', entry }))).toMatchObject({
+          code: 'AGENT_BAD_REQUEST',
+          message: expect.stringMatching(/invalid vault entry/) as string,
+        });
       }
     } finally {
       conn.close();
@@ -116,11 +133,17 @@ describe.concurrent('typed agent protocol', { timeout: 120_000 }, () => {
         { service: 'svc', method: 'GET', path: '/echo', query: { a: 1 } },
         { service: 'svc', method: 'POST', path: '/echo', body: null },
       ]) {
-        expect(await refusal(rawRequest(conn, 'execute', { req, caller }))).toMatchObject({ code: 'AGENT_BAD_REQUEST', message: expect.stringMatching(/invalid execute request/) as string });
+        expect(await refusal(rawRequest(conn, 'execute', { req, caller }))).toMatchObject({
+          code: 'AGENT_BAD_REQUEST',
+          message: expect.stringMatching(/invalid execute request/) as string,
+        });
       }
       expect(mine()).toBe(0);
       // What the schema takes still works, query arrays and a JSON body included.
-      const ok = await conn.request('execute', { req: { service: 'svc', method: 'POST', path: '/echo', query: { a: ['1', '2'] }, body: { x: 1 }, reason: 'test' }, caller });
+      const ok = await conn.request('execute', {
+        req: { service: 'svc', method: 'POST', path: '/echo', query: { a: ['1', '2'] }, body: { x: 1 }, reason: 'test' },
+        caller,
+      });
       expect(ok.status).toBe(200);
     } finally {
       conn.close();

@@ -173,7 +173,12 @@ describe('protocol pieces', () => {
 
   it('errors cross as { code, message, hint } and never as raw exception text', () => {
     const r = errorResponse(3, new Error('secret sk_live_123 inside'));
-    expect(r).toEqual({ v: PROTOCOL_VERSION, id: 3, ok: false, error: { code: 'AGENT_INTERNAL', message: 'internal error in the agent', hint: expect.any(String) } });
+    expect(r).toEqual({
+      v: PROTOCOL_VERSION,
+      id: 3,
+      ok: false,
+      error: { code: 'AGENT_INTERNAL', message: 'internal error in the agent', hint: expect.any(String) },
+    });
     expect(JSON.stringify(r)).not.toContain('sk_live');
     const e = errorFromBody({ code: 'GATE_LOCKED', message: 'vault is locked', hint: 'run janee unlock' });
     expect(e).toBeInstanceOf(JaneeError);

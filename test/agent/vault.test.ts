@@ -10,7 +10,20 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTempHomes, cloneHome, errorLines, runJanee, withEnv } from '../helpers/cli.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
-import { addService, agentHome, alive, killAllAgents, noPass, rawClient, socketOf, status, unlock, vaultOf, waitFor, type AgentEnv } from './helpers.js';
+import {
+  addService,
+  agentHome,
+  alive,
+  killAllAgents,
+  noPass,
+  rawClient,
+  socketOf,
+  status,
+  unlock,
+  vaultOf,
+  waitFor,
+  type AgentEnv,
+} from './helpers.js';
 
 let up: Upstream;
 beforeAll(async () => {
@@ -28,13 +41,17 @@ async function call(env: AgentEnv, service: string): Promise<{ ok: boolean; stat
   try {
     c.send({ v: PV, id: 1, op: 'execute', req: { service, method: 'GET', path: '/echo' }, caller: { agent: 't', agentSource: 'flag' } });
     const m = (await c.next(10_000)) as { ok: boolean; result?: { status: number }; error?: { code: string; message: string } };
-    return m.ok ? { ok: true, status: m.result?.status as number } : { ok: false, code: m.error?.code as string, message: m.error?.message as string };
+    return m.ok
+      ? { ok: true, status: m.result?.status as number }
+      : { ok: false, code: m.error?.code as string, message: m.error?.message as string };
   } finally {
     c.socket.destroy();
   }
 }
 
-async function listJson(env: NodeJS.ProcessEnv): Promise<{ services: { name: string; secret: boolean | null; origins: string[] }[]; vault: string }> {
+async function listJson(
+  env: NodeJS.ProcessEnv,
+): Promise<{ services: { name: string; secret: boolean | null; origins: string[] }[]; vault: string }> {
   const r = await runJanee(['list', '--json'], { env });
   expect(r.code, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as { services: { name: string; secret: boolean | null; origins: string[] }[]; vault: string };
@@ -140,7 +157,7 @@ describe.concurrent('vault changes while unlocked', { timeout: 120_000 }, () => 
     const after = await status(env);
     expect(after.state).toBe('unlocked');
     expect(after.pid).not.toBe(pid);
-    await waitFor(() => !alive(pid as number), 10_000, "the replaced agent to exit");
+    await waitFor(() => !alive(pid as number), 10_000, 'the replaced agent to exit');
     expect(await call(env, 'svc')).toEqual({ ok: true, status: 200 });
     await runJanee(['lock'], { env });
   });

@@ -14,7 +14,16 @@ if (keyHex) {
 }
 const count = Number(countArg);
 const seqs = [];
-const mk = (i) => ({ agent: name, agentSource: 'flag', service: 'svc', method: 'GET', path: `/p/${i}`, outcome: 'allowed', status: 200, ms: i });
+const mk = (i) => ({
+  agent: name,
+  agentSource: 'flag',
+  service: 'svc',
+  method: 'GET',
+  path: `/p/${i}`,
+  outcome: 'allowed',
+  status: 200,
+  ms: i,
+});
 let i = 0;
 while (i < count / 2) seqs.push((await w.append(mk(i++))).seq);
 while (i < count) {

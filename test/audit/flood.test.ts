@@ -22,13 +22,26 @@ async function gateIn(home: string): Promise<{ gate: LocalGate; auditDir: string
   const configFile = path.join(home, 'config.yaml');
   await fs.writeFile(
     configFile,
-    ['services:', '  stripe:', '    baseUrl: http://127.0.0.1:9', '    auth: { type: bearer }', '    policies:', '      - { path: /v1/charges, methods: [GET] }', ''].join('\n'),
+    [
+      'services:',
+      '  stripe:',
+      '    baseUrl: http://127.0.0.1:9',
+      '    auth: { type: bearer }',
+      '    policies:',
+      '      - { path: /v1/charges, methods: [GET] }',
+      '',
+    ].join('\n'),
   );
   const vaultFile = path.join(home, 'vault.janee');
   await createVaultFile(vaultFile, PASSPHRASE, 10);
   const unlocked = await unlockVaultFile(vaultFile, PASSPHRASE);
   const auditDir = path.join(home, 'audit');
-  const gate = new LocalGate({ configFile, auditDir, killswitchFile: path.join(home, 'killswitch'), secrets: new VaultSecrets(vaultFile, unlocked.fileKey, unlocked.data) });
+  const gate = new LocalGate({
+    configFile,
+    auditDir,
+    killswitchFile: path.join(home, 'killswitch'),
+    secrets: new VaultSecrets(vaultFile, unlocked.fileKey, unlocked.data),
+  });
   return { gate, auditDir };
 }
 
@@ -42,7 +55,9 @@ describe('refusal flood', () => {
     const t0 = Date.now();
     let refused = 0;
     for (let i = 0; i < N; i += 100) {
-      const batch = Array.from({ length: 100 }, (_, k) => gate.execute({ service: 'stripe', method: 'POST', path: `/v1/charges/${i + k}/${'p'.repeat(2000)}`, reason }, CALLER));
+      const batch = Array.from({ length: 100 }, (_, k) =>
+        gate.execute({ service: 'stripe', method: 'POST', path: `/v1/charges/${i + k}/${'p'.repeat(2000)}`, reason }, CALLER),
+      );
       for (const r of await Promise.allSettled(batch)) {
         expect(r.status).toBe('rejected');
         expect(((r as PromiseRejectedResult).reason as JaneeError).code).toBe('GATE_BLOCKED');
@@ -88,7 +103,9 @@ describe('refusal flood', () => {
   it('ordinary refusals (under the burst) are each written before the call returns', async () => {
     const { gate, auditDir } = await gateIn(await tempDir());
     for (let i = 0; i < 20; i++) {
-      await expect(gate.execute({ service: 'stripe', method: 'DELETE', path: `/v1/charges/${i}` }, CALLER)).rejects.toMatchObject({ code: 'GATE_BLOCKED' });
+      await expect(gate.execute({ service: 'stripe', method: 'DELETE', path: `/v1/charges/${i}` }, CALLER)).rejects.toMatchObject({
+        code: 'GATE_BLOCKED',
+      });
       const es = await readEntries(auditDir);
       expect(es).toHaveLength(i + 1);
       expect(es.at(-1)).toMatchObject({ path: `/v1/charges/${i}`, outcome: 'blocked' });
@@ -103,10 +120,12 @@ describe('RefusalCoalescer', () => {
     const written: AuditInput[] = [];
     const c = new RefusalCoalescer(async (i) => void written.push(i), { now: () => t });
     // 10 policy rules × 400 refusals at one instant: 1000 written in full (the agent's burst), the rest counted.
-    for (let r = 0; r < 10; r++) for (let i = 0; i < 400; i++) await c.refuse(input({ outcome: 'blocked', rule: `rule ${r}`, status: null }), true);
+    for (let r = 0; r < 10; r++)
+      for (let i = 0; i < 400; i++) await c.refuse(input({ outcome: 'blocked', rule: `rule ${r}`, status: null }), true);
     expect(written).toHaveLength(1000);
     t = 10_000; // 10 s later: 40 more agent tokens, at most 20 per group
-    for (let r = 0; r < 10; r++) for (let i = 0; i < 10; i++) await c.refuse(input({ outcome: 'blocked', rule: `rule ${r}`, status: null }), true);
+    for (let r = 0; r < 10; r++)
+      for (let i = 0; i < 10; i++) await c.refuse(input({ outcome: 'blocked', rule: `rule ${r}`, status: null }), true);
     expect(written.length).toBe(1040);
     await c.flush();
     expect(written.reduce((n, i) => n + (i.count ?? 1), 0)).toBe(4100);

@@ -28,7 +28,11 @@ describe('formatEntry', () => {
   });
 
   it('has a word and a short reason for each refusal', () => {
-    const f = (over: Partial<AuditEntry>): string => formatEntry(entry({ status: null, ...over })).split(' | ').slice(4).join(' | ');
+    const f = (over: Partial<AuditEntry>): string =>
+      formatEntry(entry({ status: null, ...over }))
+        .split(' | ')
+        .slice(4)
+        .join(' | ');
     expect(f({ outcome: 'blocked', rule: 'deny /v1/customers/*/delete' })).toBe('BLOCKED | policy violation (deny /v1/customers/*/delete)');
     expect(f({ outcome: 'rate_limited' })).toBe('RATE_LIMITED | rate limit exceeded');
     expect(f({ outcome: 'killed' })).toBe('KILLED | kill switch on');
@@ -45,7 +49,11 @@ describe('formatEntry', () => {
   });
 
   it('does not call a refusal made before any policy a policy violation', () => {
-    const f = (over: Partial<AuditEntry>): string => formatEntry(entry({ status: null, outcome: 'blocked', ...over })).split(' | ').slice(4).join(' | ');
+    const f = (over: Partial<AuditEntry>): string =>
+      formatEntry(entry({ status: null, outcome: 'blocked', ...over }))
+        .split(' | ')
+        .slice(4)
+        .join(' | ');
     expect(f({ rule: 'GATE_BAD_REQUEST' })).toBe('BLOCKED | bad request (refused before policy)');
     expect(f({ rule: 'origin binding' })).toBe('BLOCKED | origin binding (config.yaml points elsewhere)');
     expect(f({ rule: 'GATE_UNKNOWN_SERVICE' })).toBe('BLOCKED | unknown service');

@@ -18,7 +18,8 @@ describe('fileLines', () => {
     const huge = 'h'.repeat(3 << 20);
     await fs.writeFile(file, `${a}\nbc\n${huge}\n\nlast-no-newline`);
     const got = [];
-    for await (const l of fileLines(file, { maxLine: 2 << 20 })) got.push({ ...l, text: l.text.length > 20 ? `${l.text.slice(0, 3)}…${l.text.length}` : l.text });
+    for await (const l of fileLines(file, { maxLine: 2 << 20 }))
+      got.push({ ...l, text: l.text.length > 20 ? `${l.text.slice(0, 3)}…${l.text.length}` : l.text });
     expect(got).toEqual([
       { lineNo: 1, text: `aaa…${a.length}`, tooLong: false, terminated: true, end: a.length + 1 },
       { lineNo: 2, text: 'bc', tooLong: false, terminated: true, end: a.length + 4 },
@@ -33,7 +34,7 @@ describe('fileLinesReverse', () => {
   it('gives exactly the lines of fileLines, last first, across chunk boundaries, long lines and partial ends', async () => {
     const dir = await tempDir();
     let seed = 7;
-    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
     const cases: string[] = ['', '\n', 'a', 'a\n', '\n\n', 'x\ny', 'é😀\nß\n'];
     for (let k = 0; k < 6; k++) {
       const parts: string[] = [];

@@ -17,7 +17,9 @@ describe('several processes appending to one directory', () => {
     const dir = path.join(await tempDir(), 'audit');
     const t0 = performance.now();
     const results = await Promise.all(
-      [0, 1, 2, 3].map((i) => run(process.execPath, [path.join(here, 'child-append.mjs'), writerJs, dir, '200', `p${i}`], { timeout: 60_000 })),
+      [0, 1, 2, 3].map((i) =>
+        run(process.execPath, [path.join(here, 'child-append.mjs'), writerJs, dir, '200', `p${i}`], { timeout: 60_000 }),
+      ),
     );
     console.log(`4 × 200 appends from 4 processes: ${Math.round(performance.now() - t0)} ms`);
     const seqsPerChild = results.map((r) => JSON.parse(r.stdout) as number[]);
@@ -39,12 +41,22 @@ describe('several processes appending to one directory', () => {
     const writerJs = await transpileAudit(await tempDir());
     const dir = path.join(await tempDir(), 'audit');
     const key = randomBytes(32).toString('hex');
-    await Promise.all([0, 1, 2, 3].map((i) => run(process.execPath, [path.join(here, 'child-append.mjs'), writerJs, dir, '150', `p${i}`, key], { timeout: 60_000, env: process.env })));
+    await Promise.all(
+      [0, 1, 2, 3].map((i) =>
+        run(process.execPath, [path.join(here, 'child-append.mjs'), writerJs, dir, '150', `p${i}`, key], {
+          timeout: 60_000,
+          env: process.env,
+        }),
+      ),
+    );
     const v = await verifyAudit(dir);
     expect(v.problems).toEqual([]);
     expect(v).toMatchObject({ ok: true, entries: 600, last: 600, unsigned: 0, signed: { seq: 600 } });
     // Each process signed the chain head (others' entries included) under the lock.
-    const cps = (await fs.readFile(path.join(dir, CHECKPOINT_FILE), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { seq: number });
+    const cps = (await fs.readFile(path.join(dir, CHECKPOINT_FILE), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { seq: number });
     expect(cps.length).toBeGreaterThanOrEqual(4 * 6);
     expect(cps.map((c) => c.seq)).toEqual([...cps.map((c) => c.seq)].sort((a, b) => a - b));
   });

@@ -38,7 +38,12 @@ async function signedLog(n: number, every = 5): Promise<{ home: string; dir: str
 }
 
 /** Keeps entries and checkpoints up to `seq` (re-chaining `rewrite`d ones after `from`), and fixes the head. */
-async function cutBackTo(dir: string, file: string, seq: number, opts: { keepEntries?: boolean; rewriteFrom?: number } = {}): Promise<void> {
+async function cutBackTo(
+  dir: string,
+  file: string,
+  seq: number,
+  opts: { keepEntries?: boolean; rewriteFrom?: number } = {},
+): Promise<void> {
   const kept: string[] = [];
   let prev = '0'.repeat(64);
   let last: AuditEntry | undefined;
@@ -58,8 +63,14 @@ async function cutBackTo(dir: string, file: string, seq: number, opts: { keepEnt
   }
   await writeLines(file, kept);
   const cps = await lines(path.join(dir, CHECKPOINT_FILE));
-  await writeLines(path.join(dir, CHECKPOINT_FILE), cps.filter((l) => (JSON.parse(l) as { seq: number }).seq <= seq));
-  await fs.writeFile(path.join(dir, HEAD_FILE), JSON.stringify({ seq: last!.seq, hash: last!.hash, file: path.basename(file) }).padEnd(255) + '\n');
+  await writeLines(
+    path.join(dir, CHECKPOINT_FILE),
+    cps.filter((l) => (JSON.parse(l) as { seq: number }).seq <= seq),
+  );
+  await fs.writeFile(
+    path.join(dir, HEAD_FILE),
+    JSON.stringify({ seq: last!.seq, hash: last!.hash, file: path.basename(file) }).padEnd(255) + '\n',
+  );
 }
 
 const messages = (v: { problems: { message: string }[] }): string => v.problems.map((p) => p.message).join('\n');
@@ -71,7 +82,9 @@ describe('red team: the log cut back to an earlier checkpoint', () => {
     const v = await verifyAudit(dir);
     expect(v.ok).toBe(false);
     expect(messages(v)).toMatch(/signed up to seq 12 on this machine.*the log ends at seq 10: signed entries were deleted/);
-    const r = await runJanee(['logs', 'verify'], { env: { ...baseEnv(), JANEE_HOME: home, XDG_STATE_HOME: STATE, HOME: process.env.HOME } });
+    const r = await runJanee(['logs', 'verify'], {
+      env: { ...baseEnv(), JANEE_HOME: home, XDG_STATE_HOME: STATE, HOME: process.env.HOME },
+    });
     expect(r.code, r.stdout + r.stderr).toBe(1);
     // A copy checked on another machine cannot know: as before.
     expect(await verifyAudit(dir, OTHER_MACHINE)).toMatchObject({ ok: true, unsigned: 0 });

@@ -51,7 +51,10 @@ async function rewriteAndRechain(dir: string, edit: (e: AuditEntry) => AuditEntr
   }
   await writeLines(file, out);
   const last = entries.at(-1) as AuditEntry;
-  await fs.writeFile(path.join(dir, HEAD_FILE), JSON.stringify({ seq: last.seq, hash: last.hash, file: path.basename(file) }).padEnd(255) + '\n');
+  await fs.writeFile(
+    path.join(dir, HEAD_FILE),
+    JSON.stringify({ seq: last.seq, hash: last.hash, file: path.basename(file) }).padEnd(255) + '\n',
+  );
   return entries;
 }
 
@@ -75,7 +78,9 @@ describe('signed audit checkpoints', () => {
     await rewriteAndRechain(dir, (e) => (e.seq === 3 ? { ...e, path: '/v1/innocent' } : e));
     const v = await verifyAudit(dir);
     expect(v.ok).toBe(false);
-    expect(v.problems.map((p) => p.message).join('\n')).toMatch(/differs from what checkpoint checkpoints:\d+ signed: the log was rewritten/);
+    expect(v.problems.map((p) => p.message).join('\n')).toMatch(
+      /differs from what checkpoint checkpoints:\d+ signed: the log was rewritten/,
+    );
     const r = await runJanee(['logs', 'verify'], { env: janeeEnv(home) });
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toMatch(/AUDIT_TAMPERED|not intact/);
@@ -120,7 +125,10 @@ describe('signed audit checkpoints', () => {
     const evil = signerFromFileKey(randomBytes(32));
     const ts = new Date().toISOString();
     const cps = [5, 10, 12].map((s) => makeCheckpoint('checkpoint', evil, s, (entries[s - 1] as AuditEntry).hash, ts));
-    await writeLines(path.join(dir, CHECKPOINT_FILE), cps.map((c) => JSON.stringify(c)));
+    await writeLines(
+      path.join(dir, CHECKPOINT_FILE),
+      cps.map((c) => JSON.stringify(c)),
+    );
     await writeLines(path.join(dir, KEYS_FILE), [JSON.stringify({ id: evil.id, publicKey: evil.publicKey, added: ts })]);
 
     const here = await verifyAudit(dir);

@@ -142,7 +142,9 @@ describe('verifyAudit', () => {
     const f = path.join(dir, DAY2);
     await writeLines(f, (await lines(f)).slice(0, 2)); // drop seq 9 and 10: the chain alone is still valid
     let r = await verifyAudit(dir);
-    expect(r.problems).toEqual([{ file: 'head', line: 1, message: expect.stringMatching(/log ends at seq 8: the newest 2 entries were deleted/) }]);
+    expect(r.problems).toEqual([
+      { file: 'head', line: 1, message: expect.stringMatching(/log ends at seq 8: the newest 2 entries were deleted/) },
+    ]);
 
     // Deleting a whole newest file, likewise.
     const dir2 = await makeLog();
@@ -160,7 +162,9 @@ describe('verifyAudit', () => {
 
     // A missing head with entries present is reported.
     await fs.rm(path.join(dir3, 'head'));
-    expect((await verifyAudit(dir3)).problems).toEqual([expect.objectContaining({ file: 'head', message: expect.stringMatching(/missing/) })]);
+    expect((await verifyAudit(dir3)).problems).toEqual([
+      expect.objectContaining({ file: 'head', message: expect.stringMatching(/missing/) }),
+    ]);
   });
 
   it('detects deletion of the oldest entries', async () => {

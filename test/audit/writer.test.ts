@@ -70,7 +70,18 @@ describe('AuditWriter', () => {
     expect(canonicalText(rest)).toBe(unhashed);
     expect(JSON.parse(ls[1] as string)).toEqual(b);
     expect(Object.keys(JSON.parse(ls[1] as string))).toEqual([
-      'ts', 'agent', 'agentSource', 'service', 'method', 'path', 'outcome', 'status', 'ms', 'seq', 'prev', 'hash',
+      'ts',
+      'agent',
+      'agentSource',
+      'service',
+      'method',
+      'path',
+      'outcome',
+      'status',
+      'ms',
+      'seq',
+      'prev',
+      'hash',
     ]);
     for (const l of ls) {
       const p = parseLine(l);
@@ -174,7 +185,9 @@ describe('AuditWriter', () => {
     expect(e.path).toBe('/v1/charges');
     // Agent-chosen text is capped, and the cut is marked.
     expect(e.reason).toBe(`${'r'.repeat(255)}…`);
-    const long = await w.append(input({ agent: 'a'.repeat(5000), path: `/${'p'.repeat(5000)}`, service: 's'.repeat(5000), method: 'M'.repeat(100) }));
+    const long = await w.append(
+      input({ agent: 'a'.repeat(5000), path: `/${'p'.repeat(5000)}`, service: 's'.repeat(5000), method: 'M'.repeat(100) }),
+    );
     expect([long.agent.length, long.path.length, long.service.length, long.method.length]).toEqual([128, 512, 128, 32]);
     expect(long.path.endsWith('…')).toBe(true);
     const text = await fs.readFile(path.join(dir, (await fs.readdir(dir)).find((f) => f.endsWith('.jsonl')) as string), 'utf8');
@@ -232,7 +245,10 @@ describe('AuditWriter', () => {
     await fs.appendFile(file, '{"ts":"2026-03-15T10:23:46.000Z","agent":"cla');
     const before = await verifyAudit(dir);
     expect(before.ok).toBe(false);
-    expect(before.problems).toEqual([{ file: '2026-03-15.jsonl', line: 4, message: expect.stringMatching(/truncated/) }, expect.objectContaining({ line: 4 })]);
+    expect(before.problems).toEqual([
+      { file: '2026-03-15.jsonl', line: 4, message: expect.stringMatching(/truncated/) },
+      expect.objectContaining({ line: 4 }),
+    ]);
 
     const w2 = writer(dir, { now: c.now });
     const e = await w2.append(input());

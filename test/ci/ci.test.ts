@@ -8,7 +8,17 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTempHomes, FAST, runJanee, scratchDir, snapshot, tempHome, withEnv, type JaneeEnv, type RunResult } from '../helpers/cli.js';
+import {
+  cleanupTempHomes,
+  FAST,
+  runJanee,
+  scratchDir,
+  snapshot,
+  tempHome,
+  withEnv,
+  type JaneeEnv,
+  type RunResult,
+} from '../helpers/cli.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { callTool, leaksIn, startServe } from './mcp.js';
 
@@ -28,7 +38,9 @@ beforeAll(async () => {
   env = await tempHome();
   // The recipe: init and add without a terminal, the passphrase from the environment.
   expect(record(await runJanee(['init', ...FAST], { env })).code).toBe(0);
-  const add = record(await runJanee(['add', 'stripe', '--base-url', up.url, '--auth', 'bearer', '--key-stdin'], { env, input: `${SECRET}\n` }));
+  const add = record(
+    await runJanee(['add', 'stripe', '--base-url', up.url, '--auth', 'bearer', '--key-stdin'], { env, input: `${SECRET}\n` }),
+  );
   expect(add.code, add.stderr).toBe(0);
 });
 
@@ -93,12 +105,18 @@ describe('CI recipe (docs/ci.md)', () => {
     }
     expect(up.requests.length).toBe(before);
 
-    for (const args of [['list'], ['bind', 'stripe', 'https://api.example.com'], ['export', '--age', path.join(scratchDir(env), 'x.age'), '--same-passphrase']]) {
+    for (const args of [
+      ['list'],
+      ['bind', 'stripe', 'https://api.example.com'],
+      ['export', '--age', path.join(scratchDir(env), 'x.age'), '--same-passphrase'],
+    ]) {
       const r = record(await runJanee(args, { env: bad }));
       expect(r.code, args.join(' ')).toBe(1);
       expect(r.stderr).toMatch(/^janee: error: wrong passphrase$/m);
     }
-    const add = record(await runJanee(['add', 'other', '--base-url', 'https://api.other.example', '--key-stdin'], { env: bad, input: 'x' }));
+    const add = record(
+      await runJanee(['add', 'other', '--base-url', 'https://api.other.example', '--key-stdin'], { env: bad, input: 'x' }),
+    );
     expect(add.code).toBe(1);
   });
 
@@ -128,12 +146,18 @@ describe('CI recipe (docs/ci.md)', () => {
     await fs.mkdir(bin, { recursive: true });
     const realGit = ['/usr/bin/git', '/bin/git', '/usr/local/bin/git'].find((g) => existsSync(g)) ?? 'git';
     const envLog = path.join(dir, 'git-env.log');
-    await fs.writeFile(path.join(bin, 'git'), `#!/bin/sh\nenv >> '${envLog}'\necho ---- >> '${envLog}'\nexec '${realGit}' "$@"\n`, { mode: 0o755 });
+    await fs.writeFile(path.join(bin, 'git'), `#!/bin/sh\nenv >> '${envLog}'\necho ---- >> '${envLog}'\nexec '${realGit}' "$@"\n`, {
+      mode: 0o755,
+    });
     const repo = path.join(dir, 'repo');
     await fs.mkdir(repo);
     const { spawnSync } = await import('node:child_process');
     spawnSync(realGit, ['init', '-q', repo]);
-    const genv = withEnv(env, { PATH: `${bin}:${process.env.PATH ?? ''}`, JANEE_VAULT: path.join(repo, 'vault.janee'), JANEE_PASSPHRASE_FILE: undefined });
+    const genv = withEnv(env, {
+      PATH: `${bin}:${process.env.PATH ?? ''}`,
+      JANEE_VAULT: path.join(repo, 'vault.janee'),
+      JANEE_PASSPHRASE_FILE: undefined,
+    });
     const r = record(await runJanee(['git', 'setup'], { env: genv, cwd: repo }));
     expect(r.code, r.stderr).toBe(0);
     const recorded = await fs.readFile(envLog, 'utf8');
@@ -147,7 +171,9 @@ describe('CI recipe (docs/ci.md)', () => {
     try {
       expect((await callTool(s, 'execute', { service: 'stripe', method: 'GET', path: '/echo' })).isError).toBe(false);
       if (s.pid && existsSync(`/proc/${s.pid}/task`)) {
-        const kids = readdirSync(`/proc/${s.pid}/task`).flatMap((t) => readFileSync(`/proc/${s.pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean));
+        const kids = readdirSync(`/proc/${s.pid}/task`).flatMap((t) =>
+          readFileSync(`/proc/${s.pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean),
+        );
         expect(kids).toEqual([]);
       }
     } finally {

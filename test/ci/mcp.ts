@@ -40,7 +40,11 @@ export async function startServe(env: NodeJS.ProcessEnv, args: string[] = []): P
 }
 
 export async function callTool(s: Served, name: string, args: Record<string, unknown> = {}): Promise<ToolText> {
-  const r = (await s.client.callTool({ name, arguments: args })) as { isError?: boolean; content?: { type: string; text?: string }[]; structuredContent?: unknown };
+  const r = (await s.client.callTool({ name, arguments: args })) as {
+    isError?: boolean;
+    content?: { type: string; text?: string }[];
+    structuredContent?: unknown;
+  };
   return {
     isError: r.isError === true,
     text: (r.content ?? []).map((c) => c.text ?? '').join('\n'),

@@ -30,7 +30,10 @@ afterAll(cleanupTempHomes);
 let base: JaneeEnv;
 beforeAll(async () => {
   base = await initHome();
-  const r = await runJanee(['add', 'existing', '--base-url', 'https://existing.example.com', '--key-stdin'], { env: base, input: 'sk_test_existing' });
+  const r = await runJanee(['add', 'existing', '--base-url', 'https://existing.example.com', '--key-stdin'], {
+    env: base,
+    input: 'sk_test_existing',
+  });
   if (r.code !== 0) throw new Error(r.stderr);
 });
 
@@ -110,7 +113,9 @@ async function expectRefused(
 
 describe.concurrent('the vault file', () => {
   it('wrong passphrase: told apart from a damaged file', async () => {
-    const { r } = await expectRefused(async (e) => withEnv(e, { JANEE_PASSPHRASE: 'not the passphrase' }), ADD_NEW, /wrong passphrase/, { hint: /passphrase/ });
+    const { r } = await expectRefused(async (e) => withEnv(e, { JANEE_PASSPHRASE: 'not the passphrase' }), ADD_NEW, /wrong passphrase/, {
+      hint: /passphrase/,
+    });
     expect(r.stderr).not.toMatch(/damaged|tampered|truncated|corrupt/i);
   });
 
@@ -122,7 +127,9 @@ describe.concurrent('the vault file', () => {
     ['the last payload line', -4],
   ] as const) {
     it(`a bit flip in ${where} is damage, not a wrong passphrase`, async () => {
-      const { r } = await expectRefused((e) => flipBit(vaultPath(e), offset), ADD_NEW, /damaged|tampered|failed authentication/, { hint: /\.bak|git/ });
+      const { r } = await expectRefused((e) => flipBit(vaultPath(e), offset), ADD_NEW, /damaged|tampered|failed authentication/, {
+        hint: /\.bak|git/,
+      });
       expect(r.stderr).not.toMatch(/wrong passphrase/);
     });
   }
@@ -160,7 +167,10 @@ describe.concurrent('the vault file', () => {
     const env = await cloneHome(base);
     await flipBit(vaultPath(env), 260);
     const before = await coreFiles(env);
-    const [p, k] = await Promise.all([runJanee(['passwd'], { env: withEnv(env, { JANEE_NEW_PASSPHRASE: 'n' }) }), runJanee(['rekey'], { env })]);
+    const [p, k] = await Promise.all([
+      runJanee(['passwd'], { env: withEnv(env, { JANEE_NEW_PASSPHRASE: 'n' }) }),
+      runJanee(['rekey'], { env }),
+    ]);
     for (const r of [p, k]) {
       expect(r.code, r.stderr).toBe(1);
       expect(errorLines(r.stderr).error).toMatch(/damaged|tampered|failed authentication/);
@@ -177,10 +187,15 @@ describe.concurrent('config.yaml', () => {
   });
 
   // Root (or CAP_DAC_OVERRIDE) reads a chmod 000 file anyway: then this case cannot be provoked, and the EISDIR case below stands in for it.
-  it.skipIf(chmodStopsReads === false)('unreadable (chmod 000; skipped when running as root, where chmod 000 does not stop reads)', async () => {
-    const { env } = await expectRefused((e) => fs.chmod(configPath(e), 0o000), ADD_NEW, /cannot read .*config\.yaml.*EACCES/, { hint: /permission/ });
-    await fs.chmod(configPath(env), 0o600);
-  });
+  it.skipIf(chmodStopsReads === false)(
+    'unreadable (chmod 000; skipped when running as root, where chmod 000 does not stop reads)',
+    async () => {
+      const { env } = await expectRefused((e) => fs.chmod(configPath(e), 0o000), ADD_NEW, /cannot read .*config\.yaml.*EACCES/, {
+        hint: /permission/,
+      });
+      await fs.chmod(configPath(env), 0o600);
+    },
+  );
 
   it('unreadable (a directory named config.yaml: EISDIR)', async () => {
     await expectRefused(
@@ -194,7 +209,11 @@ describe.concurrent('config.yaml', () => {
   });
 
   it('invalid YAML: the message names the file and line', async () => {
-    await expectRefused(writeConfig(`${HEAD}  other:\n   baseUrl: https://other.example.com\n    auth: { type: bearer }\n`), ADD_NEW, /config\.yaml:7: invalid YAML/);
+    await expectRefused(
+      writeConfig(`${HEAD}  other:\n   baseUrl: https://other.example.com\n    auth: { type: bearer }\n`),
+      ADD_NEW,
+      /config\.yaml:7: invalid YAML/,
+    );
   });
 
   it('unknown auth type: file, line and field', async () => {
@@ -206,24 +225,44 @@ describe.concurrent('config.yaml', () => {
   });
 
   it('a service written twice in the YAML', async () => {
-    await expectRefused(writeConfig(`${HEAD}  existing:\n    baseUrl: https://dup.example.com\n    auth: { type: bearer }\n`), ADD_NEW, /config\.yaml:6: .*duplicate/);
+    await expectRefused(
+      writeConfig(`${HEAD}  existing:\n    baseUrl: https://dup.example.com\n    auth: { type: bearer }\n`),
+      ADD_NEW,
+      /config\.yaml:6: .*duplicate/,
+    );
   });
 
   it('`janee add` of a name that already exists', async () => {
-    await expectRefused(async () => undefined, ['add', 'existing', '--base-url', 'https://existing.example.com', '--key-stdin'], /"existing" already exists/, { hint: /janee remove existing/ });
+    await expectRefused(
+      async () => undefined,
+      ['add', 'existing', '--base-url', 'https://existing.example.com', '--key-stdin'],
+      /"existing" already exists/,
+      { hint: /janee remove existing/ },
+    );
   });
 
   it('an invalid URL in config.yaml: file, line and field', async () => {
-    await expectRefused(writeConfig(`${HEAD}  broken:\n    baseUrl: not a url\n    auth: { type: bearer }\n`), ['list'], /config\.yaml:7: services\.broken\.baseUrl: .*not a valid URL/);
+    await expectRefused(
+      writeConfig(`${HEAD}  broken:\n    baseUrl: not a url\n    auth: { type: bearer }\n`),
+      ['list'],
+      /config\.yaml:7: services\.broken\.baseUrl: .*not a valid URL/,
+    );
   });
 
   it('plain http to a remote host in config.yaml: file, line and field', async () => {
-    await expectRefused(writeConfig(`${HEAD}  plain:\n    baseUrl: http://plain.example.com\n    auth: { type: bearer }\n`), ['list'], /config\.yaml:7: services\.plain\.baseUrl: .*http/, { hint: /https/ });
+    await expectRefused(
+      writeConfig(`${HEAD}  plain:\n    baseUrl: http://plain.example.com\n    auth: { type: bearer }\n`),
+      ['list'],
+      /config\.yaml:7: services\.plain\.baseUrl: .*http/,
+      { hint: /https/ },
+    );
   });
 
   it('an invalid --base-url, and plain http to a remote host, via janee add', async () => {
     await expectRefused(async () => undefined, ['add', 'newsvc', '--base-url', 'not a url', '--key-stdin'], /not a valid URL/);
-    await expectRefused(async () => undefined, ['add', 'newsvc', '--base-url', 'http://new.example.com', '--key-stdin'], /plain http/, { hint: /https/ });
+    await expectRefused(async () => undefined, ['add', 'newsvc', '--base-url', 'http://new.example.com', '--key-stdin'], /plain http/, {
+      hint: /https/,
+    });
   });
 
   it('a secret written inline is refused, pointing at janee migrate, without echoing it', async () => {
@@ -235,9 +274,14 @@ describe.concurrent('config.yaml', () => {
       { hint: /janee migrate/ },
     );
     expect(r.stderr).not.toContain(secret);
-    const list = await expectRefused(writeConfig(`${HEAD}  leaky:\n    baseUrl: https://leaky.example.com\n    auth: { type: bearer }\n    token: ${secret}\n`), ['list'], /services\.leaky\.token: a secret is written/, {
-      hint: /janee migrate/,
-    });
+    const list = await expectRefused(
+      writeConfig(`${HEAD}  leaky:\n    baseUrl: https://leaky.example.com\n    auth: { type: bearer }\n    token: ${secret}\n`),
+      ['list'],
+      /services\.leaky\.token: a secret is written/,
+      {
+        hint: /janee migrate/,
+      },
+    );
     expect(list.r.stderr).not.toContain(secret);
   });
 });

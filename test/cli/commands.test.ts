@@ -112,18 +112,44 @@ describe.concurrent('janee add, list, remove', () => {
     const env = await fresh();
     ok(
       await runJanee(
-        ['add', 'stripe', '--base-url', 'https://api.stripe.com/', '--auth', 'bearer', '--key-stdin',
-          '--policy', 'GET /v1/charges', '--policy', 'GET,POST /v1/customers', '--deny', '* /v1/customers/*/delete', '--rate-limit', '60/min'],
+        [
+          'add',
+          'stripe',
+          '--base-url',
+          'https://api.stripe.com/',
+          '--auth',
+          'bearer',
+          '--key-stdin',
+          '--policy',
+          'GET /v1/charges',
+          '--policy',
+          'GET,POST /v1/customers',
+          '--deny',
+          '* /v1/customers/*/delete',
+          '--rate-limit',
+          '60/min',
+        ],
         { env, input: 'sk_test_bearer\n' },
       ),
     );
-    const viaStdin = await runJanee(['add', 'gh', '--base-url', 'https://api.github.com', '--auth', 'basic', '--username', 'bob', '--key-stdin'], { env, input: 'pw' });
+    const viaStdin = await runJanee(
+      ['add', 'gh', '--base-url', 'https://api.github.com', '--auth', 'basic', '--username', 'bob', '--key-stdin'],
+      { env, input: 'pw' },
+    );
     ok(viaStdin);
     expect(viaStdin.stderr).not.toMatch(/warning: --key/);
-    const viaArgv = await runJanee(['add', 'oa', '--base-url', 'https://api.openai.com/v1', '--auth', 'header', '--header', 'X-Api-Key', '--key', 'k1'], { env });
+    const viaArgv = await runJanee(
+      ['add', 'oa', '--base-url', 'https://api.openai.com/v1', '--auth', 'header', '--header', 'X-Api-Key', '--key', 'k1'],
+      { env },
+    );
     ok(viaArgv);
     expect(viaArgv.stderr).toMatch(/janee: warning: --key is visible to other processes/);
-    ok(await runJanee(['add', 'maps', '--base-url', 'http://localhost:8080/api', '--auth', 'query', '--param', 'api_key', '--key-stdin'], { env, input: 'k2' }));
+    ok(
+      await runJanee(['add', 'maps', '--base-url', 'http://localhost:8080/api', '--auth', 'query', '--param', 'api_key', '--key-stdin'], {
+        env,
+        input: 'k2',
+      }),
+    );
 
     const list = await listJson(env);
     expect(list.vault).toBe('read');
@@ -177,7 +203,10 @@ describe.concurrent('janee add, list, remove', () => {
     ok(await add(env, 'orphan', 'k'));
     const cfg = path.join(env.JANEE_HOME, 'config.yaml');
     const text = await fs.readFile(cfg, 'utf8');
-    await fs.writeFile(cfg, `${text.replace(/ {2}orphan:\n(?: {4}.*\n)+/, '')}  nosecret:\n    baseUrl: https://nosecret.example.com\n    auth: { type: bearer }\n`);
+    await fs.writeFile(
+      cfg,
+      `${text.replace(/ {2}orphan:\n(?: {4}.*\n)+/, '')}  nosecret:\n    baseUrl: https://nosecret.example.com\n    auth: { type: bearer }\n`,
+    );
     const list = await listJson(env);
     expect(list.services.map((s) => [s.name, s.secret, s.baseUrl])).toEqual([
       ['both', true, 'https://both.example.com'],

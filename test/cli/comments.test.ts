@@ -79,14 +79,20 @@ services:
 
   it('keeps comments, order and values of hand-spaced YAML', async () => {
     const env = await initHome();
-    const original = canonical.replace('# production', '    # production').replace('[ GET ]', '[GET]').replace('# legacy API', '  # legacy API');
+    const original = canonical
+      .replace('# production', '    # production')
+      .replace('[ GET ]', '[GET]')
+      .replace('# legacy API', '  # legacy API');
     const { afterRemove } = await addAndRemove(env, original);
     for (const comment of original.match(/#.*$/gm) ?? []) {
       if (comment.includes('middle one')) expect(afterRemove).not.toContain(comment);
       else expect(afterRemove).toContain(comment);
     }
     const order = ['zeta:', 'alpha:', 'newsvc:', '# trailing comment'].map((k) => afterRemove.indexOf(k));
-    expect(order.every((p, i) => p >= 0 && (i === 0 || p > (order[i - 1] as number))), afterRemove).toBe(true);
+    expect(
+      order.every((p, i) => p >= 0 && (i === 0 || p > (order[i - 1] as number))),
+      afterRemove,
+    ).toBe(true);
     const list = await runJanee(['list', '--json'], { env });
     const services = (JSON.parse(list.stdout) as { services: { name: string; policies: unknown; rateLimit: string | null }[] }).services;
     expect(services.map((s) => s.name)).toEqual(['zeta', 'alpha', 'newsvc']);

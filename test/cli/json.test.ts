@@ -10,7 +10,18 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTempHomes, cloneHome, errorLines, initHome, runJanee, scratchDir, withEnv, type JaneeEnv, type RunOptions, type RunResult } from '../helpers/cli.js';
+import {
+  cleanupTempHomes,
+  cloneHome,
+  errorLines,
+  initHome,
+  runJanee,
+  scratchDir,
+  withEnv,
+  type JaneeEnv,
+  type RunOptions,
+  type RunResult,
+} from '../helpers/cli.js';
 import { leaksIn } from '../ci/mcp.js';
 import { agentHome, alive, killAllAgents, noPass } from '../agent/helpers.js';
 
@@ -66,14 +77,35 @@ async function failsAlike(args: string[], opts: RunOptions, code: 1 | 2, errorCo
 }
 
 const addStripe = (env: NodeJS.ProcessEnv, extra: string[] = []) =>
-  runJanee(['add', 'stripe', '--base-url', 'https://api.stripe.com', '--policy', 'GET /v1/charges', '--deny', 'DELETE /v1/charges', '--rate-limit', '60/min', '--key-stdin', ...extra], { env, input: STRIPE });
+  runJanee(
+    [
+      'add',
+      'stripe',
+      '--base-url',
+      'https://api.stripe.com',
+      '--policy',
+      'GET /v1/charges',
+      '--deny',
+      'DELETE /v1/charges',
+      '--rate-limit',
+      '60/min',
+      '--key-stdin',
+      ...extra,
+    ],
+    { env, input: STRIPE },
+  );
 
 describe('--json output', () => {
   it('init: the files it created and the work factor', async () => {
     const env = await cloneHome(base);
     const home = path.join(scratchDir(env), 'fresh');
     const doc = oneJson(await runJanee(['init', '--work-factor', '10', '--json'], { env: withEnv(env, { JANEE_HOME: home }) }));
-    expect(doc).toEqual({ vault: path.join(home, 'vault.janee'), config: path.join(home, 'config.yaml'), configCreated: true, workFactor: 10 });
+    expect(doc).toEqual({
+      vault: path.join(home, 'vault.janee'),
+      config: path.join(home, 'config.yaml'),
+      configCreated: true,
+      workFactor: 10,
+    });
     await failsAlike(['init', '--work-factor', '10'], { env: withEnv(env, { JANEE_HOME: home }) }, 1, 'VAULT_EXISTS');
   });
 
@@ -94,7 +126,12 @@ describe('--json output', () => {
       template: null,
       via: 'file',
     });
-    const basic = oneJson(await runJanee(['add', 'gh', '--base-url', 'https://api.github.com', '--auth', 'basic', '--username', 'octo-json', '--key-stdin', '--json'], { env, input: GH_PASSWORD }));
+    const basic = oneJson(
+      await runJanee(
+        ['add', 'gh', '--base-url', 'https://api.github.com', '--auth', 'basic', '--username', 'octo-json', '--key-stdin', '--json'],
+        { env, input: GH_PASSWORD },
+      ),
+    );
     expect(basic.auth).toEqual({ type: 'basic' });
     expect(basic.policies).toBeNull(); // no rules: any request
     expect(JSON.stringify(basic)).not.toContain('octo-json'); // the user name lives in the vault with the password
@@ -108,9 +145,21 @@ describe('--json output', () => {
     const env = await cloneHome(base);
     expect((await addStripe(env)).code).toBe(0);
     const set = oneJson(await runJanee(['set', 'stripe', '--key-stdin', '--json'], { env, input: STRIPE2 }));
-    expect(set).toMatchObject({ service: 'stripe', baseUrl: 'https://api.stripe.com', auth: { type: 'bearer' }, origins: ['https://api.stripe.com'], replaced: true, via: 'file', rateLimit: '60/min', testPath: null });
+    expect(set).toMatchObject({
+      service: 'stripe',
+      baseUrl: 'https://api.stripe.com',
+      auth: { type: 'bearer' },
+      origins: ['https://api.stripe.com'],
+      replaced: true,
+      via: 'file',
+      rateLimit: '60/min',
+      testPath: null,
+    });
 
-    const edit = await runJanee(['edit', 'stripe', '--policy', 'GET /v1/customers', '--rate-limit', 'none', '--test-path', '/v1/balance', '--json'], { env });
+    const edit = await runJanee(
+      ['edit', 'stripe', '--policy', 'GET /v1/customers', '--rate-limit', 'none', '--test-path', '/v1/balance', '--json'],
+      { env },
+    );
     expect(oneJson(edit)).toEqual({
       service: 'stripe',
       baseUrl: 'https://api.stripe.com',
@@ -125,7 +174,13 @@ describe('--json output', () => {
     expect(edit.stderr).toContain('edited stripe in config.yaml');
 
     const bind = oneJson(await runJanee(['bind', 'stripe', 'https://eu.api.stripe.com/v1', '--json'], { env }));
-    expect(bind).toEqual({ service: 'stripe', origin: 'https://eu.api.stripe.com', removed: false, changed: true, origins: ['https://api.stripe.com', 'https://eu.api.stripe.com'] });
+    expect(bind).toEqual({
+      service: 'stripe',
+      origin: 'https://eu.api.stripe.com',
+      removed: false,
+      changed: true,
+      origins: ['https://api.stripe.com', 'https://eu.api.stripe.com'],
+    });
     const again = oneJson(await runJanee(['bind', 'stripe', 'https://eu.api.stripe.com', '--remove', '--json'], { env }));
     expect(again).toMatchObject({ removed: true, changed: true, origins: ['https://api.stripe.com'] });
 
@@ -135,7 +190,14 @@ describe('--json output', () => {
   it('export and import: the file and the entry NAMES', async () => {
     const env = await cloneHome(base);
     expect((await addStripe(env)).code).toBe(0);
-    expect((await runJanee(['add', 'gh', '--base-url', 'https://api.github.com', '--auth', 'basic', '--username', 'octo', '--key-stdin'], { env, input: GH_PASSWORD })).code).toBe(0);
+    expect(
+      (
+        await runJanee(['add', 'gh', '--base-url', 'https://api.github.com', '--auth', 'basic', '--username', 'octo', '--key-stdin'], {
+          env,
+          input: GH_PASSWORD,
+        })
+      ).code,
+    ).toBe(0);
     const file = path.join(scratchDir(env), 'backup.age');
     const ageEnv = (e: NodeJS.ProcessEnv) => withEnv(e, { JANEE_AGE_PASSPHRASE: AGE_PASS });
     const exp = oneJson(await runJanee(['export', '--age', file, '--work-factor', '10', '--json'], { env: ageEnv(env) }));
@@ -147,17 +209,37 @@ describe('--json output', () => {
     expect([...(imp.added as string[])].sort()).toEqual(['gh', 'stripe']);
     expect(imp.services).toEqual({ added: ['stripe', 'gh'], kept: [], skipped: [] });
     const twice = oneJson(await runJanee(['import', '--age', file, '--no-config', '--json'], { env: ageEnv(other) }));
-    expect(twice).toMatchObject({ entries: ['gh', 'stripe'], added: [], replaced: [], services: { added: [], kept: [], skipped: ['stripe', 'gh'] } });
+    expect(twice).toMatchObject({
+      entries: ['gh', 'stripe'],
+      added: [],
+      replaced: [],
+      services: { added: [], kept: [], skipped: ['stripe', 'gh'] },
+    });
     expect([...(twice.unchanged as string[])].sort()).toEqual(['gh', 'stripe']);
   });
 
   it('migrate: the services moved, dry run or not', async () => {
     const env = await cloneHome(base);
-    await fs.writeFile(path.join(env.JANEE_HOME, 'config.yaml'), `services:\n  pay:\n    baseUrl: https://api.pay.example\n    auth: { type: bearer, key: ${INLINE} }\n`);
+    await fs.writeFile(
+      path.join(env.JANEE_HOME, 'config.yaml'),
+      `services:\n  pay:\n    baseUrl: https://api.pay.example\n    auth: { type: bearer, key: ${INLINE} }\n`,
+    );
     const dry = oneJson(await runJanee(['migrate', '--dry-run', '--json'], { env }));
     expect(dry).toEqual({ kind: 'inline', migrated: ['pay'], skipped: [], dryRun: true, deletedOldKey: false });
-    expect(oneJson(await runJanee(['migrate', '--json'], { env }))).toEqual({ kind: 'inline', migrated: ['pay'], skipped: [], dryRun: false, deletedOldKey: false });
-    expect(oneJson(await runJanee(['migrate', '--json'], { env }))).toEqual({ kind: 'inline', migrated: [], skipped: [], dryRun: false, deletedOldKey: false });
+    expect(oneJson(await runJanee(['migrate', '--json'], { env }))).toEqual({
+      kind: 'inline',
+      migrated: ['pay'],
+      skipped: [],
+      dryRun: false,
+      deletedOldKey: false,
+    });
+    expect(oneJson(await runJanee(['migrate', '--json'], { env }))).toEqual({
+      kind: 'inline',
+      migrated: [],
+      skipped: [],
+      dryRun: false,
+      deletedOldKey: false,
+    });
   });
 
   it('git setup: the repository, the .gitattributes lines and the git config keys set', async () => {
@@ -188,7 +270,12 @@ describe('--json output', () => {
     const again = oneJson(await runJanee(['unlock', '--json'], { env }));
     expect(again).toMatchObject({ pid: up.pid, already: true });
     // Through the agent: add says so.
-    const add = oneJson(await runJanee(['add', 'stripe', '--base-url', 'https://api.stripe.com', '--key-stdin', '--json'], { env: noPass(env), input: STRIPE }));
+    const add = oneJson(
+      await runJanee(['add', 'stripe', '--base-url', 'https://api.stripe.com', '--key-stdin', '--json'], {
+        env: noPass(env),
+        input: STRIPE,
+      }),
+    );
     expect(add.via).toBe('agent');
     expect(oneJson(await runJanee(['lock', '--json'], { env }))).toEqual({ locked: true, pid: up.pid });
     expect(oneJson(await runJanee(['lock', '--json'], { env }))).toEqual({ locked: false });
@@ -215,7 +302,12 @@ describe('--json errors: same exit code, same stderr, the error as JSON on stdou
   });
 
   it('add and set', async () => {
-    await failsAlike(['add', 'stripe', '--base-url', 'https://api.stripe.com', '--key-stdin'], { env, input: STRIPE }, 1, 'CONFIG_DUPLICATE');
+    await failsAlike(
+      ['add', 'stripe', '--base-url', 'https://api.stripe.com', '--key-stdin'],
+      { env, input: STRIPE },
+      1,
+      'CONFIG_DUPLICATE',
+    );
     await failsAlike(['add', 'nosuchtemplate', '--key-stdin'], { env, input: STRIPE }, 2, 'USAGE');
     await failsAlike(['set', 'nosuch', '--key-stdin'], { env, input: STRIPE }, 1, 'NOT_FOUND');
     await failsAlike(['set', 'stripe', '--key-stdin'], { env: noPass(env), input: STRIPE2 }, 1, 'NO_PASSPHRASE');
@@ -246,9 +338,19 @@ describe('--json errors: same exit code, same stderr, the error as JSON on stdou
   it('git setup, explain, test and killswitch (doctor reports problems as checks, not errors)', async () => {
     const notRepo = path.join(scratchDir(env), 'plain-dir');
     await fs.mkdir(notRepo, { recursive: true });
-    await failsAlike(['git', 'setup'], { env: withEnv(env, { GIT_CEILING_DIRECTORIES: scratchDir(env) }), cwd: notRepo }, 1, 'GIT_NOT_A_REPO');
+    await failsAlike(
+      ['git', 'setup'],
+      { env: withEnv(env, { GIT_CEILING_DIRECTORIES: scratchDir(env) }), cwd: notRepo },
+      1,
+      'GIT_NOT_A_REPO',
+    );
     await failsAlike(['test', 'nosuch'], { env }, 1, 'NOT_FOUND');
-    await failsAlike(['explain', 'stripe', 'GET', '/x'], { env: withEnv(env, { JANEE_HOME: path.join(scratchDir(env), 'nowhere') }) }, 2, 'CONFIG_MISSING');
+    await failsAlike(
+      ['explain', 'stripe', 'GET', '/x'],
+      { env: withEnv(env, { JANEE_HOME: path.join(scratchDir(env), 'nowhere') }) },
+      2,
+      'CONFIG_MISSING',
+    );
     await failsAlike(['killswitch', 'bogus'], { env }, 2, 'USAGE');
   });
 

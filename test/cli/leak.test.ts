@@ -9,7 +9,18 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CAN_LIMIT_FILE_SIZE, FAST, cleanupTempHomes, listFiles, runJanee, scratchDir, tempHome, withEnv, type RunOptions, type RunResult } from '../helpers/cli.js';
+import {
+  CAN_LIMIT_FILE_SIZE,
+  FAST,
+  cleanupTempHomes,
+  listFiles,
+  runJanee,
+  scratchDir,
+  tempHome,
+  withEnv,
+  type RunOptions,
+  type RunResult,
+} from '../helpers/cli.js';
 
 afterAll(cleanupTempHomes);
 
@@ -87,11 +98,34 @@ describe('no secret in any file or output', () => {
     };
 
     await okRun('init', ['init', ...FAST]);
-    await okRun('add bearer --key-stdin', ['add', 'bearer', '--base-url', 'https://bearer.example.com', '--key-stdin', '--policy', 'GET /v1'], { input: `${BEARER}\n` });
-    const viaArgv = await okRun('add header --key', ['add', 'argv', '--base-url', 'https://argv.example.com', '--auth', 'header', '--header', 'X-Api-Key', '--key', ARGV]);
+    await okRun(
+      'add bearer --key-stdin',
+      ['add', 'bearer', '--base-url', 'https://bearer.example.com', '--key-stdin', '--policy', 'GET /v1'],
+      { input: `${BEARER}\n` },
+    );
+    const viaArgv = await okRun('add header --key', [
+      'add',
+      'argv',
+      '--base-url',
+      'https://argv.example.com',
+      '--auth',
+      'header',
+      '--header',
+      'X-Api-Key',
+      '--key',
+      ARGV,
+    ]);
     expect(viaArgv.stderr).toMatch(/--key is visible/);
-    await okRun('add basic', ['add', 'basic', '--base-url', 'https://basic.example.com', '--auth', 'basic', '--username', BASIC_USER, '--key-stdin'], { input: BASIC_PASS });
-    await okRun('add query (odd characters)', ['add', 'odd', '--base-url', 'https://odd.example.com', '--auth', 'query', '--param', 'key', '--key-stdin'], { input: ODD });
+    await okRun(
+      'add basic',
+      ['add', 'basic', '--base-url', 'https://basic.example.com', '--auth', 'basic', '--username', BASIC_USER, '--key-stdin'],
+      { input: BASIC_PASS },
+    );
+    await okRun(
+      'add query (odd characters)',
+      ['add', 'odd', '--base-url', 'https://odd.example.com', '--auth', 'query', '--param', 'key', '--key-stdin'],
+      { input: ODD },
+    );
 
     const list = await okRun('list', ['list']);
     expect(list.stdout).toMatch(/^basic .*secret: yes/m);
@@ -109,21 +143,48 @@ describe('no secret in any file or output', () => {
     };
     const [inline, unknownKey, badYaml] = await Promise.all([
       leaky('inline.yaml', `services:\n  leaky:\n    baseUrl: https://leaky.example.com\n    auth: { type: bearer, key: "${BEARER}" }\n`),
-      leaky('unknown-key.yaml', `services:\n  leaky:\n    baseUrl: https://leaky.example.com\n    auth: { type: bearer }\n    token: ${BEARER}\n`),
+      leaky(
+        'unknown-key.yaml',
+        `services:\n  leaky:\n    baseUrl: https://leaky.example.com\n    auth: { type: bearer }\n    token: ${BEARER}\n`,
+      ),
       leaky('bad.yaml', `services:\n  leaky:\n    baseUrl: https://leaky.example.com\n    auth: { type: bearer, key: "${BEARER} }\n`),
     ]);
     await Promise.all([
       failRun('duplicate add via --key', ['add', 'bearer', '--base-url', 'https://bearer.example.com', '--key', BEARER]),
-      failRun('duplicate add via --key-stdin', ['add', 'basic', '--base-url', 'https://basic.example.com', '--key-stdin'], { input: BASIC_PASS }),
-      failRun('wrong passphrase', ['add', 'wrongpass', '--base-url', 'https://w.example.com', '--key-stdin'], { input: BEARER, env: withEnv(env, { JANEE_PASSPHRASE: 'wrong' }) }),
-      failRun('secret with a line break', ['add', 'twolines', '--base-url', 'https://t.example.com', '--key-stdin'], { input: `${BEARER}\n${ODD}\n` }),
+      failRun('duplicate add via --key-stdin', ['add', 'basic', '--base-url', 'https://basic.example.com', '--key-stdin'], {
+        input: BASIC_PASS,
+      }),
+      failRun('wrong passphrase', ['add', 'wrongpass', '--base-url', 'https://w.example.com', '--key-stdin'], {
+        input: BEARER,
+        env: withEnv(env, { JANEE_PASSPHRASE: 'wrong' }),
+      }),
+      failRun('secret with a line break', ['add', 'twolines', '--base-url', 'https://t.example.com', '--key-stdin'], {
+        input: `${BEARER}\n${ODD}\n`,
+      }),
       failRun('secret as a stray positional', ['add', 'stray', '--base-url', 'https://s.example.com', ARGV]),
       failRun('secret in an option value clipanion rejects', ['add', 'stray', '--base-url', 'https://s.example.com', `--nope=${ARGV}`]),
-      failRun('secret in the userinfo of an invalid URL', ['add', 'u', '--base-url', `https://user:${ARGV}@bad host.example.com`, '--key', 'x']),
-      failRun('secret in the query of an invalid URL', ['add', 'u', '--base-url', `https://bad host.example.com/?key=${ARGV}`, '--key', 'x']),
+      failRun('secret in the userinfo of an invalid URL', [
+        'add',
+        'u',
+        '--base-url',
+        `https://user:${ARGV}@bad host.example.com`,
+        '--key',
+        'x',
+      ]),
+      failRun('secret in the query of an invalid URL', [
+        'add',
+        'u',
+        '--base-url',
+        `https://bad host.example.com/?key=${ARGV}`,
+        '--key',
+        'x',
+      ]),
       failRun('secret in the userinfo of a valid URL', ['add', 'u', '--base-url', `https://user:${ARGV}@host.example.com`, '--key', 'x']),
       CAN_LIMIT_FILE_SIZE &&
-        failRun('vault write fails (EFBIG)', ['add', 'efbig', '--base-url', 'https://e.example.com', '--key-stdin'], { input: `${BEARER}${'0'.repeat(4000)}`, fileSizeLimitBlocks: 2 }),
+        failRun('vault write fails (EFBIG)', ['add', 'efbig', '--base-url', 'https://e.example.com', '--key-stdin'], {
+          input: `${BEARER}${'0'.repeat(4000)}`,
+          fileSizeLimitBlocks: 2,
+        }),
       failRun('inline secret in config.yaml', ['list'], { env: inline }),
       failRun('secret under an unknown key in config.yaml', ['list'], { env: unknownKey }),
       failRun('secret in invalid YAML', ['list'], { env: badYaml }),
@@ -134,11 +195,13 @@ describe('no secret in any file or output', () => {
     await okRun('rekey', ['rekey'], { env: env2 });
     await okRun('remove', ['remove', 'argv'], { env: env2 });
     const after = await okRun('list --json after', ['list', '--json'], { env: env2 });
-    expect((JSON.parse(after.stdout) as { services: { name: string; secret: boolean }[] }).services.map((s) => [s.name, s.secret])).toEqual([
-      ['bearer', true],
-      ['basic', true],
-      ['odd', true],
-    ]);
+    expect((JSON.parse(after.stdout) as { services: { name: string; secret: boolean }[] }).services.map((s) => [s.name, s.secret])).toEqual(
+      [
+        ['bearer', true],
+        ['basic', true],
+        ['odd', true],
+      ],
+    );
 
     // The search itself.
     const hits: string[] = [];

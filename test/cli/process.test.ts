@@ -35,7 +35,10 @@ const VERSION = (JSON.parse(await fs.readFile(path.join(path.dirname(CLI), '../.
 let home: JaneeEnv;
 beforeAll(async () => {
   home = await initHome();
-  const added = await runJanee(['add', 'svc', '--base-url', 'https://svc.example.com', '--key-stdin', '--policy', 'GET /v1'], { env: home, input: 'sk_test_process_0123456789\n' });
+  const added = await runJanee(['add', 'svc', '--base-url', 'https://svc.example.com', '--key-stdin', '--policy', 'GET /v1'], {
+    env: home,
+    input: 'sk_test_process_0123456789\n',
+  });
   expect(added.code, added.stderr).toBe(0);
 });
 
@@ -106,7 +109,11 @@ describe('exit status and streams of the real binary', () => {
       const code = await main(['--version'], { stdin: process.stdin, stdout: { write: (s) => { out += s; return true; } }, stderr: process.stderr });
       process.stderr.write(JSON.stringify({ code, out }));`;
     // process.argv.slice(2) is `remove svc`, a command line that must not run.
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, 'janee', 'remove', 'svc'], { encoding: 'utf8', env: home, stdio: ['ignore', 'pipe', 'pipe'] });
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, 'janee', 'remove', 'svc'], {
+      encoding: 'utf8',
+      env: home,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toBe('');
     expect(JSON.parse(r.stderr)).toEqual({ code: 0, out: `${VERSION}\n` });
@@ -117,10 +124,13 @@ describe('exit status and streams of the real binary', () => {
 describe.skipIf(!hasPty())('a real terminal', () => {
   it('init asks for the new passphrase twice on the terminal, without echo', async () => {
     const env = await tempHome();
-    const r = await runUnderPty(['env', `JANEE_HOME=${env.JANEE_HOME}`, process.execPath, CLI, 'init', ...FAST], [
-      { waitFor: 'new vault passphrase: ', send: `${PASSPHRASE}\r` },
-      { waitFor: 'again: ', send: `${PASSPHRASE}\r` },
-    ]);
+    const r = await runUnderPty(
+      ['env', `JANEE_HOME=${env.JANEE_HOME}`, process.execPath, CLI, 'init', ...FAST],
+      [
+        { waitFor: 'new vault passphrase: ', send: `${PASSPHRASE}\r` },
+        { waitFor: 'again: ', send: `${PASSPHRASE}\r` },
+      ],
+    );
     expect(r.code, r.output).toBe(0);
     expect(r.output).not.toContain(PASSPHRASE);
     const list = await runJanee(['list', '--json'], { env });
@@ -141,13 +151,20 @@ describe('the in-process runner gives what the real process gives', () => {
     { name: 'explain', args: ['explain', 'svc', 'GET', '/v1'] },
     { name: 'explain refused', args: ['explain', 'svc', 'POST', '/v1', '--json'] },
     { name: 'a failure', args: ['remove', 'nope'] },
-    { name: 'a duplicate add reading stdin', args: ['add', 'svc', '--base-url', 'https://svc.example.com', '--key-stdin'], opts: { input: 'sk_test_dup\n' } },
+    {
+      name: 'a duplicate add reading stdin',
+      args: ['add', 'svc', '--base-url', 'https://svc.example.com', '--key-stdin'],
+      opts: { input: 'sk_test_dup\n' },
+    },
     { name: 'no passphrase', args: ['rekey'], opts: { env: withEnv({ ...process.env }, { JANEE_PASSPHRASE: undefined }) } },
     { name: 'logs of an empty audit log', args: ['logs'] },
     { name: 'completion', args: ['completion', 'bash'] },
   ];
   it.each(cases)('$name', async ({ args, opts }) => {
-    const o: RunOptions = { env: opts?.env ? { ...opts.env, JANEE_HOME: home.JANEE_HOME } : home, ...(opts?.input === undefined ? {} : { input: opts.input }) };
+    const o: RunOptions = {
+      env: opts?.env ? { ...opts.env, JANEE_HOME: home.JANEE_HOME } : home,
+      ...(opts?.input === undefined ? {} : { input: opts.input }),
+    };
     const spawned = await runJanee(args, { ...o, spawn: true });
     const inProcess = await runJaneeInProcess(args, o);
     expect(inProcess).toEqual(spawned);

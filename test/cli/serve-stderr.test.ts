@@ -27,7 +27,9 @@ describe('janee serve on stderr', () => {
 
   it.skipIf(!hasPty())('in a terminal it says that an MCP client starts it', async () => {
     const env = await initHome();
-    const r = await runUnderPty(['env', `JANEE_HOME=${env.JANEE_HOME}`, 'timeout', '3', process.execPath, CLI, 'serve'], [], { timeoutMs: 15_000 });
+    const r = await runUnderPty(['env', `JANEE_HOME=${env.JANEE_HOME}`, 'timeout', '3', process.execPath, CLI, 'serve'], [], {
+      timeoutMs: 15_000,
+    });
     expect(r.output).toContain('an MCP client starts it');
   });
 });

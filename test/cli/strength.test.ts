@@ -7,7 +7,10 @@ describe('passphraseWeaknesses', () => {
     ['123456789012', ['only digits', 'a keyboard or alphabet sequence']],
     ['aaaaaaaaaaaaaaaa', ['mostly one repeated character']],
     ['Password123!', ['contains a common password']],
-    ['qwertyuiop', ['shorter than 12 characters', 'a single word of letters', 'contains a common password', 'a keyboard or alphabet sequence']],
+    [
+      'qwertyuiop',
+      ['shorter than 12 characters', 'a single word of letters', 'contains a common password', 'a keyboard or alphabet sequence'],
+    ],
     ['Elephants', ['shorter than 12 characters', 'a single word of letters']],
   ])('%s is weak', (p, expected) => {
     expect(passphraseWeaknesses(p)).toEqual(expected);
@@ -41,7 +44,9 @@ describe('janee passwd warns about a weak new passphrase and says rekey is the a
     const env = await initHome();
     const r = await runJanee(['passwd'], { env: { ...env, JANEE_NEW_PASSPHRASE: '1234567890' } });
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/janee: warning: this passphrase is weak \(shorter than 12 characters; only digits; a keyboard or alphabet sequence\)/);
+    expect(r.stderr).toMatch(
+      /janee: warning: this passphrase is weak \(shorter than 12 characters; only digits; a keyboard or alphabet sequence\)/,
+    );
     expect((await runJanee(['list'], { env: { ...env, JANEE_PASSPHRASE: '1234567890' } })).code).toBe(0);
     const help = await runJanee(['passwd', '--help'], { env });
     expect(help.stdout.replace(/\s+/g, ' ')).toContain('After a suspected leak of the passphrase, run `janee rekey` as well');

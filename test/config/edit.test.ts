@@ -54,8 +54,22 @@ audit:
   keepDays: 90
 `;
 
-const NEW: NewService = { name: 'fresh', baseUrl: 'https://fresh.example.com', auth: { type: 'bearer' }, policies: [{ path: '/v1/**', methods: ['GET'] }], rateLimit: '10/sec' };
-const NEW_LINES = ['  fresh:', '    baseUrl: https://fresh.example.com', '    auth: { type: bearer }', '    policies:', '      - path: /v1/**', '        methods: [GET]', '    rateLimit: 10/sec'];
+const NEW: NewService = {
+  name: 'fresh',
+  baseUrl: 'https://fresh.example.com',
+  auth: { type: 'bearer' },
+  policies: [{ path: '/v1/**', methods: ['GET'] }],
+  rateLimit: '10/sec',
+};
+const NEW_LINES = [
+  '  fresh:',
+  '    baseUrl: https://fresh.example.com',
+  '    auth: { type: bearer }',
+  '    policies:',
+  '      - path: /v1/**',
+  '        methods: [GET]',
+  '    rateLimit: 10/sec',
+];
 
 const REPRINTED = NEW_LINES.map((l) => l.replace('[GET]', '[ GET ]'));
 
@@ -76,7 +90,12 @@ describe('add and remove keep every other byte', () => {
   const cases: { name: string; before: string | undefined; edit: 'add' | 'remove'; target?: string; expected: string }[] = [
     // `services:` with nothing under it is not a mapping to splice into: the document is
     // re-printed (comments kept), and yaml pads the flow list.
-    { name: 'add to a missing file: the initial config plus the service', before: undefined, edit: 'add', expected: `${INITIAL_CONFIG}${REPRINTED.join('\n')}\n` },
+    {
+      name: 'add to a missing file: the initial config plus the service',
+      before: undefined,
+      edit: 'add',
+      expected: `${INITIAL_CONFIG}${REPRINTED.join('\n')}\n`,
+    },
     { name: 'add to the initial config', before: INITIAL_CONFIG, edit: 'add', expected: `${INITIAL_CONFIG}${REPRINTED.join('\n')}\n` },
     {
       name: 'add to a file with services: only its lines are appended',
@@ -113,7 +132,13 @@ describe('add and remove keep every other byte', () => {
       expected: splice(HAND, lineIndex(HAND, '  openai:'), lineIndex(HAND, 'audit:')),
     },
     // No service left to splice around: re-printed, with an explicit empty mapping.
-    { name: 'remove the only service', before: `${INITIAL_CONFIG}${NEW_LINES.join('\n')}\n`, edit: 'remove', target: 'fresh', expected: INITIAL_CONFIG.replace('services:', 'services: {}') },
+    {
+      name: 'remove the only service',
+      before: `${INITIAL_CONFIG}${NEW_LINES.join('\n')}\n`,
+      edit: 'remove',
+      target: 'fresh',
+      expected: INITIAL_CONFIG.replace('services:', 'services: {}'),
+    },
   ];
   it.each(cases)('$name', async ({ before, edit, target, expected }) => {
     const file = await configFile(before);
@@ -148,10 +173,34 @@ describe('add and remove keep every other byte', () => {
 });
 
 describe('edits that would leave an invalid file write nothing', () => {
-  const cases: { name: string; before: string; edit: (doc: Parameters<Parameters<typeof editConfig>[1]>[0]) => unknown; code: string; message: RegExp }[] = [
-    { name: 'a service that already exists', before: HAND, edit: (doc) => addServiceNode(doc, { ...NEW, name: 'stripe' }), code: 'CONFIG_DUPLICATE', message: /service "stripe" already exists/ },
-    { name: 'a new service with plain http to a remote host', before: HAND, edit: (doc) => addServiceNode(doc, { ...NEW, baseUrl: 'http://fresh.example.com' }), code: 'CONFIG_INVALID', message: /refusing plain http/ },
-    { name: 'a new service with an invalid name', before: HAND, edit: (doc) => addServiceNode(doc, { ...NEW, name: '-x' }), code: 'CONFIG_INVALID', message: /service names are/ },
+  const cases: {
+    name: string;
+    before: string;
+    edit: (doc: Parameters<Parameters<typeof editConfig>[1]>[0]) => unknown;
+    code: string;
+    message: RegExp;
+  }[] = [
+    {
+      name: 'a service that already exists',
+      before: HAND,
+      edit: (doc) => addServiceNode(doc, { ...NEW, name: 'stripe' }),
+      code: 'CONFIG_DUPLICATE',
+      message: /service "stripe" already exists/,
+    },
+    {
+      name: 'a new service with plain http to a remote host',
+      before: HAND,
+      edit: (doc) => addServiceNode(doc, { ...NEW, baseUrl: 'http://fresh.example.com' }),
+      code: 'CONFIG_INVALID',
+      message: /refusing plain http/,
+    },
+    {
+      name: 'a new service with an invalid name',
+      before: HAND,
+      edit: (doc) => addServiceNode(doc, { ...NEW, name: '-x' }),
+      code: 'CONFIG_INVALID',
+      message: /service names are/,
+    },
     {
       name: 'any edit of a file that is already invalid',
       before: splice(HAND, lineIndex(HAND, 'audit:'), lineIndex(HAND, 'audit:'), ['  broken:', '    auth: bearer']),
@@ -159,7 +208,13 @@ describe('edits that would leave an invalid file write nothing', () => {
       code: 'CONFIG_INVALID',
       message: /services\.broken: missing baseUrl/,
     },
-    { name: 'any edit of a file with an inline secret', before: `${HAND}token: sk_live_abc\n`, edit: (doc) => addServiceNode(doc, NEW), code: 'CONFIG_INLINE_SECRET', message: /token: a secret is written/ },
+    {
+      name: 'any edit of a file with an inline secret',
+      before: `${HAND}token: sk_live_abc\n`,
+      edit: (doc) => addServiceNode(doc, NEW),
+      code: 'CONFIG_INLINE_SECRET',
+      message: /token: a secret is written/,
+    },
   ];
   it.each(cases)('$name → $code', async ({ before, edit, code, message }) => {
     const file = await configFile(before);

@@ -11,7 +11,8 @@ import { JaneeError } from '../../src/errors.js';
 
 const FILE = '/repo/config.yaml';
 
-const svc = (name: string, host = `${name}.example.com`, extra = '') => `  ${name}:\n    baseUrl: https://${host}\n    auth: bearer\n${extra}`;
+const svc = (name: string, host = `${name}.example.com`, extra = '') =>
+  `  ${name}:\n    baseUrl: https://${host}\n    auth: bearer\n${extra}`;
 const cfg = (...services: string[]) => `# shared config\nservices:\n${services.join('')}`;
 const GET_ONLY = '    policies:\n      - path: /v1\n        methods: [GET]\n';
 const POST_TOO = '    policies:\n      - path: /v1\n        methods: [GET, POST]\n';
@@ -19,11 +20,24 @@ const POST_TOO = '    policies:\n      - path: /v1\n        methods: [GET, POST]
 /** Service name → baseUrl and policies, as loading the merged text gives them. */
 function summary(text: string): Record<string, string> {
   const c = validateConfig(parseConfigText(FILE, text), FILE);
-  return Object.fromEntries([...c.services].map(([n, s]) => [n, `${s.baseUrl} ${s.policies === undefined ? 'any' : s.policies.map((p) => `${p.methods.join('|')} ${p.path}`).join(', ')}`]));
+  return Object.fromEntries(
+    [...c.services].map(([n, s]) => [
+      n,
+      `${s.baseUrl} ${s.policies === undefined ? 'any' : s.policies.map((p) => `${p.methods.join('|')} ${p.path}`).join(', ')}`,
+    ]),
+  );
 }
 
 describe('merges that resolve', () => {
-  const cases: { name: string; base: string | undefined; ours: string; theirs: string; services: Record<string, string>; changes: string[]; top?: Record<string, unknown> }[] = [
+  const cases: {
+    name: string;
+    base: string | undefined;
+    ours: string;
+    theirs: string;
+    services: Record<string, string>;
+    changes: string[];
+    top?: Record<string, unknown>;
+  }[] = [
     {
       name: 'nothing changed',
       base: cfg(svc('a')),
@@ -112,7 +126,8 @@ describe('merges that resolve', () => {
     expect(summary(r.text)).toEqual(services);
     expect(r.changes).toEqual(changes);
     expect(r.text).toContain('# shared config'); // ours' comments are kept
-    for (const [k, v] of Object.entries(top ?? {})) expect((parseConfigText(FILE, r.text).doc.toJS() as Record<string, unknown>)[k]).toEqual(v);
+    for (const [k, v] of Object.entries(top ?? {}))
+      expect((parseConfigText(FILE, r.text).doc.toJS() as Record<string, unknown>)[k]).toEqual(v);
   });
 
   it('a comment on a service ours kept survives a merge that takes another service from theirs', () => {

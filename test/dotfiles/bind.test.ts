@@ -48,7 +48,9 @@ describe('origin binding', () => {
     await fs.writeFile(configFile, text.replace(a.url, b.url));
     const r = await execute(env);
     expect(r.isError).toBe(true);
-    expect(r.text).toContain(`secret "stripe" is bound to ${a.url}; config.yaml asks for ${b.url} — run janee bind stripe ${b.url} to allow it`);
+    expect(r.text).toContain(
+      `secret "stripe" is bound to ${a.url}; config.yaml asks for ${b.url} — run janee bind stripe ${b.url} to allow it`,
+    );
     expect(b.requests).toHaveLength(0);
     expect(leaksIn(r.text, SECRET)).toEqual([]);
   });

@@ -59,14 +59,18 @@ describe('diffTextFor', () => {
   it('without a passphrase, or with a wrong one, shows the header and says why', async () => {
     const { bytes } = await vaultBytes({ alpha: { fields: { token: 'sk_test_abcdef123456' }, origins: ['https://api.alpha.example'] } });
     const locked = await diffTextFor(bytes, async () => undefined);
-    expect(locked).toMatch(/^janee vault v1\nscrypt work factor: 2\^10\npassphrase wrap: [0-9a-f]{16}\ncontents locked: set JANEE_PASSPHRASE_FILE .* or run janee unlock to see entry names\npayload: \d+ bytes, sha256 [0-9a-f]{16} \(changes on every save\)\n$/);
+    expect(locked).toMatch(
+      /^janee vault v1\nscrypt work factor: 2\^10\npassphrase wrap: [0-9a-f]{16}\ncontents locked: set JANEE_PASSPHRASE_FILE .* or run janee unlock to see entry names\npayload: \d+ bytes, sha256 [0-9a-f]{16} \(changes on every save\)\n$/,
+    );
     expect(locked).not.toContain('alpha');
     expect(await diffTextFor(bytes, async () => te.encode('wrong'))).toContain('contents locked: wrong passphrase');
   });
 
   it('anything that is not a vault is described, never an error', async () => {
     expect(await diffTextFor(te.encode('<<<<<<< HEAD\nfoo\n'), async () => undefined)).toBe('not a janee vault (17 bytes)\n');
-    expect(await diffTextFor(te.encode('janee-vault/v1\n-> scrypt'), async () => undefined)).toBe('not a readable janee vault: vault header is truncated (24 bytes)\n');
+    expect(await diffTextFor(te.encode('janee-vault/v1\n-> scrypt'), async () => undefined)).toBe(
+      'not a readable janee vault: vault header is truncated (24 bytes)\n',
+    );
     expect(await diffTextFor(new Uint8Array(0), async () => undefined)).toBe('(empty file)\n');
   });
 
@@ -76,7 +80,10 @@ describe('diffTextFor', () => {
     await fs.writeFile(path.join(dir, 'garbage'), 'not a vault');
     for (const [file, e] of [
       [path.join(env.JANEE_HOME, 'vault.janee'), env],
-      [path.join(env.JANEE_HOME, 'vault.janee'), withEnv(env, { JANEE_PASSPHRASE: undefined, JANEE_PASSPHRASE_FILE: path.join(dir, 'missing') })],
+      [
+        path.join(env.JANEE_HOME, 'vault.janee'),
+        withEnv(env, { JANEE_PASSPHRASE: undefined, JANEE_PASSPHRASE_FILE: path.join(dir, 'missing') }),
+      ],
       [path.join(dir, 'garbage'), env],
       [path.join(dir, 'does-not-exist'), env],
     ] as const) {
@@ -88,14 +95,22 @@ describe('diffTextFor', () => {
 });
 
 /** Runs the merge driver on three config texts as git would; returns %A afterwards, or the failure. */
-async function mergeConfigText(_file: string, base: string, ours: string, theirs: string): Promise<{ text: string; code: number | null; stderr: string }> {
+async function mergeConfigText(
+  _file: string,
+  base: string,
+  ours: string,
+  theirs: string,
+): Promise<{ text: string; code: number | null; stderr: string }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'janee-cfgmerge-'));
   try {
     const [o, a, b] = ['o', 'a', 'b'].map((n) => path.join(dir, `.merge_file_${n}`)) as [string, string, string];
     await fs.writeFile(o, base);
     await fs.writeFile(a, ours);
     await fs.writeFile(b, theirs);
-    const r = await runJanee(['vault', 'merge', o, a, b, 'janee/config.yaml'], { cwd: dir, env: withEnv(process.env, { JANEE_HOME: path.join(dir, 'nohome') }) });
+    const r = await runJanee(['vault', 'merge', o, a, b, 'janee/config.yaml'], {
+      cwd: dir,
+      env: withEnv(process.env, { JANEE_HOME: path.join(dir, 'nohome') }),
+    });
     const text = await fs.readFile(a, 'utf8');
     expect(await fs.readdir(dir)).toEqual(['.merge_file_a', '.merge_file_b', '.merge_file_o']);
     return { text, code: r.code, stderr: r.stderr };
@@ -113,7 +128,7 @@ services:
     auth: { type: bearer }
 `;
 
-  it('adds both sides\' services, keeping our comments and theirs on what they added', async () => {
+  it("adds both sides' services, keeping our comments and theirs on what they added", async () => {
     const ours = `${base}  github:
     baseUrl: https://api.github.com
     auth: { type: bearer }

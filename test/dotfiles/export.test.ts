@@ -23,9 +23,15 @@ let exportFile: string;
 
 beforeAll(async () => {
   env = await initHome();
-  let r = await runJanee(['add', 'stripe', '--base-url', 'https://api.stripe.com', '--policy', 'GET /v1/charges', '--rate-limit', '60/min', '--key-stdin'], { env, input: STRIPE });
+  let r = await runJanee(
+    ['add', 'stripe', '--base-url', 'https://api.stripe.com', '--policy', 'GET /v1/charges', '--rate-limit', '60/min', '--key-stdin'],
+    { env, input: STRIPE },
+  );
   expect(r.code, r.stderr).toBe(0);
-  r = await runJanee(['add', 'gh', '--base-url', 'https://api.github.com', '--auth', 'basic', '--username', 'octo', '--key-stdin'], { env, input: GH_PASSWORD });
+  r = await runJanee(['add', 'gh', '--base-url', 'https://api.github.com', '--auth', 'basic', '--username', 'octo', '--key-stdin'], {
+    env,
+    input: GH_PASSWORD,
+  });
   expect(r.code, r.stderr).toBe(0);
   exportFile = path.join(scratchDir(env), 'backup.age');
 });
@@ -51,7 +57,12 @@ describe('janee export --age', () => {
     expect(plain.format).toBe('janee-export/v1');
     expect(plain.entries.stripe.fields).toEqual({ token: STRIPE });
     expect(plain.entries.gh.fields).toEqual({ username: 'octo', password: GH_PASSWORD });
-    expect(plain.services.stripe).toEqual({ baseUrl: 'https://api.stripe.com', auth: { type: 'bearer' }, policies: [{ path: '/v1/charges', methods: ['GET'] }], rateLimit: '60/min' });
+    expect(plain.services.stripe).toEqual({
+      baseUrl: 'https://api.stripe.com',
+      auth: { type: 'bearer' },
+      policies: [{ path: '/v1/charges', methods: ['GET'] }],
+      rateLimit: '60/min',
+    });
   });
 
   it('refuses to overwrite without --force; needs a passphrase source', async () => {
@@ -66,7 +77,7 @@ describe('janee export --age', () => {
     expect(forced.code, forced.stderr).toBe(0);
   });
 
-  it.skipIf(!haveAge)('Debian\'s age -d decrypts it', { timeout: 60_000 }, async () => {
+  it.skipIf(!haveAge)("Debian's age -d decrypts it", { timeout: 60_000 }, async () => {
     const out = path.join(scratchDir(env), 'backup.json');
     const r = await runUnderPty(['age', '-d', '-o', out, exportFile], [{ waitFor: 'Enter passphrase', send: `${AGE_PASS}\n` }]);
     expect(r.code, r.output).toBe(0);
@@ -75,7 +86,10 @@ describe('janee export --age', () => {
     expect(json.entries.stripe.origins).toEqual(['https://api.stripe.com']);
     if (process.env.JANEE_TRANSCRIPT) {
       const shown = readFileSync(out, 'utf8').replace(STRIPE, 'sk_live_…').replace(GH_PASSWORD, '…');
-      writeFileSync(process.env.JANEE_TRANSCRIPT, `$ age -d -o backup.json backup.age\n${r.output}\n$ head backup.json\n${shown.split('\n').slice(0, 14).join('\n')}\n`);
+      writeFileSync(
+        process.env.JANEE_TRANSCRIPT,
+        `$ age -d -o backup.json backup.age\n${r.output}\n$ head backup.json\n${shown.split('\n').slice(0, 14).join('\n')}\n`,
+      );
     }
     const wrong = await runUnderPty(['age', '-d', '-o', `${out}.2`, exportFile], [{ waitFor: 'Enter passphrase', send: 'not it\n' }]);
     expect(wrong.code).not.toBe(0);
@@ -130,9 +144,14 @@ describe('janee import --age', () => {
 
     const file2 = path.join(scratchDir(env), 'stdin.age');
     const noEnv = withEnv(env, { JANEE_PASSPHRASE: undefined });
-    const s = await runJanee(['export', '--age', file2, '--work-factor', '10', '--passphrase-stdin', '--age-passphrase-stdin'], { env: noEnv, input: `${PASSPHRASE}\nstdin age pass\n` });
+    const s = await runJanee(['export', '--age', file2, '--work-factor', '10', '--passphrase-stdin', '--age-passphrase-stdin'], {
+      env: noEnv,
+      input: `${PASSPHRASE}\nstdin age pass\n`,
+    });
     expect(s.code, s.stderr).toBe(0);
-    expect(Buffer.from(await decryptAge(readFileSync(file2), new TextEncoder().encode('stdin age pass'))).toString('utf8')).toContain(STRIPE);
+    expect(Buffer.from(await decryptAge(readFileSync(file2), new TextEncoder().encode('stdin age pass'))).toString('utf8')).toContain(
+      STRIPE,
+    );
   });
 
   it.skipIf(!haveAge)('reads a file that age -p wrote', { timeout: 60_000 }, async () => {
@@ -142,15 +161,25 @@ describe('janee import --age', () => {
       json,
       JSON.stringify({
         format: 'janee-export/v1',
-        entries: { linear: { fields: { token: 'lin_api_handmade' }, origins: ['https://api.linear.app'], created: '2026-01-01T00:00:00.000Z', updated: '2026-01-01T00:00:00.000Z' } },
+        entries: {
+          linear: {
+            fields: { token: 'lin_api_handmade' },
+            origins: ['https://api.linear.app'],
+            created: '2026-01-01T00:00:00.000Z',
+            updated: '2026-01-01T00:00:00.000Z',
+          },
+        },
         services: { linear: { baseUrl: 'https://api.linear.app', auth: { type: 'header', name: 'Authorization' } } },
       }),
     );
     const out = path.join(dir, 'handmade.age');
-    const enc = await runUnderPty(['age', '-p', '-o', out, json], [
-      { waitFor: 'Enter passphrase', send: `${AGE_PASS}\n` },
-      { waitFor: 'Confirm passphrase', send: `${AGE_PASS}\n` },
-    ]);
+    const enc = await runUnderPty(
+      ['age', '-p', '-o', out, json],
+      [
+        { waitFor: 'Enter passphrase', send: `${AGE_PASS}\n` },
+        { waitFor: 'Confirm passphrase', send: `${AGE_PASS}\n` },
+      ],
+    );
     expect(enc.code, enc.output).toBe(0);
     const fresh = await initHome();
     const r = await runJanee(['import', '--age', out], { env: ageEnv(fresh), timeoutMs: 30_000 });

@@ -90,8 +90,12 @@ describe('janee git setup', () => {
     expect(ok(a, ['config', '--local', 'diff.janee.cachetextconv']).trim()).toBe('false');
     expect(ok(a, ['config', '--local', 'diff.janee.textconv']).trim()).toMatch(/ vault diff-text$/);
     // janee is not on PATH in tests: git gets absolute paths of node and janee.
-    expect(ok(a, ['config', '--local', 'merge.janee.driver']).trim()).toBe(`${process.execPath} ${path.resolve('dist/cli/main.js')} vault merge %O %A %B %P`);
-    expect(ok(a, ['check-attr', 'diff', 'merge', 'text', '--', 'janee/vault.janee'])).toBe('janee/vault.janee: diff: janee\njanee/vault.janee: merge: janee\njanee/vault.janee: text: unset\n');
+    expect(ok(a, ['config', '--local', 'merge.janee.driver']).trim()).toBe(
+      `${process.execPath} ${path.resolve('dist/cli/main.js')} vault merge %O %A %B %P`,
+    );
+    expect(ok(a, ['check-attr', 'diff', 'merge', 'text', '--', 'janee/vault.janee'])).toBe(
+      'janee/vault.janee: diff: janee\njanee/vault.janee: merge: janee\njanee/vault.janee: text: unset\n',
+    );
   });
 
   it('refuses outside a git work tree, and a vault outside the repository', async () => {
@@ -99,7 +103,10 @@ describe('janee git setup', () => {
     const r = await runJanee(['git', 'setup'], { env: withEnv(gitEnv(), { JANEE_HOME: path.join(outside, 'home') }), cwd: outside });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('janee: error: not inside a git work tree');
-    const other = await runJanee(['git', 'setup'], { env: withEnv(A().env, { JANEE_VAULT: path.join(outside, 'vault.janee') }), cwd: A().dir });
+    const other = await runJanee(['git', 'setup'], {
+      env: withEnv(A().env, { JANEE_VAULT: path.join(outside, 'vault.janee') }),
+      cwd: A().dir,
+    });
     expect(other.code).toBe(1);
     expect(other.stderr).toMatch(/is not inside this repository/);
   });
@@ -137,7 +144,15 @@ describe('two clones, one vault', () => {
     expect(log).toMatch(/\+ {2}token: fingerprint [0-9a-f]{16}/);
     for (const s of Object.values(SECRETS)) expect(leaksIn(log, s)).toEqual([]);
 
-    const locked = git({ dir: b.dir, env: withEnv(b.env, { JANEE_PASSPHRASE: undefined }) }, ['log', '-p', '-1', '--no-merges', '--format=%s', '--', 'janee/vault.janee']);
+    const locked = git({ dir: b.dir, env: withEnv(b.env, { JANEE_PASSPHRASE: undefined }) }, [
+      'log',
+      '-p',
+      '-1',
+      '--no-merges',
+      '--format=%s',
+      '--',
+      'janee/vault.janee',
+    ]);
     expect(locked.code).toBe(0);
     expect(locked.out).toContain('contents locked: set JANEE_PASSPHRASE_FILE');
     expect(locked.out).not.toContain('[s1]');
@@ -169,7 +184,9 @@ describe('two clones, one vault', () => {
     expect(Buffer.compare(await fs.readFile(path.join(b.dir, 'janee', 'vault.janee')), ours)).toBe(0);
     expect(ok(b, ['status', '--porcelain'])).toContain('UU janee/vault.janee');
     // No temp or backup files left next to git's.
-    expect((await listFiles(b.dir)).filter((f) => !f.startsWith('.git/') && /merge_file|\.tmp-|\.bak$/.test(f) && !f.startsWith('janee/'))).toEqual([]);
+    expect(
+      (await listFiles(b.dir)).filter((f) => !f.startsWith('.git/') && /merge_file|\.tmp-|\.bak$/.test(f) && !f.startsWith('janee/')),
+    ).toEqual([]);
 
     // Resolving: take theirs, then the vault opens again.
     ok(b, ['checkout', '--theirs', 'janee/vault.janee']);
@@ -182,7 +199,11 @@ describe('two clones, one vault', () => {
     const haystacks: [string, Buffer][] = [];
     for (const f of await listFiles(root)) haystacks.push([f, await fs.readFile(path.join(root, f))]);
     for (const dir of ['a', 'b', 'origin.git']) {
-      const r = spawnSync('git', ['cat-file', '--batch-all-objects', '--batch'], { cwd: path.join(root, dir), env: gitEnv(), maxBuffer: 256 * 1024 * 1024 });
+      const r = spawnSync('git', ['cat-file', '--batch-all-objects', '--batch'], {
+        cwd: path.join(root, dir),
+        env: gitEnv(),
+        maxBuffer: 256 * 1024 * 1024,
+      });
       expect(r.status).toBe(0);
       expect(r.stdout.length).toBeGreaterThan(1000);
       haystacks.push([`${dir}: all git objects, decompressed`, r.stdout]);

@@ -26,7 +26,7 @@ function data(entries: Record<string, VaultEntry>, generation = 1): VaultData {
 describe('mergeVaultData', () => {
   const base = data({ keep: entry('k'), stripe: entry('s'), gone: entry('g') }, 3);
 
-  it('takes each side\'s additions, changes and deletions when the other side left the entry alone', () => {
+  it("takes each side's additions, changes and deletions when the other side left the entry alone", () => {
     const ours = data({ keep: entry('k'), stripe: entry('s2', undefined, T1), gone: entry('g'), mine: entry('m') }, 4);
     const theirs = data({ keep: entry('k'), stripe: entry('s'), yours: entry('y') }, 7);
     const r = mergeVaultData(base, ours, theirs);
@@ -84,7 +84,9 @@ describe('mergeVaultData', () => {
   });
 
   it('sameEntry compares fields and the set of origins', () => {
-    expect(sameEntry(entry('a', ['https://x.example', 'https://y.example']), entry('a', ['https://y.example', 'https://x.example'], T2))).toBe(true);
+    expect(
+      sameEntry(entry('a', ['https://x.example', 'https://y.example']), entry('a', ['https://y.example', 'https://x.example'], T2)),
+    ).toBe(true);
     expect(sameEntry(entry('a'), { ...entry('a'), fields: { token: 'a', extra: 'b' } })).toBe(false);
     expect(sameEntry(undefined, undefined)).toBe(true);
     expect(sameEntry(entry('a'), undefined)).toBe(false);
@@ -133,7 +135,7 @@ describe('mergeVaultFiles', () => {
     expect(Object.keys((await open(r.bytes)).entries).sort()).toEqual(['o', 't', 'x']);
   });
 
-  it('the other side\'s passwd is carried over (same file key, their header), and theirs needs no scrypt of its own', async () => {
+  it("the other side's passwd is carried over (same file key, their header), and theirs needs no scrypt of its own", async () => {
     const NEW = te.encode('the new passphrase');
     const theirsHeader = await wrapFileKey(NEW, fileKey, 10);
     const r = await mergeVaultFiles({
@@ -164,16 +166,29 @@ describe('mergeVaultFiles', () => {
     const otherKey = generateFileKey();
     const otherHeader = await wrapFileKey(PASS, otherKey, 10);
     await expect(
-      mergeVaultFiles({ base: seal(data({})), ours: seal(data({})), theirs: seal(data({}), otherHeader, otherKey), passphrase: async () => Uint8Array.from(PASS) }),
+      mergeVaultFiles({
+        base: seal(data({})),
+        ours: seal(data({})),
+        theirs: seal(data({}), otherHeader, otherKey),
+        passphrase: async () => Uint8Array.from(PASS),
+      }),
     ).rejects.toMatchObject({ code: 'VAULT_MERGE_KEYS' });
     await expect(
       mergeVaultFiles({ base: seal(data({})), ours: seal(data({})), theirs: seal(data({})), passphrase: async () => te.encode('wrong') }),
     ).rejects.toMatchObject({ code: 'VAULT_BAD_PASSPHRASE' });
-    await expect(mergeVaultFiles({ base: seal(data({})), ours: seal(data({})), theirs: seal(data({})), passphrase: async () => undefined })).rejects.toMatchObject({
+    await expect(
+      mergeVaultFiles({ base: seal(data({})), ours: seal(data({})), theirs: seal(data({})), passphrase: async () => undefined }),
+    ).rejects.toMatchObject({
       code: 'NO_PASSPHRASE',
     });
     // A key at hand (an unlocked agent's) needs no passphrase at all.
-    const r = await mergeVaultFiles({ base: seal(data({})), ours: seal(data({ o: entry('1') })), theirs: seal(data({})), keys: [fileKey], passphrase: async () => undefined });
+    const r = await mergeVaultFiles({
+      base: seal(data({})),
+      ours: seal(data({ o: entry('1') })),
+      theirs: seal(data({})),
+      keys: [fileKey],
+      passphrase: async () => undefined,
+    });
     expect(r.entries).toBe(1);
   });
 
@@ -181,8 +196,12 @@ describe('mergeVaultFiles', () => {
     const ours = seal(data({ o: entry('1') }));
     const bad = Uint8Array.from(ours);
     bad[bad.length - 5] = (bad[bad.length - 5] as number) ^ 1;
-    await expect(mergeVaultFiles({ base: seal(data({})), ours, theirs: bad, passphrase: async () => Uint8Array.from(PASS) })).rejects.toBeInstanceOf(JaneeError);
-    await expect(mergeVaultFiles({ base: seal(data({})), ours, theirs: te.encode('<<<<<<< HEAD\n'), passphrase: async () => Uint8Array.from(PASS) })).rejects.toMatchObject({
+    await expect(
+      mergeVaultFiles({ base: seal(data({})), ours, theirs: bad, passphrase: async () => Uint8Array.from(PASS) }),
+    ).rejects.toBeInstanceOf(JaneeError);
+    await expect(
+      mergeVaultFiles({ base: seal(data({})), ours, theirs: te.encode('<<<<<<< HEAD\n'), passphrase: async () => Uint8Array.from(PASS) }),
+    ).rejects.toMatchObject({
       code: 'VAULT_BAD_HEADER',
     });
   });
@@ -222,7 +241,12 @@ describe('janee vault merge as git runs it (temp files, repo root, no JANEE_HOME
   it('on a conflict: exit 1, the message names the entry, %A byte-identical, nothing else written', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'janee-driver-'));
     try {
-      const [o, a, b] = await files(dir, data({ stripe: entry('s') }), data({ stripe: entry('sk_ours_value') }), data({ stripe: entry('sk_theirs_value') }));
+      const [o, a, b] = await files(
+        dir,
+        data({ stripe: entry('s') }),
+        data({ stripe: entry('sk_ours_value') }),
+        data({ stripe: entry('sk_theirs_value') }),
+      );
       const before = readFileSync(a);
       const r = await runJanee(['vault', 'merge', o, a, b], { env: env(), cwd: dir });
       expect(r.code).toBe(1);

@@ -74,7 +74,10 @@ async function must(c: Clone, args: string[], input?: string) {
 beforeAll(async () => {
   up = await startUpstream();
   root = await fs.realpath(await fs.mkdtemp(path.join(tmpdir(), 'janee-redteam-rollback-')));
-  await fs.writeFile(path.join(root, 'gitconfig'), '[user]\n\tname = Test\n\temail = test@example.com\n[init]\n\tdefaultBranch = main\n[pull]\n\trebase = false\n');
+  await fs.writeFile(
+    path.join(root, 'gitconfig'),
+    '[user]\n\tname = Test\n\temail = test@example.com\n[init]\n\tdefaultBranch = main\n[pull]\n\trebase = false\n',
+  );
   for (const m of ['a', 'x']) {
     await fs.mkdir(path.join(root, `home-${m}`));
     await fs.mkdir(path.join(root, `run-${m}`), { mode: 0o700 });
@@ -118,6 +121,9 @@ describe('red team: an old vault pushed with a forged merge base', { timeout: 12
     const pull = git(a, ['pull', '-q', '--no-edit', 'origin', 'main']);
     const list = await runJanee(['list'], { env: a.env, cwd: a.dir });
     // Either the pull is refused, or the merged vault does not hold the removed secret.
-    expect(pull.code === 0 && list.code === 0 && list.stdout.includes('revoked'), `pull: ${pull.code} ${pull.err}\nlist: ${list.stdout}`).toBe(false);
+    expect(
+      pull.code === 0 && list.code === 0 && list.stdout.includes('revoked'),
+      `pull: ${pull.code} ${pull.err}\nlist: ${list.stdout}`,
+    ).toBe(false);
   });
 });

@@ -82,7 +82,10 @@ async function remembered(c: Clone): Promise<number | undefined> {
 beforeAll(async () => {
   up = await startUpstream();
   root = await fs.realpath(await fs.mkdtemp(path.join(tmpdir(), 'janee-rollback-test-')));
-  await fs.writeFile(path.join(root, 'gitconfig'), '[user]\n\tname = Test\n\temail = test@example.com\n[init]\n\tdefaultBranch = main\n[pull]\n\trebase = false\n');
+  await fs.writeFile(
+    path.join(root, 'gitconfig'),
+    '[user]\n\tname = Test\n\temail = test@example.com\n[init]\n\tdefaultBranch = main\n[pull]\n\trebase = false\n',
+  );
   for (const m of ['a', 'b', 'x']) {
     await fs.mkdir(path.join(root, `home-${m}`));
     await fs.mkdir(path.join(root, `run-${m}`), { mode: 0o700 });
@@ -144,8 +147,12 @@ describe.sequential('an older vault copy pushed to the dotfiles repo', { timeout
     const pull = git(b, ['pull', 'origin', 'main']);
     expect(pull.code).not.toBe(0);
     const { error, hint } = errorLines(pull.err);
-    expect(error).toBe('janee: error: cannot merge the vault: the incoming version (generation 2) is older than the merge base (generation 3): an older copy was committed, and merging it would bring back what was removed since');
-    expect(hint).toMatch(/git log -p -- janee\/vault\.janee.*git merge --abort.*git checkout --theirs janee\/vault\.janee.*janee vault accept-older/);
+    expect(error).toBe(
+      'janee: error: cannot merge the vault: the incoming version (generation 2) is older than the merge base (generation 3): an older copy was committed, and merging it would bring back what was removed since',
+    );
+    expect(hint).toMatch(
+      /git log -p -- janee\/vault\.janee.*git merge --abort.*git checkout --theirs janee\/vault\.janee.*janee vault accept-older/,
+    );
     expect(Buffer.compare(await fs.readFile(vaultIn(b)), before)).toBe(0); // ours untouched
     ok(b, ['merge', '--abort']);
     const list = await must(b, ['list']);
@@ -160,7 +167,9 @@ describe.sequential('an older vault copy pushed to the dotfiles repo', { timeout
     try {
       const r = await serve.execute({ service: 'revoked', method: 'GET', path: '/echo' });
       expect(r.isError).toBe(true);
-      expect(textOf(r)).toMatch(/vault\.janee is generation 2, but generation 3 was seen here on \d{4}-\d\d-\d\d \d\d:\d\d UTC: an older copy was put back/);
+      expect(textOf(r)).toMatch(
+        /vault\.janee is generation 2, but generation 3 was seen here on \d{4}-\d\d-\d\d \d\d:\d\d UTC: an older copy was put back/,
+      );
       expect(textOf(r)).toContain('janee vault accept-older');
       const k = await serve.execute({ service: 'kept', method: 'GET', path: '/echo' });
       expect(k.isError).toBe(true); // the whole vault is refused, not just the revoked entry
@@ -176,11 +185,17 @@ describe.sequential('an older vault copy pushed to the dotfiles repo', { timeout
     const a = A();
     const unlock = await janee(a, ['unlock']);
     expect(unlock.code).toBe(1);
-    expect(errorLines(unlock.stderr).error).toMatch(/^janee: error: .*vault\.janee is generation 2, but generation 3 was seen here on .*: an older copy was put back$/);
+    expect(errorLines(unlock.stderr).error).toMatch(
+      /^janee: error: .*vault\.janee is generation 2, but generation 3 was seen here on .*: an older copy was put back$/,
+    );
     const st = await janee({ ...a, env: withEnv(a.env, { JANEE_PASSPHRASE: undefined }) }, ['status', '--json']);
     expect((JSON.parse(st.stdout) as { state: string }).state).toBe('locked');
 
-    for (const args of [['list'], ['export', '--age', path.join(root, 'export.age'), '--same-passphrase', '--work-factor', '10'], ['add', 'another', '--base-url', up.url, '--auth', 'bearer', '--key-stdin']]) {
+    for (const args of [
+      ['list'],
+      ['export', '--age', path.join(root, 'export.age'), '--same-passphrase', '--work-factor', '10'],
+      ['add', 'another', '--base-url', up.url, '--auth', 'bearer', '--key-stdin'],
+    ]) {
       const r = await janee(a, args, 'sk_another_0011223344');
       expect(r.code, args.join(' ')).toBe(1);
       expect(errorLines(r.stderr).error, args.join(' ')).toMatch(/generation 2, but generation 3 was seen/);
@@ -210,7 +225,9 @@ describe.sequential('an older vault copy pushed to the dotfiles repo', { timeout
     expect(await remembered(a)).toBe(3);
 
     const yes = await must(a, ['vault', 'accept-older']);
-    expect(yes.stderr).toMatch(/janee: warning: accepted .*vault\.janee at generation 2, older than generation 3 seen here on .*: secrets removed or rebound since are back/);
+    expect(yes.stderr).toMatch(
+      /janee: warning: accepted .*vault\.janee at generation 2, older than generation 3 seen here on .*: secrets removed or rebound since are back/,
+    );
     expect(await remembered(a)).toBe(2);
     const list = await must(a, ['list']);
     expect(list.stdout).toMatch(/^revoked .*secret: yes/m);

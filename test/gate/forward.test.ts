@@ -46,7 +46,11 @@ function expectClean(e: JaneeError): void {
 describe('Forwarder basics', () => {
   it('sends method, headers and body; returns status, headers and body', async () => {
     const res = await fwd.forward(
-      req('/echo?a=1', { method: 'POST', headers: { 'x-test': 'yes', 'content-type': 'text/plain', 'Accept-Encoding': 'gzip' }, body: 'hello' }),
+      req('/echo?a=1', {
+        method: 'POST',
+        headers: { 'x-test': 'yes', 'content-type': 'text/plain', 'Accept-Encoding': 'gzip' },
+        body: 'hello',
+      }),
     );
     expect(res.status).toBe(200);
     expect(res.truncated).toBe(false);
@@ -213,7 +217,11 @@ describe('connection errors', () => {
   it('connection refused -> GATE_UPSTREAM_ERROR, no secret in the message', async () => {
     const port = await closedPort();
     const e = await failure(
-      fwd.forward({ ...req('/'), url: `http://127.0.0.1:${port}/secret-path?key=${SECRET}`, headers: { authorization: 'Bearer HEADERSECRET' } }),
+      fwd.forward({
+        ...req('/'),
+        url: `http://127.0.0.1:${port}/secret-path?key=${SECRET}`,
+        headers: { authorization: 'Bearer HEADERSECRET' },
+      }),
     );
     expect(e.code).toBe('GATE_UPSTREAM_ERROR');
     expect(e.message).toBe(`upstream http://127.0.0.1:${port}: connection refused (ECONNREFUSED)`);
@@ -311,7 +319,15 @@ describe('encodeBody', () => {
 
   it('textual types with valid UTF-8 -> utf8', () => {
     const b = Buffer.from('{"a":"héllo ✓"}');
-    for (const ct of ['application/json', 'application/json; charset=utf-8', 'text/html', 'application/problem+json', 'application/atom+xml', 'application/x-www-form-urlencoded', 'application/javascript']) {
+    for (const ct of [
+      'application/json',
+      'application/json; charset=utf-8',
+      'text/html',
+      'application/problem+json',
+      'application/atom+xml',
+      'application/x-www-form-urlencoded',
+      'application/javascript',
+    ]) {
       expect(encodeBody(b, ct)).toEqual({ body: '{"a":"héllo ✓"}', bodyEncoding: 'utf8' });
     }
   });

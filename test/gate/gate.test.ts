@@ -35,7 +35,15 @@ import { type Caller, type ExecuteRequest, type ExecuteResult } from '../../src/
 import { evaluatePolicies } from '../../src/policy/index.js';
 import { createVaultFile, unlockVaultFile, updateVault } from '../../src/vault/store.js';
 import { findForms, secretForms, type AuditLine } from '../helpers/mcp.js';
-import { closedPort, sleep, startRawServer, startUpstream, type RawServer, type RecordedRequest, type Upstream } from '../helpers/upstream.js';
+import {
+  closedPort,
+  sleep,
+  startRawServer,
+  startUpstream,
+  type RawServer,
+  type RecordedRequest,
+  type Upstream,
+} from '../helpers/upstream.js';
 
 type Outcome = 'allowed' | 'blocked' | 'rate_limited' | 'killed' | 'locked' | 'error';
 
@@ -143,7 +151,13 @@ class AuditTail {
       const end = buf.lastIndexOf(0x0a) + 1;
       if (end <= off) continue;
       this.#offsets.set(n, end);
-      out.push(...buf.subarray(off, end).toString('utf8').split('\n').filter((l) => l !== ''));
+      out.push(
+        ...buf
+          .subarray(off, end)
+          .toString('utf8')
+          .split('\n')
+          .filter((l) => l !== ''),
+      );
     }
     return out;
   }
@@ -224,7 +238,8 @@ function reflectValues(req: import('node:http').IncomingMessage): { values: stri
   const bearer = /^Bearer (.+)$/.exec(auth);
   if (bearer) values.push(bearer[1]!);
   const cred =
-    (bearer?.[1] ?? (basic ? Buffer.from(basic[1]!, 'base64').toString('utf8') : undefined)) ??
+    bearer?.[1] ??
+    (basic ? Buffer.from(basic[1]!, 'base64').toString('utf8') : undefined) ??
     (typeof req.headers['x-api-key'] === 'string' ? req.headers['x-api-key'] : undefined) ??
     u.searchParams.get('key') ??
     '';
@@ -252,7 +267,9 @@ function encodings(v: string): Record<string, string> {
 
 /** The same as text lines; `json` is JSON-escaped once (in a text/plain body). */
 function encodingsText(values: string[]): string {
-  return values.map((v) => [...Object.entries(encodings(v)).map(([k, x]) => `${k}=${x}`), `json=${JSON.stringify(v)}`].join('\n')).join('\n---\n');
+  return values
+    .map((v) => [...Object.entries(encodings(v)).map(([k, x]) => `${k}=${x}`), `json=${JSON.stringify(v)}`].join('\n'))
+    .join('\n---\n');
 }
 
 beforeAll(async () => {
@@ -282,7 +299,11 @@ beforeAll(async () => {
         'www-authenticate': `Basic realm=${JSON.stringify(cred)}`,
         'x-not-allowlisted': b64(cred),
       });
-      res.end(type.startsWith('text/plain') ? encodingsText(values) : JSON.stringify({ forms: values.map(encodings), body: rec.body.toString('utf8') }));
+      res.end(
+        type.startsWith('text/plain')
+          ? encodingsText(values)
+          : JSON.stringify({ forms: values.map(encodings), body: rec.body.toString('utf8') }),
+      );
     } catch {
       res.writeHead(500);
       res.end();
@@ -304,7 +325,9 @@ beforeAll(async () => {
     raw_badlen: await startRawServer('HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\nhello'),
     raw_nothttp: await startRawServer('NOT HTTP AT ALL\r\n\r\n'),
     raw_short: await startRawServer('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\nshort'),
-    raw_leakyerr: await startRawServer(`HTTP/1.1 200 OK\r\nX-Leak: ${SECRETS.raw_leakyerr!.token}\r\nContent-Length: zz${SECRETS.raw_leakyerr!.token}\r\n\r\n`),
+    raw_leakyerr: await startRawServer(
+      `HTTP/1.1 200 OK\r\nX-Leak: ${SECRETS.raw_leakyerr!.token}\r\nContent-Length: zz${SECRETS.raw_leakyerr!.token}\r\n\r\n`,
+    ),
     raw_leaky: await startRawServer(
       `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Request-Id: ${SECRETS.raw_leaky!.token}\r\nContent-Length: ${leakyBody.length}\r\nConnection: close\r\n\r\n${leakyBody}`,
     ),
@@ -327,7 +350,12 @@ beforeAll(async () => {
       data.entries[name] = { fields: { ...fields }, origins: [origin], created: now, updated: now };
     }
   });
-  gate = new LocalGate({ configFile, auditDir, killswitchFile: killFile, secrets: new VaultSecrets(vaultFile, unlocked.fileKey, vault.data) });
+  gate = new LocalGate({
+    configFile,
+    auditDir,
+    killswitchFile: killFile,
+    secrets: new VaultSecrets(vaultFile, unlocked.fileKey, vault.data),
+  });
   tail = new AuditTail(auditDir);
 
   const forms = new Set<string>();
@@ -475,8 +503,13 @@ function checkSent(rec: RecordedRequest, req: ExecuteRequest, entry: AuditLine, 
   const agentHeaders = req.headers && typeof req.headers === 'object' ? req.headers : {};
   for (const [k, v] of Object.entries(agentHeaders)) {
     const lower = k.toLowerCase();
-    const dropped = ALWAYS_DROPPED.includes(lower) || ['authorization', 'host', 'transfer-encoding', 'connection', 'accept-encoding'].includes(lower) || lower.startsWith('x-forwarded-') || lower.startsWith('proxy-');
-    if (dropped && typeof v === 'string' && v.trim() !== '') expect(rec.headers[lower], `${ctx}: the agent's ${k} arrived`).not.toBe(v.trim());
+    const dropped =
+      ALWAYS_DROPPED.includes(lower) ||
+      ['authorization', 'host', 'transfer-encoding', 'connection', 'accept-encoding'].includes(lower) ||
+      lower.startsWith('x-forwarded-') ||
+      lower.startsWith('proxy-');
+    if (dropped && typeof v === 'string' && v.trim() !== '')
+      expect(rec.headers[lower], `${ctx}: the agent's ${k} arrived`).not.toBe(v.trim());
   }
   if (rec.headers['transfer-encoding'] === undefined && rec.body.length > 0) {
     expect(rec.headers['content-length'], ctx).toBe(String(rec.body.length));
@@ -534,7 +567,8 @@ async function call(req: ExecuteRequest, ex: Expect): Promise<Called> {
   }
   if (result) {
     expect(leaksIn(JSON.stringify(result)), `${ctx}: secret in the result`).toEqual([]);
-    if (result.bodyEncoding === 'base64') expect(leaksIn(Buffer.from(result.body, 'base64')), `${ctx}: secret in the decoded body`).toEqual([]);
+    if (result.bodyEncoding === 'base64')
+      expect(leaksIn(Buffer.from(result.body, 'base64')), `${ctx}: secret in the decoded body`).toEqual([]);
   }
   // Nobody else got anything, ever.
   expect(att.connections, `${ctx}: the attacker got a connection`).toBe(0);
@@ -643,8 +677,18 @@ describe('hostile paths', () => {
       // Valid paths that merely mention the attacker: checked and sent to the bound origin only.
       { name: 'userinfo-looking segment', req: { path: `/v1/charges@${att.host}/x` }, ...POLICY },
       { name: '@host as a segment', req: { path: `/v1/charges/@${att.host}` }, ...OK, check: reachedUpstream },
-      { name: 'attacker URL in the query', req: { path: `/v1/charges?next=http://${att.host}/&u=//${att.host}` }, ...OK, check: reachedUpstream },
-      { name: 'attacker URL in the query field', req: { path: '/v1/charges', query: { next: `http://${att.host}/`, at: `@${att.host}` } }, ...OK, check: reachedUpstream },
+      {
+        name: 'attacker URL in the query',
+        req: { path: `/v1/charges?next=http://${att.host}/&u=//${att.host}` },
+        ...OK,
+        check: reachedUpstream,
+      },
+      {
+        name: 'attacker URL in the query field',
+        req: { path: '/v1/charges', query: { next: `http://${att.host}/`, at: `@${att.host}` } },
+        ...OK,
+        check: reachedUpstream,
+      },
     ]);
   });
 
@@ -679,17 +723,29 @@ describe('hostile paths', () => {
         '/v1/charges#',
       ].map((p): Case => ({ name: JSON.stringify(p), req: { path: p }, ...BAD })),
       { name: 'encoded CRLF in a query value is data', req: { path: '/v1/charges?x=%0d%0aHost:%20evil' }, ...OK, check: reachedUpstream },
-      { name: 'encoded NUL in a query value is data', req: { path: '/v1/charges', query: { x: '\r\nHost: evil\u0000' } }, ...OK, check: reachedUpstream },
+      {
+        name: 'encoded NUL in a query value is data',
+        req: { path: '/v1/charges', query: { x: '\r\nHost: evil\u0000' } },
+        ...OK,
+        check: reachedUpstream,
+      },
     ]);
   });
 
   describe('empty segments and trailing slashes', () => {
     runCases(() => [
-      ...['//v1/charges', '/v1//charges', '/v1/charges//', '/v1/charges//x', '///', '//', '/v1/charges/./'].map(
-        (p): Case => ({ name: p, req: { path: p }, ...BAD }),
-      ),
+      ...['//v1/charges', '/v1//charges', '/v1/charges//', '/v1/charges//x', '///', '//', '/v1/charges/./'].map((p): Case => ({
+        name: p,
+        req: { path: p },
+        ...BAD,
+      })),
       { name: '/', req: { path: '/' }, ...POLICY },
-      { name: 'one trailing slash is kept and matched like no slash', req: { path: '/v1/charges/' }, ...OK, check: (c) => expect(c.sent[0]!.url).toBe('/v1/charges/') },
+      {
+        name: 'one trailing slash is kept and matched like no slash',
+        req: { path: '/v1/charges/' },
+        ...OK,
+        check: (c) => expect(c.sent[0]!.url).toBe('/v1/charges/'),
+      },
       { name: 'empty query', req: { path: '/v1/charges?' }, ...OK, check: reachedUpstream },
       { name: 'charges-prefixed sibling is not covered', req: { path: '/v1/chargesX' }, ...POLICY },
       { name: 'case is not folded for allow rules', req: { path: '/V1/CHARGES' }, ...POLICY },
@@ -704,7 +760,11 @@ describe('hostile paths', () => {
       { name: 'query array', req: { path: '/v1/charges', query: ['a'] as unknown as Record<string, string> }, ...BAD },
       { name: 'query number value', req: { path: '/v1/charges', query: { a: 1 } as unknown as Record<string, string> }, ...BAD },
       { name: 'headers array', req: { path: '/v1/charges', headers: ['x'] as unknown as Record<string, string> }, ...BAD },
-      { name: 'header value object', req: { path: '/v1/charges', headers: JSON.parse('{"__proto__":{"authorization":"x"}}') as Record<string, string> }, ...BAD },
+      {
+        name: 'header value object',
+        req: { path: '/v1/charges', headers: JSON.parse('{"__proto__":{"authorization":"x"}}') as Record<string, string> },
+        ...BAD,
+      },
       { name: 'body number', req: { path: '/v1/customers', method: 'POST', body: 42 as unknown as string }, ...BAD },
       { name: 'path too long', req: { path: `/v1/charges/${'a'.repeat(20_000)}` }, ...BAD },
     ]);
@@ -752,7 +812,12 @@ describe('deny rules win over allow rules', () => {
       check: (c) => expect(c.entry.rule).toBe('deny * /v1/customers/*/delete'),
     });
     return [
-      { name: 'allowed sibling', req: { method: 'POST', path: '/v1/customers/cus_1', body: { name: 'BODYMARK_allowed_sibling' } }, ...OK, check: reachedUpstream },
+      {
+        name: 'allowed sibling',
+        req: { method: 'POST', path: '/v1/customers/cus_1', body: { name: 'BODYMARK_allowed_sibling' } },
+        ...OK,
+        check: reachedUpstream,
+      },
       { name: 'allowed parent', req: { method: 'GET', path: '/v1/customers' }, ...OK, check: reachedUpstream },
       deny('/v1/customers/cus_1/delete', 'DELETE'),
       deny('/v1/customers/cus_1/delete'),
@@ -787,28 +852,62 @@ describe('header smuggling', () => {
       allowed('Authorization override (bearer)', { Authorization: 'Bearer agent-supplied' }),
       allowed('Authorization override (basic)', { authorization: `Basic ${b64('agent:pw')}` }),
       allowed('Host to the attacker', { Host: att.host }),
-      allowed('X-Forwarded-* and Forwarded', { 'X-Forwarded-Host': att.host, 'X-Forwarded-For': '10.0.0.1', 'X-Forwarded-Proto': 'http', Forwarded: `host=${att.host}`, 'X-Real-IP': '10.0.0.1' }),
+      allowed('X-Forwarded-* and Forwarded', {
+        'X-Forwarded-Host': att.host,
+        'X-Forwarded-For': '10.0.0.1',
+        'X-Forwarded-Proto': 'http',
+        Forwarded: `host=${att.host}`,
+        'X-Real-IP': '10.0.0.1',
+      }),
       allowed('method override headers', { 'X-HTTP-Method-Override': 'DELETE', 'X-HTTP-Method': 'DELETE', 'X-Method-Override': 'DELETE' }),
       allowed('Transfer-Encoding on a GET', { 'Transfer-Encoding': 'chunked' }),
       allowed('Content-Length on a GET', { 'Content-Length': '999' }),
       allowed('Cookie', { Cookie: 'session=agent-cookie' }),
       allowed('Proxy-*', { 'Proxy-Authorization': `Basic ${b64('a:b')}`, 'Proxy-Connection': 'keep-alive' }),
-      allowed('rewrite headers', { 'X-Original-URL': '/admin', 'X-Rewrite-URL': '/admin', 'X-Original-URI': '/admin', 'X-Override-URL': '/admin' }),
-      allowed('hop-by-hop', { Connection: 'close, Authorization', 'Keep-Alive': 'timeout=5', Upgrade: 'h2c', TE: 'trailers', Trailer: 'Authorization', 'HTTP2-Settings': 'AAMAAABkAAQAoAAAAAIAAAAA', Expect: '100-continue' }),
+      allowed('rewrite headers', {
+        'X-Original-URL': '/admin',
+        'X-Rewrite-URL': '/admin',
+        'X-Original-URI': '/admin',
+        'X-Override-URL': '/admin',
+      }),
+      allowed('hop-by-hop', {
+        Connection: 'close, Authorization',
+        'Keep-Alive': 'timeout=5',
+        Upgrade: 'h2c',
+        TE: 'trailers',
+        Trailer: 'Authorization',
+        'HTTP2-Settings': 'AAMAAABkAAQAoAAAAAIAAAAA',
+        Expect: '100-continue',
+      }),
       allowed('encoding and ranges', { 'Accept-Encoding': 'gzip, br', Range: 'bytes=0-3', 'If-Range': 'x' }),
       allowed('latin1 value is fine', { 'X-Note': 'caf\u00e9' }),
       allowed('ordinary headers pass', { Accept: 'application/json', 'Idempotency-Key': 'abc', 'X-Custom': 'ok' }),
       {
         name: 'Transfer-Encoding + Content-Length on a POST body',
-        req: { method: 'POST', path: '/v1/customers', body: 'name=BODYMARK_te_cl', headers: { 'Transfer-Encoding': 'chunked', 'Content-Length': '1', 'Content-Type': 'application/x-www-form-urlencoded' } },
+        req: {
+          method: 'POST',
+          path: '/v1/customers',
+          body: 'name=BODYMARK_te_cl',
+          headers: { 'Transfer-Encoding': 'chunked', 'Content-Length': '1', 'Content-Type': 'application/x-www-form-urlencoded' },
+        },
         ...OK,
         check: (c) => {
           expect(c.sent[0]!.body.toString()).toBe('name=BODYMARK_te_cl');
           expect(c.sent[0]!.headers['content-length']).toBe(String('name=BODYMARK_te_cl'.length));
         },
       },
-      { name: 'header auth: agent X-Api-Key', req: { service: 'hdr', path: '/echo', headers: { 'X-Api-Key': 'agent-key' } }, ...OK, check: reachedUpstream },
-      { name: 'header auth: agent x-api-key + Authorization', req: { service: 'hdr', path: '/echo', headers: { 'x-api-key': 'agent-key', Authorization: 'Bearer x' } }, ...OK, check: reachedUpstream },
+      {
+        name: 'header auth: agent X-Api-Key',
+        req: { service: 'hdr', path: '/echo', headers: { 'X-Api-Key': 'agent-key' } },
+        ...OK,
+        check: reachedUpstream,
+      },
+      {
+        name: 'header auth: agent x-api-key + Authorization',
+        req: { service: 'hdr', path: '/echo', headers: { 'x-api-key': 'agent-key', Authorization: 'Bearer x' } },
+        ...OK,
+        check: reachedUpstream,
+      },
       refused('CRLF in a value', { 'X-Note': `a\r\nHost: ${att.host}` }),
       refused('LF in a value', { 'X-Note': 'a\nb' }),
       refused('CR in a value', { 'X-Note': 'a\rb' }),
@@ -829,8 +928,17 @@ describe('header smuggling', () => {
 
 describe('query tricks (auth type query, param "key")', () => {
   runCases(() => {
-    const reserved = (name: string, req: Partial<Case['req']> & { path: string }): Case => ({ name, req: { service: 'q', ...req }, ...BAD });
-    const ok = (name: string, req: Partial<Case['req']> & { path: string }): Case => ({ name, req: { service: 'q', ...req }, ...OK, check: reachedUpstream });
+    const reserved = (name: string, req: Partial<Case['req']> & { path: string }): Case => ({
+      name,
+      req: { service: 'q', ...req },
+      ...BAD,
+    });
+    const ok = (name: string, req: Partial<Case['req']> & { path: string }): Case => ({
+      name,
+      req: { service: 'q', ...req },
+      ...OK,
+      check: reachedUpstream,
+    });
     return [
       ok('plain call', { path: '/echo?a=1' }),
       reserved('key in the path query', { path: '/echo?key=agent' }),
@@ -854,8 +962,18 @@ describe('query tricks (auth type query, param "key")', () => {
 
 describe('bodies', () => {
   runCases(() => [
-    { name: 'JSON body', req: { method: 'POST', path: '/v1/customers', body: { name: 'BODYMARK_json_1', nested: { deep: 'BODYMARK_json_2' } } }, ...OK, check: (c) => expect(c.sent[0]!.headers['content-type']).toBe('application/json') },
-    { name: 'string body', req: { method: 'POST', path: '/v1/customers', body: 'BODYMARK_string_body' }, ...OK, check: (c) => expect(c.sent[0]!.body.toString()).toBe('BODYMARK_string_body') },
+    {
+      name: 'JSON body',
+      req: { method: 'POST', path: '/v1/customers', body: { name: 'BODYMARK_json_1', nested: { deep: 'BODYMARK_json_2' } } },
+      ...OK,
+      check: (c) => expect(c.sent[0]!.headers['content-type']).toBe('application/json'),
+    },
+    {
+      name: 'string body',
+      req: { method: 'POST', path: '/v1/customers', body: 'BODYMARK_string_body' },
+      ...OK,
+      check: (c) => expect(c.sent[0]!.body.toString()).toBe('BODYMARK_string_body'),
+    },
     { name: 'array body', req: { method: 'POST', path: '/v1/customers', body: ['BODYMARK_array'] }, ...OK, check: reachedUpstream },
     { name: 'GET with a body', req: { method: 'GET', path: '/v1/charges', body: 'BODYMARK_get' }, ...BAD },
     { name: 'body over 4 MiB', req: { method: 'POST', path: '/v1/customers', body: 'B'.repeat(4 * 1024 * 1024 + 1) }, ...BAD },
@@ -865,11 +983,31 @@ describe('bodies', () => {
 describe('unknown services, missing secrets, origin binding', () => {
   runCases(() => [
     { name: 'unknown service', req: { service: 'nope', path: '/v1/charges' }, outcome: 'blocked', code: 'GATE_UNKNOWN_SERVICE' },
-    { name: 'traversal in the service name', req: { service: '../stripe', path: '/v1/charges' }, outcome: 'blocked', code: 'GATE_UNKNOWN_SERVICE' },
+    {
+      name: 'traversal in the service name',
+      req: { service: '../stripe', path: '/v1/charges' },
+      outcome: 'blocked',
+      code: 'GATE_UNKNOWN_SERVICE',
+    },
     { name: 'case in the service name', req: { service: 'STRIPE', path: '/v1/charges' }, outcome: 'blocked', code: 'GATE_UNKNOWN_SERVICE' },
-    { name: 'NUL in the service name', req: { service: 'stripe\u0000', path: '/v1/charges' }, outcome: 'blocked', code: 'GATE_UNKNOWN_SERVICE' },
-    { name: 'prototype key as a service name', req: { service: '__proto__', path: '/v1/charges' }, outcome: 'blocked', code: 'GATE_UNKNOWN_SERVICE' },
-    { name: 'service number', req: { service: 7 as unknown as string, path: '/v1/charges' }, outcome: 'blocked', code: 'GATE_UNKNOWN_SERVICE' },
+    {
+      name: 'NUL in the service name',
+      req: { service: 'stripe\u0000', path: '/v1/charges' },
+      outcome: 'blocked',
+      code: 'GATE_UNKNOWN_SERVICE',
+    },
+    {
+      name: 'prototype key as a service name',
+      req: { service: '__proto__', path: '/v1/charges' },
+      outcome: 'blocked',
+      code: 'GATE_UNKNOWN_SERVICE',
+    },
+    {
+      name: 'service number',
+      req: { service: 7 as unknown as string, path: '/v1/charges' },
+      outcome: 'blocked',
+      code: 'GATE_UNKNOWN_SERVICE',
+    },
     { name: 'no secret in the vault', req: { service: 'ghost', path: '/echo' }, outcome: 'error', code: 'GATE_NO_SECRET' },
     {
       name: 'bound to 127.0.0.1, config says localhost',
@@ -937,49 +1075,101 @@ describe('redirects are returned, never followed', () => {
 });
 
 describe('an upstream that echoes the credential back → redacted in everything returned', () => {
-  const redacted = (svc: string) => (c: Called): void => {
-    const all = JSON.stringify(c.result);
-    expect(all).toContain(`[REDACTED:${svc}]`);
-  };
+  const redacted =
+    (svc: string) =>
+    (c: Called): void => {
+      const all = JSON.stringify(c.result);
+      expect(all).toContain(`[REDACTED:${svc}]`);
+    };
   runCases(() => [
-    { name: 'bearer /echo-secret', req: { path: '/echo-secret' }, ...OK, check: (c) => {
-      redacted('stripe')(c);
-      expect(c.result!.headers['x-request-id']).toBe('[REDACTED:stripe]');
-      expect(c.result!.headers['x-secret-not-allowlisted']).toBeUndefined();
-      expect(c.result!.headers['www-authenticate']).toBe('Bearer realm="[REDACTED:stripe]"');
-    } },
-    { name: 'bearer /reflect', req: { path: '/reflect' }, ...OK, check: (c) => {
-      redacted('stripe')(c);
-      expect(c.result!.headers['x-not-allowlisted']).toBeUndefined();
-      for (const h of ['x-request-id', 'x-ratelimit-token', 'x-ratelimit-url', 'link', 'location', 'www-authenticate']) {
-        expect(c.result!.headers[h], h).toContain('[REDACTED:stripe]');
-      }
-    } },
-    { name: 'bearer /reflect POST with a body', req: { method: 'POST', path: '/reflect', body: { n: 'BODYMARK_reflect' } }, ...OK, check: redacted('stripe') },
+    {
+      name: 'bearer /echo-secret',
+      req: { path: '/echo-secret' },
+      ...OK,
+      check: (c) => {
+        redacted('stripe')(c);
+        expect(c.result!.headers['x-request-id']).toBe('[REDACTED:stripe]');
+        expect(c.result!.headers['x-secret-not-allowlisted']).toBeUndefined();
+        expect(c.result!.headers['www-authenticate']).toBe('Bearer realm="[REDACTED:stripe]"');
+      },
+    },
+    {
+      name: 'bearer /reflect',
+      req: { path: '/reflect' },
+      ...OK,
+      check: (c) => {
+        redacted('stripe')(c);
+        expect(c.result!.headers['x-not-allowlisted']).toBeUndefined();
+        for (const h of ['x-request-id', 'x-ratelimit-token', 'x-ratelimit-url', 'link', 'location', 'www-authenticate']) {
+          expect(c.result!.headers[h], h).toContain('[REDACTED:stripe]');
+        }
+      },
+    },
+    {
+      name: 'bearer /reflect POST with a body',
+      req: { method: 'POST', path: '/reflect', body: { n: 'BODYMARK_reflect' } },
+      ...OK,
+      check: redacted('stripe'),
+    },
     { name: 'basic /echo-secret (base64(user:pass))', req: { service: 'basic', path: '/echo-secret' }, ...OK, check: redacted('basic') },
-    { name: 'basic /reflect (user and password decoded, every encoding)', req: { service: 'basic', path: '/reflect' }, ...OK, check: redacted('basic') },
+    {
+      name: 'basic /reflect (user and password decoded, every encoding)',
+      req: { service: 'basic', path: '/reflect' },
+      ...OK,
+      check: redacted('basic'),
+    },
     { name: 'header /reflect', req: { service: 'hdr', path: '/reflect' }, ...OK, check: redacted('hdr') },
     { name: 'query /echo-secret', req: { service: 'q', path: '/echo-secret' }, ...OK, check: redacted('q') },
     { name: 'query /reflect', req: { service: 'q', path: '/reflect?a=1' }, ...OK, check: redacted('q') },
-    { name: 'query /reflect as text/plain', req: { service: 'q', path: '/reflect', query: { type: 'text/plain' } }, ...OK, check: redacted('q') },
-    { name: 'binary body (octet-stream → base64)', req: { service: 'open', path: '/reflect-bin' }, ...OK, check: (c) => {
-      expect(c.result!.bodyEncoding).toBe('base64');
-      expect(Buffer.from(c.result!.body, 'base64').toString('latin1')).toContain('[REDACTED:open]');
-    } },
-    { name: 'binary body, basic', req: { service: 'basic', path: '/reflect-bin' }, ...OK, check: (c) => expect(c.result!.bodyEncoding).toBe('base64') },
-    { name: 'gzip-compressed echo (decoded, then redacted)', req: { service: 'open', path: '/gzip' }, ...OK, check: (c) => {
-      redacted('open')(c);
-      expect(c.result!.headers['content-encoding']).toBeUndefined();
-    } },
-    { name: 'secret cut by the size cap (tail is a prefix of the secret)', req: { service: 'open', path: `/pad?n=${1024 * 1024 - 20}` }, ...OK, check: (c) => {
-      expect(c.result!.truncated).toBe(true);
-      expect(c.result!.body).not.toContain('Bearer sk_te');
-      expect(c.result!.body).not.toContain('sk_te');
-    } },
-    { name: 'a raw server echoing the secret in a header and the body', req: { service: 'raw_leaky', path: '/x' }, ...OK, check: (c) => {
-      expect(c.result!.body).toBe('token=[REDACTED:raw_leaky]');
-      expect(c.result!.headers['x-request-id']).toBe('[REDACTED:raw_leaky]');
-    } },
+    {
+      name: 'query /reflect as text/plain',
+      req: { service: 'q', path: '/reflect', query: { type: 'text/plain' } },
+      ...OK,
+      check: redacted('q'),
+    },
+    {
+      name: 'binary body (octet-stream → base64)',
+      req: { service: 'open', path: '/reflect-bin' },
+      ...OK,
+      check: (c) => {
+        expect(c.result!.bodyEncoding).toBe('base64');
+        expect(Buffer.from(c.result!.body, 'base64').toString('latin1')).toContain('[REDACTED:open]');
+      },
+    },
+    {
+      name: 'binary body, basic',
+      req: { service: 'basic', path: '/reflect-bin' },
+      ...OK,
+      check: (c) => expect(c.result!.bodyEncoding).toBe('base64'),
+    },
+    {
+      name: 'gzip-compressed echo (decoded, then redacted)',
+      req: { service: 'open', path: '/gzip' },
+      ...OK,
+      check: (c) => {
+        redacted('open')(c);
+        expect(c.result!.headers['content-encoding']).toBeUndefined();
+      },
+    },
+    {
+      name: 'secret cut by the size cap (tail is a prefix of the secret)',
+      req: { service: 'open', path: `/pad?n=${1024 * 1024 - 20}` },
+      ...OK,
+      check: (c) => {
+        expect(c.result!.truncated).toBe(true);
+        expect(c.result!.body).not.toContain('Bearer sk_te');
+        expect(c.result!.body).not.toContain('sk_te');
+      },
+    },
+    {
+      name: 'a raw server echoing the secret in a header and the body',
+      req: { service: 'raw_leaky', path: '/x' },
+      ...OK,
+      check: (c) => {
+        expect(c.result!.body).toBe('token=[REDACTED:raw_leaky]');
+        expect(c.result!.headers['x-request-id']).toBe('[REDACTED:raw_leaky]');
+      },
+    },
   ]);
 });
 
@@ -1000,25 +1190,88 @@ describe('known redaction gap', () => {
 
 describe('huge, slow and malformed upstream responses → clear errors without the secret', () => {
   runCases(() => [
-    { name: '20 MB body → capped at 1 MiB and marked truncated', req: { service: 'open', path: '/bytes?n=20971520' }, ...OK, check: (c) => {
-      expect(c.result!.truncated).toBe(true);
-      expect(c.result!.body.replace(/\[REDACTED:[a-z_]+\]$/, '')).toMatch(/^a{1048000,1048576}$/);
-      expect(up.bytesSent).toBeLessThan(20971520);
-    } },
+    {
+      name: '20 MB body → capped at 1 MiB and marked truncated',
+      req: { service: 'open', path: '/bytes?n=20971520' },
+      ...OK,
+      check: (c) => {
+        expect(c.result!.truncated).toBe(true);
+        expect(c.result!.body.replace(/\[REDACTED:[a-z_]+\]$/, '')).toMatch(/^a{1048000,1048576}$/);
+        expect(up.bytesSent).toBeLessThan(20971520);
+      },
+    },
     { name: 'endless body', req: { service: 'open', path: '/bytes?n=inf' }, ...OK, check: (c) => expect(c.result!.truncated).toBe(true) },
-    { name: 'slow headers', req: { service: 'slow', path: '/slow-headers?ms=5000' }, outcome: 'error', code: 'GATE_UPSTREAM_TIMEOUT', check: (c) => expect(c.error!.message).toBe(`upstream ${up.url} timed out after 0.3s (headers)`) },
-    { name: 'no answer at all', req: { service: 'slow', path: '/hang' }, outcome: 'error', code: 'GATE_UPSTREAM_TIMEOUT', check: (c) => expect(c.error!.message).toContain('(headers)') },
-    { name: 'slow body', req: { service: 'slow', path: '/slow-body?ms=5000' }, outcome: 'error', code: 'GATE_UPSTREAM_TIMEOUT', check: (c) => expect(c.error!.message).toBe(`upstream ${up.url} timed out after 0.3s (body)`) },
-    { name: 'trickling body', req: { service: 'slow', path: '/trickle?every=20' }, outcome: 'error', code: 'GATE_UPSTREAM_TIMEOUT', check: (c) => expect(c.error!.message).toContain('(body)') },
+    {
+      name: 'slow headers',
+      req: { service: 'slow', path: '/slow-headers?ms=5000' },
+      outcome: 'error',
+      code: 'GATE_UPSTREAM_TIMEOUT',
+      check: (c) => expect(c.error!.message).toBe(`upstream ${up.url} timed out after 0.3s (headers)`),
+    },
+    {
+      name: 'no answer at all',
+      req: { service: 'slow', path: '/hang' },
+      outcome: 'error',
+      code: 'GATE_UPSTREAM_TIMEOUT',
+      check: (c) => expect(c.error!.message).toContain('(headers)'),
+    },
+    {
+      name: 'slow body',
+      req: { service: 'slow', path: '/slow-body?ms=5000' },
+      outcome: 'error',
+      code: 'GATE_UPSTREAM_TIMEOUT',
+      check: (c) => expect(c.error!.message).toBe(`upstream ${up.url} timed out after 0.3s (body)`),
+    },
+    {
+      name: 'trickling body',
+      req: { service: 'slow', path: '/trickle?every=20' },
+      outcome: 'error',
+      code: 'GATE_UPSTREAM_TIMEOUT',
+      check: (c) => expect(c.error!.message).toContain('(body)'),
+    },
     { name: 'connection reset mid-body', req: { service: 'open', path: '/reset' }, outcome: 'error', code: 'GATE_UPSTREAM_ERROR' },
-    { name: 'unknown content-encoding', req: { service: 'open', path: '/zstd' }, outcome: 'error', code: 'GATE_UPSTREAM_ERROR', check: (c) => expect(c.error!.message).toContain('zstd') },
-    { name: 'bad Content-Length', req: { service: 'raw_badlen', path: '/x' }, outcome: 'error', code: 'GATE_UPSTREAM_ERROR', check: (c) => expect(c.error!.message).toContain('malformed HTTP response') },
-    { name: 'not HTTP', req: { service: 'raw_nothttp', path: '/x' }, outcome: 'error', code: 'GATE_UPSTREAM_ERROR', check: (c) => expect(c.error!.message).toContain('malformed HTTP response') },
+    {
+      name: 'unknown content-encoding',
+      req: { service: 'open', path: '/zstd' },
+      outcome: 'error',
+      code: 'GATE_UPSTREAM_ERROR',
+      check: (c) => expect(c.error!.message).toContain('zstd'),
+    },
+    {
+      name: 'bad Content-Length',
+      req: { service: 'raw_badlen', path: '/x' },
+      outcome: 'error',
+      code: 'GATE_UPSTREAM_ERROR',
+      check: (c) => expect(c.error!.message).toContain('malformed HTTP response'),
+    },
+    {
+      name: 'not HTTP',
+      req: { service: 'raw_nothttp', path: '/x' },
+      outcome: 'error',
+      code: 'GATE_UPSTREAM_ERROR',
+      check: (c) => expect(c.error!.message).toContain('malformed HTTP response'),
+    },
     { name: 'body shorter than Content-Length', req: { service: 'raw_short', path: '/x' }, outcome: 'error', code: 'GATE_UPSTREAM_ERROR' },
-    { name: 'malformed response carrying the secret', req: { service: 'raw_leakyerr', path: '/x' }, outcome: 'error', code: 'GATE_UPSTREAM_ERROR' },
+    {
+      name: 'malformed response carrying the secret',
+      req: { service: 'raw_leakyerr', path: '/x' },
+      outcome: 'error',
+      code: 'GATE_UPSTREAM_ERROR',
+    },
     { name: 'bad chunked encoding', req: { service: 'raw_badchunk', path: '/x' }, outcome: 'error', code: 'GATE_UPSTREAM_ERROR' },
-    { name: 'connection closed without a response', req: { service: 'raw_empty', path: '/x' }, outcome: 'error', code: 'GATE_UPSTREAM_ERROR' },
-    { name: 'connection refused', req: { service: 'down', path: '/x' }, outcome: 'error', code: 'GATE_UPSTREAM_ERROR', check: (c) => expect(c.error!.message).toBe(`upstream http://127.0.0.1:${downPort}: connection refused (ECONNREFUSED)`) },
+    {
+      name: 'connection closed without a response',
+      req: { service: 'raw_empty', path: '/x' },
+      outcome: 'error',
+      code: 'GATE_UPSTREAM_ERROR',
+    },
+    {
+      name: 'connection refused',
+      req: { service: 'down', path: '/x' },
+      outcome: 'error',
+      code: 'GATE_UPSTREAM_ERROR',
+      check: (c) => expect(c.error!.message).toBe(`upstream http://127.0.0.1:${downPort}: connection refused (ECONNREFUSED)`),
+    },
   ]);
 });
 
@@ -1026,7 +1279,7 @@ describe('truncation boundary', () => {
   // The agent controls an echo: it can place any text exactly at the byte cap.
   const probes: { right: Called; wrong: Called; pad: number }[] = [];
 
-  it('an agent-placed prefix of another service\'s secret at the cap: no secret goes out, every call audited', async () => {
+  it("an agent-placed prefix of another service's secret at the cap: no secret goes out, every call audited", async () => {
     const token = SECRETS.stripe!.token!;
     const c = token.charAt(8); // first random character
     const wrongC = c === '0' ? '1' : '0';
@@ -1126,7 +1379,9 @@ describe('concurrency', () => {
   it('50 parallel calls: one audit entry each, one valid chain; the rate limit holds under concurrency', async () => {
     await sleep(1100); // a fresh window for `limited`
     const reqs: ExecuteRequest[] = [
-      ...Array.from({ length: 40 }, (_, i): ExecuteRequest => (i % 4 === 0 ? { service: 'stripe', method: 'POST', path: '/v1/charges' } : { service: 'open', method: 'GET', path: `/echo?i=${i}` })),
+      ...Array.from({ length: 40 }, (_, i): ExecuteRequest =>
+        i % 4 === 0 ? { service: 'stripe', method: 'POST', path: '/v1/charges' } : { service: 'open', method: 'GET', path: `/echo?i=${i}` },
+      ),
       ...Array.from({ length: 10 }, (): ExecuteRequest => ({ service: 'limited', method: 'GET', path: '/echo' })),
     ];
     const settled = await Promise.allSettled(reqs.map((r) => gate.execute(r, CALLER)));
@@ -1174,7 +1429,11 @@ describe('locked gate', () => {
     const locked = new LocalGate({ configFile, auditDir, killswitchFile: killFile, secrets: undefined });
     try {
       for (const service of ['stripe', 'open', 'q']) {
-        const r = await call(asReq({ service, path: service === 'stripe' ? '/v1/charges' : '/echo' }), { outcome: 'locked', code: 'GATE_LOCKED', gate: locked });
+        const r = await call(asReq({ service, path: service === 'stripe' ? '/v1/charges' : '/echo' }), {
+          outcome: 'locked',
+          code: 'GATE_LOCKED',
+          gate: locked,
+        });
         expect(r.error!.message).toBe('vault is locked');
         expect(r.error!.hint).toContain('janee unlock');
       }
@@ -1206,39 +1465,193 @@ describe('property: hostile method/path/query/header combinations', () => {
   const att$ = (): string => att.host;
   const pathToken = fc.oneof(
     fc.constantFrom(
-      '/', '.', '%', '2', 'e', 'f', '5', 'c', 'E', 'F', 'C', '\\', '?', '#', '@', ':', ';', '&', '=', '+', '*', '~',
-      '\r', '\n', '\u0000', '\t', ' ', '\u2024', '\u2025', '\uff0e', '\u3002', '\u200b', '\u202e',
-      '..', '%2e', '%2E', '%2f', '%2F', '%5c', '%25', '%252e', '%00', '%0d%0a', '%c0%ae', '%EF%BC%8E', '%E2%80%A5',
-      '//', 'http://', 'https:', 'HTTP://', 'v1', 'charges', 'customers', 'cus_1', 'delete', 'DELETE', 'key', 'key=',
+      '/',
+      '.',
+      '%',
+      '2',
+      'e',
+      'f',
+      '5',
+      'c',
+      'E',
+      'F',
+      'C',
+      '\\',
+      '?',
+      '#',
+      '@',
+      ':',
+      ';',
+      '&',
+      '=',
+      '+',
+      '*',
+      '~',
+      '\r',
+      '\n',
+      '\u0000',
+      '\t',
+      ' ',
+      '\u2024',
+      '\u2025',
+      '\uff0e',
+      '\u3002',
+      '\u200b',
+      '\u202e',
+      '..',
+      '%2e',
+      '%2E',
+      '%2f',
+      '%2F',
+      '%5c',
+      '%25',
+      '%252e',
+      '%00',
+      '%0d%0a',
+      '%c0%ae',
+      '%EF%BC%8E',
+      '%E2%80%A5',
+      '//',
+      'http://',
+      'https:',
+      'HTTP://',
+      'v1',
+      'charges',
+      'customers',
+      'cus_1',
+      'delete',
+      'DELETE',
+      'key',
+      'key=',
     ),
     fc.constant('ATTACKER').map(() => att$()),
   );
-  const prefix = fc.constantFrom('', '/', '/v1/charges', '/v1/charges/', '/v1/customers', '/v1/customers/cus_1/', '/v1/customers/cus_1/delete', '//', '/v1');
-  const benignSegment = fc.constantFrom('/x', '/cus_1', '/%41', '/a:b', '/@', '/~', "/'", '/(x)', '/!', '/a=b', '/%20', '/%C3%A9', '/a.b', '/..a', '/a..', '/.a', '/', '');
+  const prefix = fc.constantFrom(
+    '',
+    '/',
+    '/v1/charges',
+    '/v1/charges/',
+    '/v1/customers',
+    '/v1/customers/cus_1/',
+    '/v1/customers/cus_1/delete',
+    '//',
+    '/v1',
+  );
+  const benignSegment = fc.constantFrom(
+    '/x',
+    '/cus_1',
+    '/%41',
+    '/a:b',
+    '/@',
+    '/~',
+    "/'",
+    '/(x)',
+    '/!',
+    '/a=b',
+    '/%20',
+    '/%C3%A9',
+    '/a.b',
+    '/..a',
+    '/a..',
+    '/.a',
+    '/',
+    '',
+  );
   const hostilePath = fc.oneof(
     { weight: 3, arbitrary: fc.tuple(prefix, fc.array(pathToken, { maxLength: 10 })).map(([p, t]) => p + t.join('')) },
-    { weight: 1, arbitrary: fc.tuple(fc.constantFrom('/v1/charges', '/v1/customers', '/v1/customers/cus_1'), fc.array(benignSegment, { maxLength: 3 })).map(([p, t]) => p + t.join('')) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(fc.constantFrom('/v1/charges', '/v1/customers', '/v1/customers/cus_1'), fc.array(benignSegment, { maxLength: 3 }))
+        .map(([p, t]) => p + t.join('')),
+    },
   );
   const method = fc.oneof(
     { weight: 3, arbitrary: fc.constantFrom('GET', 'get', 'POST') },
-    fc.constantFrom('GET', 'get', 'Get', 'POST', 'post', 'DELETE', 'PUT', 'PATCH', 'HEAD', 'OPTIONS', 'TRACE', 'CONNECT', 'GET /x HTTP/1.1\r\n', 'GET\r\n', ' GET', ''),
+    fc.constantFrom(
+      'GET',
+      'get',
+      'Get',
+      'POST',
+      'post',
+      'DELETE',
+      'PUT',
+      'PATCH',
+      'HEAD',
+      'OPTIONS',
+      'TRACE',
+      'CONNECT',
+      'GET /x HTTP/1.1\r\n',
+      'GET\r\n',
+      ' GET',
+      '',
+    ),
     fc.string({ unit: 'binary', maxLength: 8 }),
   );
   const headerName = fc.constantFrom(
-    'Authorization', 'authorization', 'AUTHORIZATION', 'Authorization ', 'Host', 'X-Forwarded-Host', 'X-Forwarded-For', 'Forwarded',
-    'X-HTTP-Method-Override', 'X-Method-Override', 'Transfer-Encoding', 'Content-Length', 'Cookie', 'Proxy-Authorization',
-    'X-Original-URL', 'Connection', 'Upgrade', 'TE', 'Expect', 'Range', 'Accept-Encoding', 'X-Api-Key', 'X-Custom', 'Content-Type', 'X\r\nHost',
+    'Authorization',
+    'authorization',
+    'AUTHORIZATION',
+    'Authorization ',
+    'Host',
+    'X-Forwarded-Host',
+    'X-Forwarded-For',
+    'Forwarded',
+    'X-HTTP-Method-Override',
+    'X-Method-Override',
+    'Transfer-Encoding',
+    'Content-Length',
+    'Cookie',
+    'Proxy-Authorization',
+    'X-Original-URL',
+    'Connection',
+    'Upgrade',
+    'TE',
+    'Expect',
+    'Range',
+    'Accept-Encoding',
+    'X-Api-Key',
+    'X-Custom',
+    'Content-Type',
+    'X\r\nHost',
   );
   const headerValue = fc.oneof(
-    fc.constantFrom('Bearer agent', 'DELETE', 'chunked', '0', 'session=x', 'gzip', `http://127.0.0.1/`, 'a\r\nHost: evil', 'a\nb', '\u0000', 'caf\u00e9', '\u0101', ''),
+    fc.constantFrom(
+      'Bearer agent',
+      'DELETE',
+      'chunked',
+      '0',
+      'session=x',
+      'gzip',
+      `http://127.0.0.1/`,
+      'a\r\nHost: evil',
+      'a\nb',
+      '\u0000',
+      'caf\u00e9',
+      '\u0101',
+      '',
+    ),
     fc.constant('ATT').map(() => att$()),
     fc.string({ unit: 'binary', maxLength: 12 }),
   );
-  const rarely = <T,>(a: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> => fc.oneof({ weight: 2, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: a });
+  const rarely = <T>(a: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> =>
+    fc.oneof({ weight: 2, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: a });
   const headers = rarely(fc.dictionary(headerName, headerValue, { maxKeys: 4 }));
-  const queryVal = fc.tuple(fc.constantFrom('', 'http://', '//', '\r\n', '#', '&key=', '%', '%25', "'"), fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 8, maxLength: 8 })).map(([h, x]) => `QV${x}${h}`);
-  const query = rarely(fc.dictionary(fc.constantFrom('a', 'key', 'next', 'to', 'x y', '%6Bey'), fc.oneof(queryVal, fc.array(queryVal, { maxLength: 2 })), { maxKeys: 3 }));
-  const pathQuery = fc.option(fc.tuple(fc.constantFrom('a', 'key', 'k%65y', 'next'), queryVal).map(([k, v]) => `?${k}=${v}`), { nil: '' });
+  const queryVal = fc
+    .tuple(
+      fc.constantFrom('', 'http://', '//', '\r\n', '#', '&key=', '%', '%25', "'"),
+      fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 8, maxLength: 8 }),
+    )
+    .map(([h, x]) => `QV${x}${h}`);
+  const query = rarely(
+    fc.dictionary(fc.constantFrom('a', 'key', 'next', 'to', 'x y', '%6Bey'), fc.oneof(queryVal, fc.array(queryVal, { maxLength: 2 })), {
+      maxKeys: 3,
+    }),
+  );
+  const pathQuery = fc.option(
+    fc.tuple(fc.constantFrom('a', 'key', 'k%65y', 'next'), queryVal).map(([k, v]) => `?${k}=${v}`),
+    { nil: '' },
+  );
   const body = rarely(fc.oneof(fc.constant('BODYMARK_fuzz_string'), fc.constant({ mark: 'BODYMARK_fuzz_object' })));
   const service = fc.constantFrom('stripe', 'stripe', 'stripe', 'q', 'hdr', 'basic');
 

@@ -146,7 +146,16 @@ describe('smuggling attempts over a real upstream', () => {
     expect(rec.headers.authorization).toBe('Bearer real-token');
     expect(rec.rawHeaders.filter((n) => n.toLowerCase() === 'authorization')).toHaveLength(1);
     expect(rec.headers.host).toBe(`127.0.0.1:${up.port}`);
-    for (const n of ['proxy-authorization', 'x-forwarded-host', 'x-forwarded-for', 'forwarded', 'x-http-method-override', 'transfer-encoding', 'cookie', 'x-original-url']) {
+    for (const n of [
+      'proxy-authorization',
+      'x-forwarded-host',
+      'x-forwarded-for',
+      'forwarded',
+      'x-http-method-override',
+      'transfer-encoding',
+      'cookie',
+      'x-original-url',
+    ]) {
       expect(rec.headers[n]).toBeUndefined();
     }
     expect(rec.headers['accept-encoding']).toBe('identity');

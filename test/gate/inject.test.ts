@@ -45,7 +45,10 @@ describe('injectCredential over a real upstream', () => {
   });
 
   it('header -> <name>: <token>, whatever case the agent tries', async () => {
-    const rec = await send({ type: 'header', name: 'X-Api-Key' }, { token: 'hdr_tok_456' }, '/echo', { 'x-API-key': 'agent-value', 'x-other': 'ok' });
+    const rec = await send({ type: 'header', name: 'X-Api-Key' }, { token: 'hdr_tok_456' }, '/echo', {
+      'x-API-key': 'agent-value',
+      'x-other': 'ok',
+    });
     expect(rec.headers['x-api-key']).toBe('hdr_tok_456');
     expect(rec.rawHeaders.filter((n) => n.toLowerCase() === 'x-api-key')).toHaveLength(1);
     expect(rec.headers['x-other']).toBe('ok');

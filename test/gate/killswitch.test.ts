@@ -107,7 +107,8 @@ describe('read / set', () => {
 
   it('reads files written by the previous format ("*" alone, names alone, empty)', async () => {
     await fs.mkdir(path.dirname(file), { recursive: true });
-    const oldHeader = '# janee kill switch: calls to the services below are blocked while this file exists.\n# One service name per line; "*" blocks every service. Remove with: janee killswitch off\n';
+    const oldHeader =
+      '# janee kill switch: calls to the services below are blocked while this file exists.\n# One service name per line; "*" blocks every service. Remove with: janee killswitch off\n';
     await fs.writeFile(file, `${oldHeader}*\n`);
     expect(await readKillswitch(file)).toEqual({ all: true, services: new Set() });
     expect((await setKillswitch(file, true, ['stripe'])).all).toBe(true);

@@ -5,7 +5,15 @@ import { MAX_ESCAPE_LENGTH, normalise } from '../../src/gate/normalise.js';
 const esc = (c: string): string[] => {
   const cp = c.charCodeAt(0);
   const h = cp.toString(16).padStart(2, '0');
-  return [c, `\\u${cp.toString(16).padStart(4, '0')}`, `\\u${cp.toString(16).toUpperCase().padStart(4, '0')}`, `&#${cp};`, `&#x${h};`, `%${h.toUpperCase()}`, `=${h}`];
+  return [
+    c,
+    `\\u${cp.toString(16).padStart(4, '0')}`,
+    `\\u${cp.toString(16).toUpperCase().padStart(4, '0')}`,
+    `&#${cp};`,
+    `&#x${h};`,
+    `%${h.toUpperCase()}`,
+    `=${h}`,
+  ];
 };
 
 describe('normalise', () => {

@@ -36,15 +36,22 @@ const hh = (b: number): string => b.toString(16).padStart(2, '0');
 /** How each upstream writes a string; a char-wise encoding of any piece of the secret is a piece of its output. */
 const ENCODERS: Record<string, (s: string) => string> = {
   // .NET System.Text.Json: `+` (and <>&') as \u002B, upper-case hex.
-  dotnet: (s) => JSON.stringify(s).slice(1, -1).replace(/[+<>&']/g, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`),
+  dotnet: (s) =>
+    JSON.stringify(s)
+      .slice(1, -1)
+      .replace(/[+<>&']/g, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`),
   // Go encoding/json: <>& as \u003c\u003e\u0026, lower-case hex.
-  go: (s) => JSON.stringify(s).slice(1, -1).replace(/[<>&]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+  go: (s) =>
+    JSON.stringify(s)
+      .slice(1, -1)
+      .replace(/[<>&]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
   jsonAllLower: (s) => [...s].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join(''),
   jsonAllUpper: (s) => [...s].map((c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`).join(''),
   htmlNamed: (s) =>
     s.replace(/[&<>+/=]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '+': '&plus;', '/': '&sol;', '=': '&equals;' })[c]!),
   htmlDecimal: (s) => [...s].map((c) => `&#${c.charCodeAt(0)};`).join(''),
-  htmlHex: (s) => [...s].map((c, i) => (i % 2 ? `&#x${c.charCodeAt(0).toString(16)};` : `&#X${c.charCodeAt(0).toString(16).toUpperCase()};`)).join(''),
+  htmlHex: (s) =>
+    [...s].map((c, i) => (i % 2 ? `&#x${c.charCodeAt(0).toString(16)};` : `&#X${c.charCodeAt(0).toString(16).toUpperCase()};`)).join(''),
   hexLower: (s) => bytesOf(s).toString('hex'),
   hexUpper: (s) => bytesOf(s).toString('hex').toUpperCase(),
   percentUpper: (s) => eachByte(s, (b) => `%${hh(b).toUpperCase()}`),
@@ -52,7 +59,10 @@ const ENCODERS: Record<string, (s: string) => string> = {
   // Quoted-printable: `=` and non-alphanumerics as =HH, a soft line break after every 4th character.
   quotedPrintable: (s) =>
     [...bytesOf(s)]
-      .map((b, i, all) => `${/[A-Za-z0-9_]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `=${hh(b).toUpperCase()}`}${i % 4 === 3 && i < all.length - 1 ? '=\r\n' : ''}`)
+      .map(
+        (b, i, all) =>
+          `${/[A-Za-z0-9_]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `=${hh(b).toUpperCase()}`}${i % 4 === 3 && i < all.length - 1 ? '=\r\n' : ''}`,
+      )
       .join(''),
 };
 
@@ -95,7 +105,9 @@ beforeAll(async () => {
   up.route('/mime', (req, res) => {
     // base64 of a document holding the key, wrapped at 76 columns; the prefix puts a line break inside the key.
     const doc = `${'-'.repeat(50)}${credOf(req)}${'-'.repeat(40)}`;
-    const b64 = Buffer.from(doc).toString('base64').replace(/(.{76})/g, '$1\r\n');
+    const b64 = Buffer.from(doc)
+      .toString('base64')
+      .replace(/(.{76})/g, '$1\r\n');
     send(res, 'text/plain', `Content-Transfer-Encoding: base64\r\n\r\n${b64}\r\n`);
   });
   up.route('/gzip-no-ce', (req, res) => {
@@ -127,7 +139,11 @@ beforeAll(async () => {
   up.route('/header-split', (req, res) => {
     const c = credOf(req);
     const half = Math.ceil(c.length / 2);
-    send(res, 'application/json', '{}', { 'x-ratelimit-remaining': c.slice(0, half), 'x-ratelimit-reset': c.slice(half), 'x-request-id': 'req_1' });
+    send(res, 'application/json', '{}', {
+      'x-ratelimit-remaining': c.slice(0, half),
+      'x-ratelimit-reset': c.slice(half),
+      'x-request-id': 'req_1',
+    });
   });
   up.route('/partial', (req, res) => {
     // "key ending in …Zq is invalid" style: all but the last few characters.
@@ -165,7 +181,14 @@ afterAll(async () => {
 /** Everything the agent can read of a result, decoded every way a reader might try. */
 function agentViews(r: ExecuteResult): string[] {
   const raw = r.bodyEncoding === 'base64' ? Buffer.from(r.body, 'base64') : Buffer.from(r.body, 'utf8');
-  const views = [raw.toString('utf8'), raw.toString('latin1'), raw.toString('utf16le'), raw.subarray(1).toString('utf16le'), JSON.stringify(r.headers), Object.keys(r.headers).join('\n')];
+  const views = [
+    raw.toString('utf8'),
+    raw.toString('latin1'),
+    raw.toString('utf16le'),
+    raw.subarray(1).toString('utf16le'),
+    JSON.stringify(r.headers),
+    Object.keys(r.headers).join('\n'),
+  ];
   try {
     views.push(gunzipSync(raw).toString('utf8'));
   } catch {

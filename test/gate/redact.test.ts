@@ -79,14 +79,22 @@ describe('Redactor', () => {
   });
 
   it('finds the password inside a Basic header built by someone else', () => {
-    const b = new Redactor([{ service: 'svc', variants: secretVariants({ type: 'basic' }, { username: 'bob', password: 'correct-horse-battery' }) }]);
+    const b = new Redactor([
+      { service: 'svc', variants: secretVariants({ type: 'basic' }, { username: 'bob', password: 'correct-horse-battery' }) },
+    ]);
     const other = Buffer.from('someone-else:correct-horse-battery').toString('base64');
     const out = b.redact(`Authorization: Basic ${other}`);
     expect(Buffer.from(out.split(' ').at(-1) ?? '', 'base64').toString('latin1')).not.toContain('horse');
   });
 
   it('binary bodies are redacted as bytes before base64', () => {
-    const body = Buffer.concat([randomBytes(1001), Buffer.from(TOKEN), Buffer.from([0, 255, 0]), Buffer.from(`Bearer ${TOKEN}`), randomBytes(7)]);
+    const body = Buffer.concat([
+      randomBytes(1001),
+      Buffer.from(TOKEN),
+      Buffer.from([0, 255, 0]),
+      Buffer.from(`Bearer ${TOKEN}`),
+      randomBytes(7),
+    ]);
     const out = r.redactBody(body, 'application/octet-stream');
     expect(out.bodyEncoding).toBe('base64');
     const dec = Buffer.from(out.body, 'base64');
@@ -105,10 +113,16 @@ describe('Redactor', () => {
 
   it('body encoding: utf8 for text and for an empty body, base64 for binary and for NULs without a type', () => {
     expect(r.redactBody(Buffer.alloc(0), 'application/octet-stream')).toEqual({ body: '', bodyEncoding: 'utf8' });
-    expect(r.redactBody(Buffer.from('plain'), 'application/octet-stream')).toEqual({ body: Buffer.from('plain').toString('base64'), bodyEncoding: 'base64' });
+    expect(r.redactBody(Buffer.from('plain'), 'application/octet-stream')).toEqual({
+      body: Buffer.from('plain').toString('base64'),
+      bodyEncoding: 'base64',
+    });
     expect(r.redactBody(Buffer.from('plain'), undefined)).toEqual({ body: 'plain', bodyEncoding: 'utf8' });
     expect(r.redactBody(Buffer.from('a\u0000b'), undefined).bodyEncoding).toBe('base64');
-    expect(r.redactBody(Buffer.from([0xe9, 0x41]), 'text/plain')).toEqual({ body: Buffer.from([0xe9, 0x41]).toString('base64'), bodyEncoding: 'base64' });
+    expect(r.redactBody(Buffer.from([0xe9, 0x41]), 'text/plain')).toEqual({
+      body: Buffer.from([0xe9, 0x41]).toString('base64'),
+      bodyEncoding: 'base64',
+    });
     expect(r.redactBody(Buffer.from([0xe9, 0x41]), 'text/plain; charset=iso-8859-1')).toEqual({ body: 'éA', bodyEncoding: 'utf8' });
   });
 
@@ -196,7 +210,14 @@ describe('echoing upstream -> nothing of the secret survives', () => {
     const redactor = new Redactor([{ service: 'svc', variants: secretVariants({ type: 'bearer' }, { token: TOKEN }) }]);
     const { url, headers } = applyInjection(`${up.url}/pad`, {}, injectCredential({ type: 'bearer' }, { token: TOKEN }));
     for (let n = 980; n <= 1000 + `Bearer ${TOKEN}`.length; n += 3) {
-      const res = await fwd.forward({ url: `${url}?n=${n}`, method: 'GET', headers, body: undefined, timeoutMs: 5000, maxResponseBytes: 1000 });
+      const res = await fwd.forward({
+        url: `${url}?n=${n}`,
+        method: 'GET',
+        headers,
+        body: undefined,
+        timeoutMs: 5000,
+        maxResponseBytes: 1000,
+      });
       const out = redactor.redactBody(res.body, res.headers['content-type'], res.truncated);
       expect(out.body).toMatch(/^x*(\[REDACTED:svc\])?$/);
     }
@@ -219,39 +240,64 @@ describe('Redactor properties (normalised view and index mapping)', () => {
     htmlNamed: (s) => s.replace(/\+/g, '&plus;').replace(/\//g, '&sol;').replace(/=/g, '&equals;'),
     percent: (s) => [...s].map((c) => `%${hx(c).toUpperCase()}`).join(''),
     // Quoted-printable: a soft line break after every third character (never inside an =HH).
-    qp: (s) => [...s].map((c, i) => `${/[a-z0-9]/.test(c) ? c : `=${hx(c).toUpperCase()}`}${i % 3 === 2 && i < s.length - 1 ? '=\r\n' : ''}`).join(''),
+    qp: (s) =>
+      [...s]
+        .map((c, i) => `${/[a-z0-9]/.test(c) ? c : `=${hx(c).toUpperCase()}`}${i % 3 === 2 && i < s.length - 1 ? '=\r\n' : ''}`)
+        .join(''),
     hexLower: (s) => Buffer.from(s).toString('hex'),
     hexUpper: (s) => Buffer.from(s).toString('hex').toUpperCase(),
     base64: (s) => Buffer.from(s).toString('base64'),
-    mime: (s) => Buffer.from(s).toString('base64').replace(/(.{5})(?=.)/g, '$1\r\n'),
+    mime: (s) =>
+      Buffer.from(s)
+        .toString('base64')
+        .replace(/(.{5})(?=.)/g, '$1\r\n'),
     utf16: (s) => [...s].join('\u0000'), // ASCII as UTF-16, minus the NUL after the last unit (outside the secret)
   };
 
   it('replaces exactly the encoded secret (or all but its last few characters), leaving the text around it intact', () => {
     fc.assert(
-      fc.property(secretArb, contextArb, contextArb, fc.constantFrom(...Object.keys(encoders)), fc.integer({ min: 0, max: 4 }), (secret, pre, post, enc, drop) => {
-        const r = new Redactor([{ service: 's', variants: secretVariants({ type: 'bearer' }, { token: secret }) }]);
-        const shown = secret.slice(0, secret.length - drop);
-        if (shown.length < NGRAM || (drop > 0 && /base64|mime/.test(enc))) return;
-        const out = r.redact(`${pre}${encoders[enc]!(shown)}${post}`);
-        expect(out).toBe(`${pre}[REDACTED:s]${post}`);
-      }),
+      fc.property(
+        secretArb,
+        contextArb,
+        contextArb,
+        fc.constantFrom(...Object.keys(encoders)),
+        fc.integer({ min: 0, max: 4 }),
+        (secret, pre, post, enc, drop) => {
+          const r = new Redactor([{ service: 's', variants: secretVariants({ type: 'bearer' }, { token: secret }) }]);
+          const shown = secret.slice(0, secret.length - drop);
+          if (shown.length < NGRAM || (drop > 0 && /base64|mime/.test(enc))) return;
+          const out = r.redact(`${pre}${encoders[enc]!(shown)}${post}`);
+          expect(out).toBe(`${pre}[REDACTED:s]${post}`);
+        },
+      ),
       { numRuns: 400 },
     );
   });
 
   it('whatever surrounds it, no run of NGRAM characters of the secret survives, raw or decoded', () => {
     const noisy = fc
-      .array(fc.oneof(fc.constantFrom(...CONTEXT_CHARS, ...SECRET_CHARS), fc.constantFrom('\\', '&', '%', '=', '\n', '\0', '&#', '\\u00', '%2', '=\r\n')), { maxLength: 20 })
+      .array(
+        fc.oneof(
+          fc.constantFrom(...CONTEXT_CHARS, ...SECRET_CHARS),
+          fc.constantFrom('\\', '&', '%', '=', '\n', '\0', '&#', '\\u00', '%2', '=\r\n'),
+        ),
+        { maxLength: 20 },
+      )
       .map((a) => a.join(''));
     fc.assert(
-      fc.property(secretArb, noisy, noisy, fc.constantFrom(...Object.keys(encoders).filter((e) => !/base64|mime/.test(e))), (secret, pre, post, enc) => {
-        const r = new Redactor([{ service: 's', variants: secretVariants({ type: 'bearer' }, { token: secret }) }]);
-        const out = r.redact(`${pre}${encoders[enc]!(secret)}${post}`);
-        for (const view of [out, normalise(out)?.text ?? out]) {
-          for (let i = 0; i + NGRAM <= secret.length; i++) expect(view).not.toContain(secret.slice(i, i + NGRAM));
-        }
-      }),
+      fc.property(
+        secretArb,
+        noisy,
+        noisy,
+        fc.constantFrom(...Object.keys(encoders).filter((e) => !/base64|mime/.test(e))),
+        (secret, pre, post, enc) => {
+          const r = new Redactor([{ service: 's', variants: secretVariants({ type: 'bearer' }, { token: secret }) }]);
+          const out = r.redact(`${pre}${encoders[enc]!(secret)}${post}`);
+          for (const view of [out, normalise(out)?.text ?? out]) {
+            for (let i = 0; i + NGRAM <= secret.length; i++) expect(view).not.toContain(secret.slice(i, i + NGRAM));
+          }
+        },
+      ),
       { numRuns: 400 },
     );
   });
@@ -259,10 +305,16 @@ describe('Redactor properties (normalised view and index mapping)', () => {
   it('text holding no part of a secret comes back unchanged, escapes and all', () => {
     const r = new Redactor([{ service: 's', variants: secretVariants({ type: 'bearer' }, { token: 'abcdefghijklm0123456789+/=' }) }]);
     const text = fc
-      .array(fc.oneof(fc.constantFrom(...CONTEXT_CHARS), fc.constantFrom('\\n', '\\u0041', '&amp;', '&#x41;', '%41', '=41', '\r\n', '\0')), { maxLength: 60 })
+      .array(
+        fc.oneof(fc.constantFrom(...CONTEXT_CHARS), fc.constantFrom('\\n', '\\u0041', '&amp;', '&#x41;', '%41', '=41', '\r\n', '\0')),
+        { maxLength: 60 },
+      )
       .map((a) => a.join(''));
-    fc.assert(fc.property(text, (t) => {
-      expect(r.redact(t)).toBe(t);
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(text, (t) => {
+        expect(r.redact(t)).toBe(t);
+      }),
+      { numRuns: 500 },
+    );
   });
 });

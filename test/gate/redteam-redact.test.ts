@@ -29,7 +29,7 @@ const PASSPHRASE = new TextEncoder().encode('redteam redact test');
 // Plain random hex: every run of its characters in the agent's view is the key's.
 const GZ_KEY = randomBytes(20).toString('hex');
 const GZ_CAP = 4096;
-const KEY = `pw${[...randomBytes(24)].map((b, i) => (i % 4 === 3 ? "+/=&"[b % 4] : "abcdefghijkmnpqrstuvwxyzABCDEFGH"[b % 32])).join("")}`;
+const KEY = `pw${[...randomBytes(24)].map((b, i) => (i % 4 === 3 ? '+/=&'[b % 4] : 'abcdefghijkmnpqrstuvwxyzABCDEFGH'[b % 32])).join('')}`;
 
 let dir: string;
 let up: Upstream;
@@ -67,7 +67,10 @@ beforeAll(async () => {
   const home = path.join(dir, 'home');
   await fs.mkdir(home, { mode: 0o700 });
   const configFile = path.join(home, 'config.yaml');
-  const services = { q: { baseUrl: up.url, auth: { type: 'query', param: 'api_key' } }, g: { baseUrl: up.url, auth: { type: 'bearer' }, maxResponseBytes: GZ_CAP } };
+  const services = {
+    q: { baseUrl: up.url, auth: { type: 'query', param: 'api_key' } },
+    g: { baseUrl: up.url, auth: { type: 'bearer' }, maxResponseBytes: GZ_CAP },
+  };
   await fs.writeFile(configFile, `${JSON.stringify({ services }, null, 2)}\n`);
   const vaultFile = path.join(home, 'vault.janee');
   await createVaultFile(vaultFile, PASSPHRASE, 10);
@@ -94,7 +97,13 @@ afterAll(async () => {
 /** Every way the agent may decode the cursor it got: base64/base64url, then percent and JSON escapes undone. */
 function decodedCursor(r: ExecuteResult): string {
   const next = (JSON.parse(r.body) as { next: string }).next;
-  const bytes = Buffer.from(next.replace(/\[REDACTED:[^\]]*\]/g, '').replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+  const bytes = Buffer.from(
+    next
+      .replace(/\[REDACTED:[^\]]*\]/g, '')
+      .replace(/-/g, '+')
+      .replace(/_/g, '/'),
+    'base64',
+  );
   // latin1 keeps every byte, whatever alignment the redaction left.
   const text = bytes.toString('latin1');
   let out = `${text}\n${text.replace(/\\\//g, '/')}`;
@@ -109,10 +118,11 @@ function decodedCursor(r: ExecuteResult): string {
 /** The longest run of the key's characters in `s` (the redactor's promise: < NGRAM). */
 function longestRun(s: string, secret: string): string {
   let best = '';
-  for (let i = 0; i < secret.length; i++) for (let j = i + best.length + 1; j <= secret.length; j++) {
-    if (!s.includes(secret.slice(i, j))) break;
-    best = secret.slice(i, j);
-  }
+  for (let i = 0; i < secret.length; i++)
+    for (let j = i + best.length + 1; j <= secret.length; j++) {
+      if (!s.includes(secret.slice(i, j))) break;
+      best = secret.slice(i, j);
+    }
   return best;
 }
 

@@ -98,7 +98,8 @@ async function slot<T>(fn: () => Promise<T>): Promise<T> {
     return await fn();
   } finally {
     const next = waiting.shift();
-    if (next) next(); // hand the slot over
+    if (next)
+      next(); // hand the slot over
     else running--;
   }
 }
@@ -194,7 +195,11 @@ function replaceEnv(next: NodeJS.ProcessEnv): void {
  * listeners the call added run (janee removes its lock candidate files there) and
  * the lifetime listeners it added are removed.
  */
-async function runInProcess(args: readonly string[], opts: RunOptions, orElse: () => Promise<RunResult> = () => slot(() => spawnJanee(args, opts))): Promise<RunResult> {
+async function runInProcess(
+  args: readonly string[],
+  opts: RunOptions,
+  orElse: () => Promise<RunResult> = () => slot(() => spawnJanee(args, opts)),
+): Promise<RunResult> {
   const cli = await loadCli();
   if (outerEnv !== undefined || poisoned) return orElse(); // another call started while this one loaded
   const out: Buffer[] = [];
@@ -227,7 +232,8 @@ async function runInProcess(args: readonly string[], opts: RunOptions, orElse: (
     else for (const f of newListeners(saved.listeners, 'exit')) (f as (code: number) => void)(code);
   } finally {
     clearTimeout(timer);
-    for (const event of LIFETIME_EVENTS) for (const f of newListeners(saved.listeners, event)) process.removeListener(event, f as () => void);
+    for (const event of LIFETIME_EVENTS)
+      for (const f of newListeners(saved.listeners, event)) process.removeListener(event, f as () => void);
     restoreWrite(process.stdout, saved.stdoutWrite);
     restoreWrite(process.stderr, saved.stderrWrite);
     process.argv = saved.argv;

@@ -202,9 +202,7 @@ export function secretForms(secret: string): string[] {
 /** Which of `forms` occur in `haystack` (searched as UTF-8 and as latin1 text). */
 export function findForms(haystack: string | Uint8Array, forms: readonly string[]): string[] {
   const texts =
-    typeof haystack === 'string'
-      ? [haystack]
-      : [Buffer.from(haystack).toString('utf8'), Buffer.from(haystack).toString('latin1')];
+    typeof haystack === 'string' ? [haystack] : [Buffer.from(haystack).toString('utf8'), Buffer.from(haystack).toString('latin1')];
   return forms.filter((f) => texts.some((t) => t.includes(f)));
 }
 

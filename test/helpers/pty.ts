@@ -41,11 +41,7 @@ export function hasPty(): boolean {
   return hasCommand('script') && spawnSync('script', ['-qec', 'true', '/dev/null'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
 }
 
-export function runUnderPty(
-  argv: string[],
-  steps: PtyStep[],
-  opts: { cwd?: string; timeoutMs?: number } = {},
-): Promise<PtyResult> {
+export function runUnderPty(argv: string[], steps: PtyStep[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<PtyResult> {
   const command = argv.map(shellQuote).join(' ');
   const child = spawn('script', ['-qec', command, '/dev/null'], {
     cwd: opts.cwd,

@@ -130,7 +130,10 @@ export async function startUpstream(): Promise<Upstream> {
       const endless = nParam === 'inf';
       let left = endless ? Number.POSITIVE_INFINITY : Number(nParam);
       const chunk = Buffer.alloc(Number(q.get('chunk') ?? '65536'), 'a');
-      res.writeHead(200, endless ? { 'content-type': 'application/octet-stream' } : { 'content-type': 'text/plain', 'content-length': String(left) });
+      res.writeHead(
+        200,
+        endless ? { 'content-type': 'application/octet-stream' } : { 'content-type': 'text/plain', 'content-length': String(left) },
+      );
       const pump = (): void => {
         while (left > 0) {
           const c = left >= chunk.length ? chunk : chunk.subarray(0, left);
@@ -181,7 +184,7 @@ export async function startUpstream(): Promise<Upstream> {
     '/reset': (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '100000' });
       res.write('partial body');
-      later(30, () => (res.socket)?.resetAndDestroy());
+      later(30, () => res.socket?.resetAndDestroy());
     },
     '/hang': () => undefined,
     '/status': (req, res) => {

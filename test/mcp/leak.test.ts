@@ -10,7 +10,17 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTempHomes, FAST, listFiles, runJanee, scratchDir, tempHome, withEnv, type JaneeEnv, type RunResult } from '../helpers/cli.js';
+import {
+  cleanupTempHomes,
+  FAST,
+  listFiles,
+  runJanee,
+  scratchDir,
+  tempHome,
+  withEnv,
+  type JaneeEnv,
+  type RunResult,
+} from '../helpers/cli.js';
 import { closeAllServes, findForms, secretForms, startServe, textOf, type ServeSession, type ToolResult } from '../helpers/mcp.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
@@ -18,7 +28,15 @@ const HEX = randomBytes(16).toString('hex');
 const SECRET = `sk_test_${HEX}`;
 
 /** Every form of the secret, plus its random part (whole, halves) in every form. */
-const FORMS = [...new Set([...secretForms(SECRET), ...secretForms(HEX), ...secretForms(HEX.slice(0, 16)), ...secretForms(HEX.slice(16)), `Bearer ${SECRET}`])];
+const FORMS = [
+  ...new Set([
+    ...secretForms(SECRET),
+    ...secretForms(HEX),
+    ...secretForms(HEX.slice(0, 16)),
+    ...secretForms(HEX.slice(16)),
+    `Bearer ${SECRET}`,
+  ]),
+];
 
 let up: Upstream;
 let env: JaneeEnv;
@@ -57,13 +75,44 @@ beforeAll(async () => {
   up.route('/reflect-bin', (req, res) => {
     const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
     res.writeHead(200, { 'content-type': 'application/octet-stream' });
-    res.end(Buffer.concat([Buffer.from([0, 1, 2, 255]), Buffer.from(token), Buffer.from([0, 0xfe]), Buffer.from(Buffer.from(token).toString('base64'))]));
+    res.end(
+      Buffer.concat([
+        Buffer.from([0, 1, 2, 255]),
+        Buffer.from(token),
+        Buffer.from([0, 0xfe]),
+        Buffer.from(Buffer.from(token).toString('base64')),
+      ]),
+    );
   });
 
   env = await tempHome();
   expect((await janee(['init', ...FAST])).code).toBe(0);
   const add = await janee(
-    ['add', 'stripe', '--base-url', up.url, '--auth', 'bearer', '--key-stdin', '--policy', 'GET /v1/charges', '--policy', 'GET /echo-secret', '--policy', 'GET /reflect', '--policy', 'GET /reflect-bin', '--policy', 'GET /gzip', '--policy', 'GET /pad', '--policy', 'GET /redirect', '--policy', 'GET /bytes'],
+    [
+      'add',
+      'stripe',
+      '--base-url',
+      up.url,
+      '--auth',
+      'bearer',
+      '--key-stdin',
+      '--policy',
+      'GET /v1/charges',
+      '--policy',
+      'GET /echo-secret',
+      '--policy',
+      'GET /reflect',
+      '--policy',
+      'GET /reflect-bin',
+      '--policy',
+      'GET /gzip',
+      '--policy',
+      'GET /pad',
+      '--policy',
+      'GET /redirect',
+      '--policy',
+      'GET /bytes',
+    ],
     `${SECRET}\n`,
   );
   expect(add.code, add.stderr).toBe(0);
@@ -77,7 +126,12 @@ afterAll(async () => {
 
 describe('leak test', () => {
   it('a whole session: allowed, blocked, echoing, truncated, killed, refused; then CLI reads', async () => {
-    const [s, ...reads] = await Promise.all([startServe({ env, args: ['--agent', 'leak-test'] }), janee(['list']), janee(['list', '--json']), janee(['status'])]);
+    const [s, ...reads] = await Promise.all([
+      startServe({ env, args: ['--agent', 'leak-test'] }),
+      janee(['list']),
+      janee(['list', '--json']),
+      janee(['status']),
+    ]);
     for (const r of reads) expect(r.code, r.stderr).toBe(0);
     sessions.push(s);
     const ok = async (args: Record<string, unknown>): Promise<ToolResult> => {
@@ -94,7 +148,10 @@ describe('leak test', () => {
 
     expect((await s.call('list_services')).isError).toBeFalsy();
     await ok({ service: 'stripe', method: 'GET', path: '/v1/charges?limit=3', reason: 'leak test' });
-    await refused({ service: 'stripe', method: 'POST', path: '/v1/charges', body: { amount: 1 } }, /^blocked: POST \/v1\/charges is not allowed for stripe/);
+    await refused(
+      { service: 'stripe', method: 'POST', path: '/v1/charges', body: { amount: 1 } },
+      /^blocked: POST \/v1\/charges is not allowed for stripe/,
+    );
     await refused({ service: 'stripe', method: 'GET', path: '/v1/charges/%2e%2e/admin' }, /"\." or "\.\." segments/);
     await refused({ service: 'stripe', method: 'GET', path: `//127.0.0.1:${up.port}/v1/charges` }, /scheme-relative/);
     await refused({ service: 'stripe', method: 'GET', path: '/v1/charges', headers: { 'X-Evil': 'a\r\nHost: x' } }, /header smuggling/);
@@ -125,7 +182,10 @@ describe('leak test', () => {
     // The upstream goes away mid-session: same bound origin, connection refused now.
     const sentAuth = up.requests.map((q) => q.headers.authorization);
     await up.close();
-    await refused({ service: 'stripe', method: 'GET', path: '/v1/charges' }, /upstream http:\/\/127\.0\.0\.1:\d+: (connection refused|connection reset|connection closed)/);
+    await refused(
+      { service: 'stripe', method: 'GET', path: '/v1/charges' },
+      /upstream http:\/\/127\.0\.0\.1:\d+: (connection refused|connection reset|connection closed)/,
+    );
     await refused({ service: 'stripe', method: 'GET', path: '/v1/charges' }, /upstream http:\/\/127\.0\.0\.1:\d+: connection refused/);
 
     // The test is not vacuous: the secret really went upstream, and really came back.
@@ -166,7 +226,9 @@ describe('leak test', () => {
     // Every file janee wrote (the temp dir holds only JANEE_HOME).
     const root = scratchDir(env);
     const files = await listFiles(root);
-    expect(files).toEqual(expect.arrayContaining(['home/config.yaml', 'home/config.yaml.bak', 'home/vault.janee', 'home/vault.janee.bak', 'home/audit/head']));
+    expect(files).toEqual(
+      expect.arrayContaining(['home/config.yaml', 'home/config.yaml.bak', 'home/vault.janee', 'home/vault.janee.bak', 'home/audit/head']),
+    );
     expect(files.some((f) => /^home\/audit\/\d{4}-\d{2}-\d{2}\.jsonl$/.test(f))).toBe(true);
     for (const f of files) check(f, await fs.readFile(path.join(root, f)));
     // Every CLI run.

@@ -55,7 +55,12 @@ describe('requests before initialize', () => {
       s.send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
       s.send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'list_services', arguments: {} } });
       s.send({ jsonrpc: '2.0', method: 'notifications/initialized' }); // premature: dropped
-      s.send({ jsonrpc: '2.0', id: 'str-id', method: 'tools/call', params: { name: 'execute', arguments: { service: 'open', method: 'POST', path: '/ok' } } });
+      s.send({
+        jsonrpc: '2.0',
+        id: 'str-id',
+        method: 'tools/call',
+        params: { name: 'execute', arguments: { service: 'open', method: 'POST', path: '/ok' } },
+      });
       s.send({ jsonrpc: '2.0', id: 4, method: 'ping' });
       await s.until([1, 2, 3, 'str-id', 4]);
       expect(up.requests).toEqual([]);
@@ -80,7 +85,11 @@ describe('requests before initialize', () => {
       expect(await s.close()).toBe(0);
     }
     // stdout stayed JSON-RPC only.
-    for (const line of s.stdout().split('\n').filter((l) => l !== '')) expect(JSON.parse(line)).toMatchObject({ jsonrpc: '2.0' });
+    for (const line of s
+      .stdout()
+      .split('\n')
+      .filter((l) => l !== ''))
+      expect(JSON.parse(line)).toMatchObject({ jsonrpc: '2.0' });
   });
 
   it('a failed initialize keeps the session shut', async () => {

@@ -9,7 +9,17 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAudit } from '../../src/audit/index.js';
 import { cleanupTempHomes, initHome, runJanee, withEnv, type JaneeEnv, type RunResult } from '../helpers/cli.js';
-import { auditEntries, closeAllServes, findForms, secretForms, startRawServe, startServe, textOf, type ServeSession, type ToolResult } from '../helpers/mcp.js';
+import {
+  auditEntries,
+  closeAllServes,
+  findForms,
+  secretForms,
+  startRawServe,
+  startServe,
+  textOf,
+  type ServeSession,
+  type ToolResult,
+} from '../helpers/mcp.js';
 import { sleep, startUpstream, type Upstream } from '../helpers/upstream.js';
 
 const KEY = `sk_test_${randomBytes(16).toString('hex')}`;
@@ -35,7 +45,10 @@ function mustOk(r: RunResult): RunResult {
 
 /** Lines of the session's stdout so far (each one JSON-RPC message). */
 function stdoutLines(s: ServeSession): string[] {
-  return s.stdout().split('\n').filter((l) => l !== '');
+  return s
+    .stdout()
+    .split('\n')
+    .filter((l) => l !== '');
 }
 
 beforeAll(async () => {
@@ -48,7 +61,21 @@ beforeAll(async () => {
   env = await initHome();
   mustOk(
     await janee(
-      ['add', 'stripe', '--base-url', up.url, '--auth', 'bearer', '--key-stdin', '--policy', 'GET /v1/charges', '--policy', 'GET,POST /v1/customers', '--deny', '* /v1/customers/*/delete'],
+      [
+        'add',
+        'stripe',
+        '--base-url',
+        up.url,
+        '--auth',
+        'bearer',
+        '--key-stdin',
+        '--policy',
+        'GET /v1/charges',
+        '--policy',
+        'GET,POST /v1/customers',
+        '--deny',
+        '* /v1/customers/*/delete',
+      ],
       `${KEY}\n`,
     ),
   );
@@ -79,7 +106,15 @@ describe('tools', () => {
       expect(t.inputSchema.type).toBe('object');
       expect(t.outputSchema?.type).toBe('object');
     }
-    expect(Object.keys(execute.inputSchema.properties ?? {}).sort()).toEqual(['body', 'headers', 'method', 'path', 'query', 'reason', 'service']);
+    expect(Object.keys(execute.inputSchema.properties ?? {}).sort()).toEqual([
+      'body',
+      'headers',
+      'method',
+      'path',
+      'query',
+      'reason',
+      'service',
+    ]);
     expect([...(execute.inputSchema.required ?? [])].sort()).toEqual(['method', 'path', 'service']);
     expect(Object.keys(execute.outputSchema?.properties ?? {}).sort()).toEqual(['body', 'bodyEncoding', 'headers', 'status', 'truncated']);
     expect([...(execute.outputSchema?.required ?? [])].sort()).toEqual(['body', 'bodyEncoding', 'headers', 'status', 'truncated']);
@@ -111,7 +146,13 @@ describe('tools', () => {
 
   it('execute, allowed: structuredContent matches the outputSchema, the text mirror is the same JSON, the key was sent and redacted', async () => {
     const before = up.requests.length;
-    const r = await serve.execute({ service: 'stripe', method: 'GET', path: '/v1/charges?limit=3', query: { starting_after: 'ch_1' }, reason: 'list charges' });
+    const r = await serve.execute({
+      service: 'stripe',
+      method: 'GET',
+      path: '/v1/charges?limit=3',
+      query: { starting_after: 'ch_1' },
+      reason: 'list charges',
+    });
     expect(r.isError).toBeFalsy();
     const sc = r.structuredContent as Record<string, unknown>;
     expect(Object.keys(sc).sort()).toEqual(['body', 'bodyEncoding', 'headers', 'status', 'truncated']);
@@ -135,7 +176,9 @@ describe('tools', () => {
     const r = await serve.execute({ service: 'stripe', method: 'POST', path: '/v1/charges', body: { amount: 100 } });
     expect(r.isError).toBe(true);
     expect(r.structuredContent).toBeUndefined();
-    expect(textOf(r)).toMatch(/^blocked: POST \/v1\/charges is not allowed for stripe \(allowed: GET \/v1\/charges, GET\|POST \/v1\/customers\)\nhint: /);
+    expect(textOf(r)).toMatch(
+      /^blocked: POST \/v1\/charges is not allowed for stripe \(allowed: GET \/v1\/charges, GET\|POST \/v1\/customers\)\nhint: /,
+    );
     const deny = await serve.execute({ service: 'stripe', method: 'DELETE', path: '/v1/customers/cus_1/delete' });
     expect(deny.isError).toBe(true);
     expect(textOf(deny)).toMatch(/^blocked: DELETE \/v1\/customers\/cus_1\/delete is not allowed for stripe/);
@@ -295,17 +338,34 @@ describe('agent identity in the audit log', () => {
 
 describe('stdout carries only JSON-RPC', () => {
   /** serve spawned by hand: raw lines in, every stdout byte kept. */
-  async function rawSession(e: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string; code: number | null; responses: Map<number | string, Record<string, unknown>> }> {
+  async function rawSession(
+    e: NodeJS.ProcessEnv,
+  ): Promise<{ stdout: string; stderr: string; code: number | null; responses: Map<number | string, Record<string, unknown>> }> {
     const s = startRawServe(e);
     let code: number | null;
     try {
-      s.send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw-client', version: '1' } } });
+      s.send({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw-client', version: '1' } },
+      });
       await s.until([1]);
       s.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
       s.send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
       s.send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'list_services', arguments: {} } });
-      s.send({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'execute', arguments: { service: 'stripe', method: 'GET', path: '/v1/charges' } } });
-      s.send({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'execute', arguments: { service: 'stripe', method: 'POST', path: '/v1/charges' } } });
+      s.send({
+        jsonrpc: '2.0',
+        id: 4,
+        method: 'tools/call',
+        params: { name: 'execute', arguments: { service: 'stripe', method: 'GET', path: '/v1/charges' } },
+      });
+      s.send({
+        jsonrpc: '2.0',
+        id: 5,
+        method: 'tools/call',
+        params: { name: 'execute', arguments: { service: 'stripe', method: 'POST', path: '/v1/charges' } },
+      });
       s.send({ jsonrpc: '2.0', id: 6, method: 'tools/call', params: { name: 'no_such_tool', arguments: {} } });
       s.send({ jsonrpc: '2.0', id: 7, method: 'no/such/method' });
       await s.until([2, 3, 4, 5, 6, 7]);
@@ -339,7 +399,9 @@ describe('stdout carries only JSON-RPC', () => {
   });
 
   it('locked and wrong-passphrase serves keep stdout clean too', async () => {
-    const runs = await Promise.all([withEnv(env, { JANEE_PASSPHRASE: undefined }), withEnv(env, { JANEE_PASSPHRASE: 'wrong wrong wrong' })].map((e) => rawSession(e)));
+    const runs = await Promise.all(
+      [withEnv(env, { JANEE_PASSPHRASE: undefined }), withEnv(env, { JANEE_PASSPHRASE: 'wrong wrong wrong' })].map((e) => rawSession(e)),
+    );
     for (const r of runs) {
       expectOnlyJsonRpc(r.stdout);
       expect(r.code).toBe(0);

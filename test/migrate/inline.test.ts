@@ -5,7 +5,18 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findInlineSecrets } from '../../src/migrate/inline.js';
 import { decryptAge } from '../../src/vault/age.js';
-import { cleanupTempHomes, errorLines, initHome, listFiles, runJanee, scratchDir, snapshot, tempHome, withEnv, type JaneeEnv } from '../helpers/cli.js';
+import {
+  cleanupTempHomes,
+  errorLines,
+  initHome,
+  listFiles,
+  runJanee,
+  scratchDir,
+  snapshot,
+  tempHome,
+  withEnv,
+  type JaneeEnv,
+} from '../helpers/cli.js';
 import { leaksIn } from '../ci/mcp.js';
 
 afterAll(cleanupTempHomes);
@@ -61,11 +72,24 @@ async function secrets(env: JaneeEnv): Promise<Record<string, { fields: Record<s
 
 describe('findInlineSecrets', () => {
   it('finds auth-level and service-level secrets, and refuses what it cannot move (naming no value)', () => {
-    const moves = findInlineSecrets({ services: { a: { baseUrl: 'https://a.example', auth: { type: 'bearer', token: 't' } }, b: { baseUrl: 'https://b.example', auth: { type: 'bearer' } } } });
-    expect(moves).toEqual([{ service: 'a', origin: 'https://a.example', fields: { token: 't' }, remove: [['services', 'a', 'auth', 'token']] }]);
-    expect(() => findInlineSecrets({ services: { a: { baseUrl: 'https://a.example', auth: { key: 'k1', secret: 'k2' } } } })).toThrow(/2 secret keys \(key, secret\)/);
-    expect(() => findInlineSecrets({ services: { a: { baseUrl: 'http://a.example', auth: { key: 'k1' } } } })).toThrow(/refusing plain http/);
-    expect(() => findInlineSecrets({ services: { a: { baseUrl: 'https://a.example', auth: { type: 'basic', password: 'p' } } } })).toThrow(/needs a username/);
+    const moves = findInlineSecrets({
+      services: {
+        a: { baseUrl: 'https://a.example', auth: { type: 'bearer', token: 't' } },
+        b: { baseUrl: 'https://b.example', auth: { type: 'bearer' } },
+      },
+    });
+    expect(moves).toEqual([
+      { service: 'a', origin: 'https://a.example', fields: { token: 't' }, remove: [['services', 'a', 'auth', 'token']] },
+    ]);
+    expect(() => findInlineSecrets({ services: { a: { baseUrl: 'https://a.example', auth: { key: 'k1', secret: 'k2' } } } })).toThrow(
+      /2 secret keys \(key, secret\)/,
+    );
+    expect(() => findInlineSecrets({ services: { a: { baseUrl: 'http://a.example', auth: { key: 'k1' } } } })).toThrow(
+      /refusing plain http/,
+    );
+    expect(() => findInlineSecrets({ services: { a: { baseUrl: 'https://a.example', auth: { type: 'basic', password: 'p' } } } })).toThrow(
+      /needs a username/,
+    );
     try {
       findInlineSecrets({ services: { a: { baseUrl: 'https://a.example', auth: { type: 'weird', key: 'visible-secret' } } } });
     } catch (e) {
@@ -147,7 +171,9 @@ describe('janee migrate (inline secrets)', () => {
     const before = await snapshot(env.JANEE_HOME);
     const r = await runJanee(['migrate'], { env });
     expect(r.code).toBe(1);
-    expect(errorLines(r.stderr).error).toBe('janee: error: services.x: 2 secret keys (key, secret); janee sends one credential per service; nothing was changed');
+    expect(errorLines(r.stderr).error).toBe(
+      'janee: error: services.x: 2 secret keys (key, secret); janee sends one credential per service; nothing was changed',
+    );
     expect(await snapshot(env.JANEE_HOME)).toEqual(before);
   });
 });

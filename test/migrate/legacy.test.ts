@@ -37,16 +37,44 @@ const twoHeaders = /^auth type headers with 2 headers \(X-Client-Id, X-Client-Se
 function release(v: string): Expect {
   const base: Expect = {
     migrated: {
-      stripe: bearer({ '01': 'sk_test_fake01_stripe_Qw8Zr2Lp', '02': 'sk_test_fake02_stripe_3MvR8tYb', '12': 'sk_test_fake12_stripe_7Hd3KpQw', '13': 'sk_test_fake13_stripe_9xQ2LmTr', '16': 'sk_test_fake16_stripe_4eC39HqLyjWDarjt' }[v] as string),
+      stripe: bearer(
+        {
+          '01': 'sk_test_fake01_stripe_Qw8Zr2Lp',
+          '02': 'sk_test_fake02_stripe_3MvR8tYb',
+          '12': 'sk_test_fake12_stripe_7Hd3KpQw',
+          '13': 'sk_test_fake13_stripe_9xQ2LmTr',
+          '16': 'sk_test_fake16_stripe_4eC39HqLyjWDarjt',
+        }[v] as string,
+      ),
       twilio: basic(`ACfake${v}twilio`, `fake${v}-twilio-auth-token`),
       custom: header('X-API-Key', `fake${v}-custom-header-key`),
       openai: bearer(`sk-fake${v}-openai-0123456789`),
     },
-    skipped: { multi: twoHeaders, bybit: notYet('hmac-bybit'), okx: notYet('hmac-okx'), ghapp: notYet('github-app'), gcal: notYet('service-account') },
+    skipped: {
+      multi: twoHeaders,
+      bybit: notYet('hmac-bybit'),
+      okx: notYet('hmac-okx'),
+      ghapp: notYet('github-app'),
+      gcal: notYet('service-account'),
+    },
     secrets: [
-      `fake${v}-client-id`, `fake${v}-client-secret`, `fake${v}-bybit-key`, `fake${v}-bybit-secret`, `fake${v}-okx-key`, `fake${v}-okx-secret`, `fake${v}-okx-pass`,
-      `fake${v}-github-app-private-key-pem`, `fake${v}-service-account-private-key`, `fake${v}-mexc-key`, `fake${v}-mexc-secret`,
-      `fake${v}-consumer-key`, `fake${v}-consumer-secret`, `fake${v}-access-token`, `fake${v}-access-token-secret`, `AKIAFAKE${v}EXAMPLE`, `fake${v}-aws-secret-access-key`,
+      `fake${v}-client-id`,
+      `fake${v}-client-secret`,
+      `fake${v}-bybit-key`,
+      `fake${v}-bybit-secret`,
+      `fake${v}-okx-key`,
+      `fake${v}-okx-secret`,
+      `fake${v}-okx-pass`,
+      `fake${v}-github-app-private-key-pem`,
+      `fake${v}-service-account-private-key`,
+      `fake${v}-mexc-key`,
+      `fake${v}-mexc-secret`,
+      `fake${v}-consumer-key`,
+      `fake${v}-consumer-secret`,
+      `fake${v}-access-token`,
+      `fake${v}-access-token-secret`,
+      `AKIAFAKE${v}EXAMPLE`,
+      `fake${v}-aws-secret-access-key`,
     ],
   };
   for (const [a, f] of Object.values(base.migrated)) {
@@ -59,14 +87,18 @@ function release(v: string): Expect {
 /** 0.2 named its manual services acme* (unprefixed names matched its service directory). */
 function acme(e: Expect): Expect {
   const ren = (n: string) => (n === 'stripe' || n === 'twilio' || n === 'gcal' ? n : `acme${n}`);
-  const map = <T,>(o: Record<string, T>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [ren(k), v]));
+  const map = <T>(o: Record<string, T>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [ren(k), v]));
   return { ...e, migrated: map(e.migrated), skipped: map(e.skipped) };
 }
 
 const FIXTURES: Record<string, Expect> = {
   'home-0.1.1': (() => {
     const e = release('01');
-    return { ...e, migrated: { stripe: e.migrated['stripe'] as [AuthSpec, Fields], acmecustom: e.migrated['custom'] as [AuthSpec, Fields] }, skipped: {} };
+    return {
+      ...e,
+      migrated: { stripe: e.migrated['stripe'] as [AuthSpec, Fields], acmecustom: e.migrated['custom'] as [AuthSpec, Fields] },
+      skipped: {},
+    };
   })(),
   'home-0.2.0': (() => {
     const e = acme(release('02'));
@@ -114,7 +146,10 @@ function noLeak(text: string, secrets: string[]): void {
 
 describe('the fixtures are the real thing', () => {
   it('one directory per release, nothing hand-written beside them', () => {
-    const dirs = readdirSync(FIX, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    const dirs = readdirSync(FIX, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
     expect(dirs).toEqual(Object.keys(FIXTURES).sort());
     expect(readdirSync(FIX).filter((f) => !dirs.includes(f))).toEqual(['README.md']);
     // 0.13+ keeps no secret in config.yaml; before, they sit there encrypted (headers plain up to 0.4).
@@ -162,7 +197,9 @@ describe('planLegacy on every real layout', () => {
     const oldNotes = old.notes.map((n) => `${n.service}: ${n.note}`).join('\n');
     expect(oldNotes).toMatch(/acmecustom: header X-API-Key was stored unencrypted in .*config.yaml/);
     expect(oldNotes).not.toMatch(/stripe: key was stored unencrypted/);
-    const opened = planLegacy(load('home-0.2.0-opened-by-0.16.0')).notes.map((n) => `${n.service}: ${n.note}`).join('\n');
+    const opened = planLegacy(load('home-0.2.0-opened-by-0.16.0'))
+      .notes.map((n) => `${n.service}: ${n.note}`)
+      .join('\n');
     expect(opened).toMatch(/acmecustom: header X-API-Key was stored unencrypted in .*credentials.json/);
   });
 
@@ -191,14 +228,20 @@ describe('planLegacy on every real layout', () => {
     const plan = planLegacy({ ...base, credentials: creds });
     expect(plan.skipped.find((s) => s.name === 'stripe')?.reason).toBe('key: does not decrypt under the master key (wrong key or damaged)');
     expect(plan.services.map((s) => s.name)).toContain('custom');
-    const lenient = planLegacy({ ...base, config: { ...(base.config as object), server: { strictDecryption: false } }, credentials: creds });
+    const lenient = planLegacy({
+      ...base,
+      config: { ...(base.config as object), server: { strictDecryption: false } },
+      credentials: creds,
+    });
     expect(lenient.services.find((s) => s.name === 'stripe')?.fields).toEqual({ token: creds.secrets['stripe']?.['key'] });
 
     expect(() => planLegacy({ ...base, credentials: { masterKey: 'AAAA', secrets: {} } })).toThrow(/masterKey must be 32 bytes/);
     expect(() => planLegacy({ ...base, credentials: { secrets: {} } })).toThrow(/no masterKey in it/);
     expect(() => planLegacy({ ...base, credentials: { masterKey: creds.masterKey, secrets: [] } })).toThrow(/"secrets" must be an object/);
     expect(() => planLegacy({ ...base, credentials: [] })).toThrow(/expected a JSON object/);
-    expect(() => planLegacy({ config: base.config, configFile: base.configFile })).toThrow(/no masterKey in it and no credentials.json beside it/);
+    expect(() => planLegacy({ config: base.config, configFile: base.configFile })).toThrow(
+      /no masterKey in it and no credentials.json beside it/,
+    );
     expect(() => planLegacy({ ...base, config: { services: [] } })).toThrow(/services must be a mapping/);
   });
 });
@@ -210,8 +253,10 @@ describe('janee migrate --from DIR, on a copy of each real home', () => {
     const old = await copyHome(home, path.join(scratchDir(env), 'janee-0x'));
     const r = await runJanee(['migrate', '--from', old, '--work-factor', '10'], { env });
     expect(r.code, r.stderr).toBe(0);
-    for (const [name, [auth]] of Object.entries(want.migrated)) expect(r.stderr).toMatch(new RegExp(`^janee: ${name}: \\S+ \\(${auth.type}\\), secret bound to `, 'm'));
-    for (const [name, reason] of Object.entries(want.skipped)) expect(r.stderr).toContain(`janee: warning: ${name}: skipped: ${reason.source.slice(1, -1).replace(/\\/g, '')}`);
+    for (const [name, [auth]] of Object.entries(want.migrated))
+      expect(r.stderr).toMatch(new RegExp(`^janee: ${name}: \\S+ \\(${auth.type}\\), secret bound to `, 'm'));
+    for (const [name, reason] of Object.entries(want.skipped))
+      expect(r.stderr).toContain(`janee: warning: ${name}: skipped: ${reason.source.slice(1, -1).replace(/\\/g, '')}`);
     const n = Object.keys(want.migrated).length;
     const k = Object.keys(want.skipped).length;
     expect(r.stderr).toContain(`imported ${n} services with their secrets${k ? `; skipped ${k} (see above)` : ''}`);
@@ -222,7 +267,11 @@ describe('janee migrate --from DIR, on a copy of each real home', () => {
     const list = await runJanee(['list', '--json'], { env });
     expect(list.code, list.stderr).toBe(0);
     const rows = (JSON.parse(list.stdout) as { services: { name: string; auth: string; secret: boolean }[] }).services;
-    expect(rows.map((s) => [s.name, s.auth, s.secret]).sort()).toEqual(Object.entries(want.migrated).map(([name, [auth]]) => [name, auth.type, true]).sort());
+    expect(rows.map((s) => [s.name, s.auth, s.secret]).sort()).toEqual(
+      Object.entries(want.migrated)
+        .map(([name, [auth]]) => [name, auth.type, true])
+        .sort(),
+    );
   });
 });
 
@@ -267,11 +316,15 @@ describe('the old master key', () => {
     const before = await fs.readFile(path.join(old, 'credentials.json'), 'utf8');
     const dry = await runJanee(['migrate', '--from', old, '--delete-old-key', '--dry-run'], { env });
     expect(dry.code, dry.stderr).toBe(0);
-    expect(dry.stderr).toContain('--delete-old-key would be refused: 8 services were (multi, bybit, okx, mexc, twitter, ses, ghapp, gcal) skipped');
+    expect(dry.stderr).toContain(
+      '--delete-old-key would be refused: 8 services were (multi, bybit, okx, mexc, twitter, ses, ghapp, gcal) skipped',
+    );
     const r = await runJanee(['migrate', '--from', old, '--delete-old-key', '--work-factor', '10'], { env });
     expect(r.code).toBe(1);
     const { error, hint } = errorLines(r.stderr);
-    expect(error).toBe('janee: error: not deleting the old master key: 8 services were (multi, bybit, okx, mexc, twitter, ses, ghapp, gcal) skipped, and only that key decrypts their secrets; nothing was changed');
+    expect(error).toBe(
+      'janee: error: not deleting the old master key: 8 services were (multi, bybit, okx, mexc, twitter, ses, ghapp, gcal) skipped, and only that key decrypts their secrets; nothing was changed',
+    );
     expect(hint).toMatch(/--force/);
     expect(existsSync(env.JANEE_HOME)).toBe(false);
     expect(await fs.readFile(path.join(old, 'credentials.json'), 'utf8')).toBe(before);
@@ -283,7 +336,9 @@ describe('the old master key', () => {
     const old = await copyHome('home-0.16.0', path.join(scratchDir(env), 'janee-0x'));
     const r = await runJanee(['migrate', '--from', old, '--delete-old-key', '--force', '--work-factor', '10'], { env });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain(`deleted the old master key from ${path.join(old, 'credentials.json')} (the skipped services' secrets are now unreadable)`);
+    expect(r.stderr).toContain(
+      `deleted the old master key from ${path.join(old, 'credentials.json')} (the skipped services' secrets are now unreadable)`,
+    );
     const creds = JSON.parse(await fs.readFile(path.join(old, 'credentials.json'), 'utf8'));
     expect(creds.masterKey).toBeUndefined();
     expect(Object.keys(creds.secrets)).toContain('bybit');
@@ -348,7 +403,9 @@ describe('what is not a 0.x home', () => {
     await fs.writeFile(path.join(dir, 'config.db'), 'SQLite format 3\0');
     const r = await runJanee(['migrate', '--from', dir], { env: e });
     expect(r.code).toBe(1);
-    expect(errorLines(r.stderr).error).toMatch(/SQLite config store \(config.db, from an unreleased Janee build\), which migrate cannot read/);
+    expect(errorLines(r.stderr).error).toMatch(
+      /SQLite config store \(config.db, from an unreleased Janee build\), which migrate cannot read/,
+    );
     // A janee 1 home is not a 0.x one: never "converted" (that would drop its services).
     const one = await initHome();
     const svc = await runJanee(['add', 'x', '--base-url', 'https://x.example', '--key-stdin'], { env: one, input: 'k' });

@@ -35,7 +35,11 @@ function asConfig(caps: LegacyCapability[]) {
 }
 const newAllows = (caps: LegacyCapability[], method: string, path: string) => evaluatePolicies(asConfig(caps), method, path).allowed;
 
-const cap = (name: string, rules?: { allow?: string[] | undefined; deny?: string[] | undefined }, extra: Partial<LegacyCapability> = {}): LegacyCapability => ({
+const cap = (
+  name: string,
+  rules?: { allow?: string[] | undefined; deny?: string[] | undefined },
+  extra: Partial<LegacyCapability> = {},
+): LegacyCapability => ({
   name,
   service: 'svc',
   ...(rules ? { rules } : {}),
@@ -101,7 +105,15 @@ describe('capabilitiesToPolicies', () => {
     ]);
     expect(odd.policies).toEqual([]);
     const text = odd.notes.join('\n');
-    for (const re of [/mode exec is not supported/, /"GET" is not "METHOD PATH"/, /never sends TRACE/, /never matched in 0.x/, /inside a path segment/, /allowedAgents is not enforced/, /requiresReason/]) {
+    for (const re of [
+      /mode exec is not supported/,
+      /"GET" is not "METHOD PATH"/,
+      /never sends TRACE/,
+      /never matched in 0.x/,
+      /inside a path segment/,
+      /allowedAgents is not enforced/,
+      /requiresReason/,
+    ]) {
       expect(text).toMatch(re);
     }
   });
@@ -113,7 +125,13 @@ describe('capabilitiesToPolicies', () => {
 
   it('never allows what 0.x refused (property, random rules and requests)', () => {
     const seg = fc.constantFrom('v1', 'charges', 'customers', 'ch_1', 'admin', 'x');
-    const globSeg = fc.oneof(seg, fc.constant('*'), fc.constant('**'), seg.map((s) => `${s}*`), seg.map((s) => `${s.slice(0, 2)}*${s.slice(2)}`));
+    const globSeg = fc.oneof(
+      seg,
+      fc.constant('*'),
+      fc.constant('**'),
+      seg.map((s) => `${s}*`),
+      seg.map((s) => `${s.slice(0, 2)}*${s.slice(2)}`),
+    );
     const glob = fc.oneof(
       fc.constant('*'),
       fc.array(globSeg, { minLength: 1, maxLength: 4 }).map((a) => `/${a.join('/')}`),
@@ -121,9 +139,15 @@ describe('capabilitiesToPolicies', () => {
     );
     const method = fc.constantFrom('GET', 'POST', 'DELETE', '*', 'get');
     const rule = fc.tuple(method, glob).map(([m, g]) => `${m} ${g}`);
-    const rules = fc.record({ allow: fc.option(fc.array(rule, { maxLength: 4 }), { nil: undefined }), deny: fc.option(fc.array(rule, { maxLength: 3 }), { nil: undefined }) });
+    const rules = fc.record({
+      allow: fc.option(fc.array(rule, { maxLength: 4 }), { nil: undefined }),
+      deny: fc.option(fc.array(rule, { maxLength: 3 }), { nil: undefined }),
+    });
     const caps = fc.array(rules, { minLength: 1, maxLength: 3 }).map((rs) => rs.map((r, i) => cap(`c${i}`, r)));
-    const request = fc.tuple(fc.constantFrom('GET', 'POST', 'DELETE', 'PUT'), fc.array(seg, { minLength: 0, maxLength: 5 }).map((a) => `/${a.join('/')}`));
+    const request = fc.tuple(
+      fc.constantFrom('GET', 'POST', 'DELETE', 'PUT'),
+      fc.array(seg, { minLength: 0, maxLength: 5 }).map((a) => `/${a.join('/')}`),
+    );
     let allowed = 0;
     let both = 0;
     fc.assert(

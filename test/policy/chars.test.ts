@@ -27,7 +27,7 @@ const GRAMMAR: [string, (c: number) => boolean, RegExp][] = [
   ['path punctuation', isPathSafePunct, /^[!$&'()*+,=:@]$/],
   ['query punctuation', isQuerySafe, /^[!$&()*+,;=:@/?]$/],
   ['tchar', isTchar, /^[!#$%&'*+.^_`|~0-9A-Za-z-]$/],
-   
+
   ['ASCII control', isAsciiControl, /^[\u0000-\u001f\u007f]$/],
 ];
 

@@ -14,11 +14,7 @@ const allow = (path: string, ...methods: string[]): PolicyRule => ({ path, metho
 const deny = (path: string, ...methods: string[]): PolicyRule => ({ path, methods, deny: true });
 
 /** The DESIGN.md example. */
-const stripe: PolicyRule[] = [
-  allow('/v1/charges', 'GET'),
-  allow('/v1/customers', 'GET', 'POST'),
-  deny('/v1/customers/*/delete', '*'),
-];
+const stripe: PolicyRule[] = [allow('/v1/charges', 'GET'), allow('/v1/customers', 'GET', 'POST'), deny('/v1/customers/*/delete', '*')];
 
 /** What the gate does: normalise, then evaluate what will be sent. */
 function decide(policies: PolicyRule[] | undefined, method: string, raw: string) {

@@ -201,8 +201,7 @@ describe('normalizeRequestTarget: hostile input is refused', () => {
   it('refuses non-string paths and malformed query objects', () => {
     expectBadRequest(() => normalizeRequestTarget(123 as unknown as string), /path must be a string/);
     expectBadRequest(() => normalizeRequestTarget(undefined as unknown as string), /path must be a string/);
-    const bad = (q: unknown) => () =>
-      normalizeRequestTarget('/v1/x', q as Record<string, string | string[]>);
+    const bad = (q: unknown) => () => normalizeRequestTarget('/v1/x', q as Record<string, string | string[]>);
     expectBadRequest(bad({ a: 1 }), /must be a string or an array of strings/);
     expectBadRequest(bad({ a: ['1', 2] }), /must be a string or an array of strings/);
     expectBadRequest(bad({ a: { b: 'c' } }), /must be a string or an array of strings/);
@@ -219,10 +218,7 @@ describe('normalizeRequestTarget: hostile input is refused', () => {
   });
 
   it('refuses a target that becomes too long once the query object is merged', () => {
-    expectBadRequest(
-      () => normalizeRequestTarget('/v1/x', { q: 'é'.repeat(MAX_TARGET_LENGTH / 4) }),
-      /too long/,
-    );
+    expectBadRequest(() => normalizeRequestTarget('/v1/x', { q: 'é'.repeat(MAX_TARGET_LENGTH / 4) }), /too long/);
   });
 });
 
@@ -426,12 +422,8 @@ describe('buildUpstreamUrl', () => {
   });
 
   it('refuses non-object targets', () => {
-    expect(rejected(() => buildUpstreamUrl('https://a.example', null as unknown as RequestTarget)).code).toBe(
-      'GATE_BAD_REQUEST',
-    );
-    expect(
-      rejected(() => buildUpstreamUrl('https://a.example', { path: '/x' } as unknown as RequestTarget)).code,
-    ).toBe('GATE_BAD_REQUEST');
+    expect(rejected(() => buildUpstreamUrl('https://a.example', null as unknown as RequestTarget)).code).toBe('GATE_BAD_REQUEST');
+    expect(rejected(() => buildUpstreamUrl('https://a.example', { path: '/x' } as unknown as RequestTarget)).code).toBe('GATE_BAD_REQUEST');
   });
 
   it.each(['not a url', 'ftp://h.example', 'file:///etc/passwd', 'https://h.example?x=1', 'https://h.example#f', ''])(

@@ -32,7 +32,11 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** `age -d -o out in`, typing the passphrase at its single prompt. */
-async function ageDecrypt(file: Uint8Array, passphrase: string, name: string): Promise<{ code: number | null; out?: Uint8Array; output: string }> {
+async function ageDecrypt(
+  file: Uint8Array,
+  passphrase: string,
+  name: string,
+): Promise<{ code: number | null; out?: Uint8Array; output: string }> {
   const input = join(dir, `${name}.age`);
   const output = join(dir, `${name}.out`);
   writeFileSync(input, file);
@@ -45,10 +49,13 @@ async function ageEncrypt(plain: Uint8Array, passphrase: string, name: string, a
   const input = join(dir, `${name}.txt`);
   const output = join(dir, `${name}.age`);
   writeFileSync(input, plain);
-  const r = await runUnderPty(['age', '-p', ...(armor ? ['-a'] : []), '-o', output, input], [
-    { waitFor: 'Enter passphrase', send: `${passphrase}\n` },
-    { waitFor: 'Confirm passphrase', send: `${passphrase}\n` },
-  ]);
+  const r = await runUnderPty(
+    ['age', '-p', ...(armor ? ['-a'] : []), '-o', output, input],
+    [
+      { waitFor: 'Enter passphrase', send: `${passphrase}\n` },
+      { waitFor: 'Confirm passphrase', send: `${passphrase}\n` },
+    ],
+  );
   expect(r.code, r.output).toBe(0);
   return new Uint8Array(readFileSync(output));
 }

@@ -122,7 +122,14 @@ describe('age round trip', () => {
   });
 
   it('accepts a crafted file whose final chunk is full, and one made by an independent writer', async () => {
-    const file = craft({ stanzas: stanza10, fileKey: FILE_KEY, chunks: [{ data: full, last: false }, { data: full, last: true }] });
+    const file = craft({
+      stanzas: stanza10,
+      fileKey: FILE_KEY,
+      chunks: [
+        { data: full, last: false },
+        { data: full, last: true },
+      ],
+    });
     expectBytes(await decryptAge(file, PASS), cat(full, full));
   });
 
@@ -160,7 +167,11 @@ describe('age decrypt failures', () => {
       return h.replace(/--- \S+\n$/, `--- ${b64(m)}\n`);
     });
     expect(await codeOf(decryptAge(mac, PASS))).toBe('AGE_BAD_MAC');
-    expect(await codeOf(decryptAge(craft({ stanzas: stanza10, fileKey: FILE_KEY, chunks: [{ data: bytes('a'), last: true }], badMac: true }), PASS))).toBe('AGE_BAD_MAC');
+    expect(
+      await codeOf(
+        decryptAge(craft({ stanzas: stanza10, fileKey: FILE_KEY, chunks: [{ data: bytes('a'), last: true }], badMac: true }), PASS),
+      ),
+    ).toBe('AGE_BAD_MAC');
   });
 
   it('payload tampering, truncation and trailing data', async () => {
@@ -186,7 +197,16 @@ describe('age decrypt failures', () => {
       ['one trailing byte', cat(multi, new Uint8Array(1))],
       ['a trailing tag-sized block', cat(multi, new Uint8Array(16))],
       ['a trailing full chunk', cat(multi, new Uint8Array(64 * KiB + 16))],
-      ['chunks swapped', cat(h, payload.subarray(0, 16), payload.subarray(16 + 64 * KiB + 16, 16 + 2 * (64 * KiB + 16)), payload.subarray(16, 16 + 64 * KiB + 16), payload.subarray(16 + 2 * (64 * KiB + 16)))],
+      [
+        'chunks swapped',
+        cat(
+          h,
+          payload.subarray(0, 16),
+          payload.subarray(16 + 64 * KiB + 16, 16 + 2 * (64 * KiB + 16)),
+          payload.subarray(16, 16 + 64 * KiB + 16),
+          payload.subarray(16 + 2 * (64 * KiB + 16)),
+        ),
+      ],
     ];
     for (const [name, f] of cases) expect([name, await codeOf(decryptAge(f, PASS))]).toEqual([name, 'AGE_BAD_PAYLOAD']);
   });
@@ -194,15 +214,38 @@ describe('age decrypt failures', () => {
   it('crafted STREAM violations', async () => {
     const one = (chunks: Chunk[]): Promise<string> => codeOf(decryptAge(craft({ stanzas: stanza10, fileKey: FILE_KEY, chunks }), PASS));
     // The whole payload may be one empty final chunk...
-    expectBytes(await decryptAge(craft({ stanzas: stanza10, fileKey: FILE_KEY, chunks: [{ data: new Uint8Array(0), last: true }] }), PASS), new Uint8Array(0));
+    expectBytes(
+      await decryptAge(craft({ stanzas: stanza10, fileKey: FILE_KEY, chunks: [{ data: new Uint8Array(0), last: true }] }), PASS),
+      new Uint8Array(0),
+    );
     // ...but otherwise the final chunk must not be empty.
-    expect(await one([{ data: full, last: false }, { data: new Uint8Array(0), last: true }])).toBe('AGE_BAD_PAYLOAD');
+    expect(
+      await one([
+        { data: full, last: false },
+        { data: new Uint8Array(0), last: true },
+      ]),
+    ).toBe('AGE_BAD_PAYLOAD');
     expect(await one([])).toBe('AGE_BAD_PAYLOAD');
     expect(await one([{ data: bytes('no final flag'), last: false }])).toBe('AGE_BAD_PAYLOAD');
     expect(await one([{ data: full, last: false }])).toBe('AGE_BAD_PAYLOAD');
-    expect(await one([{ data: full, last: true }, { data: bytes('after final'), last: true }])).toBe('AGE_BAD_PAYLOAD');
-    expect(await one([{ data: full, last: false }, { data: bytes('skipped counter'), last: true, counter: 2 }])).toBe('AGE_BAD_PAYLOAD');
-    expect(await one([{ data: new Uint8Array(100), last: false }, { data: bytes('short non-final chunk'), last: true }])).toBe('AGE_BAD_PAYLOAD');
+    expect(
+      await one([
+        { data: full, last: true },
+        { data: bytes('after final'), last: true },
+      ]),
+    ).toBe('AGE_BAD_PAYLOAD');
+    expect(
+      await one([
+        { data: full, last: false },
+        { data: bytes('skipped counter'), last: true, counter: 2 },
+      ]),
+    ).toBe('AGE_BAD_PAYLOAD');
+    expect(
+      await one([
+        { data: new Uint8Array(100), last: false },
+        { data: bytes('short non-final chunk'), last: true },
+      ]),
+    ).toBe('AGE_BAD_PAYLOAD');
   });
 
   it('header syntax', async () => {
@@ -219,8 +262,16 @@ describe('age decrypt failures', () => {
       ['mac truncated', withHeader(file, (h) => h.replace(/(--- \S+)\S\n$/, '$1\n')), 'AGE_BAD_HEADER'],
       ['mac extra space', withHeader(file, (h) => h.replace('--- ', '---  ')), 'AGE_BAD_HEADER'],
       ['mac no space', withHeader(file, (h) => h.replace('--- ', '---')), 'AGE_BAD_HEADER'],
-      ['mac non-canonical', withHeader(file, (h) => h.replace(/(--- \S+)(\S)\n$/, (_m, a: string, c: string) => `${a}${nextB64(c)}\n`)), 'AGE_BAD_HEADER'],
-      ['body non-canonical', withHeader(file, (h) => h.replace(/\n(\S{42})(\S)\n---/, (_m, a: string, c: string) => `\n${a}${nextB64(c)}\n---`)), 'AGE_BAD_HEADER'],
+      [
+        'mac non-canonical',
+        withHeader(file, (h) => h.replace(/(--- \S+)(\S)\n$/, (_m, a: string, c: string) => `${a}${nextB64(c)}\n`)),
+        'AGE_BAD_HEADER',
+      ],
+      [
+        'body non-canonical',
+        withHeader(file, (h) => h.replace(/\n(\S{42})(\S)\n---/, (_m, a: string, c: string) => `\n${a}${nextB64(c)}\n---`)),
+        'AGE_BAD_HEADER',
+      ],
       ['body padded', withHeader(file, (h) => h.replace(/\n(\S{43})\n---/, '\n$1=\n---')), 'AGE_BAD_HEADER'],
       ['body missing', withHeader(file, (h) => h.replace(/\n\S{43}\n---/, '\n---')), 'AGE_BAD_HEADER'],
       ['stanza arrow without space', withHeader(file, (h) => h.replace('-> scrypt', '->scrypt')), 'AGE_BAD_HEADER'],
@@ -277,7 +328,10 @@ function nextB64(c: string): string {
 
 describe('age armor (decrypt only)', () => {
   const armor = (f: Uint8Array, eol = '\n'): string => {
-    const lines = Buffer.from(f).toString('base64').match(/.{1,64}/g) ?? [];
+    const lines =
+      Buffer.from(f)
+        .toString('base64')
+        .match(/.{1,64}/g) ?? [];
     return ['-----BEGIN AGE ENCRYPTED FILE-----', ...lines, '-----END AGE ENCRYPTED FILE-----', ''].join(eol);
   };
 
@@ -313,10 +367,14 @@ describe('files made by the real age 1.1.1 (age -p, work factor 18)', () => {
   // fixtures/age/real-age-p*.age: `age -p [-a]` of "hello from age 1.1.1\n".
   const pass = te.encode('janee fixture passphrase');
   for (const name of ['real-age-p.age', 'real-age-p-armor.age']) {
-    it(name, async () => {
-      const file = new Uint8Array(readFileSync(join(fixtures, name)));
-      expectBytes(await decryptAge(file, pass), te.encode('hello from age 1.1.1\n'));
-    }, 60_000);
+    it(
+      name,
+      async () => {
+        const file = new Uint8Array(readFileSync(join(fixtures, name)));
+        expectBytes(await decryptAge(file, pass), te.encode('hello from age 1.1.1\n'));
+      },
+      60_000,
+    );
   }
 });
 

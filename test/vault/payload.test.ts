@@ -60,7 +60,11 @@ describe('encodePayload', () => {
   });
 
   it('refuses data that decode would refuse (TypeError), without echoing values', () => {
-    const bad: VaultData = { version: 1, generation: 0, entries: { a: { fields: { token: `${SECRET}\n` }, origins: [], created: T, updated: T } } };
+    const bad: VaultData = {
+      version: 1,
+      generation: 0,
+      entries: { a: { fields: { token: `${SECRET}\n` }, origins: [], created: T, updated: T } },
+    };
     expect(() => encodePayload(bad)).toThrow(TypeError);
     try {
       encodePayload(bad);
@@ -123,7 +127,11 @@ describe('decodePayload', () => {
     ['field with newline', doc({ fields: { token: `${SECRET}\n` } }), /field "token" contains a control character/],
     ['field with NUL', doc({ fields: { token: `${SECRET}\u0000` } }), /control character/],
     ['field with DEL', doc({ fields: { token: `${SECRET}\u007f` } }), /control character/],
-    ['field lone surrogate', `{"version":1,"generation":0,"entries":{"a":{"fields":{"token":"x\\ud800"},"origins":[],"created":"${T}","updated":"${T}"}}}`, /invalid unicode/],
+    [
+      'field lone surrogate',
+      `{"version":1,"generation":0,"entries":{"a":{"fields":{"token":"x\\ud800"},"origins":[],"created":"${T}","updated":"${T}"}}}`,
+      /invalid unicode/,
+    ],
     ['origins not array', doc({ origins: 'https://api.stripe.com' }), /origins must be an array/],
     ['origin with path', doc({ origins: ['https://api.stripe.com/v1'] }), /origins\[0\] must be an http\(s\) origin/],
     ['origin trailing slash', doc({ origins: ['https://api.stripe.com/'] }), /origins\[0\]/],
@@ -164,10 +172,24 @@ describe('decodePayload', () => {
 
 describe('helpers', () => {
   it('isCanonicalOrigin', () => {
-    for (const o of ['https://api.stripe.com', 'http://localhost:8080', 'http://127.0.0.1:3000', 'https://[::1]:8443', 'https://xn--bcher-kva.example']) {
+    for (const o of [
+      'https://api.stripe.com',
+      'http://localhost:8080',
+      'http://127.0.0.1:3000',
+      'https://[::1]:8443',
+      'https://xn--bcher-kva.example',
+    ]) {
       expect(isCanonicalOrigin(o), o).toBe(true);
     }
-    for (const o of ['https://a.example/', 'https://a.example:443', 'null', 'file:///etc', 'https://a.example?x', 'HTTPS://a.example', '']) {
+    for (const o of [
+      'https://a.example/',
+      'https://a.example:443',
+      'null',
+      'file:///etc',
+      'https://a.example?x',
+      'HTTPS://a.example',
+      '',
+    ]) {
       expect(isCanonicalOrigin(o), o).toBe(false);
     }
   });
@@ -237,14 +259,18 @@ describe('payload properties', () => {
       }
     };
     fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), check), { numRuns: 200 });
-    fc.assert(fc.property(fc.jsonValue(), (v) => check(utf8(JSON.stringify(v) ?? 'null'))), { numRuns: 200 });
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) => check(utf8(JSON.stringify(v) ?? 'null'))),
+      { numRuns: 200 },
+    );
     fc.assert(
       fc.property(dataArb, fc.jsonValue(), fc.nat(), (data, junk, at) => {
         // Replace one node of a valid document with arbitrary JSON.
         const paths: (string | number)[][] = [];
         const walk = (v: unknown, p: (string | number)[]): void => {
           paths.push(p);
-          if (typeof v === 'object' && v !== null) for (const [k, c] of Object.entries(v)) walk(c, [...p, Array.isArray(v) ? Number(k) : k]);
+          if (typeof v === 'object' && v !== null)
+            for (const [k, c] of Object.entries(v)) walk(c, [...p, Array.isArray(v) ? Number(k) : k]);
         };
         const doc0 = JSON.parse(str(encodePayload(data))) as unknown;
         walk(doc0, []);

@@ -95,7 +95,11 @@ describe('the check', () => {
     const e = await refusal(guardGeneration(s.vault, 6, K1, s.env));
     expect(e).toBeInstanceOf(VaultRollbackError);
     expect(e.code).toBe('VAULT_ROLLBACK');
-    expect(e.message).toMatch(new RegExp(`^${s.vault} is generation 6, but generation 7 was seen here on \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC: an older copy was put back$`));
+    expect(e.message).toMatch(
+      new RegExp(
+        `^${s.vault} is generation 6, but generation 7 was seen here on \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC: an older copy was put back$`,
+      ),
+    );
     expect(e.hint).toMatch(/janee vault accept-older/);
     expect((e as VaultRollbackError).onDisk).toBe(6);
     expect((e as VaultRollbackError).seen).toBe(7);
@@ -161,7 +165,11 @@ describe('the store goes through it (every opener)', () => {
       expect((await readSeen(s.vault))?.generation).toBe(2);
 
       await fs.writeFile(s.vault, older);
-      for (const open of [() => unlockVaultFile(s.vault, pass), () => openWithKey(s.vault, v.fileKey), () => updateVault(s.vault, v.fileKey, () => undefined)]) {
+      for (const open of [
+        () => unlockVaultFile(s.vault, pass),
+        () => openWithKey(s.vault, v.fileKey),
+        () => updateVault(s.vault, v.fileKey, () => undefined),
+      ]) {
         const e = await refusal(open());
         expect(e.code).toBe('VAULT_ROLLBACK');
         expect(e.message).toMatch(/is generation 1, but generation 2 was seen/);
@@ -177,7 +185,8 @@ describe('the store goes through it (every opener)', () => {
       // (a copy elsewhere gets more saves under the old key: another branch)
       const branch = path.join(path.dirname(s.vault), 'branch.janee');
       await fs.copyFile(s.vault, branch);
-      for (const n of ['x', 'y', 'z']) await updateVault(branch, v.fileKey, (d) => void (d.entries[n] = { fields: { token: n }, origins: [], created: T, updated: T }));
+      for (const n of ['x', 'y', 'z'])
+        await updateVault(branch, v.fileKey, (d) => void (d.entries[n] = { fields: { token: n }, origins: [], created: T, updated: T }));
       const k2 = await rekeyVault(s.vault, v.fileKey, pass, 10);
       expect(await readSeen(s.vault)).toMatchObject({ generation: 2, key: keyIdOf(k2), retired: [keyIdOf(v.fileKey)] });
       await fs.copyFile(branch, s.vault); // generation 4 > 2, but under the replaced key

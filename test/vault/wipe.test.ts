@@ -25,7 +25,9 @@ const zeroed = (b: Uint8Array): boolean => b.length > 0 && b.every((x) => x === 
 const data = (tokens: Record<string, string>, generation = 1): VaultData => ({
   version: 1,
   generation,
-  entries: Object.fromEntries(Object.entries(tokens).map(([n, t]) => [n, { fields: { token: t }, origins: ['https://api.example.com'], created: T, updated: T }])),
+  entries: Object.fromEntries(
+    Object.entries(tokens).map(([n, t]) => [n, { fields: { token: t }, origins: ['https://api.example.com'], created: T, updated: T }]),
+  ),
 });
 
 async function sealed(d: VaultData, key: Uint8Array): Promise<Uint8Array> {
@@ -44,7 +46,7 @@ describe('diffTextFor', () => {
     expect(zeroed(wrong)).toBe(true);
   });
 
-  it('leaves the caller\'s known keys intact (it works on a copy)', async () => {
+  it("leaves the caller's known keys intact (it works on a copy)", async () => {
     const key = generateFileKey();
     const copy = Uint8Array.from(key);
     const bytes = await sealed(data({ a: 'sk_diff_2' }), key);
@@ -54,7 +56,7 @@ describe('diffTextFor', () => {
 });
 
 describe('mergeVaultFiles', () => {
-  it('wipes the passphrase it asked for, also when the merge fails; never the caller\'s keys', async () => {
+  it("wipes the passphrase it asked for, also when the merge fails; never the caller's keys", async () => {
     const key = generateFileKey();
     const base = await sealed(data({ a: '1' }), key);
     const ours = await sealed(data({ a: '1', o: '2' }, 2), key);
@@ -68,7 +70,9 @@ describe('mergeVaultFiles', () => {
     const clash = await sealed(data({ a: 'changed here' }, 2), key);
     const clash2 = await sealed(data({ a: 'and there' }, 2), key);
     const pass2 = Uint8Array.from(PASS);
-    await expect(mergeVaultFiles({ base, ours: clash, theirs: clash2, passphrase: () => Promise.resolve(pass2) })).rejects.toMatchObject({ code: 'VAULT_MERGE_CONFLICT' });
+    await expect(mergeVaultFiles({ base, ours: clash, theirs: clash2, passphrase: () => Promise.resolve(pass2) })).rejects.toMatchObject({
+      code: 'VAULT_MERGE_CONFLICT',
+    });
     expect(zeroed(pass2)).toBe(true);
 
     const copy = Uint8Array.from(key);
@@ -89,7 +93,7 @@ describe('payload <-> file', () => {
 });
 
 describe('age', () => {
-  it('leaves the caller\'s passphrase intact and hands over the plaintext', async () => {
+  it("leaves the caller's passphrase intact and hands over the plaintext", async () => {
     const pass = Uint8Array.from(PASS);
     const file = await encryptAge(te.encode('hello age'), pass, { logN: 10 });
     expect(pass).toEqual(PASS);
@@ -113,7 +117,7 @@ describe('the store', () => {
     process.env.HOME = saved;
   });
 
-  it('hands over the keys it returns, and never wipes the caller\'s passphrase or key, also when a change is aborted', async () => {
+  it("hands over the keys it returns, and never wipes the caller's passphrase or key, also when a change is aborted", async () => {
     const file = path.join(dir, 'vault.janee');
     const pass = Uint8Array.from(PASS);
     await createVaultFile(file, pass, 10);

@@ -40,25 +40,34 @@ export class AddCommand extends JaneeCommand {
       ['Bearer token, prompted', 'janee add stripe --base-url https://api.stripe.com --auth bearer'],
       ['Key from a file', 'janee add github --base-url https://api.github.com --auth bearer --key-stdin < token.txt'],
       ['Key from a variable', 'GH_TOKEN=… janee add github --key-from-env GH_TOKEN'],
-      ['Header auth with policies', "janee add openai --base-url https://api.openai.com --auth header --header Authorization --policy 'POST /v1/chat/completions'"],
+      [
+        'Header auth with policies',
+        "janee add openai --base-url https://api.openai.com --auth header --header Authorization --policy 'POST /v1/chat/completions'",
+      ],
       ['Step by step', 'janee add'],
     ],
   });
 
   name = Option.String({ name: 'name', required: false });
-  template = Option.String('--template', { description: 'Fill base URL, auth, policies and test path from a built-in template (see `janee templates`)' });
-  baseUrl = Option.String('--base-url', { description: 'The API base URL, e.g. https://api.stripe.com (default: the template\'s)' });
-  auth = Option.String('--auth', { description: 'bearer | basic | header | query (default: the template\'s, else bearer)' });
+  template = Option.String('--template', {
+    description: 'Fill base URL, auth, policies and test path from a built-in template (see `janee templates`)',
+  });
+  baseUrl = Option.String('--base-url', { description: "The API base URL, e.g. https://api.stripe.com (default: the template's)" });
+  auth = Option.String('--auth', { description: "bearer | basic | header | query (default: the template's, else bearer)" });
   key = keyOptions().key;
   keyStdin = keyOptions().keyStdin;
   keyFromEnv = keyOptions().keyFromEnv;
   username = Option.String('--username', { description: 'User name for --auth basic (the key is the password)' });
   header = Option.String('--header', { description: 'Header name for --auth header' });
   param = Option.String('--param', { description: 'Query parameter name for --auth query' });
-  policy = Option.Array('--policy', { description: "Allow rule, e.g. 'GET /v1/charges' or 'GET,POST /v1/customers' (replaces the template's rules)" });
+  policy = Option.Array('--policy', {
+    description: "Allow rule, e.g. 'GET /v1/charges' or 'GET,POST /v1/customers' (replaces the template's rules)",
+  });
   deny = Option.Array('--deny', { description: "Deny rule, e.g. 'DELETE /v1/customers'" });
   rateLimit = Option.String('--rate-limit', { description: 'e.g. 60/min' });
-  testPath = Option.String('--test-path', { description: 'A path `janee test` GETs to check the key, e.g. /v1/me (default: the template\'s)' });
+  testPath = Option.String('--test-path', {
+    description: "A path `janee test` GETs to check the key, e.g. /v1/me (default: the template's)",
+  });
   passphraseStdin = passphraseStdinOption();
   json = jsonOption();
   /** Set by the step-by-step questions when the user declines a template's rules. */
@@ -73,7 +82,11 @@ export class AddCommand extends JaneeCommand {
     // Check config.yaml first: a bad or duplicate entry must fail before the vault changes.
     const before = await readConfigText(configFile);
     if (before !== undefined && hasService(parseConfigText(configFile, before).doc, svc.name)) {
-      throw new JaneeError('CONFIG_DUPLICATE', `service "${svc.name}" already exists in config.yaml`, `pick another name; change its secret with \`janee set ${svc.name}\` or its rules with \`janee edit ${svc.name}\`; or run \`janee remove ${svc.name}\` first`);
+      throw new JaneeError(
+        'CONFIG_DUPLICATE',
+        `service "${svc.name}" already exists in config.yaml`,
+        `pick another name; change its secret with \`janee set ${svc.name}\` or its rules with \`janee edit ${svc.name}\`; or run \`janee remove ${svc.name}\` first`,
+      );
     }
     const vaultFile = await this.vaultFile();
     const readKey = keyReader(this.io, this, () => this.keyPrompt(svc.auth));
@@ -114,7 +127,10 @@ export class AddCommand extends JaneeCommand {
       info(stderr, `policy: ${n} rule${n === 1 ? '' : 's'}${whose}${svc.testPath ? `; test path ${svc.testPath}` : ''}`);
       if (t.note) info(stderr, `note: ${t.note}`);
     } else if (this.baseUrl !== undefined && findTemplate(svc.name)) {
-      info(stderr, `note: "${svc.name}" is also a built-in template; \`--template ${svc.name.toLowerCase()}\` fills its auth, read-only policy and test path`);
+      info(
+        stderr,
+        `note: "${svc.name}" is also a built-in template; \`--template ${svc.name.toLowerCase()}\` fills its auth, read-only policy and test path`,
+      );
     }
     if (svc.policies === undefined) {
       warn(stderr, `${svc.name} has no allow rules: the agent may now call any method on any path under ${svc.baseUrl}`);
@@ -142,11 +158,13 @@ export class AddCommand extends JaneeCommand {
 
   private describeService(): ServiceToAdd {
     const name = this.name as string;
-    if (!SERVICE_NAME.test(name)) throw usageError(`invalid service name "${clean(name).slice(0, 70)}"`, 'use 1-64 letters, digits, "_", "." or "-"');
+    if (!SERVICE_NAME.test(name))
+      throw usageError(`invalid service name "${clean(name).slice(0, 70)}"`, 'use 1-64 letters, digits, "_", "." or "-"');
     const tpl = this.chosenTemplate(name);
     const tAuth = tpl?.auth;
     const type = this.auth ?? tAuth?.type ?? 'bearer';
-    if (!(AUTH_TYPES as readonly string[]).includes(type)) throw usageError(`unknown auth type "${clean(type).slice(0, 40)}"`, `use one of: ${AUTH_TYPES.join(', ')}`);
+    if (!(AUTH_TYPES as readonly string[]).includes(type))
+      throw usageError(`unknown auth type "${clean(type).slice(0, 40)}"`, `use one of: ${AUTH_TYPES.join(', ')}`);
     const header = this.header ?? (tAuth?.type === 'header' && type === 'header' ? tAuth.name : undefined);
     const param = this.param ?? (tAuth?.type === 'query' && type === 'query' ? tAuth.param : undefined);
     const username = this.username ?? (tAuth?.type === 'basic' && type === 'basic' ? tpl?.username : undefined);
@@ -160,26 +178,45 @@ export class AddCommand extends JaneeCommand {
     } else auth = { type: type as 'bearer' | 'basic' };
     if (type !== 'basic' && this.username !== undefined) throw usageError('--username is only for --auth basic');
     if (type === 'basic' && !username) {
-      throw tpl?.usernameLabel ? usageError(`${tpl.title} needs --username: the ${tpl.usernameLabel}`, 'the key (the password) is asked for or read with --key-stdin') : usageError('--auth basic needs --username', 'the key is the password');
+      throw tpl?.usernameLabel
+        ? usageError(
+            `${tpl.title} needs --username: the ${tpl.usernameLabel}`,
+            'the key (the password) is asked for or read with --key-stdin',
+          )
+        : usageError('--auth basic needs --username', 'the key is the password');
     }
-    if (username !== undefined && (!isValidFieldValue(username) || username.includes(':'))) throw usageError('--username must not contain ":" or control characters');
+    if (username !== undefined && (!isValidFieldValue(username) || username.includes(':')))
+      throw usageError('--username must not contain ":" or control characters');
     if (this.baseUrl === undefined && tpl?.baseUrlRequired) {
       throw usageError(`${tpl.title} has a base URL per account: give --base-url`, `e.g. --base-url ${tpl.baseUrl}`);
     }
     const baseUrl = parseBaseUrl(this.baseUrl ?? (tpl as Template).baseUrl).baseUrl;
-    const svc: ServiceToAdd = { name, baseUrl, auth, ...(tpl ? { template: tpl } : {}), ...(type === 'basic' && username !== undefined ? { username } : {}) };
+    const svc: ServiceToAdd = {
+      name,
+      baseUrl,
+      auth,
+      ...(tpl ? { template: tpl } : {}),
+      ...(type === 'basic' && username !== undefined ? { username } : {}),
+    };
     // --policy replaces the template's allow rules; --deny adds to them.
-    const allow = this.policy?.map((r) => parseRuleFlag(r, false)) ?? (tpl && !this.noTemplateRules ? tpl.policies.map((p) => ({ path: p.path, methods: [...p.methods] })) : undefined);
+    const allow =
+      this.policy?.map((r) => parseRuleFlag(r, false)) ??
+      (tpl && !this.noTemplateRules ? tpl.policies.map((p) => ({ path: p.path, methods: [...p.methods] })) : undefined);
     const deny = this.deny?.map((r) => parseRuleFlag(r, true));
     if (allow !== undefined || deny !== undefined) svc.policies = [...(allow ?? []), ...(deny ?? [])];
     const testPath = this.testPath ?? tpl?.testPath;
     if (testPath !== undefined) {
       const problem = testPathError(testPath, baseUrl);
-      if (problem) throw usageError(`invalid test path "${clean(testPath).slice(0, 70)}": ${problem}`, 'give a plain path under the base URL, e.g. --test-path /v1/me');
+      if (problem)
+        throw usageError(
+          `invalid test path "${clean(testPath).slice(0, 70)}": ${problem}`,
+          'give a plain path under the base URL, e.g. --test-path /v1/me',
+        );
       svc.testPath = testPath;
     }
     if (this.rateLimit !== undefined) {
-      if (!parseRateLimit(this.rateLimit)) throw usageError(`invalid --rate-limit "${this.rateLimit}"`, 'use N/sec, N/min, N/hour or N/day');
+      if (!parseRateLimit(this.rateLimit))
+        throw usageError(`invalid --rate-limit "${this.rateLimit}"`, 'use N/sec, N/min, N/hour or N/day');
       svc.rateLimit = this.rateLimit;
     }
     return svc;
@@ -193,7 +230,10 @@ export class AddCommand extends JaneeCommand {
   private async askStepByStep(): Promise<void> {
     const io = this.io;
     if (!io.stdin.isTTY || !io.stderr.isTTY) {
-      throw usageError('missing service name', 'run `janee add NAME --base-url URL` (`janee templates` lists built-in APIs), or `janee add` in a terminal to be asked step by step');
+      throw usageError(
+        'missing service name',
+        'run `janee add NAME --base-url URL` (`janee templates` lists built-in APIs), or `janee add` in a terminal to be asked step by step',
+      );
     }
     const stderr = io.stderr;
     info(stderr, 'adding a service step by step (Ctrl-C stops; nothing is written before the end)');
@@ -210,23 +250,40 @@ export class AddCommand extends JaneeCommand {
       warn(stderr, `no template "${clean(answer).slice(0, 40)}"; ${didYouMean(answer)}`);
     }
     this.template = tpl?.name;
-    this.name = await askValid(io, `service name${tpl ? ` [${tpl.name}]` : ''}: `, tpl?.name, (v) => (SERVICE_NAME.test(v) ? undefined : 'use 1-64 letters, digits, "_", "." or "-"'));
+    this.name = await askValid(io, `service name${tpl ? ` [${tpl.name}]` : ''}: `, tpl?.name, (v) =>
+      SERVICE_NAME.test(v) ? undefined : 'use 1-64 letters, digits, "_", "." or "-"',
+    );
     const defaultBase = tpl && !tpl.baseUrlRequired ? tpl.baseUrl : undefined;
-    this.baseUrl = await askValid(io, `base URL${defaultBase ? ` [${defaultBase}]` : tpl ? ` (e.g. ${tpl.baseUrl})` : ' (e.g. https://api.example.com)'}: `, defaultBase, (v) => {
-      try {
-        parseBaseUrl(v);
-        return undefined;
-      } catch (e) {
-        return (e as Error).message;
-      }
-    });
+    this.baseUrl = await askValid(
+      io,
+      `base URL${defaultBase ? ` [${defaultBase}]` : tpl ? ` (e.g. ${tpl.baseUrl})` : ' (e.g. https://api.example.com)'}: `,
+      defaultBase,
+      (v) => {
+        try {
+          parseBaseUrl(v);
+          return undefined;
+        } catch (e) {
+          return (e as Error).message;
+        }
+      },
+    );
     if (!tpl) {
-      this.auth = await askValid(io, `auth type (${AUTH_TYPES.join(', ')}) [bearer]: `, 'bearer', (v) => ((AUTH_TYPES as readonly string[]).includes(v) ? undefined : `use one of: ${AUTH_TYPES.join(', ')}`));
-      if (this.auth === 'header') this.header = await askValid(io, 'header name (e.g. X-Api-Key): ', undefined, (v) => (/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(v) ? undefined : 'not a valid HTTP header name'));
-      if (this.auth === 'query') this.param = await askValid(io, 'query parameter name (e.g. api_key): ', undefined, (v) => (/^[A-Za-z0-9_.~-]+$/.test(v) ? undefined : 'use letters, digits, "_", ".", "~" or "-"'));
+      this.auth = await askValid(io, `auth type (${AUTH_TYPES.join(', ')}) [bearer]: `, 'bearer', (v) =>
+        (AUTH_TYPES as readonly string[]).includes(v) ? undefined : `use one of: ${AUTH_TYPES.join(', ')}`,
+      );
+      if (this.auth === 'header')
+        this.header = await askValid(io, 'header name (e.g. X-Api-Key): ', undefined, (v) =>
+          /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(v) ? undefined : 'not a valid HTTP header name',
+        );
+      if (this.auth === 'query')
+        this.param = await askValid(io, 'query parameter name (e.g. api_key): ', undefined, (v) =>
+          /^[A-Za-z0-9_.~-]+$/.test(v) ? undefined : 'use letters, digits, "_", ".", "~" or "-"',
+        );
     }
     if ((this.auth ?? tpl?.auth.type) === 'basic' && tpl?.username === undefined) {
-      this.username = await askValid(io, `user name${tpl?.usernameLabel ? ` (${tpl.usernameLabel})` : ''}: `, undefined, (v) => (isValidFieldValue(v) && !v.includes(':') ? undefined : 'no ":" or control characters'));
+      this.username = await askValid(io, `user name${tpl?.usernameLabel ? ` (${tpl.usernameLabel})` : ''}: `, undefined, (v) =>
+        isValidFieldValue(v) && !v.includes(':') ? undefined : 'no ":" or control characters',
+      );
     }
     if (tpl) {
       stderr.write(`the ${tpl.name} template allows only:\n${tpl.policies.map((p) => `  ${p.methods.join(',')} ${p.path}`).join('\n')}\n`);
@@ -234,7 +291,10 @@ export class AddCommand extends JaneeCommand {
       const keep = await askValid(io, 'keep these rules? [Y/n]: ', 'y', (v) => (/^(y|yes|n|no)$/i.test(v) ? undefined : 'answer y or n'));
       if (/^y/i.test(keep)) return;
     }
-    info(stderr, "allow rules, one per line, e.g. 'GET /v1/charges' or 'GET,POST /v1/customers'; an empty line ends (no rules: the agent may call anything)");
+    info(
+      stderr,
+      "allow rules, one per line, e.g. 'GET /v1/charges' or 'GET,POST /v1/customers'; an empty line ends (no rules: the agent may call anything)",
+    );
     const rules: string[] = [];
     for (;;) {
       const rule = await askValid(io, 'rule: ', '', (v) => {
@@ -254,7 +314,11 @@ export class AddCommand extends JaneeCommand {
   }
 
   private keyPrompt(auth: AuthSpec): string {
-    const label = this.template ? findTemplate(this.template)?.secretLabel : this.baseUrl === undefined ? findTemplate(this.name as string)?.secretLabel : undefined;
+    const label = this.template
+      ? findTemplate(this.template)?.secretLabel
+      : this.baseUrl === undefined
+        ? findTemplate(this.name as string)?.secretLabel
+        : undefined;
     return `${auth.type === 'basic' ? 'password' : 'secret'} for ${this.name as string}${label ? ` (${label})` : ''}: `;
   }
 }
@@ -270,14 +334,19 @@ export function parseRuleFlag(raw: string, deny: boolean): { path: string; metho
 function didYouMean(word: string, orBaseUrl = false): string {
   const close = similarTemplateNames(word);
   const also = orBaseUrl ? '; for another API give --base-url URL' : '';
-  return close.length > 0 ? `did you mean ${close.join(', ')}? (\`janee templates\` lists them all${also})` : `\`janee templates\` lists the built-in APIs${also}`;
+  return close.length > 0
+    ? `did you mean ${close.join(', ')}? (\`janee templates\` lists them all${also})`
+    : `\`janee templates\` lists the built-in APIs${also}`;
 }
 
 /** One visible line from the terminal, trimmed; EOF (Ctrl-D) cancels. */
 async function ask(io: Streams, prompt: string): Promise<string> {
   io.stderr.write(prompt);
-  const line = Buffer.from(await readStdinLine(io.stdin)).toString('utf8').trim();
-  if (line === '' && (io.stdin as { readableEnded?: boolean }).readableEnded) throw new JaneeError('CANCELLED', 'cancelled', undefined, 130);
+  const line = Buffer.from(await readStdinLine(io.stdin))
+    .toString('utf8')
+    .trim();
+  if (line === '' && (io.stdin as { readableEnded?: boolean }).readableEnded)
+    throw new JaneeError('CANCELLED', 'cancelled', undefined, 130);
   return line;
 }
 

@@ -58,9 +58,18 @@ export class BindCommand extends JaneeCommand {
       vault.fileKey.fill(0);
     }
     const now = outcome.origins.length ? outcome.origins.join(', ') : 'nowhere';
-    if (!outcome.changed) info(this.context.stderr, `${this.name} was ${this.remove ? 'not' : 'already'} bound to ${origin}; nothing changed (bound to: ${now})`);
-    else info(this.context.stderr, `${this.remove ? 'unbound' : 'bound'} ${this.name} ${this.remove ? 'from' : 'to'} ${origin} (bound to: ${now})`);
-    if (outcome.origins.length === 0) warn(this.context.stderr, `${this.name} is bound to no origin: janee will not send it anywhere until you bind one`);
+    if (!outcome.changed)
+      info(
+        this.context.stderr,
+        `${this.name} was ${this.remove ? 'not' : 'already'} bound to ${origin}; nothing changed (bound to: ${now})`,
+      );
+    else
+      info(
+        this.context.stderr,
+        `${this.remove ? 'unbound' : 'bound'} ${this.name} ${this.remove ? 'from' : 'to'} ${origin} (bound to: ${now})`,
+      );
+    if (outcome.origins.length === 0)
+      warn(this.context.stderr, `${this.name} is bound to no origin: janee will not send it anywhere until you bind one`);
     if (this.json) this.outJson({ service: this.name, origin, removed: this.remove, changed: outcome.changed, origins: outcome.origins });
     return 0;
   }

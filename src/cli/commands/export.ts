@@ -37,7 +37,10 @@ interface ExportedService {
 
 function serviceToJson(s: ServiceConfig): ExportedService {
   const out: ExportedService = { baseUrl: s.baseUrl, auth: { ...s.auth } };
-  if (s.policies) out.policies = s.policies.map((p) => (p.deny ? { path: p.path, methods: [...p.methods], deny: true } : { path: p.path, methods: [...p.methods] }));
+  if (s.policies)
+    out.policies = s.policies.map((p) =>
+      p.deny ? { path: p.path, methods: [...p.methods], deny: true } : { path: p.path, methods: [...p.methods] },
+    );
   if (s.rateLimit) out.rateLimit = s.rateLimit.text;
   if (s.maxResponseBytes !== DEFAULT_MAX_RESPONSE_BYTES) out.maxResponseBytes = s.maxResponseBytes;
   if (s.timeoutMs !== DEFAULT_TIMEOUT_MS) out.timeoutMs = s.timeoutMs;
@@ -75,12 +78,15 @@ export class ExportCommand extends JaneeCommand {
       stdin), the vault passphrase with --same-passphrase, or is asked twice on the terminal.
       The file is written 0600, atomically; an existing file is kept unless --force.
     `,
-    examples: [['Export', 'janee export --age janee-backup.age'], ['Read it with age', 'age -d -o janee.json janee-backup.age']],
+    examples: [
+      ['Export', 'janee export --age janee-backup.age'],
+      ['Read it with age', 'age -d -o janee.json janee-backup.age'],
+    ],
   });
 
   age = Option.String('--age', { required: true, description: 'The age file to write' });
   force = Option.Boolean('--force', false, { description: 'Replace an existing file' });
-  workFactor = Option.String('--work-factor', { description: 'log2 of scrypt\'s N for the age file (default 18, as `age -p`)' });
+  workFactor = Option.String('--work-factor', { description: "log2 of scrypt's N for the age file (default 18, as `age -p`)" });
   samePassphrase = Option.Boolean('--same-passphrase', false, { description: 'Encrypt with the vault passphrase' });
   agePassphraseStdin = Option.Boolean('--age-passphrase-stdin', false, { description: 'Read the age passphrase from stdin' });
   passphraseStdin = passphraseStdinOption();
@@ -88,7 +94,8 @@ export class ExportCommand extends JaneeCommand {
 
   async run(): Promise<number> {
     const logN = parseWorkFactor(this.workFactor);
-    if (this.samePassphrase && this.agePassphraseStdin) throw usageError('give either --same-passphrase or --age-passphrase-stdin, not both');
+    if (this.samePassphrase && this.agePassphraseStdin)
+      throw usageError('give either --same-passphrase or --age-passphrase-stdin, not both');
     if (!this.force && (await exists(this.age))) {
       throw new JaneeError('EXPORT_EXISTS', `${this.age} already exists`, 'pick another file name, or pass --force to replace it');
     }
@@ -112,7 +119,10 @@ export class ExportCommand extends JaneeCommand {
     await atomicWrite(this.age, sealed, { backup: false, mode: 0o600 });
     await fs.chmod(this.age, 0o600);
     const n = Object.keys(data.entries).length;
-    info(this.context.stderr, `exported ${n} secret${n === 1 ? '' : 's'} and ${Object.keys(services).length} service${Object.keys(services).length === 1 ? '' : 's'} to ${this.age} (age v1, passphrase)`);
+    info(
+      this.context.stderr,
+      `exported ${n} secret${n === 1 ? '' : 's'} and ${Object.keys(services).length} service${Object.keys(services).length === 1 ? '' : 's'} to ${this.age} (age v1, passphrase)`,
+    );
     info(this.context.stderr, 'anyone with this file and its passphrase has every secret: store it like the vault');
     // Names only: the values are in the encrypted file and nowhere else.
     if (this.json) this.outJson({ file: this.age, entries: Object.keys(data.entries).sort(), services: Object.keys(services).sort() });

@@ -34,9 +34,16 @@ export function shellQuote(s: string): string {
 /** A gitattributes pattern matching exactly this repo-relative path. */
 function attributesPattern(rel: string): string {
   if (/[\s"'\\]/.test(rel) || rel.startsWith('#') || rel.startsWith('!')) {
-    throw new JaneeError('GIT_SETUP_PATH', `cannot write a .gitattributes pattern for "${rel}" (space, quote or backslash in the path)`, 'move the vault to a simple path (JANEE_VAULT or vault: in config.yaml)');
+    throw new JaneeError(
+      'GIT_SETUP_PATH',
+      `cannot write a .gitattributes pattern for "${rel}" (space, quote or backslash in the path)`,
+      'move the vault to a simple path (JANEE_VAULT or vault: in config.yaml)',
+    );
   }
-  return `/${rel.split(path.sep).join('/').replace(/[*?[]/g, (c) => `\\${c}`)}`;
+  return `/${rel
+    .split(path.sep)
+    .join('/')
+    .replace(/[*?[]/g, (c) => `\\${c}`)}`;
 }
 
 /** How git should start this janee: `janee` when that is on PATH and is us, else absolute paths. */
@@ -85,7 +92,7 @@ export class GitSetupCommand extends JaneeCommand {
     examples: [['In a dotfiles repo', 'cd ~/dotfiles && JANEE_HOME=$PWD/janee janee git setup']],
   });
 
-  vault = Option.String('--vault', { description: 'The vault file (default: janee\'s vault path)' });
+  vault = Option.String('--vault', { description: "The vault file (default: janee's vault path)" });
   command = Option.String('--command', { description: 'How git should run janee (default: `janee` if on PATH, else absolute paths)' });
   json = jsonOption();
 
@@ -100,7 +107,11 @@ export class GitSetupCommand extends JaneeCommand {
     const vaultReal = path.join(safeRealpath(path.dirname(vault)) ?? path.dirname(vault), path.basename(vault));
     const rel = path.relative(root, vaultReal);
     if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
-      throw new JaneeError('GIT_SETUP_PATH', `the vault ${vault} is not inside this repository (${root})`, 'set JANEE_HOME / JANEE_VAULT to the copy in the repository, or pass --vault FILE');
+      throw new JaneeError(
+        'GIT_SETUP_PATH',
+        `the vault ${vault} is not inside this repository (${root})`,
+        'set JANEE_HOME / JANEE_VAULT to the copy in the repository, or pass --vault FILE',
+      );
     }
     try {
       await fs.access(vaultReal, fsc.R_OK);
@@ -110,7 +121,10 @@ export class GitSetupCommand extends JaneeCommand {
 
     const lines = [`${attributesPattern(rel)} ${ATTRIBUTES}`];
     // config.yaml beside it: merged service by service by the same driver (plain-text diffs).
-    const configReal = path.join(safeRealpath(path.dirname(this.configFile)) ?? path.dirname(this.configFile), path.basename(this.configFile));
+    const configReal = path.join(
+      safeRealpath(path.dirname(this.configFile)) ?? path.dirname(this.configFile),
+      path.basename(this.configFile),
+    );
     const configRel = path.relative(root, configReal);
     const configInRepo = this.vault === undefined && configRel !== '' && !configRel.startsWith('..') && !path.isAbsolute(configRel);
     if (configInRepo) lines.push(`${attributesPattern(configRel)} ${CONFIG_ATTRIBUTES}`);
@@ -144,13 +158,28 @@ export class GitSetupCommand extends JaneeCommand {
     }
 
     for (const l of lines) info(this.context.stderr, `${missing.includes(l) ? 'added to' : 'already in'} .gitattributes: ${l}`);
-    info(this.context.stderr, `git config (this clone only): diff.janee.textconv, diff.janee.cachetextconv=false, merge.janee.driver = ${invocation.command} vault merge %O %A %B %P`);
+    info(
+      this.context.stderr,
+      `git config (this clone only): diff.janee.textconv, diff.janee.cachetextconv=false, merge.janee.driver = ${invocation.command} vault merge %O %A %B %P`,
+    );
     if (!invocation.onPath) {
-      warn(this.context.stderr, 'janee is not on PATH, so git will run it by absolute path; run `janee git setup` again if node or janee moves');
+      warn(
+        this.context.stderr,
+        'janee is not on PATH, so git will run it by absolute path; run `janee git setup` again if node or janee moves',
+      );
     }
-    info(this.context.stderr, 'next: commit .gitattributes, and run `janee git setup` in every other clone (git does not share its config)');
+    info(
+      this.context.stderr,
+      'next: commit .gitattributes, and run `janee git setup` in every other clone (git does not share its config)',
+    );
     if (this.json) {
-      this.outJson({ repo: root, vault: rel, attributes: lines.map((line) => ({ line, added: missing.includes(line) })), configured: settings.map(([key]) => key), command: invocation.command });
+      this.outJson({
+        repo: root,
+        vault: rel,
+        attributes: lines.map((line) => ({ line, added: missing.includes(line) })),
+        configured: settings.map(([key]) => key),
+        command: invocation.command,
+      });
     }
     return 0;
   }

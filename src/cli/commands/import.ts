@@ -59,7 +59,9 @@ function parseImport(plain: Uint8Array): ImportContents {
     throw bad(typeof json['format'] === 'string' ? `unsupported format (expected ${EXPORT_FORMAT})` : `no "format": "${EXPORT_FORMAT}"`);
   }
   // Validate the entries exactly as the vault does, by decoding them as a payload.
-  const entries = decodePayload(new TextEncoder().encode(JSON.stringify({ version: 1, generation: 0, entries: json['entries'] ?? {} }))).entries;
+  const entries = decodePayload(
+    new TextEncoder().encode(JSON.stringify({ version: 1, generation: 0, entries: json['entries'] ?? {} })),
+  ).entries;
 
   const services: ImportedService[] = [];
   const raw = isExport ? (json['services'] ?? {}) : {};
@@ -71,7 +73,8 @@ function parseImport(plain: Uint8Array): ImportContents {
     if (typeof s['baseUrl'] !== 'string') throw bad(`${where}: baseUrl must be a string`);
     const baseUrl = parseBaseUrl(s['baseUrl']).baseUrl;
     const a = s['auth'];
-    if (!isObj(a) || typeof a['type'] !== 'string' || !(AUTH_TYPES as readonly string[]).includes(a['type'])) throw bad(`${where}: auth.type must be one of ${AUTH_TYPES.join(', ')}`);
+    if (!isObj(a) || typeof a['type'] !== 'string' || !(AUTH_TYPES as readonly string[]).includes(a['type']))
+      throw bad(`${where}: auth.type must be one of ${AUTH_TYPES.join(', ')}`);
     let auth: AuthSpec;
     if (a['type'] === 'header') {
       if (typeof a['name'] !== 'string') throw bad(`${where}: auth.name must be a string`);
@@ -84,7 +87,13 @@ function parseImport(plain: Uint8Array): ImportContents {
     if (s['policies'] !== undefined) {
       if (!Array.isArray(s['policies'])) throw bad(`${where}: policies must be a list`);
       svc.policies = s['policies'].map((p: unknown, i: number) => {
-        if (!isObj(p) || typeof p['path'] !== 'string' || !Array.isArray(p['methods']) || !p['methods'].every((m) => typeof m === 'string') || (p['deny'] !== undefined && typeof p['deny'] !== 'boolean')) {
+        if (
+          !isObj(p) ||
+          typeof p['path'] !== 'string' ||
+          !Array.isArray(p['methods']) ||
+          !p['methods'].every((m) => typeof m === 'string') ||
+          (p['deny'] !== undefined && typeof p['deny'] !== 'boolean')
+        ) {
           throw bad(`${where}: policies[${i}] must be { path, methods, deny? }`);
         }
         return p['deny'] ? { path: p['path'], methods: p['methods'], deny: true } : { path: p['path'], methods: p['methods'] };
@@ -157,7 +166,11 @@ export class ImportCommand extends JaneeCommand {
           else clash.push(name);
         }
         if (clash.length) {
-          throw new JaneeError('IMPORT_CONFLICT', `the vault already holds different secrets named ${clash.map((n) => `"${n}"`).join(', ')}; nothing was imported`, 'pass --force to replace them, or `janee remove` them first');
+          throw new JaneeError(
+            'IMPORT_CONFLICT',
+            `the vault already holds different secrets named ${clash.map((n) => `"${n}"`).join(', ')}; nothing was imported`,
+            'pass --force to replace them, or `janee remove` them first',
+          );
         }
         for (const name of [...added, ...replaced]) data.entries[name] = contents.entries[name] as VaultEntry;
       });
@@ -181,12 +194,26 @@ export class ImportCommand extends JaneeCommand {
       });
     }
     const list = (a: string[]) => (a.length ? a.join(', ') : 'none');
-    info(this.context.stderr, `imported secrets: ${list(added)}${replaced.length ? `; replaced: ${list(replaced)}` : ''}${same.length ? `; already there: ${list(same)}` : ''}`);
-    if (!this.noConfig) info(this.context.stderr, `services added to config.yaml: ${list(newServices)}${keptServices.length ? `; kept the existing config of: ${list(keptServices)}` : ''}`);
+    info(
+      this.context.stderr,
+      `imported secrets: ${list(added)}${replaced.length ? `; replaced: ${list(replaced)}` : ''}${same.length ? `; already there: ${list(same)}` : ''}`,
+    );
+    if (!this.noConfig)
+      info(
+        this.context.stderr,
+        `services added to config.yaml: ${list(newServices)}${keptServices.length ? `; kept the existing config of: ${list(keptServices)}` : ''}`,
+      );
     if (this.noConfig && contents.services.length) warn(this.context.stderr, 'services in the file were not added (--no-config)');
     if (this.json) {
       const entries = [...added, ...replaced, ...same].sort();
-      this.outJson({ file: this.age, entries, added, replaced, unchanged: same, services: { added: newServices, kept: keptServices, skipped: this.noConfig ? contents.services.map((s) => s.name) : [] } });
+      this.outJson({
+        file: this.age,
+        entries,
+        added,
+        replaced,
+        unchanged: same,
+        services: { added: newServices, kept: keptServices, skipped: this.noConfig ? contents.services.map((s) => s.name) : [] },
+      });
     }
     return 0;
   }

@@ -18,7 +18,10 @@ export function parseWorkFactor(raw: string | undefined): number {
   if (raw === undefined) return DEFAULT_LOG_N;
   const n = Number(raw);
   if (!/^\d{1,2}$/.test(raw) || n < MIN_WORK_FACTOR || n > MAX_LOG_N) {
-    throw usageError(`--work-factor must be a whole number from ${MIN_WORK_FACTOR} to ${MAX_LOG_N} (log2 of scrypt's N), got "${raw}"`, `the default is ${DEFAULT_LOG_N}`);
+    throw usageError(
+      `--work-factor must be a whole number from ${MIN_WORK_FACTOR} to ${MAX_LOG_N} (log2 of scrypt's N), got "${raw}"`,
+      `the default is ${DEFAULT_LOG_N}`,
+    );
   }
   return n;
 }
@@ -27,7 +30,10 @@ export class InitCommand extends JaneeCommand {
   static override paths = [['init']];
   static override usage = Command.Usage({
     description: 'Create config.yaml and an empty encrypted vault',
-    examples: [['Create a vault', 'janee init'], ['Fast, for tests', 'janee init --work-factor 10']],
+    examples: [
+      ['Create a vault', 'janee init'],
+      ['Fast, for tests', 'janee init --work-factor 10'],
+    ],
   });
 
   workFactor = Option.String('--work-factor', { description: `log2 of scrypt's N (default ${DEFAULT_LOG_N}); lower is faster and weaker` });
@@ -36,7 +42,8 @@ export class InitCommand extends JaneeCommand {
 
   async run(): Promise<number> {
     const logN = parseWorkFactor(this.workFactor);
-    if (logN < WARN_BELOW_LOG_N) warn(this.context.stderr, `work factor 2^${logN} is weak against passphrase guessing; use it for tests only`);
+    if (logN < WARN_BELOW_LOG_N)
+      warn(this.context.stderr, `work factor 2^${logN} is weak against passphrase guessing; use it for tests only`);
     await ensureDir(this.home);
     await fs.chmod(this.home, 0o700).catch(() => undefined);
     const configFile = this.configFile;
@@ -62,7 +69,9 @@ export class InitCommand extends JaneeCommand {
 
   /** The vault passphrase is wiped once the vault exists. */
   private async create(vault: string, logN: number): Promise<void> {
-    using passphrase = secret((await getPassphrase(this.io, { fromStdin: this.passphraseStdin, confirm: true, prompt: 'new vault passphrase: ' })).passphrase);
+    using passphrase = secret(
+      (await getPassphrase(this.io, { fromStdin: this.passphraseStdin, confirm: true, prompt: 'new vault passphrase: ' })).passphrase,
+    );
     const weak = weakPassphraseWarning(passphrase.bytes);
     if (weak) warn(this.context.stderr, weak);
     await withProgress(this.context.stderr, `creating vault (scrypt 2^${logN})`, createVaultFile(vault, passphrase.bytes, logN));

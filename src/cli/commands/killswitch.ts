@@ -14,7 +14,7 @@ function killStateLine(s: KillState): string {
 export class KillswitchCommand extends JaneeCommand {
   static override paths = [['killswitch']];
   static override usage = Command.Usage({
-    description: 'Block every call (or some services\') at once, in every running serve and agent',
+    description: "Block every call (or some services') at once, in every running serve and agent",
     details: `
       The global switch (\`on\` / \`off\` with no service) and the per-service blocks are
       independent: turning the global switch off keeps the services blocked on their own,
@@ -62,12 +62,20 @@ export class KillswitchCommand extends JaneeCommand {
         for (const s of this.services) {
           if (!before.services.has(s)) info(this.context.stderr, `note: "${s}" was not blocked on its own`);
         }
-        if (state.all && this.services.length > 0) info(this.context.stderr, 'note: the global switch is still on, so everything stays blocked (`janee killswitch off` lifts it)');
+        if (state.all && this.services.length > 0)
+          info(this.context.stderr, 'note: the global switch is still on, so everything stays blocked (`janee killswitch off` lifts it)');
       }
     }
     if (this.json) {
       const blocked = state.all ? 'everything' : state.services.size ? 'some' : 'nothing';
-      this.out(JSON.stringify({ all: state.all, services: [...state.services].sort(), blocked, ...(state.error !== undefined ? { error: state.error } : {}) }));
+      this.out(
+        JSON.stringify({
+          all: state.all,
+          services: [...state.services].sort(),
+          blocked,
+          ...(state.error !== undefined ? { error: state.error } : {}),
+        }),
+      );
     } else {
       this.out(killStateLine(state));
     }

@@ -19,7 +19,8 @@ export class ListCommand extends JaneeCommand {
     const rows = [...config.services.values()].map((s) => describe(s, data));
     if (data) {
       for (const [name, e] of data) {
-        if (!config.services.has(name)) rows.push({ name, baseUrl: null, auth: null, policies: null, rateLimit: null, secret: true, origins: e.origins });
+        if (!config.services.has(name))
+          rows.push({ name, baseUrl: null, auth: null, policies: null, rateLimit: null, secret: true, origins: e.origins });
       }
     }
     if (this.json) {

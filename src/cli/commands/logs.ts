@@ -45,7 +45,10 @@ export class LogsCommand extends JaneeCommand {
 
   /** Why nothing was printed: an empty log, or filters that match nothing in it. */
   private async nothingFound(): Promise<string> {
-    const filters = [this.service === undefined ? '' : `--service ${clean(this.service)}`, this.agent === undefined ? '' : `--agent ${clean(this.agent)}`].filter(Boolean);
+    const filters = [
+      this.service === undefined ? '' : `--service ${clean(this.service)}`,
+      this.agent === undefined ? '' : `--agent ${clean(this.agent)}`,
+    ].filter(Boolean);
     if (filters.length === 0 || (await readEntries(auditDir(), { limit: 1 })).length === 0) return 'no audit entries yet';
     return `no audit entries match ${filters.join(' ')} (run \`janee logs\` without filters to see them all)`;
   }
@@ -76,16 +79,32 @@ export class LogsVerifyCommand extends JaneeCommand {
     for (const w of r.warnings) err.write(clean(`janee: warning: ${w}`) + '\n');
     if (!r.ok) {
       for (const p of r.problems) err.write(clean(`janee: ${p.file}:${p.line}: ${p.message}`) + '\n');
-      throw new JaneeError('AUDIT_TAMPERED', `audit log is not intact: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'} in ${r.entries} entries`, 'restore the audit directory from a backup; the lines above say where the chain breaks');
+      throw new JaneeError(
+        'AUDIT_TAMPERED',
+        `audit log is not intact: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'} in ${r.entries} entries`,
+        'restore the audit directory from a backup; the lines above say where the chain breaks',
+      );
     }
-    const range = r.entries === 0 ? '' : r.anchor ? ` (seq ${r.first ?? r.anchor.seq + 1}..${r.last}, older files deleted by retention)` : ` (seq 1..${r.last})`;
+    const range =
+      r.entries === 0
+        ? ''
+        : r.anchor
+          ? ` (seq ${r.first ?? r.anchor.seq + 1}..${r.last}, older files deleted by retention)`
+          : ` (seq 1..${r.last})`;
     info(err, `audit log ok: ${r.entries} entries${range}, chain intact`);
     if (r.signed) info(err, clean(`signed up to seq ${r.signed.seq} (${r.signed.ts}, key ${r.signed.key})`));
     if (r.unsigned > 0) {
       const n = `${r.unsigned} ${r.unsigned === 1 ? 'entry' : 'entries'}`;
       const msg = r.signed ? `${n} after it ${r.unsigned === 1 ? 'is' : 'are'} not signed` : `${n}, none signed`;
-      if (unsignedFails) throw new JaneeError('AUDIT_UNSIGNED', `${msg}`, 'a running gate signs at least every minute and on exit; a locked gate cannot sign');
-      err.write(`janee: warning: ${msg} (a gate still running, a crash, or entries written while the vault was locked): they are chained but not signed\n`);
+      if (unsignedFails)
+        throw new JaneeError(
+          'AUDIT_UNSIGNED',
+          `${msg}`,
+          'a running gate signs at least every minute and on exit; a locked gate cannot sign',
+        );
+      err.write(
+        `janee: warning: ${msg} (a gate still running, a crash, or entries written while the vault was locked): they are chained but not signed\n`,
+      );
     }
     return 0;
   }

@@ -22,7 +22,14 @@ import { addServiceNode, editConfig, hasService } from '../../config/edit.js';
 import { parseConfigText, readConfigText, validateConfig, type ParsedConfigFile } from '../../config/load.js';
 import { vaultPath } from '../../config/paths.js';
 import { findInlineSecrets, removeInlineSecrets } from '../../migrate/inline.js';
-import { LEGACY_RELEASES, looksLegacy, looksLegacyCredentials, planLegacy, rewriteLegacyConfig, type LegacyPlan } from '../../migrate/legacy.js';
+import {
+  LEGACY_RELEASES,
+  looksLegacy,
+  looksLegacyCredentials,
+  planLegacy,
+  rewriteLegacyConfig,
+  type LegacyPlan,
+} from '../../migrate/legacy.js';
 import { describePolicy } from '../../migrate/rules.js';
 import { atomicWrite, withLock } from '../../util/fsutil.js';
 import { secret } from '../../util/secret.js';
@@ -71,9 +78,13 @@ export class MigrateCommand extends JaneeCommand {
 
   from = Option.String('--from', { description: 'A Janee 0.x home to import (default: detect in JANEE_HOME)' });
   dryRun = Option.Boolean('--dry-run', false, { description: 'Report what would happen; change nothing' });
-  force = Option.Boolean('--force', false, { description: 'Replace vault secrets of the same name that differ; with --delete-old-key, delete it even though services were skipped' });
-  deleteOldKey = Option.Boolean('--delete-old-key', false, { description: 'Delete the 0.x plaintext master key afterwards without asking (refused while a service was skipped, unless --force)' });
-  workFactor = Option.String('--work-factor', { description: 'log2 of scrypt\'s N if the vault has to be created (default 18)' });
+  force = Option.Boolean('--force', false, {
+    description: 'Replace vault secrets of the same name that differ; with --delete-old-key, delete it even though services were skipped',
+  });
+  deleteOldKey = Option.Boolean('--delete-old-key', false, {
+    description: 'Delete the 0.x plaintext master key afterwards without asking (refused while a service was skipped, unless --force)',
+  });
+  workFactor = Option.String('--work-factor', { description: "log2 of scrypt's N if the vault has to be created (default 18)" });
   passphraseStdin = passphraseStdinOption();
   json = jsonOption();
 
@@ -87,9 +98,17 @@ export class MigrateCommand extends JaneeCommand {
     const dir = path.dirname(configFile);
     if (text === undefined) {
       if (await exists(path.join(dir, 'credentials.json'))) {
-        throw new JaneeError('MIGRATE_BAD_LEGACY', `${dir} has a credentials.json but no config.yaml`, 'point --from at the Janee 0.x home that holds both');
+        throw new JaneeError(
+          'MIGRATE_BAD_LEGACY',
+          `${dir} has a credentials.json but no config.yaml`,
+          'point --from at the Janee 0.x home that holds both',
+        );
       }
-      throw new JaneeError('CONFIG_MISSING', `${configFile} does not exist: nothing to migrate`, 'run `janee init`, or `janee migrate --from DIR` to import a Janee 0.x home');
+      throw new JaneeError(
+        'CONFIG_MISSING',
+        `${configFile} does not exist: nothing to migrate`,
+        'run `janee init`, or `janee migrate --from DIR` to import a Janee 0.x home',
+      );
     }
     const parsed = parseConfigText(configFile, text);
     // Not by credentials.json alone: it stays beside the janee 1 config.yaml an in-place migration writes.
@@ -120,17 +139,27 @@ export class MigrateCommand extends JaneeCommand {
       return this.done('inline', migrated, [], false);
     }
     const now = new Date().toISOString();
-    const entries: NewEntry[] = moves.map((m) => ({ name: m.service, entry: { fields: m.fields, origins: [m.origin], created: now, updated: now } }));
+    const entries: NewEntry[] = moves.map((m) => ({
+      name: m.service,
+      entry: { fields: m.fields, origins: [m.origin], created: now, updated: now },
+    }));
     try {
       await this.addToVault(vaultPath(config.vaultPath), entries);
       await withLock(configFile, async () => {
         if ((await readConfigText(configFile)) !== text) {
-          throw new JaneeError('CONFIG_CHANGED', `${configFile} changed while migrating; the secrets are in the vault now`, 'run `janee migrate` again to finish');
+          throw new JaneeError(
+            'CONFIG_CHANGED',
+            `${configFile} changed while migrating; the secrets are in the vault now`,
+            'run `janee migrate` again to finish',
+          );
         }
         // No .bak: it would keep the plaintext secrets.
         await atomicWrite(configFile, out, { backup: false });
       });
-      await this.dropBackupHolding(configFile, entries.flatMap((e) => Object.values(e.entry.fields)));
+      await this.dropBackupHolding(
+        configFile,
+        entries.flatMap((e) => Object.values(e.entry.fields)),
+      );
     } finally {
       for (const e of entries) for (const k of Object.keys(e.entry.fields)) e.entry.fields[k] = '';
     }
@@ -142,7 +171,13 @@ export class MigrateCommand extends JaneeCommand {
   /** The --json report (docs/json.md): service names and reasons only, never a secret. */
   private done(kind: 'inline' | 'legacy', migrated: string[], skipped: LegacyPlan['skipped'], deletedOldKey: boolean): number {
     if (this.json) {
-      this.outJson({ kind, migrated, skipped: skipped.map((s) => ({ service: s.name, reason: s.reason })), dryRun: this.dryRun, deletedOldKey });
+      this.outJson({
+        kind,
+        migrated,
+        skipped: skipped.map((s) => ({ service: s.name, reason: s.reason })),
+        dryRun: this.dryRun,
+        deletedOldKey,
+      });
     }
     return 0;
   }
@@ -155,9 +190,17 @@ export class MigrateCommand extends JaneeCommand {
     const text = await readConfigText(legacyConfig);
     if (text === undefined) {
       if (await exists(path.join(dir, 'config.db'))) {
-        throw new JaneeError('MIGRATE_UNSUPPORTED', `${dir} holds a SQLite config store (config.db, from an unreleased Janee build), which migrate cannot read`, 'with the old janee, export its config to config.yaml, or add the services again with `janee add`');
+        throw new JaneeError(
+          'MIGRATE_UNSUPPORTED',
+          `${dir} holds a SQLite config store (config.db, from an unreleased Janee build), which migrate cannot read`,
+          'with the old janee, export its config to config.yaml, or add the services again with `janee add`',
+        );
       }
-      throw new JaneeError('MIGRATE_BAD_LEGACY', `no config.yaml in ${dir}`, `point --from at a Janee 0.x home (${LEGACY_RELEASES}: it holds config.yaml and, from 0.13 on, credentials.json)`);
+      throw new JaneeError(
+        'MIGRATE_BAD_LEGACY',
+        `no config.yaml in ${dir}`,
+        `point --from at a Janee 0.x home (${LEGACY_RELEASES}: it holds config.yaml and, from 0.13 on, credentials.json)`,
+      );
     }
     const legacyParsed = parseConfigText(legacyConfig, text);
     const inPlace = samePath(legacyConfig, configFile);
@@ -179,7 +222,12 @@ export class MigrateCommand extends JaneeCommand {
     if (this.dryRun) {
       if (keyRefused) warn(stderr, `--delete-old-key would be refused: ${skippedList(plan)} skipped`);
       info(stderr, 'dry run: nothing was changed');
-      return this.done('legacy', plan.services.map((s) => s.name), plan.skipped, false);
+      return this.done(
+        'legacy',
+        plan.services.map((s) => s.name),
+        plan.skipped,
+        false,
+      );
     }
     if (keyRefused) {
       throw new JaneeError(
@@ -205,7 +253,10 @@ export class MigrateCommand extends JaneeCommand {
     }
 
     const now = new Date().toISOString();
-    const entries: NewEntry[] = plan.services.map((s) => ({ name: s.name, entry: { fields: s.fields, origins: [s.origin], created: now, updated: now } }));
+    const entries: NewEntry[] = plan.services.map((s) => ({
+      name: s.name,
+      entry: { fields: s.fields, origins: [s.origin], created: now, updated: now },
+    }));
     try {
       await this.addToVault(vaultFile, entries, already);
     } finally {
@@ -217,7 +268,11 @@ export class MigrateCommand extends JaneeCommand {
       if (!(await exists(keep))) await atomicWrite(keep, text, { backup: false });
       await withLock(configFile, async () => {
         if ((await readConfigText(configFile)) !== text) {
-          throw new JaneeError('CONFIG_CHANGED', `${configFile} changed while migrating; the secrets are in the vault now`, 'run `janee migrate` again to finish');
+          throw new JaneeError(
+            'CONFIG_CHANGED',
+            `${configFile} changed while migrating; the secrets are in the vault now`,
+            'run `janee migrate` again to finish',
+          );
         }
         await atomicWrite(configFile, newText as string, { backup: false });
       });
@@ -232,15 +287,28 @@ export class MigrateCommand extends JaneeCommand {
       });
     }
     const n = plan.services.length;
-    info(stderr, `imported ${n} service${n === 1 ? '' : 's'} with ${n === 1 ? 'its secret' : 'their secrets'}${plan.skipped.length ? `; skipped ${plan.skipped.length} (see above)` : ''}`);
+    info(
+      stderr,
+      `imported ${n} service${n === 1 ? '' : 's'} with ${n === 1 ? 'its secret' : 'their secrets'}${plan.skipped.length ? `; skipped ${plan.skipped.length} (see above)` : ''}`,
+    );
     const deleted = await this.offerKeyDeletion(dir, inPlace, plan);
-    return this.done('legacy', plan.services.map((s) => s.name), plan.skipped, deleted);
+    return this.done(
+      'legacy',
+      plan.services.map((s) => s.name),
+      plan.skipped,
+      deleted,
+    );
   }
 
   private report(plan: LegacyPlan): void {
     const stderr = this.context.stderr;
     for (const s of plan.services) {
-      const pol = s.policies === undefined ? 'any request (as in 0.x)' : s.policies.length === 0 ? 'nothing allowed (policies: [])' : s.policies.map(describePolicy).join('; ');
+      const pol =
+        s.policies === undefined
+          ? 'any request (as in 0.x)'
+          : s.policies.length === 0
+            ? 'nothing allowed (policies: [])'
+            : s.policies.map(describePolicy).join('; ');
       info(stderr, clean(`${s.name}: ${s.baseUrl} (${s.auth.type}), secret bound to ${s.origin}; policies: ${pol}`));
     }
     for (const n of plan.notes) info(stderr, clean(`${n.service}: note: ${n.note}`));
@@ -261,10 +329,18 @@ export class MigrateCommand extends JaneeCommand {
           else if (have && !this.force) clash.push(name);
         }
         if (inConfig.length) {
-          throw new JaneeError('CONFIG_DUPLICATE', `config.yaml already has services named ${inConfig.map((c) => `"${c}"`).join(', ')}; nothing was changed`, 'rename or `janee remove` them first');
+          throw new JaneeError(
+            'CONFIG_DUPLICATE',
+            `config.yaml already has services named ${inConfig.map((c) => `"${c}"`).join(', ')}; nothing was changed`,
+            'rename or `janee remove` them first',
+          );
         }
         if (clash.length) {
-          throw new JaneeError('VAULT_DUPLICATE', `the vault already holds different secrets named ${clash.map((c) => `"${c}"`).join(', ')}; nothing was changed`, 'pass --force to replace them, or `janee remove` them first');
+          throw new JaneeError(
+            'VAULT_DUPLICATE',
+            `the vault already holds different secrets named ${clash.map((c) => `"${c}"`).join(', ')}; nothing was changed`,
+            'pass --force to replace them, or `janee remove` them first',
+          );
         }
         for (const { name, entry } of entries) {
           const have = Object.hasOwn(data.entries, name) ? data.entries[name] : undefined;
@@ -281,13 +357,17 @@ export class MigrateCommand extends JaneeCommand {
   private async openOrCreate(file: string): Promise<UnlockedVault> {
     const stderr = this.context.stderr;
     if (await vaultExists(file)) {
-      using passphrase = secret((await getPassphrase(this.io, { fromStdin: this.passphraseStdin, prompt: 'vault passphrase: ' })).passphrase);
+      using passphrase = secret(
+        (await getPassphrase(this.io, { fromStdin: this.passphraseStdin, prompt: 'vault passphrase: ' })).passphrase,
+      );
       return await withProgress(stderr, 'unlocking vault', unlockVaultFile(file, passphrase.bytes));
     }
     const logN = parseWorkFactor(this.workFactor);
     if (logN < WARN_BELOW_LOG_N) warn(stderr, `work factor 2^${logN} is weak against passphrase guessing; use it for tests only`);
     info(stderr, `no vault yet: creating ${file}`);
-    using passphrase = secret((await getPassphrase(this.io, { fromStdin: this.passphraseStdin, confirm: true, prompt: 'new vault passphrase: ' })).passphrase);
+    using passphrase = secret(
+      (await getPassphrase(this.io, { fromStdin: this.passphraseStdin, confirm: true, prompt: 'new vault passphrase: ' })).passphrase,
+    );
     await withProgress(stderr, `creating vault (scrypt 2^${logN})`, createVaultFile(file, passphrase.bytes, logN));
     return await withProgress(stderr, 'unlocking vault', unlockVaultFile(file, passphrase.bytes));
   }
@@ -314,25 +394,41 @@ export class MigrateCommand extends JaneeCommand {
   private async offerKeyDeletion(dir: string, inPlace: boolean, plan: LegacyPlan): Promise<boolean> {
     const stderr = this.context.stderr;
     if (!plan.masterKeyIn) return false;
-    const file = plan.masterKeyIn === 'credentials.json' ? path.join(dir, 'credentials.json') : inPlace ? `${path.join(dir, 'config.yaml')}.0x` : path.join(dir, 'config.yaml');
+    const file =
+      plan.masterKeyIn === 'credentials.json'
+        ? path.join(dir, 'credentials.json')
+        : inPlace
+          ? `${path.join(dir, 'config.yaml')}.0x`
+          : path.join(dir, 'config.yaml');
     if (!(await exists(file))) return false;
-    const lost = plan.skipped.length ? ` The secrets of the skipped services (${plan.skipped.map((s) => s.name).join(', ')}) cannot be decrypted without it.` : '';
+    const lost = plan.skipped.length
+      ? ` The secrets of the skipped services (${plan.skipped.map((s) => s.name).join(', ')}) cannot be decrypted without it.`
+      : '';
     let yes = this.deleteOldKey;
     if (!yes) {
       const io = this.io;
       if (io.stdin.isTTY && io.stderr.isTTY) {
         stderr.write(`janee: the old plaintext master key is in ${file}.${lost} Delete it now? [y/N] `);
-        const answer = Buffer.from(await readStdinLine(io.stdin)).toString('utf8').trim().toLowerCase();
+        const answer = Buffer.from(await readStdinLine(io.stdin))
+          .toString('utf8')
+          .trim()
+          .toLowerCase();
         yes = answer === 'y' || answer === 'yes';
       }
     }
     if (!yes) {
-      const how = inPlace && plan.masterKeyIn === 'config.yaml' ? `rm ${file}` : `janee migrate --from ${dir} --delete-old-key, or remove the masterKey by hand`;
-      warn(stderr, `the old plaintext master key is still in ${file}: anyone who reads it can decrypt the 0.x secrets. Delete it when you are done (${how})`);
+      const how =
+        inPlace && plan.masterKeyIn === 'config.yaml'
+          ? `rm ${file}`
+          : `janee migrate --from ${dir} --delete-old-key, or remove the masterKey by hand`;
+      warn(
+        stderr,
+        `the old plaintext master key is still in ${file}: anyone who reads it can decrypt the 0.x secrets. Delete it when you are done (${how})`,
+      );
       return false;
     }
     await removeMasterKey(file);
-    info(stderr, `deleted the old master key from ${file}${lost ? ' (the skipped services\' secrets are now unreadable)' : ''}`);
+    info(stderr, `deleted the old master key from ${file}${lost ? " (the skipped services' secrets are now unreadable)" : ''}`);
     info(stderr, 'deleting a file does not guarantee the disk forgets it (SSDs, snapshots, backups): rotate the secrets if that matters');
     return true;
   }
@@ -376,7 +472,11 @@ async function readCredentials(file: string): Promise<unknown> {
     return JSON.parse(text) as unknown;
   } catch {
     // Never pass the SyntaxError on: it quotes the file.
-    throw new JaneeError('MIGRATE_BAD_LEGACY', `${file} is not valid JSON`, 'expected { "masterKey": "…", "secrets": { "<service>": { … } } }');
+    throw new JaneeError(
+      'MIGRATE_BAD_LEGACY',
+      `${file} is not valid JSON`,
+      'expected { "masterKey": "…", "secrets": { "<service>": { … } } }',
+    );
   }
 }
 

@@ -38,7 +38,8 @@ export class PasswdCommand extends JaneeCommand {
       const vault = await unlockWithPassphrase(this.io, file, { passphraseStdin: this.passphraseStdin, prompt: 'current passphrase: ' });
       using fileKey = secret(vault.fileKey);
       const logN = this.workFactor === undefined ? vault.header.logN : parseWorkFactor(this.workFactor);
-      if (logN < WARN_BELOW_LOG_N) warn(this.context.stderr, `work factor 2^${logN} is weak against passphrase guessing; use it for tests only`);
+      if (logN < WARN_BELOW_LOG_N)
+        warn(this.context.stderr, `work factor 2^${logN} is weak against passphrase guessing; use it for tests only`);
       const env = process.env;
       const { passphrase } = await getPassphrase(this.io, {
         env: { JANEE_PASSPHRASE_FILE: env.JANEE_NEW_PASSPHRASE_FILE, JANEE_PASSPHRASE: env.JANEE_NEW_PASSPHRASE },
@@ -49,7 +50,11 @@ export class PasswdCommand extends JaneeCommand {
       using newPassphrase = secret(passphrase);
       const weak = weakPassphraseWarning(newPassphrase.bytes);
       if (weak) warn(this.context.stderr, weak);
-      await withProgress(this.context.stderr, `re-wrapping the file key (scrypt 2^${logN})`, rewrapVault(file, fileKey.bytes, newPassphrase.bytes, logN));
+      await withProgress(
+        this.context.stderr,
+        `re-wrapping the file key (scrypt 2^${logN})`,
+        rewrapVault(file, fileKey.bytes, newPassphrase.bytes, logN),
+      );
     }
     info(this.context.stderr, 'passphrase changed');
     // The file key is unchanged, so an unlocked agent re-reads the file and stays unlocked.
@@ -70,7 +75,8 @@ export class RekeyCommand extends JaneeCommand {
   static override paths = [['rekey']];
   static override usage = Command.Usage({
     description: 'Encrypt the vault under a new random file key (same passphrase)',
-    details: 'Use it when an old copy of the vault and its passphrase may have leaked together, or after a key may have been exposed in memory.',
+    details:
+      'Use it when an old copy of the vault and its passphrase may have leaked together, or after a key may have been exposed in memory.',
   });
 
   passphraseStdin = passphraseStdinOption();
@@ -87,7 +93,9 @@ export class RekeyCommand extends JaneeCommand {
       // file still matches its key) that it holds the old key.
       const agent = await verifiedAgent(this.context.stderr, file, oldKey.bytes);
       try {
-        using fresh = secret(await withProgress(this.context.stderr, 'rekeying', rekeyVault(file, oldKey.bytes, pass.bytes, vault.header.logN)));
+        using fresh = secret(
+          await withProgress(this.context.stderr, 'rekeying', rekeyVault(file, oldKey.bytes, pass.bytes, vault.header.logN)),
+        );
         if (agent) {
           await tellAgent(this.context.stderr, async () => {
             const r = await agent.request('rekey', { ...sealKey(oldKey.bytes, fresh.bytes) }, { timeoutMs: 15_000 });

@@ -32,7 +32,10 @@ export class RemoveCommand extends JaneeCommand {
     if (!inConfig && !inVault) {
       throw new JaneeError('NOT_FOUND', `no service or secret named "${this.name}"`, 'see `janee list`');
     }
-    info(this.context.stderr, `removed ${this.name}${inVault ? '' : ' (it had no secret in the vault)'}${inConfig ? '' : ' (it was not in config.yaml)'}`);
+    info(
+      this.context.stderr,
+      `removed ${this.name}${inVault ? '' : ' (it had no secret in the vault)'}${inConfig ? '' : ' (it was not in config.yaml)'}`,
+    );
     if (this.json) this.outJson({ service: this.name, config: inConfig, vault: inVault });
     return 0;
   }

@@ -20,7 +20,10 @@ export class ServeCommand extends JaneeCommand {
 
   async run(): Promise<number> {
     if (this.io.stdin.isTTY === true) {
-      info(this.context.stderr, 'serve speaks MCP (JSON-RPC) on stdin/stdout: an MCP client starts it, see the client configs in README.md; Ctrl-C stops it');
+      info(
+        this.context.stderr,
+        'serve speaks MCP (JSON-RPC) on stdin/stdout: an MCP client starts it, see the client configs in README.md; Ctrl-C stops it',
+      );
     }
     let opened: Promise<Gate> | undefined;
     // Opened once the client has initialized. A failure (a broken config.yaml) reaches

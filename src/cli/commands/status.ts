@@ -40,7 +40,7 @@ export class StatusCommand extends JaneeCommand {
       vault,
       vaultExists: await vaultExists(vault),
       services: [...config.services.keys()],
-      state: (unlocked ? 'unlocked' : 'locked'),
+      state: unlocked ? 'unlocked' : 'locked',
       pid: agent?.pid ?? null,
       timeLeftSeconds: left === null || left === Infinity ? null : secs(left),
       idleSecondsLeft: secs(agent?.idleLeftMs),
@@ -65,12 +65,20 @@ export class StatusCommand extends JaneeCommand {
       problem,
     };
     if (status.rollback) {
-      warn(this.context.stderr, `the vault file on disk (generation ${status.rollback.onDisk}) is older than the agent's copy (generation ${status.rollback.inMemory}): it was replaced by an older copy. The agent keeps serving its newer copy and refuses changes; restore the newer file (e.g. ${vault}.bak), or accept the older one with \`janee vault accept-older\` then \`janee lock && janee unlock\``);
+      warn(
+        this.context.stderr,
+        `the vault file on disk (generation ${status.rollback.onDisk}) is older than the agent's copy (generation ${status.rollback.inMemory}): it was replaced by an older copy. The agent keeps serving its newer copy and refuses changes; restore the newer file (e.g. ${vault}.bak), or accept the older one with \`janee vault accept-older\` then \`janee lock && janee unlock\``,
+      );
     }
     if (problem) warn(this.context.stderr, clean(`${problem.message}${problem.hint ? ` (${problem.hint})` : ''}`));
     if (!agent) {
       for (const old of legacySocketPaths(vault)) {
-        warn(this.context.stderr, clean(`a socket from an older janee is at ${old}; this janee looks for the agent at ${socket}. Stop the old agent with \`JANEE_AGENT_SOCK=${old} janee lock\`, then run \`janee unlock\``));
+        warn(
+          this.context.stderr,
+          clean(
+            `a socket from an older janee is at ${old}; this janee looks for the agent at ${socket}. Stop the old agent with \`JANEE_AGENT_SOCK=${old} janee lock\`, then run \`janee unlock\``,
+          ),
+        );
       }
     }
     if (this.json) {
@@ -81,7 +89,9 @@ export class StatusCommand extends JaneeCommand {
     this.out(`config:   ${status.config}`);
     this.out(`services: ${status.services.length ? status.services.join(', ') : '(none)'}`);
     if (agent && unlocked) {
-      this.out(`state:    unlocked (agent pid ${agent.pid}; locks in ${formatDuration(left ?? 0)}: idle timeout in ${formatDuration(agent.idleLeftMs ?? 0)}, hard limit in ${formatDuration(agent.hardLeftMs ?? 0)})`);
+      this.out(
+        `state:    unlocked (agent pid ${agent.pid}; locks in ${formatDuration(left ?? 0)}: idle timeout in ${formatDuration(agent.idleLeftMs ?? 0)}, hard limit in ${formatDuration(agent.hardLeftMs ?? 0)})`,
+      );
     } else if (agent) {
       this.out(clean(`state:    locked (agent pid ${agent.pid} is running locked: ${agent.lockedReason ?? 'no key'})`));
     } else {

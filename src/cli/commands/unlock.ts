@@ -59,15 +59,20 @@ export class UnlockCommand extends JaneeCommand {
     ],
   });
 
-  ttl = Option.String('--ttl', { description: `Idle timeout: lock after this long without a call (default ${formatDuration(DEFAULT_TTL_MS)})` });
-  maxTtl = Option.String('--max-ttl', { description: `Hard limit: lock this long after unlocking, used or not (default ${formatDuration(DEFAULT_MAX_TTL_MS)})` });
+  ttl = Option.String('--ttl', {
+    description: `Idle timeout: lock after this long without a call (default ${formatDuration(DEFAULT_TTL_MS)})`,
+  });
+  maxTtl = Option.String('--max-ttl', {
+    description: `Hard limit: lock this long after unlocking, used or not (default ${formatDuration(DEFAULT_MAX_TTL_MS)})`,
+  });
   passphraseStdin = passphraseStdinOption();
   json = jsonOption();
 
   async run(): Promise<number> {
     const ttlMs = this.ttl === undefined ? DEFAULT_TTL_MS : parseTtlFlag(this.ttl, '--ttl');
     const maxTtlMs = this.maxTtl === undefined ? Math.max(DEFAULT_MAX_TTL_MS, ttlMs) : parseTtlFlag(this.maxTtl, '--max-ttl');
-    if (ttlMs > maxTtlMs) throw usageError(`--ttl (${this.ttl}) is longer than --max-ttl (${this.maxTtl})`, 'the idle timeout cannot exceed the hard limit');
+    if (ttlMs > maxTtlMs)
+      throw usageError(`--ttl (${this.ttl}) is longer than --max-ttl (${this.maxTtl})`, 'the idle timeout cannot exceed the hard limit');
     const stderr = this.context.stderr;
     const vaultFile = realVaultPath(await this.vaultFile());
     await readVaultFile(vaultFile); // no vault, or a damaged one: fail before anything starts
@@ -88,7 +93,11 @@ export class UnlockCommand extends JaneeCommand {
     } catch (e) {
       // Wrong passphrase (or a damaged vault): leave nothing behind.
       conn?.close();
-      if (spawned) await spawned.started.then(() => spawned?.stop(), () => spawned?.stop());
+      if (spawned)
+        await spawned.started.then(
+          () => spawned?.stop(),
+          () => spawned?.stop(),
+        );
       throw e;
     } finally {
       passphrase.fill(0);
@@ -98,7 +107,12 @@ export class UnlockCommand extends JaneeCommand {
     try {
       let r: HandKeyResult | undefined;
       for (let attempt = 0; r === undefined; attempt++) {
-        if (attempt >= 3) throw new JaneeError('AGENT_START', 'could not start the agent: another one kept taking its place', 'run `janee lock`, then `janee unlock` again');
+        if (attempt >= 3)
+          throw new JaneeError(
+            'AGENT_START',
+            'could not start the agent: another one kept taking its place',
+            'run `janee lock`, then `janee unlock` again',
+          );
         if (!conn && spawned) {
           const report = await spawned.started;
           if ('error' in report) throw errorFromBody(report.error);
@@ -121,9 +135,21 @@ export class UnlockCommand extends JaneeCommand {
       const ms = (x: number) => `${(x / 1000).toFixed(3)}s`;
       const timers = `idle timeout ${formatDuration(r.idleTtlMs)}, hard limit ${formatDuration(r.maxTtlMs)}`;
       if (r.already) info(stderr, `already unlocked (agent pid ${r.pid}); timers reset: ${timers}`);
-      else info(stderr, `vault unlocked in the agent (pid ${r.pid}, ${timers}; ready ${ms(performance.now() - t0)} after the passphrase, scrypt ${ms(scryptMs)})`);
+      else
+        info(
+          stderr,
+          `vault unlocked in the agent (pid ${r.pid}, ${timers}; ready ${ms(performance.now() - t0)} after the passphrase, scrypt ${ms(scryptMs)})`,
+        );
       info(stderr, `MCP clients running \`janee serve\` use it now (socket ${socketPath}); \`janee lock\` wipes it`);
-      if (this.json) this.outJson({ pid: r.pid, socket: socketPath, vault: vaultFile, idleTtlMs: r.idleTtlMs, maxTtlMs: r.maxTtlMs, already: r.already === true });
+      if (this.json)
+        this.outJson({
+          pid: r.pid,
+          socket: socketPath,
+          vault: vaultFile,
+          idleTtlMs: r.idleTtlMs,
+          maxTtlMs: r.maxTtlMs,
+          already: r.already === true,
+        });
       return 0;
     } finally {
       vault.fileKey.fill(0);
@@ -137,7 +163,13 @@ export class UnlockCommand extends JaneeCommand {
    * timers (nothing secret is sent). Otherwise (locked, or no proof) stop it and
    * return undefined so a new one is started; AGENT_WONT_STOP if it stays.
    */
-  private async useRunning(conn: AgentConnection, fileKey: Uint8Array, socketPath: string, ttlMs: number, maxTtlMs: number): Promise<HandKeyResult | undefined> {
+  private async useRunning(
+    conn: AgentConnection,
+    fileKey: Uint8Array,
+    socketPath: string,
+    ttlMs: number,
+    maxTtlMs: number,
+  ): Promise<HandKeyResult | undefined> {
     const stderr = this.context.stderr;
     try {
       if (conn.hello.state !== 'unlocked') conn.hello = { ...conn.hello, state: await settledState(conn) };
@@ -164,7 +196,13 @@ export class UnlockCommand extends JaneeCommand {
 
   private spawn(vaultFile: string, socketPath: string): SpawnedAgent {
     // The agent resolves config and home the way this command did, whatever its cwd.
-    const env = { ...process.env, JANEE_HOME: janeeHome(), JANEE_CONFIG: configPath(), JANEE_VAULT: vaultFile, JANEE_AGENT_SOCK: socketPath };
+    const env = {
+      ...process.env,
+      JANEE_HOME: janeeHome(),
+      JANEE_CONFIG: configPath(),
+      JANEE_VAULT: vaultFile,
+      JANEE_AGENT_SOCK: socketPath,
+    };
     return spawnAgent({ entry: agentEntry(), vaultFile, socketPath, env });
   }
 }

@@ -27,7 +27,10 @@ import { info, warn, withProgress } from '../io.js';
 import { findPassphrase, getPassphrase } from '../passphrase.js';
 
 export class VaultDiffTextCommand extends JaneeCommand {
-  static override paths = [['vault', 'diff-text'], ['vault', 'diff']];
+  static override paths = [
+    ['vault', 'diff-text'],
+    ['vault', 'diff'],
+  ];
   static override usage = Command.Usage({
     category: 'Dotfiles',
     description: 'Print a vault file as text for `git diff` (names, origins, times, keyed fingerprints; never a value)',
@@ -83,7 +86,10 @@ export class VaultMergeCommand extends JaneeCommand {
       try {
         return await fs.readFile(file);
       } catch (e) {
-        throw new JaneeError('MERGE_UNREADABLE', `cannot read the ${what} version ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+        throw new JaneeError(
+          'MERGE_UNREADABLE',
+          `cannot read the ${what} version ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+        );
       }
     };
     const where = this.pathname ? ` in ${this.pathname}` : '';
@@ -111,11 +117,19 @@ export class VaultMergeCommand extends JaneeCommand {
       await atomicWrite(this.ours, result.bytes, { backup: false });
       if (result.headerNote) warn(this.context.stderr, result.headerNote);
       const changed = result.changes.map((c) => `${c.name} (${c.resolution})`).join(', ');
-      info(this.context.stderr, `vault merged${where}: ${result.entries} entr${result.entries === 1 ? 'y' : 'ies'}${changed ? `; ${changed}` : ''}`);
+      info(
+        this.context.stderr,
+        `vault merged${where}: ${result.entries} entr${result.entries === 1 ? 'y' : 'ies'}${changed ? `; ${changed}` : ''}`,
+      );
       return 0;
     } catch (e) {
       if (e instanceof JaneeError && where) {
-        throw new JaneeError(e.code, `${e.message}${e.code === 'VAULT_MERGE_CONFLICT' ? where : ''}`, e.hint?.replaceAll('<vault>', this.pathname ?? '<vault>'), e.exitCode);
+        throw new JaneeError(
+          e.code,
+          `${e.message}${e.code === 'VAULT_MERGE_CONFLICT' ? where : ''}`,
+          e.hint?.replaceAll('<vault>', this.pathname ?? '<vault>'),
+          e.exitCode,
+        );
       }
       throw e;
     }
@@ -137,7 +151,9 @@ async function refuseHistoricalCopy(theirs: Uint8Array, pathname: string | undef
   const run = promisify(execFile);
   let history: string;
   try {
-    const { stdout } = await run('git', ['log', '--format=', '--raw', '--no-abbrev', '--no-renames', 'HEAD', '--', pathname], { maxBuffer: 64 * 1024 * 1024 });
+    const { stdout } = await run('git', ['log', '--format=', '--raw', '--no-abbrev', '--no-renames', 'HEAD', '--', pathname], {
+      maxBuffer: 64 * 1024 * 1024,
+    });
     history = stdout;
   } catch {
     return; // not in a git repository, or no HEAD yet: nothing to compare with
@@ -186,11 +202,17 @@ export class VaultAcceptOlderCommand extends JaneeCommand {
     const r = await withProgress(this.context.stderr, 'unlocking vault', acceptOlderVault(file, passphrase.bytes));
     const stderr = this.context.stderr;
     if (!r.changed) {
-      info(stderr, `nothing to accept: ${file} (generation ${r.generation}) is not older than what was seen here${r.before ? ` (generation ${r.before.generation})` : ''}`);
+      info(
+        stderr,
+        `nothing to accept: ${file} (generation ${r.generation}) is not older than what was seen here${r.before ? ` (generation ${r.before.generation})` : ''}`,
+      );
       return 0;
     }
     const b = r.before as NonNullable<typeof r.before>;
-    warn(stderr, `accepted ${file} at generation ${r.generation}, older than generation ${b.generation} seen here on ${when(b.at)}: secrets removed or rebound since are back`);
+    warn(
+      stderr,
+      `accepted ${file} at generation ${r.generation}, older than generation ${b.generation} seen here on ${when(b.at)}: secrets removed or rebound since are back`,
+    );
     info(stderr, 'an unlocked agent keeps its copy until `janee lock` and `janee unlock`');
     return 0;
   }
