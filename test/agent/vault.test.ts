@@ -57,6 +57,16 @@ async function listJson(
   return JSON.parse(r.stdout) as { services: { name: string; secret: boolean | null; origins: string[] }[]; vault: string };
 }
 
+/** Polls `get` until `done` holds (or 5 s pass) and returns the last value. */
+async function settled<T>(get: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
+  const until = Date.now() + 5_000;
+  for (;;) {
+    const v = await get();
+    if (done(v) || Date.now() > until) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 describe.concurrent('vault changes while unlocked', { timeout: 120_000 }, () => {
   it('add, list and remove go through the agent with no passphrase anywhere', async () => {
     const env = await agentHome();
@@ -174,7 +184,10 @@ describe.concurrent('vault changes while unlocked', { timeout: 120_000 }, () => 
     await fsp.writeFile(vaultOf(env), older); // an old backup, or a bad merge, lands on disk
     // still serves the newer copy, including the entry the old file lacks
     expect(await call(env, 'newer')).toEqual({ ok: true, status: 200 });
-    const st = await runJanee(['status', '--json'], { env: bare });
+    const st = await settled(
+      () => runJanee(['status', '--json'], { env: bare }),
+      (r) => (JSON.parse(r.stdout) as { rollback: unknown }).rollback !== null,
+    );
     const s = JSON.parse(st.stdout) as { state: string; rollback: { onDisk: number; inMemory: number } | null };
     expect(s.state).toBe('unlocked');
     expect(s.rollback).toEqual({ onDisk: 1, inMemory: 2 });
@@ -193,7 +206,15 @@ describe.concurrent('vault changes while unlocked', { timeout: 120_000 }, () => 
 
     // Resolved by restoring the newer file: writes work again.
     await fsp.writeFile(vaultOf(env), newer);
-    expect((await status(env)).rollback).toBeNull();
+    // The agent re-reads a changed file within its check interval (250 ms): poll, don't race it.
+    expect(
+      (
+        await settled(
+          () => status(env),
+          (st) => st.rollback === null,
+        )
+      ).rollback,
+    ).toBeNull();
     expect((await addService(bare, 'third', up.url, 'sk_third_0123456789')).code).toBe(0);
 
     // Or by accepting the older file: lock, put it back, accept it with the passphrase, unlock.
