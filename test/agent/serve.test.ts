@@ -120,7 +120,12 @@ describe.concurrent('serve with the agent', { timeout: 120_000 }, () => {
     const add = await addService(noPass(env), 'svc2', up.url, 'sk_second_key_abcdef012345');
     expect(add.code, add.stderr).toBe(0);
     expect(add.stderr).toMatch(/through the agent/);
-    const r = await s.execute({ service: 'svc2', method: 'GET', path: '/echo' });
+    // The agent notices the new config.yaml within its check interval (250 ms).
+    let r = await s.execute({ service: 'svc2', method: 'GET', path: '/echo' });
+    for (const until = Date.now() + 5_000; r.isError && Date.now() < until;) {
+      await new Promise((ok) => setTimeout(ok, 100));
+      r = await s.execute({ service: 'svc2', method: 'GET', path: '/echo' });
+    }
     expect(r.isError, textOf(r)).toBeFalsy();
     expect(up.requests.some((q) => q.headers.authorization === 'Bearer sk_second_key_abcdef012345')).toBe(true);
     await s.close();
