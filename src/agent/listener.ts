@@ -205,31 +205,12 @@ export class Listener {
     try {
       msg = JSON.parse(line);
     } catch {
-      this.#send(
-        conn,
-        errorResponse(
-          null,
-          new JaneeError(
-            'AGENT_PROTOCOL',
-            'request is not a JSON line',
-            `send one JSON object per line: {"v":${PROTOCOL_VERSION},"id":1,"op":"hello"}`,
-          ),
-        ),
-      );
-      return false;
+      msg = undefined;
     }
     if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
-      this.#send(
-        conn,
-        errorResponse(
-          null,
-          new JaneeError(
-            'AGENT_PROTOCOL',
-            'request is not a JSON object',
-            `send one JSON object per line: {"v":${PROTOCOL_VERSION},"id":1,"op":"hello"}`,
-          ),
-        ),
-      );
+      const what = msg === undefined ? 'a JSON line' : 'a JSON object';
+      const hint = `send one JSON object per line: {"v":${PROTOCOL_VERSION},"id":1,"op":"hello"}`;
+      this.#send(conn, errorResponse(null, new JaneeError('AGENT_PROTOCOL', `request is not ${what}`, hint)));
       return false;
     }
     const req = msg as Partial<Request>;

@@ -29,7 +29,8 @@ const METHOD_TOKEN = /^(\*|GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS)$/;
 /** Keys that mean "a secret is written right here". */
 /** Top-level keys of Janee 0.x configs. */
 const LEGACY_TOP_LEVEL = new Set(['capabilities', 'masterKey', 'server', 'llm']);
-const INLINE_SECRET_KEYS = new Set([
+/** Keys that mean "a secret is written here" in a service or its auth block (janee migrate moves them). */
+export const INLINE_SECRET_KEYS: ReadonlySet<string> = new Set([
   'key',
   'token',
   'value',

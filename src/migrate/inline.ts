@@ -3,25 +3,11 @@
  * as older examples show): find them, and take them out of the YAML document through
  * its own API so every comment and the key order stay as the user wrote them.
  */
-import type { ParsedConfigFile } from '../config/load.js';
+import { INLINE_SECRET_KEYS, type ParsedConfigFile } from '../config/load.js';
 import { JaneeError } from '../errors.js';
 import { AUTH_TYPES, type AuthType } from '../config/types.js';
 import { parseBaseUrl } from '../config/url.js';
 import { isValidFieldValue } from '../vault/payload.js';
-
-/** The keys config validation refuses as "a secret is written here" (src/config/load.ts). */
-export const INLINE_SECRET_KEYS = new Set([
-  'key',
-  'token',
-  'value',
-  'secret',
-  'password',
-  'apikey',
-  'api_key',
-  'apiKey',
-  'credential',
-  'credentials',
-]);
 
 interface InlineMove {
   service: string;
