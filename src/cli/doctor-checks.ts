@@ -347,6 +347,14 @@ async function auditCheck(dir: string, env: NodeJS.ProcessEnv): Promise<Check> {
 async function gitCheck(vaultFile: string): Promise<Check> {
   const name = 'git drivers';
   const dir = path.dirname(vaultFile);
+  // git cannot start in a directory that does not exist (that error would read as "git is missing").
+  if (
+    !(await fs.stat(dir).then(
+      (st) => st.isDirectory(),
+      () => false,
+    ))
+  )
+    return skipped(name, `${dir} does not exist`);
   try {
     const top = await git(['rev-parse', '--show-toplevel'], dir).catch((e: unknown) => {
       if (e instanceof JaneeError && e.code === 'GIT_MISSING') return undefined;

@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addService, agentHome, killAllAgents, noPass, unlock, vaultOf, type AgentEnv } from '../agent/helpers.js';
@@ -332,5 +333,13 @@ describe.concurrent('janee doctor', { timeout: 180_000 }, () => {
       fix: expect.stringContaining('janee logs verify') as string,
     });
     expect(check(j, 'kill switch')[0]?.status).toBe('warning');
+  });
+
+  it('a JANEE_HOME that does not exist: the vault is the problem, git is not called missing', async ({ expect }) => {
+    const home = path.join(await fs.mkdtemp(path.join(tmpdir(), 'janee-doctor-none-')), 'nope');
+    const { r, j } = await doctor(withEnv(noPass(await homeWithServices()), { JANEE_HOME: home }));
+    expect(r.code).toBe(1);
+    expect(check(j, 'vault')[0]?.status).toBe('problem');
+    expect(check(j, 'git drivers')[0]).toMatchObject({ status: 'skipped', message: expect.stringContaining('does not exist') as string });
   });
 });
