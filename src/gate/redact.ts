@@ -84,9 +84,14 @@ const BASE = 0x01000193;
 const FILTER_BITS = 21;
 const slot = (h: number): number => Math.imul(h, 0x9e3779b1) >>> (32 - FILTER_BITS);
 
+// Matching ignores ASCII case: an upstream that upper-cases what it echoes ("INVALID KEY
+// SK_LIVE_…") must not leak the key. Folding keeps lengths, so positions map as they are.
+const fold = (c: number): number => (c >= 65 && c <= 90 ? c | 32 : c);
+const foldAscii = (s: string): string => s.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) | 32));
+
 function hashOf(s: string, at: number): number {
   let h = 0;
-  for (let k = 0; k < GRAM; k++) h = (Math.imul(h, BASE) + s.charCodeAt(at + k)) | 0;
+  for (let k = 0; k < GRAM; k++) h = (Math.imul(h, BASE) + fold(s.charCodeAt(at + k))) | 0;
   return h;
 }
 
@@ -110,9 +115,10 @@ class Scanner {
         if (src !== '' && !this.#shortLabel.has(src)) this.#shortLabel.set(src, svc);
         continue;
       }
-      const idx = this.#sources.push([src, svc]) - 1;
-      for (let i = 0; i + GRAM <= src.length; i++) {
-        const g = src.slice(i, i + GRAM);
+      const folded = foldAscii(src);
+      const idx = this.#sources.push([folded, svc]) - 1;
+      for (let i = 0; i + GRAM <= folded.length; i++) {
+        const g = folded.slice(i, i + GRAM);
         const at = this.#grams.get(g);
         if (at === undefined) {
           this.#grams.set(g, [idx, i]);
@@ -146,15 +152,15 @@ class Scanner {
     for (let p = 0; p + GRAM <= n; p += STRIDE) {
       const b = slot(hashOf(s, p));
       if ((filter[b >>> 5]! & (1 << (b & 31))) === 0) continue;
-      const at = this.#grams.get(s.slice(p, p + GRAM));
+      const at = this.#grams.get(foldAscii(s.slice(p, p + GRAM)));
       if (at === undefined) continue;
       for (let k = 0; k < at.length; k += 2) {
         const [src, svc] = this.#sources[at[k]!]!;
         const off = at[k + 1]!;
         let left = 0;
-        while (left < off && left < p && s.charCodeAt(p - left - 1) === src.charCodeAt(off - left - 1)) left++;
+        while (left < off && left < p && fold(s.charCodeAt(p - left - 1)) === src.charCodeAt(off - left - 1)) left++;
         let right = GRAM;
-        while (off + right < src.length && p + right < n && s.charCodeAt(p + right) === src.charCodeAt(off + right)) right++;
+        while (off + right < src.length && p + right < n && fold(s.charCodeAt(p + right)) === src.charCodeAt(off + right)) right++;
         if (left + right >= NGRAM) push(p - left, p + right, svc, left + right);
       }
     }

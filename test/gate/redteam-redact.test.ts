@@ -55,6 +55,13 @@ beforeAll(async () => {
     res.end(JSON.stringify({ data: [], next: cursor }));
   });
 
+  up.route('/shout', (req, res) => {
+    // An error page that shouts what it got (upper case) and a log line that whispers it (lower case).
+    const auth = String(req.headers.authorization ?? '');
+    res.writeHead(401, { 'content-type': 'text/plain' });
+    res.end(`INVALID CREDENTIALS: ${auth.toUpperCase()}\nlog: ${auth.toLowerCase()}\n`);
+  });
+
   up.route('/gz', (req, res) => {
     // An export endpoint: gzip without content-encoding, the request echoed after padding
     // the agent chose (level 0 here so the cut lands where the test wants; random
@@ -155,5 +162,16 @@ describe('red team: a compressed body cut at the size cap', () => {
     // The plain-text path drops a fixed tail: no prefix of a key at the cut, of any length
     // (a run of 4+ random hex characters does not turn up by chance in the agent's view).
     expect(longest.length, longest).toBeLessThan(4);
+  });
+});
+
+describe('red team: the key echoed in another case', () => {
+  it('upper- and lower-cased echoes of a key are redacted (ASCII case is ignored when matching)', async () => {
+    const r = await gate.execute({ service: 'g', method: 'GET', path: '/shout' }, CALLER);
+    expect(r.status).toBe(401);
+    expect(r.body).toContain('[REDACTED:g]');
+    for (const form of [GZ_KEY, GZ_KEY.toUpperCase(), GZ_KEY.toLowerCase()]) {
+      for (let i = 0; i + NGRAM <= form.length; i++) expect(r.body).not.toContain(form.slice(i, i + NGRAM));
+    }
   });
 });
