@@ -87,6 +87,11 @@ const ENTITIES: Record<string, number> = {
   rcub: 125,
   rbrace: 125,
   nbsp: 160,
+  shy: 0xad,
+  ZeroWidthSpace: 0x200b,
+  zwnj: 0x200c,
+  zwj: 0x200d,
+  NoBreak: 0x2060,
   Tab: 9,
   NewLine: 10,
 };
@@ -107,13 +112,16 @@ const SIMPLE_ESCAPES: Record<number, number> = {
 
 // A cheap test for "nothing here to decode": most bodies skip the pass entirely.
 
-const TRIGGER = /[\\&%=\r\n\u0000]/;
+const TRIGGER = /[\\&%=\r\n\u0000\u00ad\u200b-\u200d\u2060\ufeff]/;
 
 /**
  * Dropped from the view, raw or decoded: line ends (so wrapped base64 reads as
- * one run) and NUL (so ASCII in UTF-16/32 that nobody declared reads as ASCII).
+ * one run), NUL (so ASCII in UTF-16/32 that nobody declared reads as ASCII), and
+ * the characters that display as nothing (soft hyphen, zero-width space, joiners,
+ * word joiner, BOM), which an upstream may put between the characters of a key.
  */
-const dropped = (c: number): boolean => c === 10 || c === 13 || c === 0;
+const dropped = (c: number): boolean =>
+  c === 10 || c === 13 || c === 0 || c === 0xad || (c >= 0x200b && c <= 0x200d) || c === 0x2060 || c === 0xfeff;
 
 function hexVal(c: number): number {
   if (c >= 48 && c <= 57) return c - 48;

@@ -62,6 +62,14 @@ beforeAll(async () => {
     res.end(`INVALID CREDENTIALS: ${auth.toUpperCase()}\nlog: ${auth.toLowerCase()}\n`);
   });
 
+  up.route('/invisible', (req, res) => {
+    // The key with characters that display as nothing between its characters.
+    const key = String(req.headers.authorization ?? '').replace(/^Bearer /, '');
+    const sep = new URL(req.url ?? '/', 'http://x').searchParams.get('sep') ?? '';
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end(`<p>your key: ${[...key].join(sep)}</p>`);
+  });
+
   up.route('/gz', (req, res) => {
     // An export endpoint: gzip without content-encoding, the request echoed after padding
     // the agent chose (level 0 here so the cut lands where the test wants; random
@@ -173,5 +181,21 @@ describe('red team: the key echoed in another case', () => {
     for (const form of [GZ_KEY, GZ_KEY.toUpperCase(), GZ_KEY.toLowerCase()]) {
       for (let i = 0; i + NGRAM <= form.length; i++) expect(r.body).not.toContain(form.slice(i, i + NGRAM));
     }
+  });
+});
+
+describe('red team: the key with invisible characters between its characters', () => {
+  it.each([
+    ['zero-width space', '\u200b'],
+    ['zero-width joiner', '\u200d'],
+    ['soft hyphen', '\u00ad'],
+    ['&shy;', '&shy;'],
+    ['&#8203;', '&#8203;'],
+    ['word joiner', '\u2060'],
+  ])('%s between the characters is redacted', async (_name, sep) => {
+    const r = await gate.execute({ service: 'g', method: 'GET', path: `/invisible?sep=${encodeURIComponent(sep)}` }, CALLER);
+    expect(r.body).toContain('[REDACTED:g]');
+    const visible = r.body.replace(/[\u00ad\u200b-\u200d\u2060\ufeff]|&shy;|&#8203;/g, '');
+    for (let i = 0; i + NGRAM <= GZ_KEY.length; i++) expect(visible).not.toContain(GZ_KEY.slice(i, i + NGRAM));
   });
 });
