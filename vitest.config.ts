@@ -29,6 +29,10 @@ export default defineConfig({
     setupFiles: ['test/helpers/isolate.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // In CI only, a failed test runs once more: the integration suites race real agents,
+    // servers and timers on a shared 2-core machine. A test that fails twice fails the run,
+    // and vitest reports every retried test, so flakiness stays visible.
+    retry: process.env.CI ? 1 : 0,
     // Integration tests spawn the built CLI and real servers.
     pool: 'forks',
     // vitest's default is one worker per core less one: a single worker on two cores,
