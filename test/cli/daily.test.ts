@@ -203,7 +203,7 @@ describe('usage errors and help', () => {
     expect(errorLines(r.stderr).error).toBe('janee: error: missing positional argument <url> for `janee bind`');
     r = await janee(['explain', 'stripe']);
     expect(errorLines(r.stderr).error).toBe('janee: error: missing positional arguments <method> and <path> for `janee explain`');
-    r = await janee(['remove', 'stripe', 'sk_live_SECRETVALUE']);
+    r = await janee(['remove', 'stripe', 'sk_test_SECRETVALUE']);
     expect(r.code).toBe(2);
     expect(errorLines(r.stderr).error).toBe('janee: error: one argument too many for `janee remove` (the 2nd; it takes <name>)');
     expect(r.stderr).not.toContain('SECRETVALUE');
