@@ -14,15 +14,13 @@ import * as path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalGate } from '../../src/gate/gate.js';
-import { VaultSecrets } from '../../src/gate/secrets.js';
 import type { Caller, ExecuteResult } from '../../src/gate/types.js';
 import { NGRAM } from '../../src/gate/redact.js';
-import { createVaultFile, unlockVaultFile, updateVault } from '../../src/vault/store.js';
 import { findForms, secretForms } from '../helpers/mcp.js';
+import { gateWithVault } from '../helpers/gate.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
 const CALLER: Caller = { agent: 'redact-leaks-test', agentSource: 'flag' };
-const PASSPHRASE = new TextEncoder().encode('redact leaks test');
 const hex = (n: number): string => randomBytes(n).toString('hex');
 // Characters every serializer treats differently: + / = (base64 keys), < > & (Go's escapes).
 const TOKEN = `tk_${hex(10)}+/<>&=${hex(10)}Zq`;
@@ -151,24 +149,11 @@ beforeAll(async () => {
     send(res, 'application/json', JSON.stringify({ error: `invalid api key ${c.slice(0, -4)}****` }));
   });
 
-  const home = path.join(dir, 'home');
-  await fs.mkdir(home, { mode: 0o700 });
-  const configFile = path.join(home, 'config.yaml');
-  const services = { svc: { baseUrl: up.url, auth: { type: 'bearer' } }, mixed: { baseUrl: up.url, auth: { type: 'bearer' } } };
-  await fs.writeFile(configFile, `${JSON.stringify({ services }, null, 2)}\n`);
-  const vaultFile = path.join(home, 'vault.janee');
-  await createVaultFile(vaultFile, PASSPHRASE, 10);
-  const unlocked = await unlockVaultFile(vaultFile, PASSPHRASE);
-  const now = new Date().toISOString();
-  const { vault } = await updateVault(vaultFile, unlocked.fileKey, (data) => {
-    data.entries.svc = { fields: { token: TOKEN }, origins: [new URL(up.url).origin], created: now, updated: now };
-    data.entries.mixed = { fields: { token: MIXED }, origins: [new URL(up.url).origin], created: now, updated: now };
-  });
-  gate = new LocalGate({
-    configFile,
-    auditDir: path.join(home, 'audit'),
-    killswitchFile: path.join(home, 'killswitch'),
-    secrets: new VaultSecrets(vaultFile, unlocked.fileKey, vault.data),
+  gate = await gateWithVault({
+    home: path.join(dir, 'home'),
+    services: { svc: { baseUrl: up.url, auth: { type: 'bearer' } }, mixed: { baseUrl: up.url, auth: { type: 'bearer' } } },
+    secrets: { svc: TOKEN, mixed: MIXED },
+    origin: up.url,
   });
 });
 

@@ -17,14 +17,12 @@ import * as path from 'node:path';
 import { constants as zc, gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalGate } from '../../src/gate/gate.js';
-import { VaultSecrets } from '../../src/gate/secrets.js';
 import { NGRAM } from '../../src/gate/redact.js';
 import type { Caller, ExecuteResult } from '../../src/gate/types.js';
-import { createVaultFile, unlockVaultFile, updateVault } from '../../src/vault/store.js';
+import { gateWithVault } from '../helpers/gate.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
 const CALLER: Caller = { agent: 'redteam-redact', agentSource: 'flag' };
-const PASSPHRASE = new TextEncoder().encode('redteam redact test');
 // A base64-alphabet key (as many providers issue), so its escaped forms differ from it every few characters.
 // Plain random hex: every run of its characters in the agent's view is the key's.
 const GZ_KEY = randomBytes(20).toString('hex');
@@ -79,27 +77,14 @@ beforeAll(async () => {
     res.end(gzipSync(`${'x'.repeat(pad)}authorization: ${req.headers.authorization}\n${'y'.repeat(2000)}`, { level: 0 }));
   });
 
-  const home = path.join(dir, 'home');
-  await fs.mkdir(home, { mode: 0o700 });
-  const configFile = path.join(home, 'config.yaml');
-  const services = {
-    q: { baseUrl: up.url, auth: { type: 'query', param: 'api_key' } },
-    g: { baseUrl: up.url, auth: { type: 'bearer' }, maxResponseBytes: GZ_CAP },
-  };
-  await fs.writeFile(configFile, `${JSON.stringify({ services }, null, 2)}\n`);
-  const vaultFile = path.join(home, 'vault.janee');
-  await createVaultFile(vaultFile, PASSPHRASE, 10);
-  const unlocked = await unlockVaultFile(vaultFile, PASSPHRASE);
-  const now = new Date().toISOString();
-  const { vault } = await updateVault(vaultFile, unlocked.fileKey, (data) => {
-    data.entries.q = { fields: { token: KEY }, origins: [new URL(up.url).origin], created: now, updated: now };
-    data.entries.g = { fields: { token: GZ_KEY }, origins: [new URL(up.url).origin], created: now, updated: now };
-  });
-  gate = new LocalGate({
-    configFile,
-    auditDir: path.join(home, 'audit'),
-    killswitchFile: path.join(home, 'killswitch'),
-    secrets: new VaultSecrets(vaultFile, unlocked.fileKey, vault.data),
+  gate = await gateWithVault({
+    home: path.join(dir, 'home'),
+    services: {
+      q: { baseUrl: up.url, auth: { type: 'query', param: 'api_key' } },
+      g: { baseUrl: up.url, auth: { type: 'bearer' }, maxResponseBytes: GZ_CAP },
+    },
+    secrets: { q: KEY, g: GZ_KEY },
+    origin: up.url,
   });
 });
 
