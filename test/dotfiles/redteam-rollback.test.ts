@@ -19,12 +19,11 @@
  * branch has moved past; or `janee remove` leaves a tombstone in the payload.
  * Fixed: the driver refuses an incoming blob that this branch already had.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baseEnv, FAST, PASSPHRASE, runJanee, withEnv } from '../helpers/cli.js';
+import { FAST } from '../helpers/cli.js';
+import { git, gitWorld, janee, must, ok, type Machine as Clone } from '../helpers/git.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
 let root: string;
@@ -32,58 +31,14 @@ let up: Upstream;
 const SECRET = 'sk_live_revoked_c0ffee00deadbeef11';
 const KEEP = 'sk_live_kept_99aa88bb77cc66dd55';
 
-interface Clone {
-  dir: string;
-  env: NodeJS.ProcessEnv;
-}
-function machine(name: string, extra: Record<string, string> = {}): Clone {
-  const dir = path.join(root, name);
-  return {
-    dir,
-    env: withEnv(baseEnv(), {
-      HOME: path.join(root, `home-${name}`),
-      XDG_STATE_HOME: undefined,
-      XDG_RUNTIME_DIR: path.join(root, `run-${name}`),
-      GIT_CONFIG_NOSYSTEM: '1',
-      GIT_CONFIG_GLOBAL: path.join(root, 'gitconfig'),
-      GIT_TERMINAL_PROMPT: '0',
-      JANEE_HOME: path.join(dir, 'janee'),
-      JANEE_PASSPHRASE: PASSPHRASE,
-      ...extra,
-    }),
-  };
-}
+let machine: (name: string, extra?: Record<string, string>) => Clone;
 const A = () => machine('a');
 const X = () => machine('x', { JANEE_PASSPHRASE: '' });
 
-function git(c: Clone, args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync('git', args, { cwd: c.dir, env: c.env, encoding: 'utf8', timeout: 60_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
-function ok(c: Clone, args: string[]): string {
-  const r = git(c, args);
-  expect(r.code, `git ${args.join(' ')}\n${r.err}`).toBe(0);
-  return r.out.trim();
-}
-async function must(c: Clone, args: string[], input?: string) {
-  const r = await runJanee(args, { env: c.env, cwd: c.dir, ...(input === undefined ? {} : { input }), timeoutMs: 30_000 });
-  expect(r.code, `janee ${args.join(' ')}\n${r.stderr}`).toBe(0);
-  return r;
-}
-
 beforeAll(async () => {
   up = await startUpstream();
-  root = await fs.realpath(await fs.mkdtemp(path.join(tmpdir(), 'janee-redteam-rollback-')));
-  await fs.writeFile(
-    path.join(root, 'gitconfig'),
-    '[user]\n\tname = Test\n\temail = test@example.com\n[init]\n\tdefaultBranch = main\n[pull]\n\trebase = false\n',
-  );
-  for (const m of ['a', 'x']) {
-    await fs.mkdir(path.join(root, `home-${m}`));
-    await fs.mkdir(path.join(root, `run-${m}`), { mode: 0o700 });
-  }
+  ({ root, machine } = await gitWorld('janee-redteam-rollback-', ['a', 'x']));
   const top: Clone = { dir: root, env: A().env };
-  ok(top, ['init', '-q', '--bare', 'origin.git']);
   ok(top, ['clone', '-q', 'origin.git', 'a']);
 }, 60_000);
 
@@ -119,7 +74,7 @@ describe('red team: an old vault pushed with a forged merge base', { timeout: 12
 
     // The victim pulls as usual; the merge driver runs with base = `before`.
     const pull = git(a, ['pull', '-q', '--no-edit', 'origin', 'main']);
-    const list = await runJanee(['list'], { env: a.env, cwd: a.dir });
+    const list = await janee(a, ['list']);
     // Either the pull is refused, or the merged vault does not hold the removed secret.
     expect(
       pull.code === 0 && list.code === 0 && list.stdout.includes('revoked'),

@@ -11,13 +11,12 @@
  *   diff of old versions (which must neither refuse nor remember history) keep working.
  * Each machine has its own HOME, so its own state directory (~/.local/state/janee).
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baseEnv, errorLines, FAST, PASSPHRASE, runJanee, withEnv } from '../helpers/cli.js';
+import { errorLines, FAST, withEnv } from '../helpers/cli.js';
 import { closeAllServes, startServe, textOf } from '../helpers/mcp.js';
+import { git, gitWorld, janee, must, ok, type Machine as Clone } from '../helpers/git.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
 let root: string;
@@ -25,50 +24,11 @@ let up: Upstream;
 const SECRET = 'sk_live_revoked_7f3e2d1c0b9a8877';
 const KEEP = 'sk_live_kept_1a2b3c4d5e6f7788';
 
-interface Clone {
-  dir: string;
-  env: NodeJS.ProcessEnv;
-}
-
-function machine(name: string, extra: Record<string, string> = {}): Clone {
-  const dir = path.join(root, name);
-  return {
-    dir,
-    env: withEnv(baseEnv(), {
-      HOME: path.join(root, `home-${name}`),
-      XDG_STATE_HOME: undefined,
-      XDG_RUNTIME_DIR: path.join(root, `run-${name}`),
-      GIT_CONFIG_NOSYSTEM: '1',
-      GIT_CONFIG_GLOBAL: path.join(root, 'gitconfig'),
-      GIT_TERMINAL_PROMPT: '0',
-      JANEE_HOME: path.join(dir, 'janee'),
-      JANEE_PASSPHRASE: PASSPHRASE,
-      ...extra,
-    }),
-  };
-}
+let machine: (name: string, extra?: Record<string, string>) => Clone;
 const A = () => machine('a');
 const B = () => machine('b');
 /** The attacker: can push to the repository, has no passphrase and no janee state. */
 const X = () => machine('x', { JANEE_PASSPHRASE: '' });
-
-function git(c: Clone, args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync('git', args, { cwd: c.dir, env: c.env, encoding: 'utf8', timeout: 60_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
-function ok(c: Clone, args: string[]): string {
-  const r = git(c, args);
-  expect(r.code, `git ${args.join(' ')}\n${r.err}`).toBe(0);
-  return r.out;
-}
-function janee(c: Clone, args: string[], input?: string) {
-  return runJanee(args, { env: c.env, cwd: c.dir, ...(input === undefined ? {} : { input }), timeoutMs: 30_000 });
-}
-async function must(c: Clone, args: string[], input?: string) {
-  const r = await janee(c, args, input);
-  expect(r.code, `janee ${args.join(' ')}\n${r.stderr}`).toBe(0);
-  return r;
-}
 const vaultIn = (c: Clone) => path.join(c.dir, 'janee', 'vault.janee');
 /** What the state directory of a machine remembers (one vault per machine here). */
 async function remembered(c: Clone): Promise<number | undefined> {
@@ -81,17 +41,8 @@ async function remembered(c: Clone): Promise<number | undefined> {
 
 beforeAll(async () => {
   up = await startUpstream();
-  root = await fs.realpath(await fs.mkdtemp(path.join(tmpdir(), 'janee-rollback-test-')));
-  await fs.writeFile(
-    path.join(root, 'gitconfig'),
-    '[user]\n\tname = Test\n\temail = test@example.com\n[init]\n\tdefaultBranch = main\n[pull]\n\trebase = false\n',
-  );
-  for (const m of ['a', 'b', 'x']) {
-    await fs.mkdir(path.join(root, `home-${m}`));
-    await fs.mkdir(path.join(root, `run-${m}`), { mode: 0o700 });
-  }
+  ({ root, machine } = await gitWorld('janee-rollback-test-', ['a', 'b', 'x']));
   const top: Clone = { dir: root, env: A().env };
-  ok(top, ['init', '-q', '--bare', 'origin.git']);
   ok(top, ['clone', '-q', 'origin.git', 'a']);
   const a = A();
   await must(a, ['init', ...FAST]);
