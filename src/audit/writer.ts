@@ -334,9 +334,13 @@ export class AuditWriter {
     if (pending.length > 0) this.writeOut(pending.join(''));
     this.tail = tail;
     const every = this.policy.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
-    if (!signWith && this.signer?.active() && this.unsigned >= every) signWith = this.signer;
-    if (signWith && tail.seq > 0) await this.writeCheckpoint(signWith, tail);
-    else if (this.unsigned > 0) this.scheduleCheckpoint();
+    if (signWith && tail.seq > 0) {
+      await this.writeCheckpoint(signWith, tail); // asked for (lock, exit): its failure is the caller's
+    } else if (this.signer?.active() && this.unsigned >= every && tail.seq > 0) {
+      // A periodic checkpoint that cannot be written (a read-only state directory)
+      // must not fail the calls whose lines are already in the log: try again later.
+      await this.writeCheckpoint(this.signer, tail).catch(() => this.scheduleCheckpoint());
+    } else if (this.unsigned > 0) this.scheduleCheckpoint();
     // The head record is advisory and may lag (verify accepts a lagging head), so
     // it is written with the batched fsync rather than once per append: a 256-byte
     // pwrite per call was a fifth of the gate's own per-call cost.
@@ -359,6 +363,11 @@ export class AuditWriter {
    * checkpoints are rare (every `checkpointEvery` entries or `checkpointMs`).
    */
   private async writeCheckpoint(signer: AuditSigner, tail: Tail): Promise<void> {
+    // The entries a checkpoint covers are durable before the checkpoint is: a crash
+    // in between must not leave a signature over lines the log does not hold.
+    await this.syncNow();
+    const syncError = this.takeSyncError();
+    if (syncError) throw syncError;
     const ts = new Date(this.now()).toISOString();
     if (!this.published.has(signer.id)) {
       await publishKey(this.dir, signer, ts);

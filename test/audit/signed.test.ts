@@ -160,3 +160,29 @@ describe('signed audit checkpoints', () => {
     expect(v.problems.map((p) => p.message)).toContain('bad signature on checkpoint for seq 6: the checkpoint was forged or edited');
   });
 });
+
+describe('a checkpoint that cannot be written', () => {
+  it('does not fail the appends whose lines are already in the log; they are signed once it can be written', async () => {
+    const dir = path.join(await tempDir(), 'audit');
+    const blocked = await tempDir();
+    await fs.writeFile(path.join(blocked, 'state'), 'a file where the state directory should be');
+    const saved = { HOME: process.env.HOME, XDG_STATE_HOME: process.env.XDG_STATE_HOME };
+    process.env.XDG_STATE_HOME = path.join(blocked, 'state'); // mkdir under a file: ENOTDIR, even as root
+    process.env.HOME = path.join(blocked, 'state');
+    const w = new AuditWriter(dir, { fsyncIntervalMs: 0 });
+    w.setSigner(signerFromFileKey(randomBytes(32)));
+    w.setPolicy({ checkpointEvery: 3 });
+    try {
+      for (let i = 0; i < 7; i++) await w.append(input({ path: `/v1/charges/${i}` }));
+      expect((await lines(await dayFile(dir))).length).toBe(7);
+    } finally {
+      process.env.XDG_STATE_HOME = saved.XDG_STATE_HOME;
+      process.env.HOME = saved.HOME;
+    }
+    await w.append(input({ path: '/v1/charges/7' })); // the state directory works again
+    await w.close();
+    const r = await verifyAudit(dir);
+    expect(r).toMatchObject({ ok: true, entries: 8 });
+    expect(r.signed?.seq).toBe(8);
+  });
+});
