@@ -64,7 +64,8 @@ export function keyReader(io: Streams, flags: KeyFlags, prompt: () => string): (
     // Nothing janee might start inherits it.
     delete process.env[name];
     read = () => Promise.resolve(value);
-  } else if (io.stdin.isTTY) {
+  } else if (io.stdin.isTTY && io.stderr.isTTY) {
+    // The prompt goes to stderr: with stderr redirected it would wait for an answer to a question nobody sees.
     read = async () => Buffer.from(await promptHidden(io, prompt())).toString('utf8');
   } else {
     throw new JaneeError(

@@ -59,8 +59,13 @@ class MissingVaultGate implements Gate {
   async #gate(): Promise<Gate> {
     if (this.#real) return this.#real;
     if (!(await vaultExists(this.vaultFile))) throw this.err;
-    this.#real = this.open();
-    return this.#real;
+    // A failed open (a broken config.yaml beside the new vault) is not kept: the next call tries again.
+    const opening = this.open();
+    this.#real = opening;
+    opening.catch(() => {
+      if (this.#real === opening) this.#real = undefined;
+    });
+    return opening;
   }
 
   async listServices(): Promise<ServiceInfo[]> {

@@ -107,6 +107,10 @@ export class LocalGate implements Gate {
     // writes one only if none was (whatever the error code: ORIGIN_MISMATCH, for
     // one, is thrown both after its own audit and, unaudited, by buildUpstreamUrl).
     let audited = false;
+    // Set once the request may have reached the upstream: from then on the call is written
+    // out in full whatever its outcome (an upstream error may follow a charge that was
+    // made); only refusals made before anything was sent are coalesced.
+    let forwarded = false;
     const audit = (a: Partial<Audit>) => {
       audited = true;
       const input: AuditInput = {
@@ -116,7 +120,7 @@ export class LocalGate implements Gate {
         agentSource: caller.agentSource,
         ms: Math.round((performance.now() - started) * 10) / 10,
       };
-      if (input.outcome === 'allowed') return this.#audit.append(input);
+      if (input.outcome === 'allowed' || forwarded) return this.#audit.append(input);
       return this.#refusals.refuse(input, this.#lastConfig?.services.has(svcName) === true);
     };
 
@@ -137,7 +141,7 @@ export class LocalGate implements Gate {
         throw new JaneeError(
           'GATE_KILLED',
           `kill switch is on${kill.all ? '' : ` for ${svcName}`}: every call is blocked`,
-          `a human can run \`janee killswitch off${kill.all ? (kill.services.has(svcName) ? ' --all' : '') : ` ${svcName}`}\` to allow calls again`,
+          `a human can run \`janee killswitch off${kill.all ? (kill.error !== undefined || kill.services.has(svcName) ? ' --all' : '') : ` ${svcName}`}\` to allow calls again`,
         );
       }
       const svc = config.services.get(svcName);
@@ -193,6 +197,7 @@ export class LocalGate implements Gate {
 
       const { url, headers, body } = this.#buildRequest(svc, method, target, req, entry.fields);
       this.#forwarder ??= import('./forward.js').then((m) => new m.Forwarder());
+      forwarded = true;
       const res = await (
         await this.#forwarder
       ).forward({ url, method, headers, body, timeoutMs: svc.timeoutMs, maxResponseBytes: svc.maxResponseBytes });

@@ -29,6 +29,7 @@
  * was decoded from. One escape can yield two characters (a surrogate pair):
  * both map to the whole escape.
  */
+import { hexVal } from '../policy/index.js';
 
 export interface NormalisedView {
   text: string;
@@ -122,13 +123,6 @@ const TRIGGER = /[\\&%=\r\n\u0000\u00ad\u200b-\u200d\u2060\ufeff]/;
  */
 const dropped = (c: number): boolean =>
   c === 10 || c === 13 || c === 0 || c === 0xad || (c >= 0x200b && c <= 0x200d) || c === 0x2060 || c === 0xfeff;
-
-function hexVal(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  const l = c | 0x20;
-  if (l >= 97 && l <= 102) return l - 87;
-  return -1;
-}
 
 /** The value of `len` hex digits at s[i…], or -1. */
 function hexAt(s: string, i: number, len: number): number {

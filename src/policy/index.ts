@@ -23,4 +23,5 @@ export {
   type Decision,
 } from './evaluate.js';
 export { isFieldValue, isToken } from './chars.js';
+export { hexVal } from './segment.js';
 export type { PolicyRule } from './types.js';

@@ -27,7 +27,8 @@ export class Reject extends Error {
 
 const HEX = '0123456789ABCDEF';
 
-function hexVal(c: number): number {
+/** The value of one hex digit (either case), or -1. */
+export function hexVal(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
   if (c >= 0x41 && c <= 0x46) return c - 0x41 + 10;
   if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10;

@@ -272,7 +272,7 @@ export async function mergeVaultFiles(input: MergeFilesInput): Promise<MergeFile
       throw new JaneeError(
         'VAULT_MERGE_KEYS',
         'cannot merge the vault: the two sides are encrypted under different file keys (`janee rekey` ran on one side)',
-        "keep one side (`git checkout --ours <vault>` or `--theirs`), `git add` it, then redo the other side's changes with janee add / bind",
+        "keep one side (`git checkout --ours <vault>` or `--theirs`), `git add` it, then redo the other side's changes with janee add / bind (if janee then reports VAULT_ROLLBACK for the side you kept, `janee vault accept-older` takes it)",
       );
     }
 
@@ -297,7 +297,7 @@ export async function mergeVaultFiles(input: MergeFilesInput): Promise<MergeFile
       throw new JaneeError(
         'VAULT_MERGE_CONFLICT',
         `vault merge conflict: ${describeConflicts(merged.conflicts)}`,
-        "nothing was written; keep one side with `git checkout --ours <vault>` (or `--theirs`), redo the other side's change with `janee remove`/`janee add`, then `git add <vault>` and commit",
+        "nothing was written; keep one side with `git checkout --ours <vault>` (or `--theirs`), redo the other side's change with `janee remove`/`janee add`, then `git add <vault>` and commit (if janee then reports VAULT_ROLLBACK for the side you kept, `janee vault accept-older` takes it)",
       );
     }
 

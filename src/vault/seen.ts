@@ -33,8 +33,6 @@ import * as path from 'node:path';
 import { JaneeError } from '../errors.js';
 import { atomicWrite, ensureDir, withLock } from '../util/fsutil.js';
 import { stateDirs } from '../util/state.js';
-
-export { stateDirs };
 import { realVaultPath, vaultId } from './id.js';
 
 const KEY_ID_INFO = 'janee.dev/v1/key-id';

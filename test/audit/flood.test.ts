@@ -12,6 +12,7 @@ import { JaneeError } from '../../src/errors.js';
 import { LocalGate } from '../../src/gate/gate.js';
 import { VaultSecrets } from '../../src/gate/secrets.js';
 import { createVaultFile, unlockVaultFile } from '../../src/vault/store.js';
+import { gateWithVault } from '../helpers/gate.js';
 import { input, tempDir, tempDirSync } from './helpers.js';
 
 process.env.XDG_STATE_HOME = tempDirSync();
@@ -98,6 +99,33 @@ describe('refusal flood', () => {
     expect(v.problems).toEqual([]);
     expect(v.signed?.seq).toBe(v.last);
     expect(v.unsigned).toBe(0);
+  });
+
+  it('calls that reached the upstream are never coalesced, even when they fail: each is its own line', async () => {
+    const home = await tempDir();
+    const auditDir = path.join(home, 'audit');
+    // Port 9 on loopback: the gate injects the key and sends; the connection is refused.
+    const gate = await gateWithVault({
+      home,
+      services: { stripe: { baseUrl: 'http://127.0.0.1:9', auth: { type: 'bearer' } } },
+      secrets: { stripe: 'sk_test_flood_0123456789abcdef' },
+      origin: 'http://127.0.0.1:9',
+    });
+    const N = 700; // over the per-group and per-agent bursts
+    for (let i = 0; i < N; i += 50) {
+      const batch = Array.from({ length: 50 }, (_, k) =>
+        gate.execute({ service: 'stripe', method: 'GET', path: `/v1/charges/${i + k}` }, CALLER),
+      );
+      for (const r of await Promise.allSettled(batch)) {
+        expect(r.status).toBe('rejected');
+        expect(((r as PromiseRejectedResult).reason as JaneeError).code).toBe('GATE_UPSTREAM_ERROR');
+      }
+    }
+    await gate.close();
+    const errors = (await readEntries(auditDir)).filter((e) => e.outcome === 'error');
+    expect(errors).toHaveLength(N);
+    expect(errors.every((e) => e.count === undefined)).toBe(true);
+    expect(new Set(errors.map((e) => e.path)).size).toBe(N);
   });
 
   it('ordinary refusals (under the burst) are each written before the call returns', async () => {
