@@ -109,11 +109,13 @@ export class ServeCommand extends JaneeCommand {
       gate,
       lastUsed: new LastUsed(await this.vaultFile()),
     });
-    info(this.context.stderr, `serving MCP on ${server.url} (Authorization: Bearer <token from \`janee agents add\`>)`);
-    await new Promise<void>((resolve) => {
+    // Handlers first: whoever reads the URL may signal at once.
+    const stop = new Promise<void>((resolve) => {
       process.once('SIGTERM', resolve);
       process.once('SIGINT', resolve);
     });
+    info(this.context.stderr, `serving MCP on ${server.url} (Authorization: Bearer <token from \`janee agents add\`>)`);
+    await stop;
     info(this.context.stderr, 'stopping: finishing calls in flight');
     await server.drain();
     return 0;
