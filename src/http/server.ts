@@ -130,6 +130,7 @@ export async function startHttpServer(opts: HttpServeOptions): Promise<HttpServe
     const session = { agent, lastSeen: Date.now() } as HttpSession;
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
+      // One JSON answer per POST: no server-to-client messages mid-call exist here, and SSE per call measured several times slower.
       enableJsonResponse: true,
       onsessioninitialized: (id) => {
         session.id = id;

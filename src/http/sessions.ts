@@ -18,7 +18,7 @@ interface SessionLimits {
 }
 
 export const DEFAULT_IDLE_MS = 30 * 60_000;
-export const DEFAULT_SESSIONS_PER_AGENT = 16;
+export const DEFAULT_SESSIONS_PER_AGENT = 64;
 
 export class Sessions<S extends Session> {
   readonly #byId = new Map<string, S>();

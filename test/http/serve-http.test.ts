@@ -274,7 +274,7 @@ describe('bind and TLS', () => {
       expect(s.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/mcp$/);
       const dispatcher = new Agent({ connect: { ca: await fs.readFile(cert) } });
       const tlsFetch = ((u: string | URL, init?: RequestInit) =>
-        undiciFetch(u, { ...(init as object), dispatcher } as Parameters<typeof undiciFetch>[1])) as unknown as typeof fetch;
+        undiciFetch(u, { ...(init as object), dispatcher })) as unknown as typeof fetch;
       const c = await connectHttp(s.url, tokens.all, tlsFetch);
       expect((await c.call('execute', { service: 'open', method: 'GET', path: '/echo' })).isError).toBeFalsy();
       await c.close();
