@@ -75,6 +75,9 @@ export async function startHttpServer(opts: HttpServeOptions): Promise<HttpServe
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (draining) return reply(res, 503, 'janee is shutting down', 'reconnect to the next serve');
     if ((req.url ?? '').split('?')[0] !== '/mcp') return reply(res, 404, 'not found: the MCP endpoint is /mcp');
+    // No standalone SSE stream (the spec allows 405): janee never sends a message the client did not ask for.
+    if (req.method === 'GET')
+      return reply(res, 405, 'no server-to-client stream: janee sends nothing unasked', undefined, { allow: 'POST, DELETE' });
     if (!hostAllowed(req.headers.host, hosts))
       return reply(res, 403, 'Host header does not name this server', 'connect to the address serve printed (DNS rebinding protection)');
     if (!originAllowed(req.headers.origin, origins))

@@ -183,6 +183,18 @@ describe('serve --http', () => {
     expect((await rawPost(serve.url, { ...auth, host: `localhost:${port}` })).status).toBe(200);
   });
 
+  it('GET (a standalone server-to-client stream) is 405: janee sends nothing unasked', async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      http
+        .get(serve.url, { headers: { authorization: `Bearer ${tokens.all}`, accept: 'text/event-stream' } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        })
+        .on('error', reject);
+    });
+    expect(status).toBe(405);
+  });
+
   it('--allow-origin lets that origin in, and only it', async () => {
     const s = await startHttpServe(env, ['--http', '127.0.0.1:0', '--allow-origin', 'https://app.example']);
     try {
