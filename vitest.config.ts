@@ -17,6 +17,7 @@ const SLOW = [
   'test/agent/protocol.test.ts',
   'test/audit/agent-signing.test.ts',
   'test/cli/concurrency.test.ts', // ten real processes at once
+  'test/http/agent-http.test.ts', // an agent, serve --http, and 10 s of load
 ];
 
 const fast = Boolean(process.env.JANEE_FAST);

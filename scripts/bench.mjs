@@ -127,6 +127,11 @@ async function throughput(fn) {
 }
 const tpServe = await throughput(call);
 const tpDirect = await throughput(direct);
+// --http: the same calls over Streamable HTTP, in the same home (scripts/bench-http.mjs).
+const httpRes =
+  args.includes('--http') && home
+    ? await (await import('./bench-http.mjs')).benchHttp({ env, root, toolArgs, calls: CALLS, concurrency: CONC, seconds: SECONDS })
+    : undefined;
 
 // 4. RSS of the server after the load
 let rssMb;
@@ -157,6 +162,7 @@ const results = {
   },
   throughput: { concurrency: CONC, seconds: SECONDS, serve_per_s: tpServe, direct_per_s: tpDirect, ratio: tpServe / tpDirect },
   rss_after_load_mb: rssMb,
+  http: httpRes,
   node: process.version,
 };
 if (args.includes('--json')) {
@@ -175,4 +181,8 @@ if (args.includes('--json')) {
     `throughput (${CONC} in flight, ${SECONDS}s): serve ${tpServe.toFixed(0)}/s, direct ${tpDirect.toFixed(0)}/s, ratio ${(tpServe / tpDirect).toFixed(2)}`,
   );
   console.log(`RSS after load:    ${rssMb === undefined ? '-' : rssMb.toFixed(1)} MB`);
+  if (httpRes)
+    console.log(
+      `HTTP (--http):     per call median ${f(httpRes.median_ms)} ms; ${httpRes.per_s.toFixed(0)} calls/s (${httpRes.concurrency} in flight) vs stdio ${f(s.serve_median_ms)} ms, ${tpServe.toFixed(0)}/s`,
+    );
 }

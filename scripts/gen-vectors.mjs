@@ -315,7 +315,7 @@ add(
 for (const [name, expect, plaintext, comment] of [
   ['payload-not-json', 'VAULT_BAD_PAYLOAD', utf8('not json'), 'plaintext is not JSON'],
   ['payload-not-utf8', 'VAULT_BAD_PAYLOAD', new Uint8Array([0x7b, 0xff, 0x7d]), 'plaintext is not UTF-8'],
-  ['payload-version-2', 'VAULT_UNSUPPORTED_VERSION', utf8('{"version":2,"generation":1,"entries":{},"new":true}'), 'payload version 2'],
+  ['payload-version-3', 'VAULT_UNSUPPORTED_VERSION', utf8('{"version":3,"generation":1,"entries":{},"new":true}'), 'payload version 3'],
   ['payload-unknown-key', 'VAULT_BAD_PAYLOAD', utf8('{"version":1,"generation":1,"entries":{},"extra":1}'), 'an unknown top-level key'],
   [
     'payload-bad-origin',

@@ -12,7 +12,7 @@ import { parseBaseUrl } from '../config/url.js';
 import { JaneeError } from '../errors.js';
 import { parseExecuteRequest } from '../gate/request.js';
 import type { Caller } from '../gate/types.js';
-import { ENTRY_NAME_RE, checkEntry } from '../vault/payload.js';
+import { ENTRY_NAME_RE, checkAgent, checkEntry } from '../vault/payload.js';
 import type { VaultEntry } from '../vault/types.js';
 import { NONCE_BYTES } from './proof.js';
 import { LIMIT_TTL_MS, PROTOCOL_HINT, isOp, type NoArgs, type Op, type OpArgs, type Request } from './protocol.js';
@@ -31,7 +31,7 @@ const none = (): NoArgs => ({});
 const PARSERS: { [K in Op]: (raw: Raw) => OpArgs<K> } = {
   hello: none,
   status: none,
-  list_services: none,
+  list_services: (raw) => (raw.caller === undefined ? {} : { caller: parseCaller(raw.caller) }),
   execute: parseExecute,
   unlock: parseUnlock,
   prove: parseProve,
@@ -41,6 +41,10 @@ const PARSERS: { [K in Op]: (raw: Raw) => OpArgs<K> } = {
   vault_put: parsePut,
   vault_delete: parseDelete,
   reload: none,
+  authenticate: parseAuthenticate,
+  agents_list: none,
+  agent_put: parseAgentPut,
+  agent_delete: (raw) => ({ name: parseName(raw.name, 'agent_delete needs "name"', 'use `janee agents remove NAME`') }),
 };
 
 function bad(message: string, hint: string): JaneeError {
@@ -55,12 +59,35 @@ function parseExecute(raw: Raw): OpArgs<'execute'> {
   return { req: r.req, caller: parseCaller(raw.caller) };
 }
 
-/** Who is calling, as serve was told; anything unusable is "unknown" (it only labels the audit line). */
+/**
+ * Who is calling, as serve was told; an unusable name or source is "unknown" (it only
+ * labels the audit line). A scope (`services`) that is not a list of names is refused:
+ * dropping it would widen the caller to every service.
+ */
 function parseCaller(x: unknown): Caller {
   const c = (typeof x === 'object' && x !== null ? x : {}) as Record<string, unknown>;
   const agent = typeof c.agent === 'string' && c.agent !== '' ? c.agent.slice(0, 100) : 'unknown';
-  const agentSource = c.agentSource === 'flag' || c.agentSource === 'clientInfo' ? c.agentSource : 'unknown';
-  return { agent, agentSource };
+  const agentSource = c.agentSource === 'flag' || c.agentSource === 'clientInfo' || c.agentSource === 'token' ? c.agentSource : 'unknown';
+  const s = c.services;
+  if (s === undefined || s === null) return { agent, agentSource };
+  if (!Array.isArray(s) || s.length > 1000 || !s.every((n) => typeof n === 'string' && n.length <= 200))
+    throw bad('caller.services must be a list of service names', 'send the scope of the agent token');
+  return { agent, agentSource, services: [...(s as string[])] };
+}
+
+function parseAuthenticate(raw: Raw): OpArgs<'authenticate'> {
+  // Any string up to a bound: a malformed token is the gate's refusal (audited), not a bad request.
+  const token = typeof raw.token === 'string' && raw.token.length <= 200 ? raw.token : '';
+  const via = typeof raw.via === 'string' ? raw.via.slice(0, 100) : '';
+  return { token, via };
+}
+
+function parseAgentPut(raw: Raw): OpArgs<'agent_put'> {
+  const name = parseName(raw.name, 'invalid agent name', 'use 1-64 letters, digits, "_", "." or "-"');
+  const record = checkAgent(name, raw.record, (why) => {
+    throw bad(`invalid agent record: ${why}`, 'use `janee agents add`');
+  });
+  return { name, record };
 }
 
 function parseUnlock(raw: Raw): OpArgs<'unlock'> {

@@ -15,7 +15,7 @@
  */
 import * as net from 'node:net';
 import { JaneeError } from '../errors.js';
-import type { Caller, ExecuteRequest, ExecuteResult, Gate, ServiceInfo } from '../gate/types.js';
+import type { Caller, ExecuteRequest, ExecuteResult, Gate, ServiceInfo, TokenAgent } from '../gate/types.js';
 import {
   LineSplitter,
   PROTOCOL_HINT,
@@ -314,10 +314,16 @@ export class AgentGate implements Gate {
     return (await this.#connection())?.hello;
   }
 
-  async listServices(): Promise<ServiceInfo[]> {
+  async listServices(caller?: Caller): Promise<ServiceInfo[]> {
     const c = await this.#connection();
-    if (!c) return this.#fallbackGate().listServices();
-    return c.request('list_services', {});
+    if (!c) return this.#fallbackGate().listServices(caller);
+    return c.request('list_services', caller ? { caller } : {});
+  }
+
+  async authenticate(token: string | undefined, via: string): Promise<TokenAgent> {
+    const c = await this.#connection();
+    if (!c) return this.#fallbackGate().authenticate(token, via);
+    return c.request('authenticate', { token: token ?? '', via });
   }
 
   async execute(req: ExecuteRequest, caller: Caller): Promise<ExecuteResult> {

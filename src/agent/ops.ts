@@ -12,8 +12,10 @@ import type { KeyHolder } from './keyholder.js';
 import type { Place, Timers } from './lifetime.js';
 import type { Conn } from './listener.js';
 import { NONCE_BYTES, checkRenew, openSealedKey, proofMac } from './proof.js';
+import { agentInfos, deleteAgent, putAgent } from '../vault/agents.js';
 import {
   PROTOCOL_VERSION,
+  type AgentInfo,
   type EntryInfo,
   type HelloResult,
   type Op,
@@ -86,9 +88,9 @@ export function agentOps(a: OpsContext): Handlers {
   return {
     hello,
     status,
-    list_services: () => {
+    list_services: ({ caller }) => {
       a.timers.touch();
-      return a.gate.listServices();
+      return a.gate.listServices(caller);
     },
     execute: ({ req, caller }) => {
       a.timers.touch();
@@ -204,6 +206,32 @@ export function agentOps(a: OpsContext): Handlers {
     reload: async () => {
       a.keys.invalidate();
       return status();
+    },
+
+    // Checked on every HTTP request of a serve: the vault as re-read (at most 250 ms old), so revocation is prompt.
+    authenticate: ({ token, via }) => {
+      a.timers.touch();
+      return a.gate.authenticate(token, via);
+    },
+
+    agents_list: async (): Promise<AgentInfo[]> => {
+      a.timers.touch();
+      return agentInfos(await a.keys.secrets().current());
+    },
+
+    agent_put: async ({ name, record }) => {
+      a.timers.touch();
+      a.place.check();
+      const r = await a.keys.write((data) => putAgent(data, name, record));
+      a.log(`vault: added an agent token (generation ${r.generation})`);
+      return { generation: r.generation };
+    },
+
+    agent_delete: async ({ name }) => {
+      a.timers.touch();
+      const r = await a.keys.write((data) => deleteAgent(data, name));
+      if (r.result) a.log(`vault: removed an agent token (generation ${r.generation})`);
+      return { existed: r.result, generation: r.generation };
     },
   };
 }

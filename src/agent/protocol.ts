@@ -45,6 +45,10 @@
  *              to are refused: widening a binding needs the passphrase, `janee bind`)
  *   vault_delete { name }                  → { existed, generation }
  *   reload                                 → StatusResult     (re-read the vault now)
+ *   authenticate { token, via }            → TokenAgent   (GATE_UNAUTHORIZED, audited, when refused)
+ *   agents_list                            → AgentInfo[]  (no hashes)
+ *   agent_put  { name, record }            → { generation }   (a new agent; an existing name is refused)
+ *   agent_delete { name }                  → { existed, generation }
  *
  * Secrets cross the socket only inward, and never the file key in plaintext: a
  * new secret in `vault_put`, and in `rekey` a new file key sealed under the old
@@ -54,10 +58,16 @@
  *
  * Version 2: `unlock` no longer takes a key; `prove` and `rekey` are new.
  * Later additions that keep version 2 (optional arguments, extra result fields):
- * `vault_put` `replace` and its `replaced` result.
+ * `vault_put` `replace` and its `replaced` result; `list_services` `caller` (a scoped
+ * caller sees only its services); `execute` caller `services`; the agent-token ops
+ * authenticate, agents_list, agent_put, agent_delete (an older agent answers them
+ * with AGENT_UNKNOWN_OP, whose hint says to restart it).
  */
 import { isCode, JaneeError } from '../errors.js';
-import type { Caller, ExecuteRequest, ExecuteResult, ServiceInfo } from '../gate/types.js';
+import type { Caller, ExecuteRequest, ExecuteResult, ServiceInfo, TokenAgent } from '../gate/types.js';
+import type { AgentInfo, AgentRecord } from '../vault/types.js';
+
+export type { AgentInfo };
 
 export const PROTOCOL_VERSION = 2;
 /** Longest accepted line (request or response), newline excluded. */
@@ -70,7 +80,7 @@ export type NoArgs = Record<string, never>;
 export interface Ops {
   hello: { args: NoArgs; result: HelloResult };
   status: { args: NoArgs; result: StatusResult };
-  list_services: { args: NoArgs; result: ServiceInfo[] };
+  list_services: { args: { caller?: Caller }; result: ServiceInfo[] };
   execute: { args: { req: ExecuteRequest; caller: Caller }; result: ExecuteResult };
   unlock: { args: { ttlMs?: number; maxTtlMs?: number; mac?: string }; result: UnlockResult };
   prove: { args: { nonce: string }; result: ProveResult };
@@ -80,6 +90,10 @@ export interface Ops {
   vault_put: { args: { name: string; entry: EntryInput; replace?: boolean }; result: { generation: number; replaced: boolean } };
   vault_delete: { args: { name: string }; result: { existed: boolean; generation: number } };
   reload: { args: NoArgs; result: StatusResult };
+  authenticate: { args: { token: string; via: string }; result: TokenAgent };
+  agents_list: { args: NoArgs; result: AgentInfo[] };
+  agent_put: { args: { name: string; record: AgentRecord }; result: { generation: number } };
+  agent_delete: { args: { name: string }; result: { existed: boolean; generation: number } };
 }
 
 export type Op = keyof Ops;
@@ -99,6 +113,10 @@ const OPS = [
   'vault_put',
   'vault_delete',
   'reload',
+  'authenticate',
+  'agents_list',
+  'agent_put',
+  'agent_delete',
 ] as const satisfies readonly Op[];
 // Every op of the table is listed (a compile error otherwise).
 const _allListed: Exclude<Op, (typeof OPS)[number]> extends never ? true : never = true;

@@ -33,7 +33,7 @@ import { JaneeError } from '../errors.js';
 export const OUTCOMES = ['allowed', 'blocked', 'rate_limited', 'killed', 'locked', 'error'] as const;
 export type AuditOutcome = (typeof OUTCOMES)[number];
 
-export const AGENT_SOURCES = ['flag', 'clientInfo', 'unknown'] as const;
+export const AGENT_SOURCES = ['flag', 'clientInfo', 'token', 'unknown'] as const;
 /** Same as gate's AgentSource (audit sits below gate, so it cannot import it). */
 export type AuditAgentSource = (typeof AGENT_SOURCES)[number];
 

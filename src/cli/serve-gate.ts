@@ -16,7 +16,7 @@ import { JaneeError } from '../errors.js';
 import { secret } from '../util/secret.js';
 import { LocalGate } from '../gate/gate.js';
 import { VaultSecrets, type SecretSource } from '../gate/secrets.js';
-import { type Caller, type ExecuteRequest, type ExecuteResult, type Gate, type ServiceInfo } from '../gate/types.js';
+import { type Caller, type ExecuteRequest, type ExecuteResult, type Gate, type ServiceInfo, type TokenAgent } from '../gate/types.js';
 import { unlockVaultFile, vaultExists } from '../vault/store.js';
 import { lockedError, lockedSource } from '../agent/locked.js';
 import type { JaneeCommand } from './base.js';
@@ -68,8 +68,12 @@ class MissingVaultGate implements Gate {
     return opening;
   }
 
-  async listServices(): Promise<ServiceInfo[]> {
-    return (await this.#gate()).listServices();
+  async listServices(caller?: Caller): Promise<ServiceInfo[]> {
+    return (await this.#gate()).listServices(caller);
+  }
+
+  async authenticate(token: string | undefined, via: string): Promise<TokenAgent> {
+    return (await this.#gate()).authenticate(token, via);
   }
 
   async execute(req: ExecuteRequest, caller: Caller): Promise<ExecuteResult> {

@@ -34,6 +34,12 @@ const PLACEHOLDERS: Record<string, string> = {
   '--max-ttl': 'duration',
   '--template': 'name',
   '--test-path': 'path',
+  '--services': 'a,b',
+  '--expires': 'duration',
+  '--http': '[host:]port',
+  '--allow-origin': 'origin',
+  '--tls-cert': 'file',
+  '--tls-key': 'file',
 };
 
 /** `--base-url #0` → `--base-url <url>`; `-n,--lines #0` → `-n,--lines <n>`; unknown options get `<value>`. */

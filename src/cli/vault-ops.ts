@@ -7,12 +7,13 @@
  */
 import { connectAgent, proveAgent, type AgentConnection } from '../agent/client.js';
 import { checkAgentPeer } from '../agent/peer.js';
-import type { EntryInfo } from '../agent/protocol.js';
+import type { AgentInfo, EntryInfo } from '../agent/protocol.js';
+import { agentInfos, deleteAgent, putAgent } from '../vault/agents.js';
 import { agentSocketPath } from '../agent/socket-path.js';
 import { JaneeError } from '../errors.js';
 import { secret, type SecretBytes } from '../util/secret.js';
 import { openWithKey, unlockVaultFile, updateVault, type UnlockedVault } from '../vault/store.js';
-import type { VaultData, VaultEntry } from '../vault/types.js';
+import type { AgentRecord, VaultData, VaultEntry } from '../vault/types.js';
 import { warn, withProgress, type Streams } from './io.js';
 import { findPassphrase, getPassphrase } from './passphrase.js';
 
@@ -72,6 +73,11 @@ interface VaultAccess {
    */
   put(name: string, entry: VaultEntry, opts?: { replace?: boolean }): Promise<{ generation: number; replaced: boolean }>;
   delete(name: string): Promise<{ existed: boolean; generation: number }>;
+  /** Agent tokens, without their hashes. */
+  agents(): Promise<AgentInfo[]>;
+  /** A new agent token record; an existing name is refused (VAULT_DUPLICATE). */
+  putAgent(name: string, record: AgentRecord): Promise<{ generation: number }>;
+  deleteAgent(name: string): Promise<{ existed: boolean; generation: number }>;
   close(): void;
 }
 
@@ -146,6 +152,18 @@ class AgentVault implements VaultAccess {
     return this.conn.request('vault_delete', { name }, { timeoutMs: 30_000 });
   }
 
+  agents(): Promise<AgentInfo[]> {
+    return this.conn.request('agents_list', {}, { timeoutMs: 10_000 });
+  }
+
+  putAgent(name: string, record: AgentRecord): Promise<{ generation: number }> {
+    return this.conn.request('agent_put', { name, record }, { timeoutMs: 30_000 });
+  }
+
+  deleteAgent(name: string): Promise<{ existed: boolean; generation: number }> {
+    return this.conn.request('agent_delete', { name }, { timeoutMs: 30_000 });
+  }
+
   close(): void {
     this.conn.close();
   }
@@ -187,6 +205,20 @@ class FileVault implements VaultAccess {
       delete data.entries[name];
       return had;
     });
+    return { existed: result, generation: vault.data.generation };
+  }
+
+  async agents(): Promise<AgentInfo[]> {
+    return agentInfos((await openWithKey(this.file, this.key.bytes)).data);
+  }
+
+  async putAgent(name: string, record: AgentRecord): Promise<{ generation: number }> {
+    const { vault } = await updateVault(this.file, this.key.bytes, (data) => putAgent(data, name, record));
+    return { generation: vault.data.generation };
+  }
+
+  async deleteAgent(name: string): Promise<{ existed: boolean; generation: number }> {
+    const { result, vault } = await updateVault(this.file, this.key.bytes, (data) => deleteAgent(data, name));
     return { existed: result, generation: vault.data.generation };
   }
 

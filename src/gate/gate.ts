@@ -15,6 +15,7 @@ import { parseBaseUrl } from '../config/url.js';
 import { JaneeError } from '../errors.js';
 import { buildUpstreamUrl, describeBlocked, evaluatePolicies, normalizeMethod, normalizeRequestTarget } from '../policy/index.js';
 import { WatchedFile } from '../util/watched.js';
+import { findTokenAgent, inScope, TokenRefused } from '../vault/agents.js';
 import type { VaultData } from '../vault/types.js';
 import type { Forwarder } from './forward.js';
 import { pickResponseHeaders, sanitizeAgentHeaders } from './headers.js';
@@ -23,7 +24,7 @@ import { isKilled, KillswitchWatcher } from './killswitch.js';
 import { RateLimiter } from './ratelimit.js';
 import { Redactor } from './redact.js';
 import { lockedError, VaultSecrets, type SecretSource } from './secrets.js';
-import { type Caller, type ExecuteRequest, type ExecuteResult, type Gate, type ServiceInfo } from './types.js';
+import { type Caller, type ExecuteRequest, type ExecuteResult, type Gate, type ServiceInfo, type TokenAgent } from './types.js';
 
 /** Largest request body the agent may send upstream. */
 const MAX_REQUEST_BODY_BYTES = 4 * 1024 * 1024;
@@ -75,11 +76,12 @@ export class LocalGate implements Gate {
     return this.#secrets;
   }
 
-  async listServices(): Promise<ServiceInfo[]> {
+  async listServices(caller?: Caller): Promise<ServiceInfo[]> {
     const data = await this.#vaultData();
     const config = await this.#config.get();
     const kill = await this.#kill.current();
-    return [...config.services.values()].map((s) => ({
+    const visible = [...config.services.values()].filter((s) => inScope({ services: caller?.services ?? null }, s.name));
+    return visible.map((s) => ({
       name: s.name,
       baseUrl: s.baseUrl,
       authType: s.auth.type,
@@ -126,6 +128,14 @@ export class LocalGate implements Gate {
 
     let redactor: Redactor | undefined;
     try {
+      // An agent token's scope comes first: outside it, nothing else is said about the service.
+      if (!inScope({ services: caller.services ?? null }, svcName)) {
+        throw new JaneeError(
+          'GATE_NOT_IN_SCOPE',
+          `service ${svcName.slice(0, 100)} is not allowed for agent ${caller.agent}`,
+          'use a service list_services shows; a human widens the scope with `janee agents add` (a new token)',
+        );
+      }
       const config = await this.#config.get();
       if (config !== this.#lastConfig) {
         this.#lastConfig = config;
@@ -220,6 +230,30 @@ export class LocalGate implements Gate {
         await audit(outcomeFor(err));
       }
       throw redactError(err, redactor);
+    }
+  }
+
+  /** The agent a token belongs to (src/vault/agents.ts); a refusal is audited, coalesced like every refusal. */
+  async authenticate(token: string | undefined, via: string): Promise<TokenAgent> {
+    try {
+      return findTokenAgent(await this.#vaultData(), token, Date.now());
+    } catch (e) {
+      const err = e instanceof JaneeError ? e : new JaneeError('GATE_INTERNAL', 'internal error in the gate', 'this is a bug in janee');
+      const agent = e instanceof TokenRefused && e.agent !== undefined ? e.agent : 'unknown';
+      const o = outcomeFor(err);
+      const input: AuditInput = {
+        agent,
+        agentSource: 'token',
+        service: '',
+        method: '',
+        path: via,
+        outcome: o.outcome ?? 'error',
+        status: null,
+        ms: 0,
+      };
+      if (o.rule !== undefined) input.rule = o.rule;
+      await this.#refusals.refuse(input, false);
+      throw err;
     }
   }
 
@@ -332,6 +366,8 @@ function outcomeFor(err: JaneeError): Partial<Audit> {
       return { outcome: 'locked', rule: err.code };
     case 'GATE_BAD_REQUEST':
     case 'GATE_UNKNOWN_SERVICE':
+    case 'GATE_NOT_IN_SCOPE':
+    case 'GATE_UNAUTHORIZED':
       return { outcome: 'blocked', rule: err.code };
     default:
       return { outcome: 'error', rule: err.code };

@@ -25,11 +25,17 @@ export interface ExecuteResult {
   truncated: boolean;
 }
 
-export type AgentSource = 'flag' | 'clientInfo' | 'unknown';
+/** Where the agent name comes from: `--agent`, the MCP clientInfo, an agent token (the only one the agent cannot choose), or nowhere. */
+export type AgentSource = 'flag' | 'clientInfo' | 'token' | 'unknown';
 
 export interface Caller {
   agent: string;
   agentSource: AgentSource;
+  /**
+   * The services this caller may use, from its agent token (src/vault/agents.ts);
+   * absent or null: every service. Only a token sets it.
+   */
+  services?: string[] | null | undefined;
 }
 
 export interface ServiceInfo {
@@ -42,8 +48,19 @@ export interface ServiceInfo {
   secretPresent: boolean;
 }
 
+import type { TokenAgent } from '../vault/types.js';
+
+export type { TokenAgent };
+
 export interface Gate {
-  listServices(): Promise<ServiceInfo[]>;
+  /** With a scoped caller, only the services it may use. */
+  listServices(caller?: Caller): Promise<ServiceInfo[]>;
   execute(req: ExecuteRequest, caller: Caller): Promise<ExecuteResult>;
+  /**
+   * The agent `token` belongs to, checked against the vault now (so a revoked token
+   * stops working at once). A missing, unknown or expired token is refused with
+   * GATE_UNAUTHORIZED and audited; `via` labels that audit line (e.g. `POST /mcp`).
+   */
+  authenticate(token: string | undefined, via: string): Promise<TokenAgent>;
   close(): Promise<void>;
 }

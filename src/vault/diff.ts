@@ -66,6 +66,17 @@ function vaultDiffText(input: DiffTextInput): string {
       lines.push(`  ${field}: fingerprint ${fingerprint(fileKey, name, field, e.fields[field] as string)}`);
     }
   }
+  // Agent tokens: names, scopes and times; the hash only as a short prefix (it is not secret, but says nothing useful).
+  for (const name of sorted(Object.keys(data.agents ?? {}))) {
+    const a = data.agents?.[name];
+    if (!a) continue;
+    lines.push('');
+    lines.push(`[agent ${name}]`);
+    lines.push(`  services: ${a.services ? a.services.join(' ') : '(all)'}`);
+    lines.push(`  created: ${a.created}`);
+    lines.push(`  expires: ${a.expires ?? 'never'}`);
+    lines.push(`  token: sha256 ${a.hash.slice(0, 12)}…`);
+  }
   return `${lines.join('\n')}\n`;
 }
 

@@ -27,7 +27,7 @@
 import { JaneeError } from '../errors.js';
 import { headerMatchesKey, parseVault, unwrapFileKey, type ParsedVault, type VaultHeader } from './format.js';
 import { openVaultData, sealVaultData } from './payload.js';
-import type { VaultData, VaultEntry } from './types.js';
+import type { AgentRecord, VaultData, VaultEntry } from './types.js';
 
 type ConflictKind = 'changed-both' | 'added-both' | 'deleted-ours' | 'deleted-theirs';
 
@@ -95,6 +95,46 @@ function byName(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+function sameAgent(a: AgentRecord | undefined, b: AgentRecord | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  const sa = a.services === null ? null : [...a.services].sort(byName).join(',');
+  const sb = b.services === null ? null : [...b.services].sort(byName).join(',');
+  return a.hash === b.hash && sa === sb && a.created === b.created && a.expires === b.expires;
+}
+
+/**
+ * Agent tokens, three-way by name like entries, but a record is one unit: an agent
+ * added on one side is kept, one removed on one side (revoked) stays removed, and
+ * the same name added or changed differently on both sides is a conflict — never a
+ * silent choice of which token (or scope) wins.
+ */
+function mergeAgents(
+  base: VaultData,
+  ours: VaultData,
+  theirs: VaultData,
+  conflicts: MergeConflict[],
+  changes: MergeResult['changes'],
+): Record<string, AgentRecord> {
+  const get = (d: VaultData, n: string): AgentRecord | undefined => (d.agents && Object.hasOwn(d.agents, n) ? d.agents[n] : undefined);
+  const names = new Set([...Object.keys(base.agents ?? {}), ...Object.keys(ours.agents ?? {}), ...Object.keys(theirs.agents ?? {})]);
+  const agents: Record<string, AgentRecord> = {};
+  for (const name of [...names].sort(byName)) {
+    const [o, a, b] = [get(base, name), get(ours, name), get(theirs, name)];
+    let result: AgentRecord | undefined;
+    let resolution: Resolution;
+    if (sameAgent(a, b)) [result, resolution] = [a, 'same'];
+    else if (sameAgent(a, o)) [result, resolution] = [b, b ? 'theirs' : 'deleted'];
+    else if (sameAgent(b, o)) [result, resolution] = [a, a ? 'ours' : 'deleted'];
+    else {
+      conflicts.push({ name: `agent ${name}`, kind: !o ? 'added-both' : !a ? 'deleted-ours' : !b ? 'deleted-theirs' : 'changed-both' });
+      continue;
+    }
+    if (result) agents[name] = { ...result, services: result.services && [...result.services] };
+    if (!sameAgent(a, b)) changes.push({ name: `agent ${name}`, resolution });
+  }
+  return agents;
+}
+
 export function mergeVaultData(base: VaultData, ours: VaultData, theirs: VaultData): MergeResult {
   const names = new Set([...Object.keys(base.entries), ...Object.keys(ours.entries), ...Object.keys(theirs.entries)]);
   const entries: Record<string, VaultEntry> = {};
@@ -143,8 +183,11 @@ export function mergeVaultData(base: VaultData, ours: VaultData, theirs: VaultDa
     if (result) entries[name] = result;
     if (differ) changes.push({ name, resolution });
   }
+  const agents = mergeAgents(base, ours, theirs, conflicts, changes);
+  const data: VaultData = { version: 1, generation: Math.max(ours.generation, theirs.generation) + 1, entries };
+  if (Object.keys(agents).length > 0) data.agents = agents;
   return {
-    data: { version: 1, generation: Math.max(ours.generation, theirs.generation) + 1, entries },
+    data,
     conflicts,
     changes,
   };

@@ -2,20 +2,29 @@
  * The vault payload: VaultData as canonical JSON in UTF-8 (spec: docs/vault-format.md,
  * "Payload"). decodePayload validates strictly; no message ever contains a field value.
  *
- * Canonical form: no whitespace; keys in the fixed order version, generation, entries;
- * entries sorted by name, and within an entry fields, origins, created, updated; fields
- * sorted by name; origins in stored order. Strings are written as JSON.stringify does.
+ * Canonical form: no whitespace; keys in the fixed order version, generation, entries,
+ * agents (only in version 2, which has at least one); entries sorted by name, and within an entry fields,
+ * origins, created, updated; fields sorted by name; origins in stored order; agents
+ * sorted by name, and within one hash, services, created, expires. Strings are written
+ * as JSON.stringify does.
  */
 import { JaneeError } from '../errors.js';
 import { secret } from '../util/secret.js';
 import { openVault, sealVault, type ParsedVault, type VaultHeader } from './format.js';
-import type { VaultData, VaultEntry } from './types.js';
+import type { AgentRecord, VaultData, VaultEntry } from './types.js';
 
-const PAYLOAD_VERSION = 1;
+/**
+ * 1: entries only. 2: entries and agents — written only when there is an agent token,
+ * so vaults without any stay version 1, byte for byte, and a janee that predates
+ * agents reports "upgrade janee" for one that has them (not a damaged payload).
+ */
+const PAYLOAD_VERSION = 2;
 /** Entry (service) names: what `janee add NAME` accepts. */
 export const ENTRY_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** Field names, e.g. `token`, `username`, `password`. */
 export const FIELD_NAME_RE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+/** An agent token's hash: SHA-256, lowercase hex. */
+const HASH_RE = /^[0-9a-f]{64}$/;
 /** Exactly what `new Date(…).toISOString()` produces (UTC, milliseconds). */
 const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 /** C0 controls except TAB, DEL, and lone surrogates (not representable in UTF-8). */
@@ -98,12 +107,50 @@ export function checkEntry(name: string, v: unknown, fail: Fail): VaultEntry {
   return { fields, origins, created, updated };
 }
 
+/** One agent token record, checked exactly as decodePayload checks it. */
+export function checkAgent(name: string, v: unknown, fail: Fail): AgentRecord {
+  const where = `agent "${name}"`;
+  if (!isObject(v)) fail(`${where} must be an object`);
+  onlyKeys(v, ['hash', 'services', 'created', 'expires'], where, fail);
+  const hash = v['hash'];
+  if (typeof hash !== 'string' || !HASH_RE.test(hash)) fail(`${where}: hash must be 64 lowercase hex digits`);
+  const s = v['services'];
+  let services: string[] | null = null;
+  if (s !== null) {
+    if (!Array.isArray(s) || s.length === 0) fail(`${where}: services must be a non-empty array of service names, or null`);
+    services = [];
+    for (const [i, svc] of (s as unknown[]).entries()) {
+      if (typeof svc !== 'string' || !ENTRY_NAME_RE.test(svc)) fail(`${where}: services[${i}] is not a valid service name`);
+      if (services.includes(svc)) fail(`${where}: services[${i}] is a duplicate`);
+      services.push(svc);
+    }
+  }
+  const created = checkDate(v['created'], `${where}: created`, fail);
+  const expires = v['expires'] === null ? null : checkDate(v['expires'], `${where}: expires`, fail);
+  return { hash, services, created, expires };
+}
+
+function checkAgents(a: unknown, fail: Fail): Record<string, AgentRecord> {
+  if (!isObject(a)) fail('vault payload: agents must be an object');
+  const agents: Record<string, AgentRecord> = {};
+  const hashes = new Set<string>();
+  for (const [i, name] of Object.keys(a).entries()) {
+    if (!ENTRY_NAME_RE.test(name)) fail(`vault payload: agent name #${i + 1} is invalid`);
+    const rec = checkAgent(name, a[name], fail);
+    // One token, one agent: a lookup by hash must never be ambiguous.
+    if (hashes.has(rec.hash)) fail(`vault payload: agent "${name}" has the same token hash as another agent`);
+    hashes.add(rec.hash);
+    agents[name] = rec;
+  }
+  return agents;
+}
+
 function checkData(v: unknown, fail: Fail, onNewerVersion: (version: number) => never): VaultData {
   if (!isObject(v)) fail('vault payload must be a JSON object');
   const version = v['version'];
   if (typeof version === 'number' && Number.isSafeInteger(version) && version > PAYLOAD_VERSION) onNewerVersion(version);
-  if (version !== PAYLOAD_VERSION) fail(`vault payload: version must be ${PAYLOAD_VERSION}`);
-  onlyKeys(v, ['version', 'generation', 'entries'], 'vault payload', fail);
+  if (version !== 1 && version !== 2) fail('vault payload: version must be 1 or 2');
+  onlyKeys(v, version === 2 ? ['version', 'generation', 'entries', 'agents'] : ['version', 'generation', 'entries'], 'vault payload', fail);
   const generation = v['generation'];
   if (typeof generation !== 'number' || !Number.isSafeInteger(generation) || generation < 0) {
     fail('vault payload: generation must be a non-negative integer');
@@ -115,7 +162,14 @@ function checkData(v: unknown, fail: Fail, onNewerVersion: (version: number) => 
     if (!ENTRY_NAME_RE.test(name)) fail(`vault payload: entry name #${i + 1} is invalid`);
     entries[name] = checkEntry(name, e[name], fail);
   }
-  return { version: PAYLOAD_VERSION, generation, entries };
+  const data: VaultData = { version, generation, entries };
+  if (version === 2) {
+    // Version 2 exactly when there is an agent: without one, the payload is version 1.
+    const agents = checkAgents(v['agents'], fail);
+    if (Object.keys(agents).length === 0) fail('vault payload: version 2 needs at least one agent (write version 1 without)');
+    data.agents = agents;
+  }
+  return data;
 }
 
 const sortedKeys = (o: Record<string, unknown>): string[] => Object.keys(o).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -129,7 +183,14 @@ export function encodePayload(data: VaultData): Uint8Array {
   const fail: Fail = (m) => {
     throw new TypeError(`encodePayload: ${m}`);
   };
-  const d = checkData(data, fail, (n) => fail(`version must be ${PAYLOAD_VERSION}, got ${n}`));
+  // The version follows from the content (see PAYLOAD_VERSION): adding the first agent
+  // makes it 2, removing the last (which may leave `agents: {}` in memory) makes it 1.
+  const some = data.agents !== undefined && Object.keys(data.agents).length > 0 ? data.agents : undefined;
+  const given: VaultData = some
+    ? { version: 2, generation: data.generation, entries: data.entries, agents: some }
+    : { version: 1, generation: data.generation, entries: data.entries };
+  if (data.version !== 1 && data.version !== 2) fail(`version must be 1 or 2, got ${String(data.version)}`);
+  const d = checkData(given, fail, (n) => fail(`version must be ${PAYLOAD_VERSION}, got ${n}`));
   const j = JSON.stringify;
   const entries = sortedKeys(d.entries).map((name) => {
     const e = d.entries[name] as VaultEntry;
@@ -139,7 +200,15 @@ export function encodePayload(data: VaultData): Uint8Array {
       `"created":${j(e.created)},"updated":${j(e.updated)}}`
     );
   });
-  const text = `{"version":${d.version},"generation":${d.generation},"entries":{${entries.join(',')}}}`;
+  const agents = d.agents
+    ? sortedKeys(d.agents).map((name) => {
+        const a = d.agents?.[name] as AgentRecord;
+        const services = a.services === null ? 'null' : `[${a.services.map((x) => j(x)).join(',')}]`;
+        return `${j(name)}:{"hash":${j(a.hash)},"services":${services},"created":${j(a.created)},"expires":${a.expires === null ? 'null' : j(a.expires)}}`;
+      })
+    : [];
+  const agentsPart = agents.length > 0 ? `,"agents":{${agents.join(',')}}` : '';
+  const text = `{"version":${d.version},"generation":${d.generation},"entries":{${entries.join(',')}}${agentsPart}}`;
   return new TextEncoder().encode(text);
 }
 

@@ -92,7 +92,7 @@ describe('decodePayload', () => {
   });
 
   it('reports a newer payload version as VAULT_UNSUPPORTED_VERSION', () => {
-    const e = errOf(() => decodePayload(utf8(doc({}, { version: 2, somethingNew: true }))));
+    const e = errOf(() => decodePayload(utf8(doc({}, { version: 3, somethingNew: true }))));
     expect(e.code).toBe('VAULT_UNSUPPORTED_VERSION');
     expect(e.hint).toBe('upgrade janee');
   });
@@ -102,10 +102,10 @@ describe('decodePayload', () => {
     ['array', '[]', /must be a JSON object/],
     ['null', 'null', /must be a JSON object/],
     ['a BOM', `\ufeff${doc()}`, /not valid JSON/],
-    ['version missing', doc({}, { version: undefined }), /version must be 1/],
-    ['version "1"', doc({}, { version: '1' }), /version must be 1/],
-    ['version 0', doc({}, { version: 0 }), /version must be 1/],
-    ['version 1.5', doc({}, { version: 1.5 }), /version must be 1/],
+    ['version missing', doc({}, { version: undefined }), /version must be 1 or 2/],
+    ['version "1"', doc({}, { version: '1' }), /version must be 1 or 2/],
+    ['version 0', doc({}, { version: 0 }), /version must be 1 or 2/],
+    ['version 1.5', doc({}, { version: 1.5 }), /version must be 1 or 2/],
     ['unknown root key', doc({}, { extra: 1 }), /unknown key "extra"/],
     ['unprintable root key', doc({}, { [SECRET + '\n']: 1 }), /unknown key \(unprintable\)/],
     ['generation negative', doc({}, { generation: -1 }), /generation must be a non-negative integer/],

@@ -31,6 +31,10 @@ const modules: Record<string, Loader> = {
   lock: async () => [(await import('./lock.js')).LockCommand],
   agent: async () => [(await import('./agent.js')).AgentCommand],
   bind: async () => [(await import('./bind.js')).BindCommand],
+  agents: async () => {
+    const m = await import('./agents.js');
+    return [m.AgentsAddCommand, m.AgentsListCommand, m.AgentsRemoveCommand];
+  },
   migrate: async () => [(await import('./migrate.js')).MigrateCommand],
   export: async () => [(await import('./export.js')).ExportCommand],
   import: async () => [(await import('./import.js')).ImportCommand],

@@ -1,29 +1,47 @@
 import { Command, Option } from 'clipanion';
-import type { Gate } from '../../gate/types.js';
+import { usageError } from '../../errors.js';
+import type { Caller, Gate } from '../../gate/types.js';
 import { runStdioServer } from '../../mcp/server.js';
 import { JaneeCommand } from '../base.js';
-import { info, printError } from '../io.js';
+import { info, printError, warn } from '../io.js';
 
 export class ServeCommand extends JaneeCommand {
   static override paths = [['serve']];
   static override usage = Command.Usage({
-    description: 'Run the MCP server on stdio (what MCP clients start)',
+    description: 'Run the MCP server on stdio (what MCP clients start), or on HTTP with --http',
     details: `
       Uses the agent started by \`janee unlock\` when there is one; otherwise unlocks in-process
       from JANEE_PASSPHRASE_FILE or JANEE_PASSPHRASE. With neither it still starts, and every
       tool answers "vault is locked" with the fix. It never prompts. stdout carries JSON-RPC only.
+      Over stdio, JANEE_AGENT_TOKEN (from \`janee agents add\`) makes serve act as that agent, with its scope.
+      With --http [HOST:]PORT it serves MCP Streamable HTTP at /mcp (host default 127.0.0.1) for
+      many agents at once; every request needs \`Authorization: Bearer <agent token>\`. See docs/http.md.
     `,
-    examples: [['In an MCP client config', 'janee serve --agent claude-desktop']],
+    examples: [
+      ['In an MCP client config', 'janee serve --agent claude-desktop'],
+      ['HTTP on loopback', 'janee serve --http 8377'],
+      ['HTTP for containers, with TLS', 'janee serve --http 172.17.0.1:8377 --tls-cert cert.pem --tls-key key.pem'],
+    ],
   });
 
   agent = Option.String('--agent', { description: 'Name this client in the audit log (default: the MCP clientInfo name)' });
+  http = Option.String('--http', { description: 'Serve MCP over HTTP on [HOST:]PORT (host default 127.0.0.1; port 0 picks one)' });
+  allowOrigin = Option.Array('--allow-origin', { description: 'A browser Origin allowed to call (default: none)' });
+  tlsCert = Option.String('--tls-cert', { description: 'HTTPS certificate (PEM); needed for a non-loopback address' });
+  tlsKey = Option.String('--tls-key', { description: 'HTTPS private key (PEM)' });
+  insecureBind = Option.Boolean('--insecure-bind', false, { description: 'Allow a non-loopback address without TLS (prints a warning)' });
 
   async run(): Promise<number> {
-    if (this.io.stdin.isTTY === true) {
-      info(
-        this.context.stderr,
-        'serve speaks MCP (JSON-RPC) on stdin/stdout: an MCP client starts it, see the client configs in README.md; Ctrl-C stops it',
-      );
+    // Taken out of the environment at once: nothing serve starts may inherit it.
+    const token = process.env.JANEE_AGENT_TOKEN;
+    delete process.env.JANEE_AGENT_TOKEN;
+    if (this.http === undefined) {
+      for (const [flag, v] of [
+        ['--allow-origin', this.allowOrigin],
+        ['--tls-cert', this.tlsCert],
+        ['--tls-key', this.tlsKey],
+      ] as const)
+        if (v !== undefined) throw usageError(`${flag} needs --http`, 'e.g. janee serve --http 8377');
     }
     let opened: Promise<Gate> | undefined;
     // Opened once the client has initialized. A failure (a broken config.yaml) reaches
@@ -35,7 +53,28 @@ export class ServeCommand extends JaneeCommand {
           printError(this.context.stderr, e);
           throw e;
         }));
-    const server = await runStdioServer({ agentName: this.agent, gate });
+    const code = this.http !== undefined ? await this.serveHttp(this.http, gate) : await this.serveStdio(gate, token);
+    await opened?.then((g) => g.close()).catch(() => undefined);
+    return code;
+  }
+
+  private async serveStdio(gate: () => Promise<Gate>, token: string | undefined): Promise<number> {
+    if (this.io.stdin.isTTY === true) {
+      info(
+        this.context.stderr,
+        'serve speaks MCP (JSON-RPC) on stdin/stdout: an MCP client starts it, see the client configs in README.md; Ctrl-C stops it',
+      );
+    }
+    // With a token, every call is that agent's, checked now against the vault: a bad or
+    // revoked token makes every call fail (never a silent fall back to the self-asserted name).
+    const identify =
+      token === undefined
+        ? undefined
+        : async (): Promise<Caller> => {
+            const a = await (await gate()).authenticate(token, 'stdio');
+            return { agent: a.name, agentSource: 'token', services: a.services };
+          };
+    const server = await runStdioServer({ agentName: this.agent, gate, identify });
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
       server.server.onclose = stop;
@@ -43,8 +82,42 @@ export class ServeCommand extends JaneeCommand {
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
     });
-    await opened?.then((g) => g.close()).catch(() => undefined);
     await server.close().catch(() => undefined);
+    return 0;
+  }
+
+  private async serveHttp(listenAt: string, gate: () => Promise<Gate>): Promise<number> {
+    const { parseListen } = await import('../../http/checks.js');
+    const { checkBindOptions } = await import('../../http/listener.js');
+    const where = parseListen(listenAt);
+    if (!where) throw usageError('--http takes [HOST:]PORT', 'e.g. --http 8377, --http 127.0.0.1:8377, --http [::1]:8377');
+    if (this.agent !== undefined)
+      throw usageError('--agent is for stdio: over HTTP each agent is named by its token', 'create tokens with `janee agents add NAME`');
+    const { canonicalOrigin } = await import('../../http/checks.js');
+    for (const o of this.allowOrigin ?? [])
+      if (canonicalOrigin(o) !== o.replace(/\/$/, ''))
+        throw usageError('--allow-origin takes an origin like https://app.example.com', 'scheme, host and port only');
+    const listenOpts = { ...where, tlsCert: this.tlsCert, tlsKey: this.tlsKey, insecureBind: this.insecureBind };
+    const warning = checkBindOptions(listenOpts);
+    if (warning) warn(this.context.stderr, warning);
+    const { startHttpServer } = await import('../../http/server.js');
+    const { LastUsed } = await import('../../util/last-used.js');
+    await gate().catch(() => undefined); // open now: the first request should not wait for scrypt
+    const server = await startHttpServer({
+      ...listenOpts,
+      allowOrigins: this.allowOrigin ?? [],
+      gate,
+      lastUsed: new LastUsed(await this.vaultFile()),
+    });
+    // Handlers first: whoever reads the URL may signal at once.
+    const stop = new Promise<void>((resolve) => {
+      process.once('SIGTERM', resolve);
+      process.once('SIGINT', resolve);
+    });
+    info(this.context.stderr, `serving MCP on ${server.url} (Authorization: Bearer <token from \`janee agents add\`>)`);
+    await stop;
+    info(this.context.stderr, 'stopping: finishing calls in flight');
+    await server.drain();
     return 0;
   }
 }

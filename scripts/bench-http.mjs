@@ -1,0 +1,60 @@
+// The HTTP part of `npm run bench -- --http`: the same execute calls as the stdio
+// bench, through `janee serve --http 127.0.0.1:0` in the same home, with an agent
+// token, driven by the SDK's Streamable HTTP client. Returns the figures; bench.mjs
+// prints them beside the stdio ones.
+import { execFileSync, spawn } from 'node:child_process';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+export async function benchHttp({ env, root, toolArgs, calls, concurrency, seconds }) {
+  const cli = path.join(root, 'dist/cli/main.js');
+  const token = execFileSync(process.execPath, [cli, 'agents', 'add', 'bench-http'], { env, stdio: ['ignore', 'pipe', 'ignore'] })
+    .toString()
+    .trim();
+  const child = spawn(process.execPath, [cli, 'serve', '--http', '127.0.0.1:0'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  const url = await new Promise((resolve, reject) => {
+    child.stderr.on('data', (d) => {
+      err += d;
+      const m = /serving MCP on (\S+\/mcp)/.exec(err);
+      if (m) resolve(m[1]);
+    });
+    child.once('exit', () => reject(new Error(`serve --http exited: ${err}`)));
+  });
+  // One client per in-flight slot, as separate agents would have; the sequential run uses the first.
+  const clients = [];
+  for (let i = 0; i < Math.max(1, concurrency); i++) {
+    const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } });
+    const client = new Client({ name: 'bench-http', version: '1' });
+    await client.connect(transport);
+    clients.push(client);
+  }
+  const call = async (client) => {
+    const r = await client.callTool({ name: 'execute', arguments: toolArgs });
+    if (r.isError) throw new Error(`tool error: ${r.content?.[0]?.text}`);
+  };
+  for (let i = 0; i < 50; i++) await call(clients[0]);
+  const seq = [];
+  for (let i = 0; i < calls; i++) {
+    const t = performance.now();
+    await call(clients[0]);
+    seq.push(performance.now() - t);
+  }
+  const end = performance.now() + seconds * 1000;
+  let n = 0;
+  await Promise.all(
+    clients.map(async (c) => {
+      while (performance.now() < end) {
+        await call(c);
+        n++;
+      }
+    }),
+  );
+  await Promise.all(clients.map((c) => c.close()));
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  return { median_ms: median(seq), per_s: n / seconds, concurrency: clients.length, seconds };
+}
