@@ -28,6 +28,12 @@ export interface ServiceConfig {
   rateLimit: RateLimit | undefined;
   maxResponseBytes: number;
   timeoutMs: number;
+  /** How long `execute` waits for a human's approval before answering "waiting" (approve: true rules). */
+  approvalWaitMs?: number;
+  /** How long a pending approval request stays valid. */
+  approvalTtlMs?: number;
+  /** Extra ways to ask for approval; only `elicitation` (weaker: the client answers). */
+  approveVia?: 'elicitation'[];
   /** A path `janee test` GETs to check the key (normalised, no query); from a template or written by hand. */
   testPath?: string;
 }
@@ -54,3 +60,5 @@ export interface AuditConfig {
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
 export const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_APPROVAL_WAIT_MS = 45_000;
+export const DEFAULT_APPROVAL_TTL_MS = 600_000;

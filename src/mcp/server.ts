@@ -7,6 +7,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { Caller, Gate } from '../gate/types.js';
 import { VERSION } from '../version.js';
+import { executeWithApproval } from './approval-wait.js';
 import { LifecycleGuard } from './lifecycle.js';
 import {
   EXECUTE_DESCRIPTION,
@@ -56,10 +57,10 @@ export function createServer(opts: ServeOptions): McpServer {
   server.registerTool(
     'execute',
     { description: EXECUTE_DESCRIPTION, inputSchema: executeInput, outputSchema: executeOutput, annotations: { openWorldHint: true } },
-    async (args) => {
+    async (args, extra) => {
       try {
         const gate = await opts.gate();
-        const result = fitResult(await gate.execute(args, caller()));
+        const result = fitResult(await executeWithApproval(gate, args, caller(), extra));
         return okResult({ ...result });
       } catch (e) {
         return errorResult(e);
