@@ -383,10 +383,12 @@ function ruleApprove(v: Validator, fi: string, node: Node | null | undefined, de
 function validateApproval(v: Validator, f: string, fields: Map<string, { key: Node; value: Node | null }>, svc: ServiceConfig): void {
   const wait = fields.get('approvalWaitMs')?.value;
   const ttl = fields.get('approvalTtlMs')?.value;
-  svc.approvalWaitMs = positiveInt(v, `${f}.approvalWaitMs`, wait, DEFAULT_APPROVAL_WAIT_MS, 10 * 60_000);
-  svc.approvalTtlMs = positiveInt(v, `${f}.approvalTtlMs`, ttl, DEFAULT_APPROVAL_TTL_MS, 7 * 86_400_000);
-  if (svc.approvalTtlMs < svc.approvalWaitMs)
-    v.fail(ttl ?? wait, `${f}.approvalTtlMs`, 'must be at least approvalWaitMs (a request must outlive the wait for it)');
+  // Kept only when written (the gate applies the defaults): a config without approvals loads as before.
+  const waitMs = positiveInt(v, `${f}.approvalWaitMs`, wait, DEFAULT_APPROVAL_WAIT_MS, 10 * 60_000);
+  const ttlMs = positiveInt(v, `${f}.approvalTtlMs`, ttl, DEFAULT_APPROVAL_TTL_MS, 7 * 86_400_000);
+  if (ttlMs < waitMs) v.fail(ttl ?? wait, `${f}.approvalTtlMs`, 'must be at least approvalWaitMs (a request must outlive the wait for it)');
+  if (wait) svc.approvalWaitMs = waitMs;
+  if (ttl) svc.approvalTtlMs = ttlMs;
   const via = fields.get('approveVia')?.value;
   if (via) {
     if (!isSeq(via)) v.fail(via, `${f}.approveVia`, 'expected a list, e.g. [elicitation]');
