@@ -369,9 +369,9 @@ function parseRateLimitNode(v: Validator, f: string, node: Node): RateLimit {
 
 // ---------------------------------------------------------------------------
 // Approvals (src/approval): `approve: true` on an allow rule, and per service
-// approvalWaitMs, approvalTtlMs and approveVia.
+// approvalWaitMs and approvalTtlMs.
 
-const APPROVAL_KEYS = ['approvalWaitMs', 'approvalTtlMs', 'approveVia'] as const;
+const APPROVAL_KEYS = ['approvalWaitMs', 'approvalTtlMs'] as const;
 
 function ruleApprove(v: Validator, fi: string, node: Node | null | undefined, deny: boolean): boolean {
   if (!node) return false;
@@ -389,15 +389,6 @@ function validateApproval(v: Validator, f: string, fields: Map<string, { key: No
   if (ttlMs < waitMs) v.fail(ttl ?? wait, `${f}.approvalTtlMs`, 'must be at least approvalWaitMs (a request must outlive the wait for it)');
   if (wait) svc.approvalWaitMs = waitMs;
   if (ttl) svc.approvalTtlMs = ttlMs;
-  const via = fields.get('approveVia')?.value;
-  if (via) {
-    if (!isSeq(via)) v.fail(via, `${f}.approveVia`, 'expected a list, e.g. [elicitation]');
-    svc.approveVia = via.items.map((item, i) => {
-      const s = v.string(item, `${f}.approveVia[${i}]`);
-      if (s !== 'elicitation') v.fail(item as Node, `${f}.approveVia[${i}]`, `unknown channel "${s}" (expected elicitation)`);
-      return 'elicitation' as const;
-    });
-  }
 }
 
 function positiveInt(v: Validator, f: string, node: Node | null | undefined, dflt: number, max: number): number {

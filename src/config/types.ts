@@ -32,8 +32,6 @@ export interface ServiceConfig {
   approvalWaitMs?: number;
   /** How long a pending approval request stays valid. */
   approvalTtlMs?: number;
-  /** Extra ways to ask for approval; only `elicitation` (weaker: the client answers). */
-  approveVia?: 'elicitation'[];
   /** A path `janee test` GETs to check the key (normalised, no query); from a template or written by hand. */
   testPath?: string;
 }

@@ -89,7 +89,11 @@ export class LocalGate implements Gate {
       baseUrl: s.baseUrl,
       authType: s.auth.type,
       policies: s.policies
-        ? s.policies.map((p) => (p.deny ? { path: p.path, methods: p.methods, deny: true } : { path: p.path, methods: p.methods }))
+        ? s.policies.map((p) =>
+            p.deny
+              ? { path: p.path, methods: p.methods, deny: true }
+              : { path: p.path, methods: p.methods, ...(p.approve ? { approve: true } : {}) },
+          )
         : null,
       rateLimit: s.rateLimit?.text ?? null,
       blocked: isKilled(kill, s.name),

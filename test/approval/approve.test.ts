@@ -375,6 +375,46 @@ describe.concurrent('approvals', { timeout: 120_000 }, () => {
     await other.close();
   });
 
+  it.skipIf(!pty)(
+    'fail closed: an approval for a serve that restarted is not used; the kill switch still blocks an approved call',
+    async () => {
+      const h = await home({ waitMs: 1000 });
+      const s1 = await startServe({ env: h.inProcess, args: ['--agent', 'desk'] });
+      const list = await s1.call('list_services');
+      expect(list.structuredContent).toMatchObject({
+        services: [{ name: 'svc', policies: [{ path: '/v1/charges', methods: ['POST'], approve: true }, {}, {}] }],
+      });
+      const marker = `m${randomBytes(4).toString('hex')}`;
+      const id1 = idOf(await charge(s1, { marker }));
+      await s1.close();
+      expect((await atTerminal(h, ['approve', id1])).code).toBe(0);
+      const s2 = await startServe({ env: h.inProcess, args: ['--agent', 'desk'] });
+      const r = await charge(s2, { marker });
+      expect(textOf(r)).toMatch(/waiting for a human/);
+      const id2 = idOf(r);
+      expect(id2).not.toBe(id1);
+      expect(hits(marker)).toBe(0);
+
+      expect((await atTerminal(h, ['approve', id2])).code).toBe(0);
+      expect((await runJanee(['killswitch', 'on', 'svc'], { env: h.env })).code).toBe(0);
+      const killed = await charge(s2, { marker });
+      expect(killed.isError).toBe(true);
+      expect(textOf(killed)).toMatch(/kill switch is on for svc/);
+      expect(hits(marker)).toBe(0);
+      const offR = await runJanee(['killswitch', 'off', 'svc'], { env: h.env });
+      expect(offR.code, offR.stderr).toBe(0);
+      // (serve re-reads the kill switch file at most every 250 ms)
+      let ok = await charge(s2, { marker });
+      for (let i = 0; i < 30 && /kill switch/.test(textOf(ok)); i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        ok = await charge(s2, { marker });
+      }
+      expect(ok.isError, textOf(ok)).toBeFalsy();
+      expect(hits(marker)).toBe(1);
+      await s2.close();
+    },
+  );
+
   it.skipIf(!pty)('revoke ends a grant at once', async () => {
     const h = await home({ waitMs: 1000 });
     const s = await startServe({ env: h.inProcess, args: ['--agent', 'desk'] });

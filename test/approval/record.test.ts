@@ -181,23 +181,23 @@ describe('config and policy', () => {
   it('approve: true on an allow rule; the decision says so; approval settings per service', async () => {
     const c = await load(
       '      - { path: /v1/charges, methods: [POST], approve: true }\n      - { path: /v1, methods: [GET] }\n',
-      '    approvalWaitMs: 20000\n    approvalTtlMs: 60000\n    approveVia: [elicitation]\n',
+      '    approvalWaitMs: 20000\n    approvalTtlMs: 60000\n',
     );
     const s = c.services.get('s')!;
     expect(s.policies?.[0]).toEqual({ path: '/v1/charges', methods: ['POST'], deny: false, approve: true });
     expect(s.policies?.[1]).toEqual({ path: '/v1', methods: ['GET'], deny: false });
-    expect(s).toMatchObject({ approvalWaitMs: 20000, approvalTtlMs: 60000, approveVia: ['elicitation'] });
+    expect(s).toMatchObject({ approvalWaitMs: 20000, approvalTtlMs: 60000 });
     expect(evaluatePolicies(s.policies, 'POST', '/v1/charges')).toEqual({ allowed: true, rule: 'allow POST /v1/charges', approve: true });
     expect(evaluatePolicies(s.policies, 'GET', '/v1/x')).toEqual({ allowed: true, rule: 'allow GET /v1' });
   });
 
-  it('refuses approve on a deny rule, a non-boolean, a TTL shorter than the wait, an unknown channel', async () => {
+  it('refuses approve on a deny rule, a non-boolean, a TTL shorter than the wait, approveVia (not in this version)', async () => {
     await fails(load('      - { path: /a, deny: true, approve: true }\n'), /approve: a deny rule cannot need approval/);
     await fails(load('      - { path: /a, approve: yes-please }\n'), /approve: expected true or false/);
     await fails(
       load('      - { path: /a }\n', '    approvalWaitMs: 60000\n    approvalTtlMs: 1000\n'),
       /approvalTtlMs: must be at least approvalWaitMs/,
     );
-    await fails(load('      - { path: /a }\n', '    approveVia: [email]\n'), /unknown channel "email"/);
+    await fails(load('      - { path: /a }\n', '    approveVia: [elicitation]\n'), /approveVia: unknown key/);
   });
 });
