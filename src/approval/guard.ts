@@ -74,7 +74,10 @@ export class ApprovalGuard {
 
     const grant = await this.#grantFor(call, key, now);
     if (grant) {
-      if (pending) this.#byDigest.delete(digest);
+      if (pending) {
+        this.#byDigest.delete(digest);
+        await removeRecords(dir, pending.id, ['pending']);
+      }
       return grant;
     }
 
