@@ -420,6 +420,23 @@ describe.concurrent('approvals', { timeout: 120_000 }, () => {
     },
   );
 
+  it('leaks: a secret the agent puts in the body is redacted in the pending record, the listing and the tool result', async () => {
+    const h = await home({ waitMs: 500 });
+    const s = await startServe({ env: h.inProcess });
+    const r = await charge(s, { note: `key is ${TOKEN}` }, '/v1/charges?x=1');
+    const id = idOf(r);
+    const list = await runJanee(['approvals'], { env: h.inProcess });
+    const json = await runJanee(['approvals', '--json'], { env: h.inProcess });
+    expect(list.stdout).toContain(id);
+    expect(list.stdout).toContain('POST /v1/charges?x=1');
+    expect(list.stdout).toContain('key is [REDACTED:svc]');
+    const forms = secretForms(TOKEN);
+    for (const text of [list.stdout, list.stderr, json.stdout, await dirText(h.dir), textOf(r)]) expect(findForms(text, forms)).toEqual([]);
+    expect((await auditEntries(h.env.JANEE_HOME)).some((e) => findForms(JSON.stringify(e), forms).length > 0)).toBe(false);
+    noSecretIn(s);
+    await s.close();
+  });
+
   it.skipIf(!pty)('revoke ends a grant at once', async () => {
     const h = await home({ waitMs: 1000 });
     const s = await startServe({ env: h.inProcess, args: ['--agent', 'desk'] });
