@@ -248,6 +248,8 @@ export class ApproveCommand extends JaneeCommand {
     const { key, fileKey } = await humanApprovalKey(this.io, file, 'approve');
     try {
       const p = await checkedPending(dir, id, key, fileKey);
+      if ((await readRecord(dir, id, 'denied', key)).state === 'ok')
+        throw new JaneeError('APPROVAL_DENIED', `${id} was already denied`, 'the agent has to send the call again for a new decision');
       const decided = new Date().toISOString();
       if (forMs === undefined) {
         await writeRecord(dir, key, { kind: 'approved', id, digest: p.digest, decided, expires: p.expires });
