@@ -55,6 +55,9 @@ export class ApprovalGuard {
   readonly #byDigest = new Map<string, Pending>();
   /** `<id>.<kind>` of records already reported as forged or damaged. */
   readonly #reported = new Set<string>();
+  /** Grants this process has seen, and those it has since seen gone (revoked or expired): a copy put back is not one. */
+  readonly #grantsSeen = new Set<string>();
+  readonly #grantsGone = new Set<string>();
 
   /** The id of the approval or grant the call goes out under; throws when it may not go out now. */
   async check(call: ApprovalCall): Promise<string> {
@@ -166,17 +169,22 @@ export class ApprovalGuard {
 
   /** An unexpired grant for this agent, service and rule. */
   async #grantFor(call: ApprovalCall, key: Uint8Array, now: number): Promise<string | undefined> {
-    for (const g of await listRecords(call.dir, key, ['grant'])) {
+    const grants = await listRecords(call.dir, key, ['grant']);
+    const present = new Set(grants.map((g) => g.id));
+    for (const id of this.#grantsSeen) if (!present.has(id)) this.#grantsGone.add(id);
+    let found: string | undefined;
+    for (const g of grants) {
       if (g.result.state === 'bad') {
         await this.#report(call, g.id, 'grant', g.result.why);
         continue;
       }
       if (g.result.state !== 'ok') continue;
       const r = g.result.record as ApprovalRecord<'grant'>;
-      if (r.agent === call.parts.agent && r.service === call.parts.service && r.rule === call.rule && unexpired(r.expires, now))
-        return r.id;
+      if (this.#grantsGone.has(r.id) || !unexpired(r.expires, now)) continue;
+      this.#grantsSeen.add(r.id);
+      if (r.agent === call.parts.agent && r.service === call.parts.service && r.rule === call.rule) found ??= r.id;
     }
-    return undefined;
+    return found;
   }
 
   async #report(call: ApprovalCall, id: string, kind: string, why: string): Promise<void> {

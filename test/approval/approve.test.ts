@@ -439,17 +439,24 @@ describe.concurrent('approvals', { timeout: 120_000 }, () => {
     await s.close();
   });
 
-  it.skipIf(!pty)('revoke ends a grant at once', async () => {
+  it.skipIf(!pty)('revoke ends a grant at once, and a copy of it put back is not honoured', async () => {
     const h = await home({ waitMs: 1000 });
     const s = await startServe({ env: h.inProcess, args: ['--agent', 'desk'] });
     const marker = `m${randomBytes(4).toString('hex')}`;
     const id = idOf(await charge(s, { marker }));
     expect((await atTerminal(h, ['approve', id, '--for', '1h'])).code).toBe(0);
     expect((await charge(s, { marker })).isError).toBeFalsy();
+    // What an agent with a shell might try: keep a copy of the grant and put it back after the revoke.
+    const grantFile = path.join(h.dir, `${id}.grant`);
+    const copy = await fs.readFile(grantFile);
     const rv = await runJanee(['approvals', 'revoke', id], { env: h.env });
     expect(rv.code, rv.stderr).toBe(0);
     expect(textOf(await charge(s, { marker, again: true }))).toMatch(/waiting for a human/);
+    await fs.writeFile(grantFile, copy, { mode: 0o600 });
+    expect(textOf(await charge(s, { marker, again: 2 }))).toMatch(/waiting for a human/);
     expect(hits(marker)).toBe(1);
+    const audit = (await auditEntries(h.env.JANEE_HOME)).filter((e) => (e as { approval?: string }).approval === id);
+    expect(audit.map((e) => e.rule)).toEqual(['pending', 'approved for 1h', undefined, 'revoked']);
     await s.close();
   });
 });
