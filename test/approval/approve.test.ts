@@ -225,7 +225,9 @@ describe.concurrent('approvals', { timeout: 120_000 }, () => {
     expect(hits(marker)).toBe(0);
     const a = await atTerminal(h, ['approve', id as string]);
     expect(a.code, a.output).toBe(0);
+    const approvedAt = Date.now();
     const r = await call;
+    console.log(`approve → result through the agent: ${Date.now() - approvedAt} ms; progress notifications: ${progress.length}`);
     expect(r.isError, textOf(r)).toBeFalsy();
     expect(r.structuredContent).toMatchObject({ status: 200 });
     expect(hits(marker)).toBe(1);
