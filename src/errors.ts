@@ -118,6 +118,14 @@ export const CODES = {
   AGENT_WONT_STOP: 'something at the agent socket answers but does not stop when asked; nothing was sent to it',
   AGENT_NOT_VERIFIED: 'the process listening at the agent socket is not the agent janee started: nothing secret was sent',
   AGENT_NOT_PROVEN: 'a request that needs proof of the file key came without a valid proof',
+  // approvals (approve: true rules)
+  APPROVAL_PENDING: 'the call needs a human approval and is waiting for it (janee approve ID)',
+  APPROVAL_DENIED: 'a human denied the call (janee deny ID)',
+  APPROVAL_EXPIRED: 'no human approved the call before its approval request expired',
+  APPROVAL_TOO_MANY: 'too many calls are already waiting for approval',
+  APPROVAL_NOT_FOUND: 'there is no pending approval request or grant with that id',
+  APPROVAL_FORGED: 'an approval record is not authenticated with this vault key: it was ignored',
+  APPROVAL_NEEDS_TERMINAL: 'approving or denying needs the passphrase typed in a terminal, not from the environment',
 } as const;
 
 export type Code = keyof typeof CODES;

@@ -61,8 +61,11 @@
  * `vault_put` `replace` and its `replaced` result; `list_services` `caller` (a scoped
  * caller sees only its services); `execute` caller `services`; the agent-token ops
  * authenticate, agents_list, agent_put, agent_delete (an older agent answers them
- * with AGENT_UNKNOWN_OP, whose hint says to restart it).
+ * with AGENT_UNKNOWN_OP, whose hint says to restart it); `approval: { id, waitMs,
+ * expiresAt }` on an APPROVAL_PENDING error (serve waits for the decision by
+ * sending `execute` again: no op waits on the socket).
  */
+import { ApprovalPendingError } from '../approval/pending.js';
 import { isCode, JaneeError } from '../errors.js';
 import type { Caller, ExecuteRequest, ExecuteResult, ServiceInfo, TokenAgent } from '../gate/types.js';
 import type { AgentInfo, AgentRecord } from '../vault/types.js';
@@ -139,6 +142,8 @@ interface ErrorBody {
   code: string;
   message: string;
   hint?: string;
+  /** APPROVAL_PENDING only: what serve needs to wait for the decision (src/approval/pending.ts). */
+  approval?: { id: string; waitMs: number; expiresAt: number };
 }
 
 export type Response =
@@ -223,6 +228,7 @@ export function errorResponse(id: RequestId | null, e: unknown): Response {
   const err = toJaneeError(e);
   const body: ErrorBody = { code: err.code, message: err.message };
   if (err.hint !== undefined) body.hint = err.hint;
+  if (err instanceof ApprovalPendingError) body.approval = err.detail();
   return { v: PROTOCOL_VERSION, id, ok: false, error: body };
 }
 
@@ -236,6 +242,10 @@ export function errorFromBody(body: unknown): JaneeError {
   const b = (body ?? {}) as Partial<ErrorBody>;
   const code = isCode(b.code) ? b.code : 'AGENT_PROTOCOL'; // a code this janee does not know is a protocol error
   const message = typeof b.message === 'string' ? b.message : 'the agent sent a malformed error';
+  if (code === 'APPROVAL_PENDING') {
+    const pending = ApprovalPendingError.fromDetail(b.approval);
+    if (pending) return pending;
+  }
   return new JaneeError(code, message, typeof b.hint === 'string' ? b.hint : undefined);
 }
 

@@ -38,6 +38,7 @@ const OUTCOME_TEXT: Record<string, { word: string; reason: string }> = {
   killed: { word: 'KILLED', reason: 'kill switch on' },
   locked: { word: 'LOCKED', reason: 'vault locked' },
   error: { word: 'ERROR', reason: 'error' },
+  approval: { word: 'APPROVAL', reason: 'approval' },
 };
 
 /** Blocked outcomes whose `rule` is a gate error code, not a policy rule. */
@@ -56,11 +57,13 @@ function seconds(ts: unknown): string {
 
 export function formatEntry(e: AuditEntry): string {
   const head = `${seconds(e.ts)} | agent:${escapeField(e.agent)} | ${escapeField(e.service)} | ${escapeField(e.method)} ${escapeField(e.path)}`;
+  const approval = typeof e.approval === 'string' ? ` | approval:${escapeField(e.approval)}` : '';
   if (e.outcome === 'allowed') {
     const status = typeof e.status === 'number' ? String(e.status) : '-';
     const ms = typeof e.ms === 'number' ? `${Math.round(e.ms)}ms` : '-';
-    return `${head} | ${status} | ${ms}`;
+    return `${head} | ${status} | ${ms}${approval}`;
   }
+  if (e.outcome === 'approval') return `${head} | APPROVAL | ${escapeField(e.rule ?? '')}${approval}`;
   const t = OUTCOME_TEXT[e.outcome as string] ?? { word: escapeField(String(e.outcome).toUpperCase()), reason: 'unknown outcome' };
   let reason: string;
   const blockedWhy = e.outcome === 'blocked' && e.rule !== undefined ? BLOCKED_BY_CODE[e.rule] : undefined;
@@ -69,5 +72,5 @@ export function formatEntry(e: AuditEntry): string {
   else if (e.outcome === 'error') reason = e.rule !== undefined ? escapeField(e.rule) : t.reason;
   else reason = e.rule !== undefined ? `${t.reason} (${escapeField(e.rule)})` : t.reason;
   const more = typeof e.count === 'number' ? ` | ×${e.count} more like this (coalesced)` : '';
-  return `${head} | ${t.word} | ${reason}${more}`;
+  return `${head} | ${t.word} | ${reason}${more}${approval}`;
 }

@@ -12,7 +12,8 @@
  * The *unhashed text* of an entry is `JSON.stringify` (ECMAScript, no whitespace) of
  * the object with exactly these keys in exactly this order:
  *   ts, agent, agentSource, service, method, path, outcome, status, ms,
- *   reason (only if present), rule (only if present), count (only if present), seq, prev
+ *   reason (only if present), rule (only if present), count (only if present),
+ *   approval (only if present), seq, prev
  * `hash` = lowercase hex sha256 of the UTF-8 bytes of that text.
  * The line written is the same text with `,"hash":"<hash>"` inserted before the
  * final `}`, plus `\n`. So a verifier in any language needs no JSON canonicaliser:
@@ -30,7 +31,7 @@
 import { createHash } from 'node:crypto';
 import { JaneeError } from '../errors.js';
 
-export const OUTCOMES = ['allowed', 'blocked', 'rate_limited', 'killed', 'locked', 'error'] as const;
+export const OUTCOMES = ['allowed', 'blocked', 'rate_limited', 'killed', 'locked', 'error', 'approval'] as const;
 export type AuditOutcome = (typeof OUTCOMES)[number];
 
 export const AGENT_SOURCES = ['flag', 'clientInfo', 'token', 'unknown'] as const;
@@ -58,6 +59,12 @@ export interface AuditInput {
    * path are those of the last one counted.
    */
   count?: number;
+  /**
+   * The approval id (src/approval) this line belongs to: the request waiting
+   * (outcome `approval`, rule `pending`), the human's decision, a refusal for
+   * it (denied, expired) and the call that went out under it.
+   */
+  approval?: string;
 }
 
 /** An audit line: the input plus its time and place in the hash chain. */
@@ -87,7 +94,21 @@ export const LIMITS = {
 } as const;
 export const TRUNCATED_MARK = '…';
 
-const INPUT_KEYS = new Set(['agent', 'agentSource', 'service', 'method', 'path', 'outcome', 'status', 'ms', 'reason', 'rule', 'count']);
+const INPUT_KEYS = new Set([
+  'agent',
+  'agentSource',
+  'service',
+  'method',
+  'path',
+  'outcome',
+  'status',
+  'ms',
+  'reason',
+  'rule',
+  'count',
+  'approval',
+]);
+const APPROVAL_ID = /^[a-z0-9]{10}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 const TS_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
@@ -149,6 +170,10 @@ export function normalizeInput(input: AuditInput): AuditInput {
     if (!Number.isSafeInteger(rec.count) || (rec.count as number) < 1) throw badInput('count must be a positive integer');
     out.count = rec.count as number;
   }
+  if (rec.approval !== undefined) {
+    if (typeof rec.approval !== 'string' || !APPROVAL_ID.test(rec.approval)) throw badInput('approval must be an approval id');
+    out.approval = rec.approval;
+  }
   return out;
 }
 
@@ -168,6 +193,7 @@ export function canonicalText(e: UnhashedEntry): string {
   if (e.reason !== undefined) o.reason = e.reason;
   if (e.rule !== undefined) o.rule = e.rule;
   if (e.count !== undefined) o.count = e.count;
+  if (e.approval !== undefined) o.approval = e.approval;
   o.seq = e.seq;
   o.prev = e.prev;
   return JSON.stringify(o);
@@ -204,6 +230,7 @@ function shapeProblem(o: Record<string, unknown>): string | null {
   if (o.reason !== undefined && !str('reason')) return 'reason is not a string';
   if (o.rule !== undefined && !str('rule')) return 'rule is not a string';
   if (o.count !== undefined && (!Number.isSafeInteger(o.count) || (o.count as number) < 1)) return 'count is not a positive integer';
+  if (o.approval !== undefined && !(str('approval') && APPROVAL_ID.test(o.approval as string))) return 'approval is not an approval id';
   if (!Number.isSafeInteger(o.seq) || (o.seq as number) < 1) return 'seq is not a positive integer';
   if (!HEX64.test(o.prev as string)) return 'prev is not 64 hex digits';
   if (!HEX64.test(o.hash as string)) return 'hash is not 64 hex digits';

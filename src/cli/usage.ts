@@ -32,6 +32,7 @@ const PLACEHOLDERS: Record<string, string> = {
   '--from': 'dir',
   '--ttl': 'duration',
   '--max-ttl': 'duration',
+  '--for': 'duration',
   '--template': 'name',
   '--test-path': 'path',
   '--services': 'a,b',

@@ -20,6 +20,8 @@ import { findPassphrase, getPassphrase } from './passphrase.js';
 interface UnlockOptions {
   passphraseStdin?: boolean;
   prompt?: string;
+  /** Where JANEE_PASSPHRASE(_FILE) are looked up (default process.env; `{}`: the terminal only). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Wrong passphrases typed at the terminal before giving up. */
@@ -35,6 +37,7 @@ export async function unlockWithPassphrase(io: Streams, file: string, opts: Unlo
     const { passphrase, source } = await getPassphrase(io, {
       fromStdin: opts.passphraseStdin ?? false,
       prompt: opts.prompt ?? 'vault passphrase: ',
+      ...(opts.env ? { env: opts.env } : {}),
     });
     using _p = secret(passphrase);
     try {

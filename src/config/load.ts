@@ -14,6 +14,8 @@ import {
   AUTH_TYPES,
   DEFAULT_MAX_RESPONSE_BYTES,
   DEFAULT_TIMEOUT_MS,
+  DEFAULT_APPROVAL_TTL_MS,
+  DEFAULT_APPROVAL_WAIT_MS,
   type AuthSpec,
   type JaneeConfig,
   type PolicyRule,
@@ -187,6 +189,7 @@ function validateService(v: Validator, name: string, node: Node | null): Service
     'timeoutMs',
     'description',
     'testPath',
+    ...APPROVAL_KEYS,
   ]);
   const baseNode = fields.get('baseUrl')?.value;
   if (!baseNode) v.fail(node, f, 'missing baseUrl');
@@ -225,6 +228,7 @@ function validateService(v: Validator, name: string, node: Node | null): Service
     timeoutMs: positiveInt(v, `${f}.timeoutMs`, fields.get('timeoutMs')?.value, DEFAULT_TIMEOUT_MS, 10 * 60_000),
   };
   if (testNode) svc.testPath = validateTestPath(v, `${f}.testPath`, testNode, baseUrl);
+  validateApproval(v, f, fields, svc);
   return svc;
 }
 
@@ -301,7 +305,7 @@ function validatePolicies(v: Validator, f: string, node: Node | null): PolicyRul
   if (!isSeq(node)) v.fail(node, f, 'expected a list of { path, methods, deny? }');
   return node.items.map((item, i) => {
     const fi = `${f}[${i}]`;
-    const fields = v.entries(v.map(item, fi), fi, ['path', 'methods', 'deny']);
+    const fields = v.entries(v.map(item, fi), fi, ['path', 'methods', 'deny', 'approve']);
     const pathNode = fields.get('path')?.value;
     if (!pathNode) v.fail(item as Node, fi, 'missing path');
     const rawPath = v.string(pathNode, `${fi}.path`);
@@ -329,7 +333,8 @@ function validatePolicies(v: Validator, f: string, node: Node | null): PolicyRul
       if (!isScalar(denyNode) || typeof denyNode.value !== 'boolean') v.fail(denyNode, `${fi}.deny`, 'expected true or false');
       deny = denyNode.value;
     }
-    return { path: pattern, methods, deny };
+    const approve = ruleApprove(v, fi, fields.get('approve')?.value, deny);
+    return approve ? { path: pattern, methods, deny, approve } : { path: pattern, methods, deny };
   });
 }
 
@@ -360,6 +365,30 @@ function parseRateLimitNode(v: Validator, f: string, node: Node): RateLimit {
   const rl = parseRateLimit(text);
   if (!rl) v.fail(node, f, `expected N/sec, N/min, N/hour or N/day (got "${text}")`);
   return rl;
+}
+
+// ---------------------------------------------------------------------------
+// Approvals (src/approval): `approve: true` on an allow rule, and per service
+// approvalWaitMs and approvalTtlMs.
+
+const APPROVAL_KEYS = ['approvalWaitMs', 'approvalTtlMs'] as const;
+
+function ruleApprove(v: Validator, fi: string, node: Node | null | undefined, deny: boolean): boolean {
+  if (!node) return false;
+  if (!isScalar(node) || typeof node.value !== 'boolean') v.fail(node, `${fi}.approve`, 'expected true or false');
+  if (node.value && deny) v.fail(node, `${fi}.approve`, 'a deny rule cannot need approval (it always refuses)', 'remove approve, or deny');
+  return node.value;
+}
+
+function validateApproval(v: Validator, f: string, fields: Map<string, { key: Node; value: Node | null }>, svc: ServiceConfig): void {
+  const wait = fields.get('approvalWaitMs')?.value;
+  const ttl = fields.get('approvalTtlMs')?.value;
+  // Kept only when written (the gate applies the defaults): a config without approvals loads as before.
+  const waitMs = positiveInt(v, `${f}.approvalWaitMs`, wait, DEFAULT_APPROVAL_WAIT_MS, 10 * 60_000);
+  const ttlMs = positiveInt(v, `${f}.approvalTtlMs`, ttl, DEFAULT_APPROVAL_TTL_MS, 7 * 86_400_000);
+  if (ttlMs < waitMs) v.fail(ttl ?? wait, `${f}.approvalTtlMs`, 'must be at least approvalWaitMs (a request must outlive the wait for it)');
+  if (wait) svc.approvalWaitMs = waitMs;
+  if (ttl) svc.approvalTtlMs = ttlMs;
 }
 
 function positiveInt(v: Validator, f: string, node: Node | null | undefined, dflt: number, max: number): number {

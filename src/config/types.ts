@@ -28,6 +28,10 @@ export interface ServiceConfig {
   rateLimit: RateLimit | undefined;
   maxResponseBytes: number;
   timeoutMs: number;
+  /** How long `execute` waits for a human's approval before answering "waiting" (approve: true rules). */
+  approvalWaitMs?: number;
+  /** How long a pending approval request stays valid. */
+  approvalTtlMs?: number;
   /** A path `janee test` GETs to check the key (normalised, no query); from a template or written by hand. */
   testPath?: string;
 }
@@ -54,3 +58,5 @@ export interface AuditConfig {
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
 export const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_APPROVAL_WAIT_MS = 45_000;
+export const DEFAULT_APPROVAL_TTL_MS = 600_000;

@@ -15,6 +15,9 @@ import { parseBaseUrl } from '../config/url.js';
 import { JaneeError } from '../errors.js';
 import { buildUpstreamUrl, describeBlocked, evaluatePolicies, normalizeMethod, normalizeRequestTarget } from '../policy/index.js';
 import { WatchedFile } from '../util/watched.js';
+import { ApprovalGuard } from '../approval/guard.js';
+import { ApprovalPendingError } from '../approval/pending.js';
+import { checkApproval } from './approve.js';
 import { findTokenAgent, inScope, TokenRefused } from '../vault/agents.js';
 import type { VaultData } from '../vault/types.js';
 import type { Forwarder } from './forward.js';
@@ -48,6 +51,8 @@ export class LocalGate implements Gate {
   #lastConfig: JaneeConfig | undefined;
   readonly #kill: KillswitchWatcher;
   readonly #limits = new RateLimiter();
+  /** Calls waiting for a human (approve: true rules); in memory only, see src/approval/guard.ts. */
+  readonly #approvals = new ApprovalGuard();
   /** Created on the first forwarded call: undici is most of serve's start-up cost otherwise. */
   #forwarder: Promise<Forwarder> | undefined;
   #secrets: SecretSource | undefined;
@@ -86,7 +91,11 @@ export class LocalGate implements Gate {
       baseUrl: s.baseUrl,
       authType: s.auth.type,
       policies: s.policies
-        ? s.policies.map((p) => (p.deny ? { path: p.path, methods: p.methods, deny: true } : { path: p.path, methods: p.methods }))
+        ? s.policies.map((p) =>
+            p.deny
+              ? { path: p.path, methods: p.methods, deny: true }
+              : { path: p.path, methods: p.methods, ...(p.approve ? { approve: true } : {}) },
+          )
         : null,
       rateLimit: s.rateLimit?.text ?? null,
       blocked: isKilled(kill, s.name),
@@ -122,7 +131,8 @@ export class LocalGate implements Gate {
         agentSource: caller.agentSource,
         ms: Math.round((performance.now() - started) * 10) / 10,
       };
-      if (input.outcome === 'allowed' || forwarded) return this.#audit.append(input);
+      // Lines linked to an approval are each written: they are few (one per request) and a human reads them.
+      if (input.outcome === 'allowed' || input.approval !== undefined || forwarded) return this.#audit.append(input);
       return this.#refusals.refuse(input, this.#lastConfig?.services.has(svcName) === true);
     };
 
@@ -178,6 +188,21 @@ export class LocalGate implements Gate {
         await audit({ outcome: 'blocked', rule: decision.rule ?? 'no matching policy' });
         throw err;
       }
+      if (decision.approve) {
+        const data = await this.#vaultData();
+        base.approval = await checkApproval({
+          guard: this.#approvals,
+          secrets: this.#secrets,
+          svc,
+          rule: decision.rule ?? '',
+          method,
+          target,
+          req,
+          caller,
+          redactor: this.#redactor(config, data),
+          audit,
+        });
+      }
       const limit = this.#limits.check(svc.name, svc.rateLimit);
       if (!limit.ok) {
         const secs = Math.max(1, Math.ceil(limit.retryAfterMs / 1000));
@@ -226,7 +251,8 @@ export class LocalGate implements Gate {
         e instanceof JaneeError
           ? e
           : new JaneeError('GATE_INTERNAL', 'internal error in the gate', 'this is a bug in janee; the call was not completed');
-      if (!audited) {
+      // Waiting for a human is audited once, when the request is first seen (guard.ts), not at every poll.
+      if (!audited && !(e instanceof ApprovalPendingError)) {
         await audit(outcomeFor(err));
       }
       throw redactError(err, redactor);

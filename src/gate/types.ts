@@ -42,7 +42,7 @@ export interface ServiceInfo {
   name: string;
   baseUrl: string;
   authType: string;
-  policies: { path: string; methods: string[]; deny?: boolean }[] | null;
+  policies: { path: string; methods: string[]; deny?: boolean; approve?: boolean }[] | null;
   rateLimit: string | null;
   blocked: boolean;
   secretPresent: boolean;

@@ -10,6 +10,7 @@ import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/proto
 import type { ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Caller, Gate } from '../gate/types.js';
 import { VERSION } from '../version.js';
+import { executeWithApproval } from './approval-wait.js';
 import { LifecycleGuard } from './lifecycle.js';
 import {
   EXECUTE_DESCRIPTION,
@@ -74,7 +75,7 @@ export function createServer(opts: ServeOptions): McpServer {
       try {
         const who = await caller(extra);
         const gate = await opts.gate();
-        const result = fitResult(await gate.execute(args, who));
+        const result = fitResult(await executeWithApproval(gate, args, who, extra));
         return okResult({ ...result });
       } catch (e) {
         return errorResult(e);

@@ -30,7 +30,12 @@ export const executeOutput = {
   truncated: z.boolean(),
 };
 
-const policyShape = z.object({ path: z.string(), methods: z.array(z.string()), deny: z.boolean().optional() });
+const policyShape = z.object({
+  path: z.string(),
+  methods: z.array(z.string()),
+  deny: z.boolean().optional(),
+  approve: z.boolean().optional().describe('true: a call waits for a human to approve it (janee approve)'),
+});
 
 export const listServicesOutput = {
   services: z.array(

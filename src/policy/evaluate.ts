@@ -26,6 +26,8 @@ export interface Decision {
   allowed: boolean;
   /** e.g. "deny * /v1/customers/*\/delete", "allow GET /v1/charges", "no matching policy". */
   rule: string | undefined;
+  /** The allow rule that matched says `approve: true`: the call needs a human's approval first. */
+  approve?: boolean;
 }
 
 const patternCache = new Map<string, ParsedPattern>();
@@ -185,7 +187,9 @@ export function evaluatePolicies(policies: PolicyRule[] | undefined, method: str
   }
   for (const { rule, pattern } of rules) {
     if (!rule.deny && methodMatches(rule.methods, m) && matchSegments(pattern.segments, segments, false)) {
-      return { allowed: true, rule: describeRule(rule) };
+      return rule.approve === true
+        ? { allowed: true, rule: describeRule(rule), approve: true }
+        : { allowed: true, rule: describeRule(rule) };
     }
   }
   return blocked('no matching policy');

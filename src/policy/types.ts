@@ -9,4 +9,6 @@ export interface PolicyRule {
   /** Upper-case method names, or `*`. */
   methods: string[];
   deny: boolean;
+  /** Allow rules only: a matching call waits for a human (`janee approve`), see src/approval. */
+  approve?: boolean;
 }

@@ -37,6 +37,8 @@ interface Explanation {
   rateLimit: string | undefined;
   /** What the agent is told when the gate refuses this request. */
   agentMessage: string | undefined;
+  /** The rule says `approve: true`: the call would wait for a human (docs/approvals.md). */
+  approve: boolean;
 }
 
 const NO_POLICIES = 'no policies: key (any request is allowed)';
@@ -67,6 +69,7 @@ function explainRequest(
     killswitch: describeKillState(kill),
     rateLimit: svc?.rateLimit?.text,
     agentMessage: undefined,
+    approve: false,
   };
   try {
     out.method = normalizeMethod(rawMethod);
@@ -87,6 +90,7 @@ function explainRequest(
       out.ruleIndex = i < 0 ? undefined : i;
       if (d.rule?.startsWith('deny ') === true) out.denyRule = d.rule;
     }
+    out.approve = d.approve === true;
     if (!d.allowed) {
       out.verdict = 'blocked';
       out.agentMessage = describeBlocked(svc.name, out.method, out.path, svc.policies, d);
@@ -182,6 +186,7 @@ export class ExplainCommand extends JaneeCommand {
           rateLimit: x.rateLimit ?? null,
           originBinding: origin,
           agentMessage: x.agentMessage ?? null,
+          approve: x.approve,
           knownServices: svc === undefined ? [...config.services.keys()] : undefined,
         }),
       );
@@ -198,6 +203,7 @@ export class ExplainCommand extends JaneeCommand {
         ]);
       } else if (x.rule !== undefined) {
         rows.push(['rule', line === undefined ? x.rule : `${x.rule} (${file}:${line})`]);
+        if (x.approve) rows.push(['approval', 'each call waits for a human: `janee approve ID` (docs/approvals.md)']);
         rows.push(['deny rule', x.denyRule ?? 'none matched']);
       }
       rows.push([

@@ -41,6 +41,12 @@ const modules: Record<string, Loader> = {
   git: async () => [(await import('./git.js')).GitSetupCommand],
   test: async () => [(await import('./test.js')).TestCommand],
   doctor: async () => [(await import('./doctor.js')).DoctorCommand],
+  approvals: async () => {
+    const m = await import('./approvals.js');
+    return [m.ApprovalsCommand, m.ApprovalsRevokeCommand];
+  },
+  approve: async () => [(await import('./approvals.js')).ApproveCommand],
+  deny: async () => [(await import('./approvals.js')).DenyCommand],
   vault: async () => {
     const m = await import('./vault.js');
     return [m.VaultDiffTextCommand, m.VaultMergeCommand, m.VaultAcceptOlderCommand];
