@@ -10,6 +10,7 @@
  */
 import { parseBaseUrl } from '../config/url.js';
 import { JaneeError } from '../errors.js';
+import { parseExecRequest } from '../exec/request.js';
 import { parseExecuteRequest } from '../gate/request.js';
 import type { Caller } from '../gate/types.js';
 import { ENTRY_NAME_RE, checkEntry } from '../vault/payload.js';
@@ -33,6 +34,8 @@ const PARSERS: { [K in Op]: (raw: Raw) => OpArgs<K> } = {
   status: none,
   list_services: none,
   execute: parseExecute,
+  list_commands: none,
+  exec: parseExec,
   unlock: parseUnlock,
   prove: parseProve,
   rekey: parseRekey,
@@ -52,6 +55,13 @@ function parseExecute(raw: Raw): OpArgs<'execute'> {
   const r = parseExecuteRequest(raw.req);
   if (!r.ok)
     throw bad(r.field === 'req' ? 'invalid execute request: req must be an object' : `invalid execute request: bad "${r.field}"`, hint);
+  return { req: r.req, caller: parseCaller(raw.caller) };
+}
+
+function parseExec(raw: Raw): OpArgs<'exec'> {
+  const hint = 'send { req: { command, args, cwd?, stdin? }, caller: { agent, agentSource } }';
+  const r = parseExecRequest(raw.req);
+  if (!r.ok) throw bad(r.field === 'req' ? 'invalid exec request: req must be an object' : `invalid exec request: bad "${r.field}"`, hint);
   return { req: r.req, caller: parseCaller(raw.caller) };
 }
 

@@ -27,6 +27,10 @@
  *   list_services                          → ServiceInfo[]
  *   execute    { req, caller }             → ExecuteResult
  *              (req checked with the MCP execute schema, src/gate/request.ts)
+ *   list_commands                          → CommandInfo[]
+ *   exec       { req, caller }             → ExecResult
+ *              (req checked with the MCP exec schema, src/exec/request.ts; the
+ *              program runs in the agent's process tree, as the agent's user)
  *   unlock     { ttlMs?, maxTtlMs?, mac } → { state, already: true, pid, idleTtlMs, maxTtlMs }
  *              (an unlocked agent resets its timers when `mac` proves the key over
  *              the challenge of the last `prove` on this connection; it takes no
@@ -54,9 +58,11 @@
  *
  * Version 2: `unlock` no longer takes a key; `prove` and `rekey` are new.
  * Later additions that keep version 2 (optional arguments, extra result fields):
- * `vault_put` `replace` and its `replaced` result.
+ * `vault_put` `replace` and its `replaced` result; `list_commands` and `exec` (an older
+ * agent answers AGENT_UNKNOWN_OP, whose hint says to restart it).
  */
 import { isCode, JaneeError } from '../errors.js';
+import type { CommandInfo, ExecRequest, ExecResult } from '../exec/request.js';
 import type { Caller, ExecuteRequest, ExecuteResult, ServiceInfo } from '../gate/types.js';
 
 export const PROTOCOL_VERSION = 2;
@@ -72,6 +78,8 @@ export interface Ops {
   status: { args: NoArgs; result: StatusResult };
   list_services: { args: NoArgs; result: ServiceInfo[] };
   execute: { args: { req: ExecuteRequest; caller: Caller }; result: ExecuteResult };
+  list_commands: { args: NoArgs; result: CommandInfo[] };
+  exec: { args: { req: ExecRequest; caller: Caller }; result: ExecResult };
   unlock: { args: { ttlMs?: number; maxTtlMs?: number; mac?: string }; result: UnlockResult };
   prove: { args: { nonce: string }; result: ProveResult };
   rekey: { args: SealedKey; result: UnlockResult };
@@ -91,6 +99,8 @@ const OPS = [
   'status',
   'list_services',
   'execute',
+  'list_commands',
+  'exec',
   'unlock',
   'prove',
   'rekey',

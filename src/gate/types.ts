@@ -4,6 +4,7 @@
  * behaves the same either way. Refusals and failures are thrown as JaneeError
  * with one of the GATE_* codes of src/errors.ts; their messages are safe to show the agent.
  */
+import type { CommandInfo, ExecRequest, ExecResult } from '../exec/request.js';
 
 export interface ExecuteRequest {
   service: string;
@@ -45,5 +46,8 @@ export interface ServiceInfo {
 export interface Gate {
   listServices(): Promise<ServiceInfo[]>;
   execute(req: ExecuteRequest, caller: Caller): Promise<ExecuteResult>;
+  /** Run a configured command (src/gate/exec.ts). */
+  exec(req: ExecRequest, caller: Caller): Promise<ExecResult>;
+  listCommands(): Promise<CommandInfo[]>;
   close(): Promise<void>;
 }

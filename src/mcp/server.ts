@@ -9,8 +9,13 @@ import type { Caller, Gate } from '../gate/types.js';
 import { VERSION } from '../version.js';
 import { LifecycleGuard } from './lifecycle.js';
 import {
+  EXEC_DESCRIPTION,
   EXECUTE_DESCRIPTION,
   errorResult,
+  execInput,
+  execOutput,
+  LIST_COMMANDS_DESCRIPTION,
+  listCommandsOutput,
   executeInput,
   executeOutput,
   fitResult,
@@ -61,6 +66,36 @@ export function createServer(opts: ServeOptions): McpServer {
         const gate = await opts.gate();
         const result = fitResult(await gate.execute(args, caller()));
         return okResult({ ...result });
+      } catch (e) {
+        return errorResult(e);
+      }
+    },
+  );
+  server.registerTool(
+    'list_commands',
+    { description: LIST_COMMANDS_DESCRIPTION, outputSchema: listCommandsOutput, annotations: { readOnlyHint: true } },
+    async () => {
+      try {
+        const gate = await opts.gate();
+        return okResult({ commands: await gate.listCommands() });
+      } catch (e) {
+        return errorResult(e);
+      }
+    },
+  );
+
+  server.registerTool(
+    'exec',
+    {
+      description: EXEC_DESCRIPTION,
+      inputSchema: execInput,
+      outputSchema: execOutput,
+      annotations: { openWorldHint: true, destructiveHint: true },
+    },
+    async (args) => {
+      try {
+        const gate = await opts.gate();
+        return okResult({ ...(await gate.exec(args, caller())) });
       } catch (e) {
         return errorResult(e);
       }

@@ -18,6 +18,7 @@ import type { ExecuteResult } from '../gate/types.js';
  * test/mcp/schemas.test.ts walks the advertised schemas for these rules.
  */
 export { executeInput } from '../gate/request.js';
+export { execInput } from '../exec/request.js';
 
 export const executeOutput = {
   // Any three-digit status (RFC 9110 status-code = 3DIGIT): 600-999 are rare but
@@ -46,6 +47,39 @@ export const listServicesOutput = {
     }),
   ),
 };
+
+export const execOutput = {
+  // min(-1) is true of every exit code and keeps zod from folding the union into `type: [integer, null]`.
+  exitCode: z.union([z.number().int().min(-1), z.null()]).describe('Exit status; null when the program was ended by a signal'),
+  stdout: z.string().describe('Standard output as text, secrets redacted'),
+  stderr: z.string().describe('Standard error as text, secrets redacted'),
+  truncated: z.boolean().describe('Output was cut at the command output cap'),
+  timedOut: z.boolean().describe('The program ran out of time and was killed (with everything it started)'),
+  durationMs: z.number().min(0),
+};
+
+export const listCommandsOutput = {
+  commands: z.array(
+    z.object({
+      name: z.string(),
+      allow: z.array(z.string()).describe('Argument patterns that may run: "*" one value (not an option), "**" any remaining arguments'),
+      deny: z.array(z.string()).describe('Argument patterns that never run (deny wins)'),
+      cwd: z.array(z.string()).describe('Directories it may run in (empty: a temporary directory, no cwd argument)'),
+      rateLimit: z.union([z.string().min(1), z.null()]),
+      timeoutMs: z.number().int(),
+      blocked: z.boolean(),
+      secretPresent: z.boolean(),
+    }),
+  ),
+};
+
+export const EXEC_DESCRIPTION =
+  'Run a configured command-line program (such as gh or git) through Janee, with its credential in the ' +
+  'environment (you never see it). No shell: give the arguments as a list. Output is returned with secrets redacted. ' +
+  'Refused calls return an error saying why.';
+
+export const LIST_COMMANDS_DESCRIPTION =
+  'List the commands you can run with exec: allowed argument patterns, directories, rate limit, and whether each is blocked.';
 
 export const EXECUTE_DESCRIPTION =
   'Make an HTTP request to a configured API through Janee. Janee checks the policy, adds the credential ' +
