@@ -80,10 +80,12 @@ function validateCommand(v: Validator, name: string, node: Node | null): Command
     if (!n || (isScalar(n) && n.value === null)) return [];
     if (!isSeq(n)) v.fail(n, `${f}.${key}`, 'expected a list of argument patterns, e.g. ["pr list **", "pr view *"]');
     return n.items.map((item, i) => {
-      const text = v.string(item, `${f}.${key}[${i}]`);
+      // "" is a pattern: the call with no arguments.
+      if (!isScalar(item) || typeof item.value !== 'string') v.fail(item as Node, `${f}.${key}[${i}]`, 'expected a string');
+      const text = item.value;
       const p = parsePattern(text);
       if (typeof p === 'string') v.fail(item as Node, `${f}.${key}[${i}]`, p);
-      return p.text;
+      return text.trim(); // parsed again where it is used (src/gate/exec.ts), exactly as written
     });
   };
   const allow = patterns('allow');

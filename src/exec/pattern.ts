@@ -5,8 +5,12 @@
  * (the program name is not part of it):
  *   - `*`   exactly one argument that does not start with "-" (a value, never an
  *           option: `pr view *` does not admit `pr view -Revil.example/o/r`);
- *   - `**`  the rest of the arguments, zero or more, options included (last word only);
- *   - any other word: exactly that argument.
+ *   - `**`  any arguments, zero or more, options included (`pr list **`; in a deny,
+ *           `** --hostname **` is "--hostname anywhere");
+ *   - `PREFIX*` one argument that starts with PREFIX (`https://api.stripe.com/v1/*`);
+ *   - `""` (the whole pattern empty): no arguments at all;
+ *   - any other word: exactly that argument; "double quotes" make one word of
+ *     text with spaces (`"Authorization: Bearer {{KEY}}"`), `*` included literally.
  * In a deny pattern `*` matches any one argument, options included: a deny must
  * not be dodged by an argument that looks like an option.
  *
@@ -19,31 +23,69 @@
  * A call is allowed when no deny pattern matches and an allow pattern does.
  */
 
-export type Token = { kind: 'word'; text: string } | { kind: 'one' } | { kind: 'rest' };
+export type Token = { kind: 'word'; text: string } | { kind: 'prefix'; text: string } | { kind: 'one' } | { kind: 'rest' };
 
 export interface Pattern {
   text: string;
   tokens: Token[];
 }
 
+/** Splits a pattern into words: bare words, or "double-quoted" ones (\" and \\ escapes) that may hold spaces. */
+function words(text: string): { word: string; quoted: boolean }[] | string {
+  const out: { word: string; quoted: boolean }[] = [];
+  let i = 0;
+  while (i < text.length) {
+    if (/\s/.test(text[i]!)) {
+      i++;
+      continue;
+    }
+    if (text[i] === '"') {
+      let w = '';
+      i++;
+      for (;;) {
+        if (i >= text.length) return 'a quoted word is not closed';
+        const c = text[i]!;
+        if (c === '"') break;
+        if (c === '\\' && i + 1 < text.length) {
+          w += text[i + 1]!;
+          i += 2;
+          continue;
+        }
+        w += c;
+        i++;
+      }
+      i++;
+      if (i < text.length && !/\s/.test(text[i]!)) return 'a quoted word must be followed by a space';
+      out.push({ word: w, quoted: true });
+    } else {
+      const start = i;
+      while (i < text.length && !/\s/.test(text[i]!)) i++;
+      const w = text.slice(start, i);
+      if (w.includes('"')) return `"${w}": quote a whole word, not part of one`;
+      out.push({ word: w, quoted: false });
+    }
+  }
+  return out;
+}
+
 /** A parsed pattern, or the reason it is not one. */
 export function parsePattern(text: string): Pattern | string {
-  const words = text
-    .trim()
-    .split(/\s+/)
-    .filter((w) => w !== '');
-  if (words.length === 0) return 'a pattern needs at least one word (write "**" for any arguments)';
+  const ws = words(text);
+  if (typeof ws === 'string') return ws;
+  // "" is the call with no arguments at all.
   const tokens: Token[] = [];
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i]!;
-    if (w === '**') {
-      if (i !== words.length - 1) return '"**" may only be the last word';
+  for (const { word: w, quoted } of ws) {
+    if (quoted) tokens.push({ kind: 'word', text: w });
+    else if (w === '**') {
+      if (tokens[tokens.length - 1]?.kind === 'rest') return '"** **" says nothing more than "**"';
       tokens.push({ kind: 'rest' });
     } else if (w === '*') tokens.push({ kind: 'one' });
-    else if (w.includes('*')) return `"${w}": "*" stands for a whole argument; it cannot be part of a word`;
+    else if (w.endsWith('*') && !w.slice(0, -1).includes('*')) tokens.push({ kind: 'prefix', text: w.slice(0, -1) });
+    else if (w.includes('*')) return `"${w}": "*" stands for a whole argument, or ends a prefix (https://api.example.com/v1/*)`;
     else tokens.push({ kind: 'word', text: w });
   }
-  return { text: words.join(' '), tokens };
+  const shown = ws.map(({ word, quoted }) => (quoted ? JSON.stringify(word) : word)).join(' ');
+  return { text: shown, tokens };
 }
 
 /** The arguments as the policy sees them: each `--name=value` split in two. */
@@ -59,16 +101,29 @@ export function splitArgs(args: readonly string[]): string[] {
 
 export function matches(p: Pattern, args: readonly string[], mode: 'allow' | 'deny'): boolean {
   const t = p.tokens;
-  for (let i = 0; i < t.length; i++) {
+  // Tokens from i on against args from j on; `**` may sit anywhere (`** --hostname **`),
+  // so (i, j) pairs already known to fail are remembered: O(tokens × args) at worst.
+  const failed = new Set<number>();
+  const at = (i: number, j: number): boolean => {
+    if (i === t.length) return j === args.length;
+    const key = i * (args.length + 1) + j;
+    if (failed.has(key)) return false;
     const tok = t[i]!;
-    if (tok.kind === 'rest') return true;
-    const a = args[i];
-    if (a === undefined) return false;
-    if (tok.kind === 'one') {
-      if (mode === 'allow' && a.startsWith('-')) return false;
-    } else if (a !== tok.text) return false;
-  }
-  return args.length === t.length;
+    let ok: boolean;
+    if (tok.kind === 'rest') {
+      ok = false;
+      for (let k = j; k <= args.length && !ok; k++) ok = at(i + 1, k);
+    } else {
+      const a = args[j];
+      ok =
+        a !== undefined &&
+        (tok.kind === 'one' ? mode === 'deny' || !a.startsWith('-') : tok.kind === 'prefix' ? a.startsWith(tok.text) : a === tok.text) &&
+        at(i + 1, j + 1);
+    }
+    if (!ok) failed.add(key);
+    return ok;
+  };
+  return at(0, 0);
 }
 
 export type ArgDecision = { allowed: true; rule: string } | { allowed: false; rule: string | undefined };
