@@ -84,7 +84,7 @@ function validateCommand(v: Validator, name: string, node: Node | null): Command
       if (!isScalar(item) || typeof item.value !== 'string') v.fail(item as Node, `${f}.${key}[${i}]`, 'expected a string');
       const text = item.value;
       const p = parsePattern(text);
-      if (typeof p === 'string') v.fail(item as Node, `${f}.${key}[${i}]`, p);
+      if (typeof p === 'string') v.fail(item, `${f}.${key}[${i}]`, p);
       return text.trim(); // parsed again where it is used (src/gate/exec.ts), exactly as written
     });
   };
