@@ -49,8 +49,8 @@ export const listServicesOutput = {
 };
 
 export const execOutput = {
-  // min(-1) is true of every exit code and keeps zod from folding the union into `type: [integer, null]`.
-  exitCode: z.union([z.number().int().min(-1), z.null()]).describe('Exit status; null when the program was ended by a signal'),
+  // -1…255 holds every exit status (POSIX: 0-255) and keeps zod from folding the union into `type: [integer, null]`.
+  exitCode: z.union([z.number().int().min(-1).max(255), z.null()]).describe('Exit status; null when the program was ended by a signal'),
   stdout: z.string().describe('Standard output as text, secrets redacted'),
   stderr: z.string().describe('Standard error as text, secrets redacted'),
   truncated: z.boolean().describe('Output was cut at the command output cap'),
@@ -66,7 +66,7 @@ export const listCommandsOutput = {
       deny: z.array(z.string()).describe('Argument patterns that never run (deny wins)'),
       cwd: z.array(z.string()).describe('Directories it may run in (empty: a temporary directory, no cwd argument)'),
       rateLimit: z.union([z.string().min(1), z.null()]),
-      timeoutMs: z.number().int(),
+      timeoutMs: z.number().int().min(1).max(3_600_000),
       blocked: z.boolean(),
       secretPresent: z.boolean(),
     }),
