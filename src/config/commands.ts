@@ -3,16 +3,17 @@
  *
  * validateCommands checks the shape (pure, called from validateConfig, so a merge
  * or an edit on a machine without the program still validates); resolvePrograms
- * (loadConfig only) finds each program on PATH now, so a missing one is an error
- * when the config loads, not a surprise at the first call, and the agent cannot
- * change which binary runs by changing PATH later.
+ * (loadConfig only) finds each program on PATH once, when the config loads, so
+ * the binary that runs is fixed then. A program that is not found is not an error
+ * of the whole file: config.yaml is shared between machines (docs/dotfiles.md),
+ * and a machine without `stripe` must still serve its HTTP services. It is a
+ * warning at load (stderr) and an EXEC_FAILED that says why for that command.
  */
 import { constants as fsc } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isScalar, isSeq, type Node } from 'yaml';
-import { JaneeError } from '../errors.js';
 import { isBroadForwarder, parsePattern, type Pattern } from '../exec/pattern.js';
 import { parseRateLimitNode, positiveInt, SERVICE_NAME, type Validator } from './load.js';
 import { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_TIMEOUT_MS, type CommandConfig, type JaneeConfig, type ServiceConfig } from './types.js';
@@ -54,9 +55,10 @@ function validateCommand(v: Validator, name: string, node: Node | null): Command
   ]);
   const programNode = fields.get('program')?.value;
   if (!programNode) v.fail(node, f, 'missing program (a name on PATH, such as gh, or an absolute path)');
-  const program = v.string(programNode, `${f}.program`);
-  if (/[\s\u0000-\u001f]/.test(program) && !program.startsWith('/'))
-    v.fail(programNode, `${f}.program`, 'a program name has no spaces or control characters');
+  const written = v.string(programNode, `${f}.program`);
+  const program = written.startsWith('~/') ? path.join(os.homedir(), written.slice(2)) : written;
+  if (program.includes('/') ? !path.isAbsolute(program) : /[\s\u0000-\u001f]/.test(program))
+    v.fail(programNode, `${f}.program`, 'expected a program name found on PATH (gh), or an absolute path');
 
   const env: CommandConfig['env'] = [];
   const envNode = fields.get('env')?.value;
@@ -128,14 +130,18 @@ function validateCommand(v: Validator, name: string, node: Node | null): Command
 /** Sets each command's `file`: the program found now (absolute, executable). */
 export async function resolvePrograms(config: JaneeConfig): Promise<JaneeConfig> {
   if (!config.commands) return config;
-  for (const cmd of config.commands.values()) cmd.file = await findProgram(cmd, config.file);
+  for (const cmd of config.commands.values()) {
+    const found = await findProgram(cmd);
+    if (found !== undefined) cmd.file = found;
+    else cmd.missing = cmd.program.includes('/') ? `${cmd.program} is not an executable file` : `"${cmd.program}" was not found on PATH`;
+  }
   return config;
 }
 
-async function findProgram(cmd: CommandConfig, configFile: string): Promise<string> {
+async function findProgram(cmd: CommandConfig): Promise<string | undefined> {
   const p = cmd.program;
   const candidates = p.includes('/')
-    ? [path.resolve(path.dirname(configFile), p)]
+    ? [path.resolve(p)]
     : (process.env.PATH ?? '')
         .split(path.delimiter)
         .filter((d) => path.isAbsolute(d))
@@ -150,17 +156,15 @@ async function findProgram(cmd: CommandConfig, configFile: string): Promise<stri
       /* next */
     }
   }
-  throw new JaneeError(
-    'CONFIG_INVALID',
-    `${configFile}: commands.${cmd.name}.program: ${p.includes('/') ? `${p} is not an executable file` : `"${p}" was not found on PATH`}`,
-    'install the program, or give its absolute path in program:',
-  );
+  return undefined;
 }
 
 /** What config load warns about (stderr): a `**` allow on a program that can send its environment elsewhere. */
 export function commandWarnings(config: JaneeConfig): string[] {
   const out: string[] = [];
   for (const cmd of config.commands?.values() ?? []) {
+    if (cmd.missing !== undefined)
+      out.push(`commands.${cmd.name}.program: ${cmd.missing}; exec of ${cmd.name} fails until it is installed`);
     const allow = cmd.allow.map((t) => parsePattern(t) as Pattern);
     if (cmd.env.length + (cmd.gitCredential ? 1 : 0) > 0 && isBroadForwarder(cmd.file ?? cmd.program, allow)) {
       out.push(

@@ -49,8 +49,10 @@ export interface CommandConfig {
   name: string;
   /** As written; `file` is where loadConfig found it. */
   program: string;
-  /** Absolute path of the program (set by loadConfig; undefined only from validateConfig alone). */
+  /** Absolute path of the program (set by loadConfig; undefined from validateConfig alone, or when not found). */
   file?: string;
+  /** Set by loadConfig when the program was not found: why (exec of it then fails saying so). */
+  missing?: string;
   /** Environment variable → vault entry and field. */
   env: { name: string; entry: string; field: string | undefined }[];
   /** Argument patterns (src/exec/pattern.ts), as written. */

@@ -92,7 +92,7 @@ export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller
       );
     }
     const cmd = config.commands?.get(name);
-    if (!cmd || cmd.file === undefined) {
+    if (!cmd) {
       const names = [...(config.commands?.keys() ?? [])];
       throw new JaneeError(
         'GATE_UNKNOWN_COMMAND',
@@ -103,6 +103,13 @@ export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller
       );
     }
     known = true;
+    if (cmd.file === undefined)
+      throw new JaneeError(
+        'EXEC_FAILED',
+        `${name} cannot run here: ${cmd.missing ?? 'its program was not found'}`,
+        'a human installs it (or fixes program: in config.yaml), then touches config.yaml so janee reads it again',
+      );
+    const file = cmd.file;
     if ([...args, req.cwd ?? '', req.stdin ?? ''].some((a) => a.includes('\u0000')))
       throw new JaneeError('GATE_BAD_REQUEST', 'arguments, cwd and stdin cannot contain NUL characters', 'remove the NUL characters');
 
@@ -159,7 +166,7 @@ export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller
       if (cmd.gitCredential !== undefined) Object.assign(env, await gitEnv(cmd, data, home));
       ran = true;
       res = await runProgram({
-        file: cmd.file,
+        file,
         args,
         cwd: cwd.dir ?? home,
         env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: process.env.LANG ?? 'C.UTF-8', HOME: home, ...env },

@@ -258,6 +258,7 @@ describe('exec (in-process gate)', { timeout: 60_000 }, () => {
   it('kill switch by command name, and rate limit per command', async () => {
     const ks = path.join(h.home, 'killswitch');
     await setKillswitch(ks, true, ['mark']);
+    await new Promise((res) => setTimeout(res, 400)); // a running gate looks at most every 250 ms
     try {
       const e = await refused({ command: 'mark', args: ['ok', 'x'] });
       expect(e.code).toBe('GATE_KILLED');
