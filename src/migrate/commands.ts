@@ -78,7 +78,8 @@ export function execCapabilitiesToCommands(
       const cmd: PlannedCommand = { name, program: base, env: { ...env }, allow: ['**'] };
       const workDir = cap['workDir'];
       if (typeof workDir === 'string' && path.isAbsolute(workDir)) cmd.cwd = [workDir];
-      else if (workDir !== undefined) note(`workDir ${printable(String(workDir))} is not an absolute path; not carried over`);
+      else if (workDir !== undefined)
+        note(`workDir ${typeof workDir === 'string' ? printable(workDir) : '(not a string)'} is not an absolute path; not carried over`);
       const timeout = cap['timeout'];
       if (typeof timeout === 'number' && Number.isInteger(timeout) && timeout >= 1 && timeout <= 3_600_000) cmd.timeoutMs = timeout;
       if (base === 'git' && (env['GH_TOKEN'] !== undefined || env['GITHUB_TOKEN'] !== undefined)) cmd.gitCredential = cap.service;
