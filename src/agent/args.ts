@@ -13,7 +13,7 @@ import { JaneeError } from '../errors.js';
 import { parseExecRequest } from '../exec/request.js';
 import { parseExecuteRequest } from '../gate/request.js';
 import type { Caller } from '../gate/types.js';
-import { ENTRY_NAME_RE, checkEntry } from '../vault/payload.js';
+import { ENTRY_NAME_RE, checkEntry, isExecBinding } from '../vault/payload.js';
 import type { VaultEntry } from '../vault/types.js';
 import { NONCE_BYTES } from './proof.js';
 import { LIMIT_TTL_MS, PROTOCOL_HINT, isOp, type NoArgs, type Op, type OpArgs, type Request } from './protocol.js';
@@ -153,6 +153,7 @@ function parseEntry(name: string, x: unknown): VaultEntry {
   const entry = checkEntry(name, { ...e, created: e.created ?? now, updated: e.updated ?? now }, fail);
   // Where a credential may be sent: https, or plain http to loopback only (config/url.ts).
   for (const o of entry.origins) {
+    if (isExecBinding(o)) continue;
     try {
       parseBaseUrl(o);
     } catch {

@@ -45,7 +45,7 @@ export function gitOrigins(bound: readonly string[]): string[] {
   const out = new Set<string>();
   for (const o of bound) {
     // Origins are URL.origin forms; a space would split the helper's list.
-    if (/\s/.test(o)) continue;
+    if (!/^https?:\/\/[^\s]+$/.test(o)) continue; // exec:… bindings are not places git may send it
     out.add(o);
     if (o === 'https://api.github.com') out.add('https://github.com');
   }

@@ -1,8 +1,14 @@
 /**
  * The gate's exec pipeline (the `exec` tool), in this order:
  *
- *   kill switch → policy (arguments, cwd) → no secret in the request → rate limit
- *   → run (src/exec/run.ts) → redact stdout/stderr → audit
+ *   kill switch → policy (arguments, cwd) → binding → no secret in the request
+ *   → rate limit → run (src/exec/run.ts) → redact stdout/stderr → audit
+ *
+ * Binding: every vault entry the command hands to its program must be bound to
+ * `exec:<command>` in the vault (`janee bind NAME exec:COMMAND`, with the
+ * passphrase), as an HTTP service's secret must be bound to its origin: config.yaml
+ * is plaintext someone else may edit, and must not be able to give a key to a
+ * program of its choosing.
  *
  * Everything before "run" refuses without starting anything. The output goes
  * through the same Redactor as HTTP responses (every service's secrets, every
@@ -135,6 +141,16 @@ export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller
     if (!('data' in opened)) throw opened.error;
     const data = opened.data;
     const r = redactor!;
+    const unbound = secretsOf(cmd).filter((n) => Object.hasOwn(data.entries, n) && !data.entries[n]!.origins.includes(`exec:${name}`));
+    if (unbound.length > 0) {
+      const err = new JaneeError(
+        'GATE_ORIGIN_MISMATCH',
+        `secret "${unbound[0]}" is not bound to exec:${name}; config.yaml alone cannot hand a secret to a program`,
+        `a human who means it runs: janee bind ${unbound[0]} exec:${name}`,
+      );
+      await audit({ outcome: 'blocked', rule: 'exec binding' });
+      throw err;
+    }
     // The agent never knows a secret; one in its request came from somewhere it should
     // not have, and would reach the program (and its argv in /proc) by another door.
     const carried = [...args, req.cwd ?? '', req.stdin ?? ''].join('\n');
@@ -217,10 +233,13 @@ export async function listCommands(ctx: Pick<ExecContext, 'config' | 'kill' | 'v
     rateLimit: c.rateLimit?.text ?? null,
     timeoutMs: c.timeoutMs,
     blocked: isKilled(kill, c.name),
-    secretPresent: [...c.env.map((e) => e.entry), ...(c.gitCredential ? [c.gitCredential] : [])].every((n) =>
-      Object.hasOwn(data.entries, n),
-    ),
+    secretPresent: secretsOf(c).every((n) => Object.hasOwn(data.entries, n)),
   }));
+}
+
+/** The vault entries a command hands to its program. */
+function secretsOf(c: CommandConfig): string[] {
+  return [...new Set([...c.env.map((e) => e.entry), ...(c.gitCredential !== undefined ? [c.gitCredential] : [])])];
 }
 
 const parsed = new Map<string, Pattern>();

@@ -93,6 +93,11 @@ export function execCapabilitiesToCommands(
   return { commands, notes };
 }
 
+/** `exec:COMMAND` for each planned command that hands `entry` to its program. */
+export function execBindings(commands: readonly PlannedCommand[], entry: string): string[] {
+  return commands.filter((c) => Object.values(c.env).includes(entry) || c.gitCredential === entry).map((c) => `exec:${c.name}`);
+}
+
 /** A plain object for the YAML document, in the key order docs/exec.md uses. */
 export function commandObject(c: PlannedCommand): Record<string, unknown> {
   return {

@@ -110,8 +110,8 @@ console.log('home', process.env.HOME);
   h = await execHome({
     home: path.join(dir, 'home'),
     entries: {
-      api: { token: TOKEN, origin: up.url },
-      gh: { token: GIT_TOKEN, origin: gitSrv.url },
+      api: { token: TOKEN, origin: up.url, exec: ['mark', 'curl', 'printenv'] },
+      gh: { token: GIT_TOKEN, origin: gitSrv.url, exec: ['git'] },
       other: { token: OTHER, origin: 'https://other.example' },
     },
     config: {
@@ -131,6 +131,8 @@ console.log('home', process.env.HOME);
         limited: { program: '/bin/true', allow: [''], rateLimit: '1/hour' },
         git: { program: 'git', allow: ['ls-remote *', 'push * *'], gitCredential: 'gh', cwd: [workRepo] },
         gitnocred: { program: 'git', allow: ['ls-remote *'], cwd: [workRepo] },
+        // Maps a secret the vault does not bind to it: config.yaml alone must not be enough.
+        unbound: { program: touch, env: { API_TOKEN: 'api', GH: 'gh' }, allow: ['**'] },
       },
     },
   });
@@ -167,6 +169,14 @@ describe('exec (in-process gate)', { timeout: 60_000 }, () => {
     expect(r.stdout).toBe('ran ok --flag=v\n'); // checked split, run as sent
     await fs.stat(marker);
     await fs.rm(marker);
+  });
+
+  it('a secret not bound to exec:<command> in the vault is not handed to it, whatever config.yaml says; nothing runs', async () => {
+    const e = await refused({ command: 'unbound', args: ['x'] });
+    expect(e.code).toBe('GATE_ORIGIN_MISMATCH');
+    expect(e.message).toMatch(/secret "api" is not bound to exec:unbound/);
+    expect(e.hint).toBe('a human who means it runs: janee bind api exec:unbound');
+    await expect(fs.stat(marker)).rejects.toThrow(/ENOENT/);
   });
 
   it('an argument (or stdin) that contains a secret is refused, in any form, before anything runs', async () => {

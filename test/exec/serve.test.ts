@@ -8,7 +8,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTempHomes, scratchDir } from '../helpers/cli.js';
+import { cleanupTempHomes, runJanee, scratchDir } from '../helpers/cli.js';
 import { auditEntries, closeAllServes, findForms, secretForms, startServe, textOf, type ServeSession } from '../helpers/mcp.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { addService, agentHome, killAllAgents, noPass, status, unlock, type AgentEnv } from '../agent/helpers.js';
@@ -37,6 +37,11 @@ async function homeWithCommands(): Promise<AgentEnv> {
   const env = await agentHome();
   const r = await addService(env, 'api', up.url, TOKEN);
   expect(r.code, r.stderr).toBe(0);
+  for (const c of ['curl', 'who']) {
+    const b = await runJanee(['bind', 'api', `exec:${c}`], { env });
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.stderr).toContain(`bound api to exec:${c}`);
+  }
   const bin = path.join(scratchDir(env), 'bin');
   await fs.mkdir(bin);
   const curl = path.join(bin, 'curl-auth');
@@ -100,6 +105,10 @@ describe.concurrent('exec over MCP stdio', { timeout: 120_000 }, () => {
     expect((who.structuredContent as { stdout: string }).stdout).toMatch(/^ppid=\d+\ntoken=\[REDACTED:api\]\n$/);
     expect(s.stderr()).toMatch(/janee: warning: commands\.wide: "\*\*" lets the agent pass any arguments to env/);
     expect(s.stdout()).not.toMatch(/warning/);
+    // wide maps api too, but the vault does not bind api to exec:wide.
+    const wide = await s.call('exec', { command: 'wide', args: [] });
+    expect(wide.isError).toBe(true);
+    expect(textOf(wide)).toMatch(/secret "api" is not bound to exec:wide/);
     noSecretIn(s);
     await s.close();
     const audit = (await auditEntries(env.JANEE_HOME)).filter((e) => e.method === 'EXEC');
@@ -107,6 +116,7 @@ describe.concurrent('exec over MCP stdio', { timeout: 120_000 }, () => {
       ['curl', 'allowed'],
       ['curl', 'blocked'],
       ['who', 'allowed'],
+      ['wide', 'blocked'],
     ]);
     expect(audit.every((e) => e.agent === 'desk')).toBe(true);
   });

@@ -23,11 +23,14 @@ export interface ExecHome {
   writeConfig(config: Record<string, unknown>): Promise<void>;
 }
 
-/** `entries`: name → { token, origin } stored as `{ fields: { token }, origins: [origin] }`. */
+/**
+ * `entries`: name → { token, origin, exec? } stored as `{ fields: { token }, origins:
+ * [origin, exec:COMMAND…] }` (`exec`: the commands it is bound to, `janee bind NAME exec:COMMAND`).
+ */
 export async function execHome(opts: {
   home: string;
   config: Record<string, unknown>;
-  entries: Record<string, { token: string; origin: string }>;
+  entries: Record<string, { token: string; origin: string; exec?: string[] }>;
 }): Promise<ExecHome> {
   await fs.mkdir(opts.home, { recursive: true, mode: 0o700 });
   const configFile = path.join(opts.home, 'config.yaml');
@@ -39,7 +42,12 @@ export async function execHome(opts: {
   const now = new Date().toISOString();
   const { vault } = await updateVault(vaultFile, unlocked.fileKey, (data) => {
     for (const [name, e] of Object.entries(opts.entries)) {
-      data.entries[name] = { fields: { token: e.token }, origins: [new URL(e.origin).origin], created: now, updated: now };
+      data.entries[name] = {
+        fields: { token: e.token },
+        origins: [new URL(e.origin).origin, ...(e.exec ?? []).map((c) => `exec:${c}`)],
+        created: now,
+        updated: now,
+      };
     }
   });
   const warnings: string[] = [];

@@ -64,6 +64,12 @@ describe('janee migrate: exec capabilities', { timeout: 120_000 }, () => {
     const configText = await fs.readFile(path.join(env.JANEE_HOME, 'config.yaml'), 'utf8');
     expect(findForms(r.stdout + r.stderr + configText, secretForms(STRIPE_KEY))).toEqual([]);
 
+    // 0.x let these commands have the key: the vault binds it to them now.
+    const list = await runJanee(['list', '--json'], { env });
+    const stripe = (JSON.parse(list.stdout) as { services: { name: string; origins: string[] }[] }).services.find(
+      (x) => x.name === 'stripe',
+    )!;
+    expect(stripe.origins).toEqual(['https://api.stripe.com', 'exec:stripe-stripe', 'exec:git']);
     const config = await loadConfig(path.join(env.JANEE_HOME, 'config.yaml'));
     const git = config.commands!.get('git')!;
     expect(git).toMatchObject({

@@ -31,7 +31,7 @@ import {
   type LegacyPlan,
 } from '../../migrate/legacy.js';
 import { describePolicy } from '../../migrate/rules.js';
-import { commandObject } from '../../migrate/commands.js';
+import { commandObject, execBindings } from '../../migrate/commands.js';
 import { atomicWrite, withLock } from '../../util/fsutil.js';
 import { secret } from '../../util/secret.js';
 import { WARN_BELOW_LOG_N } from '../../vault/format.js';
@@ -256,7 +256,8 @@ export class MigrateCommand extends JaneeCommand {
     const now = new Date().toISOString();
     const entries: NewEntry[] = plan.services.map((s) => ({
       name: s.name,
-      entry: { fields: s.fields, origins: [s.origin], created: now, updated: now },
+      // 0.x let these commands have the secret: the vault says so now (exec:COMMAND, docs/exec.md).
+      entry: { fields: s.fields, origins: [s.origin, ...execBindings(plan.commands, s.name)], created: now, updated: now },
     }));
     try {
       await this.addToVault(vaultFile, entries, already);
