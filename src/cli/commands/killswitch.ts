@@ -55,7 +55,8 @@ export class KillswitchCommand extends JaneeCommand {
         const config = await this.config({ allowMissing: true });
         for (const s of this.services) {
           // A name is a service's or a command's (exec): they share one namespace.
-          if (!config.services.has(s) && !config.commands?.has(s)) info(this.context.stderr, `note: "${s}" is not in config.yaml (blocking it anyway)`);
+          if (!config.services.has(s) && !config.commands?.has(s))
+            info(this.context.stderr, `note: "${s}" is not in config.yaml (blocking it anyway)`);
         }
       }
       const before = await readKillswitch(file);
