@@ -68,14 +68,29 @@ export async function gitCredentialEnv(
 ): Promise<Record<string, string>> {
   const helper = path.join(home, '.janee-git-credential');
   await fs.writeFile(helper, HELPER, { mode: 0o700, flag: 'wx' });
+  const noHooks = path.join(home, '.janee-no-hooks');
+  await fs.mkdir(noHooks, { mode: 0o700 });
+  // Command scope outranks the repository's config: what a repo (which the agent may
+  // be able to write) could use to run code beside the credential, or to send it
+  // through a proxy or past TLS checks, is switched off for this run.
+  const config: [string, string][] = [
+    ['credential.helper', ''],
+    ['credential.helper', helper],
+    ['core.hooksPath', noHooks],
+    ['core.fsmonitor', 'false'],
+    ['http.sslVerify', 'true'],
+    ['http.proxy', ''],
+    ['protocol.ext.allow', 'never'],
+  ];
+  const env: Record<string, string> = { GIT_CONFIG_COUNT: String(config.length) };
+  config.forEach(([k, v], i) => {
+    env[`GIT_CONFIG_KEY_${i}`] = k;
+    env[`GIT_CONFIG_VALUE_${i}`] = v;
+  });
   return {
     GIT_CONFIG_NOSYSTEM: '1',
     GIT_TERMINAL_PROMPT: '0',
-    GIT_CONFIG_COUNT: '2',
-    GIT_CONFIG_KEY_0: 'credential.helper',
-    GIT_CONFIG_VALUE_0: '',
-    GIT_CONFIG_KEY_1: 'credential.helper',
-    GIT_CONFIG_VALUE_1: helper,
+    ...env,
     JANEE_GIT_ORIGINS: origins.join(' '),
     JANEE_GIT_USERNAME: login.username,
     JANEE_GIT_PASSWORD: login.password,

@@ -311,6 +311,19 @@ describe('exec (in-process gate)', { timeout: 60_000 }, () => {
     expect(n.exitCode).not.toBe(0);
   });
 
+  it('a hook the agent planted in the repository does not run beside the credential', async () => {
+    const leak = path.join(dir, 'hook-leak');
+    const hook = path.join(workRepo, '.git', 'hooks', 'pre-push');
+    await fs.writeFile(hook, `#!/bin/sh\nenv > '${leak}'\n`, { mode: 0o755 });
+    try {
+      const p = await exec({ command: 'git', args: ['push', `${gitSrv.url}/repo.git`, 'HEAD:refs/heads/hooked'], cwd: workRepo });
+      expect(p.exitCode, p.stderr).toBe(0);
+      await expect(fs.stat(leak)).rejects.toThrow(/ENOENT/);
+    } finally {
+      await fs.rm(hook);
+    }
+  });
+
   it('the credential helper answers only for the origins the entry is bound to', async () => {
     // Same server under another name (localhost, not 127.0.0.1): not the bound origin.
     const other = gitSrv.url.replace('127.0.0.1', 'localhost');
