@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandWarnings } from '../../src/config/commands.js';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig, parseConfigText, validateConfig } from '../../src/config/load.js';
+import { REPO_ROOT } from '../helpers/cli.js';
 import { JaneeError } from '../../src/errors.js';
 import { execHome } from '../helpers/exec.js';
 
@@ -85,5 +86,20 @@ describe('commands: in config.yaml', () => {
       'commands:\n  c:\n    program: curl\n    env: { K: api }\n    allow: ["**"]\n  n:\n    program: curl\n    env: { K: api }\n    allow: ["https://api.example/v1/*"]\n  free:\n    program: curl\n    allow: ["**"]\n',
     );
     expect(commandWarnings(c)).toEqual([expect.stringMatching(/^commands\.c: "\*\*" lets the agent pass any arguments to curl/)]);
+  });
+});
+
+describe('docs/exec.md', () => {
+  it('its example commands are valid config, and none of them warns (no ** on a forwarder)', async () => {
+    const doc = await fs.readFile(path.join(REPO_ROOT, 'docs', 'exec.md'), 'utf8');
+    const blocks = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    const examples = blocks.filter((b) => b.startsWith('commands:') || b.startsWith('# config.yaml'));
+    expect(examples.length).toBe(3);
+    for (const b of examples) {
+      const text = b.replace(/^ {2}git: … \(above\)\n/m, '');
+      const c = validateConfig(parseConfigText('docs/exec.md', text), 'docs/exec.md');
+      expect(c.commands!.size).toBeGreaterThan(0);
+      expect(commandWarnings(c)).toEqual([]);
+    }
   });
 });
