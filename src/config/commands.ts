@@ -123,7 +123,7 @@ function validateCommand(v: Validator, name: string, node: Node | null): Command
     gitCredential,
     rateLimit: rl ? parseRateLimitNode(v, `${f}.rateLimit`, rl) : undefined,
     timeoutMs: positiveInt(v, `${f}.timeoutMs`, fields.get('timeoutMs')?.value, DEFAULT_TIMEOUT_MS, 60 * 60_000),
-    maxOutputBytes: positiveInt(v, `${f}.maxOutputBytes`, fields.get('maxOutputBytes')?.value, DEFAULT_MAX_OUTPUT_BYTES, 16 * 1024 * 1024),
+    maxOutputBytes: positiveInt(v, `${f}.maxOutputBytes`, fields.get('maxOutputBytes')?.value, DEFAULT_MAX_OUTPUT_BYTES, 4 * 1024 * 1024),
   };
 }
 

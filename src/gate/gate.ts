@@ -66,7 +66,7 @@ export class LocalGate implements Gate {
       return config;
     });
     this.#exec = {
-      config: () => this.#config.get(),
+      config: () => this.#configNow(),
       kill: () => this.#kill.current(),
       limits: this.#limits,
       vault: () => this.#vaultData(),
@@ -157,16 +157,7 @@ export class LocalGate implements Gate {
 
     let redactor: Redactor | undefined;
     try {
-      const config = await this.#config.get();
-      if (config !== this.#lastConfig) {
-        this.#lastConfig = config;
-        const a = config.audit;
-        this.#audit.setPolicy({
-          keepDays: a?.keepDays,
-          checkpointEvery: a?.checkpointEvery,
-          checkpointMs: a?.checkpointSeconds === undefined ? undefined : a.checkpointSeconds * 1000,
-        });
-      }
+      const config = await this.#configNow();
       const kill = await this.#kill.current();
       if (isKilled(kill, svcName)) {
         throw new JaneeError(
@@ -252,6 +243,21 @@ export class LocalGate implements Gate {
       }
       throw redactError(err, redactor);
     }
+  }
+
+  /** The current config; a new one also sets the audit policy (both pipelines come here). */
+  async #configNow(): Promise<JaneeConfig> {
+    const config = await this.#config.get();
+    if (config !== this.#lastConfig) {
+      this.#lastConfig = config;
+      const a = config.audit;
+      this.#audit.setPolicy({
+        keepDays: a?.keepDays,
+        checkpointEvery: a?.checkpointEvery,
+        checkpointMs: a?.checkpointSeconds === undefined ? undefined : a.checkpointSeconds * 1000,
+      });
+    }
+    return config;
   }
 
   #buildRequest(

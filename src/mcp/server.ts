@@ -18,6 +18,7 @@ import {
   listCommandsOutput,
   executeInput,
   executeOutput,
+  fitExecResult,
   fitResult,
   LIST_DESCRIPTION,
   listServicesOutput,
@@ -95,7 +96,7 @@ export function createServer(opts: ServeOptions): McpServer {
     async (args) => {
       try {
         const gate = await opts.gate();
-        return okResult({ ...(await gate.exec(args, caller())) });
+        return okResult({ ...fitExecResult(await gate.exec(args, caller())) });
       } catch (e) {
         return errorResult(e);
       }

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { JaneeError } from '../errors.js';
+import type { ExecResult } from '../exec/request.js';
 import type { ExecuteResult } from '../gate/types.js';
 
 /*
@@ -123,6 +124,33 @@ export function fitResult(result: ExecuteResult): ExecuteResult {
     if (r.bodyEncoding === 'base64') body = body.slice(0, body.length - (body.length % 4));
     r = { ...r, body, truncated: true };
     size = resultWireBytes(r);
+  }
+  return r;
+}
+
+/**
+ * An exec result under the same wire budget: stdout and stderr (each up to the
+ * command's maxOutputBytes, already redacted) are cut in proportion, and the
+ * result marked truncated. Cutting redacted text shows nothing more of a secret.
+ */
+export function fitExecResult(result: ExecResult): ExecResult {
+  let r = result;
+  const size = (x: ExecResult): number => {
+    const json = JSON.stringify(x);
+    return Buffer.byteLength(json, 'utf8') + Buffer.byteLength(JSON.stringify(json), 'utf8');
+  };
+  if ((r.stdout.length + r.stderr.length + 256) * 13 <= MAX_RESULT_WIRE_BYTES) return r;
+  const cut = (t: string, ratio: number): string => {
+    let keep = Math.min(t.length - 1, Math.floor(t.length * ratio));
+    const last = t.charCodeAt(keep - 1);
+    if (keep > 0 && last >= 0xd800 && last <= 0xdbff) keep--; // never half a surrogate pair
+    return t.slice(0, Math.max(0, keep));
+  };
+  let n = size(r);
+  while (n > MAX_RESULT_WIRE_BYTES && r.stdout.length + r.stderr.length > 0) {
+    const ratio = (MAX_RESULT_WIRE_BYTES / n) * 0.9;
+    r = { ...r, stdout: cut(r.stdout, ratio), stderr: cut(r.stderr, ratio), truncated: true };
+    n = size(r);
   }
   return r;
 }
