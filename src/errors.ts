@@ -77,6 +77,7 @@ export const CODES = {
   GATE_BLOCKED: 'no policy allows this request, or a deny rule matched',
   GATE_BAD_REQUEST: 'the request is malformed (path, method, header, query or body)',
   GATE_UNKNOWN_SERVICE: 'no service of that name is configured',
+  GATE_UNKNOWN_COMMAND: 'no command of that name is configured (exec)',
   GATE_NO_SECRET: 'the service has no secret in the vault',
   GATE_ORIGIN_MISMATCH: 'config.yaml points the service at an origin its secret is not bound to',
   GATE_RATE_LIMITED: 'the service rate limit is exhausted; the message says when to retry',
@@ -88,6 +89,7 @@ export const CODES = {
   // janee serve --http
   HTTP_FORBIDDEN: 'an HTTP request named another Host, or came from an Origin not allowed (HTTP 403)',
   HTTP_LISTEN: 'serve --http could not listen on the address (in use, not local, or TLS files unreadable)',
+  EXEC_FAILED: 'the configured program could not be started (exec)',
   // audit
   AUDIT_WRITE_FAILED: 'the audit log could not be written: the call was refused',
   AUDIT_READ_FAILED: 'the audit log cannot be read',

@@ -10,9 +10,10 @@
  */
 import { parseBaseUrl } from '../config/url.js';
 import { JaneeError } from '../errors.js';
+import { parseExecRequest } from '../exec/request.js';
 import { parseExecuteRequest } from '../gate/request.js';
 import type { Caller } from '../gate/types.js';
-import { ENTRY_NAME_RE, checkAgent, checkEntry } from '../vault/payload.js';
+import { ENTRY_NAME_RE, checkAgent, checkEntry, isExecBinding } from '../vault/payload.js';
 import type { VaultEntry } from '../vault/types.js';
 import { NONCE_BYTES } from './proof.js';
 import { LIMIT_TTL_MS, PROTOCOL_HINT, isOp, type NoArgs, type Op, type OpArgs, type Request } from './protocol.js';
@@ -33,6 +34,8 @@ const PARSERS: { [K in Op]: (raw: Raw) => OpArgs<K> } = {
   status: none,
   list_services: (raw) => (raw.caller === undefined ? {} : { caller: parseCaller(raw.caller) }),
   execute: parseExecute,
+  list_commands: (raw) => (raw.caller === undefined ? {} : { caller: parseCaller(raw.caller) }),
+  exec: parseExec,
   unlock: parseUnlock,
   prove: parseProve,
   rekey: parseRekey,
@@ -56,6 +59,13 @@ function parseExecute(raw: Raw): OpArgs<'execute'> {
   const r = parseExecuteRequest(raw.req);
   if (!r.ok)
     throw bad(r.field === 'req' ? 'invalid execute request: req must be an object' : `invalid execute request: bad "${r.field}"`, hint);
+  return { req: r.req, caller: parseCaller(raw.caller) };
+}
+
+function parseExec(raw: Raw): OpArgs<'exec'> {
+  const hint = 'send { req: { command, args, cwd?, stdin? }, caller: { agent, agentSource } }';
+  const r = parseExecRequest(raw.req);
+  if (!r.ok) throw bad(r.field === 'req' ? 'invalid exec request: req must be an object' : `invalid exec request: bad "${r.field}"`, hint);
   return { req: r.req, caller: parseCaller(raw.caller) };
 }
 
@@ -170,6 +180,7 @@ function parseEntry(name: string, x: unknown): VaultEntry {
   const entry = checkEntry(name, { ...e, created: e.created ?? now, updated: e.updated ?? now }, fail);
   // Where a credential may be sent: https, or plain http to loopback only (config/url.ts).
   for (const o of entry.origins) {
+    if (isExecBinding(o)) continue;
     try {
       parseBaseUrl(o);
     } catch {

@@ -16,6 +16,7 @@
 import * as net from 'node:net';
 import { JaneeError } from '../errors.js';
 import type { Caller, ExecuteRequest, ExecuteResult, Gate, ServiceInfo, TokenAgent } from '../gate/types.js';
+import type { CommandInfo, ExecRequest, ExecResult } from '../exec/request.js';
 import {
   LineSplitter,
   PROTOCOL_HINT,
@@ -330,6 +331,18 @@ export class AgentGate implements Gate {
     const c = await this.#connection();
     if (!c) return this.#fallbackGate().execute(req, caller);
     return c.request('execute', { req, caller });
+  }
+
+  async listCommands(caller?: Caller): Promise<CommandInfo[]> {
+    const c = await this.#connection();
+    if (!c) return this.#fallbackGate().listCommands(caller);
+    return c.request('list_commands', caller ? { caller } : {});
+  }
+
+  async exec(req: ExecRequest, caller: Caller): Promise<ExecResult> {
+    const c = await this.#connection();
+    if (!c) return this.#fallbackGate().exec(req, caller);
+    return c.request('exec', { req, caller });
   }
 
   async close(): Promise<void> {

@@ -96,6 +96,14 @@ export function agentOps(a: OpsContext): Handlers {
       a.timers.touch();
       return a.gate.execute(req, caller);
     },
+    list_commands: ({ caller }) => {
+      a.timers.touch();
+      return a.gate.listCommands(caller);
+    },
+    exec: ({ req, caller }) => {
+      a.timers.touch();
+      return a.gate.exec(req, caller);
+    },
 
     /**
      * An unlocked agent resets its timers, for a client that proves it holds the

@@ -27,6 +27,10 @@
  *   list_services                          → ServiceInfo[]
  *   execute    { req, caller }             → ExecuteResult
  *              (req checked with the MCP execute schema, src/gate/request.ts)
+ *   list_commands                          → CommandInfo[]
+ *   exec       { req, caller }             → ExecResult
+ *              (req checked with the MCP exec schema, src/exec/request.ts; the
+ *              program runs in the agent's process tree, as the agent's user)
  *   unlock     { ttlMs?, maxTtlMs?, mac } → { state, already: true, pid, idleTtlMs, maxTtlMs }
  *              (an unlocked agent resets its timers when `mac` proves the key over
  *              the challenge of the last `prove` on this connection; it takes no
@@ -63,10 +67,11 @@
  * authenticate, agents_list, agent_put, agent_delete (an older agent answers them
  * with AGENT_UNKNOWN_OP, whose hint says to restart it); `approval: { id, waitMs,
  * expiresAt }` on an APPROVAL_PENDING error (serve waits for the decision by
- * sending `execute` again: no op waits on the socket).
+ * sending `execute` again: no op waits on the socket); `list_commands` and `exec`.
  */
 import { ApprovalPendingError } from '../approval/pending.js';
 import { isCode, JaneeError } from '../errors.js';
+import type { CommandInfo, ExecRequest, ExecResult } from '../exec/request.js';
 import type { Caller, ExecuteRequest, ExecuteResult, ServiceInfo, TokenAgent } from '../gate/types.js';
 import type { AgentInfo, AgentRecord } from '../vault/types.js';
 
@@ -85,6 +90,8 @@ export interface Ops {
   status: { args: NoArgs; result: StatusResult };
   list_services: { args: { caller?: Caller }; result: ServiceInfo[] };
   execute: { args: { req: ExecuteRequest; caller: Caller }; result: ExecuteResult };
+  list_commands: { args: { caller?: Caller }; result: CommandInfo[] };
+  exec: { args: { req: ExecRequest; caller: Caller }; result: ExecResult };
   unlock: { args: { ttlMs?: number; maxTtlMs?: number; mac?: string }; result: UnlockResult };
   prove: { args: { nonce: string }; result: ProveResult };
   rekey: { args: SealedKey; result: UnlockResult };
@@ -108,6 +115,8 @@ const OPS = [
   'status',
   'list_services',
   'execute',
+  'list_commands',
+  'exec',
   'unlock',
   'prove',
   'rekey',

@@ -18,6 +18,7 @@ import { LocalGate } from '../gate/gate.js';
 import { VaultSecrets, type SecretSource } from '../gate/secrets.js';
 import { type Caller, type ExecuteRequest, type ExecuteResult, type Gate, type ServiceInfo, type TokenAgent } from '../gate/types.js';
 import { unlockVaultFile, vaultExists } from '../vault/store.js';
+import type { CommandInfo, ExecRequest, ExecResult } from '../exec/request.js';
 import { lockedError, lockedSource } from '../agent/locked.js';
 import type { JaneeCommand } from './base.js';
 import { info, printError, withProgress } from './io.js';
@@ -78,6 +79,14 @@ class MissingVaultGate implements Gate {
 
   async execute(req: ExecuteRequest, caller: Caller): Promise<ExecuteResult> {
     return (await this.#gate()).execute(req, caller);
+  }
+
+  async listCommands(caller?: Caller): Promise<CommandInfo[]> {
+    return (await this.#gate()).listCommands(caller);
+  }
+
+  async exec(req: ExecRequest, caller: Caller): Promise<ExecResult> {
+    return (await this.#gate()).exec(req, caller);
   }
 
   async close(): Promise<void> {

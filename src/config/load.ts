@@ -25,6 +25,7 @@ import {
 } from './types.js';
 import { buildUpstreamUrl, normalizePolicyPattern, normalizeRequestTarget } from '../policy/normalize.js';
 import { parseBaseUrl } from './url.js';
+import { resolvePrograms, validateCommands } from './commands.js';
 
 export const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const METHOD_TOKEN = /^(\*|GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS)$/;
@@ -80,10 +81,10 @@ export async function loadConfig(file: string, opts: { allowMissing?: boolean } 
     if (opts.allowMissing) return { file, vaultPath: undefined, services: new Map() };
     throw new JaneeError('CONFIG_MISSING', `${file} does not exist`, 'run `janee init` first (or set JANEE_CONFIG)');
   }
-  return validateConfig(parseConfigText(file, text), file);
+  return resolvePrograms(validateConfig(parseConfigText(file, text), file));
 }
 
-class Validator {
+export class Validator {
   constructor(
     private readonly file: string,
     private readonly lines: LineCounter,
@@ -143,7 +144,7 @@ export function validateConfig(parsed: ParsedConfigFile, file: string): JaneeCon
   const root = parsed.doc.contents;
   const services = new Map<string, ServiceConfig>();
   if (root === null || (isScalar(root) && root.value === null)) return { file, vaultPath: undefined, services };
-  const top = v.entries(v.map(root, '(top level)'), '(top level)', ['services', 'vault', 'version', 'audit']);
+  const top = v.entries(v.map(root, '(top level)'), '(top level)', ['services', 'vault', 'version', 'audit', 'commands']);
 
   let vaultPath: string | undefined;
   const vaultNode = top.get('vault');
@@ -162,7 +163,9 @@ export function validateConfig(parsed: ParsedConfigFile, file: string): JaneeCon
   }
   const auditNode = top.get('audit')?.value;
   const audit = auditNode && !(isScalar(auditNode) && auditNode.value === null) ? validateAudit(v, auditNode) : undefined;
-  return { file, vaultPath, services, ...(audit ? { audit } : {}) };
+  const commandsNode = top.get('commands')?.value;
+  const commands = commandsNode ? validateCommands(v, commandsNode, services) : undefined;
+  return { file, vaultPath, services, ...(audit ? { audit } : {}), ...(commands?.size ? { commands } : {}) };
 }
 
 function validateAudit(v: Validator, node: Node): AuditConfig {
@@ -360,7 +363,7 @@ export function parseRateLimit(text: string): RateLimit | undefined {
   return { count, windowMs, text: `${count}/${m[2]}` };
 }
 
-function parseRateLimitNode(v: Validator, f: string, node: Node): RateLimit {
+export function parseRateLimitNode(v: Validator, f: string, node: Node): RateLimit {
   const text = isScalar(node) ? String(node.value) : '';
   const rl = parseRateLimit(text);
   if (!rl) v.fail(node, f, `expected N/sec, N/min, N/hour or N/day (got "${text}")`);
@@ -391,7 +394,7 @@ function validateApproval(v: Validator, f: string, fields: Map<string, { key: No
   if (ttl) svc.approvalTtlMs = ttlMs;
 }
 
-function positiveInt(v: Validator, f: string, node: Node | null | undefined, dflt: number, max: number): number {
+export function positiveInt(v: Validator, f: string, node: Node | null | undefined, dflt: number, max: number): number {
   if (!node) return dflt;
   if (!isScalar(node) || typeof node.value !== 'number' || !Number.isInteger(node.value) || node.value < 1 || node.value > max) {
     v.fail(node, f, `expected a whole number from 1 to ${max}`);

@@ -44,6 +44,31 @@ export interface JaneeConfig {
   services: Map<string, ServiceConfig>;
   /** `audit:` (absent: keep every day file, default checkpoint frequency). */
   audit?: AuditConfig;
+  /** `commands:` (exec, see docs/exec.md); absent when there are none. */
+  commands?: Map<string, CommandConfig>;
+}
+
+/** config.yaml `commands.<name>`: a program the agent may run with `exec` (src/exec). */
+export interface CommandConfig {
+  name: string;
+  /** As written; `file` is where loadConfig found it. */
+  program: string;
+  /** Absolute path of the program (set by loadConfig; undefined from validateConfig alone, or when not found). */
+  file?: string;
+  /** Set by loadConfig when the program was not found: why (exec of it then fails saying so). */
+  missing?: string;
+  /** Environment variable → vault entry and field. */
+  env: { name: string; entry: string; field: string | undefined }[];
+  /** Argument patterns (src/exec/pattern.ts), as written. */
+  allow: string[];
+  deny: string[];
+  /** Absolute directories the agent may run it in (empty: only in its temporary HOME). */
+  cwd: string[];
+  /** Vault entry whose token git gets through a temporary credential helper. */
+  gitCredential: string | undefined;
+  rateLimit: RateLimit | undefined;
+  timeoutMs: number;
+  maxOutputBytes: number;
 }
 
 /** config.yaml `audit:`. Retention and checkpoints; the log's content is not configurable. */
@@ -60,3 +85,4 @@ export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_APPROVAL_WAIT_MS = 45_000;
 export const DEFAULT_APPROVAL_TTL_MS = 600_000;
+export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;

@@ -28,6 +28,9 @@ import { RateLimiter } from './ratelimit.js';
 import { Redactor } from './redact.js';
 import { lockedError, VaultSecrets, type SecretSource } from './secrets.js';
 import { type Caller, type ExecuteRequest, type ExecuteResult, type Gate, type ServiceInfo, type TokenAgent } from './types.js';
+import { commandWarnings } from '../config/commands.js';
+import type { CommandInfo, ExecRequest, ExecResult } from '../exec/request.js';
+import { listCommands, runExec, type ExecContext } from './exec.js';
 
 /** Largest request body the agent may send upstream. */
 const MAX_REQUEST_BODY_BYTES = 4 * 1024 * 1024;
@@ -39,6 +42,8 @@ interface LocalGateOptions {
   /** undefined: the vault is locked; every call fails with GATE_LOCKED (and is audited). */
   secrets: SecretSource | undefined;
   forwarder?: Forwarder;
+  /** Where config warnings go (serve and the agent: stderr). */
+  warn?: (line: string) => void;
 }
 
 type Audit = Omit<AuditInput, 'agent' | 'agentSource' | 'ms'>;
@@ -57,9 +62,26 @@ export class LocalGate implements Gate {
   #forwarder: Promise<Forwarder> | undefined;
   #secrets: SecretSource | undefined;
   #redactorFor: { config: JaneeConfig; data: VaultData; redactor: Redactor } | undefined;
+  readonly #exec: ExecContext;
 
   constructor(opts: LocalGateOptions) {
-    this.#config = new WatchedFile(opts.configFile, (f) => loadConfig(f));
+    const warn = opts.warn ?? ((line: string) => process.stderr.write(`janee: warning: ${line}\n`));
+    this.#config = new WatchedFile(opts.configFile, async (f) => {
+      const config = await loadConfig(f);
+      for (const w of commandWarnings(config)) warn(w);
+      return config;
+    });
+    this.#exec = {
+      config: () => this.#configNow(),
+      kill: () => this.#kill.current(),
+      limits: this.#limits,
+      vault: () => this.#vaultData(),
+      redactor: (config, data) => this.#redactor(config, data),
+      record: async (input, full, known) => {
+        await (full ? this.#audit.append(input) : this.#refusals.refuse(input, known));
+      },
+      redactError,
+    };
     this.#audit = new AuditWriter(opts.auditDir);
     this.#refusals = new RefusalCoalescer((input) => this.#audit.append(input));
     this.#kill = new KillswitchWatcher(opts.killswitchFile);
@@ -101,6 +123,15 @@ export class LocalGate implements Gate {
       blocked: isKilled(kill, s.name),
       secretPresent: Object.hasOwn(data.entries, s.name),
     }));
+  }
+
+  /** `exec`: run a configured command (src/gate/exec.ts). */
+  exec(req: ExecRequest, caller: Caller): Promise<ExecResult> {
+    return runExec(this.#exec, req, caller);
+  }
+
+  listCommands(caller?: Caller): Promise<CommandInfo[]> {
+    return listCommands(this.#exec, caller);
   }
 
   async execute(req: ExecuteRequest, caller: Caller): Promise<ExecuteResult> {
@@ -146,16 +177,7 @@ export class LocalGate implements Gate {
           'use a service list_services shows; a human widens the scope with `janee agents add` (a new token)',
         );
       }
-      const config = await this.#config.get();
-      if (config !== this.#lastConfig) {
-        this.#lastConfig = config;
-        const a = config.audit;
-        this.#audit.setPolicy({
-          keepDays: a?.keepDays,
-          checkpointEvery: a?.checkpointEvery,
-          checkpointMs: a?.checkpointSeconds === undefined ? undefined : a.checkpointSeconds * 1000,
-        });
-      }
+      const config = await this.#configNow();
       const kill = await this.#kill.current();
       if (isKilled(kill, svcName)) {
         throw new JaneeError(
@@ -283,6 +305,21 @@ export class LocalGate implements Gate {
     }
   }
 
+  /** The current config; a new one also sets the audit policy (both pipelines come here). */
+  async #configNow(): Promise<JaneeConfig> {
+    const config = await this.#config.get();
+    if (config !== this.#lastConfig) {
+      this.#lastConfig = config;
+      const a = config.audit;
+      this.#audit.setPolicy({
+        keepDays: a?.keepDays,
+        checkpointEvery: a?.checkpointEvery,
+        checkpointMs: a?.checkpointSeconds === undefined ? undefined : a.checkpointSeconds * 1000,
+      });
+    }
+    return config;
+  }
+
   #buildRequest(
     svc: ServiceConfig,
     method: string,
@@ -400,7 +437,7 @@ function outcomeFor(err: JaneeError): Partial<Audit> {
   }
 }
 
-function redactError(err: JaneeError, redactor: Redactor | undefined): JaneeError {
+export function redactError(err: JaneeError, redactor: Redactor | undefined): JaneeError {
   if (!redactor) return err;
   const message = redactor.redact(err.message);
   const hint = err.hint === undefined ? undefined : redactor.redact(err.hint);

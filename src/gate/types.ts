@@ -4,6 +4,7 @@
  * behaves the same either way. Refusals and failures are thrown as JaneeError
  * with one of the GATE_* codes of src/errors.ts; their messages are safe to show the agent.
  */
+import type { CommandInfo, ExecRequest, ExecResult } from '../exec/request.js';
 
 export interface ExecuteRequest {
   service: string;
@@ -62,5 +63,9 @@ export interface Gate {
    * GATE_UNAUTHORIZED and audited; `via` labels that audit line (e.g. `POST /mcp`).
    */
   authenticate(token: string | undefined, via: string): Promise<TokenAgent>;
+  /** Run a configured command (src/gate/exec.ts). */
+  exec(req: ExecRequest, caller: Caller): Promise<ExecResult>;
+  /** A scoped caller (agent token) sees only the commands its scope names. */
+  listCommands(caller?: Caller): Promise<CommandInfo[]>;
   close(): Promise<void>;
 }

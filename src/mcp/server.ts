@@ -13,10 +13,16 @@ import { VERSION } from '../version.js';
 import { executeWithApproval } from './approval-wait.js';
 import { LifecycleGuard } from './lifecycle.js';
 import {
+  EXEC_DESCRIPTION,
   EXECUTE_DESCRIPTION,
   errorResult,
+  execInput,
+  execOutput,
+  LIST_COMMANDS_DESCRIPTION,
+  listCommandsOutput,
   executeInput,
   executeOutput,
+  fitExecResult,
   fitResult,
   LIST_DESCRIPTION,
   listServicesOutput,
@@ -77,6 +83,38 @@ export function createServer(opts: ServeOptions): McpServer {
         const gate = await opts.gate();
         const result = fitResult(await executeWithApproval(gate, args, who, extra));
         return okResult({ ...result });
+      } catch (e) {
+        return errorResult(e);
+      }
+    },
+  );
+  server.registerTool(
+    'list_commands',
+    { description: LIST_COMMANDS_DESCRIPTION, outputSchema: listCommandsOutput, annotations: { readOnlyHint: true } },
+    async (extra) => {
+      try {
+        const who = await caller(extra);
+        const gate = await opts.gate();
+        return okResult({ commands: await gate.listCommands(who) });
+      } catch (e) {
+        return errorResult(e);
+      }
+    },
+  );
+
+  server.registerTool(
+    'exec',
+    {
+      description: EXEC_DESCRIPTION,
+      inputSchema: execInput,
+      outputSchema: execOutput,
+      annotations: { openWorldHint: true, destructiveHint: true },
+    },
+    async (args, extra) => {
+      try {
+        const who = await caller(extra);
+        const gate = await opts.gate();
+        return okResult({ ...fitExecResult(await gate.exec(args, who)) });
       } catch (e) {
         return errorResult(e);
       }

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { JaneeError } from '../errors.js';
+import type { ExecResult } from '../exec/request.js';
 import type { ExecuteResult } from '../gate/types.js';
 
 /*
@@ -18,6 +19,7 @@ import type { ExecuteResult } from '../gate/types.js';
  * test/mcp/schemas.test.ts walks the advertised schemas for these rules.
  */
 export { executeInput } from '../gate/request.js';
+export { execInput } from '../exec/request.js';
 
 export const executeOutput = {
   // Any three-digit status (RFC 9110 status-code = 3DIGIT): 600-999 are rare but
@@ -51,6 +53,39 @@ export const listServicesOutput = {
     }),
   ),
 };
+
+export const execOutput = {
+  // -1…255 holds every exit status (POSIX: 0-255) and keeps zod from folding the union into `type: [integer, null]`.
+  exitCode: z.union([z.number().int().min(-1).max(255), z.null()]).describe('Exit status; null when the program was ended by a signal'),
+  stdout: z.string().describe('Standard output as text, secrets redacted'),
+  stderr: z.string().describe('Standard error as text, secrets redacted'),
+  truncated: z.boolean().describe('Output was cut at the command output cap'),
+  timedOut: z.boolean().describe('The program ran out of time and was killed (with everything it started)'),
+  durationMs: z.number().min(0),
+};
+
+export const listCommandsOutput = {
+  commands: z.array(
+    z.object({
+      name: z.string(),
+      allow: z.array(z.string()).describe('Argument patterns that may run: "*" one value (not an option), "**" any remaining arguments'),
+      deny: z.array(z.string()).describe('Argument patterns that never run (deny wins)'),
+      cwd: z.array(z.string()).describe('Directories it may run in (empty: a temporary directory, no cwd argument)'),
+      rateLimit: z.union([z.string().min(1), z.null()]),
+      timeoutMs: z.number().int().min(1).max(3_600_000),
+      blocked: z.boolean(),
+      secretPresent: z.boolean(),
+    }),
+  ),
+};
+
+export const EXEC_DESCRIPTION =
+  'Run a configured command-line program (such as gh or git) through Janee, with its credential in the ' +
+  'environment (you never see it). No shell: give the arguments as a list. Output is returned with secrets redacted. ' +
+  'Refused calls return an error saying why.';
+
+export const LIST_COMMANDS_DESCRIPTION =
+  'List the commands you can run with exec: allowed argument patterns, directories, rate limit, and whether each is blocked.';
 
 export const EXECUTE_DESCRIPTION =
   'Make an HTTP request to a configured API through Janee. Janee checks the policy, adds the credential ' +
@@ -94,6 +129,33 @@ export function fitResult(result: ExecuteResult): ExecuteResult {
     if (r.bodyEncoding === 'base64') body = body.slice(0, body.length - (body.length % 4));
     r = { ...r, body, truncated: true };
     size = resultWireBytes(r);
+  }
+  return r;
+}
+
+/**
+ * An exec result under the same wire budget: stdout and stderr (each up to the
+ * command's maxOutputBytes, already redacted) are cut in proportion, and the
+ * result marked truncated. Cutting redacted text shows nothing more of a secret.
+ */
+export function fitExecResult(result: ExecResult): ExecResult {
+  let r = result;
+  const size = (x: ExecResult): number => {
+    const json = JSON.stringify(x);
+    return Buffer.byteLength(json, 'utf8') + Buffer.byteLength(JSON.stringify(json), 'utf8');
+  };
+  if ((r.stdout.length + r.stderr.length + 256) * 13 <= MAX_RESULT_WIRE_BYTES) return r;
+  const cut = (t: string, ratio: number): string => {
+    let keep = Math.min(t.length - 1, Math.floor(t.length * ratio));
+    const last = t.charCodeAt(keep - 1);
+    if (keep > 0 && last >= 0xd800 && last <= 0xdbff) keep--; // never half a surrogate pair
+    return t.slice(0, Math.max(0, keep));
+  };
+  let n = size(r);
+  while (n > MAX_RESULT_WIRE_BYTES && r.stdout.length + r.stderr.length > 0) {
+    const ratio = (MAX_RESULT_WIRE_BYTES / n) * 0.9;
+    r = { ...r, stdout: cut(r.stdout, ratio), stderr: cut(r.stderr, ratio), truncated: true };
+    n = size(r);
   }
   return r;
 }

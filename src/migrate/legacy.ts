@@ -27,6 +27,7 @@ import type { AuthSpec } from '../config/types.js';
 import { parseBaseUrl } from '../config/url.js';
 import { secret } from '../util/secret.js';
 import { ENTRY_NAME_RE, isValidFieldValue } from '../vault/payload.js';
+import { commandObject, execCapabilitiesToCommands, type PlannedCommand } from './commands.js';
 import { capabilitiesToPolicies, type LegacyCapability, type Policy } from './rules.js';
 
 /** "Janee 0.x" in messages and docs: the original Janee, these releases (all read the same way). */
@@ -48,6 +49,8 @@ interface PlannedService {
 export interface LegacyPlan {
   services: PlannedService[];
   skipped: { name: string; reason: string }[];
+  /** From exec capabilities (src/migrate/commands.ts). */
+  commands: PlannedCommand[];
   /** Per service, what the conversion could not say exactly or wants the user to know. */
   notes: { service: string; note: string }[];
   /** Where the plaintext master key was found. */
@@ -173,13 +176,13 @@ export function planLegacy(input: LegacyInput): LegacyPlan {
   if (!isObj(servicesRaw)) throw bad(input.configFile, 'services must be a mapping');
   const capsRaw = cfg['capabilities'] ?? {};
   if (!isObj(capsRaw)) throw bad(input.configFile, 'capabilities must be a mapping');
-  const caps: LegacyCapability[] = [];
+  const caps: (LegacyCapability & Record<string, unknown>)[] = [];
   for (const [name, c] of Object.entries(capsRaw)) {
     if (!isObj(c) || typeof c['service'] !== 'string') throw bad(input.configFile, `capabilities.${name}: expected { service, rules, … }`);
     caps.push({ ...c, name, service: c['service'] });
   }
 
-  const plan: LegacyPlan = { services: [], skipped: [], notes: [], masterKeyIn };
+  const plan: LegacyPlan = { services: [], skipped: [], commands: [], notes: [], masterKeyIn };
   const skip = (name: string, reason: string) => plan.skipped.push({ name, reason });
   for (const c of caps)
     if (!Object.hasOwn(servicesRaw, c.service))
@@ -247,6 +250,10 @@ export function planLegacy(input: LegacyInput): LegacyPlan {
       skip(name, (e as Error).message);
     }
   }
+  const imported = new Map(plan.services.map((s) => [s.name, { hasToken: typeof s.fields.token === 'string' }]));
+  const exec = execCapabilitiesToCommands(caps, imported, new Set(Object.keys(servicesRaw)));
+  plan.commands = exec.commands;
+  plan.notes.push(...exec.notes);
   return plan;
 }
 
@@ -347,6 +354,8 @@ export function rewriteLegacyConfig(doc: ParsedConfigFile['doc'], plan: LegacyPl
     else doc.setIn(['services', name, 'policies'], policiesNode(doc, p.policies));
   }
   if (plan.services.length === 0) doc.set('services', null);
+  if (plan.commands.length > 0)
+    doc.set('commands', doc.createNode(Object.fromEntries(plan.commands.map((c) => [c.name, commandObject(c)]))));
 }
 
 function policiesNode(doc: ParsedConfigFile['doc'], policies: Policy[]): unknown {

@@ -223,6 +223,7 @@ export function capabilitiesToPolicies(service: string, caps: LegacyCapability[]
   const grants: Grant[] = [];
   for (const cap of caps) {
     const where = `capability ${cap.name}`;
+    if (cap.mode === 'exec') continue; // commands:, src/migrate/commands.ts
     if (cap.mode !== undefined && cap.mode !== 'proxy') {
       notes.push(`${where}: mode ${printable(scalarText(cap.mode))} is not supported by janee 1 (it only proxies HTTP); not carried over`);
       continue;

@@ -30,6 +30,18 @@ const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 /** C0 controls except TAB, DEL, and lone surrogates (not representable in UTF-8). */
 const BAD_VALUE_CHARS = /[\u0000-\u0008\u000a-\u001f\u007f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
+/**
+ * `exec:COMMAND`: the secret may be handed to that command of config.yaml `commands:`
+ * (src/gate/exec.ts). Like an origin, it lives in the vault and is added only with
+ * the passphrase (`janee bind NAME exec:COMMAND`), so config.yaml alone cannot map
+ * a secret into a program of its choosing. Never an HTTP origin: no URL equals it.
+ */
+const EXEC_BINDING_RE = /^exec:[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+export function isExecBinding(origin: string): boolean {
+  return typeof origin === 'string' && EXEC_BINDING_RE.test(origin);
+}
+
 /** True iff `origin` is an http(s) origin in `URL.origin` form, e.g. `https://api.stripe.com`. */
 export function isCanonicalOrigin(origin: string): boolean {
   if (typeof origin !== 'string') return false;
@@ -95,8 +107,10 @@ export function checkEntry(name: string, v: unknown, fail: Fail): VaultEntry {
   if (!Array.isArray(o)) fail(`${where}: origins must be an array`);
   const origins: string[] = [];
   for (const [i, origin] of (o as unknown[]).entries()) {
-    if (typeof origin !== 'string' || !isCanonicalOrigin(origin)) {
-      fail(`${where}: origins[${i}] must be an http(s) origin like https://api.example.com (no path, default port omitted)`);
+    if (typeof origin !== 'string' || (!isCanonicalOrigin(origin) && !isExecBinding(origin))) {
+      fail(
+        `${where}: origins[${i}] must be an http(s) origin like https://api.example.com (no path, default port omitted), or exec:COMMAND`,
+      );
     }
     if (origins.includes(origin)) fail(`${where}: origins[${i}] is a duplicate`);
     origins.push(origin);

@@ -135,7 +135,7 @@ describe('invalid configs: stable code, file:line, the field named', () => {
       text: 'services:\nservice:\n',
       code: 'CONFIG_INVALID',
       line: 2,
-      message: /\(top level\)\.service: unknown key \(expected one of: services, vault, version, audit\)/,
+      message: /\(top level\)\.service: unknown key \(expected one of: services, vault, version, audit, commands\)/,
     },
     {
       name: 'a Janee 0.x config',

@@ -120,8 +120,8 @@ describe('advertised tool schemas', () => {
     expect(lintAll({ type: 'object', additionalProperties: true }, 's')).toEqual([]);
   });
 
-  it('list_services and execute: no type unions, no empty or boolean schemas, no $ref, real bounds', () => {
-    expect(tools.map((t) => t.name).sort()).toEqual(['execute', 'list_services']);
+  it('list_services, execute, list_commands and exec: no type unions, no empty or boolean schemas, no $ref, real bounds', () => {
+    expect(tools.map((t) => t.name).sort()).toEqual(['exec', 'execute', 'list_commands', 'list_services']);
     const problems = tools.flatMap((t) => [
       ...lintAll(t.inputSchema, `${t.name}.inputSchema`),
       ...(t.outputSchema === undefined ? [] : lintAll(t.outputSchema, `${t.name}.outputSchema`)),
@@ -143,5 +143,11 @@ describe('advertised tool schemas', () => {
     ] as Record<string, Schema>;
     expect(svc['rateLimit']!['anyOf']).toEqual([{ type: 'string', minLength: 1 }, { type: 'null' }]);
     expect((svc['policies']!['anyOf'] as Schema[]).map((b) => b['type'])).toEqual(['array', 'null']);
+    const exec = tools.find((t) => t.name === 'exec')!;
+    const execIn = (exec.inputSchema as Schema)['properties'] as Record<string, Schema>;
+    expect(execIn['args']).toMatchObject({ type: 'array', items: { type: 'string' } });
+    expect((exec.inputSchema as Schema)['required']).toEqual(['command', 'args']);
+    const execOut = (exec.outputSchema as Schema)['properties'] as Record<string, Schema>;
+    expect((execOut['exitCode']!['anyOf'] as Schema[]).map((b) => b['type'])).toEqual(['integer', 'null']);
   });
 });

@@ -96,12 +96,22 @@ afterAll(async () => {
 });
 
 describe('tools', () => {
-  it('tools/list shows list_services and execute, each with input and output schemas', async () => {
+  it('tools/list shows list_services, execute, list_commands and exec, each with input and output schemas', async () => {
     const { tools } = await serve.client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(['execute', 'list_services']);
+    expect(tools.map((t) => t.name).sort()).toEqual(['exec', 'execute', 'list_commands', 'list_services']);
     const execute = tools.find((t) => t.name === 'execute')!;
     const list = tools.find((t) => t.name === 'list_services')!;
-    for (const t of [execute, list]) {
+    const exec = tools.find((t) => t.name === 'exec')!;
+    expect(Object.keys(exec.inputSchema.properties ?? {}).sort()).toEqual(['args', 'command', 'cwd', 'reason', 'stdin']);
+    expect(Object.keys(exec.outputSchema?.properties ?? {}).sort()).toEqual([
+      'durationMs',
+      'exitCode',
+      'stderr',
+      'stdout',
+      'timedOut',
+      'truncated',
+    ]);
+    for (const t of [execute, list, exec, tools.find((x) => x.name === 'list_commands')!]) {
       expect(t.description?.length).toBeGreaterThan(20);
       expect(t.inputSchema.type).toBe('object');
       expect(t.outputSchema?.type).toBe('object');

@@ -93,7 +93,7 @@ describe('capabilitiesToPolicies', () => {
     expect(plan.notes.filter((n) => n.includes('broadened'))).toHaveLength(2);
   });
 
-  it('no rules = any request (no policies key); no capability = nothing; exec mode and odd rules reported', () => {
+  it('no rules = any request (no policies key); no capability = nothing; an exec capability grants no HTTP; odd rules reported', () => {
     expect(capabilitiesToPolicies('svc', [cap('open')]).policies).toBeUndefined();
     expect(capabilitiesToPolicies('svc', [cap('open')], { defaultDeny: true }).policies).toEqual([]);
     const none = capabilitiesToPolicies('svc', []);
@@ -105,8 +105,9 @@ describe('capabilitiesToPolicies', () => {
     ]);
     expect(odd.policies).toEqual([]);
     const text = odd.notes.join('\n');
+    expect(capabilitiesToPolicies('svc', [cap('x', undefined, { mode: 'exec' })]).policies).toEqual([]); // commands:, src/migrate/commands.ts
+    expect(capabilitiesToPolicies('svc', [cap('x', undefined, { mode: 'weird' })]).notes.join('\n')).toMatch(/mode weird is not supported/);
     for (const re of [
-      /mode exec is not supported/,
       /"GET" is not "METHOD PATH"/,
       /never sends TRACE/,
       /never matched in 0.x/,

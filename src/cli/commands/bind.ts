@@ -10,6 +10,7 @@
 import { Command, Option } from 'clipanion';
 import { JaneeError } from '../../errors.js';
 import { parseBaseUrl } from '../../config/url.js';
+import { isExecBinding } from '../../vault/payload.js';
 import { updateVault } from '../../vault/store.js';
 import { JaneeCommand, jsonOption, passphraseStdinOption } from '../base.js';
 import { info, warn } from '../io.js';
@@ -28,6 +29,7 @@ export class BindCommand extends JaneeCommand {
     examples: [
       ['Allow the EU endpoint too', 'janee bind stripe https://eu.api.stripe.com'],
       ['Take it back', 'janee bind stripe https://eu.api.stripe.com --remove'],
+      ['Let the command gh of config.yaml have it (exec)', 'janee bind github exec:gh'],
     ],
   });
 
@@ -38,7 +40,8 @@ export class BindCommand extends JaneeCommand {
   json = jsonOption();
 
   async run(): Promise<number> {
-    const origin = parseBaseUrl(this.url).origin;
+    // exec:COMMAND lets the secret go to that command of config.yaml (docs/exec.md).
+    const origin = isExecBinding(this.url) ? this.url : parseBaseUrl(this.url).origin;
     const file = await this.vaultFile();
     const vault = await unlockWithPassphrase(this.io, file, { passphraseStdin: this.passphraseStdin });
     let outcome: { changed: boolean; origins: string[] };

@@ -24,6 +24,7 @@ export class KillswitchCommand extends JaneeCommand {
     examples: [
       ['Block everything', 'janee killswitch on'],
       ['Block one service', 'janee killswitch on stripe'],
+      ['Block one command (exec)', 'janee killswitch on gh'],
       ['Lift the global switch (per-service blocks stay)', 'janee killswitch off'],
       ['Lift one service', 'janee killswitch off stripe'],
       ['Lift every block', 'janee killswitch off --all'],
@@ -53,7 +54,9 @@ export class KillswitchCommand extends JaneeCommand {
       if (on) {
         const config = await this.config({ allowMissing: true });
         for (const s of this.services) {
-          if (!config.services.has(s)) info(this.context.stderr, `note: "${s}" is not in config.yaml (blocking it anyway)`);
+          // A name is a service's or a command's (exec): they share one namespace.
+          if (!config.services.has(s) && !config.commands?.has(s))
+            info(this.context.stderr, `note: "${s}" is not in config.yaml (blocking it anyway)`);
         }
       }
       const before = await readKillswitch(file);

@@ -31,6 +31,7 @@ import {
   type LegacyPlan,
 } from '../../migrate/legacy.js';
 import { describePolicy } from '../../migrate/rules.js';
+import { commandObject, execBindings } from '../../migrate/commands.js';
 import { atomicWrite, withLock } from '../../util/fsutil.js';
 import { secret } from '../../util/secret.js';
 import { WARN_BELOW_LOG_N } from '../../vault/format.js';
@@ -255,7 +256,8 @@ export class MigrateCommand extends JaneeCommand {
     const now = new Date().toISOString();
     const entries: NewEntry[] = plan.services.map((s) => ({
       name: s.name,
-      entry: { fields: s.fields, origins: [s.origin], created: now, updated: now },
+      // 0.x let these commands have the secret: the vault says so now (exec:COMMAND, docs/exec.md).
+      entry: { fields: s.fields, origins: [s.origin, ...execBindings(plan.commands, s.name)], created: now, updated: now },
     }));
     try {
       await this.addToVault(vaultFile, entries, already);
@@ -278,11 +280,18 @@ export class MigrateCommand extends JaneeCommand {
       });
       await this.dropBackupHolding(configFile, []);
       info(stderr, `rewrote ${configFile} for janee 1 (the 0.x file is kept as ${keep})`);
-    } else if (plan.services.some((s) => !already.has(s.name))) {
+    } else if (plan.services.some((s) => !already.has(s.name)) || plan.commands.length > 0) {
       await editConfig(configFile, (doc) => {
         for (const s of plan.services) {
           if (already.has(s.name) || hasService(doc, s.name)) continue;
           addServiceNode(doc, { name: s.name, baseUrl: s.baseUrl, auth: s.auth, ...(s.policies ? { policies: s.policies } : {}) });
+        }
+        for (const c of plan.commands) {
+          if (doc.hasIn(['commands', c.name]) || hasService(doc, c.name)) {
+            info(stderr, `${c.name}: note: config.yaml already has a command or service of that name; the 0.x command was not added`);
+            continue;
+          }
+          doc.setIn(['commands', c.name], doc.createNode(commandObject(c)));
         }
       });
     }

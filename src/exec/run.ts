@@ -1,0 +1,146 @@
+/**
+ * Runs one program for `exec`: no shell (argv only), an environment made only of
+ * what the caller gives, stdin closed unless given, its own process group (killed
+ * whole on timeout, and after the program exits, so a child it left behind does
+ * not live on with the key in its environment), and stdout/stderr read under a
+ * cap: what is over it is read and dropped, so the program is never blocked on a
+ * full pipe, and `truncated` says so.
+ *
+ * Not covered: a descendant that leaves the process group (setsid, a double fork
+ * into a new session) is not killed; docs/exec.md says so.
+ */
+import { spawn } from 'node:child_process';
+
+export interface RunSpec {
+  file: string;
+  args: readonly string[];
+  cwd: string;
+  env: Record<string, string>;
+  stdin?: string | undefined;
+  timeoutMs: number;
+  /** Cap for each of stdout and stderr. */
+  maxOutputBytes: number;
+  /** How long SIGTERM is given before SIGKILL on timeout. */
+  graceMs?: number;
+}
+
+export interface RunResult {
+  /** null when the program was ended by a signal. */
+  exitCode: number | null;
+  signal: string | null;
+  stdout: Buffer;
+  stderr: Buffer;
+  truncated: boolean;
+  timedOut: boolean;
+  durationMs: number;
+  /** The process group id (the program's pid), for tests that check it is gone. */
+  pid: number | undefined;
+}
+
+/** After the program exits, how long its output pipes may stay open (held by a child being killed). */
+const DRAIN_MS = 2_000;
+
+class Capped {
+  readonly #parts: Buffer[] = [];
+  #size = 0;
+  truncated = false;
+  constructor(private readonly max: number) {}
+  push(b: Buffer): void {
+    const room = this.max - this.#size;
+    if (room <= 0) {
+      this.truncated = true;
+      return;
+    }
+    const take = b.length > room ? b.subarray(0, room) : b;
+    if (take.length < b.length) this.truncated = true;
+    this.#parts.push(Buffer.from(take));
+    this.#size += take.length;
+  }
+  bytes(): Buffer {
+    return Buffer.concat(this.#parts);
+  }
+}
+
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    /* ESRCH: the group is gone */
+  }
+}
+
+/** Rejects only when the program cannot be started (spawn error: ENOENT, EACCES, bad cwd). */
+export function runProgram(spec: RunSpec): Promise<RunResult> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(spec.file, [...spec.args], {
+      cwd: spec.cwd,
+      env: spec.env,
+      shell: false,
+      detached: true, // its own process group, killed as one
+      stdio: [spec.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      windowsHide: true,
+    });
+    const pid = child.pid;
+    const out = new Capped(spec.maxOutputBytes);
+    const err = new Capped(spec.maxOutputBytes);
+    child.stdout?.on('data', (b: Buffer) => out.push(b));
+    child.stderr?.on('data', (b: Buffer) => err.push(b));
+    let timedOut = false;
+    let exit: { code: number | null; signal: string | null } | undefined;
+    let settled = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    let drainTimer: NodeJS.Timeout | undefined;
+
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(pid, 'SIGTERM');
+      killTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), spec.graceMs ?? 2_000);
+      killTimer.unref();
+    }, spec.timeoutMs);
+
+    const finish = (): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      clearTimeout(killTimer);
+      clearTimeout(drainTimer);
+      killGroup(pid, 'SIGKILL'); // whatever it left behind in its group
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      resolve({
+        exitCode: exit?.code ?? null,
+        signal: exit?.signal ?? null,
+        stdout: out.bytes(),
+        stderr: err.bytes(),
+        truncated: out.truncated || err.truncated,
+        timedOut,
+        durationMs: Math.round((performance.now() - started) * 10) / 10,
+        pid,
+      });
+    };
+
+    child.on('error', (e) => {
+      if (pid === undefined || exit === undefined) {
+        settled = true;
+        clearTimeout(timer);
+        killGroup(pid, 'SIGKILL');
+        reject(e);
+      }
+    });
+    child.on('exit', (code, signal) => {
+      exit = { code, signal };
+      // The program is gone; a child of it may still hold the pipes open: end the
+      // group now, and stop waiting for the pipes after DRAIN_MS whatever happens.
+      killGroup(pid, 'SIGKILL');
+      drainTimer = setTimeout(finish, DRAIN_MS);
+    });
+    child.on('close', () => finish());
+
+    if (child.stdin) {
+      child.stdin.on('error', () => undefined); // EPIPE: the program did not read it all
+      child.stdin.end(spec.stdin);
+    }
+  });
+}

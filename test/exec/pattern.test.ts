@@ -1,0 +1,88 @@
+/** Argument patterns (src/exec/pattern.ts): the policy half of exec, pure. */
+import { describe, expect, it } from 'vitest';
+import { decideArgs, isBroadForwarder, matches, parsePattern, splitArgs, type Pattern } from '../../src/exec/pattern.js';
+
+const p = (t: string): Pattern => {
+  const r = parsePattern(t);
+  if (typeof r === 'string') throw new Error(r);
+  return r;
+};
+const decide = (allow: string[], deny: string[], args: string[]) => decideArgs(allow.map(p), deny.map(p), args);
+
+describe('parsePattern', () => {
+  it('refuses what it cannot mean', () => {
+    expect(parsePattern('** **')).toMatch(/says nothing more/);
+    expect(parsePattern('a*b')).toMatch(/whole argument/);
+    expect(parsePattern('"open')).toMatch(/not closed/);
+    expect(parsePattern('x"y"')).toMatch(/quote a whole word/);
+  });
+  it('reads quoted words with spaces, and a trailing * as a prefix', () => {
+    expect(p('--expand-header "Authorization: Bearer {{K}}" https://api.stripe.com/v1/*').tokens).toEqual([
+      { kind: 'word', text: '--expand-header' },
+      { kind: 'word', text: 'Authorization: Bearer {{K}}' },
+      { kind: 'prefix', text: 'https://api.stripe.com/v1/' },
+    ]);
+    expect(p('"*"').tokens).toEqual([{ kind: 'word', text: '*' }]);
+  });
+});
+
+describe('matching', () => {
+  it('* is one value (never an option) in allow, any one argument in deny', () => {
+    expect(matches(p('pr view *'), ['pr', 'view', '12'], 'allow')).toBe(true);
+    expect(matches(p('pr view *'), ['pr', 'view', '-Revil.example/o/r'], 'allow')).toBe(false);
+    expect(matches(p('pr view *'), ['pr', 'view', '-Revil.example/o/r'], 'deny')).toBe(true);
+    expect(matches(p('pr view *'), ['pr', 'view'], 'allow')).toBe(false);
+    expect(matches(p('pr view *'), ['pr', 'view', '1', '2'], 'allow')).toBe(false);
+  });
+  it('"" is no arguments at all', () => {
+    expect(matches(p(''), [], 'allow')).toBe(true);
+    expect(matches(p(''), [''], 'allow')).toBe(false);
+  });
+  it('** is the rest, options included, zero or more', () => {
+    expect(matches(p('pr list **'), ['pr', 'list'], 'allow')).toBe(true);
+    expect(matches(p('pr list **'), ['pr', 'list', '--limit', '5', '-R', 'x'], 'allow')).toBe(true);
+    expect(matches(p('pr list **'), ['pr'], 'allow')).toBe(false);
+  });
+  it('** may sit anywhere (a deny on a flag wherever it appears)', () => {
+    const d = p('** --hostname **');
+    expect(matches(d, ['api', '-X', 'GET', '--hostname', 'evil', '/user'], 'deny')).toBe(true);
+    expect(matches(d, ['api', '/user'], 'deny')).toBe(false);
+    expect(
+      matches(
+        p('** x'),
+        Array.from({ length: 256 }, () => 'y'),
+        'allow',
+      ),
+    ).toBe(false);
+  });
+  it('a prefix word pins the start of one argument', () => {
+    const u = p('https://api.stripe.com/v1/*');
+    expect(matches(u, ['https://api.stripe.com/v1/charges?limit=3'], 'allow')).toBe(true);
+    expect(matches(u, ['https://api.stripe.com.evil.example/v1/x'], 'allow')).toBe(false);
+    expect(matches(u, ['https://evil.example/https://api.stripe.com/v1/'], 'allow')).toBe(false);
+  });
+});
+
+describe('decideArgs', () => {
+  it('deny wins over allow', () => {
+    expect(decide(['**'], ['auth **'], ['auth', 'token'])).toEqual({ allowed: false, rule: 'deny auth **' });
+    expect(decide(['**'], ['auth **'], ['pr', 'list'])).toEqual({ allowed: true, rule: 'allow **' });
+    expect(decide(['pr list'], [], ['pr', 'view'])).toEqual({ allowed: false, rule: undefined });
+  });
+  it('checks --flag=value split, so a deny on a flag is not dodged with "="', () => {
+    expect(splitArgs(['--hostname=evil', '-x=1', '--', '--=a', 'a=b'])).toEqual(['--hostname', 'evil', '-x=1', '--', '--=a', 'a=b']);
+    expect(decide(['api **'], ['** --hostname **'], ['api', '--hostname=evil.example', '/user']).allowed).toBe(false);
+    expect(decide(['pr list --limit *'], [], ['pr', 'list', '--limit=5']).allowed).toBe(true);
+    // A value smuggled after "=" is still a value the pattern must admit.
+    expect(decide(['pr list --limit *'], [], ['pr', 'list', '--limit=-1']).allowed).toBe(false);
+  });
+});
+
+describe('isBroadForwarder', () => {
+  it('flags ** on programs that can send their environment elsewhere, not narrow patterns', () => {
+    expect(isBroadForwarder('/usr/bin/curl', [p('**')])).toBe(true);
+    expect(isBroadForwarder('/usr/bin/python3.11', [p('x **')])).toBe(true);
+    expect(isBroadForwarder('/usr/bin/curl', [p('https://api.stripe.com/v1/*')])).toBe(false);
+    expect(isBroadForwarder('/usr/local/bin/mytool', [p('**')])).toBe(false);
+  });
+});

