@@ -83,6 +83,8 @@ export const CODES = {
   GATE_UPSTREAM_TIMEOUT: 'the upstream API did not answer in time',
   GATE_UPSTREAM_ERROR: 'the upstream API could not be reached or broke the connection',
   GATE_INTERNAL: 'an unexpected failure in the gate: the call was not made',
+  // minted credentials (oauth2, github-app, google-service-account)
+  AUTH_TOKEN_FAILED: 'a token endpoint refused or failed to mint an access token (the message gives its status, never its body)',
   // audit
   AUDIT_WRITE_FAILED: 'the audit log could not be written: the call was refused',
   AUDIT_READ_FAILED: 'the audit log cannot be read',
