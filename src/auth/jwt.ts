@@ -5,8 +5,9 @@
  * RFC 7515 appendix A.2 (test/auth/jwt.test.ts).
  *
  * Private keys arrive as vault field values, which cannot hold line breaks, so a
- * PEM may come with its newlines written as the two characters `\n`, or as the
- * bare base64 of its DER (PKCS#8 or PKCS#1); parsePrivateKey takes all three.
+ * PEM may come with its newlines written as the two characters `\n`, base64-encoded
+ * whole (how `janee add` stores a key file), or as the base64 of its DER (PKCS#8 or
+ * PKCS#1); parsePrivateKey takes all of them.
  * Nothing here ever puts key material in an error message.
  */
 import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
@@ -40,13 +41,13 @@ export function parsePrivateKey(value: string, what: string): KeyObject {
   try {
     if (text.startsWith('-----BEGIN')) key = createPrivateKey({ key: text, format: 'pem' });
     else if (/^[A-Za-z0-9+/=\s]+$/.test(text)) {
-      const der = Buffer.from(text.replace(/\s+/g, ''), 'base64');
+      const bytes = Buffer.from(text.replace(/\s+/g, ''), 'base64');
       try {
-        key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
-      } catch {
-        key = createPrivateKey({ key: der, format: 'der', type: 'pkcs1' });
+        // The base64 of a PEM file (how `janee add` stores key files), or of its DER.
+        if (bytes.subarray(0, 10).toString('latin1') === '-----BEGIN') key = createPrivateKey({ key: bytes, format: 'pem' });
+        else key = derKey(bytes);
       } finally {
-        der.fill(0);
+        bytes.fill(0);
       }
     }
   } catch {
@@ -60,4 +61,12 @@ export function parsePrivateKey(value: string, what: string): KeyObject {
     );
   }
   return key;
+}
+
+function derKey(der: Buffer): KeyObject {
+  try {
+    return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+  } catch {
+    return createPrivateKey({ key: der, format: 'der', type: 'pkcs1' });
+  }
 }

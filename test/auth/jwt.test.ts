@@ -92,11 +92,12 @@ describe('parsePrivateKey', () => {
   const same = (k: ReturnType<typeof parsePrivateKey>) =>
     expect(k.export({ format: 'jwk' }).n).toBe(privateKey.export({ format: 'jwk' }).n);
 
-  it('takes PKCS#8 and PKCS#1 PEM, with real or escaped line breaks, and base64 DER', () => {
+  it('takes PKCS#8 and PKCS#1 PEM, with real or escaped line breaks, base64 DER, and the base64 of a PEM file', () => {
     same(parsePrivateKey(pkcs8, 'key'));
     same(parsePrivateKey(pkcs1, 'key'));
     same(parsePrivateKey(pkcs8.replace(/\n/g, '\\n'), 'key'));
     same(parsePrivateKey(der, 'key'));
+    same(parsePrivateKey(Buffer.from(pkcs1).toString('base64'), 'key'));
   });
 
   it('refuses anything else without echoing it', () => {
