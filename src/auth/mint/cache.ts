@@ -8,7 +8,8 @@
  *   App, whose tokens live an hour; capped at half the token's lifetime so a short
  *   one is not re-minted on every call). One without an expiry is kept DEFAULT_TTL_MS.
  * - Single flight: calls that find no usable token while one is being minted wait
- *   for that one mint request; a failed mint is not cached (the next call tries again).
+ *   for that one mint request; a failed mint is not cached (the next call tries again),
+ *   and when it was a refresh of a token that has not expired yet, that token is used.
  * - `invalidate(key, token)` after an upstream 401 drops the token only if it is still
  *   the cached one, so concurrent 401s for one token cause one re-mint, not many.
  * - A mint may move its entry to another key (a rotated refresh token changes the
@@ -22,6 +23,8 @@
 import { createHash } from 'node:crypto';
 
 export const DEFAULT_TTL_MS = 60 * 60 * 1000;
+/** A due token is used after a failed refresh only while it has at least this long left. */
+const STILL_GOOD_MS = 5 * 1000;
 
 export interface Minted {
   token: string;
@@ -39,8 +42,14 @@ interface Entry extends Minted {
   refreshAt: number;
 }
 
+/** `service` + a hash of what the token is minted from; objects are hashed with sorted keys. */
 export function cacheKey(service: string, parts: readonly unknown[]): string {
-  return `${service}\u0000${createHash('sha256').update(JSON.stringify(parts)).digest('base64url')}`;
+  const canonical = JSON.stringify(parts, (_k, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+  return `${service}\u0000${createHash('sha256').update(canonical).digest('base64url')}`;
 }
 
 export class TokenCache {
@@ -66,7 +75,7 @@ export class TokenCache {
     const e = this.#entries.get(k);
     if (e && this.#now() < e.refreshAt) return { token: e.token, expiresAt: e.expiresAt };
     const inFlight = this.#flights.get(k);
-    if (inFlight) return inFlight;
+    if (inFlight) return this.#orStill(inFlight, k, e);
     const epoch = this.#epoch;
     const flight = (async (): Promise<Minted> => {
       const r = await mint();
@@ -81,9 +90,23 @@ export class TokenCache {
     })();
     this.#flights.set(k, flight);
     try {
-      return await flight;
+      return await this.#orStill(flight, k, e);
     } finally {
       if (this.#flights.get(k) === flight) this.#flights.delete(k);
+    }
+  }
+
+  /**
+   * A token due for refresh but not expired yet is still good when the refresh fails
+   * (a token endpoint that is briefly down costs nothing); an expired one is not.
+   */
+  async #orStill(flight: Promise<Minted>, key: string, due: Entry | undefined): Promise<Minted> {
+    try {
+      return await flight;
+    } catch (err) {
+      const still = due && this.#entries.get(key) === due && due.expiresAt !== undefined && this.#now() < due.expiresAt - STILL_GOOD_MS;
+      if (still) return { token: due.token, expiresAt: due.expiresAt };
+      throw err;
     }
   }
 

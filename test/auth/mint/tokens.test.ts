@@ -162,6 +162,22 @@ describe('oauth2 client_credentials', () => {
     expect(t.tokens()).toEqual([]);
   });
 
+  it('a failed refresh keeps using a token that has not expired yet, never an expired one', async () => {
+    let down = false;
+    up.route('/flaky', (_req, res) =>
+      down ? json(res, 500, {}) : json(res, 200, { access_token: 'at-flaky-0123456789', expires_in: 120 }),
+    );
+    const t = provider();
+    const f = { clientId: 'a', clientSecret: 'b' };
+    expect(await t.token('svc', spec('/flaky'), f, opts())).toBe('at-flaky-0123456789');
+    down = true;
+    clock += 70_000; // due (half of 120 s), 50 s left
+    expect(await t.token('svc', spec('/flaky'), f, opts())).toBe('at-flaky-0123456789');
+    expect(hits('/flaky')).toBe(2);
+    clock += 50_000; // expired
+    expect((await failure(t.token('svc', spec('/flaky'), f, opts()))).code).toBe('AUTH_TOKEN_FAILED');
+  });
+
   it('an endpoint that is down or hangs is AUTH_TOKEN_FAILED', async () => {
     const t = provider();
     const dead = `http://127.0.0.1:${await closedPort()}`;
