@@ -83,8 +83,9 @@ export const CODES = {
   GATE_UPSTREAM_TIMEOUT: 'the upstream API did not answer in time',
   GATE_UPSTREAM_ERROR: 'the upstream API could not be reached or broke the connection',
   GATE_INTERNAL: 'an unexpected failure in the gate: the call was not made',
-  // minted credentials (oauth2, github-app, google-service-account)
-  AUTH_TOKEN_FAILED: 'a token endpoint refused or failed to mint an access token (the message gives its status, never its body)',
+  // auth types that sign or mint (src/auth)
+  AUTH_UNSUPPORTED: 'the service auth type cannot be used by this build',
+  AUTH_TOKEN_FAILED: 'the token endpoint did not give an access token (its status is in the message, never its body)',
   // audit
   AUDIT_WRITE_FAILED: 'the audit log could not be written: the call was refused',
   AUDIT_READ_FAILED: 'the audit log cannot be read',

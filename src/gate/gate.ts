@@ -16,9 +16,12 @@ import { JaneeError } from '../errors.js';
 import { buildUpstreamUrl, describeBlocked, evaluatePolicies, normalizeMethod, normalizeRequestTarget } from '../policy/index.js';
 import { WatchedFile } from '../util/watched.js';
 import type { VaultData } from '../vault/types.js';
+import { applyAuth, authContext, ownedNames, ownsHeader, ownsQueryParam } from '../auth/apply.js';
+import { encodeQueryComponent, queryNames } from '../auth/query.js';
+import { isMinted, type AuthContext, type TokenProvider } from '../auth/types.js';
 import type { Forwarder } from './forward.js';
 import { pickResponseHeaders, sanitizeAgentHeaders } from './headers.js';
-import { authHeaderName, injectCredential, secretVariants } from './inject.js';
+import { secretVariants } from './inject.js';
 import { isKilled, KillswitchWatcher } from './killswitch.js';
 import { RateLimiter } from './ratelimit.js';
 import { Redactor } from './redact.js';
@@ -35,6 +38,10 @@ interface LocalGateOptions {
   /** undefined: the vault is locked; every call fails with GATE_LOCKED (and is audited). */
   secrets: SecretSource | undefined;
   forwarder?: Forwarder;
+  /** Mints oauth2 / github-app / google-service-account tokens (absent: those types fail with AUTH_UNSUPPORTED). */
+  tokens?: TokenProvider;
+  /** Clock and randomness for signing (tests pin them). */
+  authClock?: Pick<AuthContext, 'now' | 'random'>;
 }
 
 type Audit = Omit<AuditInput, 'agent' | 'agentSource' | 'ms'>;
@@ -50,7 +57,11 @@ export class LocalGate implements Gate {
   /** Created on the first forwarded call: undici is most of serve's start-up cost otherwise. */
   #forwarder: Promise<Forwarder> | undefined;
   #secrets: SecretSource | undefined;
-  #redactorFor: { config: JaneeConfig; data: VaultData; redactor: Redactor } | undefined;
+  #redactorFor: { config: JaneeConfig; data: VaultData; minted: number; redactor: Redactor } | undefined;
+  readonly #auth: Partial<AuthContext>;
+  /** Tokens minted for each service, redacted like stored secrets (never written anywhere). */
+  readonly #minted = new Map<string, Set<string>>();
+  #mintedCount = 0;
 
   constructor(opts: LocalGateOptions) {
     this.#config = new WatchedFile(opts.configFile, (f) => loadConfig(f));
@@ -60,6 +71,7 @@ export class LocalGate implements Gate {
     if (opts.forwarder) this.#forwarder = Promise.resolve(opts.forwarder);
     this.#secrets = opts.secrets;
     this.#audit.setSigner(signerFor(opts.secrets));
+    this.#auth = { ...(opts.tokens ? { tokens: opts.tokens } : {}), ...opts.authClock };
   }
 
   /** Swap the secret source (agent: unlock after lock). */
@@ -195,12 +207,28 @@ export class LocalGate implements Gate {
         throw err;
       }
 
-      const { url, headers, body } = this.#buildRequest(svc, method, target, req, entry.fields);
+      let built = await this.#buildRequest(svc, method, target, req, entry.fields);
+      redactor = this.#noteMinted(svc.name, built.minted, config, data) ?? redactor;
       this.#forwarder ??= import('./forward.js').then((m) => new m.Forwarder());
+      const forwarder = await this.#forwarder;
       forwarded = true;
-      const res = await (
-        await this.#forwarder
-      ).forward({ url, method, headers, body, timeoutMs: svc.timeoutMs, maxResponseBytes: svc.maxResponseBytes });
+      const send = (b: typeof built) =>
+        forwarder.forward({
+          url: b.url,
+          method,
+          headers: b.headers,
+          body: b.body,
+          timeoutMs: svc.timeoutMs,
+          maxResponseBytes: svc.maxResponseBytes,
+        });
+      let res = await send(built);
+      if (res.status === 401 && isMinted(svc.auth)) {
+        // A minted token may have been revoked early: mint once more and retry once.
+        built = await this.#buildRequest(svc, method, target, req, entry.fields, true);
+        redactor = this.#noteMinted(svc.name, built.minted, config, data) ?? redactor;
+        res = await send(built);
+      }
+      const rule = built.dropped.length ? { rule: `dropped agent auth headers: ${built.dropped.join(', ')}`.slice(0, 200) } : {};
       const encoded = redactor.redactBody(res.body, res.headers['content-type'], res.truncated);
       const result: ExecuteResult = {
         status: res.status,
@@ -209,7 +237,7 @@ export class LocalGate implements Gate {
         bodyEncoding: encoded.bodyEncoding,
         truncated: res.truncated,
       };
-      await audit({ outcome: 'allowed', status: res.status });
+      await audit({ outcome: 'allowed', status: res.status, ...rule });
       return result;
     } catch (e) {
       const err =
@@ -223,42 +251,60 @@ export class LocalGate implements Gate {
     }
   }
 
-  #buildRequest(
+  /**
+   * The request as sent: the agent's headers (auth-owned ones dropped and named in
+   * `dropped`), body bytes, then the auth applied to all of it (signers see every byte).
+   */
+  async #buildRequest(
     svc: ServiceConfig,
     method: string,
     target: { path: string; query: string },
     req: ExecuteRequest,
     fields: Record<string, string>,
-  ) {
-    const inj = injectCredential(svc.auth, fields, svc.name);
-    const headers = sanitizeAgentHeaders(req.headers, authHeaderName(svc.auth));
-    let body: string | undefined;
+    force = false,
+  ): Promise<{ url: string; headers: Record<string, string>; body: Uint8Array | undefined; dropped: string[]; minted: string[] }> {
+    const owned = ownedNames(svc.auth);
+    const dropped: string[] = [];
+    if (req.headers !== null && typeof req.headers === 'object' && !Array.isArray(req.headers)) {
+      for (const name of Object.keys(req.headers)) if (ownsHeader(owned, name.toLowerCase())) dropped.push(name.toLowerCase().slice(0, 64));
+    }
+    const headers = sanitizeAgentHeaders(req.headers);
+    for (const name of Object.keys(headers)) if (ownsHeader(owned, name)) delete headers[name];
+    let body: Uint8Array | undefined;
     if (req.body !== undefined && req.body !== null) {
       if (method === 'GET' || method === 'HEAD')
         throw new JaneeError('GATE_BAD_REQUEST', `${method} requests cannot have a body`, 'send the data as query parameters, or use POST');
-      if (typeof req.body === 'string') body = req.body;
+      let text: string;
+      if (typeof req.body === 'string') text = req.body;
       else if (typeof req.body === 'object') {
-        body = JSON.stringify(req.body);
+        text = JSON.stringify(req.body);
         if (!Object.keys(headers).includes('content-type')) headers['content-type'] = 'application/json';
       } else
         throw new JaneeError('GATE_BAD_REQUEST', 'body must be a string or a JSON object', 'send a string, or an object to send as JSON');
-      if (Buffer.byteLength(body) > MAX_REQUEST_BODY_BYTES)
+      body = Buffer.from(text, 'utf8');
+      if (body.length > MAX_REQUEST_BODY_BYTES)
         throw new JaneeError('GATE_BAD_REQUEST', `body is larger than ${MAX_REQUEST_BODY_BYTES} bytes`, 'send a smaller body');
     }
-    let query = target.query;
-    for (const [name, value] of inj.queryParams) {
-      // The credential's parameter is ours: an agent-supplied one of that name is refused, not merged.
-      if (query.split('&').some((kv) => safeDecode(kv.split('=')[0] ?? '') === name)) {
+    for (const name of queryNames(target.query)) {
+      // The credential's parameters are ours: an agent-supplied one is refused, not merged.
+      if (ownsQueryParam(owned, name)) {
         throw new JaneeError(
           'GATE_BAD_REQUEST',
-          `query parameter "${name}" is reserved for the credential`,
-          `remove ${name} from the query`,
+          `query parameter "${name.slice(0, 64)}" is reserved for the credential`,
+          `remove ${name.slice(0, 64)} from the query`,
         );
       }
-      query = `${query ? `${query}&` : ''}${encodeQueryComponent(name)}=${encodeQueryComponent(value)}`;
     }
-    Object.assign(headers, inj.headers);
-    return { url: buildUpstreamUrl(svc.baseUrl, { path: target.path, query }), headers, body };
+    const unsigned = new URL(buildUpstreamUrl(svc.baseUrl, target));
+    const applied = await applyAuth(
+      svc.auth,
+      fields,
+      { method, origin: unsigned.origin, path: unsigned.pathname, query: target.query, headers: { ...headers }, body },
+      authContext(svc.name, { ...this.#auth, force }),
+    );
+    Object.assign(headers, applied.headers);
+    const url = buildUpstreamUrl(svc.baseUrl, { path: target.path, query: applied.query ?? target.query });
+    return { url, headers, body, dropped, minted: applied.secrets ?? [] };
   }
 
   async #vaultData(): Promise<VaultData> {
@@ -268,17 +314,31 @@ export class LocalGate implements Gate {
 
   #redactor(config: JaneeConfig, data: VaultData): Redactor {
     const cached = this.#redactorFor;
-    if (cached && cached.config === config && cached.data === data) return cached.redactor;
+    if (cached && cached.config === config && cached.data === data && cached.minted === this.#mintedCount) return cached.redactor;
     const entries = Object.entries(data.entries).map(([name, entry]) => ({
       service: name,
       variants: [
         ...secretVariants(config.services.get(name)?.auth ?? { type: 'bearer' }, entry.fields),
         ...injectedQueryForms(entry.fields),
+        ...[...(this.#minted.get(name) ?? [])].flatMap((t) => secretVariants({ type: 'bearer' }, { token: t })),
       ],
     }));
     const redactor = new Redactor(entries);
-    this.#redactorFor = { config, data, redactor };
+    this.#redactorFor = { config, data, minted: this.#mintedCount, redactor };
     return redactor;
+  }
+
+  /** Remembers tokens minted for `service`; a new one rebuilds the redactor (returned). */
+  #noteMinted(service: string, tokens: string[], config: JaneeConfig, data: VaultData): Redactor | undefined {
+    const known = this.#minted.get(service) ?? new Set<string>();
+    const fresh = tokens.filter((t) => t !== '' && !known.has(t));
+    if (fresh.length === 0) return undefined;
+    // Keep the last few: an old token may still be echoed, but the set must not grow forever.
+    for (const t of fresh) known.add(t);
+    while (known.size > 8) known.delete(known.values().next().value as string);
+    this.#minted.set(service, known);
+    this.#mintedCount++;
+    return this.#redactor(config, data);
   }
 
   async close(): Promise<void> {
@@ -286,15 +346,6 @@ export class LocalGate implements Gate {
     await this.#refusals.flush();
     await Promise.allSettled([this.#audit.close(), this.#forwarder?.then((f) => f.close())]);
   }
-}
-
-/**
- * A query component in the normaliser's canonical form (encodeURIComponent, plus
- * `'` as %27): what buildUpstreamUrl re-checks, so a credential containing `'`
- * neither fails that check nor is sent in a form redaction does not know.
- */
-function encodeQueryComponent(s: string): string {
-  return encodeURIComponent(s).replace(/'/g, '%27');
 }
 
 /**
@@ -344,12 +395,4 @@ function redactError(err: JaneeError, redactor: Redactor | undefined): JaneeErro
   const hint = err.hint === undefined ? undefined : redactor.redact(err.hint);
   if (message === err.message && hint === err.hint) return err;
   return new JaneeError(err.code, message, hint);
-}
-
-function safeDecode(s: string): string {
-  try {
-    return decodeURIComponent(s.replace(/\+/g, ' '));
-  } catch {
-    return s;
-  }
 }

@@ -2,14 +2,16 @@ import { Command, Option } from 'clipanion';
 import { isMap } from 'yaml';
 import { JaneeError, usageError } from '../../errors.js';
 import { addServiceNode, editConfig, hasService, removeServiceNode, undoConfigEdit, type NewService } from '../../config/edit.js';
-import { parseConfigText, readConfigText, parseRateLimit, SERVICE_NAME, testPathError } from '../../config/load.js';
+import { parseAuthText, parseConfigText, readConfigText, parseRateLimit, SERVICE_NAME, testPathError } from '../../config/load.js';
 import { AUTH_TYPES, type AuthSpec, type ServiceConfig } from '../../config/types.js';
+import { AUTH_FLAG_NAMES } from '../../auth/types.js';
 import { parseBaseUrl } from '../../config/url.js';
 import { isValidFieldValue } from '../../vault/payload.js';
 import type { VaultEntry } from '../../vault/types.js';
 import { JaneeCommand, jsonOption, passphraseStdinOption } from '../base.js';
 import { clean, info, warn, type Streams } from '../io.js';
 import { keyOptions, keyReader, secretFields } from '../key-input.js';
+import { fieldFileOption, fieldsReader, isMultiField } from '../auth-input.js';
 import { readStdinLine } from '../passphrase.js';
 import { findTemplate, similarTemplateNames, TEMPLATES, type Template } from '../templates.js';
 import { openVaultAccess } from '../vault-ops.js';
@@ -44,6 +46,14 @@ export class AddCommand extends JaneeCommand {
         'Header auth with policies',
         "janee add openai --base-url https://api.openai.com --auth header --header Authorization --policy 'POST /v1/chat/completions'",
       ],
+      [
+        'AWS SigV4, key id and secret prompted',
+        "janee add s3 --base-url https://my-bucket.s3.eu-west-1.amazonaws.com --auth '{ type: aws-sigv4, region: eu-west-1, service: s3 }'",
+      ],
+      [
+        'GitHub App, private key from its file',
+        "janee add gh-app --base-url https://api.github.com --auth '{ type: github-app, appId: 123456, installationId: 7890123 }' --field-file privateKey=app.pem",
+      ],
       ['Step by step', 'janee add'],
     ],
   });
@@ -53,7 +63,11 @@ export class AddCommand extends JaneeCommand {
     description: 'Fill base URL, auth, policies and test path from a built-in template (see `janee templates`)',
   });
   baseUrl = Option.String('--base-url', { description: "The API base URL, e.g. https://api.stripe.com (default: the template's)" });
-  auth = Option.String('--auth', { description: "bearer | basic | header | query (default: the template's, else bearer)" });
+  auth = Option.String('--auth', {
+    description:
+      "bearer | basic | header | query | oauth1a | hmac-bybit | hmac-okx | hmac-mexc, or a whole auth block: '{ type: aws-sigv4, region: us-east-1, service: s3 }' (see docs/auth.md; default: the template's, else bearer)",
+  });
+  fieldFile = fieldFileOption();
   key = keyOptions().key;
   keyStdin = keyOptions().keyStdin;
   keyFromEnv = keyOptions().keyFromEnv;
@@ -89,7 +103,12 @@ export class AddCommand extends JaneeCommand {
       );
     }
     const vaultFile = await this.vaultFile();
-    const readKey = keyReader(this.io, this, () => this.keyPrompt(svc.auth));
+    const readFields = isMultiField(svc.auth)
+      ? fieldsReader(this.io, this, svc.auth, svc.name)
+      : (
+          (readKey) => async () =>
+            secretFields(svc.auth, svc.username, await readKey())
+        )(keyReader(this.io, this, () => this.keyPrompt(svc.auth)));
     // An unlocked agent for this vault does the write: no passphrase needed. Without
     // one, the passphrase is asked and the vault unlocked *before* the secret and
     // before touching config.yaml: an interrupted prompt or a wrong passphrase
@@ -98,7 +117,7 @@ export class AddCommand extends JaneeCommand {
     let fields: Record<string, string> = {};
     let added: ServiceConfig | undefined;
     try {
-      fields = secretFields(svc.auth, svc.username, await readKey());
+      fields = await readFields();
       const now = new Date().toISOString();
       const entry: VaultEntry = { fields, origins: [origin], created: now, updated: now };
       // Config first: its old bytes can be put back exactly if the vault write fails.
@@ -162,20 +181,29 @@ export class AddCommand extends JaneeCommand {
       throw usageError(`invalid service name "${clean(name).slice(0, 70)}"`, 'use 1-64 letters, digits, "_", "." or "-"');
     const tpl = this.chosenTemplate(name);
     const tAuth = tpl?.auth;
-    const type = this.auth ?? tAuth?.type ?? 'bearer';
+    const block = authFlagBlock(this.auth);
+    const type = block?.type ?? this.auth ?? tAuth?.type ?? 'bearer';
     if (!(AUTH_TYPES as readonly string[]).includes(type))
       throw usageError(`unknown auth type "${clean(type).slice(0, 40)}"`, `use one of: ${AUTH_TYPES.join(', ')}`);
     const header = this.header ?? (tAuth?.type === 'header' && type === 'header' ? tAuth.name : undefined);
     const param = this.param ?? (tAuth?.type === 'query' && type === 'query' ? tAuth.param : undefined);
     const username = this.username ?? (tAuth?.type === 'basic' && type === 'basic' ? tpl?.username : undefined);
     let auth: AuthSpec;
-    if (type === 'header') {
+    if (block) auth = block;
+    else if (this.auth === undefined && tAuth && isMultiField(tAuth)) auth = tAuth;
+    else if (type === 'header') {
       if (!header) throw usageError('--auth header needs --header NAME', 'e.g. --header X-Api-Key');
       auth = { type, name: header };
     } else if (type === 'query') {
       if (!param) throw usageError('--auth query needs --param NAME', 'e.g. --param api_key');
       auth = { type, param };
-    } else auth = { type: type as 'bearer' | 'basic' };
+    } else if (type === 'bearer' || type === 'basic' || type === 'oauth1a') auth = { type };
+    else
+      throw usageError(
+        `--auth ${type} needs its settings as a block`,
+        `e.g. --auth '${AUTH_EXAMPLES[type] ?? `{ type: ${type}, … }`}' (see docs/auth.md)`,
+      );
+    if (!isMultiField(auth) && this.fieldFile !== undefined) throw usageError(`--field-file is not used by --auth ${auth.type}`);
     if (type !== 'basic' && this.username !== undefined) throw usageError('--username is only for --auth basic');
     if (type === 'basic' && !username) {
       throw tpl?.usernameLabel
@@ -268,8 +296,10 @@ export class AddCommand extends JaneeCommand {
       },
     );
     if (!tpl) {
-      this.auth = await askValid(io, `auth type (${AUTH_TYPES.join(', ')}) [bearer]: `, 'bearer', (v) =>
-        (AUTH_TYPES as readonly string[]).includes(v) ? undefined : `use one of: ${AUTH_TYPES.join(', ')}`,
+      this.auth = await askValid(io, `auth type (${AUTH_FLAG_NAMES.join(', ')}) [bearer]: `, 'bearer', (v) =>
+        AUTH_FLAG_NAMES.includes(v)
+          ? undefined
+          : `use one of: ${AUTH_FLAG_NAMES.join(', ')} (the others: janee add NAME --auth '{ type: … }', see docs/auth.md)`,
       );
       if (this.auth === 'header')
         this.header = await askValid(io, 'header name (e.g. X-Api-Key): ', undefined, (v) =>
@@ -321,6 +351,29 @@ export class AddCommand extends JaneeCommand {
         : undefined;
     return `${auth.type === 'basic' ? 'password' : 'secret'} for ${this.name as string}${label ? ` (${label})` : ''}: `;
   }
+}
+
+/** The original Janee's type names for the HMAC presets. */
+const AUTH_ALIASES: Record<string, AuthSpec> = {
+  'hmac-bybit': { type: 'hmac', preset: 'bybit' },
+  'hmac-okx': { type: 'hmac', preset: 'okx' },
+  'hmac-mexc': { type: 'hmac', preset: 'mexc' },
+};
+
+const AUTH_EXAMPLES: Record<string, string> = {
+  headers: '{ type: headers, headers: { X-Api-Id: apiId, X-Api-Key: apiKey } }',
+  'aws-sigv4': '{ type: aws-sigv4, region: us-east-1, service: s3 }',
+  hmac: '{ type: hmac, preset: bybit }',
+  oauth2: '{ type: oauth2, grant: client_credentials, tokenUrl: https://auth.example.com/oauth/token }',
+  'github-app': '{ type: github-app, appId: 123456, installationId: 7890123 }',
+  'google-service-account': '{ type: google-service-account, scopes: [https://www.googleapis.com/auth/calendar.readonly] }',
+};
+
+/** --auth as a block (`{ … }`) or a preset alias; undefined for a plain type name. */
+function authFlagBlock(flag: string | undefined): AuthSpec | undefined {
+  if (flag === undefined) return undefined;
+  if (Object.hasOwn(AUTH_ALIASES, flag)) return AUTH_ALIASES[flag];
+  return flag.trimStart().startsWith('{') ? parseAuthText(flag) : undefined;
 }
 
 /** 'GET /v1/charges', 'GET,POST /v1/customers', '* /v1' → a policy rule. */
