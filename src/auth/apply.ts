@@ -126,7 +126,9 @@ export async function applyAuth(
           'use a janee release that supports it, or another auth type',
         );
       }
-      const token = await ctx.tokens.token(service, auth, fields, { force: ctx.force === true });
+      if (ctx.binding === undefined)
+        throw new JaneeError('GATE_INTERNAL', 'no origin binding for a minted token', 'this is a bug in janee');
+      const token = await ctx.tokens.token(service, auth, fields, { ...ctx.binding, force: ctx.force === true, rejected: ctx.rejected });
       return { headers: { authorization: `Bearer ${token}` }, secrets: [token] };
     }
   }

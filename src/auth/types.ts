@@ -138,13 +138,27 @@ export interface AuthRequest {
   body: Uint8Array | undefined;
 }
 
+/** What the gate tells a TokenProvider besides the spec and fields. */
+export interface TokenOptions {
+  /** The service's baseUrl (a GitHub App's token endpoint is under it). */
+  baseUrl: string;
+  /** Origins the vault entry is bound to: a credential is sent to no other. */
+  origins: readonly string[];
+  /** Mint a new token even if one is cached (the retry after a 401)… */
+  force?: boolean;
+  /** …when the upstream refused this one: a token minted since is used instead (calls refused together share one mint). */
+  rejected?: string | undefined;
+}
+
 /** Mints and caches short-lived tokens (oauth2, github-app, google-service-account). */
 export interface TokenProvider {
   /**
-   * A valid access token for `service`; `force` skips the cache (after a 401).
+   * A valid access token for `service`.
    * Errors are JaneeErrors with safe messages (AUTH_TOKEN_FAILED: the endpoint's status, no body).
    */
-  token(service: string, spec: MintedAuth, fields: Readonly<Record<string, string>>, opts: { force?: boolean }): Promise<string>;
+  token(service: string, spec: MintedAuth, fields: Readonly<Record<string, string>>, opts: TokenOptions): Promise<string>;
+  /** Forget every token (lock). */
+  clear?(): void;
 }
 
 export interface AuthContext {
@@ -157,6 +171,10 @@ export interface AuthContext {
   tokens?: TokenProvider | undefined;
   /** Re-mint instead of using a cached token (the retry after a 401). */
   force?: boolean;
+  /** The token the upstream refused with that 401. */
+  rejected?: string | undefined;
+  /** The service's baseUrl and its entry's bound origins (minted types). */
+  binding?: { baseUrl: string; origins: readonly string[] } | undefined;
 }
 
 /** What apply adds to the request. */

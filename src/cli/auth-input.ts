@@ -43,8 +43,15 @@ export function isMultiField(auth: AuthSpec): boolean {
   return !['bearer', 'basic', 'header', 'query'].includes(auth.type);
 }
 
-export function fieldsReader(io: Streams, flags: Flags, auth: AuthSpec, service: string): () => Promise<Record<string, string>> {
-  const specs = authFields(auth);
+/** `skip`: fields not asked for (a refresh token `--authorize` obtains). */
+export function fieldsReader(
+  io: Streams,
+  flags: Flags,
+  auth: AuthSpec,
+  service: string,
+  skip: readonly string[] = [],
+): () => Promise<Record<string, string>> {
+  const specs = authFields(auth).filter((s) => !skip.includes(s.name));
   const byName = new Map(specs.map((s) => [s.name, s]));
   const files = new Map<string, string>();
   for (const arg of flags.fieldFile ?? []) {

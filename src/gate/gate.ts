@@ -19,6 +19,7 @@ import type { VaultData } from '../vault/types.js';
 import { applyAuth, authContext, ownedNames, ownsHeader, ownsQueryParam } from '../auth/apply.js';
 import { encodeQueryComponent, queryNames } from '../auth/query.js';
 import { isMinted, type AuthContext, type TokenProvider } from '../auth/types.js';
+import { MintedTokens } from '../auth/mint/provider.js';
 import type { Forwarder } from './forward.js';
 import { pickResponseHeaders, sanitizeAgentHeaders } from './headers.js';
 import { secretVariants } from './inject.js';
@@ -38,7 +39,7 @@ interface LocalGateOptions {
   /** undefined: the vault is locked; every call fails with GATE_LOCKED (and is audited). */
   secrets: SecretSource | undefined;
   forwarder?: Forwarder;
-  /** Mints oauth2 / github-app / google-service-account tokens (absent: those types fail with AUTH_UNSUPPORTED). */
+  /** Mints oauth2 / github-app / google-service-account tokens (default: MintedTokens over this gate's forwarder and vault). */
   tokens?: TokenProvider;
   /** Clock and randomness for signing (tests pin them). */
   authClock?: Pick<AuthContext, 'now' | 'random'>;
@@ -59,6 +60,7 @@ export class LocalGate implements Gate {
   #secrets: SecretSource | undefined;
   #redactorFor: { config: JaneeConfig; data: VaultData; minted: number; redactor: Redactor } | undefined;
   readonly #auth: Partial<AuthContext>;
+  readonly #tokens: TokenProvider;
   /** Tokens minted for each service, redacted like stored secrets (never written anywhere). */
   readonly #minted = new Map<string, Set<string>>();
   #mintedCount = 0;
@@ -71,7 +73,13 @@ export class LocalGate implements Gate {
     if (opts.forwarder) this.#forwarder = Promise.resolve(opts.forwarder);
     this.#secrets = opts.secrets;
     this.#audit.setSigner(signerFor(opts.secrets));
-    this.#auth = { ...(opts.tokens ? { tokens: opts.tokens } : {}), ...opts.authClock };
+    this.#tokens =
+      opts.tokens ??
+      new MintedTokens({
+        http: () => this.#getForwarder(),
+        rotate: (service, field, previous, next) => this.#rotate(service, field, previous, next),
+      });
+    this.#auth = { tokens: this.#tokens, ...opts.authClock };
   }
 
   /** Swap the secret source (agent: unlock after lock). */
@@ -80,7 +88,30 @@ export class LocalGate implements Gate {
     this.#audit.setSigner(signerFor(secrets));
     this.#secrets?.wipe();
     this.#secrets = secrets;
+    this.#forgetMinted();
+  }
+
+  /** Lock (or a new key): minted tokens go with the key that minted them. */
+  #forgetMinted(): void {
+    this.#tokens.clear?.();
+    this.#minted.clear();
+    this.#mintedCount++;
     this.#redactorFor = undefined;
+  }
+
+  #getForwarder(): Promise<Forwarder> {
+    this.#forwarder ??= import('./forward.js').then((m) => new m.Forwarder());
+    return this.#forwarder;
+  }
+
+  /**
+   * A rotated refresh token, written to the vault by whichever process holds it (the
+   * agent, or a serve that unlocked in-process) with the key in memory.
+   */
+  async #rotate(service: string, field: string, previous: string, next: string): Promise<boolean> {
+    const s = this.#secrets;
+    if (!(s instanceof VaultSecrets) || s.locked) throw lockedError();
+    return s.replaceField(service, field, previous, next);
   }
 
   get secrets(): SecretSource | undefined {
@@ -207,10 +238,9 @@ export class LocalGate implements Gate {
         throw err;
       }
 
-      let built = await this.#buildRequest(svc, method, target, req, entry.fields);
+      let built = await this.#buildRequest(svc, method, target, req, entry.fields, entry.origins);
       redactor = this.#noteMinted(svc.name, built.minted, config, data) ?? redactor;
-      this.#forwarder ??= import('./forward.js').then((m) => new m.Forwarder());
-      const forwarder = await this.#forwarder;
+      const forwarder = await this.#getForwarder();
       forwarded = true;
       const send = (b: typeof built) =>
         forwarder.forward({
@@ -224,7 +254,7 @@ export class LocalGate implements Gate {
       let res = await send(built);
       if (res.status === 401 && isMinted(svc.auth)) {
         // A minted token may have been revoked early: mint once more and retry once.
-        built = await this.#buildRequest(svc, method, target, req, entry.fields, true);
+        built = await this.#buildRequest(svc, method, target, req, entry.fields, entry.origins, built.minted[0] ?? '');
         redactor = this.#noteMinted(svc.name, built.minted, config, data) ?? redactor;
         res = await send(built);
       }
@@ -261,7 +291,9 @@ export class LocalGate implements Gate {
     target: { path: string; query: string },
     req: ExecuteRequest,
     fields: Record<string, string>,
-    force = false,
+    origins: readonly string[],
+    /** The minted token the upstream refused (the retry after a 401). */
+    rejected?: string,
   ): Promise<{ url: string; headers: Record<string, string>; body: Uint8Array | undefined; dropped: string[]; minted: string[] }> {
     const owned = ownedNames(svc.auth);
     const dropped: string[] = [];
@@ -300,7 +332,12 @@ export class LocalGate implements Gate {
       svc.auth,
       fields,
       { method, origin: unsigned.origin, path: unsigned.pathname, query: target.query, headers: { ...headers }, body },
-      authContext(svc.name, { ...this.#auth, force }),
+      authContext(svc.name, {
+        ...this.#auth,
+        force: rejected !== undefined,
+        rejected,
+        binding: { baseUrl: svc.baseUrl, origins },
+      }),
     );
     Object.assign(headers, applied.headers);
     const url = buildUpstreamUrl(svc.baseUrl, { path: target.path, query: applied.query ?? target.query });
@@ -343,6 +380,7 @@ export class LocalGate implements Gate {
 
   async close(): Promise<void> {
     this.#secrets?.wipe();
+    this.#forgetMinted();
     await this.#refusals.flush();
     await Promise.allSettled([this.#audit.close(), this.#forwarder?.then((f) => f.close())]);
   }

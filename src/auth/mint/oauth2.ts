@@ -48,3 +48,13 @@ export async function mintOAuth2(http: TokenHttp, p: OAuth2Params, now: () => nu
   if (p.grant !== 'refresh_token' || minted.refreshToken === p.refreshToken) return { token: minted.token, expiresAt: minted.expiresAt };
   return minted;
 }
+
+/** Origins a credential of this auth block is sent to besides the service's own: an oauth2 token URL's. */
+export function tokenOrigins(auth: { type: string; tokenUrl?: string }): string[] {
+  if (auth.type !== 'oauth2' || auth.tokenUrl === undefined) return [];
+  try {
+    return [new URL(auth.tokenUrl).origin];
+  } catch {
+    return [];
+  }
+}

@@ -17,11 +17,11 @@
 import type { KeyObject } from 'node:crypto';
 import { parsePrivateKey } from '../jwt.js';
 import { TokenCache, cacheKey, type MintResult } from './cache.js';
-import { assertBound, tokenError, type TokenHttp } from './endpoint.js';
+import { assertBound, TOKEN_TIMEOUT_MS, tokenError, type TokenHttp } from './endpoint.js';
 import { GITHUB_APP_MARGIN_MS, mintGitHubApp } from './github-app.js';
 import { keyFileText, mintGoogle, parseServiceAccountKey, type ServiceAccountKey } from './google.js';
 import { mintOAuth2 } from './oauth2.js';
-import type { MintSpec } from './spec.js';
+import type { MintedAuth, TokenOptions, TokenProvider } from '../types.js';
 
 /** Re-mint this long before an oauth2 or Google token expires. */
 export const OAUTH2_MARGIN_MS = 60 * 1000;
@@ -34,28 +34,20 @@ export const GOOGLE_MARGIN_MS = 5 * 60 * 1000;
  */
 export type RotationWriter = (service: string, field: string, previous: string, next: string) => Promise<boolean>;
 
-export interface TokenOptions {
-  /** The service's baseUrl and the origins its vault entry is bound to. */
-  baseUrl: string;
-  origins: readonly string[];
-  /** Mint a new token: the upstream refused `rejected` (a 401). */
-  force?: boolean | undefined;
-  rejected?: string | undefined;
-  timeoutMs?: number | undefined;
-}
-
-export class MintedTokens {
+export class MintedTokens implements TokenProvider {
   readonly #cache: TokenCache;
   readonly #http: () => Promise<TokenHttp>;
   readonly #rotate: RotationWriter | undefined;
   readonly #now: () => number;
+  readonly #timeoutMs: number;
   /** Rotated refresh tokens whose write to the vault failed, by the key they were minted under. */
   readonly #unsaved = new Map<string, string>();
   /** Parsed private keys by the field value they came from (parsing a PEM costs ~1 ms). */
   #keys = new Map<string, KeyObject | ServiceAccountKey>();
 
-  constructor(opts: { http: () => Promise<TokenHttp>; rotate?: RotationWriter; now?: () => number }) {
+  constructor(opts: { http: () => Promise<TokenHttp>; rotate?: RotationWriter; now?: () => number; timeoutMs?: number }) {
     this.#now = opts.now ?? Date.now;
+    this.#timeoutMs = opts.timeoutMs ?? TOKEN_TIMEOUT_MS;
     this.#cache = new TokenCache({ now: this.#now });
     this.#http = opts.http;
     this.#rotate = opts.rotate;
@@ -78,7 +70,7 @@ export class MintedTokens {
     this.#keys = new Map();
   }
 
-  async token(service: string, spec: MintSpec, fields: Readonly<Record<string, string>>, opts: TokenOptions): Promise<string> {
+  async token(service: string, spec: MintedAuth, fields: Readonly<Record<string, string>>, opts: TokenOptions): Promise<string> {
     const key = cacheKey(service, [spec, fields, opts.baseUrl]);
     if (opts.rejected !== undefined) this.#cache.invalidate(key, opts.rejected);
     else if (opts.force) this.#cache.invalidate(key, this.#cache.peek(key) ?? '');
@@ -91,7 +83,7 @@ export class MintedTokens {
   async #mint(
     service: string,
     key: string,
-    spec: MintSpec,
+    spec: MintedAuth,
     fields: Readonly<Record<string, string>>,
     opts: TokenOptions,
   ): Promise<MintResult> {
@@ -118,7 +110,7 @@ export class MintedTokens {
             scopes: spec.scopes,
             audience: spec.audience,
             clientAuth: spec.clientAuth,
-            timeoutMs: opts.timeoutMs,
+            timeoutMs: this.#timeoutMs,
           },
           this.#now,
         );
@@ -130,13 +122,13 @@ export class MintedTokens {
         const privateKey = this.#parsed('pem', need('privateKey'), (v) => parsePrivateKey(v, `the private key of "${service}"`));
         return mintGitHubApp(
           http,
-          { apiUrl: opts.baseUrl, appId: spec.appId, installationId: spec.installationId, privateKey, timeoutMs: opts.timeoutMs },
+          { apiUrl: opts.baseUrl, appId: spec.appId, installationId: spec.installationId, privateKey, timeoutMs: this.#timeoutMs },
           this.#now,
         );
       }
       case 'google-service-account': {
         const sa = this.#parsed('json', need('credentials'), (v) => parseServiceAccountKey(keyFileText(v)));
-        return mintGoogle(http, { key: sa, scopes: spec.scopes, subject: spec.subject, timeoutMs: opts.timeoutMs }, this.#now);
+        return mintGoogle(http, { key: sa, scopes: spec.scopes, subject: spec.subject, timeoutMs: this.#timeoutMs }, this.#now);
       }
     }
   }
@@ -145,7 +137,7 @@ export class MintedTokens {
   async #rotated(
     service: string,
     key: string,
-    spec: MintSpec,
+    spec: MintedAuth,
     fields: Readonly<Record<string, string>>,
     opts: TokenOptions,
     stored: string,

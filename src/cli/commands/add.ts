@@ -4,7 +4,9 @@ import { JaneeError, usageError } from '../../errors.js';
 import { addServiceNode, editConfig, hasService, removeServiceNode, undoConfigEdit, type NewService } from '../../config/edit.js';
 import { parseAuthText, parseConfigText, readConfigText, parseRateLimit, SERVICE_NAME, testPathError } from '../../config/load.js';
 import { AUTH_TYPES, type AuthSpec, type ServiceConfig } from '../../config/types.js';
-import { AUTH_FLAG_NAMES } from '../../auth/types.js';
+import { AUTH_FLAG_NAMES, type OAuth2Auth } from '../../auth/types.js';
+import { tokenUrlProblem } from '../../auth/config.js';
+import { tokenOrigins } from '../../auth/mint/oauth2.js';
 import { parseBaseUrl } from '../../config/url.js';
 import { isValidFieldValue } from '../../vault/payload.js';
 import type { VaultEntry } from '../../vault/types.js';
@@ -68,6 +70,10 @@ export class AddCommand extends JaneeCommand {
       "bearer | basic | header | query | oauth1a | hmac-bybit | hmac-okx | hmac-mexc, or a whole auth block: '{ type: aws-sigv4, region: us-east-1, service: s3 }' (see docs/auth.md; default: the template's, else bearer)",
   });
   fieldFile = fieldFileOption();
+  authorize = Option.String('--authorize', {
+    description:
+      'AUTHORIZE_URL: for --auth oauth2 with grant refresh_token, get the refresh token by the authorization-code flow with PKCE (prints a URL to open; see docs/auth.md)',
+  });
   key = keyOptions().key;
   keyStdin = keyOptions().keyStdin;
   keyFromEnv = keyOptions().keyFromEnv;
@@ -91,6 +97,9 @@ export class AddCommand extends JaneeCommand {
     if (this.name === undefined) await this.askStepByStep();
     const svc = this.describeService();
     const origin = parseBaseUrl(svc.baseUrl).origin;
+    // An oauth2 token URL gets the client secret and refresh token: bound with the API's origin.
+    const origins = [...new Set([origin, ...tokenOrigins(svc.auth)])];
+    const authorizeUrl = this.authorizeUrl(svc.auth);
     const configFile = this.configFile;
 
     // Check config.yaml first: a bad or duplicate entry must fail before the vault changes.
@@ -104,7 +113,7 @@ export class AddCommand extends JaneeCommand {
     }
     const vaultFile = await this.vaultFile();
     const readFields = isMultiField(svc.auth)
-      ? fieldsReader(this.io, this, svc.auth, svc.name)
+      ? fieldsReader(this.io, this, svc.auth, svc.name, authorizeUrl === undefined ? [] : ['refreshToken'])
       : (
           (readKey) => async () =>
             secretFields(svc.auth, svc.username, await readKey())
@@ -118,8 +127,11 @@ export class AddCommand extends JaneeCommand {
     let added: ServiceConfig | undefined;
     try {
       fields = await readFields();
+      if (authorizeUrl !== undefined && svc.auth.type === 'oauth2') {
+        fields.refreshToken = await authorizeInBrowser(this.context.stderr, authorizeUrl, svc.auth, fields);
+      }
       const now = new Date().toISOString();
-      const entry: VaultEntry = { fields, origins: [origin], created: now, updated: now };
+      const entry: VaultEntry = { fields, origins, created: now, updated: now };
       // Config first: its old bytes can be put back exactly if the vault write fails.
       const edit = await editConfig(configFile, (doc) => {
         addServiceNode(doc, svc);
@@ -138,7 +150,7 @@ export class AddCommand extends JaneeCommand {
       for (const k of Object.keys(fields)) fields[k] = '';
     }
     const stderr = this.context.stderr;
-    info(stderr, `added ${svc.name} (secret bound to ${origin})${vault.via}`);
+    info(stderr, `added ${svc.name} (secret bound to ${origins.join(', ')})${vault.via}`);
     const t = svc.template;
     if (t) {
       const n = svc.policies?.length ?? 0;
@@ -157,9 +169,25 @@ export class AddCommand extends JaneeCommand {
     }
     if (this.json) {
       // Names and rules only: the secret (and a basic-auth user name) stay out.
-      this.outJson({ ...serviceJson(added as ServiceConfig), origins: [origin], template: svc.template?.name ?? null, via: vault.where });
+      this.outJson({ ...serviceJson(added as ServiceConfig), origins, template: svc.template?.name ?? null, via: vault.where });
     }
     return 0;
+  }
+
+  /** --authorize's URL, checked: only for an oauth2 refresh_token block. */
+  private authorizeUrl(auth: AuthSpec): string | undefined {
+    if (this.authorize === undefined) return undefined;
+    if (auth.type !== 'oauth2' || auth.grant !== 'refresh_token')
+      throw usageError('--authorize is for --auth oauth2 with grant: refresh_token', `e.g. --auth '${AUTH_EXAMPLES.oauth2PKCE}'`);
+    let u: URL;
+    try {
+      u = new URL(this.authorize);
+    } catch {
+      throw usageError("--authorize wants the provider's authorization URL", 'e.g. --authorize https://auth.example.com/oauth/authorize');
+    }
+    if (tokenUrlProblem(u.toString()) !== undefined || u.hash !== '')
+      throw usageError('--authorize wants an https URL (http only to a loopback host), without a #fragment');
+    return u.toString();
   }
 
   /** --template, else a NAME from the catalogue when no --base-url says otherwise. */
@@ -365,6 +393,7 @@ const AUTH_EXAMPLES: Record<string, string> = {
   'aws-sigv4': '{ type: aws-sigv4, region: us-east-1, service: s3 }',
   hmac: '{ type: hmac, preset: bybit }',
   oauth2: '{ type: oauth2, grant: client_credentials, tokenUrl: https://auth.example.com/oauth/token }',
+  oauth2PKCE: '{ type: oauth2, grant: refresh_token, tokenUrl: https://auth.example.com/oauth/token, scopes: [offline_access] }',
   'github-app': '{ type: github-app, appId: 123456, installationId: 7890123 }',
   'google-service-account': '{ type: google-service-account, scopes: [https://www.googleapis.com/auth/calendar.readonly] }',
 };
@@ -410,5 +439,43 @@ async function askValid(io: Streams, prompt: string, dflt: string | undefined, c
     const problem = answer === '' && dflt === undefined ? 'an answer is needed' : check(answer);
     if (problem === undefined) return answer;
     warn(io.stderr, clean(problem));
+  }
+}
+
+/**
+ * `--authorize`: the authorization-code flow with PKCE on a loopback redirect
+ * (src/auth/mint/authorize.ts). The URL to open goes to stderr; the refresh token
+ * comes back to be stored, never shown.
+ */
+async function authorizeInBrowser(
+  stderr: Streams['stderr'],
+  authorizeUrl: string,
+  auth: OAuth2Auth,
+  fields: Record<string, string>,
+): Promise<string> {
+  const [{ authorizeWithPkce }, { Forwarder }] = await Promise.all([
+    import('../../auth/mint/authorize.js'),
+    import('../../gate/forward.js'),
+  ]);
+  const http = new Forwarder();
+  try {
+    const got = await authorizeWithPkce({
+      authorizeUrl,
+      tokenUrl: auth.tokenUrl,
+      clientId: fields.clientId ?? '',
+      clientSecret: fields.clientSecret,
+      clientAuth: auth.clientAuth,
+      scopes: auth.scopes,
+      audience: auth.audience,
+      http,
+      onUrl: (url) => {
+        info(stderr, 'open this URL in a browser and approve the access (waiting up to 5 minutes):');
+        stderr.write(`${url}\n`);
+      },
+    });
+    info(stderr, 'authorized: got a refresh token');
+    return got.refreshToken;
+  } finally {
+    await http.close();
   }
 }

@@ -153,8 +153,9 @@ describe('oauth2 refresh_token through serve', () => {
     const f = await s.execute({ service: 'crm', method: 'GET', path: '/whoami' });
     failTokenEndpoint = false;
     expect(f.isError).toBe(true);
-    expect(textOf(f)).toContain('AUTH_TOKEN_FAILED');
-    expect(textOf(f)).toContain('answered HTTP 503');
+    expect(textOf(f)).toMatch(/^token endpoint http:\/\/127\.0\.0\.1:\d+ answered HTTP 503 \(invalid_grant\)\nhint: /);
+    const last = JSON.parse((await auditLines(env.JANEE_HOME)).at(-1)!) as { outcome: string; rule?: string };
+    expect(last).toMatchObject({ outcome: 'error', rule: 'AUTH_TOKEN_FAILED' });
     expect(textOf(f)).not.toContain('refresh_token=');
     await s.close();
   }, 90_000);

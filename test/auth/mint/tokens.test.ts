@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MintedTokens, type RotationWriter } from '../../../src/auth/mint/provider.js';
-import type { MintSpec } from '../../../src/auth/mint/spec.js';
+import type { MintedAuth as MintSpec } from '../../../src/auth/types.js';
 import { JaneeError } from '../../../src/errors.js';
 import { Forwarder } from '../../../src/gate/forward.js';
 import { VaultSecrets } from '../../../src/gate/secrets.js';
@@ -191,7 +191,8 @@ describe('oauth2 client_credentials', () => {
     );
     expect(e.code).toBe('AUTH_TOKEN_FAILED');
     expect(e.message).toBe(`token endpoint ${dead}: connection refused (ECONNREFUSED)`);
-    const h = await failure(t.token('svc', spec('/hang'), { clientId: 'a', clientSecret: 'b' }, { ...opts(), timeoutMs: 300 }));
+    const quick = new MintedTokens({ http: () => Promise.resolve(fwd), now, timeoutMs: 300 });
+    const h = await failure(quick.token('svc', spec('/hang'), { clientId: 'a', clientSecret: 'b' }, opts()));
     expect(h.code).toBe('AUTH_TOKEN_FAILED');
     expect(h.message).toMatch(/timed out|no response/);
   });
