@@ -220,17 +220,37 @@ export function secretVariants(auth: AuthSpec, fields: Record<string, string>): 
   return [...out];
 }
 
+/**
+ * Members of a Google service-account key that are public (Google's own URLs) or
+ * identifiers: not sources for redaction, or every https://www.googleapis.com URL in
+ * an API's answers, and the token endpoint in janee's own errors, would be blanked.
+ * Any other member (private_key above all, and any unknown one) is.
+ */
+const PUBLIC_KEY_MEMBERS = new Set([
+  'type',
+  'project_id',
+  'client_email',
+  'client_id',
+  'auth_uri',
+  'token_uri',
+  'auth_provider_x509_cert_url',
+  'client_x509_cert_url',
+  'universe_domain',
+]);
+
 /** The forms a file's secret text may come back in (see secretVariants). */
 function fileForms(text: string): string[] {
-  const out = [text];
-  // A JSON key holds its PEM with "\n" escapes; take the strings out first.
-  const strings: string[] = [text];
+  // A JSON key holds its PEM with "\n" escapes: its secret strings are the sources
+  // (not the whole text, whose public members would be redacted with it).
+  let strings: string[] = [text];
   try {
     const j: unknown = JSON.parse(text);
-    if (j !== null && typeof j === 'object') for (const v of Object.values(j)) if (typeof v === 'string' && v.length >= 16) strings.push(v);
+    if (j !== null && typeof j === 'object')
+      strings = Object.entries(j).flatMap(([k, v]) => (typeof v === 'string' && v.length >= 16 && !PUBLIC_KEY_MEMBERS.has(k) ? [v] : []));
   } catch {
     // not JSON
   }
+  const out: string[] = [];
   for (const s of strings) {
     out.push(s);
     for (const line of s.split(/\r?\n/)) if (line.trim().length >= 16 && !line.startsWith('-----')) out.push(line.trim());

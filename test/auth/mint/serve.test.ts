@@ -8,7 +8,8 @@
  * Then the leak search: no access token, refresh token or client secret in any file,
  * stdout/stderr, audit line or tool result.
  */
-import { randomBytes } from 'node:crypto';
+import { createVerify, generateKeyPairSync, randomBytes } from 'node:crypto';
+import * as os from 'node:os';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +26,13 @@ const RT0 = `rt0_${rnd()}`;
 const accessTokens: string[] = [];
 const refreshTokens: string[] = [RT0];
 let tokenRequests = 0;
+/** GitHub App and Google service account: keys, the JWTs their token endpoints got, the tokens minted. */
+const ghKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const gKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const ghPem = ghKey.privateKey.export({ format: 'pem', type: 'pkcs1' }).toString();
+const gPem = gKey.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+const jwts: { gh: string[]; google: string[] } = { gh: [], google: [] };
+const mintedOther: string[] = [];
 let failTokenEndpoint = false;
 
 let up: Upstream;
@@ -83,6 +91,27 @@ beforeAll(async () => {
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end('ok');
   });
+  // GitHub App: the installation token endpoint under the service's base URL.
+  up.route('/gh/api/v3/app/installations/4242/access_tokens', (req, res) => {
+    jwts.gh.push(String(req.headers.authorization ?? '').replace(/^Bearer /, ''));
+    const t = `ghs_${rnd()}`;
+    mintedOther.push(t);
+    res.writeHead(201, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ token: t, expires_at: new Date(Date.now() + 3600_000).toISOString() }));
+  });
+  up.route('/google/token', (_req, res) => {
+    jwts.google.push(new URLSearchParams(up.requests[up.requests.length - 1]!.body.toString()).get('assertion') ?? '');
+    const t = `ya29.${rnd()}`;
+    mintedOther.push(t);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ access_token: t, expires_in: 3599, token_type: 'Bearer' }));
+  });
+  for (const p of ['/gh/api/v3/whoami', '/gapi/whoami']) {
+    up.route(p, (req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ authorization: req.headers.authorization ?? null }));
+    });
+  }
   env = ownSocketDir(await agentHome());
   const r = await janee(
     [
@@ -97,6 +126,43 @@ beforeAll(async () => {
     `crm-client\n${CLIENT_SECRET}\n${RT0}\n`,
   );
   if (r.code !== 0) throw new Error(`janee add failed: ${r.stderr}`);
+  // The key files live outside the home searched for leaks, and only while they are added.
+  const keys = await fs.mkdtemp(path.join(os.tmpdir(), 'janee-keys-'));
+  try {
+    await fs.writeFile(path.join(keys, 'app.pem'), ghPem);
+    const keyJson = {
+      type: 'service_account',
+      client_email: 'robot@p.iam.gserviceaccount.com',
+      private_key_id: 'k1',
+      private_key: gPem,
+      token_uri: `${up.url}/google/token`,
+    };
+    await fs.writeFile(path.join(keys, 'key.json'), JSON.stringify(keyJson, null, 2));
+    const gh = await janee([
+      'add',
+      'gh',
+      '--base-url',
+      `${up.url}/gh/api/v3`,
+      '--auth',
+      '{ type: github-app, appId: 98765, installationId: 4242 }',
+      '--field-file',
+      `privateKey=${path.join(keys, 'app.pem')}`,
+    ]);
+    if (gh.code !== 0) throw new Error(`janee add gh failed: ${gh.stderr}`);
+    const g = await janee([
+      'add',
+      'gsa',
+      '--base-url',
+      `${up.url}/gapi`,
+      '--auth',
+      '{ type: google-service-account, scopes: [https://www.googleapis.com/auth/calendar.readonly] }',
+      '--field-file',
+      `credentials=${path.join(keys, 'key.json')}`,
+    ]);
+    if (g.code !== 0) throw new Error(`janee add gsa failed: ${g.stderr}`);
+  } finally {
+    await fs.rm(keys, { recursive: true, force: true });
+  }
 }, 60_000);
 
 afterAll(async () => {
@@ -160,8 +226,45 @@ describe('oauth2 refresh_token through serve', () => {
     await s.close();
   }, 90_000);
 
-  it('leaks none of the tokens or the client secret anywhere', async () => {
-    const forms = [...new Set([...accessTokens, ...refreshTokens, CLIENT_SECRET].flatMap((t) => secretForms(t)))];
+  it('github-app and google-service-account: the API gets the minted tokens; the JWTs verify with the public keys', async () => {
+    const s = await startServe({ env });
+    sessions.push(s);
+    const gh = await s.execute({ service: 'gh', method: 'GET', path: '/whoami' });
+    const g = await s.execute({ service: 'gsa', method: 'GET', path: '/whoami' });
+    expect(gh.isError).toBeFalsy();
+    expect(g.isError).toBeFalsy();
+    expect(textOf(gh)).toContain('[REDACTED:gh]');
+    expect(textOf(g)).toContain('[REDACTED:gsa]');
+    expect(up.requests.filter((r) => r.url === '/gh/api/v3/whoami').at(-1)!.headers.authorization).toBe(`Bearer ${mintedOther[0]}`);
+    expect(up.requests.filter((r) => r.url === '/gapi/whoami').at(-1)!.headers.authorization).toBe(`Bearer ${mintedOther[1]}`);
+    const claims = (jwt: string, pub: import('node:crypto').KeyObject) => {
+      const [h, p, sig] = jwt.split('.');
+      const v = createVerify('sha256');
+      v.update(`${h}.${p}`);
+      expect(v.verify(pub, Buffer.from(sig!, 'base64url'))).toBe(true);
+      return JSON.parse(Buffer.from(p!, 'base64url').toString()) as Record<string, number | string>;
+    };
+    const c = claims(jwts.gh[0]!, ghKey.publicKey);
+    expect(c.iss).toBe('98765');
+    expect((c.exp as number) - (c.iat as number)).toBeLessThanOrEqual(600);
+    expect(c.iat as number).toBeLessThanOrEqual(Math.floor(Date.now() / 1000) - 59);
+    expect(claims(jwts.google[0]!, gKey.publicKey)).toMatchObject({
+      iss: 'robot@p.iam.gserviceaccount.com',
+      aud: `${up.url}/google/token`,
+      scope: 'https://www.googleapis.com/auth/calendar.readonly',
+    });
+    await s.close();
+  }, 60_000);
+
+  it('leaks none of the tokens, keys or the client secret anywhere', async () => {
+    const pemLines = [ghPem, gPem].flatMap((p) => p.split('\n').filter((l) => l.length === 64));
+    const forms = [
+      ...new Set(
+        [...accessTokens, ...refreshTokens, CLIENT_SECRET, ...mintedOther, ...jwts.gh, ...jwts.google, ...pemLines].flatMap((t) =>
+          secretForms(t),
+        ),
+      ),
+    ];
     const found: string[] = [];
     for (const f of await listFiles(scratchDir(env))) {
       const bytes = await fs.readFile(path.join(scratchDir(env), f)).catch(() => undefined);
@@ -177,5 +280,7 @@ describe('oauth2 refresh_token through serve', () => {
     for (const l of await auditLines(env.JANEE_HOME)) if (findForms(l, forms).length) found.push(`audit ${l.slice(0, 80)}`);
     expect(found).toEqual([]);
     expect(accessTokens.length).toBeGreaterThanOrEqual(3);
+    expect(mintedOther).toHaveLength(2);
+    expect(pemLines.length).toBeGreaterThan(40);
   });
 });
