@@ -314,8 +314,15 @@ function hmacKeyField(auth: HmacAuth): string {
   return hmacTemplate(auth).keyField;
 }
 
-/** Vault fields a template uses: `field:` references in order of appearance, the key field last unless named before. */
+/** Vault fields an hmac auth uses: a preset's in its exchange's order (key, secret, passphrase); a template's `field:` references in order of appearance, then the key field. */
+const PRESET_FIELDS: Record<HmacPreset, string[]> = {
+  bybit: ['apiKey', 'apiSecret'],
+  okx: ['apiKey', 'apiSecret', 'passphrase'],
+  mexc: ['apiKey', 'apiSecret'],
+};
+
 export function hmacFieldNames(auth: HmacAuth): string[] {
+  if (auth.preset !== undefined) return PRESET_FIELDS[auth.preset];
   const t = hmacTemplate(auth);
   const names: string[] = [];
   const see = (src: string) => {
