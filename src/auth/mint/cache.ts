@@ -11,7 +11,10 @@
  *   for that one mint request; a failed mint is not cached (the next call tries again),
  *   and when it was a refresh of a token that has not expired yet, that token is used.
  * - `invalidate(key, token)` after an upstream 401 drops the token only if it is still
- *   the cached one, so concurrent 401s for one token cause one re-mint, not many.
+ *   the cached one, so concurrent 401s for one token cause one re-mint, not many; and
+ *   not when that token was itself minted after a 401 less than FORCED_INTERVAL_MS ago,
+ *   so an endpoint that answers 401 to everything (or an agent calling one in a loop)
+ *   costs the token endpoint one request per interval, not one per call.
  * - A mint may move its entry to another key (a rotated refresh token changes the
  *   fingerprint): calls still holding the old fields are sent to the new entry.
  * - `clear()` on lock or close: entries, flights in progress and moves are dropped,
@@ -23,6 +26,7 @@
 import { createHash } from 'node:crypto';
 
 export const DEFAULT_TTL_MS = 60 * 60 * 1000;
+export const FORCED_INTERVAL_MS = 30 * 1000;
 /** A due token is used after a failed refresh only while it has at least this long left. */
 const STILL_GOOD_MS = 5 * 1000;
 
@@ -40,6 +44,8 @@ export interface MintResult extends Minted {
 interface Entry extends Minted {
   service: string;
   refreshAt: number;
+  /** When it was minted because its predecessor was refused (a 401). */
+  forcedAt: number | undefined;
 }
 
 /** `service` + a hash of what the token is minted from; objects are hashed with sorted keys. */
@@ -70,7 +76,7 @@ export class TokenCache {
   }
 
   /** The live token for `key`, minting one (once, however many callers wait) when there is none or it is due. */
-  async get(service: string, key: string, marginMs: number, mint: () => Promise<MintResult>): Promise<Minted> {
+  async get(service: string, key: string, marginMs: number, mint: () => Promise<MintResult>, forced = false): Promise<Minted> {
     const k = this.#resolve(key);
     const e = this.#entries.get(k);
     if (e && this.#now() < e.refreshAt) return { token: e.token, expiresAt: e.expiresAt };
@@ -85,7 +91,7 @@ export class TokenCache {
         this.#moved.set(k, to);
         this.#drop(k);
       }
-      this.#store(service, to, r, marginMs);
+      this.#store(service, to, r, marginMs, forced);
       return { token: r.token, expiresAt: r.expiresAt };
     })();
     this.#flights.set(k, flight);
@@ -116,9 +122,13 @@ export class TokenCache {
   }
 
   /** After an upstream 401 for `token`: forget it if it is still the cached one. */
-  invalidate(key: string, token: string): void {
+  invalidate(key: string, token: string): boolean {
     const k = this.#resolve(key);
-    if (this.#entries.get(k)?.token === token) this.#drop(k);
+    const e = this.#entries.get(k);
+    if (e?.token !== token) return false;
+    if (e.forcedAt !== undefined && this.#now() - e.forcedAt < FORCED_INTERVAL_MS) return false;
+    this.#drop(k);
+    return true;
   }
 
   /** Live tokens and their services (for redaction). */
@@ -144,11 +154,17 @@ export class TokenCache {
     return k;
   }
 
-  #store(service: string, key: string, m: Minted, marginMs: number): void {
+  #store(service: string, key: string, m: Minted, marginMs: number, forced: boolean): void {
     const now = this.#now();
     const expiresAt = m.expiresAt ?? now + DEFAULT_TTL_MS;
     const margin = Math.min(marginMs, Math.max(0, (expiresAt - now) / 2));
-    this.#entries.set(key, { service, token: m.token, expiresAt: m.expiresAt, refreshAt: expiresAt - margin });
+    this.#entries.set(key, {
+      service,
+      token: m.token,
+      expiresAt: m.expiresAt,
+      refreshAt: expiresAt - margin,
+      forcedAt: forced ? now : undefined,
+    });
     this.#version++;
   }
 

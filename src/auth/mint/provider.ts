@@ -72,11 +72,11 @@ export class MintedTokens implements TokenProvider {
 
   async token(service: string, spec: MintedAuth, fields: Readonly<Record<string, string>>, opts: TokenOptions): Promise<string> {
     const key = cacheKey(service, [spec, fields, opts.baseUrl]);
-    if (opts.rejected !== undefined) this.#cache.invalidate(key, opts.rejected);
-    else if (opts.force) this.#cache.invalidate(key, this.#cache.peek(key) ?? '');
+    const rejected = opts.rejected ?? (opts.force ? this.#cache.peek(key) : undefined);
+    const forced = rejected !== undefined && this.#cache.invalidate(key, rejected);
     const margin =
       spec.type === 'github-app' ? GITHUB_APP_MARGIN_MS : spec.type === 'google-service-account' ? GOOGLE_MARGIN_MS : OAUTH2_MARGIN_MS;
-    const minted = await this.#cache.get(service, key, margin, () => this.#mint(service, key, spec, fields, opts));
+    const minted = await this.#cache.get(service, key, margin, () => this.#mint(service, key, spec, fields, opts), forced);
     return minted.token;
   }
 

@@ -126,6 +126,20 @@ describe('oauth2 client_credentials', () => {
     expect(hits('/r401')).toBe(2);
   });
 
+  it('an upstream that refuses every token costs one re-mint per 30 s, not one per call', async () => {
+    let n = 0;
+    up.route('/loop', (_req, res) => json(res, 200, { access_token: `at-loop-${++n}-0123456789`, expires_in: 3600 }));
+    const t = provider();
+    const f = { clientId: 'a', clientSecret: 'b' };
+    let current = await t.token('svc', spec('/loop'), f, opts());
+    for (let i = 0; i < 5; i++) current = await t.token('svc', spec('/loop'), f, { ...opts(), rejected: current });
+    expect(hits('/loop')).toBe(2);
+    expect(current).toBe('at-loop-2-0123456789');
+    clock += 30_000;
+    expect(await t.token('svc', spec('/loop'), f, { ...opts(), rejected: current })).toBe('at-loop-3-0123456789');
+    expect(hits('/loop')).toBe(3);
+  });
+
   it('failures are AUTH_TOKEN_FAILED with the status only, are not cached, and echo nothing', async () => {
     const secret = 'client-secret-ECHOED-9f8e7d';
     up.route('/e500', (req, res) => json(res, 500, { error: 'server_error', echo: secret, headers: req.headers }));
