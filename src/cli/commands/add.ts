@@ -72,7 +72,7 @@ export class AddCommand extends JaneeCommand {
   fieldFile = fieldFileOption();
   authorize = Option.String('--authorize', {
     description:
-      'AUTHORIZE_URL: for --auth oauth2 with grant refresh_token, get the refresh token by the authorization-code flow with PKCE (prints a URL to open; see docs/auth.md)',
+      "The provider's authorization URL: for --auth oauth2 with grant refresh_token, get the refresh token by the authorization-code flow with PKCE (prints a URL to open in a browser; see docs/auth.md)",
   });
   key = keyOptions().key;
   keyStdin = keyOptions().keyStdin;
