@@ -20,6 +20,7 @@ import { JaneeError, usageError } from '../errors.js';
 import { isValidFieldValue } from '../vault/payload.js';
 import type { Streams } from './io.js';
 import { keyReader } from './key-input.js';
+import { fileProblem } from '../auth/file.js';
 import { promptHidden, readStdinAll } from './passphrase.js';
 
 /** Largest file a field is read from (a PEM key is ~3 KiB, a Google JSON key ~2.4 KiB). */
@@ -164,21 +165,5 @@ async function readFieldFile(spec: FieldSpec, file: string): Promise<string> {
     return bytes.toString('base64');
   } finally {
     bytes.fill(0);
-  }
-}
-
-/** A quick shape check (the minting code checks the key itself); never quotes the content. */
-export function fileProblem(kind: 'pem' | 'json', bytes: Uint8Array): string | undefined {
-  const text = Buffer.from(bytes).toString('utf8');
-  if (kind === 'pem') {
-    return /-----BEGIN ([A-Z]+ )?PRIVATE KEY-----[\s\S]+-----END ([A-Z]+ )?PRIVATE KEY-----/.test(text)
-      ? undefined
-      : 'the file is not a PEM private key (-----BEGIN … PRIVATE KEY-----)';
-  }
-  try {
-    const j: unknown = JSON.parse(text);
-    return j !== null && typeof j === 'object' && !Array.isArray(j) ? undefined : 'the file is not a JSON object';
-  } catch {
-    return 'the file is not valid JSON';
   }
 }

@@ -263,7 +263,19 @@ function validateAuth(v: Validator, f: string, node: Node): AuthSpec {
       );
     v.fail(node, f, `auth type ${node.value} needs more than its name: write auth: { type: ${node.value}, … } (see docs/auth.md)`);
   }
-  const fields = v.entries(v.map(node, f), f, AUTH_KEYS);
+  const map = v.map(node, f);
+  // Unknown keys are named against the keys of the block's own type when it has a known one.
+  const declared = map.items.find((p) => isScalar(p.key) && p.key.value === 'type')?.value;
+  const declaredType = isScalar(declared) && typeof declared.value === 'string' ? declared.value : '';
+  const own: Record<string, readonly string[]> = { bearer: [], basic: [], header: ['name'], query: ['param'], ...AUTH_BLOCK_KEYS };
+  if (Object.hasOwn(own, declaredType)) {
+    for (const p of map.items) {
+      const k = p.key as Node;
+      if (isScalar(k) && typeof k.value === 'string' && !AUTH_KEYS.includes(k.value) && !INLINE_SECRET_KEYS.has(k.value))
+        v.fail(k, `${f}.${k.value}`, `unknown key (expected one of: ${['type', ...(own[declaredType] as string[])].join(', ')})`);
+    }
+  }
+  const fields = v.entries(map, f, AUTH_KEYS);
   const typeNode = fields.get('type')?.value;
   if (!typeNode) v.fail(node, f, `missing type (one of ${AUTH_TYPES.join(', ')})`);
   const type = v.string(typeNode, `${f}.type`);
