@@ -34,6 +34,7 @@ const PLACEHOLDERS: Record<string, string> = {
   '--max-ttl': 'duration',
   '--template': 'name',
   '--test-path': 'path',
+  '--field-file': 'name=path',
 };
 
 /** `--base-url #0` → `--base-url <url>`; `-n,--lines #0` → `-n,--lines <n>`; unknown options get `<value>`. */

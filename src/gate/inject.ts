@@ -69,7 +69,11 @@ export function injectCredential(auth: AuthSpec, fields: Readonly<Record<string,
       for (const [name, f] of Object.entries(auth.headers)) {
         // Named by its header: a field name in config.yaml may be a secret pasted in the wrong place.
         if (!Object.hasOwn(fields, f) || fields[f] === '')
-          throw new JaneeError('GATE_NO_SECRET', `secret "${service}" has no value for header ${name}`, `run janee set ${service} to store it`);
+          throw new JaneeError(
+            'GATE_NO_SECRET',
+            `secret "${service}" has no value for header ${name}`,
+            `run janee set ${service} to store it`,
+          );
         const value = field(fields, f, service);
         assertHeaderSafe(value, service, f);
         headers[name.toLowerCase()] = value;
