@@ -42,6 +42,14 @@ const sha256hex = (data: string | Uint8Array): string => createHash('sha256').up
 
 /** RFC 3986 encoding of a string's UTF-8 bytes; `/` kept when `keepSlash`. */
 export function uriEncode(s: string, keepSlash = false): string {
+  let enc: string | undefined;
+  try {
+    // encodeURIComponent leaves A-Z a-z 0-9 - _ . ! ~ * ' ( ) alone: escape the five RFC 3986 reserves.
+    enc = encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  } catch {
+    enc = undefined; // a lone surrogate: encode its UTF-8 replacement bytes below, as Buffer does
+  }
+  if (enc !== undefined) return keepSlash ? enc.replace(/%2F/g, '/') : enc;
   let out = '';
   for (const b of Buffer.from(s, 'utf8')) {
     const c = String.fromCharCode(b);

@@ -238,6 +238,17 @@ export class LocalGate implements Gate {
         throw err;
       }
 
+      const reserved = queryNames(target.query).find((n) => ownsQueryParam(ownedNames(svc.auth), n));
+      if (reserved !== undefined) {
+        // The credential's parameters are ours: an agent-supplied one is refused, not merged.
+        const name = reserved.slice(0, 64);
+        await audit({ outcome: 'blocked', rule: `reserved query parameter: ${name}` });
+        throw new JaneeError(
+          'GATE_BAD_REQUEST',
+          `query parameter "${name}" is reserved for the credential`,
+          `remove ${name} from the query`,
+        );
+      }
       let built = await this.#buildRequest(svc, method, target, req, entry.fields, entry.origins);
       redactor = this.#noteMinted(svc.name, built.minted, config, data) ?? redactor;
       const forwarder = await this.#getForwarder();
@@ -317,21 +328,13 @@ export class LocalGate implements Gate {
       if (body.length > MAX_REQUEST_BODY_BYTES)
         throw new JaneeError('GATE_BAD_REQUEST', `body is larger than ${MAX_REQUEST_BODY_BYTES} bytes`, 'send a smaller body');
     }
-    for (const name of queryNames(target.query)) {
-      // The credential's parameters are ours: an agent-supplied one is refused, not merged.
-      if (ownsQueryParam(owned, name)) {
-        throw new JaneeError(
-          'GATE_BAD_REQUEST',
-          `query parameter "${name.slice(0, 64)}" is reserved for the credential`,
-          `remove ${name.slice(0, 64)} from the query`,
-        );
-      }
-    }
-    const unsigned = new URL(buildUpstreamUrl(svc.baseUrl, target));
+    // The full path as sent: buildUpstreamUrl checks that the URL's path is exactly this.
+    const base = parseBaseUrl(svc.baseUrl);
+    const basePath = new URL(base.baseUrl).pathname.replace(/\/$/, '');
     const applied = await applyAuth(
       svc.auth,
       fields,
-      { method, origin: unsigned.origin, path: unsigned.pathname, query: target.query, headers: { ...headers }, body },
+      { method, origin: base.origin, path: basePath + target.path, query: target.query, headers: { ...headers }, body },
       authContext(svc.name, {
         ...this.#auth,
         force: rejected !== undefined,

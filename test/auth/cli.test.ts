@@ -11,7 +11,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { secretVariants } from '../../src/gate/inject.js';
 import { Redactor } from '../../src/gate/redact.js';
 import { decryptAge } from '../../src/vault/age.js';
-import { cleanupTempHomes, errorLines, initHome, runJanee, scratchDir, withEnv, type JaneeEnv } from '../helpers/cli.js';
+import { CLI, cleanupTempHomes, errorLines, initHome, PASSPHRASE, runJanee, scratchDir, withEnv, type JaneeEnv } from '../helpers/cli.js';
+import { hasPty, runUnderPty } from '../helpers/pty.js';
 import { leaksIn } from '../ci/mcp.js';
 
 afterAll(cleanupTempHomes);
@@ -160,6 +161,58 @@ describe('janee add with several fields', () => {
     const tooFew = await run(['--auth', 'oauth1a', '--key-stdin'], 'ck\ncs');
     expect(errorLines(tooFew.stderr).error).toBe('janee: error: no value for accessToken (access token)');
     expect(await fs.readFile(path.join(env.JANEE_HOME, 'config.yaml'), 'utf8')).not.toContain('x:');
+  });
+});
+
+describe('on a terminal', () => {
+  it.skipIf(!hasPty())('each field is asked for without echo, by name; an optional one may be left empty', async () => {
+    const env = await initHome();
+    const secrets = ['okx-key-typed-1a2b', 'okx-secret-typed-3c4d5e', 'okx-pass-typed-6f7g'];
+    const r = await runUnderPty(
+      [
+        'env',
+        `JANEE_HOME=${env.JANEE_HOME}`,
+        `JANEE_PASSPHRASE=${PASSPHRASE}`,
+        process.execPath,
+        CLI,
+        'add',
+        'okx',
+        '--base-url',
+        'https://www.okx.com',
+        '--auth',
+        'hmac-okx',
+      ],
+      [
+        { waitFor: 'apiKey for okx (', send: `${secrets[0]}\r` },
+        { waitFor: 'apiSecret for okx (API secret (the HMAC key)): ', send: `${secrets[1]}\r` },
+        { waitFor: 'passphrase for okx (', send: `${secrets[2]}\r` },
+      ],
+    );
+    expect(r.code, r.output).toBe(0);
+    for (const s of secrets) expect(r.output).not.toContain(s);
+    expect((await vaultFields(env))['okx']).toEqual({ apiKey: secrets[0], apiSecret: secrets[1], passphrase: secrets[2] });
+    const aws = await runUnderPty(
+      [
+        'env',
+        `JANEE_HOME=${env.JANEE_HOME}`,
+        `JANEE_PASSPHRASE=${PASSPHRASE}`,
+        process.execPath,
+        CLI,
+        'add',
+        's3',
+        '--base-url',
+        'https://b.s3.amazonaws.com',
+        '--auth',
+        '{ type: aws-sigv4, region: us-east-1, service: s3 }',
+      ],
+      [
+        { waitFor: 'accessKeyId for s3 (', send: 'AKIATYPED\r' },
+        { waitFor: 'secretAccessKey for s3 (', send: 'typed-secret-access-key\r' },
+        { waitFor: 'sessionToken for s3 (', send: '\r' },
+      ],
+    );
+    expect(aws.code, aws.output).toBe(0);
+    expect((await vaultFields(env))['s3']).toEqual({ accessKeyId: 'AKIATYPED', secretAccessKey: 'typed-secret-access-key' });
   });
 });
 

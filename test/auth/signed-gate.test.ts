@@ -267,6 +267,7 @@ describe('the agent cannot set what the auth owns', () => {
     expect(form.isError).toBe(true);
     expect(form.text).toMatch(/reserved for the OAuth signature/);
     expect(up.requests.length).toBe(before);
+    await checkAudit('mexc', /^reserved query parameter: signature$/);
   });
 });
 
