@@ -20,7 +20,7 @@ import { JaneeError } from '../errors.js';
 import type { LocalGate } from '../gate/gate.js';
 import { VaultSecrets } from '../gate/secrets.js';
 import { secret } from '../util/secret.js';
-import { openWithKey, updateVault } from '../vault/store.js';
+import { openWithKey } from '../vault/store.js';
 import type { VaultData } from '../vault/types.js';
 import { lockedError } from './locked.js';
 
@@ -114,30 +114,8 @@ export class KeyHolder {
     this.#secrets = undefined;
   }
 
-  /** Read-modify-write of the vault file with (a copy of) our key; refused after a rollback. */
+  /** Read-modify-write of the vault file with (a copy of) our key; refused after a rollback (VaultSecrets.write). */
   async write<T>(fn: (data: VaultData) => T): Promise<{ result: T; generation: number }> {
-    const secrets = this.secrets();
-    secrets.invalidate();
-    const mem = await secrets.current();
-    if (secrets.rollback) throw rollbackError(this.#vaultFile, secrets.rollback);
-    using key = secret(secrets.key().slice());
-    try {
-      const { result, vault } = await updateVault(this.#vaultFile, key.bytes, (data) => {
-        if (data.generation < mem.generation) throw rollbackError(this.#vaultFile, { onDisk: data.generation, inMemory: mem.generation });
-        return fn(data);
-      });
-      secrets.written(vault.data);
-      return { result, generation: vault.data.generation };
-    } finally {
-      secrets.invalidate();
-    }
+    return this.secrets().write(fn);
   }
-}
-
-function rollbackError(file: string, rb: { onDisk: number; inMemory: number }): JaneeError {
-  return new JaneeError(
-    'AGENT_VAULT_ROLLBACK',
-    `the vault file ${file} (generation ${rb.onDisk}) is older than the agent's unlocked copy (generation ${rb.inMemory}); not writing to it`,
-    `restore the newer file (e.g. from ${file}.bak or git), or accept the file on disk with \`janee vault accept-older\` then \`janee lock && janee unlock\``,
-  );
 }

@@ -41,6 +41,8 @@ const PLACEHOLDERS: Record<string, string> = {
   '--allow-origin': 'origin',
   '--tls-cert': 'file',
   '--tls-key': 'file',
+  '--field-file': 'name=path',
+  '--authorize': 'url',
 };
 
 /** `--base-url #0` → `--base-url <url>`; `-n,--lines #0` → `-n,--lines <n>`; unknown options get `<value>`. */

@@ -197,9 +197,7 @@ export function addServiceNode(doc: Document.Parsed, svc: NewService): void {
   }
   const entry = new YAMLMap();
   entry.set('baseUrl', svc.baseUrl);
-  const auth = doc.createNode({ ...svc.auth }) as YAMLMap;
-  auth.flow = true;
-  entry.set('auth', auth);
+  entry.set('auth', authNode(doc, svc.auth));
   if (svc.policies) {
     const list = new YAMLSeq();
     for (const p of svc.policies) list.add(ruleNode(doc, p));
@@ -207,6 +205,18 @@ export function addServiceNode(doc: Document.Parsed, svc: NewService): void {
   }
   if (svc.rateLimit) entry.set('rateLimit', svc.rateLimit);
   services.set(svc.name, entry);
+}
+
+/**
+ * An auth block as written to config.yaml: one flow line (`{ type: bearer }`), or when it nests,
+ * a block whose nested maps and lists are flow (`headers: { X-Id: id }`, `scopes: [a, b]`).
+ */
+export function authNode(doc: Document, auth: AuthSpec): YAMLMap {
+  const node = doc.createNode({ ...auth }) as YAMLMap;
+  const nested = node.items.filter((p) => isMap(p.value) || p.value instanceof YAMLSeq);
+  if (nested.length === 0) node.flow = true;
+  for (const p of nested) (p.value as YAMLMap | YAMLSeq).flow = true;
+  return node;
 }
 
 function ruleNode(doc: Document.Parsed, p: NewRule): YAMLMap {

@@ -26,6 +26,7 @@ import {
 import { buildUpstreamUrl, normalizePolicyPattern, normalizeRequestTarget } from '../policy/normalize.js';
 import { parseBaseUrl } from './url.js';
 import { resolvePrograms, validateCommands } from './commands.js';
+import { AUTH_BLOCK_KEYS, validateAuthBlock } from '../auth/config.js';
 
 export const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const METHOD_TOKEN = /^(\*|GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS)$/;
@@ -260,15 +261,28 @@ function validateTestPath(v: Validator, f: string, node: Node, baseUrl: string):
 
 function validateAuth(v: Validator, f: string, node: Node): AuthSpec {
   if (isScalar(node) && typeof node.value === 'string' && (AUTH_TYPES as readonly string[]).includes(node.value)) {
+    if (node.value === 'bearer' || node.value === 'basic' || node.value === 'oauth1a') return { type: node.value };
     if (node.value === 'header' || node.value === 'query')
       v.fail(
         node,
         f,
         `auth type ${node.value} needs a ${node.value === 'header' ? 'name' : 'param'}: write auth: { type: ${node.value}, ${node.value === 'header' ? 'name: X-Api-Key' : 'param: api_key'} }`,
       );
-    return { type: node.value as 'bearer' | 'basic' };
+    v.fail(node, f, `auth type ${node.value} needs more than its name: write auth: { type: ${node.value}, … } (see docs/auth.md)`);
   }
-  const fields = v.entries(v.map(node, f), f, ['type', 'name', 'param']);
+  const map = v.map(node, f);
+  // Unknown keys are named against the keys of the block's own type when it has a known one.
+  const declared = map.items.find((p) => isScalar(p.key) && p.key.value === 'type')?.value;
+  const declaredType = isScalar(declared) && typeof declared.value === 'string' ? declared.value : '';
+  const own: Record<string, readonly string[]> = { bearer: [], basic: [], header: ['name'], query: ['param'], ...AUTH_BLOCK_KEYS };
+  if (Object.hasOwn(own, declaredType)) {
+    for (const p of map.items) {
+      const k = p.key as Node;
+      if (isScalar(k) && typeof k.value === 'string' && !AUTH_KEYS.includes(k.value) && !INLINE_SECRET_KEYS.has(k.value))
+        v.fail(k, `${f}.${k.value}`, `unknown key (expected one of: ${['type', ...(own[declaredType] as string[])].join(', ')})`);
+    }
+  }
+  const fields = v.entries(map, f, AUTH_KEYS);
   const typeNode = fields.get('type')?.value;
   if (!typeNode) v.fail(node, f, `missing type (one of ${AUTH_TYPES.join(', ')})`);
   const type = v.string(typeNode, `${f}.type`);
@@ -299,9 +313,36 @@ function validateAuth(v: Validator, f: string, node: Node): AuthSpec {
       return { type, param };
     }
     default:
-      return v.fail(typeNode, `${f}.type`, `unknown auth type "${type}" (expected ${AUTH_TYPES.join(', ')})`);
+      // Every other type (src/auth/config.ts); an unknown one fails there.
+      return validateAuthBlock(v, f, node, type, fields);
   }
 }
+
+/**
+ * An auth block given on the command line (`janee add --auth '{ type: aws-sigv4, … }'`),
+ * validated exactly as config.yaml's; errors are usage errors naming `--auth`.
+ */
+export function parseAuthText(text: string): AuthSpec {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0 || !doc.contents)
+    throw new JaneeError(
+      'USAGE',
+      '--auth: not a YAML mapping or type name',
+      "e.g. --auth '{ type: aws-sigv4, region: us-east-1, service: s3 }'",
+      2,
+    );
+  try {
+    return validateAuth(new Validator('--auth', lines), 'auth', doc.contents);
+  } catch (e) {
+    if (e instanceof JaneeError && e.code === 'CONFIG_INVALID')
+      throw new JaneeError('USAGE', e.message, "see docs/auth.md for each type's block", 2);
+    throw e;
+  }
+}
+
+/** Every key some auth type uses (each type then refuses the ones it does not). */
+const AUTH_KEYS = [...new Set(['type', 'name', 'param', ...Object.values(AUTH_BLOCK_KEYS).flat()])];
 
 function validatePolicies(v: Validator, f: string, node: Node | null): PolicyRule[] {
   if (node === null || (isScalar(node) && node.value === null)) return [];

@@ -1,10 +1,9 @@
 /** The validated, in-memory form of config.yaml. No secrets ever live here. */
 import type { PolicyRule } from '../policy/types.js';
 
-export type AuthSpec = { type: 'bearer' } | { type: 'basic' } | { type: 'header'; name: string } | { type: 'query'; param: string };
-
-export type AuthType = AuthSpec['type'];
-export const AUTH_TYPES: readonly AuthType[] = ['bearer', 'basic', 'header', 'query'];
+// Every auth type's block is defined in src/auth/types.ts (with the vault fields each needs).
+export { AUTH_TYPES, type AuthSpec, type AuthType } from '../auth/types.js';
+import type { AuthSpec } from '../auth/types.js';
 
 // Defined in src/policy, which evaluates it and must not import config (the
 // direction is config → policy: the loader validates paths with policy's

@@ -20,9 +20,13 @@ import { ApprovalPendingError } from '../approval/pending.js';
 import { checkApproval } from './approve.js';
 import { findTokenAgent, inScope, TokenRefused } from '../vault/agents.js';
 import type { VaultData } from '../vault/types.js';
+import { applyAuth, authContext, ownedNames, ownsHeader, ownsQueryParam } from '../auth/apply.js';
+import { encodeQueryComponent, queryNames } from '../auth/query.js';
+import { isMinted, type AuthContext, type TokenProvider } from '../auth/types.js';
+import { MintedTokens } from '../auth/mint/provider.js';
 import type { Forwarder } from './forward.js';
 import { pickResponseHeaders, sanitizeAgentHeaders } from './headers.js';
-import { authHeaderName, injectCredential, secretVariants } from './inject.js';
+import { secretVariants } from './inject.js';
 import { isKilled, KillswitchWatcher } from './killswitch.js';
 import { RateLimiter } from './ratelimit.js';
 import { Redactor } from './redact.js';
@@ -44,6 +48,10 @@ interface LocalGateOptions {
   forwarder?: Forwarder;
   /** Where config warnings go (serve and the agent: stderr). */
   warn?: (line: string) => void;
+  /** Mints oauth2 / github-app / google-service-account tokens (default: MintedTokens over this gate's forwarder and vault). */
+  tokens?: TokenProvider;
+  /** Clock and randomness for signing (tests pin them). */
+  authClock?: Pick<AuthContext, 'now' | 'random'>;
 }
 
 type Audit = Omit<AuditInput, 'agent' | 'agentSource' | 'ms'>;
@@ -61,7 +69,12 @@ export class LocalGate implements Gate {
   /** Created on the first forwarded call: undici is most of serve's start-up cost otherwise. */
   #forwarder: Promise<Forwarder> | undefined;
   #secrets: SecretSource | undefined;
-  #redactorFor: { config: JaneeConfig; data: VaultData; redactor: Redactor } | undefined;
+  #redactorFor: { config: JaneeConfig; data: VaultData; minted: number; redactor: Redactor } | undefined;
+  readonly #auth: Partial<AuthContext>;
+  readonly #tokens: TokenProvider;
+  /** Tokens minted for each service, redacted like stored secrets (never written anywhere). */
+  readonly #minted = new Map<string, Set<string>>();
+  #mintedCount = 0;
   readonly #exec: ExecContext;
 
   constructor(opts: LocalGateOptions) {
@@ -88,6 +101,13 @@ export class LocalGate implements Gate {
     if (opts.forwarder) this.#forwarder = Promise.resolve(opts.forwarder);
     this.#secrets = opts.secrets;
     this.#audit.setSigner(signerFor(opts.secrets));
+    this.#tokens =
+      opts.tokens ??
+      new MintedTokens({
+        http: () => this.#getForwarder(),
+        rotate: (service, field, previous, next) => this.#rotate(service, field, previous, next),
+      });
+    this.#auth = { tokens: this.#tokens, ...opts.authClock };
   }
 
   /** Swap the secret source (agent: unlock after lock). */
@@ -96,7 +116,30 @@ export class LocalGate implements Gate {
     this.#audit.setSigner(signerFor(secrets));
     this.#secrets?.wipe();
     this.#secrets = secrets;
+    this.#forgetMinted();
+  }
+
+  /** Lock (or a new key): minted tokens go with the key that minted them. */
+  #forgetMinted(): void {
+    this.#tokens.clear?.();
+    this.#minted.clear();
+    this.#mintedCount++;
     this.#redactorFor = undefined;
+  }
+
+  #getForwarder(): Promise<Forwarder> {
+    this.#forwarder ??= import('./forward.js').then((m) => new m.Forwarder());
+    return this.#forwarder;
+  }
+
+  /**
+   * A rotated refresh token, written to the vault by whichever process holds it (the
+   * agent, or a serve that unlocked in-process) with the key in memory.
+   */
+  async #rotate(service: string, field: string, previous: string, next: string): Promise<boolean> {
+    const s = this.#secrets;
+    if (!(s instanceof VaultSecrets) || s.locked) throw lockedError();
+    return s.replaceField(service, field, previous, next);
   }
 
   get secrets(): SecretSource | undefined {
@@ -252,12 +295,38 @@ export class LocalGate implements Gate {
         throw err;
       }
 
-      const { url, headers, body } = this.#buildRequest(svc, method, target, req, entry.fields);
-      this.#forwarder ??= import('./forward.js').then((m) => new m.Forwarder());
+      const reserved = queryNames(target.query).find((n) => ownsQueryParam(ownedNames(svc.auth), n));
+      if (reserved !== undefined) {
+        // The credential's parameters are ours: an agent-supplied one is refused, not merged.
+        const name = reserved.slice(0, 64);
+        await audit({ outcome: 'blocked', rule: `reserved query parameter: ${name}` });
+        throw new JaneeError(
+          'GATE_BAD_REQUEST',
+          `query parameter "${name}" is reserved for the credential`,
+          `remove ${name} from the query`,
+        );
+      }
+      let built = await this.#buildRequest(svc, method, target, req, entry.fields, entry.origins);
+      redactor = this.#noteMinted(svc.name, built.minted, config, data) ?? redactor;
+      const forwarder = await this.#getForwarder();
       forwarded = true;
-      const res = await (
-        await this.#forwarder
-      ).forward({ url, method, headers, body, timeoutMs: svc.timeoutMs, maxResponseBytes: svc.maxResponseBytes });
+      const send = (b: typeof built) =>
+        forwarder.forward({
+          url: b.url,
+          method,
+          headers: b.headers,
+          body: b.body,
+          timeoutMs: svc.timeoutMs,
+          maxResponseBytes: svc.maxResponseBytes,
+        });
+      let res = await send(built);
+      if (res.status === 401 && isMinted(svc.auth)) {
+        // A minted token may have been revoked early: mint once more and retry once.
+        built = await this.#buildRequest(svc, method, target, req, entry.fields, entry.origins, built.minted[0] ?? '');
+        redactor = this.#noteMinted(svc.name, built.minted, config, data) ?? redactor;
+        res = await send(built);
+      }
+      const rule = built.dropped.length ? { rule: `dropped agent auth headers: ${built.dropped.join(', ')}`.slice(0, 200) } : {};
       const encoded = redactor.redactBody(res.body, res.headers['content-type'], res.truncated);
       const result: ExecuteResult = {
         status: res.status,
@@ -266,7 +335,7 @@ export class LocalGate implements Gate {
         bodyEncoding: encoded.bodyEncoding,
         truncated: res.truncated,
       };
-      await audit({ outcome: 'allowed', status: res.status });
+      await audit({ outcome: 'allowed', status: res.status, ...rule });
       return result;
     } catch (e) {
       const err =
@@ -320,42 +389,59 @@ export class LocalGate implements Gate {
     return config;
   }
 
-  #buildRequest(
+  /**
+   * The request as sent: the agent's headers (auth-owned ones dropped and named in
+   * `dropped`), body bytes, then the auth applied to all of it (signers see every byte).
+   */
+  async #buildRequest(
     svc: ServiceConfig,
     method: string,
     target: { path: string; query: string },
     req: ExecuteRequest,
     fields: Record<string, string>,
-  ) {
-    const inj = injectCredential(svc.auth, fields, svc.name);
-    const headers = sanitizeAgentHeaders(req.headers, authHeaderName(svc.auth));
-    let body: string | undefined;
+    origins: readonly string[],
+    /** The minted token the upstream refused (the retry after a 401). */
+    rejected?: string,
+  ): Promise<{ url: string; headers: Record<string, string>; body: Uint8Array | undefined; dropped: string[]; minted: string[] }> {
+    const owned = ownedNames(svc.auth);
+    const dropped: string[] = [];
+    if (req.headers !== null && typeof req.headers === 'object' && !Array.isArray(req.headers)) {
+      for (const name of Object.keys(req.headers)) if (ownsHeader(owned, name.toLowerCase())) dropped.push(name.toLowerCase().slice(0, 64));
+    }
+    const headers = sanitizeAgentHeaders(req.headers);
+    for (const name of Object.keys(headers)) if (ownsHeader(owned, name)) delete headers[name];
+    let body: Uint8Array | undefined;
     if (req.body !== undefined && req.body !== null) {
       if (method === 'GET' || method === 'HEAD')
         throw new JaneeError('GATE_BAD_REQUEST', `${method} requests cannot have a body`, 'send the data as query parameters, or use POST');
-      if (typeof req.body === 'string') body = req.body;
+      let text: string;
+      if (typeof req.body === 'string') text = req.body;
       else if (typeof req.body === 'object') {
-        body = JSON.stringify(req.body);
+        text = JSON.stringify(req.body);
         if (!Object.keys(headers).includes('content-type')) headers['content-type'] = 'application/json';
       } else
         throw new JaneeError('GATE_BAD_REQUEST', 'body must be a string or a JSON object', 'send a string, or an object to send as JSON');
-      if (Buffer.byteLength(body) > MAX_REQUEST_BODY_BYTES)
+      body = Buffer.from(text, 'utf8');
+      if (body.length > MAX_REQUEST_BODY_BYTES)
         throw new JaneeError('GATE_BAD_REQUEST', `body is larger than ${MAX_REQUEST_BODY_BYTES} bytes`, 'send a smaller body');
     }
-    let query = target.query;
-    for (const [name, value] of inj.queryParams) {
-      // The credential's parameter is ours: an agent-supplied one of that name is refused, not merged.
-      if (query.split('&').some((kv) => safeDecode(kv.split('=')[0] ?? '') === name)) {
-        throw new JaneeError(
-          'GATE_BAD_REQUEST',
-          `query parameter "${name}" is reserved for the credential`,
-          `remove ${name} from the query`,
-        );
-      }
-      query = `${query ? `${query}&` : ''}${encodeQueryComponent(name)}=${encodeQueryComponent(value)}`;
-    }
-    Object.assign(headers, inj.headers);
-    return { url: buildUpstreamUrl(svc.baseUrl, { path: target.path, query }), headers, body };
+    // The full path as sent: buildUpstreamUrl checks that the URL's path is exactly this.
+    const base = parseBaseUrl(svc.baseUrl);
+    const basePath = new URL(base.baseUrl).pathname.replace(/\/$/, '');
+    const applied = await applyAuth(
+      svc.auth,
+      fields,
+      { method, origin: base.origin, path: basePath + target.path, query: target.query, headers: { ...headers }, body },
+      authContext(svc.name, {
+        ...this.#auth,
+        force: rejected !== undefined,
+        rejected,
+        binding: { baseUrl: svc.baseUrl, origins },
+      }),
+    );
+    Object.assign(headers, applied.headers);
+    const url = buildUpstreamUrl(svc.baseUrl, { path: target.path, query: applied.query ?? target.query });
+    return { url, headers, body, dropped, minted: applied.secrets ?? [] };
   }
 
   async #vaultData(): Promise<VaultData> {
@@ -365,33 +451,39 @@ export class LocalGate implements Gate {
 
   #redactor(config: JaneeConfig, data: VaultData): Redactor {
     const cached = this.#redactorFor;
-    if (cached && cached.config === config && cached.data === data) return cached.redactor;
+    if (cached && cached.config === config && cached.data === data && cached.minted === this.#mintedCount) return cached.redactor;
     const entries = Object.entries(data.entries).map(([name, entry]) => ({
       service: name,
       variants: [
         ...secretVariants(config.services.get(name)?.auth ?? { type: 'bearer' }, entry.fields),
         ...injectedQueryForms(entry.fields),
+        ...[...(this.#minted.get(name) ?? [])].flatMap((t) => secretVariants({ type: 'bearer' }, { token: t })),
       ],
     }));
     const redactor = new Redactor(entries);
-    this.#redactorFor = { config, data, redactor };
+    this.#redactorFor = { config, data, minted: this.#mintedCount, redactor };
     return redactor;
+  }
+
+  /** Remembers tokens minted for `service`; a new one rebuilds the redactor (returned). */
+  #noteMinted(service: string, tokens: string[], config: JaneeConfig, data: VaultData): Redactor | undefined {
+    const known = this.#minted.get(service) ?? new Set<string>();
+    const fresh = tokens.filter((t) => t !== '' && !known.has(t));
+    if (fresh.length === 0) return undefined;
+    // Keep the last few: an old token may still be echoed, but the set must not grow forever.
+    for (const t of fresh) known.add(t);
+    while (known.size > 8) known.delete(known.values().next().value as string);
+    this.#minted.set(service, known);
+    this.#mintedCount++;
+    return this.#redactor(config, data);
   }
 
   async close(): Promise<void> {
     this.#secrets?.wipe();
+    this.#forgetMinted();
     await this.#refusals.flush();
     await Promise.allSettled([this.#audit.close(), this.#forwarder?.then((f) => f.close())]);
   }
-}
-
-/**
- * A query component in the normaliser's canonical form (encodeURIComponent, plus
- * `'` as %27): what buildUpstreamUrl re-checks, so a credential containing `'`
- * neither fails that check nor is sent in a form redaction does not know.
- */
-function encodeQueryComponent(s: string): string {
-  return encodeURIComponent(s).replace(/'/g, '%27');
 }
 
 /**
@@ -443,12 +535,4 @@ export function redactError(err: JaneeError, redactor: Redactor | undefined): Ja
   const hint = err.hint === undefined ? undefined : redactor.redact(err.hint);
   if (message === err.message && hint === err.hint) return err;
   return new JaneeError(err.code, message, hint);
-}
-
-function safeDecode(s: string): string {
-  try {
-    return decodeURIComponent(s.replace(/\+/g, ' '));
-  } catch {
-    return s;
-  }
 }

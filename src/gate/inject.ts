@@ -5,8 +5,11 @@
  *
  * Field names (vault entry `fields`): `token` for bearer, header and query;
  * `username` + `password` for basic (the password may be empty, as Stripe-style
- * "key as username" basic auth does).
+ * "key as username" basic auth does); for `headers` the fields its block names.
+ * The signed and minted types are in src/auth (apply.ts calls this for the static ones).
  */
+import { assertHeaderSafe, requireField as field } from '../auth/fields.js';
+import { authFields, fileText } from '../auth/types.js';
 import type { AuthSpec } from '../config/types.js';
 import { JaneeError } from '../errors.js';
 
@@ -18,39 +21,20 @@ interface Injected {
   queryParams: [string, string][];
 }
 
-function field(fields: Record<string, string>, name: string, service: string, allowEmpty = false): string {
-  const v = Object.prototype.hasOwnProperty.call(fields, name) ? fields[name] : undefined;
-  if (v === undefined || (!allowEmpty && v === '')) {
-    throw new JaneeError('GATE_NO_SECRET', `secret "${service}" has no ${name} field`, `run janee add ${service} again to store it`);
-  }
-  return v;
-}
-
-/** A value that would break or split an HTTP header (CR, LF, NUL, other controls). */
-function assertHeaderSafe(v: string, service: string, name: string): void {
-  if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(v) || /[^\u0000-\u00ff]/.test(v)) {
-    throw new JaneeError(
-      'GATE_NO_SECRET',
-      `secret "${service}" has a ${name} field that cannot be sent in an HTTP header (control or non-latin1 characters)`,
-      `run janee add ${service} again with the correct value`,
-    );
-  }
-}
-
-/** The header name the service's auth sets, lower-case; undefined for query auth. */
+/** The header name a static auth sets, lower-case; undefined for query auth (and the several of `headers`). */
 export function authHeaderName(auth: AuthSpec): string | undefined {
   switch (auth.type) {
-    case 'bearer':
-    case 'basic':
-      return 'authorization';
     case 'header':
       return auth.name.toLowerCase();
     case 'query':
+    case 'headers':
       return undefined;
+    default:
+      return 'authorization';
   }
 }
 
-export function injectCredential(auth: AuthSpec, fields: Record<string, string>, service = 'service'): Injected {
+export function injectCredential(auth: AuthSpec, fields: Readonly<Record<string, string>>, service = 'service'): Injected {
   switch (auth.type) {
     case 'bearer': {
       const token = field(fields, 'token', service);
@@ -80,6 +64,25 @@ export function injectCredential(auth: AuthSpec, fields: Record<string, string>,
       const token = field(fields, 'token', service);
       return { headers: {}, queryParams: [[auth.param, token]] };
     }
+    case 'headers': {
+      const headers: Record<string, string> = {};
+      for (const [name, f] of Object.entries(auth.headers)) {
+        // Named by its header: a field name in config.yaml may be a secret pasted in the wrong place.
+        if (!Object.hasOwn(fields, f) || fields[f] === '')
+          throw new JaneeError(
+            'GATE_NO_SECRET',
+            `secret "${service}" has no value for header ${name}`,
+            `run janee set ${service} to store it`,
+          );
+        const value = field(fields, f, service);
+        assertHeaderSafe(value, service, f);
+        headers[name.toLowerCase()] = value;
+      }
+      return { headers, queryParams: [] };
+    }
+    default:
+      // The signed and minted types need the whole request: src/auth/apply.ts.
+      throw new JaneeError('GATE_INTERNAL', `auth type ${auth.type} is not a static credential`);
   }
 }
 
@@ -213,6 +216,52 @@ export function secretVariants(auth: AuthSpec, fields: Record<string, string>): 
   } else if (auth.type === 'bearer' && typeof fields.token === 'string' && fields.token !== '') {
     out.add(`Bearer ${fields.token}`);
   }
+  // A file field (PEM, JSON key) is stored base64: its text, each line of it, and each PEM
+  // block's base64 body joined into one line (an echo wraps it anywhere) are secrets too.
+  for (const spec of authFields(auth)) {
+    const stored = fields[spec.name];
+    if (spec.file === undefined || typeof stored !== 'string' || stored === '') continue;
+    for (const form of fileForms(fileText(stored))) pushEncodings(out, form);
+  }
   out.delete('');
   return [...out];
+}
+
+/**
+ * Members of a Google service-account key that are public (Google's own URLs) or
+ * identifiers: not sources for redaction, or every https://www.googleapis.com URL in
+ * an API's answers, and the token endpoint in janee's own errors, would be blanked.
+ * Any other member (private_key above all, and any unknown one) is.
+ */
+const PUBLIC_KEY_MEMBERS = new Set([
+  'type',
+  'project_id',
+  'client_email',
+  'client_id',
+  'auth_uri',
+  'token_uri',
+  'auth_provider_x509_cert_url',
+  'client_x509_cert_url',
+  'universe_domain',
+]);
+
+/** The forms a file's secret text may come back in (see secretVariants). */
+function fileForms(text: string): string[] {
+  // A JSON key holds its PEM with "\n" escapes: its secret strings are the sources
+  // (not the whole text, whose public members would be redacted with it).
+  let strings: string[] = [text];
+  try {
+    const j: unknown = JSON.parse(text);
+    if (j !== null && typeof j === 'object')
+      strings = Object.entries(j).flatMap(([k, v]) => (typeof v === 'string' && v.length >= 16 && !PUBLIC_KEY_MEMBERS.has(k) ? [v] : []));
+  } catch {
+    // not JSON
+  }
+  const out: string[] = [];
+  for (const s of strings) {
+    out.push(s);
+    for (const line of s.split(/\r?\n/)) if (line.trim().length >= 16 && !line.startsWith('-----')) out.push(line.trim());
+    for (const m of s.matchAll(/-----BEGIN [^-]+-----([\s\S]*?)-----END [^-]+-----/g)) out.push((m[1] ?? '').replace(/\s+/g, ''));
+  }
+  return [...new Set(out)];
 }

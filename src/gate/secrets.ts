@@ -14,7 +14,8 @@
 import { JaneeError } from '../errors.js';
 import { WatchedFile } from '../util/watched.js';
 import { VaultRollbackError } from '../vault/seen.js';
-import { openWithKey } from '../vault/store.js';
+import { secret } from '../util/secret.js';
+import { openWithKey, updateVault } from '../vault/store.js';
 import type { VaultData } from '../vault/types.js';
 
 export interface SecretSource {
@@ -78,6 +79,46 @@ export class VaultSecrets implements SecretSource {
     this.#watch.invalidate();
   }
 
+  /**
+   * Read-modify-write of the vault file with (a copy of) the key, so a concurrent
+   * lock cannot zero it mid-write; refused (AGENT_VAULT_ROLLBACK) when the file is
+   * older than the copy in memory: it is neither overwritten nor silently gone back
+   * to. Used by the agent's vault_put/vault_delete and by token rotation (the gate
+   * writes a rotated refresh token in whichever process holds the vault).
+   */
+  async write<T>(fn: (data: VaultData) => T): Promise<{ result: T; generation: number }> {
+    const file = this.file;
+    this.invalidate();
+    const mem = await this.current();
+    if (this.rollback) throw rollbackError(file, this.rollback);
+    using key = secret(this.key().slice());
+    try {
+      const { result, vault } = await updateVault(file, key.bytes, (data) => {
+        if (data.generation < mem.generation) throw rollbackError(file, { onDisk: data.generation, inMemory: mem.generation });
+        return fn(data);
+      });
+      this.written(vault.data);
+      return { result, generation: vault.data.generation };
+    } finally {
+      this.invalidate();
+    }
+  }
+
+  /**
+   * Sets one field of an entry to `next` if it still holds `previous` (a rotated
+   * refresh token: a value stored meanwhile by a human wins). False when it did not.
+   */
+  async replaceField(name: string, field: string, previous: string, next: string): Promise<boolean> {
+    const r = await this.write((data) => {
+      const entry = Object.hasOwn(data.entries, name) ? data.entries[name] : undefined;
+      if (!entry || !Object.hasOwn(entry.fields, field) || entry.fields[field] !== previous) return false;
+      entry.fields = { ...entry.fields, [field]: next };
+      entry.updated = new Date().toISOString();
+      return true;
+    });
+    return r.result;
+  }
+
   wipe(): void {
     this.#key?.fill(0);
     this.#key = undefined;
@@ -109,4 +150,12 @@ export class VaultSecrets implements SecretSource {
     this.rollback = undefined;
     return data;
   }
+}
+
+function rollbackError(file: string, rb: { onDisk: number; inMemory: number }): JaneeError {
+  return new JaneeError(
+    'AGENT_VAULT_ROLLBACK',
+    `the vault file ${file} (generation ${rb.onDisk}) is older than the agent's unlocked copy (generation ${rb.inMemory}); not writing to it`,
+    `restore the newer file (e.g. from ${file}.bak or git), or accept the file on disk with \`janee vault accept-older\` then \`janee lock && janee unlock\``,
+  );
 }

@@ -17,8 +17,12 @@
  *
  * Auth types: `bearer` → bearer, except a key `Basic base64(user:pass)`, which is how its
  * `janee add` stored basic auth → basic; `headers` with one header → header (`Authorization:
- * Bearer …` → bearer, `Authorization: Basic …` → basic). The others (several headers, hmac*,
- * service-account, github-app, oauth1a-twitter, aws-sigv4) are skipped, each with its reason.
+ * Bearer …` → bearer, `Authorization: Basic …` → basic), with several → headers (each header's
+ * value in a field named after it); `hmac-bybit` / `hmac-okx` / `hmac-mexc` (and 0.2's `hmac`,
+ * which signed as MEXC) → hmac with that preset; `aws-sigv4` (`awsService`) → aws-sigv4
+ * (`service`); `oauth1a-twitter` → oauth1a; `github-app` → github-app, the PEM stored as a file
+ * field; `service-account` → google-service-account, the JSON key likewise. Anything else is
+ * skipped with its reason.
  */
 import { createDecipheriv } from 'node:crypto';
 import { JaneeError } from '../errors.js';
@@ -26,15 +30,17 @@ import { SERVICE_NAME, type ParsedConfigFile } from '../config/load.js';
 import type { AuthSpec } from '../config/types.js';
 import { parseBaseUrl } from '../config/url.js';
 import { secret } from '../util/secret.js';
-import { ENTRY_NAME_RE, isValidFieldValue } from '../vault/payload.js';
+import { ENTRY_NAME_RE, FIELD_NAME_RE, isValidFieldValue } from '../vault/payload.js';
 import { commandObject, execCapabilitiesToCommands, type PlannedCommand } from './commands.js';
+import { fileProblem } from '../auth/file.js';
+import { authNode } from '../config/edit.js';
 import { capabilitiesToPolicies, type LegacyCapability, type Policy } from './rules.js';
 
 /** "Janee 0.x" in messages and docs: the original Janee, these releases (all read the same way). */
 export const LEGACY_RELEASES = '0.1–0.16';
 
-/** Auth types 0.x wrote that janee cannot express yet (request signing, app credentials). */
-const NOT_YET = new Set(['hmac', 'hmac-mexc', 'hmac-bybit', 'hmac-okx', 'service-account', 'github-app', 'oauth1a-twitter', 'aws-sigv4']);
+/** Auth type names only 0.x wrote (janee 1's own names are told apart by their keys, see looksLegacy). */
+const LEGACY_ONLY_TYPES = new Set(['hmac-mexc', 'hmac-bybit', 'hmac-okx', 'service-account', 'oauth1a-twitter']);
 
 interface PlannedService {
   name: string;
@@ -132,13 +138,21 @@ export function looksLegacy(config: unknown): boolean {
   // 0.13+ with no capability left: `version: 0.3.0`, or an auth type janee 1 never had.
   if (config['version'] === '0.3.0' || config['version'] === '0.2.0') return true;
   const services = isObj(config['services']) ? Object.values(config['services']) : [];
-  return services.some((s) => isObj(s) && isObj(s['auth']) && (s['auth']['type'] === 'headers' || NOT_YET.has(String(s['auth']['type']))));
+  return services.some((s) => {
+    const a = isObj(s) ? s['auth'] : undefined;
+    if (!isObj(a)) return false;
+    // janee 1's headers block maps names to fields; 0.13+'s has none (the values are in credentials.json).
+    if (a['type'] === 'headers') return !isObj(a['headers']);
+    if (a['type'] === 'aws-sigv4') return a['awsService'] !== undefined;
+    return LEGACY_ONLY_TYPES.has(String(a['type']));
+  });
 }
 
 /** The secret fields of one service as the original stored them (still encrypted). */
 interface StoredSecrets {
   key?: unknown;
   headers?: unknown;
+  [field: string]: unknown;
 }
 
 export function planLegacy(input: LegacyInput): LegacyPlan {
@@ -233,7 +247,7 @@ export function planLegacy(input: LegacyInput): LegacyPlan {
       }
     };
     try {
-      const converted = convertAuth(auth['type'], stored, open, where);
+      const converted = convertAuth(auth['type'], stored, open, where, auth);
       if ('skip' in converted) {
         skip(name, converted.skip);
         continue;
@@ -280,8 +294,26 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const NO_CREDENTIAL_HEADER = /^(host|content-length|transfer-encoding|connection|cookie)$/i;
 const BASIC_NOTE = '0.x stored basic auth as a bearer key "Basic …" (and sent "Authorization: Bearer Basic …"); migrated as basic auth';
 
-function convertAuth(type: string, stored: StoredSecrets, open: (v: unknown, what: string) => string, where: string): Converted {
+function convertAuth(
+  type: string,
+  stored: StoredSecrets,
+  open: (v: unknown, what: string) => string,
+  where: string,
+  config: Record<string, unknown>,
+): Converted {
   const none: Converted = { skip: `no secret found for it (nothing in ${where})` };
+  /** The named fields, opened; undefined when a required one is missing. */
+  const fieldsOf = (required: string[], optional: string[] = []): Record<string, string> | undefined => {
+    const out: Record<string, string> = {};
+    for (const f of [...required, ...optional]) {
+      if (stored[f] === undefined || stored[f] === '') {
+        if (required.includes(f)) return undefined;
+        continue;
+      }
+      out[f] = open(stored[f], f);
+    }
+    return out;
+  };
   switch (type) {
     case 'bearer': {
       if (stored.key === undefined) return none;
@@ -290,31 +322,102 @@ function convertAuth(type: string, stored: StoredSecrets, open: (v: unknown, wha
       if (basic) return { auth: { type: 'basic' }, fields: basic, note: BASIC_NOTE };
       return { auth: { type: 'bearer' }, fields: { token } };
     }
-    case 'headers': {
-      const headers = stored.headers;
-      if (!isObj(headers) || Object.keys(headers).length === 0) return none;
-      const names = Object.keys(headers);
-      if (names.length > 1)
-        return {
-          skip: `auth type headers with ${names.length} headers (${names.map((n) => printable(n, 40)).join(', ')}) is not supported yet`,
-        };
-      const header = names[0] as string;
-      if (!HEADER_NAME.test(header))
-        return { skip: `header name ${JSON.stringify(printable(header, 40))} is not a valid HTTP header name` };
-      if (NO_CREDENTIAL_HEADER.test(header)) return { skip: `header ${header} cannot carry a credential in janee` };
-      const value = open(headers[header], `header ${header}`);
-      if (header.toLowerCase() === 'authorization') {
-        const bearer = /^Bearer\s+(\S.*)$/i.exec(value);
-        if (bearer) return { auth: { type: 'bearer' }, fields: { token: bearer[1] as string } };
-        const basic = basicFields(value);
-        if (basic) return { auth: { type: 'basic' }, fields: basic };
-      }
-      return { auth: { type: 'header', name: header }, fields: { token: value } };
+    case 'headers':
+      return convertHeaders(stored, open, none);
+    case 'hmac':
+    case 'hmac-mexc':
+    case 'hmac-bybit':
+    case 'hmac-okx': {
+      const preset = type === 'hmac-bybit' ? 'bybit' : type === 'hmac-okx' ? 'okx' : 'mexc';
+      const fields = fieldsOf(preset === 'okx' ? ['apiKey', 'apiSecret', 'passphrase'] : ['apiKey', 'apiSecret']);
+      if (!fields) return none;
+      return {
+        auth: { type: 'hmac', preset },
+        fields,
+        ...(type === 'hmac' ? { note: "0.x's auth type hmac signed requests the MEXC way; migrated as the mexc preset" } : {}),
+      };
+    }
+    case 'aws-sigv4': {
+      const region = config['region'];
+      const service = config['awsService'];
+      if (typeof region !== 'string' || !/^[a-z0-9-]{1,32}$/.test(region)) return { skip: 'aws-sigv4 without a valid region' };
+      if (typeof service !== 'string' || !/^[a-z0-9-]{1,64}$/.test(service)) return { skip: 'aws-sigv4 without a valid awsService' };
+      const fields = fieldsOf(['accessKeyId', 'secretAccessKey'], ['sessionToken']);
+      if (!fields) return none;
+      return { auth: { type: 'aws-sigv4', region, service }, fields };
+    }
+    case 'oauth1a-twitter': {
+      const fields = fieldsOf(['consumerKey', 'consumerSecret', 'accessToken', 'accessTokenSecret']);
+      if (!fields) return none;
+      return { auth: { type: 'oauth1a' }, fields };
+    }
+    case 'github-app': {
+      const id = (v: unknown) => (typeof v === 'number' ? String(v) : v);
+      const appId = id(config['appId']);
+      const installationId = id(config['installationId']);
+      if (typeof appId !== 'string' || !/^[1-9][0-9]{0,19}$/.test(appId)) return { skip: 'github-app without a numeric appId' };
+      if (typeof installationId !== 'string' || !/^[1-9][0-9]{0,19}$/.test(installationId))
+        return { skip: 'github-app without a numeric installationId' };
+      const pem = fieldsOf(['privateKey'])?.['privateKey'];
+      if (pem === undefined) return none;
+      return {
+        auth: { type: 'github-app', appId, installationId },
+        fields: { privateKey: Buffer.from(pem, 'utf8').toString('base64') },
+        ...(fileProblem('pem', Buffer.from(pem, 'utf8'))
+          ? { note: 'its privateKey does not look like a PEM private key; replace it with `janee set` before use' }
+          : {}),
+      };
+    }
+    case 'service-account': {
+      const scopes = config['scopes'];
+      if (!Array.isArray(scopes) || scopes.length === 0 || !scopes.every((x) => typeof x === 'string' && x !== '' && !/\s/.test(x)))
+        return { skip: 'service-account without a list of scopes' };
+      const json = fieldsOf(['credentials'])?.['credentials'];
+      if (json === undefined) return none;
+      return {
+        auth: { type: 'google-service-account', scopes: scopes as string[] },
+        fields: { credentials: Buffer.from(json, 'utf8').toString('base64') },
+        ...(fileProblem('json', Buffer.from(json, 'utf8'))
+          ? { note: 'its credentials are not a JSON key; replace them with `janee set` before use' }
+          : {}),
+      };
     }
     default:
-      if (NOT_YET.has(type)) return { skip: `auth type ${type} is not supported yet` };
       return { skip: `auth type ${JSON.stringify(printable(type, 40))} is not one Janee 0.x wrote` };
   }
+}
+
+/** `headers`: one header as header/bearer/basic, as before; several as a headers block. */
+function convertHeaders(stored: StoredSecrets, open: (v: unknown, what: string) => string, none: Converted): Converted {
+  const headers = stored.headers;
+  if (!isObj(headers) || Object.keys(headers).length === 0) return none;
+  const names = Object.keys(headers);
+  for (const header of names) {
+    if (!HEADER_NAME.test(header)) return { skip: `header name ${JSON.stringify(printable(header, 40))} is not a valid HTTP header name` };
+    if (NO_CREDENTIAL_HEADER.test(header)) return { skip: `header ${header} cannot carry a credential in janee` };
+  }
+  if (names.length === 1) {
+    const header = names[0] as string;
+    const value = open(headers[header], `header ${header}`);
+    if (header.toLowerCase() === 'authorization') {
+      const bearer = /^Bearer\s+(\S.*)$/i.exec(value);
+      if (bearer) return { auth: { type: 'bearer' }, fields: { token: bearer[1] as string } };
+      const basic = basicFields(value);
+      if (basic) return { auth: { type: 'basic' }, fields: basic };
+    }
+    return { auth: { type: 'header', name: header }, fields: { token: value } };
+  }
+  if (new Set(names.map((n) => n.toLowerCase())).size !== names.length)
+    return { skip: 'the same header is given twice (in different case)' };
+  // Each value in a field named after its header (header names that are not field names: h1, h2…).
+  const map: Record<string, string> = {};
+  const fields: Record<string, string> = {};
+  names.forEach((header, i) => {
+    const field = FIELD_NAME_RE.test(header) ? header : `h${i + 1}`;
+    map[header] = field;
+    fields[field] = open(headers[header], `header ${header}`);
+  });
+  return { auth: { type: 'headers', headers: map }, fields };
 }
 
 // ---------------------------------------------------------------------------
@@ -347,9 +450,7 @@ export function rewriteLegacyConfig(doc: ParsedConfigFile['doc'], plan: LegacyPl
     }
     for (const k of Object.keys(isObj(svc) ? svc : {})) if (!SERVICE_KEYS.has(k)) doc.deleteIn(['services', name, k]);
     doc.setIn(['services', name, 'baseUrl'], p.baseUrl);
-    const auth = doc.createNode({ ...p.auth }) as unknown as Collection;
-    auth.flow = true;
-    doc.setIn(['services', name, 'auth'], auth);
+    doc.setIn(['services', name, 'auth'], authNode(doc, p.auth));
     if (p.policies === undefined) doc.deleteIn(['services', name, 'policies']);
     else doc.setIn(['services', name, 'policies'], policiesNode(doc, p.policies));
   }

@@ -498,6 +498,8 @@ function checkSent(rec: RecordedRequest, req: ExecuteRequest, entry: AuditLine, 
       expect(u.searchParams.getAll(auth.param), ctx).toEqual([fields.token]);
       expect(rec.headers.authorization, ctx).toBeUndefined();
       break;
+    default:
+      throw new Error(`${ctx}: this property test covers the static auth types only (got ${auth.type})`);
   }
   // Agent headers that must be dropped did not arrive with the agent's value.
   const agentHeaders = req.headers && typeof req.headers === 'object' ? req.headers : {};

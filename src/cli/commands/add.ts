@@ -2,14 +2,18 @@ import { Command, Option } from 'clipanion';
 import { isMap } from 'yaml';
 import { JaneeError, usageError } from '../../errors.js';
 import { addServiceNode, editConfig, hasService, removeServiceNode, undoConfigEdit, type NewService } from '../../config/edit.js';
-import { parseConfigText, readConfigText, parseRateLimit, SERVICE_NAME, testPathError } from '../../config/load.js';
+import { parseAuthText, parseConfigText, readConfigText, parseRateLimit, SERVICE_NAME, testPathError } from '../../config/load.js';
 import { AUTH_TYPES, type AuthSpec, type ServiceConfig } from '../../config/types.js';
+import { AUTH_FLAG_NAMES, type OAuth2Auth } from '../../auth/types.js';
+import { tokenUrlProblem } from '../../auth/config.js';
+import { tokenOrigins } from '../../auth/mint/oauth2.js';
 import { parseBaseUrl } from '../../config/url.js';
 import { isValidFieldValue } from '../../vault/payload.js';
 import type { VaultEntry } from '../../vault/types.js';
 import { JaneeCommand, jsonOption, passphraseStdinOption } from '../base.js';
 import { clean, info, warn, type Streams } from '../io.js';
 import { keyOptions, keyReader, secretFields } from '../key-input.js';
+import { fieldFileOption, fieldsReader, isMultiField } from '../auth-input.js';
 import { readStdinLine } from '../passphrase.js';
 import { findTemplate, similarTemplateNames, TEMPLATES, type Template } from '../templates.js';
 import { openVaultAccess } from '../vault-ops.js';
@@ -44,6 +48,14 @@ export class AddCommand extends JaneeCommand {
         'Header auth with policies',
         "janee add openai --base-url https://api.openai.com --auth header --header Authorization --policy 'POST /v1/chat/completions'",
       ],
+      [
+        'AWS SigV4, key id and secret prompted',
+        "janee add s3 --base-url https://my-bucket.s3.eu-west-1.amazonaws.com --auth '{ type: aws-sigv4, region: eu-west-1, service: s3 }'",
+      ],
+      [
+        'GitHub App, private key from its file',
+        "janee add gh-app --base-url https://api.github.com --auth '{ type: github-app, appId: 123456, installationId: 7890123 }' --field-file privateKey=app.pem",
+      ],
       ['Step by step', 'janee add'],
     ],
   });
@@ -53,7 +65,15 @@ export class AddCommand extends JaneeCommand {
     description: 'Fill base URL, auth, policies and test path from a built-in template (see `janee templates`)',
   });
   baseUrl = Option.String('--base-url', { description: "The API base URL, e.g. https://api.stripe.com (default: the template's)" });
-  auth = Option.String('--auth', { description: "bearer | basic | header | query (default: the template's, else bearer)" });
+  auth = Option.String('--auth', {
+    description:
+      "bearer | basic | header | query | oauth1a | hmac-bybit | hmac-okx | hmac-mexc, or a whole auth block: '{ type: aws-sigv4, region: us-east-1, service: s3 }' (see docs/auth.md; default: the template's, else bearer)",
+  });
+  fieldFile = fieldFileOption();
+  authorize = Option.String('--authorize', {
+    description:
+      "The provider's authorization URL: for --auth oauth2 with grant refresh_token, get the refresh token by the authorization-code flow with PKCE (prints a URL to open in a browser; see docs/auth.md)",
+  });
   key = keyOptions().key;
   keyStdin = keyOptions().keyStdin;
   keyFromEnv = keyOptions().keyFromEnv;
@@ -77,6 +97,9 @@ export class AddCommand extends JaneeCommand {
     if (this.name === undefined) await this.askStepByStep();
     const svc = this.describeService();
     const origin = parseBaseUrl(svc.baseUrl).origin;
+    // An oauth2 token URL gets the client secret and refresh token: bound with the API's origin.
+    const origins = [...new Set([origin, ...tokenOrigins(svc.auth)])];
+    const authorizeUrl = this.authorizeUrl(svc.auth);
     const configFile = this.configFile;
 
     // Check config.yaml first: a bad or duplicate entry must fail before the vault changes.
@@ -89,7 +112,12 @@ export class AddCommand extends JaneeCommand {
       );
     }
     const vaultFile = await this.vaultFile();
-    const readKey = keyReader(this.io, this, () => this.keyPrompt(svc.auth));
+    const readFields = isMultiField(svc.auth)
+      ? fieldsReader(this.io, this, svc.auth, svc.name, authorizeUrl === undefined ? [] : ['refreshToken'])
+      : (
+          (readKey) => async () =>
+            secretFields(svc.auth, svc.username, await readKey())
+        )(keyReader(this.io, this, () => this.keyPrompt(svc.auth)));
     // An unlocked agent for this vault does the write: no passphrase needed. Without
     // one, the passphrase is asked and the vault unlocked *before* the secret and
     // before touching config.yaml: an interrupted prompt or a wrong passphrase
@@ -98,9 +126,12 @@ export class AddCommand extends JaneeCommand {
     let fields: Record<string, string> = {};
     let added: ServiceConfig | undefined;
     try {
-      fields = secretFields(svc.auth, svc.username, await readKey());
+      fields = await readFields();
+      if (authorizeUrl !== undefined && svc.auth.type === 'oauth2') {
+        fields.refreshToken = await authorizeInBrowser(this.context.stderr, authorizeUrl, svc.auth, fields);
+      }
       const now = new Date().toISOString();
-      const entry: VaultEntry = { fields, origins: [origin], created: now, updated: now };
+      const entry: VaultEntry = { fields, origins, created: now, updated: now };
       // Config first: its old bytes can be put back exactly if the vault write fails.
       const edit = await editConfig(configFile, (doc) => {
         addServiceNode(doc, svc);
@@ -119,7 +150,7 @@ export class AddCommand extends JaneeCommand {
       for (const k of Object.keys(fields)) fields[k] = '';
     }
     const stderr = this.context.stderr;
-    info(stderr, `added ${svc.name} (secret bound to ${origin})${vault.via}`);
+    info(stderr, `added ${svc.name} (secret bound to ${origins.join(', ')})${vault.via}`);
     const t = svc.template;
     if (t) {
       const n = svc.policies?.length ?? 0;
@@ -138,9 +169,25 @@ export class AddCommand extends JaneeCommand {
     }
     if (this.json) {
       // Names and rules only: the secret (and a basic-auth user name) stay out.
-      this.outJson({ ...serviceJson(added as ServiceConfig), origins: [origin], template: svc.template?.name ?? null, via: vault.where });
+      this.outJson({ ...serviceJson(added as ServiceConfig), origins, template: svc.template?.name ?? null, via: vault.where });
     }
     return 0;
+  }
+
+  /** --authorize's URL, checked: only for an oauth2 refresh_token block. */
+  private authorizeUrl(auth: AuthSpec): string | undefined {
+    if (this.authorize === undefined) return undefined;
+    if (auth.type !== 'oauth2' || auth.grant !== 'refresh_token')
+      throw usageError('--authorize is for --auth oauth2 with grant: refresh_token', `e.g. --auth '${AUTH_EXAMPLES.oauth2PKCE}'`);
+    let u: URL;
+    try {
+      u = new URL(this.authorize);
+    } catch {
+      throw usageError("--authorize wants the provider's authorization URL", 'e.g. --authorize https://auth.example.com/oauth/authorize');
+    }
+    if (tokenUrlProblem(u.toString()) !== undefined || u.hash !== '')
+      throw usageError('--authorize wants an https URL (http only to a loopback host), without a #fragment');
+    return u.toString();
   }
 
   /** --template, else a NAME from the catalogue when no --base-url says otherwise. */
@@ -162,20 +209,29 @@ export class AddCommand extends JaneeCommand {
       throw usageError(`invalid service name "${clean(name).slice(0, 70)}"`, 'use 1-64 letters, digits, "_", "." or "-"');
     const tpl = this.chosenTemplate(name);
     const tAuth = tpl?.auth;
-    const type = this.auth ?? tAuth?.type ?? 'bearer';
+    const block = authFlagBlock(this.auth);
+    const type = block?.type ?? this.auth ?? tAuth?.type ?? 'bearer';
     if (!(AUTH_TYPES as readonly string[]).includes(type))
       throw usageError(`unknown auth type "${clean(type).slice(0, 40)}"`, `use one of: ${AUTH_TYPES.join(', ')}`);
     const header = this.header ?? (tAuth?.type === 'header' && type === 'header' ? tAuth.name : undefined);
     const param = this.param ?? (tAuth?.type === 'query' && type === 'query' ? tAuth.param : undefined);
     const username = this.username ?? (tAuth?.type === 'basic' && type === 'basic' ? tpl?.username : undefined);
     let auth: AuthSpec;
-    if (type === 'header') {
+    if (block) auth = block;
+    else if (this.auth === undefined && tAuth && isMultiField(tAuth)) auth = tAuth;
+    else if (type === 'header') {
       if (!header) throw usageError('--auth header needs --header NAME', 'e.g. --header X-Api-Key');
       auth = { type, name: header };
     } else if (type === 'query') {
       if (!param) throw usageError('--auth query needs --param NAME', 'e.g. --param api_key');
       auth = { type, param };
-    } else auth = { type: type as 'bearer' | 'basic' };
+    } else if (type === 'bearer' || type === 'basic' || type === 'oauth1a') auth = { type };
+    else
+      throw usageError(
+        `--auth ${type} needs its settings as a block`,
+        `e.g. --auth '${AUTH_EXAMPLES[type] ?? `{ type: ${type}, … }`}' (see docs/auth.md)`,
+      );
+    if (!isMultiField(auth) && this.fieldFile !== undefined) throw usageError(`--field-file is not used by --auth ${auth.type}`);
     if (type !== 'basic' && this.username !== undefined) throw usageError('--username is only for --auth basic');
     if (type === 'basic' && !username) {
       throw tpl?.usernameLabel
@@ -268,8 +324,10 @@ export class AddCommand extends JaneeCommand {
       },
     );
     if (!tpl) {
-      this.auth = await askValid(io, `auth type (${AUTH_TYPES.join(', ')}) [bearer]: `, 'bearer', (v) =>
-        (AUTH_TYPES as readonly string[]).includes(v) ? undefined : `use one of: ${AUTH_TYPES.join(', ')}`,
+      this.auth = await askValid(io, `auth type (${AUTH_FLAG_NAMES.join(', ')}) [bearer]: `, 'bearer', (v) =>
+        AUTH_FLAG_NAMES.includes(v)
+          ? undefined
+          : `use one of: ${AUTH_FLAG_NAMES.join(', ')} (the others: janee add NAME --auth '{ type: … }', see docs/auth.md)`,
       );
       if (this.auth === 'header')
         this.header = await askValid(io, 'header name (e.g. X-Api-Key): ', undefined, (v) =>
@@ -323,6 +381,30 @@ export class AddCommand extends JaneeCommand {
   }
 }
 
+/** The original Janee's type names for the HMAC presets. */
+const AUTH_ALIASES: Record<string, AuthSpec> = {
+  'hmac-bybit': { type: 'hmac', preset: 'bybit' },
+  'hmac-okx': { type: 'hmac', preset: 'okx' },
+  'hmac-mexc': { type: 'hmac', preset: 'mexc' },
+};
+
+const AUTH_EXAMPLES: Record<string, string> = {
+  headers: '{ type: headers, headers: { X-Api-Id: apiId, X-Api-Key: apiKey } }',
+  'aws-sigv4': '{ type: aws-sigv4, region: us-east-1, service: s3 }',
+  hmac: '{ type: hmac, preset: bybit }',
+  oauth2: '{ type: oauth2, grant: client_credentials, tokenUrl: https://auth.example.com/oauth/token }',
+  oauth2PKCE: '{ type: oauth2, grant: refresh_token, tokenUrl: https://auth.example.com/oauth/token, scopes: [offline_access] }',
+  'github-app': '{ type: github-app, appId: 123456, installationId: 7890123 }',
+  'google-service-account': '{ type: google-service-account, scopes: [https://www.googleapis.com/auth/calendar.readonly] }',
+};
+
+/** --auth as a block (`{ … }`) or a preset alias; undefined for a plain type name. */
+function authFlagBlock(flag: string | undefined): AuthSpec | undefined {
+  if (flag === undefined) return undefined;
+  if (Object.hasOwn(AUTH_ALIASES, flag)) return AUTH_ALIASES[flag];
+  return flag.trimStart().startsWith('{') ? parseAuthText(flag) : undefined;
+}
+
 /** 'GET /v1/charges', 'GET,POST /v1/customers', '* /v1' → a policy rule. */
 export function parseRuleFlag(raw: string, deny: boolean): { path: string; methods: string[]; deny?: boolean } {
   const m = /^\s*([A-Za-z*]+(?:\s*[,|]\s*[A-Za-z*]+)*)\s+(\/\S*)\s*$/.exec(raw);
@@ -357,5 +439,43 @@ async function askValid(io: Streams, prompt: string, dflt: string | undefined, c
     const problem = answer === '' && dflt === undefined ? 'an answer is needed' : check(answer);
     if (problem === undefined) return answer;
     warn(io.stderr, clean(problem));
+  }
+}
+
+/**
+ * `--authorize`: the authorization-code flow with PKCE on a loopback redirect
+ * (src/auth/mint/authorize.ts). The URL to open goes to stderr; the refresh token
+ * comes back to be stored, never shown.
+ */
+async function authorizeInBrowser(
+  stderr: Streams['stderr'],
+  authorizeUrl: string,
+  auth: OAuth2Auth,
+  fields: Record<string, string>,
+): Promise<string> {
+  const [{ authorizeWithPkce }, { Forwarder }] = await Promise.all([
+    import('../../auth/mint/authorize.js'),
+    import('../../gate/forward.js'),
+  ]);
+  const http = new Forwarder();
+  try {
+    const got = await authorizeWithPkce({
+      authorizeUrl,
+      tokenUrl: auth.tokenUrl,
+      clientId: fields.clientId ?? '',
+      clientSecret: fields.clientSecret,
+      clientAuth: auth.clientAuth,
+      scopes: auth.scopes,
+      audience: auth.audience,
+      http,
+      onUrl: (url) => {
+        info(stderr, 'open this URL in a browser and approve the access (waiting up to 5 minutes):');
+        stderr.write(`${url}\n`);
+      },
+    });
+    info(stderr, 'authorized: got a refresh token');
+    return got.refreshToken;
+  } finally {
+    await http.close();
   }
 }

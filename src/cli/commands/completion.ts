@@ -6,7 +6,7 @@
  */
 import { Cli, Command, Option, type CommandClass } from 'clipanion';
 import { usageError } from '../../errors.js';
-import { AUTH_TYPES } from '../../config/types.js';
+import { AUTH_FLAG_NAMES } from '../../auth/types.js';
 import { JaneeCommand } from '../base.js';
 import { TEMPLATES } from '../templates.js';
 
@@ -60,7 +60,7 @@ const POSITIONAL: Record<string, () => string[]> = {
 };
 /** Values of flags that take one of a fixed set. */
 const OPTION_VALUES: Record<string, () => string[]> = {
-  '--auth': () => [...AUTH_TYPES],
+  '--auth': () => [...AUTH_FLAG_NAMES],
   '--template': () => TEMPLATES.map((t) => t.name),
 };
 

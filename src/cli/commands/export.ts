@@ -12,7 +12,7 @@ import { Command, Option } from 'clipanion';
 import * as fs from 'node:fs/promises';
 import { JaneeError, usageError } from '../../errors.js';
 import { vaultPath } from '../../config/paths.js';
-import type { JaneeConfig, ServiceConfig } from '../../config/types.js';
+import type { AuthSpec, JaneeConfig, ServiceConfig } from '../../config/types.js';
 import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS } from '../../config/types.js';
 import { atomicWrite } from '../../util/fsutil.js';
 import { secret } from '../../util/secret.js';
@@ -28,7 +28,7 @@ export const EXPORT_FORMAT = 'janee-export/v1';
 
 interface ExportedService {
   baseUrl: string;
-  auth: Record<string, string>;
+  auth: AuthSpec;
   policies?: { path: string; methods: string[]; deny?: true }[];
   rateLimit?: string;
   maxResponseBytes?: number;

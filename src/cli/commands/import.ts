@@ -7,7 +7,7 @@ import { Command, Option } from 'clipanion';
 import * as fs from 'node:fs/promises';
 import { JaneeError } from '../../errors.js';
 import { addServiceNode, editConfig, hasService, type NewService } from '../../config/edit.js';
-import { SERVICE_NAME } from '../../config/load.js';
+import { parseAuthText, SERVICE_NAME } from '../../config/load.js';
 import { AUTH_TYPES, type AuthSpec } from '../../config/types.js';
 import { parseBaseUrl } from '../../config/url.js';
 import { secret } from '../../util/secret.js';
@@ -76,13 +76,12 @@ function parseImport(plain: Uint8Array): ImportContents {
     if (!isObj(a) || typeof a['type'] !== 'string' || !(AUTH_TYPES as readonly string[]).includes(a['type']))
       throw bad(`${where}: auth.type must be one of ${AUTH_TYPES.join(', ')}`);
     let auth: AuthSpec;
-    if (a['type'] === 'header') {
-      if (typeof a['name'] !== 'string') throw bad(`${where}: auth.name must be a string`);
-      auth = { type: 'header', name: a['name'] };
-    } else if (a['type'] === 'query') {
-      if (typeof a['param'] !== 'string') throw bad(`${where}: auth.param must be a string`);
-      auth = { type: 'query', param: a['param'] };
-    } else auth = { type: a['type'] as 'bearer' | 'basic' };
+    try {
+      // JSON is YAML: the block is checked exactly as config.yaml's would be.
+      auth = parseAuthText(JSON.stringify(a));
+    } catch (e) {
+      throw bad(`${where}: ${e instanceof JaneeError ? e.message.replace(/^--auth:\d+: /, '') : 'invalid auth'}`);
+    }
     const svc: ImportedService = { name, baseUrl, auth };
     if (s['policies'] !== undefined) {
       if (!Array.isArray(s['policies'])) throw bad(`${where}: policies must be a list`);

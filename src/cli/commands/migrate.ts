@@ -61,9 +61,9 @@ export class MigrateCommand extends JaneeCommand {
 
       With --from DIR, the Janee 0.x home in DIR is imported into this janee: its services and secrets, and its
       capability rules as policies where they can be said exactly. What cannot is reported, always on
-      the narrower side: migrate never allows a request 0.x would have refused. Services whose auth
-      type janee cannot express yet (hmac-*, aws-sigv4, github-app, service-account, oauth1a-twitter,
-      several headers) are skipped and named.
+      the narrower side: migrate never allows a request 0.x would have refused. Every auth type 0.x
+      wrote is converted (docs/dotfiles.md has the table); a service that cannot be (no secret, an
+      invalid name or URL) is skipped and named.
 
       A missing vault is created (new passphrase asked twice, or JANEE_PASSPHRASE). Afterwards
       migrate offers to delete the old plaintext master key: it asks on a terminal; otherwise pass

@@ -17,6 +17,7 @@ import type { VaultEntry } from '../../vault/types.js';
 import { JaneeCommand, jsonOption, passphraseStdinOption } from '../base.js';
 import { clean, info, warn } from '../io.js';
 import { keyOptions, keyReader, secretFields } from '../key-input.js';
+import { fieldFileOption, fieldsReader, isMultiField } from '../auth-input.js';
 import { openFileVault, openVaultAccess } from '../vault-ops.js';
 import { serviceJson } from '../json-shapes.js';
 
@@ -35,6 +36,7 @@ export class SetCommand extends JaneeCommand {
       ['From a file', 'janee set github --key-stdin < token.txt'],
       ['From a variable', 'GH_TOKEN=… janee set github --key-from-env GH_TOKEN'],
       ['Basic auth', 'janee set jira --username me@example.com'],
+      ['A GitHub App key', 'janee set gh-app --field-file privateKey=new-key.pem'],
     ],
   });
 
@@ -43,6 +45,7 @@ export class SetCommand extends JaneeCommand {
   keyStdin = keyOptions().keyStdin;
   keyFromEnv = keyOptions().keyFromEnv;
   username = Option.String('--username', { description: 'User name for a basic-auth service (the secret is the password)' });
+  fieldFile = fieldFileOption();
   passphraseStdin = passphraseStdinOption();
   json = jsonOption();
 
@@ -63,7 +66,14 @@ export class SetCommand extends JaneeCommand {
       throw usageError(`${svc.name} uses basic auth: give --username`, 'the secret (the password) is asked for or read with --key-stdin');
     if (this.username !== undefined && (!isValidFieldValue(this.username) || this.username.includes(':')))
       throw usageError('--username must not contain ":" or control characters');
-    const readKey = keyReader(this.io, this, () => `${basic ? 'password' : 'secret'} for ${svc.name}: `);
+    if (!isMultiField(svc.auth) && this.fieldFile !== undefined) throw usageError(`--field-file is not used by auth type ${svc.auth.type}`);
+    // Every field is replaced (an entry is written whole); see docs/auth.md for each type's fields.
+    const readFields = isMultiField(svc.auth)
+      ? fieldsReader(this.io, this, svc.auth, svc.name)
+      : (
+          (readKey) => async () =>
+            secretFields(svc.auth, this.username, await readKey())
+        )(keyReader(this.io, this, () => `${basic ? 'password' : 'secret'} for ${svc.name}: `));
     const configOrigin = parseBaseUrl(svc.baseUrl).origin;
     const vaultFile = await this.vaultFile(config);
 
@@ -79,7 +89,7 @@ export class SetCommand extends JaneeCommand {
         vault = await openFileVault(this.io, vaultFile, { passphraseStdin: this.passphraseStdin });
         old = (await vault.entries()).find((e) => e.name === svc.name);
       }
-      fields = secretFields(svc.auth, this.username, await readKey());
+      fields = await readFields();
       const now = new Date().toISOString();
       const origins = old ? old.origins : [configOrigin];
       const entry: VaultEntry = { fields, origins, created: now, updated: now };
