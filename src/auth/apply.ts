@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { JaneeError } from '../errors.js';
 import { injectCredential } from '../gate/inject.js';
-import { optionalField, requireField } from './fields.js';
+import { assertHeaderSafe, optionalField, requireField } from './fields.js';
 import { signHmac } from './hmac.js';
 import { isFormContentType, oauth1aAuthorization } from './oauth1a.js';
 import { appendQuery } from './query.js';
@@ -85,17 +85,19 @@ export async function applyAuth(
       if (inj.queryParams.length === 0) return { headers: inj.headers };
       return { headers: inj.headers, query: appendQuery(req.query, inj.queryParams) };
     }
-    case 'aws-sigv4':
+    case 'aws-sigv4': {
+      const accessKeyId = requireField(fields, 'accessKeyId', service);
+      const sessionToken = optionalField(fields, 'sessionToken');
+      // Both are sent in headers (Authorization's Credential=, X-Amz-Security-Token).
+      assertHeaderSafe(accessKeyId, service, 'accessKeyId');
+      if (sessionToken !== undefined) assertHeaderSafe(sessionToken, service, 'sessionToken');
       return signAwsRequest(
         auth,
-        {
-          accessKeyId: requireField(fields, 'accessKeyId', service),
-          secretAccessKey: requireField(fields, 'secretAccessKey', service),
-          sessionToken: optionalField(fields, 'sessionToken'),
-        },
+        { accessKeyId, secretAccessKey: requireField(fields, 'secretAccessKey', service), sessionToken },
         req,
         ctx.now(),
       );
+    }
     case 'hmac':
       return signHmac(hmacTemplate(auth), fields, req, ctx.now(), service);
     case 'oauth1a': {
