@@ -85,7 +85,7 @@ export const CODES = {
   GATE_UPSTREAM_ERROR: 'the upstream API could not be reached or broke the connection',
   GATE_INTERNAL: 'an unexpected failure in the gate: the call was not made',
   GATE_UNAUTHORIZED: 'no valid agent token: missing, unknown, revoked or expired (HTTP 401)',
-  GATE_NOT_IN_SCOPE: 'the agent token does not allow this service (janee agents add --services)',
+  GATE_NOT_IN_SCOPE: 'the agent token does not allow this service or command (janee agents add --services)',
   // janee serve --http
   HTTP_FORBIDDEN: 'an HTTP request named another Host, or came from an Origin not allowed (HTTP 403)',
   HTTP_LISTEN: 'serve --http could not listen on the address (in use, not local, or TLS files unreadable)',

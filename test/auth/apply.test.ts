@@ -108,12 +108,14 @@ describe('minted types through the gate', () => {
     }
   });
 
-  it('without a token provider: AUTH_UNSUPPORTED, nothing sent', async () => {
+  it("with the gate's own token provider, a token URL the vault does not bind the secret to is refused, nothing sent", async () => {
+    // config.yaml names the token URL, and config.yaml is not trusted: the client secret
+    // goes only to an origin the vault binds it to (src/auth/mint).
     const g = await gate();
     const before = up.requests.length;
     try {
       await expect(g.execute({ service: 'api', method: 'GET', path: '/strict' }, caller)).rejects.toMatchObject({
-        code: 'AUTH_UNSUPPORTED',
+        code: 'GATE_ORIGIN_MISMATCH',
       });
       expect(up.requests.length).toBe(before);
     } finally {
