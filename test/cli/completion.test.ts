@@ -64,7 +64,16 @@ describe.skipIf(!hasCommand('bash'))('bash', () => {
     expect(complete(['janee', 'add', '--te'])).toEqual(['--template', '--test-path']);
     expect(complete(['janee', 'templates', '--'])).toEqual(expect.arrayContaining(['--json', '--help']));
     expect(complete(['janee', 'add', 'gi'])).toEqual(['github', 'gitlab']);
-    expect(complete(['janee', 'add', 'x', '--auth', ''])).toEqual(['bearer', 'basic', 'header', 'query', 'oauth1a', 'hmac-bybit', 'hmac-okx', 'hmac-mexc']);
+    expect(complete(['janee', 'add', 'x', '--auth', ''])).toEqual([
+      'bearer',
+      'basic',
+      'header',
+      'query',
+      'oauth1a',
+      'hmac-bybit',
+      'hmac-okx',
+      'hmac-mexc',
+    ]);
     expect(complete(['janee', 'add', 'x', '--template', 'str'])).toEqual(['stripe']);
     expect(complete(['janee', '--v'])).toEqual(['--version']);
   });
@@ -84,7 +93,9 @@ describe.concurrent('zsh and fish', () => {
     const r = await runJanee(['completion', 'fish']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^complete -c janee -n '__fish_use_subcommand' -a add -d 'Add a service/m);
-    expect(r.stdout).toMatch(/^complete -c janee -n '__fish_seen_subcommand_from add' -l auth -x -a 'bearer basic header query oauth1a hmac-bybit hmac-okx hmac-mexc'$/m);
+    expect(r.stdout).toMatch(
+      /^complete -c janee -n '__fish_seen_subcommand_from add' -l auth -x -a 'bearer basic header query oauth1a hmac-bybit hmac-okx hmac-mexc'$/m,
+    );
     expect(r.stdout).toMatch(/^complete -c janee -n '__fish_seen_subcommand_from logs' -a verify/m);
     if (hasCommand('fish')) expect(spawnSync('fish', ['--no-execute'], { input: r.stdout }).status).toBe(0);
   });
