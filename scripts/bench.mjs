@@ -114,6 +114,16 @@ async function paired(rounds, thunks) {
   return out;
 }
 
+/** CPU time (user + system) a process has used so far, in ms; undefined without /proc. */
+function cpuMs(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ = 100 on Linux)
+  } catch {
+    return undefined;
+  }
+}
+
 function rssMb(pid) {
   try {
     return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
@@ -163,7 +173,12 @@ const seq = await paired(CALLS, { serve: timed(call), direct: timed(direct), ech
 
 // ---- 3. throughput with C in flight, in alternating 1 s slices ------------------
 
-async function slice(fn, ms) {
+// CPU time each server spent on its slices, per call: unlike wall-clock rates it
+// barely moves when other jobs share the machine.
+const cpu = { serve: { ms: 0, calls: 0 }, echo: { ms: 0, calls: 0 } };
+async function slice(fn, ms, who) {
+  const pid = who && (who === 'serve' ? serve : echo).transport.pid;
+  const c0 = pid && cpuMs(pid);
   const end = performance.now() + ms;
   let n = 0;
   await Promise.all(
@@ -174,12 +189,16 @@ async function slice(fn, ms) {
       }
     }),
   );
+  if (pid && c0 !== undefined) {
+    cpu[who].ms += cpuMs(pid) - c0;
+    cpu[who].calls += n;
+  }
   return n;
 }
 const tp = await paired(Math.max(1, Math.round(SECONDS)), {
-  serve: () => slice(call, 1000),
+  serve: () => slice(call, 1000, 'serve'),
   direct: () => slice(direct, 1000),
-  echo: () => slice(echoCall, 1000),
+  echo: () => slice(echoCall, 1000, 'echo'),
 });
 const perS = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
@@ -241,6 +260,7 @@ const results = {
     serve_last100: m(seq.serve.slice(-100)),
   },
   throughput_per_s: { concurrency: CONC, seconds: tp.serve.length, serve: perS(tp.serve), direct: perS(tp.direct), echo: perS(tp.echo) },
+  cpu_per_call_us: { serve: (cpu.serve.ms / cpu.serve.calls) * 1000, echo: (cpu.echo.ms / cpu.echo.calls) * 1000 },
   rss_after_load_mb: rss,
   cli_ms: cli && { runs: CLI_RUNS, ...Object.fromEntries(Object.entries(cli).map(([k, v]) => [k, m(v)])) },
   ...extra,
@@ -285,6 +305,15 @@ const rows = [
     goal(t.serve / t.direct >= 0.5),
   ],
   ['  echo server (/s)', '', f(t.echo, 0), 'SDK echo server', f(t.serve / t.echo, 2), '', ''],
+  [
+    `  CPU per call, ${t.concurrency} in flight (µs)`,
+    f(results.cpu_per_call_us.serve, 0),
+    f(results.cpu_per_call_us.echo, 0),
+    'SDK echo server',
+    f(results.cpu_per_call_us.serve / results.cpu_per_call_us.echo, 2),
+    '',
+    '',
+  ],
   [
     'RSS after load (MB)',
     f(rss.serve),
