@@ -2,7 +2,7 @@ import { Command, Option } from 'clipanion';
 import type { Gate } from '../../gate/types.js';
 import { runStdioServer } from '../../mcp/server.js';
 import { JaneeCommand } from '../base.js';
-import { keepYoungGenerationSmall } from '../heap.js';
+import { capYoungGeneration } from '../heap.js';
 import { info, printError } from '../io.js';
 
 export class ServeCommand extends JaneeCommand {
@@ -20,7 +20,7 @@ export class ServeCommand extends JaneeCommand {
   agent = Option.String('--agent', { description: 'Name this client in the audit log (default: the MCP clientInfo name)' });
 
   async run(): Promise<number> {
-    keepYoungGenerationSmall();
+    capYoungGeneration();
     if (this.io.stdin.isTTY === true) {
       info(
         this.context.stderr,
