@@ -19,8 +19,9 @@
  */
 import { pipeline, type Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
-import { Agent, type Dispatcher } from 'undici';
+import type { Agent as UndiciAgent, Dispatcher } from 'undici';
 import { JaneeError } from '../errors.js';
+import { Agent } from './undici-agent.js';
 
 export interface ForwardRequest {
   url: string;
@@ -89,7 +90,7 @@ function seconds(ms: number): string {
 }
 
 export class Forwarder {
-  readonly #agent: Agent;
+  readonly #agent: UndiciAgent;
   readonly #dispatcher: Dispatcher;
   readonly #connectTimeoutMs: number;
 

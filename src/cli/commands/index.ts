@@ -58,9 +58,13 @@ export function isCommandWord(word: string | undefined): boolean {
   return word !== undefined && (Object.hasOwn(modules, word) || Object.hasOwn(aliases, word));
 }
 
-/** The commands needed to run `argv`: just its own, or all of them for help and unknown words. */
+/** Command lines clipanion's own VersionCommand answers: they need no command module. */
+const VERSION_ONLY = new Set(['--version', '-v']);
+
+/** The commands needed to run `argv`: just its own, none for `--version`, or all of them for help and unknown words. */
 export async function commandsFor(argv: string[]): Promise<CommandClass[]> {
   const word = argv[0];
+  if (argv.length === 1 && VERSION_ONLY.has(word ?? '')) return [];
   const key = word !== undefined && Object.hasOwn(aliases, word) ? aliases[word] : word;
   const own = key !== undefined && Object.hasOwn(modules, key) ? modules[key] : undefined;
   if (own && !argv.includes('--help') && !argv.includes('-h')) return own();

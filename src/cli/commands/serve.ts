@@ -3,6 +3,7 @@ import { usageError } from '../../errors.js';
 import type { Caller, Gate } from '../../gate/types.js';
 import { runStdioServer } from '../../mcp/server.js';
 import { JaneeCommand } from '../base.js';
+import { capYoungGeneration } from '../heap.js';
 import { info, printError, warn } from '../io.js';
 
 export class ServeCommand extends JaneeCommand {
@@ -32,6 +33,7 @@ export class ServeCommand extends JaneeCommand {
   insecureBind = Option.Boolean('--insecure-bind', false, { description: 'Allow a non-loopback address without TLS (prints a warning)' });
 
   async run(): Promise<number> {
+    capYoungGeneration();
     // Taken out of the environment at once: nothing serve starts may inherit it.
     const token = process.env.JANEE_AGENT_TOKEN;
     delete process.env.JANEE_AGENT_TOKEN;
