@@ -69,10 +69,12 @@ function safeDecode(s: string): string {
 
 export function canonicalUri(path: string, s3: boolean): string {
   if (path === '' || path === '/') return '/';
+  // S3 signs the object key encoded once, and a "/" in the key is never encoded, even
+  // one the request spelled %2F (AWS: "the forward slash in the key name is not encoded").
   if (s3)
     return path
       .split('/')
-      .map((seg) => uriEncode(safeDecode(seg)))
+      .map((seg) => uriEncode(safeDecode(seg)).replaceAll('%2F', '/'))
       .join('/');
   const out: string[] = [];
   const segs = path.split('/');

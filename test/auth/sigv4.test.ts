@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import aws4 from 'aws4';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { authorization, canonicalRequest, signAwsRequest, stringToSign } from '../../src/auth/sigv4.js';
+import { authorization, canonicalRequest, canonicalUri, signAwsRequest, stringToSign } from '../../src/auth/sigv4.js';
 import type { AuthRequest } from '../../src/auth/types.js';
 import { REPO_ROOT } from '../helpers/cli.js';
 
@@ -94,6 +94,13 @@ const request = fc.record({
 });
 
 describe('AWS SigV4 against the aws4 package', () => {
+  it('an S3 key with an encoded slash (%2F) signs its slash unencoded, as aws4 does (a seed found this)', () => {
+    expect(canonicalUri('/bucket/a%2Fb', true)).toBe('/bucket/a/b');
+    expect(canonicalUri('/%2F', true)).toBe('//');
+    // Other services encode what they were sent, once more.
+    expect(canonicalUri('/a%2Fb', false)).toBe('/a%252Fb');
+  });
+
   it('the same Authorization header for random requests (Unicode, reserved characters, S3 and not)', () => {
     fc.assert(
       fc.property(request, (r) => {
