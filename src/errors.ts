@@ -39,6 +39,14 @@ export const CODES = {
   VAULT_MERGE_CONFLICT: 'a vault merge has a conflict that needs a human',
   VAULT_MERGE_KEYS: 'the two sides of a vault merge have different file keys',
   MERGE_UNREADABLE: 'a side of a merge cannot be read',
+  // team vault: X25519 recipients and age identities
+  VAULT_NO_PASSPHRASE: 'the vault has no passphrase (only recipients): it opens with an identity',
+  VAULT_NOT_RECIPIENT: 'the identity given is not one of the vault recipients',
+  VAULT_LAST_KEY: 'the change would leave the vault with no passphrase and no recipient',
+  RECIPIENT_INVALID: 'not an age X25519 recipient (age1…), or a bad recipient name',
+  RECIPIENT_EXISTS: 'a recipient of that name or key is already in the vault',
+  IDENTITY_EXISTS: 'the identity file to write already exists (never overwritten)',
+  IDENTITY_INVALID: 'the identity file cannot be read or holds no age X25519 identity',
   // age files
   AGE_BAD_HEADER: 'the age file header is damaged or not canonical',
   AGE_BAD_PASSPHRASE: 'the passphrase does not open this age file',

@@ -26,12 +26,20 @@ function sorted(keys: Iterable<string>): string[] {
 
 /** Header lines: readable from the file alone, no key needed. */
 function headerLines(parsed: ParsedVault): string[] {
-  return [
-    'janee vault v1',
-    `scrypt work factor: 2^${parsed.header.logN}`,
-    // Not secret (salt and wrapped key are in the file): changes with janee passwd / rekey.
-    `passphrase wrap: ${hex16([parsed.header.salt, parsed.header.wrappedKey])}`,
-  ];
+  const { scrypt, recipients } = parsed.header;
+  const lines = [`janee vault v${recipients.length === 0 ? 1 : 2}`];
+  if (scrypt) {
+    lines.push(
+      `scrypt work factor: 2^${scrypt.logN}`,
+      // Not secret (salt and wrapped key are in the file): changes with janee passwd / rekey.
+      `passphrase wrap: ${hex16([scrypt.salt, scrypt.wrappedKey])}`,
+    );
+  } else {
+    lines.push('passphrase: none (recipients only)');
+  }
+  // Names and public keys are in the header (covered by its MAC); the wrap changes on rekey.
+  for (const r of recipients) lines.push(`recipient ${r.name}: ${r.recipient} wrap ${hex16([r.share, r.wrappedKey])}`);
+  return lines;
 }
 
 interface DiffTextInput {

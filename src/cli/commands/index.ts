@@ -37,6 +37,11 @@ const modules: Record<string, Loader> = {
   git: async () => [(await import('./git.js')).GitSetupCommand],
   test: async () => [(await import('./test.js')).TestCommand],
   doctor: async () => [(await import('./doctor.js')).DoctorCommand],
+  recipients: async () => {
+    const m = await import('./recipients.js');
+    return [m.RecipientsAddCommand, m.RecipientsListCommand, m.RecipientsRemoveCommand];
+  },
+  identity: async () => [(await import('./identity.js')).IdentityNewCommand],
   vault: async () => {
     const m = await import('./vault.js');
     return [m.VaultDiffTextCommand, m.VaultMergeCommand, m.VaultAcceptOlderCommand];

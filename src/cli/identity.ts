@@ -1,0 +1,106 @@
+/**
+ * age identity files for the team vault: reading them (`--identity FILE`,
+ * JANEE_IDENTITY_FILE) and choosing between an identity and the passphrase.
+ *
+ * An identity file is what `age-keygen` writes: `#` comment lines, empty lines, and one
+ * `AGE-SECRET-KEY-1…` per line (more than one is allowed). It may instead be an age file
+ * encrypted with a passphrase (`age -p`) whose plaintext is such a file, as `age -d -i`
+ * accepts: its passphrase is asked on the terminal. Nothing read from an identity file
+ * is ever echoed in a message (a damaged line may be a secret key).
+ */
+import * as fs from 'node:fs/promises';
+import { Option } from 'clipanion';
+import { JaneeError } from '../errors.js';
+import { secret } from '../util/secret.js';
+import { decryptAge } from '../vault/age.js';
+import { type Unlocker } from '../vault/format.js';
+export { wipeUnlocker } from '../vault/format.js';
+import { readVaultFile } from '../vault/store.js';
+import { parseIdentity } from '../vault/x25519.js';
+import type { Streams } from './io.js';
+import { promptHidden } from './passphrase.js';
+
+export const identityOption = () =>
+  Option.String('--identity,-i', {
+    description: 'Open the vault with this age identity file (age-keygen format) instead of the passphrase',
+  });
+
+const HINT_FILE = 'point --identity / JANEE_IDENTITY_FILE at a file made by `janee identity new` or `age-keygen`';
+
+function invalid(message: string, hint = HINT_FILE): JaneeError {
+  return new JaneeError('IDENTITY_INVALID', message, hint);
+}
+
+function isEncrypted(bytes: Uint8Array): boolean {
+  const head = Buffer.from(bytes.subarray(0, 64)).toString('latin1').trimStart();
+  return head.startsWith('age-encryption.org/') || head.startsWith('-----BEGIN AGE ENCRYPTED FILE-----');
+}
+
+/**
+ * The X25519 secret keys in an identity file's text (the caller wipes them). Like age:
+ * lines starting with `#` and empty lines are skipped, every other line must be an
+ * identity. A CR before the LF is tolerated (a file saved on Windows).
+ */
+export function parseIdentityText(text: Uint8Array, where: string): Uint8Array[] {
+  const keys: Uint8Array[] = [];
+  const lines = Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('latin1').split('\n');
+  try {
+    lines.forEach((raw, i) => {
+      const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+      if (line === '' || line.startsWith('#')) return;
+      if (line.startsWith('AGE-PLUGIN-')) throw invalid(`${where} line ${i + 1}: age plugin identities are not supported`);
+      const key = parseIdentity(line);
+      if (key === undefined) throw invalid(`${where} line ${i + 1} is not an age X25519 identity (AGE-SECRET-KEY-1…)`);
+      keys.push(key);
+    });
+  } catch (e) {
+    for (const k of keys) k.fill(0);
+    throw e;
+  }
+  if (keys.length === 0) throw invalid(`${where} holds no identity`);
+  return keys;
+}
+
+/** Reads an identity file, asking for its passphrase on the terminal if it is `age -p` encrypted. */
+export async function readIdentityFile(io: Streams, file: string, opts: { noPrompt?: boolean } = {}): Promise<Uint8Array[]> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await fs.readFile(file));
+  } catch (e) {
+    throw invalid(`cannot read the identity file ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  using raw = secret(bytes);
+  if (!isEncrypted(raw.bytes)) return parseIdentityText(raw.bytes, `identity file ${file}`);
+  if (opts.noPrompt || !io.stdin.isTTY || !io.stderr.isTTY) {
+    throw invalid(
+      `the identity file ${file} is passphrase-protected and there is no terminal to ask for its passphrase`,
+      'run this in a terminal, or use an unprotected identity file (0600) where no one can type',
+    );
+  }
+  using pass = secret(await promptHidden(io, `passphrase for identity ${file}: `));
+  using plain = secret(await decryptAge(raw.bytes, pass.bytes));
+  return parseIdentityText(plain.bytes, `identity file ${file}`);
+}
+
+export interface IdentityChoice {
+  /** --identity, if given: always used. */
+  flag?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  noPrompt?: boolean;
+}
+
+/**
+ * The identities to open `vaultFile` with, or undefined to use the passphrase. --identity
+ * always wins; JANEE_IDENTITY_FILE is used when the vault has recipients (a personal
+ * passphrase-only vault still opens with its passphrase when the variable is set).
+ */
+export async function findIdentities(io: Streams, vaultFile: string | undefined, opts: IdentityChoice = {}): Promise<Unlocker | undefined> {
+  const env = opts.env ?? process.env;
+  const path = opts.flag ?? env.JANEE_IDENTITY_FILE;
+  if (path === undefined || path === '') return undefined;
+  if (opts.flag === undefined && vaultFile !== undefined) {
+    const parsed = await readVaultFile(vaultFile);
+    if (parsed.header.recipients.length === 0) return undefined;
+  }
+  return { identities: await readIdentityFile(io, path, { noPrompt: opts.noPrompt ?? false }) };
+}
