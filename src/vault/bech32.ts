@@ -52,7 +52,8 @@ function convertBits(data: ArrayLike<number>, from: number, to: number, pad: boo
 
 /** Lower-case bech32 of `data` under `hrp` (which must be lower case ASCII 33..126). */
 export function bech32Encode(hrp: string, data: Uint8Array): string {
-  if (!/^[\x21-\x7e]+$/.test(hrp) || hrp !== hrp.toLowerCase()) throw new RangeError('bech32Encode: hrp must be lower-case printable ASCII');
+  if (!/^[\x21-\x7e]+$/.test(hrp) || hrp !== hrp.toLowerCase())
+    throw new RangeError('bech32Encode: hrp must be lower-case printable ASCII');
   const words = convertBits(data, 8, 5, true) as number[];
   const chk = polymod([...hrpExpand(hrp), ...words, 0, 0, 0, 0, 0, 0]) ^ 1;
   let out = `${hrp}1`;

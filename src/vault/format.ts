@@ -157,7 +157,8 @@ function aheader(h: HeaderLike, title: string): VaultHeader {
   for (const r of header.recipients) {
     if (!RECIPIENT_NAME_RE.test(r.name)) throw new RangeError(`${title}: bad recipient name`);
     if (r.name <= prev) throw new RangeError(`${title}: recipients must be sorted by name, without duplicates`);
-    if (parseRecipient(r.recipient) === undefined || keys.has(r.recipient)) throw new RangeError(`${title}: bad or duplicate recipient key`);
+    if (parseRecipient(r.recipient) === undefined || keys.has(r.recipient))
+      throw new RangeError(`${title}: bad or duplicate recipient key`);
     abytes(r.share, `${title}: recipient share`, SHARE_LEN);
     abytes(r.wrappedKey, `${title}: recipient wrappedKey`, WRAPPED_KEY_LEN);
     prev = r.name;
@@ -269,7 +270,12 @@ export async function unwrapFileKey(h: HeaderLike, passphrase: Uint8Array): Prom
 }
 
 /** Wraps the file key for one X25519 recipient. `opts.ephemeral` fixes the ephemeral secret (test vectors only). */
-export function wrapForRecipient(fileKey: Uint8Array, name: string, recipient: string, opts: { ephemeral?: Uint8Array } = {}): RecipientStanza {
+export function wrapForRecipient(
+  fileKey: Uint8Array,
+  name: string,
+  recipient: string,
+  opts: { ephemeral?: Uint8Array } = {},
+): RecipientStanza {
   abytes(fileKey, 'wrapForRecipient: fileKey', FILE_KEY_LEN);
   if (!RECIPIENT_NAME_RE.test(name)) throw new RangeError('wrapForRecipient: bad recipient name');
   const pub = parseRecipient(recipient);
@@ -301,7 +307,9 @@ export function unwrapWithIdentities(h: HeaderLike, identities: Uint8Array[]): U
   }
   throw new JaneeError(
     'VAULT_NOT_RECIPIENT',
-    header.recipients.length === 0 ? 'this vault has no recipients: it opens only with its passphrase' : 'the identity is not a recipient of this vault',
+    header.recipients.length === 0
+      ? 'this vault has no recipients: it opens only with its passphrase'
+      : 'the identity is not a recipient of this vault',
     header.recipients.length === 0
       ? 'unset JANEE_IDENTITY_FILE / drop --identity and give the passphrase'
       : 'ask a member to run `janee recipients add <your age1… key> --name NAME` (janee recipients list shows who is one)',
@@ -412,7 +420,8 @@ export function parseVault(bytes: Uint8Array): ParsedVault {
     pos = wrapped.next;
     const [, share, recipient, name] = line.m as unknown as [string, string, string, string];
     const prev = recipients[recipients.length - 1];
-    if (prev !== undefined && prev.name >= name) throw badHeader('vault header is damaged (recipients not sorted by name, or a name twice)');
+    if (prev !== undefined && prev.name >= name)
+      throw badHeader('vault header is damaged (recipients not sorted by name, or a name twice)');
     if (recipients.some((r) => r.recipient === recipient)) throw badHeader('vault header is damaged (a recipient key twice)');
     if (parseRecipient(recipient) === undefined) throw badHeader('vault header is damaged (bad age1 recipient checksum)');
     recipients.push({

@@ -25,7 +25,18 @@
  * rollback that opening the file would refuse (seen.ts).
  */
 import { JaneeError } from '../errors.js';
-import { headerMatchesKey, parseVault, sortRecipients, unwrapWith, wipeUnlocker, type ParsedVault, type RecipientStanza, type ScryptStanza, type Unlocker, type VaultHeader } from './format.js';
+import {
+  headerMatchesKey,
+  parseVault,
+  sortRecipients,
+  unwrapWith,
+  wipeUnlocker,
+  type ParsedVault,
+  type RecipientStanza,
+  type ScryptStanza,
+  type Unlocker,
+  type VaultHeader,
+} from './format.js';
 import { openVaultData, sealVaultData } from './payload.js';
 import type { VaultData, VaultEntry } from './types.js';
 
@@ -250,7 +261,7 @@ function recipientConflict(what: string): JaneeError {
   return new JaneeError(
     'VAULT_MERGE_CONFLICT',
     `vault merge conflict: ${what}`,
-    'nothing was written; keep one side with `git checkout --ours <vault>` (or `--theirs`), `git add <vault>`, then redo the other side\'s `janee recipients` change',
+    "nothing was written; keep one side with `git checkout --ours <vault>` (or `--theirs`), `git add <vault>`, then redo the other side's `janee recipients` change",
   );
 }
 

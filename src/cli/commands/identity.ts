@@ -51,7 +51,13 @@ export class IdentityNewCommand extends JaneeCommand {
 
   async run(): Promise<number> {
     const file = path.resolve(this.out_ ?? path.join(janeeHome(), 'identity.txt'));
-    if (await fs.lstat(file).then(() => true, () => false)) throw existsError(file);
+    if (
+      await fs.lstat(file).then(
+        () => true,
+        () => false,
+      )
+    )
+      throw existsError(file);
     using key = secret(generateSecretKey());
     const recipient = encodeRecipient(publicKeyOf(key.bytes));
     const text = `# created: ${created(new Date())}\n# public key: ${recipient}\n${encodeIdentity(key.bytes)}\n`;
@@ -70,9 +76,14 @@ export class IdentityNewCommand extends JaneeCommand {
     await ensureDir(path.dirname(file));
     // O_EXCL: never replaces a file, not even one created since the check above.
     await fs.writeFile(file, bytes, { flag: 'wx', mode: 0o600 }).catch((e: NodeJS.ErrnoException) => {
-      throw e.code === 'EEXIST' ? existsError(file) : new JaneeError('WRITE_FAILED', `cannot write ${file} (${e.code ?? 'error'})`, 'check the directory');
+      throw e.code === 'EEXIST'
+        ? existsError(file)
+        : new JaneeError('WRITE_FAILED', `cannot write ${file} (${e.code ?? 'error'})`, 'check the directory');
     });
-    info(this.context.stderr, `wrote ${this.passphrase ? 'a passphrase-protected' : 'an'} identity to ${file} (mode 0600); keep it private`);
+    info(
+      this.context.stderr,
+      `wrote ${this.passphrase ? 'a passphrase-protected' : 'an'} identity to ${file} (mode 0600); keep it private`,
+    );
     info(this.context.stderr, 'its public key (give it to a member: `janee recipients add <key> --name YOU`):');
     if (this.json) this.outJson({ file, recipient, passphrase: this.passphrase });
     else this.out(recipient);

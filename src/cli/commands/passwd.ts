@@ -53,7 +53,7 @@ export class PasswdCommand extends JaneeCommand {
       using fileKey = secret(vault.fileKey);
       if (this.remove) {
         await dropPassphrase(file, fileKey.bytes);
-        info(this.context.stderr, 'passphrase removed: only the recipients\' identities open the vault now');
+        info(this.context.stderr, "passphrase removed: only the recipients' identities open the vault now");
         info(
           this.context.stderr,
           'older copies of the file (git history) still open with the old passphrase: `janee rekey` makes new versions unreadable to it',

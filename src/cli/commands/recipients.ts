@@ -27,7 +27,7 @@ function checkName(name: string): void {
 export class RecipientsAddCommand extends JaneeCommand {
   static override paths = [['recipients', 'add']];
   static override usage = Command.Usage({
-    description: "Let another member open the vault with their age identity (their age1… public key)",
+    description: 'Let another member open the vault with their age identity (their age1… public key)',
     details: `
       Wraps the vault's file key for the key (age's X25519 recipient type: keys from
       \`janee identity new\` or \`age-keygen\` work). Needs the passphrase, or your own identity
@@ -55,7 +55,10 @@ export class RecipientsAddCommand extends JaneeCommand {
       const vault = await unlockWithPassphrase(this.io, file, { passphraseStdin: this.passphraseStdin, identity: this.identity });
       using fileKey = secret(vault.fileKey);
       const header = await addRecipient(file, fileKey.bytes, this.name, this.recipient);
-      info(this.context.stderr, `added recipient ${this.name} (${header.recipients.length} in all): they can open the vault with their identity`);
+      info(
+        this.context.stderr,
+        `added recipient ${this.name} (${header.recipients.length} in all): they can open the vault with their identity`,
+      );
     }
     info(this.context.stderr, 'commit and push the vault so they get it');
     return 0;
@@ -78,7 +81,11 @@ export class RecipientsListCommand extends JaneeCommand {
     const file = await this.vaultFile();
     const { scrypt, recipients } = (await readVaultFile(file)).header;
     if (this.json) {
-      this.outJson({ vault: file, passphrase: scrypt !== undefined, recipients: recipients.map((r) => ({ name: r.name, recipient: r.recipient })) });
+      this.outJson({
+        vault: file,
+        passphrase: scrypt !== undefined,
+        recipients: recipients.map((r) => ({ name: r.name, recipient: r.recipient })),
+      });
       return 0;
     }
     this.out(`passphrase: ${scrypt ? 'yes' : 'no (recipients only)'}`);
@@ -90,7 +97,10 @@ export class RecipientsListCommand extends JaneeCommand {
 }
 
 export class RecipientsRemoveCommand extends JaneeCommand {
-  static override paths = [['recipients', 'remove'], ['recipients', 'rm']];
+  static override paths = [
+    ['recipients', 'remove'],
+    ['recipients', 'rm'],
+  ];
   static override usage = Command.Usage({
     description: 'Remove a member: rekeys the vault so their key opens nothing written from now on',
     details: `

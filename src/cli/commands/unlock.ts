@@ -89,7 +89,8 @@ export class UnlockCommand extends JaneeCommand {
     let conn = await connectAgent(socketPath, vaultFile);
     // An identity (--identity, or JANEE_IDENTITY_FILE for a vault with recipients), else the passphrase.
     const ids = await findIdentities(this.io, vaultFile, { flag: this.identity });
-    const passphrase: Unlocker = ids ?? (await getPassphrase(this.io, { fromStdin: this.passphraseStdin, prompt: 'vault passphrase: ' })).passphrase;
+    const passphrase: Unlocker =
+      ids ?? (await getPassphrase(this.io, { fromStdin: this.passphraseStdin, prompt: 'vault passphrase: ' })).passphrase;
     const t0 = performance.now();
     // Start the agent while scrypt runs: its start-up hides behind the key derivation.
     let spawned: SpawnedAgent | undefined = conn ? undefined : this.spawn(vaultFile, socketPath);
