@@ -53,6 +53,7 @@ export const CODES = {
   AGE_BAD_MAC: 'the age header MAC does not match',
   AGE_BAD_PAYLOAD: 'the age payload is damaged or truncated',
   AGE_UNSUPPORTED: 'the age file uses a recipient type janee cannot open',
+  AGE_NO_IDENTITY: 'none of the identities given is a recipient of the age file',
   AGE_WORK_FACTOR: 'the age file asks for a scrypt work factor above the limit',
   EXPORT_EXISTS: 'the export target already exists',
   IMPORT_BAD_FILE: 'the file to import is not a janee export',
