@@ -8,11 +8,12 @@
 import { createHash } from 'node:crypto';
 import { JaneeError } from '../errors.js';
 import { secret } from '../util/secret.js';
-import { fingerprint, headerMatchesKey, parseVault, unwrapFileKey, type ParsedVault } from './format.js';
+import { fingerprint, headerMatchesKey, parseVault, unwrapWith, wipeUnlocker, type ParsedVault, type Unlocker } from './format.js';
 import { openVaultData } from './payload.js';
 import type { VaultData } from './types.js';
 
-const LOCKED_NOTE = 'contents locked: set JANEE_PASSPHRASE_FILE (or JANEE_PASSPHRASE) or run janee unlock to see entry names';
+const LOCKED_NOTE =
+  'contents locked: set JANEE_PASSPHRASE_FILE (or JANEE_PASSPHRASE, or JANEE_IDENTITY_FILE) or run janee unlock to see entry names';
 
 function hex16(parts: Uint8Array[]): string {
   const h = createHash('sha256');
@@ -88,7 +89,7 @@ function notAVaultText(reason: string, size: number): string {
  */
 export async function diffTextFor(
   bytes: Uint8Array,
-  passphrase: () => Promise<Uint8Array | undefined>,
+  passphrase: () => Promise<Unlocker | undefined>,
   keys: Uint8Array[] = [],
 ): Promise<string> {
   if (bytes.length === 0) return '(empty file)\n';
@@ -116,7 +117,7 @@ export async function diffTextFor(
  */
 async function fileKeyFor(
   parsed: ParsedVault,
-  passphrase: () => Promise<Uint8Array | undefined>,
+  passphrase: () => Promise<Unlocker | undefined>,
   keys: Uint8Array[],
 ): Promise<Uint8Array | string | undefined> {
   try {
@@ -124,8 +125,11 @@ async function fileKeyFor(
     if (known) return Uint8Array.from(known);
     const got = await passphrase();
     if (!got) return undefined;
-    using pass = secret(got);
-    return await unwrapFileKey(parsed.header, pass.bytes);
+    try {
+      return await unwrapWith(parsed.header, got);
+    } finally {
+      wipeUnlocker(got);
+    }
   } catch (e) {
     return `contents locked: ${e instanceof JaneeError ? e.message : 'cannot decrypt'}`;
   }
