@@ -16,7 +16,7 @@ import { decryptAge } from '../vault/age.js';
 import { type Unlocker } from '../vault/format.js';
 export { wipeUnlocker } from '../vault/format.js';
 import { readVaultFile } from '../vault/store.js';
-import { parseIdentity } from '../vault/x25519.js';
+import { HINT_FILE, parseIdentityText } from '../vault/identity-file.js';
 import type { Streams } from './io.js';
 import { promptHidden } from './passphrase.js';
 
@@ -25,8 +25,6 @@ export const identityOption = () =>
     description: 'Open the vault with this age identity file (age-keygen format) instead of the passphrase',
   });
 
-const HINT_FILE = 'point --identity / JANEE_IDENTITY_FILE at a file made by `janee identity new` or `age-keygen`';
-
 function invalid(message: string, hint = HINT_FILE): JaneeError {
   return new JaneeError('IDENTITY_INVALID', message, hint);
 }
@@ -34,31 +32,6 @@ function invalid(message: string, hint = HINT_FILE): JaneeError {
 function isEncrypted(bytes: Uint8Array): boolean {
   const head = Buffer.from(bytes.subarray(0, 64)).toString('latin1').trimStart();
   return head.startsWith('age-encryption.org/') || head.startsWith('-----BEGIN AGE ENCRYPTED FILE-----');
-}
-
-/**
- * The X25519 secret keys in an identity file's text (the caller wipes them). Like age:
- * lines starting with `#` and empty lines are skipped, every other line must be an
- * identity. A CR before the LF is tolerated (a file saved on Windows).
- */
-export function parseIdentityText(text: Uint8Array, where: string): Uint8Array[] {
-  const keys: Uint8Array[] = [];
-  const lines = Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('latin1').split('\n');
-  try {
-    lines.forEach((raw, i) => {
-      const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-      if (line === '' || line.startsWith('#')) return;
-      if (line.startsWith('AGE-PLUGIN-')) throw invalid(`${where} line ${i + 1}: age plugin identities are not supported`);
-      const key = parseIdentity(line);
-      if (key === undefined) throw invalid(`${where} line ${i + 1} is not an age X25519 identity (AGE-SECRET-KEY-1…)`);
-      keys.push(key);
-    });
-  } catch (e) {
-    for (const k of keys) k.fill(0);
-    throw e;
-  }
-  if (keys.length === 0) throw invalid(`${where} holds no identity`);
-  return keys;
 }
 
 /** Reads an identity file, asking for its passphrase on the terminal if it is `age -p` encrypted. */
