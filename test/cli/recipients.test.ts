@@ -157,6 +157,15 @@ describe.skipIf(!haveAgeKeygen)('team vault: X25519 recipients made by age-keyge
     }
   });
 
+  it('rekey and passwd keep the recipients (same members, new file key / new passphrase)', async () => {
+    await must(['rekey']);
+    await must(['passwd'], withEnv(env, { JANEE_NEW_PASSPHRASE: 'second passphrase for the team 9' }));
+    env = withEnv(env, { JANEE_PASSPHRASE: 'second passphrase for the team 9' });
+    const list = JSON.parse((await must(['recipients', 'list', '--json'])).stdout) as { recipients: { name: string }[] };
+    expect(list.recipients.map((r) => r.name)).toEqual([...MEMBERS]);
+    for (const m of MEMBERS) expect(JSON.parse((await must(['list', '--json'], as(m))).stdout)).toMatchObject({ vault: 'read' });
+  });
+
   it('recipients remove rekeys: the removed identity opens nothing written afterwards, the others still do', async () => {
     const vault = path.join(env.JANEE_HOME, 'vault.janee');
     const before = await fs.readFile(vault);
@@ -215,6 +224,7 @@ describe.skipIf(!haveAgeKeygen)('team vault: X25519 recipients made by age-keyge
     ).toMatchObject({
       vault: 'read',
     });
+    expect(JSON.parse((await must(['list', '--json'], alice)).stdout)).toMatchObject({ vault: 'read' });
   });
 
   it('leak search: no identity secret key and no vault secret anywhere but the identity files', async () => {
