@@ -38,7 +38,8 @@ function isEncrypted(bytes: Uint8Array): boolean {
 export async function readIdentityFile(io: Streams, file: string, opts: { noPrompt?: boolean } = {}): Promise<Uint8Array[]> {
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(await fs.readFile(file));
+    const buf = await fs.readFile(file);
+    bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength); // no copy: wiped below
   } catch (e) {
     throw invalid(`cannot read the identity file ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }

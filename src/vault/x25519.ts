@@ -57,17 +57,19 @@ export function encodeIdentity(secretKey: Uint8Array): string {
   return bech32Encode(IDENTITY_HRP, secretKey).toUpperCase();
 }
 
-/** A raw X25519 recipient key must be a canonical 32-byte string; 'age1…' text keeps it printable. */
-export function isRecipientText(text: string): boolean {
-  return parseRecipient(text) !== undefined;
-}
-
 // ---------------------------------------------------------------------------
 // X25519 through node:crypto
 
 function privateKeyObject(secretKey: Uint8Array): KeyObject {
-  using der = secret(Uint8Array.from(Buffer.concat([PKCS8_PREFIX, secretKey])));
-  return createPrivateKey({ key: Buffer.from(der.bytes.buffer, der.bytes.byteOffset, der.bytes.byteLength), format: 'der', type: 'pkcs8' });
+  // The DER copy of the key is wiped once OpenSSL has its own (which cannot be wiped from here).
+  const der = Buffer.alloc(PKCS8_PREFIX.length + KEY_LEN);
+  PKCS8_PREFIX.copy(der);
+  der.set(secretKey, PKCS8_PREFIX.length);
+  try {
+    return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+  } finally {
+    der.fill(0);
+  }
 }
 
 function publicKeyObject(publicKey: Uint8Array): KeyObject {
