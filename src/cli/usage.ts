@@ -34,6 +34,10 @@ const PLACEHOLDERS: Record<string, string> = {
   '--max-ttl': 'duration',
   '--template': 'name',
   '--test-path': 'path',
+  '--recipient': 'age1…',
+  '--identity': 'file',
+  '--out': 'file',
+  '--name': 'name',
 };
 
 /** `--base-url #0` → `--base-url <url>`; `-n,--lines #0` → `-n,--lines <n>`; unknown options get `<value>`. */
