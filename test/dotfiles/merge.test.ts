@@ -5,7 +5,16 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runJanee } from '../helpers/cli.js';
 import { JaneeError } from '../../src/errors.js';
-import { generateFileKey, openVault, parseVault, sealVault, unwrapFileKey, wrapFileKey, type HeaderLike, type ScryptStanza } from '../../src/vault/format.js';
+import {
+  generateFileKey,
+  openVault,
+  parseVault,
+  sealVault,
+  unwrapFileKey,
+  wrapFileKey,
+  type HeaderLike,
+  type ScryptStanza,
+} from '../../src/vault/format.js';
 import { mergeVaultData, mergeVaultFiles, sameEntry } from '../../src/vault/merge.js';
 import { decodePayload, encodePayload } from '../../src/vault/payload.js';
 import type { VaultData, VaultEntry } from '../../src/vault/types.js';
