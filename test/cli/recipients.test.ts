@@ -96,8 +96,9 @@ describe.skipIf(!haveAgeKeygen)('team vault: X25519 recipients made by age-keyge
 
   it('recipients add (with the passphrase) for three members; list shows them; the vault is v2', async () => {
     for (const m of MEMBERS) {
-      const r = await must(['recipients', 'add', pub[m] as string, '--name', m]);
+      const r = await must(['recipients', 'add', pub[m] as string, '--name', m, '--json']);
       expect(r.stderr).toContain(`added recipient ${m}`);
+      expect(JSON.parse(r.stdout)).toMatchObject({ added: m, recipient: pub[m] });
     }
     const dup = await run(['recipients', 'add', pub.alice as string, '--name', 'alice2']);
     expect(dup.code).toBe(1);

@@ -41,6 +41,7 @@ export class RecipientsAddCommand extends JaneeCommand {
   name = Option.String('--name', { required: true, description: 'What to call this member (shown by list, used by remove)' });
   identity = identityOption();
   passphraseStdin = passphraseStdinOption();
+  json = jsonOption();
 
   async run(): Promise<number> {
     if (parseRecipient(this.recipient) === undefined)
@@ -59,6 +60,7 @@ export class RecipientsAddCommand extends JaneeCommand {
         this.context.stderr,
         `added recipient ${this.name} (${header.recipients.length} in all): they can open the vault with their identity`,
       );
+      if (this.json) this.outJson({ added: this.name, recipient: this.recipient, recipients: header.recipients.map((r) => r.name) });
     }
     info(this.context.stderr, 'commit and push the vault so they get it');
     return 0;
