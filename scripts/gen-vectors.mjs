@@ -11,18 +11,20 @@
  * Each vector is a text header, a blank line, then the exact vault bytes:
  *
  *     expect: success | <JaneeError code>
- *     passphrase: <passphrase to try>
+ *     passphrase: <passphrase to try>                 (or)
+ *     identity: <AGE-SECRET-KEY-1… to try>            (v2: an X25519 identity)
  *     payload-sha256: <hex of sha256(plaintext)>      (success only)
  *     comment: <what the defect is>
  *
- * A reader runs parseVault → unwrapFileKey → openVault → decodePayload and must stop with
+ * A reader runs parseVault → unwrapFileKey (or unwrapWithIdentities) → openVault → decodePayload and must stop with
  * exactly the expected code (or succeed with the given plaintext hash).
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sealVault, wrapFileKey } from '../dist/vault/format.js';
+import { sealVault, wrapFileKey, wrapForRecipient } from '../dist/vault/format.js';
+import { encodeIdentity, encodeRecipient, publicKeyOf } from '../dist/vault/x25519.js';
 import { encodePayload } from '../dist/vault/payload.js';
 
 const OUT = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'vectors');
@@ -105,7 +107,15 @@ function nonCanonical(s) {
 
 const vectors = [];
 function add(name, expect, vault, comment, opts = {}) {
-  vectors.push({ name, expect, vault, comment, passphrase: opts.passphrase ?? PASSPHRASE, plaintext: opts.plaintext });
+  vectors.push({
+    name,
+    expect,
+    vault,
+    comment,
+    identity: opts.identity,
+    passphrase: opts.passphrase ?? PASSPHRASE,
+    plaintext: opts.plaintext,
+  });
 }
 
 const H = await header('main');
@@ -138,7 +148,6 @@ add('wrong-passphrase', 'VAULT_BAD_PASSPHRASE', V, 'the valid vault, tried with 
 add('empty', 'VAULT_EMPTY', new Uint8Array(0), 'an empty file');
 add('not-a-vault', 'VAULT_BAD_HEADER', utf8('age-encryption.org/v1\n-> scrypt c2FsdHNhbHRzYWx0c2FsdA 18\n'), 'an age file');
 add('not-a-vault-json', 'VAULT_BAD_HEADER', utf8('{"version":1}\n'), 'a plaintext JSON file');
-add('version-2', 'VAULT_UNSUPPORTED_VERSION', bytesOf(text(V).replace('janee-vault/v1\n', 'janee-vault/v2\n')), 'a newer format version');
 add('version-01', 'VAULT_BAD_HEADER', bytesOf(text(V).replace('janee-vault/v1\n', 'janee-vault/v01\n')), 'version with a leading zero');
 add('crlf', 'VAULT_BAD_HEADER', bytesOf(text(V).replaceAll('\n', '\r\n')), 'CRLF line endings (git autocrlf)');
 add('non-ascii', 'VAULT_BAD_HEADER', bytesOf(text(V).replace('-> scrypt', '-\u00bb scrypt')), 'a non-ASCII byte in the header');
@@ -343,12 +352,210 @@ for (const [name, expect, plaintext, comment] of [
   add(name, expect, seal(H, plaintext, name), comment);
 }
 
+// --- version 2: X25519 recipients -------------------------------------------------------
+//
+// Three members with fixed keys (their identities are in the vectors: test keys only).
+// Each v2 vector names the identity to try (`identity:`) or a passphrase; the defects are
+// made on a canonical v2 vault and, where a check value would catch them first, the
+// `# check` line is recomputed so the defect itself is what fails.
+
+const ID = Object.fromEntries(['alice', 'bob', 'carol'].map((n) => [n, seed(`identity/${n}`, 32)]));
+const REC = Object.fromEntries(Object.entries(ID).map(([n, k]) => [n, encodeRecipient(publicKeyOf(k))]));
+const recipient = (name, fileKey = FILE_KEY, label = name) =>
+  wrapForRecipient(fileKey, name, REC[name], { ephemeral: seed(`ephemeral/${label}`, 32) });
+const V2H = { scrypt: H, recipients: [recipient('alice'), recipient('bob')] };
+const V2 = seal(V2H, PT, 'v2');
+const V2_ONLY = seal({ recipients: [recipient('alice'), recipient('bob')] }, PT, 'v2-only');
+
+/** Splits a canonical v2 vault into header lines (without the check and mac lines), check, mac, body. */
+function split2(vault) {
+  const lines = text(vault).split('\n');
+  const at = lines.findIndex((l) => l.startsWith('# check '));
+  return { stanzas: lines.slice(0, at), mac: lines[at + 1], body: lines.slice(at + 2).join('') };
+}
+/** Reassembles, recomputing the check line over `stanzas` (so only the edit itself is wrong). */
+function join2(stanzas, mac, body, opts = {}) {
+  const checked = stanzas.join('\n') + '\n';
+  const check = opts.check ?? `# check ${b64(sha256(checked).subarray(0, 8))}`;
+  return bytesOf(checked + check + '\n' + mac + '\n' + wrap64(body));
+}
+const s2 = split2(V2);
+const so = split2(V2_ONLY);
+const ids = { alice: encodeIdentity(ID.alice), bob: encodeIdentity(ID.bob), carol: encodeIdentity(ID.carol) };
+const add2 = (name, expect, vault, comment, who = 'alice') => add(name, expect, vault, comment, { identity: ids[who] });
+
+add2('v2-valid-identity', 'success', V2, 'passphrase and two recipients, opened by the first recipient', 'alice');
+vectors[vectors.length - 1].plaintext = PT;
+add2('v2-valid-identity-second', 'success', V2, 'the same vault opened by the second recipient', 'bob');
+vectors[vectors.length - 1].plaintext = PT;
+add('v2-valid-passphrase', 'success', V2, 'the same vault opened with the passphrase', { plaintext: PT });
+add2('v2-valid-no-passphrase', 'success', V2_ONLY, 'two recipients and no passphrase');
+vectors[vectors.length - 1].plaintext = PT;
+add('v2-no-passphrase', 'VAULT_NO_PASSPHRASE', V2_ONLY, 'a vault without a passphrase, tried with one');
+add2('v2-not-recipient', 'VAULT_NOT_RECIPIENT', V2, 'an identity that is not a recipient', 'carol');
+add2('v1-tried-with-identity', 'VAULT_NOT_RECIPIENT', V, 'a v1 vault has no recipients', 'alice');
+add2(
+  'v2-no-recipient',
+  'VAULT_BAD_HEADER',
+  join2(['janee-vault/v2', ...head.slice(1, 3)], head[4], body),
+  'v2 with only a scrypt stanza (v2 needs a recipient)',
+);
+add2(
+  'v1-with-recipient',
+  'VAULT_BAD_HEADER',
+  join2(['janee-vault/v1', ...s2.stanzas.slice(1)], s2.mac, s2.body),
+  'a v1 version line over X25519 stanzas',
+);
+add2(
+  'v2-scrypt-after-recipient',
+  'VAULT_BAD_HEADER',
+  join2([s2.stanzas[0], ...s2.stanzas.slice(3), ...s2.stanzas.slice(1, 3)], s2.mac, s2.body),
+  'the scrypt stanza after the X25519 stanzas',
+);
+add2(
+  'v2-recipients-unsorted',
+  'VAULT_BAD_HEADER',
+  join2([...s2.stanzas.slice(0, 3), ...s2.stanzas.slice(5, 7), ...s2.stanzas.slice(3, 5)], s2.mac, s2.body),
+  'recipients not sorted by name',
+);
+{
+  const [, , share, rec, name] = s2.stanzas[5].split(' ');
+  const bobAsAlice = `-> X25519 ${share} ${rec} alice`;
+  add2(
+    'v2-duplicate-name',
+    'VAULT_BAD_HEADER',
+    join2([...s2.stanzas.slice(0, 5), bobAsAlice, s2.stanzas[6]], s2.mac, s2.body),
+    'two stanzas with the same name',
+  );
+  const aliceKeyAsBob = `-> X25519 ${share} ${REC.alice} ${name}`;
+  add2(
+    'v2-duplicate-key',
+    'VAULT_BAD_HEADER',
+    join2([...s2.stanzas.slice(0, 5), aliceKeyAsBob, s2.stanzas[6]], s2.mac, s2.body),
+    'two stanzas with the same key',
+  );
+  const badSum = rec.slice(0, -1) + (rec.endsWith('q') ? 'p' : 'q');
+  add2(
+    'v2-recipient-bad-checksum',
+    'VAULT_BAD_HEADER',
+    join2([...s2.stanzas.slice(0, 5), `-> X25519 ${share} ${badSum} ${name}`, s2.stanzas[6]], s2.mac, s2.body),
+    'an age1 key whose bech32 checksum is wrong',
+  );
+  add2(
+    'v2-recipient-upper-case',
+    'VAULT_BAD_HEADER',
+    join2([...s2.stanzas.slice(0, 5), `-> X25519 ${share} ${rec.toUpperCase()} ${name}`, s2.stanzas[6]], s2.mac, s2.body),
+    'an age1 key in upper case (writers use lower case only)',
+  );
+  add2(
+    'v2-name-bad-char',
+    'VAULT_BAD_HEADER',
+    join2([...s2.stanzas.slice(0, 5), `-> X25519 ${share} ${rec} bo/b`, s2.stanzas[6]], s2.mac, s2.body),
+    'a recipient name with a character outside the grammar',
+  );
+  add2(
+    'v2-extra-space',
+    'VAULT_BAD_HEADER',
+    join2([...s2.stanzas.slice(0, 5), `-> X25519 ${share}  ${rec} ${name}`, s2.stanzas[6]], s2.mac, s2.body),
+    'two spaces between stanza arguments',
+  );
+  add2(
+    'v2-share-non-canonical-b64',
+    'VAULT_BAD_HEADER',
+    join2([...s2.stanzas.slice(0, 5), `-> X25519 ${nonCanonical(share)} ${rec} ${name}`, s2.stanzas[6]], s2.mac, s2.body),
+    'non-canonical base64 in an ephemeral share',
+  );
+  add2(
+    'v2-share-bitflip',
+    'VAULT_BAD_HEADER',
+    join2([...s2.stanzas.slice(0, 5), `-> X25519 ${flipB64(share, 9)} ${rec} ${name}`, s2.stanzas[6]], s2.mac, s2.body, {
+      check: `# check ${b64(sha256(s2.stanzas.join('\n') + '\n').subarray(0, 8))}`,
+    }),
+    'one bit of a share flipped: the check line catches it',
+    'bob',
+  );
+  add2(
+    'v2-share-bitflip-rechecked',
+    'VAULT_BAD_MAC',
+    join2([...s2.stanzas.slice(0, 5), `-> X25519 ${flipB64(share, 9)} ${rec} ${name}`, s2.stanzas[6]], s2.mac, s2.body),
+    'one bit of the share flipped and the check recomputed: the stanza does not open',
+    'bob',
+  );
+  add2(
+    'v2-share-low-order',
+    'VAULT_BAD_MAC',
+    join2([...s2.stanzas.slice(0, 5), `-> X25519 ${b64(new Uint8Array(32))} ${rec} ${name}`, s2.stanzas[6]], s2.mac, s2.body),
+    'an all-zero (low-order) share: X25519 gives all zeros, which is refused',
+    'bob',
+  );
+  add2(
+    'v2-recipient-key-replaced',
+    'VAULT_BAD_MAC',
+    join2([...s2.stanzas.slice(0, 5), `-> X25519 ${share} ${REC.carol} ${name}`, s2.stanzas[6]], s2.mac, s2.body),
+    "bob's stanza relabelled with carol's key: carol cannot open it",
+    'carol',
+  );
+}
+add2(
+  'v2-wrapped-key-bitflip-rechecked',
+  'VAULT_BAD_MAC',
+  join2([...s2.stanzas.slice(0, 4), flipB64(s2.stanzas[4], 100), ...s2.stanzas.slice(5)], s2.mac, s2.body),
+  "one bit of alice's wrapped key flipped, check recomputed",
+);
+add2(
+  'v2-name-changed',
+  'VAULT_BAD_MAC',
+  join2([...s2.stanzas.slice(0, 5), s2.stanzas[5].replace(/ bob$/, ' bobby'), s2.stanzas[6]], s2.mac, s2.body),
+  'a recipient renamed (check recomputed): the header MAC covers the names',
+);
+{
+  // Someone without the file key adds themselves: a stanza for carol wrapping another key.
+  const carol = recipient('carol', OTHER_FILE_KEY, 'carol-intruder');
+  const line = `-> X25519 ${b64(carol.share)} ${carol.recipient} carol`;
+  const added = join2([...s2.stanzas, line, b64(carol.wrappedKey)], s2.mac, s2.body);
+  add2('v2-stanza-added', 'VAULT_BAD_MAC', added, 'a stanza added by someone without the file key, opened by the others', 'alice');
+  add2('v2-stanza-added-intruder', 'VAULT_BAD_MAC', added, 'the same, opened by the intruder: the key it wraps fails the MAC', 'carol');
+}
+add2('v2-stanza-removed', 'VAULT_BAD_MAC', join2(s2.stanzas.slice(0, 5), s2.mac, s2.body), "bob's stanza removed (check recomputed)");
+{
+  // alice's stanza from a vault with another file key, spliced in (check recomputed).
+  const other = split2(
+    seal({ scrypt: H, recipients: [recipient('alice', OTHER_FILE_KEY, 'alice-other'), recipient('bob')] }, PT, 'v2-other', OTHER_FILE_KEY),
+  );
+  add2(
+    'v2-stanza-swapped',
+    'VAULT_BAD_MAC',
+    join2([...s2.stanzas.slice(0, 3), ...other.stanzas.slice(3, 5), ...s2.stanzas.slice(5)], s2.mac, s2.body),
+    "alice's stanza from a vault with another file key",
+  );
+}
+add(
+  'v2-recipients-stripped',
+  'VAULT_BAD_MAC',
+  join2(['janee-vault/v1', ...s2.stanzas.slice(1, 3)], s2.mac, s2.body),
+  'the X25519 stanzas removed and the version set back to v1: the MAC covers it',
+);
+add2('v2-crlf', 'VAULT_BAD_HEADER', bytesOf(text(V2).replaceAll('\n', '\r\n')), 'CRLF line endings');
+add2(
+  'v2-truncated-in-stanza',
+  'VAULT_BAD_HEADER',
+  bytesOf(s2.stanzas.slice(0, 4).join('\n') + '\n' + s2.stanzas[4].slice(0, 20)),
+  'cut inside a wrapped key line',
+);
+add2(
+  'v2-payload-from-v1',
+  'VAULT_BAD_PAYLOAD',
+  join2(so.stanzas, so.mac, body),
+  "a v1 vault's payload under a v2 header: the AAD binds them",
+);
+add('version-3', 'VAULT_UNSUPPORTED_VERSION', bytesOf(text(V).replace('janee-vault/v1\n', 'janee-vault/v3\n')), 'a newer format version');
+
 // --- write ------------------------------------------------------------------------------
 
 mkdirSync(OUT, { recursive: true });
 for (const f of readdirSync(OUT)) if (f.endsWith('.txt')) rmSync(join(OUT, f));
 for (const v of vectors) {
-  const lines = [`expect: ${v.expect}`, `passphrase: ${v.passphrase}`];
+  const lines = [`expect: ${v.expect}`, v.identity ? `identity: ${v.identity}` : `passphrase: ${v.passphrase}`];
   if (v.expect === 'success') lines.push(`payload-sha256: ${hex(sha256(v.plaintext))}`);
   lines.push(`comment: ${v.comment}`);
   writeFileSync(join(OUT, `${v.name}.txt`), Buffer.concat([Buffer.from(lines.join('\n') + '\n\n'), Buffer.from(v.vault)]));

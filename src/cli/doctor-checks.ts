@@ -124,11 +124,12 @@ export async function runChecks(ctx: DoctorContext): Promise<Check[]> {
   try {
     const parsed = await readVaultFile(vaultFile);
     vaultOk = true;
+    const logN = parsed.header.scrypt?.logN ?? WARN_BELOW_LOG_N;
     checks.push(
-      parsed.header.logN < WARN_BELOW_LOG_N
+      logN < WARN_BELOW_LOG_N
         ? warning(
             'vault',
-            `${vaultFile}: the scrypt work factor is low (log2 N = ${parsed.header.logN})`,
+            `${vaultFile}: the scrypt work factor is low (log2 N = ${logN})`,
             `raise it with \`janee passwd --work-factor 18\``,
           )
         : ok('vault', `${vaultFile}: header ok`),

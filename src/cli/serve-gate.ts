@@ -13,7 +13,6 @@ import { AgentGate } from '../agent/client.js';
 import { agentSocketPath } from '../agent/socket-path.js';
 import { auditDir, killswitchPath } from '../config/paths.js';
 import { JaneeError } from '../errors.js';
-import { secret } from '../util/secret.js';
 import { LocalGate } from '../gate/gate.js';
 import { VaultSecrets, type SecretSource } from '../gate/secrets.js';
 import { type Caller, type ExecuteRequest, type ExecuteResult, type Gate, type ServiceInfo, type TokenAgent } from '../gate/types.js';
@@ -23,6 +22,8 @@ import { lockedError, lockedSource } from '../agent/locked.js';
 import type { JaneeCommand } from './base.js';
 import { info, printError, withProgress } from './io.js';
 import { findPassphrase } from './passphrase.js';
+import { findIdentities, wipeUnlocker } from './identity.js';
+import type { Unlocker } from '../vault/format.js';
 
 export async function openServeGate(cmd: JaneeCommand): Promise<Gate> {
   const config = await cmd.config({ allowMissing: true });
@@ -116,7 +117,16 @@ async function openGate(cmd: JaneeCommand, vaultFile: string): Promise<Gate> {
       info(stderr, `note: the agent uses ${hello.config}, this serve was started with ${cmd.configFile}`);
     return agentGate;
   }
-  const found = await findPassphrase(cmd.io, { noPrompt: true });
+  let found: { passphrase: Unlocker } | undefined;
+  try {
+    const ids = await findIdentities(cmd.io, vaultFile, { noPrompt: true });
+    found = ids ? { passphrase: ids } : await findPassphrase(cmd.io, { noPrompt: true });
+  } catch (e) {
+    // An unreadable identity file: refused and audited per call, like a wrong passphrase.
+    printError(stderr, e);
+    if (!(e instanceof JaneeError)) throw e;
+    return new LocalGate({ ...common, secrets: failedSecrets(e) });
+  }
   // Nothing janee spawns may inherit the passphrase.
   delete process.env.JANEE_PASSPHRASE;
   if (!found) {
@@ -126,10 +136,10 @@ async function openGate(cmd: JaneeCommand, vaultFile: string): Promise<Gate> {
     );
     return agentGate;
   }
-  using passphrase = secret(found.passphrase);
+  const unlocker = found.passphrase;
   await agentGate.close();
   try {
-    const vault = await withProgress(stderr, 'unlocking vault', unlockVaultFile(vaultFile, passphrase.bytes));
+    const vault = await withProgress(stderr, 'unlocking vault', unlockVaultFile(vaultFile, unlocker));
     const n = Object.keys(vault.data.entries).length;
     info(stderr, `vault unlocked in-process (${n} secret${n === 1 ? '' : 's'})`);
     return new LocalGate({ ...common, secrets: new VaultSecrets(vaultFile, vault.fileKey, vault.data) });
@@ -139,6 +149,8 @@ async function openGate(cmd: JaneeCommand, vaultFile: string): Promise<Gate> {
     printError(stderr, e);
     if (!(e instanceof JaneeError)) throw e;
     return new LocalGate({ ...common, secrets: failedSecrets(e) });
+  } finally {
+    wipeUnlocker(unlocker);
   }
 }
 

@@ -43,6 +43,10 @@ const PLACEHOLDERS: Record<string, string> = {
   '--tls-key': 'file',
   '--field-file': 'name=path',
   '--authorize': 'url',
+  '--recipient': 'age1…',
+  '--identity': 'file',
+  '--out': 'file',
+  '--name': 'name',
 };
 
 /** `--base-url #0` → `--base-url <url>`; `-n,--lines #0` → `-n,--lines <n>`; unknown options get `<value>`. */

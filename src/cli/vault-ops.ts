@@ -16,12 +16,16 @@ import { openWithKey, unlockVaultFile, updateVault, type UnlockedVault } from '.
 import type { AgentRecord, VaultData, VaultEntry } from '../vault/types.js';
 import { warn, withProgress, type Streams } from './io.js';
 import { findPassphrase, getPassphrase } from './passphrase.js';
+import { findIdentities, wipeUnlocker } from './identity.js';
+import type { Unlocker } from '../vault/format.js';
 
 interface UnlockOptions {
   passphraseStdin?: boolean;
   prompt?: string;
   /** Where JANEE_PASSPHRASE(_FILE) are looked up (default process.env; `{}`: the terminal only). */
   env?: NodeJS.ProcessEnv;
+  /** --identity FILE (else JANEE_IDENTITY_FILE, for a vault with recipients). */
+  identity?: string | undefined;
 }
 
 /** Wrong passphrases typed at the terminal before giving up. */
@@ -33,6 +37,9 @@ const PASSPHRASE_TRIES = 3;
  * it fails at once, as asking again would get the same answer.
  */
 export async function unlockWithPassphrase(io: Streams, file: string, opts: UnlockOptions = {}): Promise<UnlockedVault> {
+  // `env: {}` (approvals) keeps JANEE_IDENTITY_FILE out as it keeps JANEE_PASSPHRASE(_FILE) out.
+  const ids = await findIdentities(io, file, { flag: opts.identity, ...(opts.env ? { env: opts.env } : {}) });
+  if (ids) return unlockWithIdentities(io, file, ids);
   for (let attempt = 1; ; attempt++) {
     const { passphrase, source } = await getPassphrase(io, {
       fromStdin: opts.passphraseStdin ?? false,
@@ -46,6 +53,15 @@ export async function unlockWithPassphrase(io: Streams, file: string, opts: Unlo
       if (!(source === 'prompt' && attempt < PASSPHRASE_TRIES && e instanceof JaneeError && e.code === 'VAULT_BAD_PASSPHRASE')) throw e;
       warn(io.stderr, 'wrong passphrase; try again');
     }
+  }
+}
+
+/** Unlock with identities (no scrypt: quick); they are wiped here. */
+async function unlockWithIdentities(io: Streams, file: string, ids: Unlocker): Promise<UnlockedVault> {
+  try {
+    return await withProgress(io.stderr, 'unlocking vault', unlockVaultFile(file, ids));
+  } finally {
+    wipeUnlocker(ids);
   }
 }
 
@@ -102,12 +118,15 @@ export async function openFileVault(io: Streams, file: string, opts: UnlockOptio
 }
 
 /**
- * Like openVaultAccess, but never prompts (list): the agent, or a passphrase from
- * the environment or a file; undefined when neither is there.
+ * Like openVaultAccess, but never prompts (list): the agent, an identity
+ * (JANEE_IDENTITY_FILE), or a passphrase from the environment or a file; undefined
+ * when none is there.
  */
 export async function openVaultQuietly(io: Streams, file: string): Promise<VaultAccess | undefined> {
   const agent = await unlockedAgent(io, file);
   if (agent) return new AgentVault(agent);
+  const ids = await findIdentities(io, file, { noPrompt: true });
+  if (ids) return new FileVault(file, secret((await unlockWithIdentities(io, file, ids)).fileKey));
   const found = await findPassphrase(io, { noPrompt: true });
   if (!found) return undefined;
   using _p = secret(found.passphrase);

@@ -1,10 +1,11 @@
 /**
  * A small, strict implementation of the age v1 file format
  * (https://age-encryption.org/v1, C2SP age spec), restricted to the scrypt
- * (passphrase) recipient.
+ * (passphrase) and X25519 (age1… public key) recipient types.
  *
  *   header  = "age-encryption.org/v1" LF
  *             "-> scrypt " b64(salt16) " " logN LF  body (b64, 64-column lines, last one < 64)
+ *           | ("-> X25519 " b64(share32) LF  body)+        (x25519.ts)
  *             "--- " b64(HMAC-SHA-256(HKDF(file key, "", "header"), header up to "---")) LF
  *   payload = nonce16 || STREAM(ChaCha20-Poly1305, HKDF(file key, nonce, "payload"), 64 KiB chunks)
  *
@@ -21,6 +22,12 @@ import { JaneeError } from '../errors.js';
 import { secret } from '../util/secret.js';
 import { b64decode, b64encode, concat, ctEqual } from './bytes.js';
 import { scryptAsync } from './scrypt.js';
+import { AGE_X25519_LABEL, x25519Unwrap, x25519Wrap } from './x25519.js';
+
+/** A passphrase, or X25519 public keys (32 bytes each) to encrypt to. */
+export type AgeTo = Uint8Array | { recipients: Uint8Array[] };
+/** A passphrase, or X25519 secret keys (32 bytes each) to decrypt with. */
+export type AgeFrom = Uint8Array | { identities: Uint8Array[] };
 
 interface AgeEncryptOptions {
   /** log2 of the scrypt work factor; default 18 (what `age -p` uses). */
@@ -115,17 +122,28 @@ function headerMac(fileKey: Uint8Array, headerUpToDashes: Uint8Array): Uint8Arra
 // ---------------------------------------------------------------------------
 // encrypt
 
-export async function encryptAge(plaintext: Uint8Array, passphrase: Uint8Array, opts: AgeEncryptOptions = {}): Promise<Uint8Array> {
-  const logN = opts.logN ?? DEFAULT_LOG_N;
-  checkLogN(logN, 'scrypt work factor');
-  if (passphrase.length === 0) throw new JaneeError('AGE_BAD_PASSPHRASE', 'passphrase is empty');
-
+export async function encryptAge(plaintext: Uint8Array, to: AgeTo, opts: AgeEncryptOptions = {}): Promise<Uint8Array> {
   using fileKey = secret(randomBytes(FILE_KEY_SIZE));
-  const salt = randomBytes(SALT_SIZE);
-  using wrapKey = secret(await deriveWrapKey(passphrase, salt, logN));
-  const body = chacha20poly1305(wrapKey.bytes, ZERO_NONCE).encrypt(fileKey.bytes);
+  let stanzas: string;
+  if (to instanceof Uint8Array) {
+    const logN = opts.logN ?? DEFAULT_LOG_N;
+    checkLogN(logN, 'scrypt work factor');
+    if (to.length === 0) throw new JaneeError('AGE_BAD_PASSPHRASE', 'passphrase is empty');
+    const salt = randomBytes(SALT_SIZE);
+    using wrapKey = secret(await deriveWrapKey(to, salt, logN));
+    const body = chacha20poly1305(wrapKey.bytes, ZERO_NONCE).encrypt(fileKey.bytes);
+    stanzas = `-> scrypt ${b64encode(salt)} ${logN}\n${wrapBody(body)}`;
+  } else {
+    if (to.recipients.length === 0) throw new RangeError('encryptAge: no recipients');
+    stanzas = to.recipients
+      .map((r) => {
+        const { share, body } = x25519Wrap(fileKey.bytes, r, AGE_X25519_LABEL);
+        return `-> X25519 ${b64encode(share)}\n${wrapBody(body)}`;
+      })
+      .join('');
+  }
 
-  const headerText = `${VERSION_LINE}\n-> scrypt ${b64encode(salt)} ${logN}\n${wrapBody(body)}---`;
+  const headerText = `${VERSION_LINE}\n${stanzas}---`;
   const headerBytes = enc.encode(headerText);
   const mac = headerMac(fileKey.bytes, headerBytes);
   const header = concat(headerBytes, enc.encode(` ${b64encode(mac)}\n`));
@@ -328,20 +346,58 @@ function openChunk(payloadKey: Uint8Array, counter: number, last: boolean, seale
   }
 }
 
-export async function decryptAge(file: Uint8Array, passphrase: Uint8Array, opts: AgeDecryptOptions = {}): Promise<Uint8Array> {
+export async function decryptAge(file: Uint8Array, from: AgeFrom, opts: AgeDecryptOptions = {}): Promise<Uint8Array> {
   const maxLogN = opts.maxLogN ?? DEFAULT_MAX_LOG_N;
   checkLogN(maxLogN, 'maximum scrypt work factor');
 
   const binary = dearmor(file) ?? file;
   const header = parseHeader(binary);
-  const { salt, logN, body } = scryptParams(header.stanzas, maxLogN);
-
-  using fileKey = secret(await unwrapAgeFileKey(passphrase, salt, logN, body));
+  let key: Uint8Array;
+  if (from instanceof Uint8Array) {
+    const { salt, logN, body } = scryptParams(header.stanzas, maxLogN);
+    key = await unwrapAgeFileKey(from, salt, logN, body);
+  } else {
+    key = unwrapX25519(header.stanzas, from.identities);
+  }
+  using fileKey = secret(key);
   const mac = headerMac(fileKey.bytes, header.macInput);
   if (!ctEqual(mac, header.mac)) {
     throw new JaneeError('AGE_BAD_MAC', 'age header mac does not match', 'the file header was modified after encryption');
   }
   return decryptPayload(binary.subarray(header.payloadOffset), fileKey.bytes);
+}
+
+/**
+ * The file key from the first X25519 stanza one of `identities` opens (age's rules: an
+ * X25519 stanza has exactly one argument, a 32-byte share, and a 32-byte body; a scrypt
+ * stanza must be alone, so it is refused here). Other stanza types are skipped, as age does.
+ */
+function unwrapX25519(stanzas: Stanza[], identities: Uint8Array[]): Uint8Array {
+  if (stanzas.some((s) => s.args[0] === 'scrypt')) {
+    throw new JaneeError(
+      'AGE_UNSUPPORTED',
+      'age file is passphrase-encrypted, not for an identity',
+      'give its passphrase instead of an identity',
+    );
+  }
+  const x = stanzas.filter((s) => s.args[0] === 'X25519');
+  for (const s of x) {
+    const share = s.args.length === 2 ? b64decode(s.args[1] as string) : undefined;
+    if (share === undefined || share.length !== 32 || s.body.length !== FILE_KEY_SIZE + TAG_SIZE) {
+      throw badHeader('malformed age X25519 stanza');
+    }
+  }
+  for (const id of identities) {
+    for (const s of x) {
+      const key = x25519Unwrap(id, b64decode(s.args[1] as string) as Uint8Array, s.body, AGE_X25519_LABEL);
+      if (key !== undefined) return key;
+    }
+  }
+  throw new JaneeError(
+    'AGE_NO_IDENTITY',
+    'no identity given opens this age file',
+    'use the identity whose public key the file was encrypted to (age -r)',
+  );
 }
 
 /** The file key from the scrypt stanza; the caller wipes it. The wrap key is wiped here. */

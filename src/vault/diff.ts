@@ -8,11 +8,12 @@
 import { createHash } from 'node:crypto';
 import { JaneeError } from '../errors.js';
 import { secret } from '../util/secret.js';
-import { fingerprint, headerMatchesKey, parseVault, unwrapFileKey, type ParsedVault } from './format.js';
+import { fingerprint, headerMatchesKey, parseVault, unwrapWith, wipeUnlocker, type ParsedVault, type Unlocker } from './format.js';
 import { openVaultData } from './payload.js';
 import type { VaultData } from './types.js';
 
-const LOCKED_NOTE = 'contents locked: set JANEE_PASSPHRASE_FILE (or JANEE_PASSPHRASE) or run janee unlock to see entry names';
+const LOCKED_NOTE =
+  'contents locked: set JANEE_PASSPHRASE_FILE (or JANEE_PASSPHRASE, or JANEE_IDENTITY_FILE) or run janee unlock to see entry names';
 
 function hex16(parts: Uint8Array[]): string {
   const h = createHash('sha256');
@@ -26,12 +27,20 @@ function sorted(keys: Iterable<string>): string[] {
 
 /** Header lines: readable from the file alone, no key needed. */
 function headerLines(parsed: ParsedVault): string[] {
-  return [
-    'janee vault v1',
-    `scrypt work factor: 2^${parsed.header.logN}`,
-    // Not secret (salt and wrapped key are in the file): changes with janee passwd / rekey.
-    `passphrase wrap: ${hex16([parsed.header.salt, parsed.header.wrappedKey])}`,
-  ];
+  const { scrypt, recipients } = parsed.header;
+  const lines = [`janee vault v${recipients.length === 0 ? 1 : 2}`];
+  if (scrypt) {
+    lines.push(
+      `scrypt work factor: 2^${scrypt.logN}`,
+      // Not secret (salt and wrapped key are in the file): changes with janee passwd / rekey.
+      `passphrase wrap: ${hex16([scrypt.salt, scrypt.wrappedKey])}`,
+    );
+  } else {
+    lines.push('passphrase: none (recipients only)');
+  }
+  // Names and public keys are in the header (covered by its MAC); the wrap changes on rekey.
+  for (const r of recipients) lines.push(`recipient ${r.name}: ${r.recipient} wrap ${hex16([r.share, r.wrappedKey])}`);
+  return lines;
 }
 
 interface DiffTextInput {
@@ -91,7 +100,7 @@ function notAVaultText(reason: string, size: number): string {
  */
 export async function diffTextFor(
   bytes: Uint8Array,
-  passphrase: () => Promise<Uint8Array | undefined>,
+  passphrase: () => Promise<Unlocker | undefined>,
   keys: Uint8Array[] = [],
 ): Promise<string> {
   if (bytes.length === 0) return '(empty file)\n';
@@ -119,7 +128,7 @@ export async function diffTextFor(
  */
 async function fileKeyFor(
   parsed: ParsedVault,
-  passphrase: () => Promise<Uint8Array | undefined>,
+  passphrase: () => Promise<Unlocker | undefined>,
   keys: Uint8Array[],
 ): Promise<Uint8Array | string | undefined> {
   try {
@@ -127,8 +136,11 @@ async function fileKeyFor(
     if (known) return Uint8Array.from(known);
     const got = await passphrase();
     if (!got) return undefined;
-    using pass = secret(got);
-    return await unwrapFileKey(parsed.header, pass.bytes);
+    try {
+      return await unwrapWith(parsed.header, got);
+    } finally {
+      wipeUnlocker(got);
+    }
   } catch (e) {
     return `contents locked: ${e instanceof JaneeError ? e.message : 'cannot decrypt'}`;
   }

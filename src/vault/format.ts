@@ -1,15 +1,19 @@
 /**
- * The vault file format, v1. Pure: bytes in, bytes out; no file I/O.
+ * The vault file format, v1 and v2. Pure: bytes in, bytes out; no file I/O.
  * The byte-exact specification is docs/vault-format.md — keep the two in step.
  *
- *     janee-vault/v1
- *     -> scrypt <salt, 16 bytes> <log2 N>
- *     <wrapped file key, 48 bytes>
- *     # check <first 8 bytes of SHA-256 over the three lines above>
+ *     janee-vault/v1                               janee-vault/v2
+ *     -> scrypt <salt, 16 bytes> <log2 N>          [-> scrypt <salt> <log2 N>
+ *     <wrapped file key, 48 bytes>                  <wrapped file key>]           (optional)
+ *                                                  -> X25519 <share> <age1…> <name>
+ *                                                  <wrapped file key>             (one or more)
+ *     # check <first 8 bytes of SHA-256 over the lines above>
  *     --- <HMAC-SHA-256 over the header up to and including "---">
  *     <payload: nonce ‖ XChaCha20-Poly1305 ciphertext, 64 columns a line, last line shorter>
  *
- * Every base64 string is standard-alphabet, unpadded and canonical. Lines end in LF.
+ * A vault is written as v1 while it has no recipient, so a passphrase-only vault never
+ * changes format. Every base64 string is standard-alphabet, unpadded and canonical.
+ * Lines end in LF.
  */
 import { randomBytes } from 'node:crypto';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
@@ -20,6 +24,7 @@ import { JaneeError } from '../errors.js';
 import { secret } from '../util/secret.js';
 import { b64decode, b64encode, concat, ctEqual } from './bytes.js';
 import { scryptAsync } from './scrypt.js';
+import { encodeRecipient, parseRecipient, publicKeyOf, x25519Unwrap, x25519Wrap } from './x25519.js';
 
 /** Work factor `janee init` uses unless told otherwise (256 MiB, as age). */
 export const DEFAULT_LOG_N = 18;
@@ -31,7 +36,10 @@ export const MIN_LOG_N = 10;
 export const WARN_BELOW_LOG_N = 15;
 
 export const VERSION_LINE = 'janee-vault/v1';
+export const VERSION_LINE_V2 = 'janee-vault/v2';
 export const SCRYPT_LABEL = 'janee.dev/v1/scrypt';
+/** HKDF info of an X25519 stanza's wrap key: janee's own, so a vault stanza is never an age one. */
+export const X25519_LABEL = 'janee.dev/v2/X25519';
 const HEADER_MAC_INFO = 'janee.dev/v1/header';
 const PAYLOAD_INFO = 'janee.dev/v1/payload';
 const FINGERPRINT_INFO = 'janee.dev/v1/fingerprint';
@@ -41,6 +49,9 @@ const PAYLOAD_LINE_WIDTH = 64;
 const FILE_KEY_LEN = 32;
 const SALT_LEN = 16;
 const WRAPPED_KEY_LEN = FILE_KEY_LEN + 16;
+const SHARE_LEN = 32;
+/** A recipient's name: what `janee recipients add --name` accepts. */
+export const RECIPIENT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$/;
 const CHECK_LEN = 8;
 const MAC_LEN = 32;
 const NONCE_LEN = 24;
@@ -48,7 +59,8 @@ const TAG_LEN = 16;
 /** Largest log2 N the header grammar admits (two decimal digits); above MAX_LOG_N is refused at unwrap. */
 const GRAMMAR_MAX_LOG_N = 99;
 
-export interface VaultHeader {
+/** The passphrase's stanza (the whole header of a v1 vault). */
+export interface ScryptStanza {
   /** log2 of scrypt's N (r = 8, p = 1). */
   logN: number;
   /** 16 random bytes. */
@@ -56,6 +68,34 @@ export interface VaultHeader {
   /** XChaCha20-Poly1305 of the 32-byte file key: 48 bytes. */
   wrappedKey: Uint8Array;
 }
+
+/** One X25519 recipient (v2). Name and public key are in the header, so the header MAC covers them. */
+export interface RecipientStanza {
+  /** What `janee recipients` calls this member. */
+  name: string;
+  /** The member's `age1…` public key (lower case, canonical). */
+  recipient: string;
+  /** The 32-byte ephemeral share. */
+  share: Uint8Array;
+  /** ChaCha20-Poly1305 of the 32-byte file key: 48 bytes. */
+  wrappedKey: Uint8Array;
+}
+
+/** What wraps the file key: the passphrase, the recipients, or both; never neither. Recipients sorted by name. */
+export interface VaultHeader {
+  scrypt?: ScryptStanza | undefined;
+  recipients: RecipientStanza[];
+}
+
+/** A header, or a bare scrypt stanza (what wrapFileKey returns) meaning a passphrase-only header. */
+export type HeaderLike = VaultHeader | ScryptStanza;
+
+export function asHeader(h: HeaderLike): VaultHeader {
+  return 'recipients' in h ? h : { scrypt: h, recipients: [] };
+}
+
+/** How a vault is opened: the passphrase (bytes), or age X25519 identities (32-byte secret keys). */
+export type Unlocker = Uint8Array | { identities: Uint8Array[] };
 
 export interface ParsedVault {
   header: VaultHeader;
@@ -95,7 +135,7 @@ function abytes(value: unknown, title: string, length?: number): asserts value i
   }
 }
 
-function aheader(header: VaultHeader, title: string): void {
+function ascrypt(header: ScryptStanza, title: string): void {
   if (typeof header !== 'object' || header === null) throw new TypeError(`${title}: header object expected`);
   const { logN } = header;
   if (!Number.isInteger(logN) || logN < 1 || logN > GRAMMAR_MAX_LOG_N) {
@@ -103,6 +143,28 @@ function aheader(header: VaultHeader, title: string): void {
   }
   abytes(header.salt, `${title}: header.salt`, SALT_LEN);
   abytes(header.wrappedKey, `${title}: header.wrappedKey`, WRAPPED_KEY_LEN);
+}
+
+/** Checks a header and returns it normalised: sorted, unique names and keys, at least one stanza. */
+function aheader(h: HeaderLike, title: string): VaultHeader {
+  if (typeof h !== 'object' || h === null) throw new TypeError(`${title}: header object expected`);
+  const header = asHeader(h);
+  if (header.scrypt !== undefined) ascrypt(header.scrypt, title);
+  if (!Array.isArray(header.recipients)) throw new TypeError(`${title}: header.recipients must be an array`);
+  if (header.scrypt === undefined && header.recipients.length === 0) throw new RangeError(`${title}: header has no stanza`);
+  let prev = '';
+  const keys = new Set<string>();
+  for (const r of header.recipients) {
+    if (!RECIPIENT_NAME_RE.test(r.name)) throw new RangeError(`${title}: bad recipient name`);
+    if (r.name <= prev) throw new RangeError(`${title}: recipients must be sorted by name, without duplicates`);
+    if (parseRecipient(r.recipient) === undefined || keys.has(r.recipient))
+      throw new RangeError(`${title}: bad or duplicate recipient key`);
+    abytes(r.share, `${title}: recipient share`, SHARE_LEN);
+    abytes(r.wrappedKey, `${title}: recipient wrappedKey`, WRAPPED_KEY_LEN);
+    prev = r.name;
+    keys.add(r.recipient);
+  }
+  return header;
 }
 
 // ---------------------------------------------------------------------------
@@ -158,7 +220,7 @@ export async function wrapFileKey(
   fileKey: Uint8Array,
   logN: number,
   opts: { salt?: Uint8Array } = {},
-): Promise<VaultHeader> {
+): Promise<ScryptStanza> {
   abytes(passphrase, 'wrapFileKey: passphrase');
   if (passphrase.length === 0) throw new RangeError('wrapFileKey: passphrase must not be empty');
   abytes(fileKey, 'wrapFileKey: fileKey', FILE_KEY_LEN);
@@ -182,9 +244,16 @@ export async function wrapFileKey(
  * (VAULT_WORK_FACTOR); a key that does not unwrap is VAULT_BAD_PASSPHRASE (parseVault has
  * already ruled out accidental damage to the header with its checksum).
  */
-export async function unwrapFileKey(header: VaultHeader, passphrase: Uint8Array): Promise<Uint8Array> {
-  aheader(header, 'unwrapFileKey');
+export async function unwrapFileKey(h: HeaderLike, passphrase: Uint8Array): Promise<Uint8Array> {
+  const { scrypt: header } = aheader(h, 'unwrapFileKey');
   abytes(passphrase, 'unwrapFileKey: passphrase');
+  if (header === undefined) {
+    throw new JaneeError(
+      'VAULT_NO_PASSPHRASE',
+      'this vault has no passphrase: it opens only with a recipient identity',
+      'use `--identity FILE` or set JANEE_IDENTITY_FILE to your age identity file',
+    );
+  }
   if (header.logN > MAX_LOG_N) {
     throw new JaneeError(
       'VAULT_WORK_FACTOR',
@@ -200,6 +269,68 @@ export async function unwrapFileKey(header: VaultHeader, passphrase: Uint8Array)
   }
 }
 
+/** Wraps the file key for one X25519 recipient. `opts.ephemeral` fixes the ephemeral secret (test vectors only). */
+export function wrapForRecipient(
+  fileKey: Uint8Array,
+  name: string,
+  recipient: string,
+  opts: { ephemeral?: Uint8Array } = {},
+): RecipientStanza {
+  abytes(fileKey, 'wrapForRecipient: fileKey', FILE_KEY_LEN);
+  if (!RECIPIENT_NAME_RE.test(name)) throw new RangeError('wrapForRecipient: bad recipient name');
+  const pub = parseRecipient(recipient);
+  if (pub === undefined) throw new RangeError('wrapForRecipient: not an age1… recipient');
+  const { share, body } = x25519Wrap(fileKey, pub, X25519_LABEL, opts);
+  return { name, recipient, share, wrappedKey: body };
+}
+
+/**
+ * Recovers the file key with X25519 identities (32-byte secret keys): the stanza whose
+ * public key is an identity's is the one tried, so no identity is tried against another
+ * member's stanza. VAULT_NOT_RECIPIENT when none is a recipient; VAULT_BAD_MAC when the
+ * stanza that names an identity does not open with it (the header was tampered with:
+ * the check line rules out accidental damage).
+ */
+export function unwrapWithIdentities(h: HeaderLike, identities: Uint8Array[]): Uint8Array {
+  const header = aheader(h, 'unwrapWithIdentities');
+  for (const id of identities) {
+    abytes(id, 'unwrapWithIdentities: identity', 32);
+    const mine = encodeRecipient(publicKeyOf(id));
+    const stanza = header.recipients.find((r) => r.recipient === mine);
+    if (stanza === undefined) continue;
+    const key = x25519Unwrap(id, stanza.share, stanza.wrappedKey, X25519_LABEL);
+    if (key === undefined || key.length !== FILE_KEY_LEN) {
+      key?.fill(0);
+      throw new JaneeError('VAULT_BAD_MAC', 'vault header failed authentication (damaged or tampered with)', HINT_DAMAGED);
+    }
+    return key;
+  }
+  throw new JaneeError(
+    'VAULT_NOT_RECIPIENT',
+    header.recipients.length === 0
+      ? 'this vault has no recipients: it opens only with its passphrase'
+      : 'the identity is not a recipient of this vault',
+    header.recipients.length === 0
+      ? 'unset JANEE_IDENTITY_FILE / drop --identity and give the passphrase'
+      : 'ask a member to run `janee recipients add <your age1… key> --name NAME` (janee recipients list shows who is one)',
+  );
+}
+
+export function sortRecipients(list: RecipientStanza[]): RecipientStanza[] {
+  return [...list].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** Wipes a passphrase or identities. */
+export function wipeUnlocker(u: Unlocker): void {
+  if (u instanceof Uint8Array) u.fill(0);
+  else for (const k of u.identities) k.fill(0);
+}
+
+/** The file key, by passphrase or by identity. */
+export async function unwrapWith(h: HeaderLike, unlocker: Unlocker): Promise<Uint8Array> {
+  return unlocker instanceof Uint8Array ? unwrapFileKey(h, unlocker) : unwrapWithIdentities(h, unlocker.identities);
+}
+
 // ---------------------------------------------------------------------------
 // parsing
 
@@ -212,18 +343,20 @@ function lineAt(s: string, pos: number): { line: string; next: number } | undefi
 
 const VERSION_RE = /^janee-vault\/v([1-9][0-9]{0,8})\r?$/;
 const SCRYPT_RE = /^-> scrypt ([A-Za-z0-9+/]{22}) ([1-9][0-9]?)$/;
+const X25519_RE = /^-> X25519 ([A-Za-z0-9+/]{43}) (age1[02-9ac-hj-np-z]{58}) ([A-Za-z0-9][A-Za-z0-9._@+-]{0,63})$/;
 const WRAPPED_RE = /^[A-Za-z0-9+/]{64}$/;
 const CHECK_RE = /^# check ([A-Za-z0-9+/]{11})$/;
 const MAC_RE = /^--- ([A-Za-z0-9+/]{43})$/;
 
-function parseVersion(s: string): number {
+/** The version (1 or 2) and where line 2 starts. */
+function parseVersion(s: string): { version: 1 | 2; next: number } {
   const nl = s.indexOf('\n');
   const first = nl < 0 ? s : s.slice(0, nl);
-  if (first === VERSION_LINE) {
+  if (first === VERSION_LINE || first === VERSION_LINE_V2) {
     if (nl < 0) throw badHeader('vault header is truncated');
-    return nl + 1;
+    return { version: first === VERSION_LINE ? 1 : 2, next: nl + 1 };
   }
-  if (first === `${VERSION_LINE}\r`) {
+  if (first === `${VERSION_LINE}\r` || first === `${VERSION_LINE_V2}\r`) {
     throw badHeader(
       'vault file has CRLF line endings',
       'restore <vault>.bak or the copy in git, and mark the vault `-text` in .gitattributes',
@@ -231,9 +364,9 @@ function parseVersion(s: string): number {
   }
   const m = VERSION_RE.exec(first);
   if (m !== null) {
-    throw new JaneeError('VAULT_UNSUPPORTED_VERSION', `vault format v${m[1]} is newer than this janee supports (v1)`, 'upgrade janee');
+    throw new JaneeError('VAULT_UNSUPPORTED_VERSION', `vault format v${m[1]} is newer than this janee supports (v2)`, 'upgrade janee');
   }
-  if (nl < 0 && VERSION_LINE.startsWith(first)) throw badHeader('vault header is truncated');
+  if (nl < 0 && (VERSION_LINE.startsWith(first) || VERSION_LINE_V2.startsWith(first))) throw badHeader('vault header is truncated');
   throw badHeader('not a janee vault', 'check the vault path (JANEE_VAULT or vault: in config.yaml)');
 }
 
@@ -266,14 +399,38 @@ export function parseVault(bytes: Uint8Array): ParsedVault {
   // latin1: one char per byte, so any non-ASCII byte simply fails the grammar below.
   const s = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 
-  let pos = parseVersion(s);
-  const scrypt = headerLine(s, pos, 'scrypt', SCRYPT_RE);
-  pos = scrypt.next;
-  const salt = headerB64(scrypt.m[1], SALT_LEN, 'salt');
-  const logN = Number(scrypt.m[2]);
-  const wrapped = headerLine(s, pos, 'wrapped key', WRAPPED_RE);
-  pos = wrapped.next;
-  const wrappedKey = headerB64(wrapped.m[0], WRAPPED_KEY_LEN, 'wrapped key');
+  const version = parseVersion(s);
+  let pos = version.next;
+  let scrypt: ScryptStanza | undefined;
+  // v1: exactly one scrypt stanza. v2: an optional scrypt stanza, then one or more X25519.
+  if (version.version === 1 || s.startsWith('-> scrypt ', pos)) {
+    const line = headerLine(s, pos, 'scrypt', SCRYPT_RE);
+    const wrapped = headerLine(s, line.next, 'wrapped key', WRAPPED_RE);
+    pos = wrapped.next;
+    scrypt = {
+      logN: Number(line.m[2]),
+      salt: headerB64(line.m[1], SALT_LEN, 'salt'),
+      wrappedKey: headerB64(wrapped.m[0], WRAPPED_KEY_LEN, 'wrapped key'),
+    };
+  }
+  const recipients: RecipientStanza[] = [];
+  while (version.version === 2 && (recipients.length === 0 || s.startsWith('-> ', pos))) {
+    const line = headerLine(s, pos, 'X25519', X25519_RE);
+    const wrapped = headerLine(s, line.next, 'wrapped key', WRAPPED_RE);
+    pos = wrapped.next;
+    const [, share, recipient, name] = line.m as unknown as [string, string, string, string];
+    const prev = recipients[recipients.length - 1];
+    if (prev !== undefined && prev.name >= name)
+      throw badHeader('vault header is damaged (recipients not sorted by name, or a name twice)');
+    if (recipients.some((r) => r.recipient === recipient)) throw badHeader('vault header is damaged (a recipient key twice)');
+    if (parseRecipient(recipient) === undefined) throw badHeader('vault header is damaged (bad age1 recipient checksum)');
+    recipients.push({
+      name,
+      recipient,
+      share: headerB64(share, SHARE_LEN, 'X25519 share'),
+      wrappedKey: headerB64(wrapped.m[0], WRAPPED_KEY_LEN, 'wrapped key'),
+    });
+  }
   const checkedText = s.slice(0, pos);
   const check = headerLine(s, pos, 'check', CHECK_RE);
   pos = check.next;
@@ -305,7 +462,7 @@ export function parseVault(bytes: Uint8Array): ParsedVault {
   if (body.length < NONCE_LEN + TAG_LEN) throw badPayload('vault payload is truncated (too short)');
 
   return {
-    header: { logN, salt, wrappedKey },
+    header: { scrypt, recipients },
     headerText,
     mac: macBytes,
     nonce: body.slice(0, NONCE_LEN),
@@ -359,8 +516,8 @@ export function openVault(parsed: ParsedVault, fileKey: Uint8Array): Uint8Array 
  * payload nonce. `opts.nonce` fixes the nonce (test vectors only: never reuse one).
  * The header must be what wrapFileKey made for this file key; it is not re-checked here.
  */
-export function sealVault(header: VaultHeader, fileKey: Uint8Array, plaintext: Uint8Array, opts: { nonce?: Uint8Array } = {}): Uint8Array {
-  aheader(header, 'sealVault');
+export function sealVault(h: HeaderLike, fileKey: Uint8Array, plaintext: Uint8Array, opts: { nonce?: Uint8Array } = {}): Uint8Array {
+  const header = aheader(h, 'sealVault');
   abytes(fileKey, 'sealVault: fileKey', FILE_KEY_LEN);
   abytes(plaintext, 'sealVault: plaintext');
   let nonce: Uint8Array;
@@ -371,7 +528,7 @@ export function sealVault(header: VaultHeader, fileKey: Uint8Array, plaintext: U
     nonce = Uint8Array.from(randomBytes(NONCE_LEN));
   }
 
-  const checked = `${VERSION_LINE}\n-> scrypt ${b64encode(header.salt)} ${header.logN}\n${b64encode(header.wrappedKey)}\n`;
+  const checked = stanzaText(header);
   const withCheck = `${checked}# check ${b64encode(headerChecksum(checked))}\n`;
   const macInput = `${withCheck}---`;
   const headerText = `${macInput} ${b64encode(headerMac(fileKey, macInput))}\n`;
@@ -383,6 +540,15 @@ export function sealVault(header: VaultHeader, fileKey: Uint8Array, plaintext: U
   }
   lines.push(body.slice(lines.length * PAYLOAD_LINE_WIDTH)); // shorter than 64, maybe empty
   return ascii(`${headerText}${lines.join('\n')}\n`);
+}
+
+/** The version line and the stanzas: what the check line sums. v1 while there is no recipient. */
+function stanzaText(header: VaultHeader): string {
+  const { scrypt, recipients } = header;
+  let out = `${recipients.length === 0 ? VERSION_LINE : VERSION_LINE_V2}\n`;
+  if (scrypt !== undefined) out += `-> scrypt ${b64encode(scrypt.salt)} ${scrypt.logN}\n${b64encode(scrypt.wrappedKey)}\n`;
+  for (const r of recipients) out += `-> X25519 ${b64encode(r.share)} ${r.recipient} ${r.name}\n${b64encode(r.wrappedKey)}\n`;
+  return out;
 }
 
 function encryptPayload(fileKey: Uint8Array, nonce: Uint8Array, headerText: string, plaintext: Uint8Array): Uint8Array {

@@ -25,7 +25,18 @@
  * rollback that opening the file would refuse (seen.ts).
  */
 import { JaneeError } from '../errors.js';
-import { headerMatchesKey, parseVault, unwrapFileKey, type ParsedVault, type VaultHeader } from './format.js';
+import {
+  headerMatchesKey,
+  parseVault,
+  sortRecipients,
+  unwrapWith,
+  wipeUnlocker,
+  type ParsedVault,
+  type RecipientStanza,
+  type ScryptStanza,
+  type Unlocker,
+  type VaultHeader,
+} from './format.js';
 import { openVaultData, sealVaultData } from './payload.js';
 import type { AgentRecord, VaultData, VaultEntry } from './types.js';
 
@@ -218,7 +229,7 @@ interface MergeFilesInput {
   /** File keys already at hand (e.g. from an unlocked agent); tried before any passphrase. */
   keys?: Uint8Array[];
   /** Asked at most once, and only when no known key opens a version. */
-  passphrase: () => Promise<Uint8Array | undefined>;
+  passphrase: () => Promise<Unlocker | undefined>;
 }
 
 interface MergeFilesResult {
@@ -233,8 +244,68 @@ interface MergeFilesResult {
 
 type Side = 'base' | 'ours' | 'theirs';
 
-function sameHeader(a: VaultHeader, b: VaultHeader): boolean {
+function sameScrypt(a: ScryptStanza | undefined, b: ScryptStanza | undefined): boolean {
+  if (!a || !b) return a === b;
   return a.logN === b.logN && bytesEqual(a.salt, b.salt) && bytesEqual(a.wrappedKey, b.wrappedKey);
+}
+
+/**
+ * The merged header of two sides under the same file key (so every stanza of either
+ * side wraps that key, and both sides' MACs verified them). The passphrase stanza:
+ * the side that changed it from the base wins (ours if both did). Recipients, by name,
+ * three-way: one side adding a member keeps it; one side dropping one (without a rekey)
+ * drops it; the same name added with two different keys is a conflict.
+ */
+function mergeHeaders(
+  hO: VaultHeader | undefined,
+  hA: VaultHeader,
+  hB: VaultHeader,
+): { header: VaultHeader; side: 'ours' | 'theirs'; note: string | undefined } {
+  let side: 'ours' | 'theirs' = 'ours';
+  let note: string | undefined;
+  if (!sameScrypt(hA.scrypt, hB.scrypt)) {
+    if (hO && sameScrypt(hA.scrypt, hO.scrypt)) {
+      side = 'theirs';
+      note = 'the incoming side changed the vault passphrase (janee passwd): the merged vault uses it';
+    } else if (!(hO && sameScrypt(hB.scrypt, hO.scrypt))) {
+      note = 'both sides changed the vault passphrase: the merged vault keeps the local one';
+    }
+  }
+  const byName = (h: VaultHeader | undefined) => new Map((h?.recipients ?? []).map((r) => [r.name, r]));
+  const [o, a, b] = [byName(hO), byName(hA), byName(hB)];
+  const recipients: RecipientStanza[] = [];
+  const added: string[] = [];
+  for (const name of new Set([...a.keys(), ...b.keys()])) {
+    const ra = a.get(name);
+    const rb = b.get(name);
+    const ro = o.get(name);
+    if (ra && rb) {
+      if (ra.recipient !== rb.recipient) throw recipientConflict(`the recipient "${name}" has a different key on each side`);
+      recipients.push(ra);
+    } else if (ra || rb) {
+      const r = (ra ?? rb) as RecipientStanza;
+      if (ro && ro.recipient === r.recipient) continue; // the other side removed it
+      recipients.push(r);
+      if (rb) added.push(name);
+    }
+  }
+  const keys = new Set(recipients.map((r) => r.recipient));
+  if (keys.size !== recipients.length) throw recipientConflict('the same age key was added under two names');
+  const scrypt = side === 'ours' ? hA.scrypt : hB.scrypt;
+  if (!scrypt && recipients.length === 0) throw recipientConflict('the merged vault would have no passphrase and no recipient');
+  if (added.length > 0) {
+    const kept = `the incoming side added the recipient${added.length === 1 ? '' : 's'} ${added.join(', ')}: kept`;
+    note = note ? `${note}; ${kept}` : kept;
+  }
+  return { header: { scrypt, recipients: sortRecipients(recipients) }, side, note };
+}
+
+function recipientConflict(what: string): JaneeError {
+  return new JaneeError(
+    'VAULT_MERGE_CONFLICT',
+    `vault merge conflict: ${what}`,
+    "nothing was written; keep one side with `git checkout --ours <vault>` (or `--theirs`), `git add <vault>`, then redo the other side's `janee recipients` change",
+  );
 }
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
@@ -257,7 +328,7 @@ export async function mergeVaultFiles(input: MergeFilesInput): Promise<MergeFile
   const known: Uint8Array[] = [...(input.keys ?? [])];
   const mine: Uint8Array[] = []; // keys we unwrapped: wiped at the end
   const keyOf: Partial<Record<Side, Uint8Array>> = {};
-  let pass: Uint8Array | undefined;
+  let pass: Unlocker | undefined;
   let asked = false;
   try {
     const order: Side[] = ['ours', 'theirs', 'base'];
@@ -281,7 +352,7 @@ export async function mergeVaultFiles(input: MergeFilesInput): Promise<MergeFile
         }
         if (!pass) continue;
         try {
-          const key = await unwrapFileKey(p.header, pass);
+          const key = await unwrapWith(p.header, pass);
           mine.push(key);
           known.push(key);
           keyOf[side] = key;
@@ -314,7 +385,7 @@ export async function mergeVaultFiles(input: MergeFilesInput): Promise<MergeFile
     if (!bytesEqual(keyA, keyB)) {
       throw new JaneeError(
         'VAULT_MERGE_KEYS',
-        'cannot merge the vault: the two sides are encrypted under different file keys (`janee rekey` ran on one side)',
+        'cannot merge the vault: the two sides are encrypted under different file keys (`janee rekey` or `janee recipients remove` ran on one side)',
         "keep one side (`git checkout --ours <vault>` or `--theirs`), `git add` it, then redo the other side's changes with janee add / bind (if janee then reports VAULT_ROLLBACK for the side you kept, `janee vault accept-older` takes it)",
       );
     }
@@ -344,25 +415,11 @@ export async function mergeVaultFiles(input: MergeFilesInput): Promise<MergeFile
       );
     }
 
-    const hA = (parsed.ours as ParsedVault).header;
-    const hB = (parsed.theirs as ParsedVault).header;
-    const hO = parsed.base?.header;
-    let header: 'ours' | 'theirs' = 'ours';
-    let headerNote: string | undefined;
-    if (!sameHeader(hA, hB)) {
-      if (hO && sameHeader(hA, hO)) {
-        header = 'theirs';
-        headerNote = 'the incoming side changed the vault passphrase (janee passwd): the merged vault uses it';
-      } else if (hO && sameHeader(hB, hO)) {
-        headerNote = undefined; // ours changed it: keep ours
-      } else {
-        headerNote = 'both sides changed the vault passphrase: the merged vault keeps the local one';
-      }
-    }
-    const bytes = sealVaultData(header === 'ours' ? hA : hB, keyA, merged.data);
-    return { bytes, changes: merged.changes, header, headerNote, entries: Object.keys(merged.data.entries).length };
+    const h = mergeHeaders(parsed.base?.header, (parsed.ours as ParsedVault).header, (parsed.theirs as ParsedVault).header);
+    const bytes = sealVaultData(h.header, keyA, merged.data);
+    return { bytes, changes: merged.changes, header: h.side, headerNote: h.note, entries: Object.keys(merged.data.entries).length };
   } finally {
-    pass?.fill(0);
+    if (pass) wipeUnlocker(pass);
     for (const k of mine) k.fill(0);
   }
 }

@@ -10,7 +10,7 @@
  */
 import { JaneeError } from '../errors.js';
 import { secret } from '../util/secret.js';
-import { openVault, sealVault, type ParsedVault, type VaultHeader } from './format.js';
+import { openVault, sealVault, type ParsedVault, type HeaderLike } from './format.js';
 import type { AgentRecord, VaultData, VaultEntry } from './types.js';
 
 /**
@@ -267,7 +267,7 @@ export function openVaultData(parsed: ParsedVault, fileKey: Uint8Array): VaultDa
 }
 
 /** encodePayload, then sealVault; the encoded plaintext is wiped. */
-export function sealVaultData(header: VaultHeader, fileKey: Uint8Array, data: VaultData): Uint8Array {
+export function sealVaultData(header: HeaderLike, fileKey: Uint8Array, data: VaultData): Uint8Array {
   using plain = secret(encodePayload(data));
   return sealVault(header, fileKey, plain.bytes);
 }

@@ -17,7 +17,21 @@ import { JaneeError } from '../errors.js';
 import { atomicWrite, ensureDir, withLock } from '../util/fsutil.js';
 import { secret } from '../util/secret.js';
 import { ctEqual } from './bytes.js';
-import { generateFileKey, headerMatchesKey, parseVault, unwrapFileKey, wrapFileKey, type ParsedVault, type VaultHeader } from './format.js';
+import {
+  asHeader,
+  generateFileKey,
+  headerMatchesKey,
+  parseVault,
+  sortRecipients,
+  unwrapWith,
+  wrapFileKey,
+  wrapForRecipient,
+  type HeaderLike,
+  type ParsedVault,
+  type RecipientStanza,
+  type Unlocker,
+  type VaultHeader,
+} from './format.js';
 import { encodePayload, openVaultData, sealVaultData } from './payload.js';
 import { checkAgainst, guardGeneration, keyIdOf, noteSeen, readSeen, resetSeen, VaultRollbackError, type SeenRecord } from './seen.js';
 import { emptyVaultData, type VaultData } from './types.js';
@@ -68,10 +82,13 @@ export async function createVaultFile(file: string, passphrase: Uint8Array, logN
   });
 }
 
-/** Unlock with the passphrase (runs scrypt). Refuses a copy older than the one seen here (VAULT_ROLLBACK). */
-export async function unlockVaultFile(file: string, passphrase: Uint8Array): Promise<UnlockedVault> {
+/**
+ * Unlock with the passphrase (runs scrypt) or with age identities. Refuses a copy older
+ * than the one seen here (VAULT_ROLLBACK).
+ */
+export async function unlockVaultFile(file: string, unlocker: Unlocker): Promise<UnlockedVault> {
   const parsed = await readVaultFile(file);
-  using fileKey = secret(await unwrapFileKey(parsed.header, passphrase));
+  using fileKey = secret(await unwrapWith(parsed.header, unlocker));
   const vault = await opened(file, parsed, fileKey.bytes, { locked: false });
   fileKey.take(); // opened: the caller owns it now, as vault.fileKey (wiped here if anything failed)
   return vault;
@@ -128,10 +145,10 @@ async function opened(file: string, parsed: ParsedVault, fileKey: Uint8Array, op
  */
 export async function acceptOlderVault(
   file: string,
-  passphrase: Uint8Array,
+  unlocker: Unlocker,
 ): Promise<{ generation: number; before: SeenRecord | undefined; changed: boolean }> {
   const parsed = await readVaultFile(file);
-  using fileKey = secret(await unwrapFileKey(parsed.header, passphrase));
+  using fileKey = secret(await unwrapWith(parsed.header, unlocker));
   const data = openVaultData(parsed, fileKey.bytes);
   const key = keyIdOf(fileKey.bytes);
   const before = await readSeen(file);
@@ -145,7 +162,7 @@ export async function acceptOlderVault(
   return { generation: data.generation, before, changed: true };
 }
 
-async function writeSealed(file: string, header: VaultHeader, fileKey: Uint8Array, data: VaultData): Promise<void> {
+async function writeSealed(file: string, header: HeaderLike, fileKey: Uint8Array, data: VaultData): Promise<void> {
   await atomicWrite(file, sealVaultData(header, fileKey, data));
 }
 
@@ -188,27 +205,87 @@ async function changedBy<T>(data: VaultData, fn: (data: VaultData) => T | Promis
   return { result, changed: !ctEqual(before.bytes, after.bytes) };
 }
 
-/** `janee passwd`: same file key, new passphrase (new salt), new work factor if given. */
-export async function rewrapVault(file: string, fileKey: Uint8Array, newPassphrase: Uint8Array, logN: number): Promise<void> {
-  const header = await wrapFileKey(newPassphrase, fileKey, logN);
-  await withLock(file, async () => {
+/**
+ * Under the lock: re-read with `fileKey`, give it the header `next(current header)`,
+ * save at the next generation. The header may be for another file key (`newKey`).
+ */
+async function rewriteHeader(
+  file: string,
+  fileKey: Uint8Array,
+  next: (header: VaultHeader) => HeaderLike,
+  newKey: Uint8Array = fileKey,
+): Promise<VaultHeader> {
+  return withLock(file, async () => {
     const current = await openKeyed(file, fileKey, { locked: true });
+    const header = asHeader(next(current.header));
     current.data.generation += 1;
-    await writeSealed(file, header, fileKey, current.data);
-    await saved(file, fileKey, current.data.generation);
+    await writeSealed(file, header, newKey, current.data);
+    // A new key at a higher generation retires the old one: a copy under it is refused.
+    await saved(file, newKey, current.data.generation);
+    return header;
   });
 }
 
-/** `janee rekey`: a new random file key. Returns it (the caller wipes it). */
-export async function rekeyVault(file: string, oldKey: Uint8Array, passphrase: Uint8Array, logN: number): Promise<Uint8Array> {
-  using fileKey = secret(generateFileKey());
-  const header = await wrapFileKey(passphrase, fileKey.bytes, logN);
-  await withLock(file, async () => {
-    const current = await openKeyed(file, oldKey, { locked: true });
-    current.data.generation += 1;
-    await writeSealed(file, header, fileKey.bytes, current.data);
-    // The new key at a higher generation retires the old one: a copy under it is refused.
-    await saved(file, fileKey.bytes, current.data.generation);
+/** `janee passwd`: same file key, new passphrase (new salt), new work factor if given. The recipients stay. */
+export async function rewrapVault(file: string, fileKey: Uint8Array, newPassphrase: Uint8Array, logN: number): Promise<void> {
+  const scrypt = await wrapFileKey(newPassphrase, fileKey, logN);
+  await rewriteHeader(file, fileKey, (h) => ({ scrypt, recipients: h.recipients }));
+}
+
+/** `janee passwd --remove`: the passphrase no longer opens the vault; only its recipients do. */
+export async function dropPassphrase(file: string, fileKey: Uint8Array): Promise<void> {
+  await rewriteHeader(file, fileKey, (h) => {
+    if (h.recipients.length === 0) throw lastKeyError('removing the passphrase');
+    return { recipients: h.recipients };
   });
+}
+
+function lastKeyError(what: string): JaneeError {
+  return new JaneeError(
+    'VAULT_LAST_KEY',
+    `${what} would leave the vault with no passphrase and no recipient: nobody could open it`,
+    'add a recipient first (`janee recipients add age1… --name NAME`), or keep the passphrase',
+  );
+}
+
+/** `janee recipients add`: wrap the same file key for one more member. */
+export async function addRecipient(file: string, fileKey: Uint8Array, name: string, recipient: string): Promise<VaultHeader> {
+  return rewriteHeader(file, fileKey, (h) => {
+    const dup = h.recipients.find((r) => r.name === name || r.recipient === recipient);
+    if (dup) {
+      throw new JaneeError(
+        'RECIPIENT_EXISTS',
+        dup.name === name ? `the vault already has a recipient named "${name}"` : `that key is already the recipient "${dup.name}"`,
+        '`janee recipients list` shows them; `janee recipients remove NAME` first to replace one',
+      );
+    }
+    const stanza = wrapForRecipient(fileKey, name, recipient);
+    return { scrypt: h.scrypt, recipients: sortRecipients([...h.recipients, stanza]) };
+  });
+}
+
+/**
+ * `janee rekey` and `janee recipients remove`: a new random file key, wrapped for the
+ * passphrase (when given; else the vault keeps none) and for every recipient kept.
+ * Returns it (the caller wipes it).
+ */
+export async function rekeyVault(
+  file: string,
+  oldKey: Uint8Array,
+  passphrase: { bytes: Uint8Array; logN: number } | undefined,
+  keep: (r: RecipientStanza) => boolean = () => true,
+): Promise<Uint8Array> {
+  using fileKey = secret(generateFileKey());
+  const scrypt = passphrase ? await wrapFileKey(passphrase.bytes, fileKey.bytes, passphrase.logN) : undefined;
+  await rewriteHeader(
+    file,
+    oldKey,
+    (h) => {
+      const recipients = h.recipients.filter(keep).map((r) => wrapForRecipient(fileKey.bytes, r.name, r.recipient));
+      if (!scrypt && recipients.length === 0) throw lastKeyError('this');
+      return { scrypt, recipients };
+    },
+    fileKey.bytes,
+  );
   return fileKey.take(); // to the caller, who wipes it
 }

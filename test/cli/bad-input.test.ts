@@ -150,14 +150,14 @@ describe.concurrent('the vault file', () => {
     await expectRefused((e) => fs.writeFile(vaultPath(e), ''), ['rekey'], /empty/);
   });
 
-  it('a vault from a newer janee (janee-vault/v2)', async () => {
+  it('a vault from a newer janee (janee-vault/v3)', async () => {
     const { r } = await expectRefused(
       async (e) => {
         const text = await fs.readFile(vaultPath(e), 'utf8');
-        await fs.writeFile(vaultPath(e), text.replace(/^janee-vault\/v1\n/, 'janee-vault/v2\n'));
+        await fs.writeFile(vaultPath(e), text.replace(/^janee-vault\/v1\n/, 'janee-vault/v3\n'));
       },
       ADD_NEW,
-      /v2|newer/,
+      /v3|newer/,
       { hint: /upgrade/ },
     );
     expect(r.stderr).not.toMatch(/wrong passphrase/);

@@ -5,7 +5,16 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runJanee } from '../helpers/cli.js';
 import { JaneeError } from '../../src/errors.js';
-import { generateFileKey, openVault, parseVault, sealVault, unwrapFileKey, wrapFileKey, type VaultHeader } from '../../src/vault/format.js';
+import {
+  generateFileKey,
+  openVault,
+  parseVault,
+  sealVault,
+  unwrapFileKey,
+  wrapFileKey,
+  type HeaderLike,
+  type ScryptStanza,
+} from '../../src/vault/format.js';
 import { mergeVaultData, mergeVaultFiles, sameEntry } from '../../src/vault/merge.js';
 import { decodePayload, encodePayload } from '../../src/vault/payload.js';
 import type { VaultData, VaultEntry } from '../../src/vault/types.js';
@@ -96,8 +105,8 @@ describe('mergeVaultData', () => {
 describe('mergeVaultFiles', () => {
   const PASS = te.encode('merge test passphrase');
   const fileKey = generateFileKey();
-  let header: VaultHeader;
-  const seal = (d: VaultData, h: VaultHeader = header, k: Uint8Array = fileKey) => sealVault(h, k, encodePayload(d));
+  let header: ScryptStanza;
+  const seal = (d: VaultData, h: HeaderLike = header, k: Uint8Array = fileKey) => sealVault(h, k, encodePayload(d));
   const open = async (bytes: Uint8Array, pass = PASS) => {
     const p = parseVault(bytes);
     return decodePayload(openVault(p, await unwrapFileKey(p.header, pass)));
@@ -122,7 +131,7 @@ describe('mergeVaultFiles', () => {
     expect(Object.keys(merged.entries).sort()).toEqual(['a', 'o', 't']);
     expect(merged.generation).toBe(6);
     // The salt and wrapped key are ours: the same passphrase opens it.
-    expect(parseVault(r.bytes).header.salt).toEqual(header.salt);
+    expect(parseVault(r.bytes).header.scrypt?.salt).toEqual(header.salt);
   });
 
   it('an empty base (added on both sides) works; identical additions merge', async () => {

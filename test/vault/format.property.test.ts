@@ -7,7 +7,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { JaneeError } from '../../src/errors.js';
-import { openVault, parseVault, sealVault, unwrapFileKey, wrapFileKey, type VaultHeader } from '../../src/vault/format.js';
+import {
+  openVault,
+  parseVault,
+  sealVault,
+  unwrapFileKey,
+  wrapFileKey,
+  type ScryptStanza,
+  type VaultHeader,
+} from '../../src/vault/format.js';
 
 const CODES = [
   'VAULT_EMPTY',
@@ -21,13 +29,14 @@ const CODES = [
 const RUNS = 200;
 const PASS = new TextEncoder().encode('property passphrase');
 const FILE_KEY = new Uint8Array(32).map((_, i) => 255 - i);
-const HEADER: VaultHeader = await wrapFileKey(PASS, FILE_KEY, 10);
+const HEADER: ScryptStanza = await wrapFileKey(PASS, FILE_KEY, 10);
 const PLAINTEXT = new TextEncoder().encode(JSON.stringify({ version: 1, generation: 1, entries: { a: 'x'.repeat(150) } }));
 const VAULT = sealVault(HEADER, FILE_KEY, PLAINTEXT);
 
 /** unwrap is a pure function of (header, passphrase): memoise it so 1000+ runs stay fast. */
 const unwrapMemo = new Map<string, Promise<Uint8Array>>();
-function unwrap(h: VaultHeader): Promise<Uint8Array> {
+function unwrap(hdr: VaultHeader): Promise<Uint8Array> {
+  const h = hdr.scrypt as ScryptStanza;
   const k = `${h.logN}/${Buffer.from(h.salt).toString('hex')}/${Buffer.from(h.wrappedKey).toString('hex')}`;
   let p = unwrapMemo.get(k);
   if (p === undefined) {

@@ -16,7 +16,7 @@ import {
   sealVault,
   unwrapFileKey,
   wrapFileKey,
-  type VaultHeader,
+  type ScryptStanza,
 } from '../../src/vault/format.js';
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -47,7 +47,7 @@ async function errOf(f: () => unknown): Promise<JaneeError> {
   throw new Error('expected a JaneeError');
 }
 
-const header: VaultHeader = await wrapFileKey(PASS, FILE_KEY, 10, { salt: SALT });
+const header: ScryptStanza = await wrapFileKey(PASS, FILE_KEY, 10, { salt: SALT });
 
 describe('constants', () => {
   it('are as documented', () => {
@@ -123,9 +123,10 @@ describe('layout', () => {
   it('parse exposes the header text (the AAD), mac, nonce and ciphertext', () => {
     const p = parseVault(v);
     expect(p.headerText).toBe(lines.slice(0, 5).join('\n') + '\n');
-    expect(p.header.logN).toBe(10);
-    expect(p.header.salt).toEqual(SALT);
-    expect(p.header.wrappedKey).toEqual(header.wrappedKey);
+    expect(p.header.scrypt?.logN).toBe(10);
+    expect(p.header.scrypt?.salt).toEqual(SALT);
+    expect(p.header.scrypt?.wrappedKey).toEqual(header.wrappedKey);
+    expect(p.header.recipients).toEqual([]);
     expect(p.nonce).toEqual(NONCE);
     expect(p.mac).toHaveLength(32);
     expect(p.ciphertext).toHaveLength(pt.length + 16);
@@ -196,7 +197,7 @@ describe('errors', () => {
   });
 
   it('refuses log2 N > 22 before any scrypt work', async () => {
-    const h = { ...parseVault(v).header, logN: 23 };
+    const h = { ...(parseVault(v).header.scrypt as ScryptStanza), logN: 23 };
     const t0 = performance.now();
     const e = await errOf(() => unwrapFileKey(h, PASS));
     expect(performance.now() - t0).toBeLessThan(100);
@@ -209,9 +210,9 @@ describe('errors', () => {
     const { scryptAsync } = await import('../../src/vault/scrypt.js');
     const { xchacha20poly1305 } = await import('@noble/ciphers/chacha.js');
     const kek = await scryptAsync(PASS, new Uint8Array([...utf8('janee.dev/v1/scrypt'), ...SALT]), 2);
-    const h: VaultHeader = { logN: 2, salt: SALT, wrappedKey: xchacha20poly1305(kek, new Uint8Array(24)).encrypt(FILE_KEY) };
+    const h: ScryptStanza = { logN: 2, salt: SALT, wrappedKey: xchacha20poly1305(kek, new Uint8Array(24)).encrypt(FILE_KEY) };
     const parsed = parseVault(sealVault(h, FILE_KEY, utf8('low')));
-    expect(parsed.header.logN).toBe(2);
+    expect(parsed.header.scrypt?.logN).toBe(2);
     expect(await unwrapFileKey(parsed.header, PASS)).toEqual(FILE_KEY);
   });
 
@@ -227,8 +228,8 @@ describe('errors', () => {
     ['', 'VAULT_EMPTY', 'vault file is empty'],
     ['janee-vault/v1', 'VAULT_BAD_HEADER', 'vault header is truncated'],
     ['janee-va', 'VAULT_BAD_HEADER', 'vault header is truncated'],
-    ['janee-vault/v7\n-> whatever\n', 'VAULT_UNSUPPORTED_VERSION', 'vault format v7 is newer than this janee supports (v1)'],
-    ['janee-vault/v12', 'VAULT_UNSUPPORTED_VERSION', 'vault format v12 is newer than this janee supports (v1)'],
+    ['janee-vault/v7\n-> whatever\n', 'VAULT_UNSUPPORTED_VERSION', 'vault format v7 is newer than this janee supports (v2)'],
+    ['janee-vault/v12', 'VAULT_UNSUPPORTED_VERSION', 'vault format v12 is newer than this janee supports (v2)'],
     ['janee-vault/v0\n', 'VAULT_BAD_HEADER', 'not a janee vault'],
     ['age-encryption.org/v1\n', 'VAULT_BAD_HEADER', 'not a janee vault'],
     ['janee-vault/v1\r\n', 'VAULT_BAD_HEADER', 'vault file has CRLF line endings'],
@@ -242,7 +243,7 @@ describe('errors', () => {
   });
 
   it('VAULT_UNSUPPORTED_VERSION hints to upgrade', async () => {
-    expect((await errOf(() => parseVault(utf8('janee-vault/v2\n')))).hint).toBe('upgrade janee');
+    expect((await errOf(() => parseVault(utf8('janee-vault/v3\n')))).hint).toBe('upgrade janee');
   });
 
   it('damaged payload, mac and header never echo key or payload bytes', async () => {

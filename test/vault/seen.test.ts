@@ -188,7 +188,7 @@ describe('the store goes through it (every opener)', () => {
       await fs.copyFile(s.vault, branch);
       for (const n of ['x', 'y', 'z'])
         await updateVault(branch, v.fileKey, (d) => void (d.entries[n] = { fields: { token: n }, origins: [], created: T, updated: T }));
-      const k2 = await rekeyVault(s.vault, v.fileKey, pass, 10);
+      const k2 = await rekeyVault(s.vault, v.fileKey, { bytes: pass, logN: 10 });
       expect(await readSeen(s.vault)).toMatchObject({ generation: 2, key: keyIdOf(k2), retired: [keyIdOf(v.fileKey)] });
       await fs.copyFile(branch, s.vault); // generation 4 > 2, but under the replaced key
       const e = await refusal(unlockVaultFile(s.vault, pass));

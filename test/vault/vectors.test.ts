@@ -1,6 +1,6 @@
 /**
  * Walks fixtures/vectors (written by scripts/gen-vectors.mjs): one test per file. Each file
- * is a text header (`expect:`, `passphrase:`, `payload-sha256:`, `comment:`), a blank line,
+ * is a text header (`expect:`, `passphrase:` or `identity:`, `payload-sha256:`, `comment:`), a blank line,
  * then the exact vault bytes. The reader pipeline must stop with exactly the expected code.
  */
 import { createHash } from 'node:crypto';
@@ -8,14 +8,16 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JaneeError } from '../../src/errors.js';
-import { openVault, parseVault, unwrapFileKey } from '../../src/vault/format.js';
+import { openVault, parseVault, unwrapWith } from '../../src/vault/format.js';
 import { decodePayload } from '../../src/vault/payload.js';
+import { parseIdentity } from '../../src/vault/x25519.js';
 
 const DIR = join(import.meta.dirname, '..', '..', 'fixtures', 'vectors');
 
 interface Vector {
   expect: string;
-  passphrase: string;
+  passphrase: string | undefined;
+  identity: string | undefined;
   payloadSha256: string | undefined;
   comment: string;
   vault: Uint8Array;
@@ -38,7 +40,8 @@ function readVector(file: string): Vector {
   };
   return {
     expect: need('expect'),
-    passphrase: need('passphrase'),
+    passphrase: fields.get('passphrase'),
+    identity: fields.get('identity'),
     payloadSha256: fields.get('payload-sha256'),
     comment: need('comment'),
     vault: new Uint8Array(raw.subarray(sep + 2)),
@@ -47,7 +50,14 @@ function readVector(file: string): Vector {
 
 async function run(v: Vector): Promise<Uint8Array> {
   const parsed = parseVault(v.vault);
-  const key = await unwrapFileKey(parsed.header, new TextEncoder().encode(v.passphrase));
+  let key: Uint8Array;
+  if (v.identity !== undefined) {
+    const id = parseIdentity(v.identity);
+    if (id === undefined) throw new Error('bad identity in vector');
+    key = await unwrapWith(parsed.header, { identities: [id] });
+  } else {
+    key = await unwrapWith(parsed.header, new TextEncoder().encode(v.passphrase ?? ''));
+  }
   try {
     const plaintext = openVault(parsed, key);
     decodePayload(plaintext);
@@ -76,7 +86,17 @@ describe('vault test vectors', () => {
       'work-factor-23',
       'salt-non-canonical-b64',
       'crlf',
-      'version-2',
+      'version-3',
+      'v2-valid-identity',
+      'v2-valid-passphrase',
+      'v2-valid-no-passphrase',
+      'v2-not-recipient',
+      'v2-stanza-added',
+      'v2-stanza-removed',
+      'v2-stanza-swapped',
+      'v2-name-changed',
+      'v2-recipients-stripped',
+      'v2-share-low-order',
       'empty',
       'trailing-garbage',
     ]) {
@@ -86,6 +106,7 @@ describe('vault test vectors', () => {
 
   for (const file of files) {
     const v = readVector(file);
+    if ((v.passphrase === undefined) === (v.identity === undefined)) throw new Error(`${file}: give exactly one of passphrase, identity`);
     it(`${file}: ${v.expect} (${v.comment})`, async () => {
       if (v.expect === 'success') {
         const plaintext = await run(v);

@@ -136,7 +136,7 @@ describe('the store', () => {
     await updateVault(file, v.fileKey, (d) => void Object.assign(d.entries, data({ s: 'sk_store' }).entries));
     expect(v.fileKey).toEqual(key);
 
-    const k2 = await rekeyVault(file, v.fileKey, pass, 10);
+    const k2 = await rekeyVault(file, v.fileKey, { bytes: pass, logN: 10 });
     expect(v.fileKey).toEqual(key);
     expect(zeroed(k2)).toBe(false);
     expect((await openWithKey(file, k2)).data.entries.s?.fields.token).toBe('sk_store');

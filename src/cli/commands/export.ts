@@ -16,11 +16,14 @@ import type { AuthSpec, JaneeConfig, ServiceConfig } from '../../config/types.js
 import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS } from '../../config/types.js';
 import { atomicWrite } from '../../util/fsutil.js';
 import { secret } from '../../util/secret.js';
-import { encryptAge } from '../../vault/age.js';
+import { encryptAge, type AgeTo } from '../../vault/age.js';
+import { parseRecipient } from '../../vault/x25519.js';
 import { unlockVaultFile } from '../../vault/store.js';
 import type { VaultData } from '../../vault/types.js';
 import { JaneeCommand, jsonOption, passphraseStdinOption } from '../base.js';
-import { info, warn, withProgress, type Streams } from '../io.js';
+import { clean, info, warn, withProgress, type Streams } from '../io.js';
+import { identityOption } from '../identity.js';
+import { unlockWithPassphrase } from '../vault-ops.js';
 import { getPassphrase } from '../passphrase.js';
 import { parseWorkFactor } from './init.js';
 
@@ -81,6 +84,8 @@ export class ExportCommand extends JaneeCommand {
     examples: [
       ['Export', 'janee export --age janee-backup.age'],
       ['Read it with age', 'age -d -o janee.json janee-backup.age'],
+      ['Export to age public keys', 'janee export --age team.age --recipient age1… --recipient age1…'],
+      ['Read that with age', 'age -d -i key.txt team.age'],
     ],
   });
 
@@ -89,6 +94,10 @@ export class ExportCommand extends JaneeCommand {
   workFactor = Option.String('--work-factor', { description: "log2 of scrypt's N for the age file (default 18, as `age -p`)" });
   samePassphrase = Option.Boolean('--same-passphrase', false, { description: 'Encrypt with the vault passphrase' });
   agePassphraseStdin = Option.Boolean('--age-passphrase-stdin', false, { description: 'Read the age passphrase from stdin' });
+  recipients = Option.Array('--recipient,-r', {
+    description: 'Encrypt to this age public key (age1…) instead of a passphrase; repeatable',
+  });
+  identity = identityOption();
   passphraseStdin = passphraseStdinOption();
   json = jsonOption();
 
@@ -96,6 +105,18 @@ export class ExportCommand extends JaneeCommand {
     const logN = parseWorkFactor(this.workFactor);
     if (this.samePassphrase && this.agePassphraseStdin)
       throw usageError('give either --same-passphrase or --age-passphrase-stdin, not both');
+    const to = this.recipients?.map((r) => {
+      const key = parseRecipient(r);
+      if (key === undefined)
+        throw new JaneeError(
+          'RECIPIENT_INVALID',
+          `--recipient: "${clean(r.slice(0, 70))}" is not an age1… public key`,
+          'age-keygen -y KEYFILE prints one',
+        );
+      return key;
+    });
+    if (to && (this.samePassphrase || this.agePassphraseStdin || this.workFactor !== undefined))
+      throw usageError('--recipient encrypts to public keys: it takes no age passphrase or work factor');
     if (!this.force && (await exists(this.age))) {
       throw new JaneeError('EXPORT_EXISTS', `${this.age} already exists`, 'pick another file name, or pass --force to replace it');
     }
@@ -110,9 +131,11 @@ export class ExportCommand extends JaneeCommand {
     const services: Record<string, ExportedService> = {};
     for (const s of config?.services.values() ?? []) services[s.name] = serviceToJson(s);
     const { data, samePass } = await this.unlockData(file);
-    const agePass = samePass ?? (await agePassphrase(this.io, { fromStdin: this.agePassphraseStdin, confirm: true }));
+    const ageTo: AgeTo = to
+      ? { recipients: to }
+      : (samePass ?? (await agePassphrase(this.io, { fromStdin: this.agePassphraseStdin, confirm: true })));
     const exported = { format: EXPORT_FORMAT, exported: new Date().toISOString(), entries: data.entries, services };
-    const sealed = await sealExport(this.context.stderr, exported, agePass, logN);
+    const sealed = await sealExport(this.context.stderr, exported, ageTo, logN);
     if (!this.force && (await exists(this.age))) {
       throw new JaneeError('EXPORT_EXISTS', `${this.age} already exists`, 'pick another file name, or pass --force to replace it');
     }
@@ -121,9 +144,12 @@ export class ExportCommand extends JaneeCommand {
     const n = Object.keys(data.entries).length;
     info(
       this.context.stderr,
-      `exported ${n} secret${n === 1 ? '' : 's'} and ${Object.keys(services).length} service${Object.keys(services).length === 1 ? '' : 's'} to ${this.age} (age v1, passphrase)`,
+      `exported ${n} secret${n === 1 ? '' : 's'} and ${Object.keys(services).length} service${Object.keys(services).length === 1 ? '' : 's'} to ${this.age} (age v1, ${to ? `${to.length} recipient${to.length === 1 ? '' : 's'}` : 'passphrase'})`,
     );
-    info(this.context.stderr, 'anyone with this file and its passphrase has every secret: store it like the vault');
+    info(
+      this.context.stderr,
+      `anyone with this file and ${to ? 'the identity of a recipient' : 'its passphrase'} has every secret: store it like the vault`,
+    );
     // Names only: the values are in the encrypted file and nowhere else.
     if (this.json) this.outJson({ file: this.age, entries: Object.keys(data.entries).sort(), services: Object.keys(services).sort() });
     return 0;
@@ -135,6 +161,11 @@ export class ExportCommand extends JaneeCommand {
    * before the age passphrase is asked for.
    */
   private async unlockData(file: string): Promise<{ data: VaultData; samePass?: Uint8Array }> {
+    if (!this.samePassphrase) {
+      const vault = await unlockWithPassphrase(this.io, file, { passphraseStdin: this.passphraseStdin, identity: this.identity });
+      vault.fileKey.fill(0);
+      return { data: vault.data };
+    }
     using passphrase = secret((await getPassphrase(this.io, { fromStdin: this.passphraseStdin, prompt: 'vault passphrase: ' })).passphrase);
     const vault = await withProgress(this.context.stderr, 'unlocking vault', unlockVaultFile(file, passphrase.bytes));
     vault.fileKey.fill(0);
@@ -143,10 +174,14 @@ export class ExportCommand extends JaneeCommand {
 }
 
 /** The export as an age file. Takes the age passphrase and wipes it, and the JSON, once encrypted. */
-async function sealExport(stderr: Streams['stderr'], exported: object, agePass: Uint8Array, logN: number): Promise<Uint8Array> {
-  using pass = secret(agePass);
+async function sealExport(stderr: Streams['stderr'], exported: object, to: AgeTo, logN: number): Promise<Uint8Array> {
   using plain = secret(new TextEncoder().encode(JSON.stringify(exported, null, 2) + '\n'));
-  return await withProgress(stderr, `encrypting (age, scrypt 2^${logN})`, encryptAge(plain.bytes, pass.bytes, { logN }));
+  try {
+    const what = to instanceof Uint8Array ? `scrypt 2^${logN}` : 'X25519';
+    return await withProgress(stderr, `encrypting (age, ${what})`, encryptAge(plain.bytes, to, { logN }));
+  } finally {
+    if (to instanceof Uint8Array) to.fill(0);
+  }
 }
 
 async function exists(file: string): Promise<boolean> {

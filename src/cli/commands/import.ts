@@ -5,13 +5,14 @@
  */
 import { Command, Option } from 'clipanion';
 import * as fs from 'node:fs/promises';
-import { JaneeError } from '../../errors.js';
+import { JaneeError, usageError } from '../../errors.js';
 import { addServiceNode, editConfig, hasService, type NewService } from '../../config/edit.js';
 import { parseAuthText, SERVICE_NAME } from '../../config/load.js';
 import { AUTH_TYPES, type AuthSpec } from '../../config/types.js';
 import { parseBaseUrl } from '../../config/url.js';
 import { secret } from '../../util/secret.js';
-import { decryptAge } from '../../vault/age.js';
+import { decryptAge, type AgeFrom } from '../../vault/age.js';
+import { wipeUnlocker } from '../../vault/format.js';
 import { sameEntry } from '../../vault/merge.js';
 import { decodePayload } from '../../vault/payload.js';
 import { updateVault } from '../../vault/store.js';
@@ -19,6 +20,7 @@ import type { VaultEntry } from '../../vault/types.js';
 import { JaneeCommand, jsonOption, passphraseStdinOption } from '../base.js';
 import { info, warn, withProgress, type Streams } from '../io.js';
 import { unlockWithPassphrase } from '../vault-ops.js';
+import { readIdentityFile } from '../identity.js';
 import { agePassphrase, EXPORT_FORMAT } from './export.js';
 
 interface ImportedService extends NewService {
@@ -37,11 +39,14 @@ function bad(message: string): JaneeError {
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Decrypts and parses an export. Takes the age passphrase and wipes it, and the decrypted JSON. */
-async function openExport(stderr: Streams['stderr'], file: Uint8Array, agePass: Uint8Array): Promise<ImportContents> {
-  using pass = secret(agePass);
-  using plain = secret(await withProgress(stderr, 'decrypting (age)', decryptAge(file, pass.bytes, { maxLogN: 22 })));
-  return parseImport(plain.bytes);
+/** Decrypts and parses an export. Takes the age passphrase or identities and wipes them, and the decrypted JSON. */
+async function openExport(stderr: Streams['stderr'], file: Uint8Array, from: AgeFrom): Promise<ImportContents> {
+  try {
+    using plain = secret(await withProgress(stderr, 'decrypting (age)', decryptAge(file, from, { maxLogN: 22 })));
+    return parseImport(plain.bytes);
+  } finally {
+    wipeUnlocker(from);
+  }
 }
 
 /** Parses and validates the decrypted JSON. Never quotes a value in an error. */
@@ -122,19 +127,29 @@ export class ImportCommand extends JaneeCommand {
       refused unless --force (then replaced). Services the file carries are added to config.yaml
       when config.yaml has no service of that name (--no-config skips them); existing services are
       never changed. The age passphrase comes from JANEE_AGE_PASSPHRASE_FILE, JANEE_AGE_PASSPHRASE,
-      a line on stdin with --age-passphrase-stdin, or the terminal.
+      a line on stdin with --age-passphrase-stdin, or the terminal. A file encrypted to an age
+      public key (\`age -r age1…\`, \`janee export --recipient\`) is read with --identity FILE (an
+      age identity file); the vault itself is then opened with its passphrase or JANEE_IDENTITY_FILE.
     `,
-    examples: [['Import a backup', 'janee import --age janee-backup.age']],
+    examples: [
+      ['Import a backup', 'janee import --age janee-backup.age'],
+      ['Import a file made with age -r', 'janee import --age secrets.age --identity ~/.config/age/key.txt'],
+    ],
   });
 
   age = Option.String('--age', { required: true, description: 'The age file to read' });
   force = Option.Boolean('--force', false, { description: 'Replace secrets the vault already holds' });
   noConfig = Option.Boolean('--no-config', false, { description: 'Import secrets only; leave config.yaml alone' });
   agePassphraseStdin = Option.Boolean('--age-passphrase-stdin', false, { description: 'Read the age passphrase from stdin' });
+  identity = Option.String('--identity,-i', {
+    description: 'Decrypt the age file with this age identity file (for files made with age -r)',
+  });
   passphraseStdin = passphraseStdinOption();
   json = jsonOption();
 
   async run(): Promise<number> {
+    if (this.identity !== undefined && this.agePassphraseStdin)
+      throw usageError('give either --identity or --age-passphrase-stdin, not both');
     let file: Uint8Array;
     try {
       file = await fs.readFile(this.age);
@@ -150,8 +165,11 @@ export class ImportCommand extends JaneeCommand {
     let replaced: string[] = [];
     let contents: ImportContents;
     try {
-      const pass = await agePassphrase(this.io, { fromStdin: this.agePassphraseStdin, confirm: false });
-      contents = await openExport(this.context.stderr, file, pass);
+      const from: AgeFrom =
+        this.identity !== undefined
+          ? { identities: await readIdentityFile(this.io, this.identity) }
+          : await agePassphrase(this.io, { fromStdin: this.agePassphraseStdin, confirm: false });
+      contents = await openExport(this.context.stderr, file, from);
       await updateVault(vaultFile, vault.fileKey, (data) => {
         added = [];
         same = [];

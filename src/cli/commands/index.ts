@@ -47,6 +47,11 @@ const modules: Record<string, Loader> = {
   },
   approve: async () => [(await import('./approvals.js')).ApproveCommand],
   deny: async () => [(await import('./approvals.js')).DenyCommand],
+  recipients: async () => {
+    const m = await import('./recipients.js');
+    return [m.RecipientsAddCommand, m.RecipientsListCommand, m.RecipientsRemoveCommand];
+  },
+  identity: async () => [(await import('./identity.js')).IdentityNewCommand],
   vault: async () => {
     const m = await import('./vault.js');
     return [m.VaultDiffTextCommand, m.VaultMergeCommand, m.VaultAcceptOlderCommand];

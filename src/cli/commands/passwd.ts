@@ -1,5 +1,5 @@
 import { Command, Option } from 'clipanion';
-import { rekeyVault, rewrapVault, unlockVaultFile } from '../../vault/store.js';
+import { dropPassphrase, readVaultFile, rekeyVault, rewrapVault, unlockVaultFile, type UnlockedVault } from '../../vault/store.js';
 import { JaneeCommand, passphraseStdinOption } from '../base.js';
 import { info, warn, withProgress } from '../io.js';
 import { getPassphrase } from '../passphrase.js';
@@ -7,11 +7,12 @@ import { weakPassphraseWarning } from '../strength.js';
 import { checkBeforeSecret, unlockWithPassphrase } from '../vault-ops.js';
 import { sealKey } from '../../agent/proof.js';
 import { parseWorkFactor } from './init.js';
-import { WARN_BELOW_LOG_N } from '../../vault/format.js';
+import { DEFAULT_LOG_N, WARN_BELOW_LOG_N, type RecipientStanza } from '../../vault/format.js';
+import { identityOption } from '../identity.js';
 import { connectAgent, type AgentConnection } from '../../agent/client.js';
 import { agentSocketPath } from '../../agent/socket-path.js';
-import { JaneeError } from '../../errors.js';
-import { secret } from '../../util/secret.js';
+import { JaneeError, usageError } from '../../errors.js';
+import { secret, type SecretBytes } from '../../util/secret.js';
 
 export class PasswdCommand extends JaneeCommand {
   static override paths = [['passwd']];
@@ -25,19 +26,41 @@ export class PasswdCommand extends JaneeCommand {
       The file key does not change: anyone who had the old passphrase and a copy of the vault
       can still open every copy. After a suspected leak of the passphrase, run \`janee rekey\` as
       well (see SECURITY.md).
+
+      With --remove, a vault that has recipients drops its passphrase: from then on only the
+      recipients' identities open it. A vault without a passphrase gets one again with
+      \`janee passwd --identity FILE\`.
     `,
+    examples: [['Team vault: identities only', 'janee passwd --remove']],
   });
 
   passphraseStdin = passphraseStdinOption();
+  identity = identityOption();
+  remove = Option.Boolean('--remove', false, { description: 'Drop the passphrase (the vault must have a recipient)' });
   newPassphraseStdin = Option.Boolean('--new-passphrase-stdin', false, { description: 'Read the new passphrase from stdin' });
   workFactor = Option.String('--work-factor', { description: 'New log2 N for scrypt (default: keep the current one)' });
 
   async run(): Promise<number> {
     const file = await this.vaultFile();
+    if (this.remove && (this.newPassphraseStdin || this.workFactor !== undefined))
+      throw usageError('--remove takes no new passphrase or work factor');
     {
-      const vault = await unlockWithPassphrase(this.io, file, { passphraseStdin: this.passphraseStdin, prompt: 'current passphrase: ' });
+      const vault = await unlockWithPassphrase(this.io, file, {
+        passphraseStdin: this.passphraseStdin,
+        prompt: 'current passphrase: ',
+        identity: this.identity,
+      });
       using fileKey = secret(vault.fileKey);
-      const logN = this.workFactor === undefined ? vault.header.logN : parseWorkFactor(this.workFactor);
+      if (this.remove) {
+        await dropPassphrase(file, fileKey.bytes);
+        info(this.context.stderr, "passphrase removed: only the recipients' identities open the vault now");
+        info(
+          this.context.stderr,
+          'older copies of the file (git history) still open with the old passphrase: `janee rekey` makes new versions unreadable to it',
+        );
+        return 0;
+      }
+      const logN = this.workFactor === undefined ? (vault.header.scrypt?.logN ?? DEFAULT_LOG_N) : parseWorkFactor(this.workFactor);
       if (logN < WARN_BELOW_LOG_N)
         warn(this.context.stderr, `work factor 2^${logN} is weak against passphrase guessing; use it for tests only`);
       const env = process.env;
@@ -74,40 +97,65 @@ export class PasswdCommand extends JaneeCommand {
 export class RekeyCommand extends JaneeCommand {
   static override paths = [['rekey']];
   static override usage = Command.Usage({
-    description: 'Encrypt the vault under a new random file key (same passphrase)',
+    description: 'Encrypt the vault under a new random file key (same passphrase and recipients)',
     details:
-      'Use it when an old copy of the vault and its passphrase may have leaked together, or after a key may have been exposed in memory.',
+      'Use it when an old copy of the vault and its passphrase may have leaked together, or after a key may have been exposed in memory. A vault without a passphrase is rekeyed with --identity (or JANEE_IDENTITY_FILE).',
   });
 
   passphraseStdin = passphraseStdinOption();
+  identity = identityOption();
 
   async run(): Promise<number> {
     const file = await this.vaultFile();
-    {
-      const { passphrase } = await getPassphrase(this.io, { fromStdin: this.passphraseStdin, prompt: 'vault passphrase: ' });
-      using pass = secret(passphrase);
-      const vault = await withProgress(this.context.stderr, 'unlocking vault', unlockVaultFile(file, pass.bytes));
-      using oldKey = secret(vault.fileKey);
-      // A running agent holds the old key, which will no longer open the file. It gets
-      // the new one sealed under the old key, and only after proving (now, while the
-      // file still matches its key) that it holds the old key.
-      const agent = await verifiedAgent(this.context.stderr, file, oldKey.bytes);
-      try {
-        using fresh = secret(
-          await withProgress(this.context.stderr, 'rekeying', rekeyVault(file, oldKey.bytes, pass.bytes, vault.header.logN)),
-        );
-        if (agent) {
-          await tellAgent(this.context.stderr, async () => {
-            const r = await agent.request('rekey', { ...sealKey(oldKey.bytes, fresh.bytes) }, { timeoutMs: 15_000 });
-            info(this.context.stderr, `the agent (pid ${r.pid}) is unlocked with the new key`);
-          });
-        }
-      } finally {
-        agent?.close();
-      }
-    }
+    await rekeyCurrent(this, file, { passphraseStdin: this.passphraseStdin, identity: this.identity });
     info(this.context.stderr, 'vault rekeyed: old copies of the file no longer share its key');
     return 0;
+  }
+}
+
+/**
+ * A new file key for the vault, wrapped for its passphrase (asked for, when the vault
+ * has one: the new key must be wrapped for it) and for the recipients `keep` keeps; a
+ * running agent is moved to the new key. Shared by `janee rekey` and `janee recipients remove`.
+ * Returns the names of the vault's entries (what a removed member could have copied).
+ */
+export async function rekeyCurrent(
+  cmd: JaneeCommand,
+  file: string,
+  opts: { passphraseStdin: boolean; identity?: string | undefined },
+  keep?: (r: RecipientStanza) => boolean,
+): Promise<string[]> {
+  const stderr = cmd.context.stderr;
+  const { scrypt } = (await readVaultFile(file)).header;
+  let pass: SecretBytes | undefined;
+  let vault: UnlockedVault;
+  try {
+    if (scrypt) {
+      pass = secret((await getPassphrase(cmd.io, { fromStdin: opts.passphraseStdin, prompt: 'vault passphrase: ' })).passphrase);
+      vault = await withProgress(stderr, 'unlocking vault', unlockVaultFile(file, pass.bytes));
+    } else {
+      vault = await unlockWithPassphrase(cmd.io, file, { identity: opts.identity });
+    }
+    using oldKey = secret(vault.fileKey);
+    // A running agent holds the old key, which will no longer open the file. It gets
+    // the new one sealed under the old key, and only after proving (now, while the
+    // file still matches its key) that it holds the old key.
+    const agent = await verifiedAgent(stderr, file, oldKey.bytes);
+    try {
+      const wrapPass = pass && scrypt ? { bytes: pass.bytes, logN: scrypt.logN } : undefined;
+      using fresh = secret(await withProgress(stderr, 'rekeying', rekeyVault(file, oldKey.bytes, wrapPass, keep)));
+      if (agent) {
+        await tellAgent(stderr, async () => {
+          const r = await agent.request('rekey', { ...sealKey(oldKey.bytes, fresh.bytes) }, { timeoutMs: 15_000 });
+          info(stderr, `the agent (pid ${r.pid}) is unlocked with the new key`);
+        });
+      }
+    } finally {
+      agent?.close();
+    }
+    return Object.keys(vault.data.entries).sort();
+  } finally {
+    pass?.[Symbol.dispose]();
   }
 }
 

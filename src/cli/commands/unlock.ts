@@ -10,6 +10,8 @@ import { readVaultFile, unlockVaultFile, type UnlockedVault } from '../../vault/
 import { JaneeCommand, jsonOption, passphraseStdinOption } from '../base.js';
 import { info, warn, withProgress } from '../io.js';
 import { getPassphrase } from '../passphrase.js';
+import { findIdentities, identityOption, wipeUnlocker } from '../identity.js';
+import type { Unlocker } from '../../vault/format.js';
 
 /**
  * A locked agent that another `janee unlock` has just started may be about to get
@@ -56,6 +58,7 @@ export class UnlockCommand extends JaneeCommand {
     examples: [
       ['Unlock for the day', 'janee unlock'],
       ['Short-lived', 'janee unlock --ttl 15m --max-ttl 1h'],
+      ['Team vault, with your age identity', 'janee unlock --identity ~/.config/janee/identity.txt'],
     ],
   });
 
@@ -66,6 +69,7 @@ export class UnlockCommand extends JaneeCommand {
     description: `Hard limit: lock this long after unlocking, used or not (default ${formatDuration(DEFAULT_MAX_TTL_MS)})`,
   });
   passphraseStdin = passphraseStdinOption();
+  identity = identityOption();
   json = jsonOption();
 
   async run(): Promise<number> {
@@ -83,7 +87,10 @@ export class UnlockCommand extends JaneeCommand {
     // key (after scrypt, below); otherwise it is stopped and replaced. The key goes
     // only to an agent this command starts, over the pipe it inherits.
     let conn = await connectAgent(socketPath, vaultFile);
-    const { passphrase } = await getPassphrase(this.io, { fromStdin: this.passphraseStdin, prompt: 'vault passphrase: ' });
+    // An identity (--identity, or JANEE_IDENTITY_FILE for a vault with recipients), else the passphrase.
+    const ids = await findIdentities(this.io, vaultFile, { flag: this.identity });
+    const passphrase: Unlocker =
+      ids ?? (await getPassphrase(this.io, { fromStdin: this.passphraseStdin, prompt: 'vault passphrase: ' })).passphrase;
     const t0 = performance.now();
     // Start the agent while scrypt runs: its start-up hides behind the key derivation.
     let spawned: SpawnedAgent | undefined = conn ? undefined : this.spawn(vaultFile, socketPath);
@@ -100,7 +107,7 @@ export class UnlockCommand extends JaneeCommand {
         );
       throw e;
     } finally {
-      passphrase.fill(0);
+      wipeUnlocker(passphrase);
     }
     const scryptMs = performance.now() - t0;
     let handedOver = false;
@@ -138,7 +145,7 @@ export class UnlockCommand extends JaneeCommand {
       else
         info(
           stderr,
-          `vault unlocked in the agent (pid ${r.pid}, ${timers}; ready ${ms(performance.now() - t0)} after the passphrase, scrypt ${ms(scryptMs)})`,
+          `vault unlocked in the agent (pid ${r.pid}, ${timers}; ready ${ms(performance.now() - t0)} after the ${ids ? 'identity' : 'passphrase'}, ${ids ? 'unwrap' : 'scrypt'} ${ms(scryptMs)})`,
         );
       info(stderr, `MCP clients running \`janee serve\` use it now (socket ${socketPath}); \`janee lock\` wipes it`);
       if (this.json)

@@ -15,10 +15,10 @@ import * as fs from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { JaneeError } from '../../errors.js';
 import { atomicWrite } from '../../util/fsutil.js';
-import { secret } from '../../util/secret.js';
 import { diffTextFor } from '../../vault/diff.js';
 import { mergeConfigText } from '../../config/merge.js';
-import { VERSION_LINE } from '../../vault/format.js';
+import { VERSION_LINE, VERSION_LINE_V2, type Unlocker } from '../../vault/format.js';
+import { findIdentities, identityOption, wipeUnlocker } from '../identity.js';
 import { mergeVaultFiles } from '../../vault/merge.js';
 import { when } from '../../vault/seen.js';
 import { acceptOlderVault } from '../../vault/store.js';
@@ -53,7 +53,9 @@ export class VaultDiffTextCommand extends JaneeCommand {
     }
     const text = await diffTextFor(bytes, async () => {
       try {
-        return (await findPassphrase(this.io, { noPrompt: true }))?.passphrase;
+        return (
+          (await findIdentities(this.io, undefined, { noPrompt: true })) ?? (await findPassphrase(this.io, { noPrompt: true }))?.passphrase
+        );
       } catch {
         return undefined; // e.g. an unreadable JANEE_PASSPHRASE_FILE: show the header only
       }
@@ -69,8 +71,8 @@ export class VaultMergeCommand extends JaneeCommand {
     category: 'Dotfiles',
     description: 'Three-way merge of vault files, entry by entry (git merge driver: janee vault merge %O %A %B %P)',
     details: `
-      Decrypts the three versions in memory with the passphrase (JANEE_PASSPHRASE_FILE,
-      JANEE_PASSPHRASE, or a prompt on the terminal), merges entry by entry, re-encrypts and
+      Decrypts the three versions in memory with an identity (JANEE_IDENTITY_FILE) or the
+      passphrase (JANEE_PASSPHRASE_FILE, JANEE_PASSPHRASE, or a prompt on the terminal), merges entry by entry, re-encrypts and
       replaces OURS. When the same entry was changed differently on both sides it fails, names
       the entries, and leaves OURS untouched; nothing plaintext is written anywhere.
     `,
@@ -96,7 +98,8 @@ export class VaultMergeCommand extends JaneeCommand {
     const ours = await read(this.ours, 'local');
     const base = await read(this.base, 'base');
     const theirs = await read(this.theirs, 'incoming');
-    if (!startsWith(ours, `${VERSION_LINE}\n`) && !startsWith(theirs, `${VERSION_LINE}\n`)) {
+    const isVault = (b: Uint8Array) => startsWith(b, `${VERSION_LINE}\n`) || startsWith(b, `${VERSION_LINE_V2}\n`);
+    if (!isVault(ours) && !isVault(theirs)) {
       // Not a vault: config.yaml, merged service by service.
       const file = this.pathname ?? 'config.yaml';
       const dec = (b: Uint8Array) => Buffer.from(b).toString('utf8');
@@ -110,7 +113,10 @@ export class VaultMergeCommand extends JaneeCommand {
         base,
         ours,
         theirs,
-        passphrase: async () => (await findPassphrase(this.io, { prompt: `vault passphrase (merging${where}): ` }))?.passphrase,
+        // JANEE_IDENTITY_FILE if set (a member's identity), else the passphrase.
+        passphrase: async (): Promise<Unlocker | undefined> =>
+          (await findIdentities(this.io, undefined)) ??
+          (await findPassphrase(this.io, { prompt: `vault passphrase (merging${where}): ` }))?.passphrase,
       });
       await refuseHistoricalCopy(theirs, this.pathname);
       // git reads the result back from %A; no .bak beside git's temp file.
@@ -194,12 +200,20 @@ export class VaultAcceptOlderCommand extends JaneeCommand {
   });
 
   passphraseStdin = passphraseStdinOption();
+  identity = identityOption();
 
   async run(): Promise<number> {
     const file = await this.vaultFile();
     // Wiped when run returns: only messages are written after this.
-    using passphrase = secret((await getPassphrase(this.io, { fromStdin: this.passphraseStdin, prompt: 'vault passphrase: ' })).passphrase);
-    const r = await withProgress(this.context.stderr, 'unlocking vault', acceptOlderVault(file, passphrase.bytes));
+    const unlocker: Unlocker =
+      (await findIdentities(this.io, file, { flag: this.identity })) ??
+      (await getPassphrase(this.io, { fromStdin: this.passphraseStdin, prompt: 'vault passphrase: ' })).passphrase;
+    let r: Awaited<ReturnType<typeof acceptOlderVault>>;
+    try {
+      r = await withProgress(this.context.stderr, 'unlocking vault', acceptOlderVault(file, unlocker));
+    } finally {
+      wipeUnlocker(unlocker);
+    }
     const stderr = this.context.stderr;
     if (!r.changed) {
       info(
