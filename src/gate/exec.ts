@@ -109,7 +109,8 @@ export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller
     }
     const cmd = config.commands?.get(name);
     if (!cmd) {
-      const names = [...(config.commands?.keys() ?? [])];
+      // Only names the caller's scope admits: a hint must not tell a scoped token what else exists.
+      const names = [...(config.commands?.keys() ?? [])].filter((n) => inScope({ services: caller.services ?? null }, n));
       throw new JaneeError(
         'GATE_UNKNOWN_COMMAND',
         `unknown command "${name.slice(0, 100)}"`,
