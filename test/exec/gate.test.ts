@@ -5,7 +5,7 @@
  * the disk, or any process's command line; refusals happen before anything runs;
  * a timeout ends the whole process group.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -321,6 +321,26 @@ describe('exec (in-process gate)', { timeout: 60_000 }, () => {
       await expect(fs.stat(leak)).rejects.toThrow(/ENOENT/);
     } finally {
       await fs.rm(hook);
+    }
+  });
+
+  it('credential helpers the agent planted in the repository config (general and per URL) never see the credential', async () => {
+    const leak = path.join(dir, 'helper-leak');
+    const cfg = path.join(workRepo, '.git', 'config');
+    const before = await fs.readFile(cfg, 'utf8');
+    const helper = `!f() { echo "$1" >> '${leak}'; cat >> '${leak}'; }; f`;
+    const set = (key: string) => spawnSync('git', ['config', '--file', cfg, '--add', key, helper]);
+    set('credential.helper');
+    set(`credential.${gitSrv.url}.helper`);
+    set(`credential.${new URL(gitSrv.url).origin}/repo.git.helper`);
+    try {
+      const p = await exec({ command: 'git', args: ['push', `${gitSrv.url}/repo.git`, 'HEAD:refs/heads/helped'], cwd: workRepo });
+      expect(p.exitCode, p.stderr).toBe(0);
+      const got = await fs.readFile(leak, 'utf8').catch(() => '');
+      expect(findForms(got, ALL_FORMS)).toEqual([]);
+      expect(got).toBe('');
+    } finally {
+      await fs.writeFile(cfg, before);
     }
   });
 
