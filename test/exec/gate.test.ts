@@ -344,6 +344,45 @@ describe('exec (in-process gate)', { timeout: 60_000 }, () => {
     }
   });
 
+  it('a proxy, CA or resolve override planted in the repository config is refused before git runs: the credential never leaves', async () => {
+    const http = await import('node:http');
+    const seen: (string | undefined)[] = [];
+    // A proxy that asks for credentials, as one in the agent's hands would.
+    const proxy = http.createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(req.headers.authorization ? 403 : 401, { 'www-authenticate': 'Basic realm="x"' });
+      res.end();
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+    const cfg = path.join(workRepo, '.git', 'config');
+    const before = await fs.readFile(cfg, 'utf8');
+    try {
+      for (const [key, value] of [
+        [`http.${gitSrv.url}/repo.git.proxy`, proxyUrl],
+        [`http.${gitSrv.url}.sslVerify`, 'false'],
+        ['http.sslCAInfo', '/tmp/evil-ca.pem'],
+        ['http.curloptResolve', 'github.com:443:127.0.0.1'],
+        ['remote.origin.proxy', proxyUrl],
+      ] as const) {
+        await fs.writeFile(cfg, before);
+        spawnSync('git', ['config', '--file', cfg, key, value]);
+        const r = await exec({ command: 'git', args: ['ls-remote', `${gitSrv.url}/repo.git`], cwd: workRepo }).then(
+          () => 'ran',
+          (e: unknown) => String((e as Error).message),
+        );
+        expect(r).toContain(`the repository's local config sets ${key.toLowerCase()}`);
+      }
+      expect(seen).toEqual([]);
+    } finally {
+      await fs.writeFile(cfg, before);
+      proxy.close();
+    }
+    // The repository as it was: git runs.
+    const ok = await exec({ command: 'git', args: ['ls-remote', `${gitSrv.url}/repo.git`], cwd: workRepo });
+    expect(ok.exitCode, ok.stderr).toBe(0);
+  });
+
   it('the credential helper answers only for the origins the entry is bound to', async () => {
     // Same server under another name (localhost, not 127.0.0.1): not the bound origin.
     const other = gitSrv.url.replace('127.0.0.1', 'localhost');
