@@ -406,6 +406,8 @@ describe.concurrent('approvals', { timeout: 120_000 }, () => {
 
       expect((await atTerminal(h, ['approve', id2])).code).toBe(0);
       expect((await runJanee(['killswitch', 'on', 'svc'], { env: h.env })).code).toBe(0);
+      // serve re-reads the kill switch file at most every 250 ms: a fast `killswitch on` can land inside that window.
+      await new Promise((r) => setTimeout(r, 400));
       const killed = await charge(s2, { marker });
       expect(killed.isError).toBe(true);
       expect(textOf(killed)).toMatch(/kill switch is on for svc/);
