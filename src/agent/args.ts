@@ -78,6 +78,8 @@ function parseCaller(x: unknown): Caller {
   const c = (typeof x === 'object' && x !== null ? x : {}) as Record<string, unknown>;
   const agent = typeof c.agent === 'string' && c.agent !== '' ? c.agent.slice(0, 100) : 'unknown';
   const agentSource = c.agentSource === 'flag' || c.agentSource === 'clientInfo' || c.agentSource === 'token' ? c.agentSource : 'unknown';
+  // A token agent's name and scope come from its token, checked by the agent (ops.ts), never from the claim.
+  if (agentSource === 'token') return { agent, agentSource, token: typeof c.token === 'string' && c.token.length <= 200 ? c.token : '' };
   const s = c.services;
   if (s === undefined || s === null) return { agent, agentSource };
   if (!Array.isArray(s) || s.length > 1000 || !s.every((n) => typeof n === 'string' && n.length <= 200))

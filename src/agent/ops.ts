@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { JaneeError } from '../errors.js';
 import type { LocalGate } from '../gate/gate.js';
+import type { Caller } from '../gate/types.js';
 import { VERSION } from '../version.js';
 import { parseArgs } from './args.js';
 import type { KeyHolder } from './keyholder.js';
@@ -63,6 +64,17 @@ export function agentOps(a: OpsContext): Handlers {
     state: a.keys.unlocked ? 'unlocked' : 'locked',
   });
 
+  /**
+   * A caller as the gate may trust it. A token agent is named by its token, checked here
+   * against the vault: any process of the user can reach this socket, and a claimed token
+   * agent would otherwise use that agent's grants and sign its audit lines.
+   */
+  const proven = async (caller: Caller): Promise<Caller> => {
+    if (caller.agentSource !== 'token') return caller;
+    const t = await a.gate.authenticate(caller.token === '' ? undefined : caller.token, 'socket');
+    return { agent: t.name, agentSource: 'token', services: t.services };
+  };
+
   const status = async (): Promise<StatusResult> => {
     const data = await a.keys.data();
     const now = Date.now();
@@ -88,21 +100,21 @@ export function agentOps(a: OpsContext): Handlers {
   return {
     hello,
     status,
-    list_services: ({ caller }) => {
+    list_services: async ({ caller }) => {
       a.timers.touch();
-      return a.gate.listServices(caller);
+      return a.gate.listServices(caller && (await proven(caller)));
     },
-    execute: ({ req, caller }) => {
+    execute: async ({ req, caller }) => {
       a.timers.touch();
-      return a.gate.execute(req, caller);
+      return a.gate.execute(req, await proven(caller));
     },
-    list_commands: ({ caller }) => {
+    list_commands: async ({ caller }) => {
       a.timers.touch();
-      return a.gate.listCommands(caller);
+      return a.gate.listCommands(caller && (await proven(caller)));
     },
-    exec: ({ req, caller }) => {
+    exec: async ({ req, caller }) => {
       a.timers.touch();
-      return a.gate.exec(req, caller);
+      return a.gate.exec(req, await proven(caller));
     },
 
     /**

@@ -110,10 +110,14 @@ export function environProblem(environ: readonly string[]): string | undefined {
   return undefined;
 }
 
-/** The agent's environment as launch.ts passes it: none of what environProblem refuses. */
+/**
+ * The agent's environment as launch.ts passes it: none of what environProblem refuses,
+ * and no agent token from the shell that unlocked (every program exec runs through the
+ * agent can read the agent's /proc/<pid>/environ, whatever its own token's scope).
+ */
 export function agentEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out = { ...env };
-  for (const k of [...PRELOAD_ENV, 'NODE_OPTIONS']) delete out[k];
+  for (const k of [...PRELOAD_ENV, 'NODE_OPTIONS', 'JANEE_AGENT_TOKEN']) delete out[k];
   return out;
 }
 

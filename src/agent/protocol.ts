@@ -67,7 +67,10 @@
  * authenticate, agents_list, agent_put, agent_delete (an older agent answers them
  * with AGENT_UNKNOWN_OP, whose hint says to restart it); `approval: { id, waitMs,
  * expiresAt }` on an APPROVAL_PENDING error (serve waits for the decision by
- * sending `execute` again: no op waits on the socket); `list_commands` and `exec`.
+ * sending `execute` again: no op waits on the socket); `list_commands` and `exec`;
+ * caller `token`: a caller with agentSource `token` is named and scoped by the token it
+ * sends, checked by the agent (no token: GATE_UNAUTHORIZED); its claimed name and
+ * `services` are ignored.
  */
 import { ApprovalPendingError } from '../approval/pending.js';
 import { isCode, JaneeError } from '../errors.js';

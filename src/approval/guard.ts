@@ -25,6 +25,8 @@ import { ApprovalPendingError } from './pending.js';
 
 /** Pending requests one process holds at most (each costs a file and an audit line). */
 const MAX_PENDING = 32;
+/** Of those, one agent's: a serve --http holds many agents, and one must not starve the others. */
+const MAX_PENDING_PER_AGENT = 8;
 
 export interface ApprovalAudit {
   outcome: 'approval' | 'blocked';
@@ -49,6 +51,7 @@ interface Pending {
   id: string;
   digest: string;
   expiresAt: number;
+  agent: string;
 }
 
 export class ApprovalGuard {
@@ -125,16 +128,19 @@ export class ApprovalGuard {
 
   async #newPending(call: ApprovalCall, key: Uint8Array, digest: string, now: number): Promise<never> {
     for (const [d, p] of this.#byDigest) if (now >= p.expiresAt) this.#byDigest.delete(d);
-    if (this.#byDigest.size >= MAX_PENDING) {
+    const agent = call.parts.agent;
+    const mine = [...this.#byDigest.values()].filter((p) => p.agent === agent).length;
+    if (this.#byDigest.size >= MAX_PENDING || mine >= MAX_PENDING_PER_AGENT) {
+      const n = mine >= MAX_PENDING_PER_AGENT ? MAX_PENDING_PER_AGENT : MAX_PENDING;
       throw new JaneeError(
         'APPROVAL_TOO_MANY',
-        `${MAX_PENDING} calls are already waiting for approval`,
+        `${n} calls${mine >= MAX_PENDING_PER_AGENT ? ' of this agent' : ''} are already waiting for approval`,
         'wait for the human to decide on them (`janee approvals`) before sending more',
       );
     }
     const id = newApprovalId();
     const expiresAt = now + call.ttlMs;
-    const pending: Pending = { id, digest, expiresAt };
+    const pending: Pending = { id, digest, expiresAt, agent };
     this.#byDigest.set(digest, pending);
     const { parts } = call;
     const rec: ApprovalRecord<'pending'> = {

@@ -12,9 +12,10 @@
  */
 import { AuditWriter, signerFromFileKey, type AuditInput } from '../audit/index.js';
 import { approvalKey } from '../approval/record.js';
-import { approvalsDir } from '../approval/store.js';
+import { approvalsDir, listRecords, removeRecords } from '../approval/store.js';
 import { auditDir } from '../config/paths.js';
 import { JaneeError } from '../errors.js';
+import { approvalAgent } from '../gate/approve.js';
 import type { Streams } from './io.js';
 import { unlockWithPassphrase } from './vault-ops.js';
 
@@ -58,4 +59,22 @@ export async function auditDecision(
   } finally {
     await writer.close();
   }
+}
+
+/**
+ * Ends the grants of token agent `name` (when its token is removed): a grant is bound to
+ * the name, and a new token given that name later must not inherit it. Like `approvals
+ * revoke`, taking access away needs no key; each removal is audited. The ids removed.
+ */
+export async function revokeTokenGrants(vaultFile: string, name: string): Promise<string[]> {
+  const dir = dirFor(vaultFile);
+  const agent = approvalAgent({ agent: name, agentSource: 'token' });
+  const ids: string[] = [];
+  for (const l of await listRecords(dir, undefined, ['grant'])) {
+    const r = l.result.state === 'ok' && l.result.record.kind === 'grant' ? l.result.record : undefined;
+    if (r?.agent !== agent || !(await removeRecords(dir, l.id, ['grant']))) continue;
+    ids.push(l.id);
+    await auditDecision(undefined, { agent, service: r.service, method: '', path: '', rule: 'revoked', approval: l.id });
+  }
+  return ids;
 }

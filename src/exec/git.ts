@@ -16,6 +16,7 @@
  *   agent or by a repo's config — gets no credential. config.yaml cannot widen
  *   that: the binding is in the vault.
  */
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 
@@ -70,9 +71,10 @@ export async function gitCredentialEnv(
   await fs.writeFile(helper, HELPER, { mode: 0o700, flag: 'wx' });
   const noHooks = path.join(home, '.janee-no-hooks');
   await fs.mkdir(noHooks, { mode: 0o700 });
-  // Command scope outranks the repository's config: what a repo (which the agent may
-  // be able to write) could use to run code beside the credential, or to send it
-  // through a proxy or past TLS checks, is switched off for this run.
+  // Command scope outranks the repository's config for these keys: what a repo (which
+  // the agent may be able to write) could use to run code beside the credential, or to
+  // send it through a proxy or past TLS checks, is switched off for this run. Per-URL
+  // http.<url>.* keys outrank it all the same; repoConfigRisk refuses those before the run.
   const config: [string, string][] = [
     ['credential.helper', ''],
     ['credential.helper', helper],
@@ -95,4 +97,30 @@ export async function gitCredentialEnv(
     JANEE_GIT_USERNAME: login.username,
     JANEE_GIT_PASSWORD: login.password,
   };
+}
+
+/**
+ * What in the repository's own config (which the agent may be able to write) could send
+ * the credential elsewhere, or undefined. The command scope does not outrank it here: git
+ * takes the most specific URL match first, so `http.<url>.proxy` or `.sslVerify` in
+ * .git/config beats our `http.proxy=` and `http.sslVerify=true`; a plain `http.sslCAInfo`
+ * or `http.curloptResolve` needs no proxy; `remote.<name>.proxy` outranks http.proxy.
+ * So any `http.*` key, and a remote's proxy, outside the command scope is refused. Read
+ * with the run's own environment and cwd; unreadable config counts as a risk (fail closed).
+ * A repo changed between this check and git's own read is not caught (a narrow race).
+ */
+export function repoConfigRisk(cwd: string, env: Record<string, string>): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    execFile('git', ['config', '--list', '--show-scope', '-z'], { cwd, env, maxBuffer: 4 * 1024 * 1024 }, (err, stdout) => {
+      if (err) return resolve('config could not be read');
+      const parts = stdout.split('\0');
+      for (let i = 0; i + 1 < parts.length; i += 2) {
+        const scope = parts[i] ?? '';
+        const key = (parts[i + 1] ?? '').split('\n')[0]!.toLowerCase();
+        if (scope !== 'command' && (key.startsWith('http.') || /^remote\..*\.proxy(authmethod)?$/.test(key)))
+          return resolve(`${scope} config sets ${key.slice(0, 200)}`);
+      }
+      resolve(undefined);
+    });
+  });
 }

@@ -34,7 +34,7 @@ export interface ApprovalStep {
  * `--agent` or clientInfo is only claimed, so it must never match a token agent's grant:
  * token agents live under `token:`, and a claimed name that starts so is moved out of it.
  */
-function approvalAgent(caller: Caller): string {
+export function approvalAgent(caller: Caller): string {
   if (caller.agentSource === 'token') return `token:${caller.agent}`;
   return caller.agent.startsWith('token:') ? `claimed:${caller.agent}` : caller.agent;
 }

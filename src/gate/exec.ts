@@ -23,7 +23,7 @@ import * as path from 'node:path';
 import type { AuditInput } from '../audit/index.js';
 import type { CommandConfig, JaneeConfig } from '../config/types.js';
 import { JaneeError } from '../errors.js';
-import { gitCredentialEnv, gitLogin, gitOrigins } from '../exec/git.js';
+import { gitCredentialEnv, gitLogin, gitOrigins, repoConfigRisk } from '../exec/git.js';
 import { decideArgs, parsePattern, type Pattern } from '../exec/pattern.js';
 import type { CommandInfo, ExecRequest, ExecResult } from '../exec/request.js';
 import { runProgram, type RunResult } from '../exec/run.js';
@@ -109,7 +109,8 @@ export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller
     }
     const cmd = config.commands?.get(name);
     if (!cmd) {
-      const names = [...(config.commands?.keys() ?? [])];
+      // Only names the caller's scope admits: a hint must not tell a scoped token what else exists.
+      const names = [...(config.commands?.keys() ?? [])].filter((n) => inScope({ services: caller.services ?? null }, n));
       throw new JaneeError(
         'GATE_UNKNOWN_COMMAND',
         `unknown command "${name.slice(0, 100)}"`,
@@ -189,13 +190,26 @@ export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller
     const home = await fs.mkdtemp(path.join(os.tmpdir(), 'janee-exec-')); // 0700
     let res: RunResult;
     try {
-      if (cmd.gitCredential !== undefined) Object.assign(env, await gitEnv(cmd, data, home));
+      const runEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: process.env.LANG ?? 'C.UTF-8', HOME: home, ...env };
+      if (cmd.gitCredential !== undefined) {
+        Object.assign(runEnv, await gitEnv(cmd, data, home));
+        const risk = await repoConfigRisk(cwd.dir ?? home, runEnv);
+        if (risk !== undefined) {
+          const err = new JaneeError(
+            'GATE_BLOCKED',
+            `${name}: the repository's ${risk}, which could send the credential elsewhere; it was not run`,
+            'a human removes that setting from the repository (git config --unset KEY) if it is not meant to be there',
+          );
+          await audit({ outcome: 'blocked', rule: 'repository config' });
+          throw err;
+        }
+      }
       ran = true;
       res = await runProgram({
         file,
         args,
         cwd: cwd.dir ?? home,
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: process.env.LANG ?? 'C.UTF-8', HOME: home, ...env },
+        env: runEnv,
         stdin: req.stdin,
         timeoutMs: cmd.timeoutMs,
         maxOutputBytes: cmd.maxOutputBytes,

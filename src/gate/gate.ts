@@ -231,7 +231,8 @@ export class LocalGate implements Gate {
       }
       const svc = config.services.get(svcName);
       if (!svc) {
-        const names = [...config.services.keys()];
+        // Only names the caller's scope admits: a hint must not tell a scoped token what else exists.
+        const names = [...config.services.keys()].filter((n) => inScope({ services: caller.services ?? null }, n));
         throw new JaneeError(
           'GATE_UNKNOWN_SERVICE',
           `unknown service "${svcName.slice(0, 100)}"`,

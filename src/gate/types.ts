@@ -37,6 +37,12 @@ export interface Caller {
    * absent or null: every service. Only a token sets it.
    */
   services?: string[] | null | undefined;
+  /**
+   * The agent token a `token` caller presented. The unlocked agent checks it itself: any
+   * process of the user can reach its socket and claim a token agent's name (its grants,
+   * its audit lines). Never audited or logged.
+   */
+  token?: string | undefined;
 }
 
 export interface ServiceInfo {

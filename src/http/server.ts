@@ -87,8 +87,9 @@ export async function startHttpServer(opts: HttpServeOptions): Promise<HttpServe
     const gate = await opts.gate();
     let caller: Caller;
     try {
-      const agent = await gate.authenticate(bearerToken(req.headers.authorization), `${req.method ?? ''} /mcp`.slice(0, 40));
-      caller = { agent: agent.name, agentSource: 'token', services: agent.services };
+      const token = bearerToken(req.headers.authorization);
+      const agent = await gate.authenticate(token, `${req.method ?? ''} /mcp`.slice(0, 40));
+      caller = { agent: agent.name, agentSource: 'token', services: agent.services, token };
     } catch (e) {
       if (e instanceof JaneeError && e.code === 'GATE_UNAUTHORIZED') {
         // A refused token ends what it had open: its sessions stop at once, not when idle.

@@ -29,6 +29,12 @@ export async function executeWithApproval(
   let deadline: number | undefined;
   for (;;) {
     try {
+      // A token revoked or expired during the wait ends it: an approval given later must
+      // not send a call for an agent the human has since removed.
+      if (deadline !== undefined && caller.agentSource === 'token' && caller.token !== undefined) {
+        const a = await gate.authenticate(caller.token, 'approval wait');
+        caller = { ...caller, agent: a.name, services: a.services };
+      }
       return await gate.execute(req, caller);
     } catch (e) {
       if (!(e instanceof ApprovalPendingError)) throw e;

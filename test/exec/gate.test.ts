@@ -5,7 +5,7 @@
  * the disk, or any process's command line; refusals happen before anything runs;
  * a timeout ends the whole process group.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -322,6 +322,65 @@ describe('exec (in-process gate)', { timeout: 60_000 }, () => {
     } finally {
       await fs.rm(hook);
     }
+  });
+
+  it('credential helpers the agent planted in the repository config (general and per URL) never see the credential', async () => {
+    const leak = path.join(dir, 'helper-leak');
+    const cfg = path.join(workRepo, '.git', 'config');
+    const before = await fs.readFile(cfg, 'utf8');
+    const helper = `!f() { echo "$1" >> '${leak}'; cat >> '${leak}'; }; f`;
+    const set = (key: string) => spawnSync('git', ['config', '--file', cfg, '--add', key, helper]);
+    set('credential.helper');
+    set(`credential.${gitSrv.url}.helper`);
+    set(`credential.${new URL(gitSrv.url).origin}/repo.git.helper`);
+    try {
+      const p = await exec({ command: 'git', args: ['push', `${gitSrv.url}/repo.git`, 'HEAD:refs/heads/helped'], cwd: workRepo });
+      expect(p.exitCode, p.stderr).toBe(0);
+      const got = await fs.readFile(leak, 'utf8').catch(() => '');
+      expect(findForms(got, ALL_FORMS)).toEqual([]);
+      expect(got).toBe('');
+    } finally {
+      await fs.writeFile(cfg, before);
+    }
+  });
+
+  it('a proxy, CA or resolve override planted in the repository config is refused before git runs: the credential never leaves', async () => {
+    const http = await import('node:http');
+    const seen: (string | undefined)[] = [];
+    // A proxy that asks for credentials, as one in the agent's hands would.
+    const proxy = http.createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(req.headers.authorization ? 403 : 401, { 'www-authenticate': 'Basic realm="x"' });
+      res.end();
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+    const cfg = path.join(workRepo, '.git', 'config');
+    const before = await fs.readFile(cfg, 'utf8');
+    try {
+      for (const [key, value] of [
+        [`http.${gitSrv.url}/repo.git.proxy`, proxyUrl],
+        [`http.${gitSrv.url}.sslVerify`, 'false'],
+        ['http.sslCAInfo', '/tmp/evil-ca.pem'],
+        ['http.curloptResolve', 'github.com:443:127.0.0.1'],
+        ['remote.origin.proxy', proxyUrl],
+      ] as const) {
+        await fs.writeFile(cfg, before);
+        spawnSync('git', ['config', '--file', cfg, key, value]);
+        const r = await exec({ command: 'git', args: ['ls-remote', `${gitSrv.url}/repo.git`], cwd: workRepo }).then(
+          () => 'ran',
+          (e: unknown) => String((e as Error).message),
+        );
+        expect(r).toContain(`the repository's local config sets ${key.toLowerCase()}`);
+      }
+      expect(seen).toEqual([]);
+    } finally {
+      await fs.writeFile(cfg, before);
+      proxy.close();
+    }
+    // The repository as it was: git runs.
+    const ok = await exec({ command: 'git', args: ['ls-remote', `${gitSrv.url}/repo.git`], cwd: workRepo });
+    expect(ok.exitCode, ok.stderr).toBe(0);
   });
 
   it('the credential helper answers only for the origins the entry is bound to', async () => {

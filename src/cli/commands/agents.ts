@@ -140,6 +140,9 @@ export class AgentsRemoveCommand extends JaneeCommand {
       vault.close();
     }
     if (!existed) throw new JaneeError('NOT_FOUND', `no agent token named "${clean(this.name)}"`, 'see `janee agents list`');
+    const { revokeTokenGrants } = await import('../approval-ops.js');
+    const ended = await revokeTokenGrants(await this.vaultFile(), this.name);
+    if (ended.length > 0) info(this.context.stderr, `ended its approval grants: ${ended.join(', ')}`);
     if (this.json) this.outJson({ name: this.name, removed: true });
     return 0;
   }

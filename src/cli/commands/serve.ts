@@ -74,7 +74,7 @@ export class ServeCommand extends JaneeCommand {
         ? undefined
         : async (): Promise<Caller> => {
             const a = await (await gate()).authenticate(token, 'stdio');
-            return { agent: a.name, agentSource: 'token', services: a.services };
+            return { agent: a.name, agentSource: 'token', services: a.services, token };
           };
     const server = await runStdioServer({ agentName: this.agent, gate, identify });
     await new Promise<void>((resolve) => {

@@ -1,0 +1,88 @@
+/**
+ * Red team (seam between agent tokens and approval grants): a grant is bound to a
+ * token agent's name. Removing the token must end its grants, or a new token later
+ * given the same name (another person, another machine) inherits them. The BUILT
+ * `janee serve` with JANEE_AGENT_TOKEN, `janee approve --for` typed at a real
+ * pseudo-terminal, a loopback upstream counting hits.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { approvalsDir } from '../../src/approval/store.js';
+import { addService, agentHome, noPass, vaultOf } from '../agent/helpers.js';
+import { CLI, cleanupTempHomes, PASSPHRASE, runJanee, scratchDir, withEnv } from '../helpers/cli.js';
+import { addAgent } from '../helpers/http.js';
+import { closeAllServes, startServe, textOf } from '../helpers/mcp.js';
+import { hasPty, runUnderPty } from '../helpers/pty.js';
+import { startUpstream, type Upstream } from '../helpers/upstream.js';
+
+const pty = hasPty();
+let up: Upstream;
+
+beforeAll(async () => {
+  up = await startUpstream();
+});
+
+afterAll(async () => {
+  await closeAllServes();
+  await up?.close();
+  await cleanupTempHomes();
+});
+
+it.skipIf(!pty)('removing a token ends its grants: a new token of the same name starts without them', { timeout: 120_000 }, async () => {
+  const base = await agentHome();
+  const env = withEnv(base, { HOME: scratchDir(base), XDG_STATE_HOME: undefined });
+  expect((await addService(env, 'svc', up.url, 'sk_test_redteam_grant_7b3c9e1')).code).toBe(0);
+  const configFile = path.join(env.JANEE_HOME, 'config.yaml');
+  const text = await fs.readFile(configFile, 'utf8');
+  await fs.writeFile(
+    configFile,
+    text.replace(
+      '\n  svc:\n',
+      '\n  svc:\n    approvalWaitMs: 1\n    policies:\n      - { path: /v1/charges, methods: [POST], approve: true }\n',
+    ),
+  );
+  const passFile = path.join(scratchDir(env), 'pass');
+  await fs.writeFile(passFile, `${PASSPHRASE}\n`, { mode: 0o600 });
+  const serveEnv = (token: string) => ({ ...withEnv(noPass(env), { JANEE_PASSPHRASE_FILE: passFile }), JANEE_AGENT_TOKEN: token });
+  const marker = `m${randomBytes(4).toString('hex')}`;
+  const hits = () => up.requests.filter((q) => q.method === 'POST' && q.body.toString('utf8').includes(marker)).length;
+  const charge = (s: Awaited<ReturnType<typeof startServe>>, n: number) =>
+    s.execute({ service: 'svc', method: 'POST', path: '/v1/charges', body: { marker, n } });
+
+  const s1 = await startServe({ env: serveEnv(await addAgent(env, 'ci')) });
+  const id = /approval ([a-z0-9]{10})/.exec(textOf(await charge(s1, 1)))?.[1];
+  expect(id).toBeDefined();
+  const a = await runUnderPty(
+    [
+      'env',
+      '-u',
+      'JANEE_PASSPHRASE',
+      '-u',
+      'JANEE_PASSPHRASE_FILE',
+      `JANEE_HOME=${env.JANEE_HOME}`,
+      `HOME=${env.HOME}`,
+      process.execPath,
+      CLI,
+      'approve',
+      id as string,
+      '--for',
+      '1h',
+    ],
+    [{ waitFor: 'vault passphrase: ', send: `${PASSPHRASE}\r` }],
+  );
+  expect(a.code, a.output).toBe(0);
+  expect((await charge(s1, 2)).isError).toBeFalsy(); // the grant works for the token it was given to
+  expect(hits()).toBe(1);
+  await s1.close();
+
+  expect((await runJanee(['agents', 'remove', 'ci'], { env })).code).toBe(0);
+  const s2 = await startServe({ env: serveEnv(await addAgent(env, 'ci')) });
+  const r = await charge(s2, 3);
+  await s2.close();
+  expect(textOf(r)).toMatch(/waiting for a human/);
+  expect(hits()).toBe(1);
+  const left = (await fs.readdir(approvalsDir(vaultOf(env), env))).filter((n) => n.endsWith('.grant'));
+  expect(left).toEqual([]);
+});
