@@ -267,6 +267,15 @@ if (httpRes) {
       httpRes.per_s >= 0.5 * perS(tp.direct) ? 'pass' : 'FAIL',
     ],
     ['  stdio throughput, same run (/s)', stdioTp.toFixed(0), '', '', '', '', ''],
+    [
+      `RSS of serve --http holding ${httpRes.sessions} sessions after the load (MB)`,
+      httpRes.rss_mb.toFixed(1),
+      '',
+      '',
+      '',
+      '<120',
+      httpRes.rss_mb < 120 ? 'pass' : 'FAIL',
+    ],
   );
 }
 
