@@ -4,14 +4,12 @@
 // prints them beside the stdio ones.
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-export async function benchHttp({ env, root, toolArgs, calls, concurrency, seconds }) {
-  const cli = path.join(root, 'dist/cli/main.js');
+export async function benchHttp({ env, cli, toolArgs, calls, concurrency, seconds }) {
   const token = execFileSync(process.execPath, [cli, 'agents', 'add', 'bench-http'], { env, stdio: ['ignore', 'pipe', 'ignore'] })
     .toString()
     .trim();

@@ -206,7 +206,7 @@ const perS = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 // upstream, so it runs while both are up (scripts/bench-http.mjs); reported below.
 const httpRes =
   args.includes('--http') && ownJanee
-    ? await (await import('./bench-http.mjs')).benchHttp({ env, root, toolArgs, calls: CALLS, concurrency: CONC, seconds: SECONDS })
+    ? await (await import('./bench-http.mjs')).benchHttp({ env, cli: CLI, toolArgs, calls: CALLS, concurrency: CONC, seconds: SECONDS })
     : undefined;
 
 // ---- 4. memory after the load ---------------------------------------------------
