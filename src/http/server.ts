@@ -26,6 +26,7 @@ import { TokenRefused } from '../vault/agents.js';
 import { AuthCache } from './auth-cache.js';
 import { allowedHosts, bearerToken, canonicalOrigin, hostAllowed, originAllowed } from './checks.js';
 import { listen, type ListenOptions } from './listener.js';
+import { releaseAnsweredStreams } from './sdk-streams.js';
 import { DEFAULT_IDLE_MS, DEFAULT_SESSIONS_PER_AGENT, Sessions, type Session } from './sessions.js';
 
 /** Largest request body: an execute body may be 4 MiB, JSON-escaped in the request. */
@@ -131,7 +132,11 @@ export async function startHttpServer(opts: HttpServeOptions): Promise<HttpServe
     }
     // The caller, not the token, is what the tool handlers see.
     const authInfo: AuthInfo = { token: '', clientId: caller.agent, scopes: caller.services ?? [], extra: { caller } };
-    await session.transport.handleRequest(Object.assign(req, { auth: authInfo }), res, body);
+    try {
+      await session.transport.handleRequest(Object.assign(req, { auth: authInfo }), res, body);
+    } finally {
+      releaseAnsweredStreams(session.transport);
+    }
   }
 
   async function openSession(agent: string): Promise<HttpSession> {
