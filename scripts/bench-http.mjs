@@ -3,14 +3,13 @@
 // token, driven by the SDK's Streamable HTTP client. Returns the figures; bench.mjs
 // prints them beside the stdio ones.
 import { execFileSync, spawn } from 'node:child_process';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-export async function benchHttp({ env, root, toolArgs, calls, concurrency, seconds }) {
-  const cli = path.join(root, 'dist/cli/main.js');
+export async function benchHttp({ env, cli, toolArgs, calls, concurrency, seconds }) {
   const token = execFileSync(process.execPath, [cli, 'agents', 'add', 'bench-http'], { env, stdio: ['ignore', 'pipe', 'ignore'] })
     .toString()
     .trim();
@@ -26,7 +25,8 @@ export async function benchHttp({ env, root, toolArgs, calls, concurrency, secon
   });
   // One client per in-flight slot, as separate agents would have; the sequential run uses the first.
   const clients = [];
-  for (let i = 0; i < Math.max(1, concurrency); i++) {
+  concurrency = Math.max(1, concurrency);
+  for (let i = 0; i < concurrency; i++) {
     const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } });
     const client = new Client({ name: 'bench-http', version: '1' });
     await client.connect(transport);
@@ -53,8 +53,19 @@ export async function benchHttp({ env, root, toolArgs, calls, concurrency, secon
       }
     }),
   );
+  // Memory: serve holding 50 open sessions after the load (the clients above plus more).
+  const SESSIONS = 50;
+  for (let i = clients.length; i < SESSIONS; i++) {
+    const client = new Client({ name: 'bench-http', version: '1' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }),
+    );
+    await call(client);
+    clients.push(client);
+  }
+  const rss_mb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]) / 1024;
   await Promise.all(clients.map((c) => c.close()));
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
-  return { median_ms: median(seq), per_s: n / seconds, concurrency: clients.length, seconds };
+  return { median_ms: median(seq), per_s: n / seconds, concurrency, seconds, sessions: SESSIONS, rss_mb };
 }

@@ -206,7 +206,7 @@ const perS = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 // upstream, so it runs while both are up (scripts/bench-http.mjs); reported below.
 const httpRes =
   args.includes('--http') && ownJanee
-    ? await (await import('./bench-http.mjs')).benchHttp({ env, root, toolArgs, calls: CALLS, concurrency: CONC, seconds: SECONDS })
+    ? await (await import('./bench-http.mjs')).benchHttp({ env, cli: CLI, toolArgs, calls: CALLS, concurrency: CONC, seconds: SECONDS })
     : undefined;
 
 // ---- 4. memory after the load ---------------------------------------------------
@@ -267,6 +267,15 @@ if (httpRes) {
       httpRes.per_s >= 0.5 * perS(tp.direct) ? 'pass' : 'FAIL',
     ],
     ['  stdio throughput, same run (/s)', stdioTp.toFixed(0), '', '', '', '', ''],
+    [
+      `RSS of serve --http holding ${httpRes.sessions} sessions after the load (MB)`,
+      httpRes.rss_mb.toFixed(1),
+      '',
+      '',
+      '',
+      '<120',
+      httpRes.rss_mb < 120 ? 'pass' : 'FAIL',
+    ],
   );
 }
 

@@ -7,6 +7,7 @@ import { Option } from 'clipanion';
 import { runAgentProcess } from '../../agent/run.js';
 import { auditDir, killswitchPath } from '../../config/paths.js';
 import { JaneeCommand } from '../base.js';
+import { capYoungGeneration } from '../heap.js';
 
 export class AgentCommand extends JaneeCommand {
   static override paths = [['agent']];
@@ -17,6 +18,8 @@ export class AgentCommand extends JaneeCommand {
   readyFd = Option.String('--ready-fd');
 
   async run(): Promise<number> {
+    // Long-lived and small like serve, and every serve's calls run here: the same cap (heap.ts).
+    capYoungGeneration();
     return runAgentProcess(
       {
         vaultFile: this.vault,
