@@ -23,6 +23,7 @@ import * as path from 'node:path';
 import type { AuditInput } from '../audit/index.js';
 import type { CommandConfig, JaneeConfig } from '../config/types.js';
 import { JaneeError } from '../errors.js';
+import { execBinding, isBindingOf } from '../exec/binding.js';
 import { gitCredentialEnv, gitLogin, gitOrigins, repoConfigRisk } from '../exec/git.js';
 import { decideArgs, parsePattern, type Pattern } from '../exec/pattern.js';
 import type { CommandInfo, ExecRequest, ExecResult } from '../exec/request.js';
@@ -152,12 +153,29 @@ export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller
     if (!('data' in opened)) throw opened.error;
     const data = opened.data;
     const r = redactor!;
-    const unbound = secretsOf(cmd).filter((n) => Object.hasOwn(data.entries, n) && !data.entries[n]!.origins.includes(`exec:${name}`));
+    // What runs is pinned by the vault, not by config.yaml: a command must hand the program
+    // at least one secret, and each must be bound to this very definition (src/exec/binding.ts).
+    if (secretsOf(cmd).length === 0) {
+      const err = new JaneeError(
+        'GATE_BLOCKED',
+        `${name} maps no secret: janee runs only programs that need one of its keys`,
+        'a command is pinned by binding a secret to it (janee bind SECRET exec:NAME); a program that needs no key can be run without janee',
+      );
+      await audit({ outcome: 'blocked', rule: 'exec binding' });
+      throw err;
+    }
+    const pinned = execBinding(cmd);
+    const unbound = secretsOf(cmd).filter((n) => Object.hasOwn(data.entries, n) && !data.entries[n]!.origins.includes(pinned));
     if (unbound.length > 0) {
+      const other = data.entries[unbound[0]!]!.origins.some((o) => isBindingOf(o, name));
       const err = new JaneeError(
         'GATE_ORIGIN_MISMATCH',
-        `secret "${unbound[0]}" is not bound to exec:${name}; config.yaml alone cannot hand a secret to a program`,
-        `a human who means it runs: janee bind ${unbound[0]} exec:${name}`,
+        other
+          ? `secret "${unbound[0]}" is bound to another definition of ${name} than config.yaml has now (program, env, argument patterns, cwd or gitCredential changed); nothing ran`
+          : `secret "${unbound[0]}" is not bound to exec:${name}; config.yaml alone cannot hand a secret to a program`,
+        other
+          ? `a human who has reviewed commands.${name} in config.yaml runs: janee bind ${unbound[0]} exec:${name}`
+          : `a human who means it runs: janee bind ${unbound[0]} exec:${name}`,
       );
       await audit({ outcome: 'blocked', rule: 'exec binding' });
       throw err;

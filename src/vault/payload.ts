@@ -36,7 +36,7 @@ const BAD_VALUE_CHARS = /[\u0000-\u0008\u000a-\u001f\u007f]|[\ud800-\udbff](?![\
  * the passphrase (`janee bind NAME exec:COMMAND`), so config.yaml alone cannot map
  * a secret into a program of its choosing. Never an HTTP origin: no URL equals it.
  */
-const EXEC_BINDING_RE = /^exec:[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const EXEC_BINDING_RE = /^exec:[A-Za-z0-9][A-Za-z0-9_.-]{0,63}(@[0-9a-f]{32})?$/;
 
 export function isExecBinding(origin: string): boolean {
   return typeof origin === 'string' && EXEC_BINDING_RE.test(origin);

@@ -110,7 +110,7 @@ console.log('home', process.env.HOME);
   h = await execHome({
     home: path.join(dir, 'home'),
     entries: {
-      api: { token: TOKEN, origin: up.url, exec: ['mark', 'curl', 'printenv'] },
+      api: { token: TOKEN, origin: up.url, exec: ['mark', 'curl', 'printenv', 'forker', 'leaver', 'cat', 'pwd', 'limited', 'gitnocred'] },
       gh: { token: GIT_TOKEN, origin: gitSrv.url, exec: ['git'] },
       other: { token: OTHER, origin: 'https://other.example' },
     },
@@ -124,13 +124,13 @@ console.log('home', process.env.HOME);
           rateLimit: '100/min',
         },
         printenv: { program: process.execPath, env: { API_TOKEN: 'api' }, allow: [printEnv] },
-        forker: { program: forker, allow: ['*'], timeoutMs: 700 },
-        leaver: { program: leaver, allow: ['*'] },
-        cat: { program: '/bin/cat', allow: [''], maxOutputBytes: 1000 },
-        pwd: { program: '/bin/pwd', allow: [''], cwd: [path.join(dir, 'allowed')] },
-        limited: { program: '/bin/true', allow: [''], rateLimit: '1/hour' },
+        forker: { program: forker, env: { API_TOKEN: 'api' }, allow: ['*'], timeoutMs: 700 },
+        leaver: { program: leaver, env: { API_TOKEN: 'api' }, allow: ['*'] },
+        cat: { program: '/bin/cat', env: { API_TOKEN: 'api' }, allow: [''], maxOutputBytes: 1000 },
+        pwd: { program: '/bin/pwd', env: { API_TOKEN: 'api' }, allow: [''], cwd: [path.join(dir, 'allowed')] },
+        limited: { program: '/bin/true', env: { API_TOKEN: 'api' }, allow: [''], rateLimit: '1/hour' },
         git: { program: 'git', allow: ['ls-remote *', 'push * *'], gitCredential: 'gh', cwd: [workRepo] },
-        gitnocred: { program: 'git', allow: ['ls-remote *'], cwd: [workRepo] },
+        gitnocred: { program: 'git', env: { API_TOKEN: 'api' }, allow: ['ls-remote *'], cwd: [workRepo] },
         // Maps a secret the vault does not bind to it: config.yaml alone must not be enough.
         unbound: { program: touch, env: { API_TOKEN: 'api', GH: 'gh' }, allow: ['**'] },
       },

@@ -37,11 +37,6 @@ async function homeWithCommands(): Promise<AgentEnv> {
   const env = await agentHome();
   const r = await addService(env, 'api', up.url, TOKEN);
   expect(r.code, r.stderr).toBe(0);
-  for (const c of ['curl', 'who']) {
-    const b = await runJanee(['bind', 'api', `exec:${c}`], { env });
-    expect(b.code, b.stderr).toBe(0);
-    expect(b.stderr).toContain(`bound api to exec:${c}`);
-  }
   const bin = path.join(scratchDir(env), 'bin');
   await fs.mkdir(bin);
   const curl = path.join(bin, 'curl-auth');
@@ -68,6 +63,12 @@ async function homeWithCommands(): Promise<AgentEnv> {
       '',
     ].join('\n'),
   );
+  // Bound after the commands exist: a binding pins the definition config.yaml has then.
+  for (const c of ['curl', 'who']) {
+    const b = await runJanee(['bind', 'api', `exec:${c}`], { env });
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.stderr).toMatch(new RegExp(`bound api to exec:${c}@[0-9a-f]{32}`));
+  }
   return env;
 }
 
@@ -119,6 +120,44 @@ describe.concurrent('exec over MCP stdio', { timeout: 120_000 }, () => {
       ['wide', 'blocked'],
     ]);
     expect(audit.every((e) => e.agent === 'desk')).toBe(true);
+  });
+
+  it('config.yaml alone cannot make a program run: a bound command redefined, or one that maps no secret, runs nothing until a human binds it', async () => {
+    const env = await homeWithCommands();
+    const config = path.join(env.JANEE_HOME, 'config.yaml');
+    const marker = path.join(scratchDir(env), 'ran');
+    const text = await fs.readFile(config, 'utf8');
+    // What a hostile edit does: keep the name and the secret, change the program and its
+    // patterns (here: something that would read serve's environment), and add a command
+    // that maps no secret at all.
+    const who = /  who:\n    program: [^\n]+\n    env: \{ API_TOKEN: api \}\n    allow: \[""\]\n/;
+    expect(text).toMatch(who);
+    await fs.writeFile(
+      config,
+      text.replace(who, `  who:\n    program: /usr/bin/touch\n    env: { API_TOKEN: api }\n    allow: ["*"]\n`) +
+        ['  reader:', '    program: /usr/bin/touch', '    allow: ["*"]', ''].join('\n'),
+    );
+    const s = await startServe({ env, args: ['--agent', 'desk'] });
+    const redefined = await s.call('exec', { command: 'who', args: [marker] });
+    expect(redefined.isError).toBe(true);
+    expect(textOf(redefined)).toMatch(/secret "api" is bound to another definition of who than config\.yaml has now/);
+    expect(textOf(redefined)).toMatch(/janee bind api exec:who/);
+    const secretless = await s.call('exec', { command: 'reader', args: [marker] });
+    expect(secretless.isError).toBe(true);
+    expect(textOf(secretless)).toMatch(/reader maps no secret/);
+    await expect(fs.stat(marker)).rejects.toThrow();
+    // A human who has reviewed it binds again: the new definition runs.
+    const b = await runJanee(['bind', 'api', 'exec:who'], { env });
+    expect(b.code, b.stderr).toBe(0);
+    const list = await runJanee(['list', '--json'], { env });
+    const origins = (JSON.parse(list.stdout) as { services: { name: string; origins: string[] }[] }).services.find(
+      (x) => x.name === 'api',
+    )!.origins;
+    expect(origins.filter((o) => o.startsWith('exec:who'))).toHaveLength(1);
+    const ok = await s.call('exec', { command: 'who', args: [marker] });
+    expect(ok.isError, textOf(ok)).toBeFalsy();
+    expect((await fs.stat(marker)).isFile()).toBe(true);
+    await s.close();
   });
 
   it('through the unlocked agent (no passphrase in serve): the agent runs the program', async () => {

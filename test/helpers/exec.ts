@@ -8,6 +8,8 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as http from 'node:http';
 import * as path from 'node:path';
+import { loadConfig } from '../../src/config/load.js';
+import { execBinding } from '../../src/exec/binding.js';
 import { LocalGate } from '../../src/gate/gate.js';
 import { VaultSecrets } from '../../src/gate/secrets.js';
 import { createVaultFile, unlockVaultFile, updateVault } from '../../src/vault/store.js';
@@ -40,11 +42,17 @@ export async function execHome(opts: {
   await createVaultFile(vaultFile, PASSPHRASE, 10);
   const unlocked = await unlockVaultFile(vaultFile, PASSPHRASE);
   const now = new Date().toISOString();
+  // Bound as `janee bind NAME exec:COMMAND` binds: to the definition config.yaml has now.
+  const commands = (await loadConfig(configFile)).commands;
+  const binding = (c: string) => {
+    const cmd = commands?.get(c);
+    return cmd ? execBinding(cmd) : `exec:${c}`;
+  };
   const { vault } = await updateVault(vaultFile, unlocked.fileKey, (data) => {
     for (const [name, e] of Object.entries(opts.entries)) {
       data.entries[name] = {
         fields: { token: e.token },
-        origins: [new URL(e.origin).origin, ...(e.exec ?? []).map((c) => `exec:${c}`)],
+        origins: [new URL(e.origin).origin, ...(e.exec ?? []).map(binding)],
         created: now,
         updated: now,
       };

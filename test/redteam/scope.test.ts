@@ -34,6 +34,7 @@ beforeAll(async () => {
       'commands:',
       '  hello:',
       `    program: ${path.join(bin, 'hello')}`,
+      '    env: { T: open }',
       '    allow: [""]',
       '  deploy-secret-cluster:',
       `    program: ${path.join(bin, 'hello')}`,
@@ -41,6 +42,9 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
+  // A command runs only once a secret is bound to its definition (src/exec/binding.ts).
+  const b = await runJanee(['bind', 'open', 'exec:hello'], { env });
+  expect(b.code, b.stderr).toBe(0);
   // Scoped to a service only, and to a command only.
   tokens.svc = await addAgent(env, 'svc-only', ['--services', 'open']);
   tokens.cmd = await addAgent(env, 'cmd-only', ['--services', 'hello']);

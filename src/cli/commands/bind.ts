@@ -8,8 +8,9 @@
  * without the human who knows it.
  */
 import { Command, Option } from 'clipanion';
-import { JaneeError } from '../../errors.js';
+import { JaneeError, usageError } from '../../errors.js';
 import { parseBaseUrl } from '../../config/url.js';
+import { execBinding, isBindingOf } from '../../exec/binding.js';
 import { isExecBinding } from '../../vault/payload.js';
 import { updateVault } from '../../vault/store.js';
 import { JaneeCommand, jsonOption, passphraseStdinOption } from '../base.js';
@@ -40,8 +41,25 @@ export class BindCommand extends JaneeCommand {
   json = jsonOption();
 
   async run(): Promise<number> {
-    // exec:COMMAND lets the secret go to that command of config.yaml (docs/exec.md).
-    const origin = isExecBinding(this.url) ? this.url : parseBaseUrl(this.url).origin;
+    // exec:COMMAND lets the secret go to that command of config.yaml *as it is defined now*
+    // (docs/exec.md): the binding carries a digest of the definition, so a later edit of
+    // config.yaml runs nothing until a human binds again.
+    const execName = isExecBinding(this.url) ? this.url.slice('exec:'.length) : undefined;
+    if (execName?.includes('@'))
+      throw usageError('give exec:COMMAND; janee pins the definition config.yaml has now', 'e.g. janee bind github exec:gh');
+    let origin: string;
+    if (execName === undefined) origin = parseBaseUrl(this.url).origin;
+    else if (this.remove) origin = `exec:${execName}`;
+    else {
+      const cmd = (await this.config()).commands?.get(execName);
+      if (!cmd)
+        throw new JaneeError(
+          'NOT_FOUND',
+          `config.yaml has no command "${execName}"`,
+          'add it under commands: in config.yaml first (docs/exec.md)',
+        );
+      origin = execBinding(cmd);
+    }
     const file = await this.vaultFile();
     const vault = await unlockWithPassphrase(this.io, file, { passphraseStdin: this.passphraseStdin });
     let outcome: { changed: boolean; origins: string[] };
@@ -51,9 +69,12 @@ export class BindCommand extends JaneeCommand {
         if (!entry) {
           throw new JaneeError('NOT_FOUND', `the vault has no secret named "${this.name}"`, 'see `janee list`; add it with `janee add`');
         }
-        const has = entry.origins.includes(origin);
+        // A command binding replaces the secret's earlier bindings to that command (other definitions).
+        const same = (o: string) => (execName === undefined ? o === origin : this.remove ? isBindingOf(o, execName) : o === origin);
+        const has = entry.origins.some(same);
         if (this.remove ? !has : has) return { changed: false, origins: [...entry.origins] };
-        entry.origins = this.remove ? entry.origins.filter((o) => o !== origin) : [...entry.origins, origin];
+        const others = execName === undefined ? entry.origins : entry.origins.filter((o) => !isBindingOf(o, execName));
+        entry.origins = this.remove ? entry.origins.filter((o) => !same(o)) : [...others, origin];
         entry.updated = new Date().toISOString();
         return { changed: true, origins: [...entry.origins] };
       }));

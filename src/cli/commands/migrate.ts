@@ -14,12 +14,15 @@
  *    while a service was skipped (its secret would be lost with the key) unless `--force`.
  */
 import { Command, Option } from 'clipanion';
+import { stringify } from 'yaml';
 import { realpathSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { JaneeError } from '../../errors.js';
 import { addServiceNode, editConfig, hasService } from '../../config/edit.js';
 import { parseConfigText, readConfigText, validateConfig, type ParsedConfigFile } from '../../config/load.js';
+import type { JaneeConfig } from '../../config/types.js';
+import { execBinding } from '../../exec/binding.js';
 import { vaultPath } from '../../config/paths.js';
 import { findInlineSecrets, removeInlineSecrets } from '../../migrate/inline.js';
 import {
@@ -242,14 +245,21 @@ export class MigrateCommand extends JaneeCommand {
     let newText: string | undefined;
     let vaultFile: string;
     let already = new Set<string>();
+    // The commands as the new config.yaml defines them: their bindings pin these definitions.
+    let planned: JaneeConfig['commands'];
     if (inPlace) {
       rewriteLegacyConfig(legacyParsed.doc, plan);
       newText = legacyParsed.doc.toString();
       const cfg = validateConfig(parseConfigText(configFile, newText), configFile);
       vaultFile = vaultPath(cfg.vaultPath);
+      planned = cfg.commands;
     } else {
       const ours = await this.config({ allowMissing: true });
       vaultFile = vaultPath(ours.vaultPath);
+      if (plan.commands.length > 0) {
+        const only = stringify({ commands: Object.fromEntries(plan.commands.map((c) => [c.name, commandObject(c)])) });
+        planned = validateConfig(parseConfigText(configFile, only), configFile).commands;
+      }
       already = new Set(plan.services.filter((s) => ours.services.has(s.name)).map((s) => s.name));
     }
 
@@ -257,7 +267,12 @@ export class MigrateCommand extends JaneeCommand {
     const entries: NewEntry[] = plan.services.map((s) => ({
       name: s.name,
       // 0.x let these commands have the secret: the vault says so now (exec:COMMAND, docs/exec.md).
-      entry: { fields: s.fields, origins: [s.origin, ...execBindings(plan.commands, s.name)], created: now, updated: now },
+      entry: {
+        fields: s.fields,
+        origins: [s.origin, ...execBindings(plan.commands, s.name).map((b) => pinBinding(b, planned))],
+        created: now,
+        updated: now,
+      },
     }));
     try {
       await this.addToVault(vaultFile, entries, already);
@@ -507,4 +522,10 @@ async function exists(file: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** `exec:NAME` pinned to the definition the migrated config.yaml gives NAME (src/exec/binding.ts). */
+function pinBinding(binding: string, commands: JaneeConfig['commands']): string {
+  const cmd = commands?.get(binding.slice('exec:'.length));
+  return cmd ? execBinding(cmd) : binding;
 }
