@@ -1,5 +1,5 @@
 /**
- * Heap settings for the long-lived `janee serve`, applied at start.
+ * Heap settings for the long-lived `janee serve` and `janee unlock`'s agent, applied at start.
  *
  * V8 grows the young generation (the new space, scavenged for short-lived objects)
  * from 2 MB up to 32 MB under load, and the pages stay resident once touched. A

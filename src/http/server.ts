@@ -4,12 +4,11 @@
  *
  * Every request, in this order, before the SDK sees it:
  *   path /mcp (404) → Host (403) → Origin (403) → bearer token, checked against the
- *   vault by the gate (an acceptance is remembered ≤ 250 ms: auth-cache.ts; 401,
- *   audited; 503 while the vault is locked) → body size
+ *   vault by the gate now (401, audited; 503 while the vault is locked) → body size
  *   (413) → session: an existing one of the same agent (404 otherwise), or a new one
  *   for an initialize (429 past the per-agent cap).
  * The token is checked on every request, not once per session, so `janee agents
- * remove` reaches open sessions within a second. The caller (agent name, scope)
+ * remove` reaches open sessions at the next request. The caller (agent name, scope)
  * rides to the tool handler on that request's authInfo; the token itself does not.
  */
 import { randomUUID } from 'node:crypto';
@@ -23,7 +22,6 @@ import { LifecycleGuard } from '../mcp/lifecycle.js';
 import { createServer, type ToolExtra } from '../mcp/server.js';
 import type { LastUsed } from '../util/last-used.js';
 import { TokenRefused } from '../vault/agents.js';
-import { AuthCache } from './auth-cache.js';
 import { allowedHosts, bearerToken, canonicalOrigin, hostAllowed, originAllowed } from './checks.js';
 import { listen, type ListenOptions } from './listener.js';
 import { releaseAnsweredStreams } from './sdk-streams.js';
@@ -41,8 +39,6 @@ export interface HttpServeOptions extends ListenOptions {
   lastUsed?: LastUsed | undefined;
   idleMs?: number | undefined;
   sessionsPerAgent?: number | undefined;
-  /** How long an accepted token is remembered (auth-cache.ts); 0 asks the gate on every request. */
-  authCacheMs?: number | undefined;
 }
 
 interface HttpSession extends Session {
@@ -64,7 +60,6 @@ export async function startHttpServer(opts: HttpServeOptions): Promise<HttpServe
   let hosts = new Set<string>();
   let draining = false;
   let inFlight = 0;
-  const auth = new AuthCache(opts.authCacheMs);
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const counted = req.method === 'POST';
@@ -94,7 +89,7 @@ export async function startHttpServer(opts: HttpServeOptions): Promise<HttpServe
     let caller: Caller;
     try {
       const token = bearerToken(req.headers.authorization);
-      const agent = await auth.authenticate(gate, token, `${req.method ?? ''} /mcp`.slice(0, 40));
+      const agent = await gate.authenticate(token, `${req.method ?? ''} /mcp`.slice(0, 40));
       caller = { agent: agent.name, agentSource: 'token', services: agent.services, token };
     } catch (e) {
       if (e instanceof JaneeError && e.code === 'GATE_UNAUTHORIZED') {
@@ -132,9 +127,9 @@ export async function startHttpServer(opts: HttpServeOptions): Promise<HttpServe
       return reply(res, 400, 'no session: send initialize first (without mcp-session-id)');
     }
     // The caller, not the token, is what the tool handlers see.
-    const authInfo: AuthInfo = { token: '', clientId: caller.agent, scopes: caller.services ?? [], extra: { caller } };
+    const auth: AuthInfo = { token: '', clientId: caller.agent, scopes: caller.services ?? [], extra: { caller } };
     try {
-      await session.transport.handleRequest(Object.assign(req, { auth: authInfo }), res, body);
+      await session.transport.handleRequest(Object.assign(req, { auth }), res, body);
     } finally {
       releaseAnsweredStreams(session.transport);
     }

@@ -37,7 +37,6 @@ describe('serve --http with the agent', { timeout: 120_000 }, () => {
     expect(serve.stderr()).toMatch(/using the agent/);
     const token = await addAgent(noPass(env), 'via-agent', ['--services', 'svc']);
     const c = await connectHttp(serve.url, token);
-    let removedAt: number | undefined;
     try {
       expect((await c.call('execute', { service: 'svc', method: 'GET', path: '/echo' })).isError).toBeFalsy();
       const out = await c.call('execute', { service: 'other', method: 'GET', path: '/echo' });
@@ -45,7 +44,7 @@ describe('serve --http with the agent', { timeout: 120_000 }, () => {
       const r = await runJanee(['agents', 'remove', 'via-agent'], { env: noPass(env) });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toMatch(/through the agent/);
-      removedAt = Date.now();
+      const removedAt = Date.now();
       let refusedAfter = -1;
       while (Date.now() - removedAt < 5000) {
         const ok = await c.call('execute', { service: 'svc', method: 'GET', path: '/echo' }).then(
@@ -64,16 +63,10 @@ describe('serve --http with the agent', { timeout: 120_000 }, () => {
       await c.close();
     }
     const mine = (await auditEntries(env.JANEE_HOME)).filter((e) => e.agent === 'via-agent');
-    expect(mine.slice(0, 2).map((e) => [e.agentSource, e.service, e.outcome])).toEqual([
+    expect(mine.map((e) => [e.agentSource, e.service, e.outcome])).toEqual([
       ['token', 'svc', 'allowed'],
       ['token', 'other', 'blocked'],
     ]);
-    // serve remembers an accepted token for ≤ 250 ms (src/http/auth-cache.ts): calls in that window may
-    // still pass; none later than the promise (1 s, with the same slack for a loaded machine as above).
-    for (const e of mine.slice(2)) {
-      expect([e.service, e.outcome]).toEqual(['svc', 'allowed']);
-      expect(Date.parse(e.ts) - (removedAt ?? 0)).toBeLessThan(3000);
-    }
   });
 
   it('three agents × 16 concurrent calls for 10 s: no error, one audit line per call, the log verifies', async () => {
