@@ -130,7 +130,7 @@ describe.concurrent('exec over MCP stdio', { timeout: 120_000 }, () => {
     // What a hostile edit does: keep the name and the secret, change the program and its
     // patterns (here: something that would read serve's environment), and add a command
     // that maps no secret at all.
-    const who = /  who:\n    program: [^\n]+\n    env: \{ API_TOKEN: api \}\n    allow: \[""\]\n/;
+    const who = / {2}who:\n {4}program: [^\n]+\n {4}env: \{ API_TOKEN: api \}\n {4}allow: \[""\]\n/;
     expect(text).toMatch(who);
     await fs.writeFile(
       config,
@@ -154,7 +154,12 @@ describe.concurrent('exec over MCP stdio', { timeout: 120_000 }, () => {
       (x) => x.name === 'api',
     )!.origins;
     expect(origins.filter((o) => o.startsWith('exec:who'))).toHaveLength(1);
-    const ok = await s.call('exec', { command: 'who', args: [marker] });
+    // serve re-reads the vault file at most every 250 ms.
+    let ok = await s.call('exec', { command: 'who', args: [marker] });
+    for (let i = 0; i < 30 && /another definition/.test(textOf(ok)); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      ok = await s.call('exec', { command: 'who', args: [marker] });
+    }
     expect(ok.isError, textOf(ok)).toBeFalsy();
     expect((await fs.stat(marker)).isFile()).toBe(true);
     await s.close();
