@@ -23,6 +23,7 @@ import * as path from 'node:path';
 import type { AuditInput } from '../audit/index.js';
 import type { CommandConfig, JaneeConfig } from '../config/types.js';
 import { JaneeError } from '../errors.js';
+import { outcomeFor } from './outcome.js';
 import { execBinding, isBindingOf } from '../exec/binding.js';
 import { gitCredentialEnv, gitLogin, gitOrigins, repoConfigRisk } from '../exec/git.js';
 import { decideArgs, parsePattern, type Pattern } from '../exec/pattern.js';
@@ -371,19 +372,4 @@ function auditPath(cwd: string | undefined, args: readonly string[]): string {
   const words = args.slice(0, 64).map((a) => (a === '' || /[\s"'\\$`]/.test(a) ? JSON.stringify(a) : a));
   const text = `${typeof cwd === 'string' ? cwd : '~'} $ ${words.join(' ')}${args.length > 64 ? ' …' : ''}`;
   return text.slice(0, 1024);
-}
-
-function outcomeFor(err: JaneeError): Partial<Audit> {
-  switch (err.code) {
-    case 'GATE_KILLED':
-      return { outcome: 'killed', rule: 'kill switch' };
-    case 'GATE_LOCKED':
-      return { outcome: 'locked', rule: err.code };
-    case 'GATE_BAD_REQUEST':
-    case 'GATE_UNKNOWN_COMMAND':
-    case 'GATE_NOT_IN_SCOPE':
-      return { outcome: 'blocked', rule: err.code };
-    default:
-      return { outcome: 'error', rule: err.code };
-  }
 }

@@ -13,6 +13,7 @@ import { loadConfig } from '../config/load.js';
 import type { JaneeConfig, ServiceConfig } from '../config/types.js';
 import { parseBaseUrl } from '../config/url.js';
 import { JaneeError } from '../errors.js';
+import { outcomeFor } from './outcome.js';
 import { buildUpstreamUrl, describeBlocked, evaluatePolicies, normalizeMethod, normalizeRequestTarget } from '../policy/index.js';
 import { WatchedFile } from '../util/watched.js';
 import { ApprovalGuard } from '../approval/guard.js';
@@ -512,22 +513,6 @@ function injectedQueryForms(fields: Record<string, string>): string[] {
 function signerFor(secrets: SecretSource | undefined): AuditSigner | undefined {
   if (!(secrets instanceof VaultSecrets) || secrets.locked) return undefined;
   return signerFromFileKey(secrets.key(), () => !secrets.locked);
-}
-
-function outcomeFor(err: JaneeError): Partial<Audit> {
-  switch (err.code) {
-    case 'GATE_KILLED':
-      return { outcome: 'killed', rule: 'kill switch' };
-    case 'GATE_LOCKED':
-      return { outcome: 'locked', rule: err.code };
-    case 'GATE_BAD_REQUEST':
-    case 'GATE_UNKNOWN_SERVICE':
-    case 'GATE_NOT_IN_SCOPE':
-    case 'GATE_UNAUTHORIZED':
-      return { outcome: 'blocked', rule: err.code };
-    default:
-      return { outcome: 'error', rule: err.code };
-  }
 }
 
 export function redactError(err: JaneeError, redactor: Redactor | undefined): JaneeError {

@@ -1,0 +1,20 @@
+/** How a refusal or failure is written in the audit log: one table for execute and exec. */
+import type { AuditInput } from '../audit/index.js';
+import type { JaneeError } from '../errors.js';
+
+export function outcomeFor(err: JaneeError): Partial<Pick<AuditInput, 'outcome' | 'rule'>> {
+  switch (err.code) {
+    case 'GATE_KILLED':
+      return { outcome: 'killed', rule: 'kill switch' };
+    case 'GATE_LOCKED':
+      return { outcome: 'locked', rule: err.code };
+    case 'GATE_BAD_REQUEST':
+    case 'GATE_UNKNOWN_SERVICE':
+    case 'GATE_UNKNOWN_COMMAND':
+    case 'GATE_NOT_IN_SCOPE':
+    case 'GATE_UNAUTHORIZED':
+      return { outcome: 'blocked', rule: err.code };
+    default:
+      return { outcome: 'error', rule: err.code };
+  }
+}
