@@ -14,6 +14,7 @@ import type { Place, Timers } from './lifetime.js';
 import type { Conn } from './listener.js';
 import { NONCE_BYTES, checkRenew, openSealedKey, proofMac } from './proof.js';
 import { agentInfos, deleteAgent, putAgent } from '../vault/agents.js';
+import { isExecBinding } from '../vault/payload.js';
 import {
   PROTOCOL_VERSION,
   type AgentInfo,
@@ -194,12 +195,14 @@ export function agentOps(a: OpsContext): Handlers {
         }
         // Replacing never widens where the secret may go: that is `janee bind`, with the
         // passphrase (any process of the user can reach this socket).
-        const wider = old ? entry.origins.filter((o) => !old.origins.includes(o)) : [];
+        // And a new entry does not come bound to a command: an `exec:` binding pins what a
+        // program may run with it, which needs the passphrase (`janee bind NAME exec:COMMAND`).
+        const wider = old ? entry.origins.filter((o) => !old.origins.includes(o)) : entry.origins.filter(isExecBinding);
         if (wider.length > 0) {
           throw new JaneeError(
             'BIND_NEEDS_PASSPHRASE',
             `replacing the secret "${name}" would bind it to ${wider.join(', ')}, where it is not bound now`,
-            `binding a secret to another origin needs the passphrase: \`janee bind ${name} URL\``,
+            `binding a secret to another origin or a command needs the passphrase: \`janee bind ${name} URL|exec:COMMAND\``,
           );
         }
         // A replaced entry keeps when it was first created; it is updated now.

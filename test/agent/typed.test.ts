@@ -80,6 +80,9 @@ describe.concurrent('typed agent protocol', { timeout: 120_000 }, () => {
         generation: r.generation + 1,
         replaced: false,
       });
+      // A new entry cannot come bound to a command through the socket: that is `janee bind`, with the passphrase.
+      const pinned = { ...entry, origins: [up.url, `exec:cat@${'0'.repeat(32)}`] };
+      expect(await refusal(conn.request('vault_put', { name: 'sneaky', entry: pinned }))).toMatchObject({ code: 'BIND_NEEDS_PASSPHRASE' });
       // replace must be a boolean (raw JSON can send anything).
       expect(await refusal(rawRequest(conn, 'vault_put', { name: 'svc', entry, replace: 'yes' }))).toMatchObject({
         code: 'AGENT_BAD_REQUEST',
