@@ -1,5 +1,5 @@
 /**
- * Red team (seam between agent tokens and approvals): a call of a token agent that
+ * Red team (seams between agent tokens and approvals). A call of a token agent that
  * waits for a human must not go out once the token is revoked, even if the human
  * then approves it (they revoked the agent; the pending id does not say so). The
  * BUILT `janee serve` in-process with JANEE_AGENT_TOKEN over stdio, `janee approve`
@@ -30,19 +30,25 @@ afterAll(async () => {
   await cleanupTempHomes();
 });
 
-it.skipIf(!pty)('a token revoked while its call waits for approval: the approved call does not go out', { timeout: 120_000 }, async () => {
+/** A home whose service `svc` needs approval for POST /v1/charges; the agent must wait `waitMs` for it. */
+async function homeWithApproval(key: string, waitMs: number) {
   const base = await agentHome();
   const env = withEnv(base, { HOME: scratchDir(base), XDG_STATE_HOME: undefined });
-  expect((await addService(env, 'svc', up.url, 'sk_test_redteam_approval_5e2a91c')).code).toBe(0);
+  expect((await addService(env, 'svc', up.url, key)).code).toBe(0);
   const configFile = path.join(env.JANEE_HOME, 'config.yaml');
   const text = await fs.readFile(configFile, 'utf8');
   await fs.writeFile(
     configFile,
     text.replace(
       '\n  svc:\n',
-      '\n  svc:\n    approvalWaitMs: 60000\n    policies:\n      - { path: /v1/charges, methods: [POST], approve: true }\n',
+      `\n  svc:\n    approvalWaitMs: ${waitMs}\n    policies:\n      - { path: /v1/charges, methods: [POST], approve: true }\n`,
     ),
   );
+  return env;
+}
+
+it.skipIf(!pty)('a token revoked while its call waits for approval: the approved call does not go out', { timeout: 120_000 }, async () => {
+  const env = await homeWithApproval('sk_test_redteam_approval_5e2a91c', 60000);
   const token = await addAgent(env, 'ci');
   const passFile = path.join(scratchDir(env), 'pass');
   await fs.writeFile(passFile, `${PASSPHRASE}\n`, { mode: 0o600 });
@@ -86,4 +92,51 @@ it.skipIf(!pty)('a token revoked while its call waits for approval: the approved
   expect(textOf(r)).toMatch(/agent token|GATE_UNAUTHORIZED|revoked|unknown/i);
   const hits = up.requests.filter((q) => q.method === 'POST' && q.body.toString('utf8').includes(marker)).length;
   expect(hits).toBe(0);
+});
+
+// Red team (seam between agent tokens and approval grants): a grant is bound to a token agent's name. Removing the token must end its grants, or a new token later given the same name (another person, another machine) inherits them. The BUILT `janee serve` with JANEE_AGENT_TOKEN, `janee approve --for` typed at a real pseudo-terminal, a loopback upstream counting hits.
+it.skipIf(!pty)('removing a token ends its grants: a new token of the same name starts without them', { timeout: 120_000 }, async () => {
+  const env = await homeWithApproval('sk_test_redteam_grant_7b3c9e1', 1);
+  const passFile = path.join(scratchDir(env), 'pass');
+  await fs.writeFile(passFile, `${PASSPHRASE}\n`, { mode: 0o600 });
+  const serveEnv = (token: string) => ({ ...withEnv(noPass(env), { JANEE_PASSPHRASE_FILE: passFile }), JANEE_AGENT_TOKEN: token });
+  const marker = `m${randomBytes(4).toString('hex')}`;
+  const hits = () => up.requests.filter((q) => q.method === 'POST' && q.body.toString('utf8').includes(marker)).length;
+  const charge = (s: Awaited<ReturnType<typeof startServe>>, n: number) =>
+    s.execute({ service: 'svc', method: 'POST', path: '/v1/charges', body: { marker, n } });
+
+  const s1 = await startServe({ env: serveEnv(await addAgent(env, 'ci')) });
+  const id = /approval ([a-z0-9]{10})/.exec(textOf(await charge(s1, 1)))?.[1];
+  expect(id).toBeDefined();
+  const a = await runUnderPty(
+    [
+      'env',
+      '-u',
+      'JANEE_PASSPHRASE',
+      '-u',
+      'JANEE_PASSPHRASE_FILE',
+      `JANEE_HOME=${env.JANEE_HOME}`,
+      `HOME=${env.HOME}`,
+      process.execPath,
+      CLI,
+      'approve',
+      id as string,
+      '--for',
+      '1h',
+    ],
+    [{ waitFor: 'vault passphrase: ', send: `${PASSPHRASE}\r` }],
+  );
+  expect(a.code, a.output).toBe(0);
+  expect((await charge(s1, 2)).isError).toBeFalsy(); // the grant works for the token it was given to
+  expect(hits()).toBe(1);
+  await s1.close();
+
+  expect((await runJanee(['agents', 'remove', 'ci'], { env })).code).toBe(0);
+  const s2 = await startServe({ env: serveEnv(await addAgent(env, 'ci')) });
+  const r = await charge(s2, 3);
+  await s2.close();
+  expect(textOf(r)).toMatch(/waiting for a human/);
+  expect(hits()).toBe(1);
+  const left = (await fs.readdir(approvalsDir(vaultOf(env), env))).filter((n) => n.endsWith('.grant'));
+  expect(left).toEqual([]);
 });
