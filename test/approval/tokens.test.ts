@@ -1,9 +1,10 @@
 /**
- * Red team (seams between agent tokens and approvals). A call of a token agent that
- * waits for a human must not go out once the token is revoked, even if the human
- * then approves it (they revoked the agent; the pending id does not say so). The
- * BUILT `janee serve` in-process with JANEE_AGENT_TOKEN over stdio, `janee approve`
- * typed at a real pseudo-terminal, a loopback upstream counting hits.
+ * Approvals for agents holding a token (issue 12 beside issue 11): over serve --http with
+ * the SDK's Streamable HTTP client, and the red-team seams — a call of a token agent that
+ * waits for a human must not go out once the token is revoked, even if the human then
+ * approves it, and a removed token's grants must not pass to a new token of that name.
+ * The BUILT `janee serve`, `janee approve` typed at a real pseudo-terminal, a loopback
+ * upstream counting hits.
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
@@ -12,7 +13,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { approvalsDir } from '../../src/approval/store.js';
 import { addService, agentHome, noPass, vaultOf } from '../agent/helpers.js';
 import { CLI, cleanupTempHomes, PASSPHRASE, runJanee, scratchDir, withEnv } from '../helpers/cli.js';
-import { addAgent } from '../helpers/http.js';
+import { addAgent, connectHttp, startHttpServe, stopAllHttpServes } from '../helpers/http.js';
 import { closeAllServes, startServe, textOf, type ToolResult } from '../helpers/mcp.js';
 import { hasPty, runUnderPty } from '../helpers/pty.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
@@ -25,6 +26,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await stopAllHttpServes();
   await closeAllServes();
   await up?.close();
   await cleanupTempHomes();
@@ -94,7 +96,8 @@ it.skipIf(!pty)('a token revoked while its call waits for approval: the approved
   expect(hits).toBe(0);
 });
 
-// Red team (seam between agent tokens and approval grants): a grant is bound to a token agent's name. Removing the token must end its grants, or a new token later given the same name (another person, another machine) inherits them. The BUILT `janee serve` with JANEE_AGENT_TOKEN, `janee approve --for` typed at a real pseudo-terminal, a loopback upstream counting hits.
+// A grant is bound to a token agent's name. Removing the token must end its grants, or a
+// new token later given the same name (another person, another machine) inherits them.
 it.skipIf(!pty)('removing a token ends its grants: a new token of the same name starts without them', { timeout: 120_000 }, async () => {
   const env = await homeWithApproval('sk_test_redteam_grant_7b3c9e1', 1);
   const passFile = path.join(scratchDir(env), 'pass');
@@ -140,3 +143,54 @@ it.skipIf(!pty)('removing a token ends its grants: a new token of the same name 
   const left = (await fs.readdir(approvalsDir(vaultOf(env), env))).filter((n) => n.endsWith('.grant'));
   expect(left).toEqual([]);
 });
+
+// Issue 12 over issue 11's transport: the approve path with the SDK's Streamable HTTP client.
+it.skipIf(!pty)(
+  'over serve --http: a token agent’s call waits, is approved at a terminal, goes out once; a replay waits again',
+  { timeout: 120_000 },
+  async () => {
+    const env = await homeWithApproval('sk_test_http_approval_4d8e2f7a', 1);
+    const passFile = path.join(scratchDir(env), 'pass');
+    await fs.writeFile(passFile, `${PASSPHRASE}\n`, { mode: 0o600 });
+    const token = await addAgent(env, 'web');
+    const serve = await startHttpServe(withEnv(noPass(env), { JANEE_PASSPHRASE_FILE: passFile }));
+    const c = await connectHttp(serve.url, token);
+    const marker = `m${randomBytes(4).toString('hex')}`;
+    const hits = () => up.requests.filter((q) => q.method === 'POST' && q.body.toString('utf8').includes(marker)).length;
+    const charge = () => c.call('execute', { service: 'svc', method: 'POST', path: '/v1/charges', body: { marker } });
+
+    const first = await charge();
+    expect(first.isError).toBe(true);
+    expect(textOf(first)).toMatch(/waiting for a human/);
+    const id = /approval ([a-z0-9]{10})/.exec(textOf(first))?.[1];
+    expect(id).toBeDefined();
+    expect(hits()).toBe(0);
+    const a = await runUnderPty(
+      [
+        'env',
+        '-u',
+        'JANEE_PASSPHRASE',
+        '-u',
+        'JANEE_PASSPHRASE_FILE',
+        `JANEE_HOME=${env.JANEE_HOME}`,
+        `HOME=${env.HOME}`,
+        process.execPath,
+        CLI,
+        'approve',
+        id as string,
+      ],
+      [{ waitFor: 'vault passphrase: ', send: `${PASSPHRASE}\r` }],
+    );
+    expect(a.code, a.output).toBe(0);
+    const ok = await charge();
+    expect(ok.isError, textOf(ok)).toBeFalsy();
+    expect(hits()).toBe(1);
+    // Consumed: the identical request is a new pending request, and nothing more goes out.
+    const again = await charge();
+    expect(textOf(again)).toMatch(/waiting for a human/);
+    expect(/approval ([a-z0-9]{10})/.exec(textOf(again))?.[1]).not.toBe(id);
+    expect(hits()).toBe(1);
+    await c.close();
+    await serve.stop();
+  },
+);
