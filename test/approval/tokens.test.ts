@@ -32,6 +32,28 @@ afterAll(async () => {
   await cleanupTempHomes();
 });
 
+/** `janee approve ID …` typed at a real pseudo-terminal, with no passphrase in the environment. */
+async function approveAtTerminal(env: NodeJS.ProcessEnv, id: string, extra: string[] = []): Promise<void> {
+  const a = await runUnderPty(
+    [
+      'env',
+      '-u',
+      'JANEE_PASSPHRASE',
+      '-u',
+      'JANEE_PASSPHRASE_FILE',
+      `JANEE_HOME=${env.JANEE_HOME}`,
+      `HOME=${env.HOME}`,
+      process.execPath,
+      CLI,
+      'approve',
+      id,
+      ...extra,
+    ],
+    [{ waitFor: 'vault passphrase: ', send: `${PASSPHRASE}\r` }],
+  );
+  expect(a.code, a.output).toBe(0);
+}
+
 /** A home whose service `svc` needs approval for POST /v1/charges; the agent must wait `waitMs` for it. */
 async function homeWithApproval(key: string, waitMs: number) {
   const base = await agentHome();
@@ -71,23 +93,7 @@ it.skipIf(!pty)('a token revoked while its call waits for approval: the approved
   expect(id).toBeDefined();
   const rm = await runJanee(['agents', 'remove', 'ci'], { env });
   expect(rm.code, rm.stderr).toBe(0);
-  const a = await runUnderPty(
-    [
-      'env',
-      '-u',
-      'JANEE_PASSPHRASE',
-      '-u',
-      'JANEE_PASSPHRASE_FILE',
-      `JANEE_HOME=${env.JANEE_HOME}`,
-      `HOME=${env.HOME}`,
-      process.execPath,
-      CLI,
-      'approve',
-      id as string,
-    ],
-    [{ waitFor: 'vault passphrase: ', send: `${PASSPHRASE}\r` }],
-  );
-  expect(a.code, a.output).toBe(0);
+  await approveAtTerminal(env, id as string);
   const r = await call;
   await s.close();
   expect(r.isError).toBe(true);
@@ -111,25 +117,7 @@ it.skipIf(!pty)('removing a token ends its grants: a new token of the same name 
   const s1 = await startServe({ env: serveEnv(await addAgent(env, 'ci')) });
   const id = /approval ([a-z0-9]{10})/.exec(textOf(await charge(s1, 1)))?.[1];
   expect(id).toBeDefined();
-  const a = await runUnderPty(
-    [
-      'env',
-      '-u',
-      'JANEE_PASSPHRASE',
-      '-u',
-      'JANEE_PASSPHRASE_FILE',
-      `JANEE_HOME=${env.JANEE_HOME}`,
-      `HOME=${env.HOME}`,
-      process.execPath,
-      CLI,
-      'approve',
-      id as string,
-      '--for',
-      '1h',
-    ],
-    [{ waitFor: 'vault passphrase: ', send: `${PASSPHRASE}\r` }],
-  );
-  expect(a.code, a.output).toBe(0);
+  await approveAtTerminal(env, id as string, ['--for', '1h']);
   expect((await charge(s1, 2)).isError).toBeFalsy(); // the grant works for the token it was given to
   expect(hits()).toBe(1);
   await s1.close();
@@ -165,23 +153,7 @@ it.skipIf(!pty)(
     const id = /approval ([a-z0-9]{10})/.exec(textOf(first))?.[1];
     expect(id).toBeDefined();
     expect(hits()).toBe(0);
-    const a = await runUnderPty(
-      [
-        'env',
-        '-u',
-        'JANEE_PASSPHRASE',
-        '-u',
-        'JANEE_PASSPHRASE_FILE',
-        `JANEE_HOME=${env.JANEE_HOME}`,
-        `HOME=${env.HOME}`,
-        process.execPath,
-        CLI,
-        'approve',
-        id as string,
-      ],
-      [{ waitFor: 'vault passphrase: ', send: `${PASSPHRASE}\r` }],
-    );
-    expect(a.code, a.output).toBe(0);
+    await approveAtTerminal(env, id as string);
     const ok = await charge();
     expect(ok.isError, textOf(ok)).toBeFalsy();
     expect(hits()).toBe(1);
