@@ -6,7 +6,9 @@
  * lines" under withLock(`<dir>/audit`), i.e. the lock file `<dir>/audit.lock`.
  * Within a process, appends are queued and written in call order; appends that
  * queue up while a write is in progress are written together (one lock, one
- * write(2)) — group commit, so the per-append cost falls under load.
+ * write(2)) — group commit, so the per-append cost falls under load. A caller
+ * with other calls in progress passes `soon`: the write then starts at the check
+ * phase, so the lines of answers read in the same poll join one batch.
  *
  * Tail cache. After writing, the writer remembers (file, inode, size, seq, hash)
  * and keeps the file open in append mode. Under the lock it stats the file: same
@@ -139,6 +141,14 @@ function auditWriteFailed(e: unknown, where: string): JaneeError {
   );
 }
 
+export interface AppendOptions {
+  /**
+   * More appends are expected in this turn of the event loop (the caller has
+   * other calls in progress): the write waits for the check phase to batch them.
+   */
+  soon?: boolean;
+}
+
 export class AuditWriter {
   readonly dir: string;
   private readonly fsyncIntervalMs: number;
@@ -187,7 +197,7 @@ export class AuditWriter {
    * file. Rejects with AUDIT_BAD_INPUT (unknown field, wrong type) or
    * AUDIT_WRITE_FAILED (I/O; the caller must refuse the call).
    */
-  append(input: AuditInput): Promise<AuditEntry> {
+  append(input: AuditInput, opts: AppendOptions = {}): Promise<AuditEntry> {
     if (this.closed) {
       return Promise.reject(new JaneeError('AUDIT_WRITE_FAILED', 'the audit log is closed; the call was refused'));
     }
@@ -199,7 +209,7 @@ export class AuditWriter {
     }
     return new Promise<AuditEntry>((resolve, reject) => {
       this.queue.push({ input: normalized, resolve, reject });
-      this.kick();
+      this.kick(opts.soon === true);
     });
   }
 
@@ -256,12 +266,19 @@ export class AuditWriter {
 
   // -------------------------------------------------------------------------
 
-  private kick(): void {
+  private kick(soon = false): void {
     if (this.draining) return;
-    this.draining = this.drain().finally(() => {
-      this.draining = null;
-      if (this.queue.length > 0) this.kick();
-    });
+    // With more appends expected (`soon`), the batch starts at the next check phase
+    // rather than now: the lines of calls that finish in the same turn of the event
+    // loop (answers read in one poll) then share one lock and one write(2), where
+    // otherwise each takes the lock in turn. Alone, a line is written at once.
+    const start = soon ? new Promise<void>((r) => setImmediate(r)) : Promise.resolve();
+    this.draining = start
+      .then(() => this.drain())
+      .finally(() => {
+        this.draining = null;
+        if (this.queue.length > 0) this.kick();
+      });
   }
 
   private async drain(): Promise<void> {

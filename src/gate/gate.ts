@@ -69,6 +69,8 @@ export class LocalGate implements Gate {
   readonly #approvals = new ApprovalGuard();
   /** Created on the first forwarded call: undici is most of serve's start-up cost otherwise. */
   #forwarder: Promise<Forwarder> | undefined;
+  /** Calls sent upstream and not yet audited: while others are out, a line can wait to share a write. */
+  #outstanding = 0;
   #secrets: SecretSource | undefined;
   #redactorFor: { config: JaneeConfig; data: VaultData; minted: number; redactor: Redactor } | undefined;
   readonly #auth: Partial<AuthContext>;
@@ -197,8 +199,14 @@ export class LocalGate implements Gate {
     // out in full whatever its outcome (an upstream error may follow a charge that was
     // made); only refusals made before anything was sent are coalesced.
     let forwarded = false;
+    let outstanding = false;
+    const settle = (): void => {
+      if (outstanding) this.#outstanding--;
+      outstanding = false;
+    };
     const audit = (a: Partial<Audit>) => {
       audited = true;
+      settle();
       const input: AuditInput = {
         ...base,
         ...a,
@@ -207,7 +215,9 @@ export class LocalGate implements Gate {
         ms: Math.round((performance.now() - started) * 10) / 10,
       };
       // Lines linked to an approval are each written: they are few (one per request) and a human reads them.
-      if (input.outcome === 'allowed' || input.approval !== undefined || forwarded) return this.#audit.append(input);
+      if (input.outcome === 'allowed' || input.approval !== undefined || forwarded) {
+        return this.#audit.append(input, { soon: this.#outstanding > 0 });
+      }
       return this.#refusals.refuse(input, this.#lastConfig?.services.has(svcName) === true);
     };
 
@@ -312,6 +322,8 @@ export class LocalGate implements Gate {
       redactor = this.#noteMinted(svc.name, built.minted, config, data) ?? redactor;
       const forwarder = await this.#getForwarder();
       forwarded = true;
+      outstanding = true;
+      this.#outstanding++;
       const send = (b: typeof built) =>
         forwarder.forward({
           url: b.url,
@@ -349,6 +361,8 @@ export class LocalGate implements Gate {
         await audit(outcomeFor(err));
       }
       throw redactError(err, redactor);
+    } finally {
+      settle();
     }
   }
 

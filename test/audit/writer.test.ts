@@ -129,6 +129,22 @@ describe('AuditWriter', () => {
     expect(await verifyAudit(dir)).toMatchObject({ ok: true, entries: 300 });
   });
 
+  it('batches appends marked soon at the check phase, in call order, and flush or close waits for them', async () => {
+    const dir = await tempDir();
+    const w = writer(dir);
+    const first = Array.from({ length: 20 }, (_, i) => w.append(input({ reason: `a${i}` }), { soon: true }));
+    await Promise.resolve(); // a later microtask of the same turn joins the batch
+    const second = Array.from({ length: 20 }, (_, i) => w.append(input({ reason: `b${i}` }), { soon: i % 2 === 0 }));
+    await w.flush();
+    const entries = await Promise.all([...first, ...second]);
+    expect(entries.map((e) => e.seq)).toEqual(entries.map((_, i) => i + 1));
+    expect((await readEntries(dir)).map((e) => e.reason)).toEqual(entries.map((e) => e.reason));
+    const late = w.append(input({ reason: 'last' }), { soon: true });
+    await w.close();
+    expect((await late).seq).toBe(41);
+    expect(await verifyAudit(dir)).toMatchObject({ ok: true, entries: 41 });
+  });
+
   it('notices entries written by another writer on the same directory', async () => {
     const dir = await tempDir();
     const a = writer(dir);
