@@ -1,21 +1,21 @@
 /**
- * `janee serve --http`: MCP Streamable HTTP at /mcp, one SDK transport and McpServer
- * per session (the same tools as stdio: src/mcp/server.ts), all calling one gate.
+ * `janee serve --http`: MCP Streamable HTTP at /mcp, one transport (json-transport.ts)
+ * and McpServer per session (the same tools as stdio: src/mcp/server.ts), all calling
+ * one gate.
  *
- * Every request, in this order, before the SDK sees it:
- *   path /mcp (404) → Host (403) → Origin (403) → bearer token, checked against the
- *   vault by the gate now (401, audited; 503 while the vault is locked) → body size
- *   (413) → session: an existing one of the same agent (404 otherwise), or a new one
- *   for an initialize (429 past the per-agent cap).
+ * Every request, in this order, before the MCP server sees it:
+ *   path /mcp (404) → GET (405) → Host (403) → Origin (403) → bearer token, checked
+ *   against the vault by the gate now (401, audited; 503 while the vault is locked) →
+ *   body size (413) → JSON (400) → session: an existing one of the same agent (404
+ *   otherwise) → DELETE closes it → the POST's protocol checks (parsePost: 406, 415,
+ *   400) → no session: a new one for an initialize (429 past the per-agent cap).
  * The token is checked on every request, not once per session, so `janee agents
  * remove` reaches open sessions at the next request. The caller (agent name, scope)
  * rides to the tool handler on that request's authInfo; the token itself does not.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { JaneeError } from '../errors.js';
 import type { Caller, Gate } from '../gate/types.js';
 import { LifecycleGuard } from '../mcp/lifecycle.js';
@@ -23,8 +23,8 @@ import { createServer, type ToolExtra } from '../mcp/server.js';
 import type { LastUsed } from '../util/last-used.js';
 import { TokenRefused } from '../vault/agents.js';
 import { allowedHosts, bearerToken, canonicalOrigin, hostAllowed, originAllowed } from './checks.js';
+import { JsonSessionTransport, parsePost } from './json-transport.js';
 import { listen, type ListenOptions } from './listener.js';
-import { releaseAnsweredStreams } from './sdk-streams.js';
 import { DEFAULT_IDLE_MS, DEFAULT_SESSIONS_PER_AGENT, Sessions, type Session } from './sessions.js';
 
 /** Largest request body: an execute body may be 4 MiB, JSON-escaped in the request. */
@@ -42,7 +42,7 @@ export interface HttpServeOptions extends ListenOptions {
 }
 
 interface HttpSession extends Session {
-  transport: StreamableHTTPServerTransport;
+  transport: JsonSessionTransport;
 }
 
 export interface HttpServer {
@@ -115,45 +115,44 @@ export async function startHttpServer(opts: HttpServeOptions): Promise<HttpServe
       }
     }
 
+    // The caller, not the token, is what the tool handlers see.
+    const auth: AuthInfo = { token: '', clientId: caller.agent, scopes: caller.services ?? [], extra: { caller } };
     let session: HttpSession | undefined;
     if (typeof sid === 'string') {
       session = sessions.get(sid, caller.agent);
       if (!session) return reply(res, 404, 'session not found (expired, closed, or opened by another agent)', 'initialize a new session');
-    } else if (req.method === 'POST' && isInitializeRequest(body)) {
+    }
+    if (req.method === 'DELETE') {
+      if (!session) return reply(res, 400, 'no session to close: send its mcp-session-id');
+      await sessions.end(session);
+      res.writeHead(200).end();
+      return;
+    }
+    if (req.method !== 'POST')
+      return reply(res, 405, `method ${String(req.method).slice(0, 16)} not allowed`, undefined, { allow: 'POST, DELETE' });
+    const parsed = parsePost(req.headers, body);
+    if ('error' in parsed) return reply(res, parsed.error.status, parsed.error.message, undefined, {}, parsed.error.code);
+    if (!session) {
+      if (!parsed.initialize) return reply(res, 400, 'no session: send initialize first (without mcp-session-id)');
       if (!sessions.hasRoom(caller.agent))
         return reply(res, 429, `agent ${caller.agent} has too many open sessions`, 'close sessions you no longer use (DELETE /mcp)');
       session = await openSession(caller.agent);
-    } else {
-      return reply(res, 400, 'no session: send initialize first (without mcp-session-id)');
     }
-    // The caller, not the token, is what the tool handlers see.
-    const auth: AuthInfo = { token: '', clientId: caller.agent, scopes: caller.services ?? [], extra: { caller } };
-    try {
-      await session.transport.handleRequest(Object.assign(req, { auth }), res, body);
-    } finally {
-      releaseAnsweredStreams(session.transport);
-    }
+    session.transport.post(parsed, res, auth);
   }
 
   async function openSession(agent: string): Promise<HttpSession> {
-    const session = { agent, lastSeen: Date.now() } as HttpSession;
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      // One JSON answer per POST: no server-to-client messages mid-call exist here, and SSE per call measured several times slower.
-      enableJsonResponse: true,
-      onsessioninitialized: (id) => {
-        session.id = id;
-        sessions.add(session);
-      },
-      onsessionclosed: (id) => sessions.delete(id),
-    });
+    const transport = new JsonSessionTransport(randomUUID());
     const server = createServer({ gate: opts.gate, identify: callerOf });
-    session.transport = transport;
-    session.close = () => server.close().catch(() => undefined);
-    transport.onclose = () => {
-      if (session.id !== undefined) sessions.delete(session.id);
-    };
     await server.connect(new LifecycleGuard(transport));
+    const session: HttpSession = {
+      id: transport.sessionId,
+      agent,
+      lastSeen: Date.now(),
+      transport,
+      close: () => server.close().catch(() => undefined),
+    };
+    sessions.add(session);
     return session;
   }
 

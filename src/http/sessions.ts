@@ -1,5 +1,5 @@
 /**
- * Open MCP sessions of `janee serve --http`: each is one SDK transport + McpServer,
+ * Open MCP sessions of `janee serve --http`: each is one transport + McpServer,
  * owned by the agent whose token opened it (another agent's token cannot use it).
  * Idle sessions are closed after `idleMs`; an agent may hold at most `perAgent`
  * at once (a client that opens sessions in a loop cannot exhaust memory).
@@ -53,29 +53,25 @@ export class Sessions<S extends Session> {
     this.#byId.set(s.id, s);
   }
 
-  /** Forgets it (the transport closed itself: DELETE, or close()). */
-  delete(id: string): void {
-    this.#byId.delete(id);
-  }
-
   /** Closes the sessions idle for longer than idleMs. */
   async sweep(): Promise<void> {
     const cutoff = this.#limits.now() - this.#limits.idleMs;
     const idle = [...this.#byId.values()].filter((s) => s.lastSeen < cutoff);
-    await Promise.allSettled(idle.map((s) => this.#close(s)));
+    await Promise.allSettled(idle.map((s) => this.end(s)));
   }
 
   /** Closes every session of `agent` (its token was refused). */
   async closeAgent(agent: string): Promise<void> {
-    await Promise.allSettled([...this.#byId.values()].filter((s) => s.agent === agent).map((s) => this.#close(s)));
+    await Promise.allSettled([...this.#byId.values()].filter((s) => s.agent === agent).map((s) => this.end(s)));
   }
 
   async closeAll(): Promise<void> {
     clearInterval(this.#sweeper);
-    await Promise.allSettled([...this.#byId.values()].map((s) => this.#close(s)));
+    await Promise.allSettled([...this.#byId.values()].map((s) => this.end(s)));
   }
 
-  async #close(s: S): Promise<void> {
+  /** Forgets and closes it (DELETE /mcp). */
+  async end(s: S): Promise<void> {
     this.#byId.delete(s.id);
     await s.close();
   }

@@ -245,6 +245,27 @@ describe('serve --http', () => {
     }
   });
 
+  it('DELETE ends a session, asked by its own agent only; the session then answers 404; PUT is 405', async () => {
+    const c = await connectHttp(serve.url, tokens.all);
+    try {
+      const sid = c.transport.sessionId as string;
+      const as = (token: string, method: string) =>
+        fetch(serve.url, { method, headers: { authorization: `Bearer ${token}`, 'mcp-session-id': sid } });
+      expect((await as(tokens.scoped as string, 'DELETE')).status).toBe(404);
+      expect((await as(tokens.all as string, 'PUT')).status).toBe(405);
+      expect((await c.call('list_services')).isError).toBeFalsy();
+      await c.transport.terminateSession();
+      const after = await rawPost(
+        serve.url,
+        { authorization: `Bearer ${tokens.all}`, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' },
+        { jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'list_services', arguments: {} } },
+      );
+      expect(after.status).toBe(404);
+    } finally {
+      await c.close();
+    }
+  });
+
   it('SIGTERM lets a call in flight finish, then exits 0', async () => {
     up.route('/slow', (_req, res) => {
       setTimeout(() => res.end('done'), 1000);
