@@ -47,6 +47,7 @@ export const CODES = {
   RECIPIENT_EXISTS: 'a recipient of that name or key is already in the vault',
   IDENTITY_EXISTS: 'the identity file to write already exists (never overwritten)',
   IDENTITY_INVALID: 'the identity file cannot be read or holds no age X25519 identity',
+  IDENTITY_IN_REPO: 'an unprotected identity would be written inside a git work tree (where a commit would publish it)',
   // age files
   AGE_BAD_HEADER: 'the age file header is damaged or not canonical',
   AGE_BAD_PASSPHRASE: 'the passphrase does not open this age file',

@@ -17,7 +17,7 @@ import { type Unlocker } from '../vault/format.js';
 export { wipeUnlocker } from '../vault/format.js';
 import { readVaultFile } from '../vault/store.js';
 import { HINT_FILE, parseIdentityText } from '../vault/identity-file.js';
-import type { Streams } from './io.js';
+import { warn, type Streams } from './io.js';
 import { promptHidden } from './passphrase.js';
 
 export const identityOption = () =>
@@ -44,7 +44,13 @@ export async function readIdentityFile(io: Streams, file: string, opts: { noProm
     throw invalid(`cannot read the identity file ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   using raw = secret(bytes);
-  if (!isEncrypted(raw.bytes)) return parseIdentityText(raw.bytes, `identity file ${file}`);
+  if (!isEncrypted(raw.bytes)) {
+    // Like ssh with a private key, but a warning: CI secret mounts are often 0644 by default.
+    const mode = (await fs.stat(file).catch(() => undefined))?.mode ?? 0;
+    if ((mode & 0o077) !== 0)
+      warn(io.stderr, `the identity file ${file} can be read by other users (mode ${(mode & 0o777).toString(8)}); run: chmod 600 ${file}`);
+    return parseIdentityText(raw.bytes, `identity file ${file}`);
+  }
   if (opts.noPrompt || !io.stdin.isTTY || !io.stderr.isTTY) {
     throw invalid(
       `the identity file ${file} is passphrase-protected and there is no terminal to ask for its passphrase`,

@@ -23,6 +23,20 @@ function existsError(file: string): JaneeError {
   return new JaneeError('IDENTITY_EXISTS', `${file} already exists`, 'pick another --out (an identity is never overwritten)');
 }
 
+/** The work tree holding `dir` (the nearest ancestor with a `.git` directory or file), if any. */
+async function gitWorkTreeOf(dir: string): Promise<string | undefined> {
+  for (let d = dir; ; d = path.dirname(d)) {
+    if (
+      await fs.lstat(path.join(d, '.git')).then(
+        () => true,
+        () => false,
+      )
+    )
+      return d;
+    if (path.dirname(d) === d) return undefined;
+  }
+}
+
 /** What age-keygen writes: RFC 3339 time without fractions. */
 function created(now: Date): string {
   return now.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -34,7 +48,8 @@ export class IdentityNewCommand extends JaneeCommand {
     description: 'Make an age identity (X25519 key pair) for opening a team vault',
     details: `
       Writes the identity file (default <JANEE_HOME>/identity.txt), mode 0600, in age-keygen's
-      format, and prints its public key (age1…) for \`janee recipients add\`. With --passphrase it
+      format, and prints its public key (age1…) for \`janee recipients add\`. An unprotected
+      identity is never written inside a git work tree (a dotfiles JANEE_HOME): use --out. With --passphrase it
       is encrypted like \`age -p\` (passphrase from JANEE_NEW_PASSPHRASE_FILE,
       JANEE_NEW_PASSPHRASE or the terminal); janee then asks for it on the terminal each time
       the identity is used, so keep unprotected identities for CI and serve.
@@ -51,6 +66,14 @@ export class IdentityNewCommand extends JaneeCommand {
 
   async run(): Promise<number> {
     const file = path.resolve(this.out_ ?? path.join(janeeHome(), 'identity.txt'));
+    // A dotfiles JANEE_HOME is a git work tree: one `git add -A` would publish the key.
+    const repo = this.passphrase ? undefined : await gitWorkTreeOf(path.dirname(file));
+    if (repo !== undefined)
+      throw new JaneeError(
+        'IDENTITY_IN_REPO',
+        `${file} is inside the git work tree ${repo}: a commit would publish the secret key`,
+        'write it outside the repository (--out ~/.config/janee/identity.txt), or encrypt it with --passphrase',
+      );
     if (
       await fs.lstat(file).then(
         () => true,
