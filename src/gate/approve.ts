@@ -67,11 +67,22 @@ export function checkApproval(s: ApprovalStep): Promise<string> {
     preview: {
       headers: shownHeaders,
       bodySha256: body === undefined ? '' : sha256Hex(body.text),
-      body: body === undefined ? '' : s.redactor.redact(body.text.slice(0, PREVIEW_CHARS)) + (body.text.length > PREVIEW_CHARS ? '…' : ''),
+      body: body === undefined ? '' : bodyPreview(body.text, s.redactor),
     },
     reason: typeof s.req.reason === 'string' ? s.req.reason.slice(0, 500) : '',
     audit: (a) => s.audit(a),
   });
+}
+
+/**
+ * The start of the body, redacted, for the human who approves. A longer body says
+ * how much is not shown: an agent could pad the harmless-looking start and put what
+ * matters after the cut, and a bare ellipsis is easy to miss.
+ */
+function bodyPreview(text: string, redactor: Pick<Redactor, 'redact'>): string {
+  const shown = redactor.redact(text.slice(0, PREVIEW_CHARS));
+  const rest = text.length - PREVIEW_CHARS;
+  return rest > 0 ? `${shown}… [${rest} more characters not shown: the body sha256 covers all of it]` : shown;
 }
 
 /** The body as the gate sends it (see LocalGate#buildRequest), and whether it goes as JSON. */

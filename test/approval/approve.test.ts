@@ -443,6 +443,18 @@ describe.concurrent('approvals', { timeout: 120_000 }, () => {
     await s.close();
   });
 
+  it('a body longer than the preview says how much is not shown (padding cannot hide the end behind an ellipsis)', async () => {
+    const h = await home({ waitMs: 300 });
+    const s = await startServe({ env: h.inProcess });
+    const body = { pad: 'a'.repeat(3000), to: 'acct_attacker' };
+    await charge(s, body);
+    const list = await runJanee(['approvals'], { env: h.inProcess });
+    const rest = JSON.stringify(body).length - 2000;
+    expect(list.stdout).toContain(`… [${rest} more characters not shown: the body sha256 covers all of it]`);
+    expect(list.stdout).not.toContain('acct_attacker');
+    await s.close();
+  });
+
   it.skipIf(!pty)('revoke ends a grant at once, and a copy of it put back is not honoured', async () => {
     const h = await home({ waitMs: 1000 });
     const s = await startServe({ env: h.inProcess, args: ['--agent', 'desk'] });
