@@ -39,6 +39,7 @@ const PLACEHOLDERS: Record<string, string> = {
   '--expires': 'duration',
   '--http': '[host:]port',
   '--allow-origin': 'origin',
+  '--allow-host': 'name',
   '--tls-cert': 'file',
   '--tls-key': 'file',
   '--field-file': 'name=path',

@@ -28,9 +28,32 @@ export function isLoopback(host: string): boolean {
   return isIP(v4) === 4 && v4.startsWith('127.');
 }
 
-/** Host header values accepted for a server bound to `host` (or, for 0.0.0.0/::, to any of `interfaces`) on `port`. */
-export function allowedHosts(host: string, port: number, tls: boolean, interfaces: readonly string[]): Set<string> {
+/**
+ * A name given to `--allow-host`: a DNS name (letters, digits, hyphens, dots) or an IP
+ * address, without a port (the bound port is implied). No wildcards: a name allowed
+ * here is one a DNS-rebinding page could use, so each is named by the human.
+ */
+export function validHostName(raw: string): boolean {
+  if (isIP(raw.replace(/^\[(.*)\]$/, '$1')) !== 0) return true;
+  return (
+    raw.length <= 253 && /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(raw)
+  );
+}
+
+/**
+ * Host header values accepted for a server bound to `host` (or, for 0.0.0.0/::, to any
+ * of `interfaces`) on `port`, plus the names allowed with `--allow-host` (a container
+ * reaches the host as host.docker.internal, a name the bound address cannot tell).
+ */
+export function allowedHosts(
+  host: string,
+  port: number,
+  tls: boolean,
+  interfaces: readonly string[],
+  extra: readonly string[] = [],
+): Set<string> {
   const names = host === '0.0.0.0' || host === '::' ? [...interfaces] : [host];
+  names.push(...extra.map((n) => n.replace(/^\[|\]$/g, '')));
   if (names.some(isLoopback)) names.push('localhost', '127.0.0.1', '::1');
   const out = new Set<string>();
   const defaultPort = tls ? 443 : 80;

@@ -35,6 +35,8 @@ const DRAIN_MS = 30_000;
 export interface HttpServeOptions extends ListenOptions {
   /** `--allow-origin`: browser origins allowed (none by default). */
   allowOrigins: string[];
+  /** `--allow-host`: more names the Host header may give (none by default). */
+  allowHosts?: string[] | undefined;
   gate: () => Promise<Gate>;
   lastUsed?: LastUsed | undefined;
   idleMs?: number | undefined;
@@ -80,7 +82,12 @@ export async function startHttpServer(opts: HttpServeOptions): Promise<HttpServe
     if (req.method === 'GET')
       return reply(res, 405, 'no server-to-client stream: janee sends nothing unasked', undefined, { allow: 'POST, DELETE' });
     if (!hostAllowed(req.headers.host, hosts))
-      return reply(res, 403, 'Host header does not name this server', 'connect to the address serve printed (DNS rebinding protection)');
+      return reply(
+        res,
+        403,
+        'Host header does not name this server',
+        'connect to the address serve printed, or a human allows the name with `--allow-host NAME` (DNS rebinding protection)',
+      );
     if (!originAllowed(req.headers.origin, origins))
       return reply(res, 403, 'Origin not allowed', 'a human allows a browser origin with `janee serve --http … --allow-origin ORIGIN`');
 
@@ -157,7 +164,7 @@ export async function startHttpServer(opts: HttpServeOptions): Promise<HttpServe
   }
 
   const bound = await listen(opts, handler);
-  hosts = allowedHosts(opts.host, bound.port, bound.tls, bound.interfaces);
+  hosts = allowedHosts(opts.host, bound.port, bound.tls, bound.interfaces, opts.allowHosts);
 
   return {
     url: bound.url,

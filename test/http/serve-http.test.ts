@@ -183,6 +183,25 @@ describe('serve --http', () => {
     expect((await rawPost(serve.url, { ...auth, host: `localhost:${port}` })).status).toBe(200);
   });
 
+  it('--allow-host lets a container reach serve by another name (host.docker.internal), and only that name', async () => {
+    const s = await startHttpServe(env, ['--http', '127.0.0.1:0', '--allow-host', 'host.docker.internal']);
+    try {
+      const auth = { authorization: `Bearer ${tokens.all}` };
+      const port = new URL(s.url).port;
+      expect((await rawPost(s.url, { ...auth, host: `host.docker.internal:${port}` })).status).toBe(200);
+      expect((await rawPost(s.url, { ...auth, host: `HOST.docker.internal:${port}` })).status).toBe(200);
+      expect((await rawPost(s.url, { ...auth, host: `host.docker.internal:${Number(port) + 1}` })).status).toBe(403);
+      expect((await rawPost(s.url, { ...auth, host: `evil.docker.internal:${port}` })).status).toBe(403);
+    } finally {
+      await s.stop();
+    }
+    for (const bad of ['*.docker.internal', 'host.docker.internal:8377', 'a b']) {
+      const r = await runJanee(['serve', '--http', '127.0.0.1:0', '--allow-host', bad], { env, spawn: true });
+      expect(r.code, bad).toBe(2);
+      expect(r.stderr).toContain('--allow-host takes a host name');
+    }
+  });
+
   it('GET (a standalone server-to-client stream) is 405: janee sends nothing unasked', async () => {
     const status = await new Promise<number>((resolve, reject) => {
       http

@@ -22,12 +22,19 @@ export class ServeCommand extends JaneeCommand {
       ['In an MCP client config', 'janee serve --agent claude-desktop'],
       ['HTTP on loopback', 'janee serve --http 8377'],
       ['HTTP for containers, with TLS', 'janee serve --http 172.17.0.1:8377 --tls-cert cert.pem --tls-key key.pem'],
+      [
+        'Reached as host.docker.internal',
+        'janee serve --http 0.0.0.0:8377 --tls-cert cert.pem --tls-key key.pem --allow-host host.docker.internal',
+      ],
     ],
   });
 
   agent = Option.String('--agent', { description: 'Name this client in the audit log (default: the MCP clientInfo name)' });
   http = Option.String('--http', { description: 'Serve MCP over HTTP on [HOST:]PORT (host default 127.0.0.1; port 0 picks one)' });
   allowOrigin = Option.Array('--allow-origin', { description: 'A browser Origin allowed to call (default: none)' });
+  allowHost = Option.Array('--allow-host', {
+    description: 'Another name clients reach this server by, accepted in the Host header (e.g. host.docker.internal)',
+  });
   tlsCert = Option.String('--tls-cert', { description: 'HTTPS certificate (PEM); needed for a non-loopback address' });
   tlsKey = Option.String('--tls-key', { description: 'HTTPS private key (PEM)' });
   insecureBind = Option.Boolean('--insecure-bind', false, { description: 'Allow a non-loopback address without TLS (prints a warning)' });
@@ -40,6 +47,7 @@ export class ServeCommand extends JaneeCommand {
     if (this.http === undefined) {
       for (const [flag, v] of [
         ['--allow-origin', this.allowOrigin],
+        ['--allow-host', this.allowHost],
         ['--tls-cert', this.tlsCert],
         ['--tls-key', this.tlsKey],
       ] as const)
@@ -95,10 +103,13 @@ export class ServeCommand extends JaneeCommand {
     if (!where) throw usageError('--http takes [HOST:]PORT', 'e.g. --http 8377, --http 127.0.0.1:8377, --http [::1]:8377');
     if (this.agent !== undefined)
       throw usageError('--agent is for stdio: over HTTP each agent is named by its token', 'create tokens with `janee agents add NAME`');
-    const { canonicalOrigin } = await import('../../http/checks.js');
+    const { canonicalOrigin, validHostName } = await import('../../http/checks.js');
     for (const o of this.allowOrigin ?? [])
       if (canonicalOrigin(o) !== o.replace(/\/$/, ''))
         throw usageError('--allow-origin takes an origin like https://app.example.com', 'scheme, host and port only');
+    for (const h of this.allowHost ?? [])
+      if (!validHostName(h))
+        throw usageError('--allow-host takes a host name or IP address, like host.docker.internal', 'no port, no wildcard');
     const listenOpts = { ...where, tlsCert: this.tlsCert, tlsKey: this.tlsKey, insecureBind: this.insecureBind };
     const warning = checkBindOptions(listenOpts);
     if (warning) warn(this.context.stderr, warning);
@@ -108,6 +119,7 @@ export class ServeCommand extends JaneeCommand {
     const server = await startHttpServer({
       ...listenOpts,
       allowOrigins: this.allowOrigin ?? [],
+      allowHosts: this.allowHost,
       gate,
       lastUsed: new LastUsed(await this.vaultFile()),
     });
