@@ -164,9 +164,13 @@ export function okResult(structured: Record<string, unknown>) {
   return { content: [{ type: 'text' as const, text: JSON.stringify(structured) }], structuredContent: structured };
 }
 
+/** Where a tool error result carries its JaneeError code (MCP `_meta`, reverse-DNS prefixed). */
+export const ERROR_META_KEY = 'dev.janee/error';
+
 export function errorResult(e: unknown) {
   const err =
     e instanceof JaneeError ? e : new JaneeError('INTERNAL', 'internal error in janee', 'this is a bug; the call was not completed');
   const text = err.hint ? `${err.message}\nhint: ${err.hint}` : err.message;
-  return { isError: true, content: [{ type: 'text' as const, text }] };
+  // The model reads the text; a program reads the stable code (docs/errors.md) in _meta.
+  return { isError: true, content: [{ type: 'text' as const, text }], _meta: { [ERROR_META_KEY]: { code: err.code } } };
 }

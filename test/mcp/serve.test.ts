@@ -186,6 +186,7 @@ describe('tools', () => {
     const r = await serve.execute({ service: 'stripe', method: 'POST', path: '/v1/charges', body: { amount: 100 } });
     expect(r.isError).toBe(true);
     expect(r.structuredContent).toBeUndefined();
+    expect(r._meta?.['dev.janee/error']).toEqual({ code: 'GATE_BLOCKED' }); // for programs; the model reads the text
     expect(textOf(r)).toMatch(
       /^blocked: POST \/v1\/charges is not allowed for stripe \(allowed: GET \/v1\/charges, GET\|POST \/v1\/customers\)\nhint: /,
     );
@@ -277,6 +278,7 @@ describe('vault states', () => {
         expect(r.isError).toBe(true);
         expect(textOf(r)).toContain('vault is locked');
         expect(textOf(r)).toContain('janee unlock');
+        expect(r._meta?.['dev.janee/error']).toEqual({ code: 'GATE_LOCKED' });
       }
       expect(up.requests.length).toBe(before);
       const entries = (await auditEntries(env.JANEE_HOME)).slice(auditBefore);
