@@ -18,7 +18,12 @@ export interface ListenOptions {
   tlsCert?: string | undefined;
   tlsKey?: string | undefined;
   insecureBind?: boolean | undefined;
+  /** How long a client may take to send a whole request, headers and body (default 60 s). */
+  requestTimeoutMs?: number | undefined;
 }
+
+/** An 8 MiB body at 140 KB/s; the answer may take longer (an approval, a slow upstream): this is not a limit on it. */
+const REQUEST_TIMEOUT_MS = 60_000;
 
 export interface Bound {
   server: http.Server;
@@ -45,6 +50,15 @@ export function checkBindOptions(o: ListenOptions): string | undefined {
 }
 
 export async function listen(o: ListenOptions, handler: http.RequestListener): Promise<Bound> {
+  // A client that sends its request slowly (headers, or a body) gets 408 and loses the
+  // socket: a token holder cannot pin sockets and body buffers open for ever. Node's
+  // requestTimeout covers receiving the request only, not the time taken to answer it.
+  const requestTimeout = o.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  const limits: http.ServerOptions = {
+    requestTimeout,
+    headersTimeout: Math.min(20_000, requestTimeout),
+    connectionsCheckingInterval: Math.min(30_000, Math.max(50, requestTimeout / 4)),
+  };
   let server: http.Server;
   const tls = o.tlsCert !== undefined && o.tlsKey !== undefined;
   if (tls) {
@@ -60,7 +74,7 @@ export async function listen(o: ListenOptions, handler: http.RequestListener): P
       );
     }
     try {
-      server = https.createServer({ cert, key }, handler);
+      server = https.createServer({ ...limits, cert, key }, handler);
     } catch {
       throw new JaneeError(
         'HTTP_LISTEN',
@@ -71,11 +85,9 @@ export async function listen(o: ListenOptions, handler: http.RequestListener): P
       key.fill(0);
     }
   } else {
-    server = http.createServer(handler);
+    server = http.createServer(limits, handler);
   }
-  // Slow clients cannot hold sockets open for ever; long SSE streams are kept alive by the SDK.
-  server.headersTimeout = 20_000;
-  server.requestTimeout = 0;
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
       reject(new JaneeError('HTTP_LISTEN', `cannot listen on ${o.host}:${o.port} (${e.code ?? 'error'})`, 'pick another port or address')),
