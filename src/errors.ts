@@ -100,6 +100,7 @@ export const CODES = {
   HTTP_FORBIDDEN: 'an HTTP request named another Host, or came from an Origin not allowed (HTTP 403)',
   HTTP_LISTEN: 'serve --http could not listen on the address (in use, not local, or TLS files unreadable)',
   EXEC_FAILED: 'the configured program could not be started (exec)',
+  EXEC_BUSY: 'too many exec programs are running or waiting in this janee process; the call was not run',
   // auth types that sign or mint (src/auth)
   AUTH_UNSUPPORTED: 'the service auth type cannot be used by this build',
   AUTH_TOKEN_FAILED: 'the token endpoint did not give an access token (its status is in the message, never its body)',

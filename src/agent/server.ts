@@ -26,6 +26,7 @@
  * events and error codes, never secrets or request contents.
  */
 import { JaneeError } from '../errors.js';
+import { killRunning, whenNoneRunning } from '../exec/run.js';
 import { LocalGate } from '../gate/gate.js';
 import { secret } from '../util/secret.js';
 import { optionalMs } from './args.js';
@@ -183,6 +184,12 @@ export class Agent {
     if (ours) this.#place.removeIfOurs();
     const cut = await this.#listener.drain(DRAIN_MS);
     if (cut > 0) this.#log(`${cut} request(s) still running after ${DRAIN_MS / 1000}s were cut off`);
+    // No exec program outlives the agent with its key (src/exec/run.ts).
+    const killed = killRunning();
+    if (killed > 0) {
+      this.#log(`${killed} exec program(s) still running were killed`);
+      await whenNoneRunning(3_000);
+    }
     await this.#listener.closeAll();
     await this.#gate.close().catch(() => undefined);
     this.#log('stopped');

@@ -20,6 +20,13 @@
  * `--hostname **` is not dodged by `--hostname=evil`. The program still gets the
  * arguments as sent (splitting changes the meaning of an optional-argument flag).
  *
+ * In a deny pattern an option word also matches the spellings programs accept
+ * for it: a `--long` word matches any prefix of it of at least 3 letters after
+ * the dashes (`--upload-pa` for `--upload-pack`: git's parse-options and
+ * getopt_long take any unambiguous abbreviation), and a single-letter `-X`
+ * word matches `-X` with its value attached (`-Revil/o` for `-R`: pflag, getopt).
+ * Allow words match exactly.
+ *
  * A call is allowed when no deny pattern matches and an allow pattern does.
  */
 
@@ -117,13 +124,27 @@ export function matches(p: Pattern, args: readonly string[], mode: 'allow' | 'de
       const a = args[j];
       ok =
         a !== undefined &&
-        (tok.kind === 'one' ? mode === 'deny' || !a.startsWith('-') : tok.kind === 'prefix' ? a.startsWith(tok.text) : a === tok.text) &&
+        (tok.kind === 'one'
+          ? mode === 'deny' || !a.startsWith('-')
+          : tok.kind === 'prefix'
+            ? a.startsWith(tok.text)
+            : a === tok.text || (mode === 'deny' && optionSpelling(tok.text, a))) &&
         at(i + 1, j + 1);
     }
     if (!ok) failed.add(key);
     return ok;
   };
   return at(0, 0);
+}
+
+/** Shortest abbreviation of a `--long` option a deny word also matches (letters after the dashes). */
+const MIN_ABBREV = 3;
+
+/** True when `arg` is another spelling of the option `word` (deny only; see the header). */
+function optionSpelling(word: string, arg: string): boolean {
+  if (/^--[^-]/.test(word)) return arg.length >= 2 + MIN_ABBREV && arg.length < word.length && word.startsWith(arg);
+  if (/^-[^-]$/.test(word)) return arg.length > 2 && arg.startsWith(word);
+  return false;
 }
 
 export type ArgDecision = { allowed: true; rule: string } | { allowed: false; rule: string | undefined };

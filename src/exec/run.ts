@@ -8,6 +8,12 @@
  *
  * Not covered: a descendant that leaves the process group (setsid, a double fork
  * into a new session) is not killed; docs/exec.md says so.
+ *
+ * The groups of the programs running now are kept here, so that none outlives
+ * janee: its stop paths (serve's stdio close and --http drain, the agent's stop)
+ * call killRunning(), and so does a process 'exit' hook. A program left behind
+ * would keep the key in its environment, run past its timeout, out of reach of
+ * the kill switch and of the audit log.
  */
 import { spawn } from 'node:child_process';
 
@@ -70,6 +76,22 @@ function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   }
 }
 
+/** Process groups of the programs started and not yet finished. */
+const groups = new Set<number>();
+let exitHooked = false;
+
+/** SIGKILLs the process group of every program still running; synchronous (safe in an 'exit' hook). */
+export function killRunning(): number {
+  for (const pid of groups) killGroup(pid, 'SIGKILL');
+  return groups.size;
+}
+
+/** Resolves once no program is running, or after `ms` (after killRunning: their calls get to write their audit lines). */
+export async function whenNoneRunning(ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (groups.size > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+}
+
 /** Rejects only when the program cannot be started (spawn error: ENOENT, EACCES, bad cwd). */
 export function runProgram(spec: RunSpec): Promise<RunResult> {
   const started = performance.now();
@@ -83,6 +105,13 @@ export function runProgram(spec: RunSpec): Promise<RunResult> {
       windowsHide: true,
     });
     const pid = child.pid;
+    if (pid !== undefined) {
+      groups.add(pid);
+      if (!exitHooked) {
+        exitHooked = true;
+        process.on('exit', killRunning);
+      }
+    }
     const out = new Capped(spec.maxOutputBytes);
     const err = new Capped(spec.maxOutputBytes);
     child.stdout?.on('data', (b: Buffer) => out.push(b));
@@ -107,6 +136,7 @@ export function runProgram(spec: RunSpec): Promise<RunResult> {
       clearTimeout(killTimer);
       clearTimeout(drainTimer);
       killGroup(pid, 'SIGKILL'); // whatever it left behind in its group
+      if (pid !== undefined) groups.delete(pid);
       child.stdout?.destroy();
       child.stderr?.destroy();
       resolve({
@@ -126,6 +156,7 @@ export function runProgram(spec: RunSpec): Promise<RunResult> {
         settled = true;
         clearTimeout(timer);
         killGroup(pid, 'SIGKILL');
+        if (pid !== undefined) groups.delete(pid);
         reject(e);
       }
     });

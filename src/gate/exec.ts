@@ -29,6 +29,7 @@ import { gitCredentialEnv, gitLogin, gitOrigins, repoConfigRisk } from '../exec/
 import { decideArgs, parsePattern, type Pattern } from '../exec/pattern.js';
 import type { CommandInfo, ExecRequest, ExecResult } from '../exec/request.js';
 import { runProgram, type RunResult } from '../exec/run.js';
+import { execSlots } from '../exec/slots.js';
 import { inScope } from '../vault/agents.js';
 import type { VaultData } from '../vault/types.js';
 import { isKilled, type KillState } from './killswitch.js';
@@ -223,6 +224,7 @@ export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller
           throw err;
         }
       }
+      const release = await execSlots.take(); // over the cap: waits, or EXEC_BUSY (not run)
       ran = true;
       res = await runProgram({
         file,
@@ -232,10 +234,12 @@ export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller
         stdin: req.stdin,
         timeoutMs: cmd.timeoutMs,
         maxOutputBytes: cmd.maxOutputBytes,
-      }).catch((e: unknown) => {
-        const code = (e as NodeJS.ErrnoException)?.code ?? 'error';
-        throw new JaneeError('EXEC_FAILED', `${name} could not be started (${code})`, 'a human checks program: and cwd: in config.yaml');
-      });
+      })
+        .catch((e: unknown) => {
+          const code = (e as NodeJS.ErrnoException)?.code ?? 'error';
+          throw new JaneeError('EXEC_FAILED', `${name} could not be started (${code})`, 'a human checks program: and cwd: in config.yaml');
+        })
+        .finally(release);
     } finally {
       await fs.rm(home, { recursive: true, force: true }).catch(() => undefined);
     }

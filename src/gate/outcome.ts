@@ -14,6 +14,8 @@ export function outcomeFor(err: JaneeError): Partial<Pick<AuditInput, 'outcome' 
     case 'GATE_NOT_IN_SCOPE':
     case 'GATE_UNAUTHORIZED':
       return { outcome: 'blocked', rule: err.code };
+    case 'EXEC_BUSY':
+      return { outcome: 'rate_limited', rule: err.code };
     default:
       return { outcome: 'error', rule: err.code };
   }

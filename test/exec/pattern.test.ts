@@ -76,6 +76,35 @@ describe('decideArgs', () => {
     // A value smuggled after "=" is still a value the pattern must admit.
     expect(decide(['pr list --limit *'], [], ['pr', 'list', '--limit=-1']).allowed).toBe(false);
   });
+  it('a deny on --long also catches its abbreviations (git parse-options, getopt_long accept them)', () => {
+    const allow = ['fetch **', 'push **'];
+    const deny = ['** --upload-pack **', '** --receive-pack **'];
+    // redteam3 finding 5: each of these ran the agent's command through git.
+    expect(decide(allow, deny, ['fetch', '--upload-pa=touch /tmp/x', '/r'])).toEqual({ allowed: false, rule: 'deny ** --upload-pack **' });
+    expect(decide(allow, deny, ['push', '--receive-p', 'x', '/r'])).toEqual({ allowed: false, rule: 'deny ** --receive-pack **' });
+    expect(decide(allow, deny, ['fetch', '--upl', 'x']).allowed).toBe(false);
+    expect(decide(allow, deny, ['fetch', '--upload-pack', 'x']).allowed).toBe(false);
+    // Too short to be taken for it (3 letters at least), longer, or another option: not this deny.
+    expect(decide(allow, deny, ['fetch', '--up', 'x']).allowed).toBe(true);
+    expect(decide(allow, deny, ['fetch', '--u=x']).allowed).toBe(true);
+    expect(decide(allow, deny, ['fetch', '--upload-packx', 'x']).allowed).toBe(true);
+    expect(decide(allow, deny, ['fetch', '--upload-pass', 'x']).allowed).toBe(true);
+    expect(decide(allow, deny, ['fetch', '-upload-pa', 'x']).allowed).toBe(true);
+  });
+  it('a deny on -X also catches -X with its value attached (pflag, getopt)', () => {
+    const allow = ['pr view **'];
+    const deny = ['** -R **', '** --repo **'];
+    expect(decide(allow, deny, ['pr', 'view', '1', '-Revil/o'])).toEqual({ allowed: false, rule: 'deny ** -R **' });
+    expect(decide(allow, deny, ['pr', 'view', '1', '-R=evil/o']).allowed).toBe(false);
+    expect(decide(allow, deny, ['pr', 'view', '1', '--rep=evil/o'])).toEqual({ allowed: false, rule: 'deny ** --repo **' });
+    expect(decide(allow, deny, ['pr', 'view', '1', '-r', 'x']).allowed).toBe(true);
+    expect(decide(allow, deny, ['pr', 'view', '1', 'Revil/o']).allowed).toBe(true);
+    expect(decide(allow, deny, ['pr', 'view', '1', '--R']).allowed).toBe(true);
+  });
+  it('allow words still match exactly', () => {
+    expect(decide(['fetch --upload-pack x'], [], ['fetch', '--upload-pa', 'x']).allowed).toBe(false);
+    expect(decide(['pr view -R *'], [], ['pr', 'view', '-Rx']).allowed).toBe(false);
+  });
 });
 
 describe('isBroadForwarder', () => {

@@ -64,6 +64,10 @@ export class ServeCommand extends JaneeCommand {
           throw e;
         }));
     const code = this.http !== undefined ? await this.serveHttp(this.http, gate) : await this.serveStdio(gate, token);
+    // The client is gone or the drain is over: no program exec started may outlive serve
+    // with its key (src/exec/run.ts). Their calls then audit the kill before the log closes.
+    const { killRunning, whenNoneRunning } = await import('../../exec/run.js');
+    if (killRunning() > 0) await whenNoneRunning(3_000);
     await opened?.then((g) => g.close()).catch(() => undefined);
     return code;
   }
