@@ -155,6 +155,9 @@ const SAFE_KEYS: readonly RegExp[] = [
 
 export const safeRepoKey = (key: string): boolean => SAFE_KEYS.some((re) => re.test(key));
 
+/** How long the config may take to list (milliseconds; it takes a few). */
+const CONFIG_READ_MS = 5_000;
+
 /**
  * The first key outside SAFE_KEYS in any config git reads for a run here but janee's own
  * command scope (the repository's .git/config, its worktree config, files they include,
@@ -167,7 +170,8 @@ export function repoConfigRisk(cwd: string, env: Record<string, string>): Promis
   const unreadable: RepoConfigRisk = { scope: 'local', file: cwd, key: '' };
   return new Promise((resolve) => {
     const args = ['config', '--list', '--includes', '--show-scope', '--show-origin', '-z'];
-    execFile('git', args, { cwd, env, maxBuffer: 4 * 1024 * 1024 }, (err, stdout) => {
+    // A time limit: an included file may be a FIFO nobody writes to, and git would wait on it forever.
+    execFile('git', args, { cwd, env, maxBuffer: 4 * 1024 * 1024, timeout: CONFIG_READ_MS, killSignal: 'SIGKILL' }, (err, stdout) => {
       if (err) return resolve(unreadable);
       // Each entry: scope NUL origin NUL key LF value NUL.
       const parts = stdout.split('\0');

@@ -21,7 +21,7 @@ afterAll(async () => {
   if (dir) await fs.rm(dir, { recursive: true, force: true });
 });
 
-describe('exec git: repository config', () => {
+describe('exec git: repository config', { timeout: 60_000 }, () => {
   it('every key git itself writes in init, clone, partial clone, remote add, push -u, worktree and sparse checkout is allowed', async () => {
     g(dir, 'init', '-q', '--bare', 'up.git');
     g(dir, 'init', '-q', 'a');
@@ -87,6 +87,12 @@ describe('exec git: repository config', () => {
     g(r, 'config', '--unset', 'include.path');
     g(r, 'config', 'includeIf.gitdir:/.path', path.join(dir, 'inc'));
     expect((await repoConfigRisk(r, env()))?.key).toBe('includeif.gitdir:/.path');
+    // An include that never ends (a FIFO nobody writes to) refuses after the time limit, instead of hanging the call.
+    g(r, 'config', '--unset', 'includeIf.gitdir:/.path');
+    const fifo = path.join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    g(r, 'config', 'include.path', fifo);
+    expect(await repoConfigRisk(r, env())).toMatchObject({ key: '' });
     // Unreadable config refuses (fail closed).
     await fs.writeFile(path.join(r, '.git', 'config'), '[core\n');
     expect(await repoConfigRisk(r, env())).toMatchObject({ key: '' });
