@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { JaneeError } from '../errors.js';
 import { LineSplitter } from './protocol.js';
 import { Agent } from './server.js';
+import { wipeInitialEnv } from '../util/environ.js';
 import { PASSPHRASE_ENV } from '../util/env.js';
 import { secret } from '../util/secret.js';
 
@@ -30,6 +31,7 @@ interface AgentProcessOptions {
 export async function runAgentProcess(opts: AgentProcessOptions, stderr: NodeJS.WritableStream = process.stderr): Promise<never> {
   process.umask(0o077);
   for (const k of PASSPHRASE_ENV) delete process.env[k];
+  wipeInitialEnv(PASSPHRASE_ENV); // not in it when `janee unlock` started it; a hand-started one may have them
   const log = (line: string) => {
     try {
       stderr.write(`${new Date().toISOString()} janee-agent[${process.pid}]: ${line}\n`);

@@ -23,6 +23,7 @@ import type { JaneeCommand } from './base.js';
 import { info, printError, withProgress } from './io.js';
 import { findPassphrase } from './passphrase.js';
 import { findIdentities, wipeUnlocker } from './identity.js';
+import { wipeInitialEnv } from '../util/environ.js';
 import type { Unlocker } from '../vault/format.js';
 
 export async function openServeGate(cmd: JaneeCommand): Promise<Gate> {
@@ -112,7 +113,7 @@ async function openGate(cmd: JaneeCommand, vaultFile: string): Promise<Gate> {
   });
   if (agentProblem) info(stderr, `not using the agent: ${agentProblem.message}${agentProblem.hint ? ` (${agentProblem.hint})` : ''}`);
   if (hello) {
-    delete process.env.JANEE_PASSPHRASE;
+    forgetPassphraseEnv();
     if (hello.config !== cmd.configFile)
       info(stderr, `note: the agent uses ${hello.config}, this serve was started with ${cmd.configFile}`);
     return agentGate;
@@ -127,8 +128,7 @@ async function openGate(cmd: JaneeCommand, vaultFile: string): Promise<Gate> {
     if (!(e instanceof JaneeError)) throw e;
     return new LocalGate({ ...common, secrets: failedSecrets(e) });
   }
-  // Nothing janee spawns may inherit the passphrase.
-  delete process.env.JANEE_PASSPHRASE;
+  forgetPassphraseEnv();
   if (!found) {
     info(
       stderr,
@@ -152,6 +152,16 @@ async function openGate(cmd: JaneeCommand, vaultFile: string): Promise<Gate> {
   } finally {
     wipeUnlocker(unlocker);
   }
+}
+
+/**
+ * Nothing janee spawns may inherit the passphrase, nor read it from serve's initial
+ * environment (/proc/<serve>/environ: a program exec runs is serve's child, as the same
+ * user). JANEE_PASSPHRASE_FILE stays: it names a file, and is read again later.
+ */
+function forgetPassphraseEnv(): void {
+  delete process.env.JANEE_PASSPHRASE;
+  wipeInitialEnv(['JANEE_PASSPHRASE']);
 }
 
 /** A vault that could not be opened stays locked: every use fails, saying why. */

@@ -138,14 +138,14 @@ export async function resolvePrograms(config: JaneeConfig): Promise<JaneeConfig>
   return config;
 }
 
+/** PATH's absolute entries: a relative one (`bin`, `node_modules/.bin`, empty = `.`) names a place in whatever directory a program runs in. */
+export function searchPath(): string[] {
+  return (process.env.PATH ?? '').split(path.delimiter).filter((d) => path.isAbsolute(d));
+}
+
 async function findProgram(cmd: CommandConfig): Promise<string | undefined> {
   const p = cmd.program;
-  const candidates = p.includes('/')
-    ? [path.resolve(p)]
-    : (process.env.PATH ?? '')
-        .split(path.delimiter)
-        .filter((d) => path.isAbsolute(d))
-        .map((d) => path.join(d, p));
+  const candidates = p.includes('/') ? [path.resolve(p)] : searchPath().map((d) => path.join(d, p));
   for (const c of candidates) {
     try {
       const st = await fs.stat(c);

@@ -7,6 +7,9 @@ import { JaneeError } from '../errors.js';
 
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
 
+/** A host name (URL.hostname form) plain http may be used with. */
+export const isLoopbackHost = (hostname: string): boolean => LOOPBACK.test(hostname);
+
 interface ParsedBaseUrl {
   /** Normalised: no trailing slash, no query, no fragment. */
   baseUrl: string;
@@ -23,7 +26,7 @@ export function parseBaseUrl(raw: string): ParsedBaseUrl {
   if (u.protocol !== 'https:' && u.protocol !== 'http:') {
     throw new JaneeError('CONFIG_INVALID', `base URL must be http(s), got ${u.protocol}`, 'use a full URL such as https://api.example.com');
   }
-  if (u.protocol === 'http:' && !LOOPBACK.test(u.hostname)) {
+  if (u.protocol === 'http:' && !isLoopbackHost(u.hostname)) {
     throw new JaneeError(
       'CONFIG_INVALID',
       `refusing plain http to ${u.host}: the credential would cross the network unencrypted`,

@@ -15,10 +15,16 @@
  *   and its API from different hosts), so a remote pointed elsewhere — by the
  *   agent or by a repo's config — gets no credential. config.yaml cannot widen
  *   that: the binding is in the vault.
+ * - But every program git starts has the token in its environment, so git may
+ *   start none a repository chooses: only http(s) transports (GIT_ALLOW_PROTOCOL;
+ *   a local path would run git-receive-pack under another repository's config),
+ *   and the run is refused before git starts when the repository's config sets
+ *   any key outside a short allowlist (repoConfigRisk).
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { isLoopbackHost } from '../config/url.js';
 
 const HELPER = `#!/bin/sh
 # janee: git credential helper for one exec run (no secret in this file)
@@ -53,6 +59,25 @@ export function gitOrigins(bound: readonly string[]): string[] {
   return [...out];
 }
 
+/**
+ * GIT_ALLOW_PROTOCOL for the run: https, and http when a bound origin is plain http (which
+ * janee allows only on loopback). No local path, file://, ssh or remote helper of another
+ * name: those run programs in repositories or on hosts the agent may choose (a local
+ * repository's config, ssh's command), with the credential in their environment. Neither
+ * config nor the agent's arguments can widen it (git reads it before protocol.*.allow).
+ */
+export function gitProtocols(origins: readonly string[]): string {
+  const http = origins.some((o) => {
+    try {
+      const u = new URL(o);
+      return u.protocol === 'http:' && isLoopbackHost(u.hostname);
+    } catch {
+      return false;
+    }
+  });
+  return http ? 'https:http' : 'https';
+}
+
 /** User name and password git sends for the entry's fields. */
 export function gitLogin(fields: Record<string, string>): { username: string; password: string } | undefined {
   if (typeof fields.token === 'string' && fields.token !== '') return { username: 'x-access-token', password: fields.token };
@@ -74,7 +99,8 @@ export async function gitCredentialEnv(
   // Command scope outranks the repository's config for these keys: what a repo (which
   // the agent may be able to write) could use to run code beside the credential, or to
   // send it through a proxy or past TLS checks, is switched off for this run. Per-URL
-  // http.<url>.* keys outrank it all the same; repoConfigRisk refuses those before the run.
+  // http.<url>.* keys outrank it all the same; repoConfigRisk refuses those (and every
+  // other key it does not know to be inert) before the run.
   const config: [string, string][] = [
     ['credential.helper', ''],
     ['credential.helper', helper],
@@ -92,6 +118,7 @@ export async function gitCredentialEnv(
   return {
     GIT_CONFIG_NOSYSTEM: '1',
     GIT_TERMINAL_PROMPT: '0',
+    GIT_ALLOW_PROTOCOL: gitProtocols(origins),
     ...env,
     JANEE_GIT_ORIGINS: origins.join(' '),
     JANEE_GIT_USERNAME: login.username,
@@ -99,26 +126,64 @@ export async function gitCredentialEnv(
   };
 }
 
+/** Where the repository's config sets a key janee does not allow beside the credential. */
+export interface RepoConfigRisk {
+  /** `local`, `worktree`, … as git names the scope (an included file has its includer's). */
+  scope: string;
+  /** The file that sets it (git's --show-origin, without `file:`). */
+  file: string;
+  /** As git lists it (section and name lowercased); empty when the config could not be read. */
+  key: string;
+}
+
 /**
- * What in the repository's own config (which the agent may be able to write) could send
- * the credential elsewhere, or undefined. The command scope does not outrank it here: git
- * takes the most specific URL match first, so `http.<url>.proxy` or `.sslVerify` in
- * .git/config beats our `http.proxy=` and `http.sslVerify=true`; a plain `http.sslCAInfo`
- * or `http.curloptResolve` needs no proxy; `remote.<name>.proxy` outranks http.proxy.
- * So any `http.*` key, and a remote's proxy, outside the command scope is refused. Read
- * with the run's own environment and cwd; unreadable config counts as a risk (fail closed).
- * A repo changed between this check and git's own read is not caught (a narrow race).
+ * The only keys the repository's own config (which the agent may be able to write) may
+ * set for a run with the credential: those a fresh `git init`, `git clone` (partial and
+ * sparse ones too), `git remote add`, `git push -u` or `git worktree add` write, none of
+ * which names a program or a host to go through. Everything else — core.sshCommand,
+ * core.askPass, core.alternateRefsCommand, filter.*, diff.*.textconv, merge.*.driver,
+ * gpg.program, url.*.insteadOf, remote.*.vcs/uploadpack/receivepack/proxy, http.*,
+ * credential.*, include.path, includeIf.* — and any key git adds later is refused.
  */
-export function repoConfigRisk(cwd: string, env: Record<string, string>): Promise<string | undefined> {
+const SAFE_KEYS: readonly RegExp[] = [
+  /^core\.(repositoryformatversion|filemode|bare|logallrefupdates|ignorecase|precomposeunicode|symlinks|sharedrepository|sparsecheckout|sparsecheckoutcone|autocrlf|eol|safecrlf)$/,
+  /^remote\..+\.(url|pushurl|fetch|push|tagopt|prune|prunetags|mirror|promisor|partialclonefilter)$/s,
+  /^branch\..+\.(remote|pushremote|merge|rebase)$/s,
+  /^user\.[^.]+$/,
+  /^extensions\.[^.]+$/,
+];
+
+export const safeRepoKey = (key: string): boolean => SAFE_KEYS.some((re) => re.test(key));
+
+/** How long the config may take to list (milliseconds; it takes a few). */
+const CONFIG_READ_MS = 5_000;
+
+/**
+ * The first key outside SAFE_KEYS in any config git reads for a run here but janee's own
+ * command scope (the repository's .git/config, its worktree config, files they include,
+ * and the temporary HOME's, which is empty), or undefined. Read by git itself with the
+ * run's environment and cwd, so it sees what the run would; unreadable or unparsable
+ * output counts as a risk (fail closed). A repository changed between this check and
+ * git's own read is not caught (a narrow race).
+ */
+export function repoConfigRisk(cwd: string, env: Record<string, string>): Promise<RepoConfigRisk | undefined> {
+  const unreadable: RepoConfigRisk = { scope: 'local', file: cwd, key: '' };
   return new Promise((resolve) => {
-    execFile('git', ['config', '--list', '--show-scope', '-z'], { cwd, env, maxBuffer: 4 * 1024 * 1024 }, (err, stdout) => {
-      if (err) return resolve('config could not be read');
+    const args = ['config', '--list', '--includes', '--show-scope', '--show-origin', '-z'];
+    // A time limit: an included file may be a FIFO nobody writes to, and git would wait on it forever.
+    execFile('git', args, { cwd, env, maxBuffer: 4 * 1024 * 1024, timeout: CONFIG_READ_MS, killSignal: 'SIGKILL' }, (err, stdout) => {
+      if (err) return resolve(unreadable);
+      // Each entry: scope NUL origin NUL key LF value NUL.
       const parts = stdout.split('\0');
-      for (let i = 0; i + 1 < parts.length; i += 2) {
-        const scope = parts[i] ?? '';
-        const key = (parts[i + 1] ?? '').split('\n')[0]!.toLowerCase();
-        if (scope !== 'command' && (key.startsWith('http.') || /^remote\..*\.proxy(authmethod)?$/.test(key)))
-          return resolve(`${scope} config sets ${key.slice(0, 200)}`);
+      if (parts.length % 3 !== 1 || parts[parts.length - 1] !== '') return resolve(unreadable);
+      for (let i = 0; i + 2 < parts.length; i += 3) {
+        const scope = parts[i]!;
+        if (scope === 'command') continue; // janee's own GIT_CONFIG_COUNT entries (the agent cannot set any)
+        const key = parts[i + 2]!.split('\n')[0]!;
+        if (!safeRepoKey(key)) {
+          const origin = parts[i + 1]!;
+          return resolve({ scope, file: origin.startsWith('file:') ? origin.slice(5) : origin, key });
+        }
       }
       resolve(undefined);
     });

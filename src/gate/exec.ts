@@ -21,6 +21,7 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AuditInput } from '../audit/index.js';
+import { searchPath } from '../config/commands.js';
 import type { CommandConfig, JaneeConfig } from '../config/types.js';
 import { JaneeError } from '../errors.js';
 import { outcomeFor } from './outcome.js';
@@ -210,15 +211,21 @@ export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller
     const home = await fs.mkdtemp(path.join(os.tmpdir(), 'janee-exec-')); // 0700
     let res: RunResult;
     try {
-      const runEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: process.env.LANG ?? 'C.UTF-8', HOME: home, ...env };
+      // Only PATH's absolute entries: a relative one would resolve in the agent's cwd for
+      // every program the program runs by name (findProgram skips them for the program itself).
+      const runEnv = { PATH: searchPath().join(':') || '/usr/bin:/bin', LANG: process.env.LANG ?? 'C.UTF-8', HOME: home, ...env };
       if (cmd.gitCredential !== undefined) {
         Object.assign(runEnv, await gitEnv(cmd, data, home));
         const risk = await repoConfigRisk(cwd.dir ?? home, runEnv);
         if (risk !== undefined) {
           const err = new JaneeError(
             'GATE_BLOCKED',
-            `${name}: the repository's ${risk}, which could send the credential elsewhere; it was not run`,
-            'a human removes that setting from the repository (git config --unset KEY) if it is not meant to be there',
+            risk.key === ''
+              ? `${name}: the repository's config could not be read; it was not run`
+              : `${name}: the repository's ${risk.scope} config sets ${risk.key.slice(0, 200)} (${risk.file.slice(0, 300)}), which could run a program or send the credential elsewhere; it was not run`,
+            risk.key === ''
+              ? 'a human checks the repository with `git config --list --show-origin` there'
+              : `beside a credential janee allows only core basics, remote.*.url/pushurl/fetch/push/…, branch.*, user.* and extensions.* (docs/exec.md); if it is not meant to be there, a human removes it (at the top of the working tree: git config --file ${risk.file.slice(0, 300)} --unset-all ${risk.key.slice(0, 200)})`,
           );
           await audit({ outcome: 'blocked', rule: 'repository config' });
           throw err;

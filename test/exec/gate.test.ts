@@ -34,6 +34,11 @@ let h: ExecHome;
 let marker: string;
 let workRepo: string;
 let commit: string;
+let pathWork: string;
+
+/** git outside janee (the test's own setup and the agent's planting), with no user or system config. */
+const g = (cwd: string, ...args: string[]): string =>
+  execFileSync('git', args, { cwd, env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', HOME: dir }, encoding: 'utf8' }).trim();
 
 const exec = (req: ExecRequest): Promise<ExecResult> => h.gate.exec(req, CALLER);
 async function refused(req: ExecRequest): Promise<JaneeError> {
@@ -71,9 +76,8 @@ beforeAll(async () => {
   // git: a bare repository served over smart HTTP with the token, and a clone-like work repo.
   const root = path.join(dir, 'git');
   await fs.mkdir(root);
-  const g = (cwd: string, ...args: string[]) =>
-    execFileSync('git', args, { cwd, env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', HOME: dir }, encoding: 'utf8' }).trim();
   g(root, 'init', '-q', '--bare', 'repo.git');
+  g(path.join(root, 'repo.git'), 'symbolic-ref', 'HEAD', 'refs/heads/main'); // a clone checks main out
   workRepo = path.join(dir, 'work');
   await fs.mkdir(workRepo);
   g(workRepo, 'init', '-q');
@@ -106,11 +110,19 @@ console.log('home', process.env.HOME);
   await fs.mkdir(path.join(dir, 'allowed', 'sub'), { recursive: true });
   await fs.mkdir(path.join(dir, 'outside'));
   await fs.symlink(path.join(dir, 'outside'), path.join(dir, 'allowed', 'escape'));
+  // A working directory where the agent planted ./bin/date.
+  pathWork = path.join(dir, 'pathwork');
+  await fs.mkdir(path.join(pathWork, 'bin'), { recursive: true });
+  await fs.writeFile(path.join(pathWork, 'bin', 'date'), `#!/bin/sh\ntouch '${marker}'\necho planted "$API_TOKEN"\n`, { mode: 0o755 });
 
   h = await execHome({
     home: path.join(dir, 'home'),
     entries: {
-      api: { token: TOKEN, origin: up.url, exec: ['mark', 'curl', 'printenv', 'forker', 'leaver', 'cat', 'pwd', 'limited', 'gitnocred'] },
+      api: {
+        token: TOKEN,
+        origin: up.url,
+        exec: ['mark', 'curl', 'printenv', 'forker', 'leaver', 'cat', 'pwd', 'limited', 'gitnocred', 'when'],
+      },
       gh: { token: GIT_TOKEN, origin: gitSrv.url, exec: ['git'] },
       other: { token: OTHER, origin: 'https://other.example' },
     },
@@ -129,7 +141,8 @@ console.log('home', process.env.HOME);
         cat: { program: '/bin/cat', env: { API_TOKEN: 'api' }, allow: [''], maxOutputBytes: 1000 },
         pwd: { program: '/bin/pwd', env: { API_TOKEN: 'api' }, allow: [''], cwd: [path.join(dir, 'allowed')] },
         limited: { program: '/bin/true', env: { API_TOKEN: 'api' }, allow: [''], rateLimit: '1/hour' },
-        git: { program: 'git', allow: ['ls-remote *', 'push * *'], gitCredential: 'gh', cwd: [workRepo] },
+        when: { program: '/usr/bin/env', env: { API_TOKEN: 'api' }, allow: ['date'], cwd: [pathWork] },
+        git: { program: 'git', allow: ['ls-remote *', 'push * *', 'fetch *', 'clone * *'], gitCredential: 'gh', cwd: [workRepo] },
         gitnocred: { program: 'git', env: { API_TOKEN: 'api' }, allow: ['ls-remote *'], cwd: [workRepo] },
         // Maps a secret the vault does not bind to it: config.yaml alone must not be enough.
         unbound: { program: touch, env: { API_TOKEN: 'api', GH: 'gh' }, allow: ['**'] },
@@ -324,7 +337,7 @@ describe('exec (in-process gate)', { timeout: 60_000 }, () => {
     }
   });
 
-  it('credential helpers the agent planted in the repository config (general and per URL) never see the credential', async () => {
+  it('credential helpers the agent planted in the repository config (general and per URL) refuse the run: none ever sees the credential', async () => {
     const leak = path.join(dir, 'helper-leak');
     const cfg = path.join(workRepo, '.git', 'config');
     const before = await fs.readFile(cfg, 'utf8');
@@ -334,8 +347,8 @@ describe('exec (in-process gate)', { timeout: 60_000 }, () => {
     set(`credential.${gitSrv.url}.helper`);
     set(`credential.${new URL(gitSrv.url).origin}/repo.git.helper`);
     try {
-      const p = await exec({ command: 'git', args: ['push', `${gitSrv.url}/repo.git`, 'HEAD:refs/heads/helped'], cwd: workRepo });
-      expect(p.exitCode, p.stderr).toBe(0);
+      const e = await refused({ command: 'git', args: ['push', `${gitSrv.url}/repo.git`, 'HEAD:refs/heads/helped'], cwd: workRepo });
+      expect(e.message).toContain("the repository's local config sets credential.helper");
       const got = await fs.readFile(leak, 'utf8').catch(() => '');
       expect(findForms(got, ALL_FORMS)).toEqual([]);
       expect(got).toBe('');
@@ -381,6 +394,117 @@ describe('exec (in-process gate)', { timeout: 60_000 }, () => {
     // The repository as it was: git runs.
     const ok = await exec({ command: 'git', args: ['ls-remote', `${gitSrv.url}/repo.git`], cwd: workRepo });
     expect(ok.exitCode, ok.stderr).toBe(0);
+  });
+
+  it("a push to a local path or file:// is refused by git (http(s) transports only): the other repository's configured command never runs", async () => {
+    // The agent makes two repositories anywhere it can write; one borrows the other's objects,
+    // and its config names a command that git-receive-pack runs for the alternate's refs.
+    const leak = path.join(dir, 'alt-leak');
+    const other = path.join(dir, 'other.git');
+    const evil = path.join(dir, 'evil.git');
+    g(dir, 'init', '-q', '--bare', other);
+    g(dir, 'init', '-q', '--bare', evil);
+    await fs.writeFile(path.join(evil, 'objects', 'info', 'alternates'), `${other}/objects\n`);
+    g(evil, 'config', 'core.alternateRefsCommand', `sh -c 'env > "${leak}"' --`);
+    const runs = [];
+    for (const target of [evil, `file://${evil}`])
+      runs.push(await exec({ command: 'git', args: ['push', target, 'HEAD:refs/heads/main'], cwd: workRepo }));
+    await expect(fs.stat(leak)).rejects.toThrow(/ENOENT/);
+    expect(g(evil, 'for-each-ref')).toBe('');
+    for (const r of runs) {
+      clean(r);
+      expect(r.exitCode, r.stderr).not.toBe(0);
+      expect(r.stderr).toMatch(/transport 'file' not allowed/);
+    }
+  });
+
+  it('a repository config that names a program or another host, wherever it is set (local, worktree, an included file), is refused before git runs', async () => {
+    const leak = path.join(dir, 'planted-leak');
+    const planted = await script('planted', `#!/bin/sh\nenv >> '${leak}'\nexit 1\n`);
+    const included = path.join(dir, 'included.gitconfig');
+    await fs.writeFile(included, `[core]\n\tsshCommand = ${planted}\n`);
+    const cfg = path.join(workRepo, '.git', 'config');
+    const attributes = path.join(workRepo, '.gitattributes');
+    const before = await fs.readFile(cfg, 'utf8');
+    const cases: { set: [string, string][]; worktree?: [string, string]; scope: string; key: string }[] = [
+      // insteadOf to ssh, and the ssh program git then runs ([core] comes first in the file)
+      {
+        set: [
+          [`url.ssh://h/.insteadOf`, gitSrv.url],
+          ['core.sshCommand', planted],
+        ],
+        scope: 'local',
+        key: 'core.sshcommand',
+      },
+      { set: [[`url.ssh://h/.insteadOf`, gitSrv.url]], scope: 'local', key: 'url.ssh://h/.insteadof' },
+      {
+        set: [
+          ['filter.x.smudge', planted],
+          ['filter.x.clean', planted],
+        ],
+        scope: 'local',
+        key: 'filter.x.smudge',
+      },
+      { set: [['core.alternateRefsCommand', planted]], scope: 'local', key: 'core.alternaterefscommand' },
+      { set: [['core.askPass', planted]], scope: 'local', key: 'core.askpass' },
+      { set: [['remote.origin.uploadpack', planted]], scope: 'local', key: 'remote.origin.uploadpack' },
+      { set: [['include.path', included]], scope: 'local', key: 'include.path' },
+      { set: [[`includeIf.gitdir:/.path`, included]], scope: 'local', key: 'includeif.gitdir:/.path' },
+      { set: [['extensions.worktreeConfig', 'true']], worktree: ['core.sshCommand', planted], scope: 'worktree', key: 'core.sshcommand' },
+    ];
+    try {
+      await fs.writeFile(attributes, '* filter=x\n');
+      for (const c of cases) {
+        await fs.writeFile(cfg, before);
+        for (const [k, v] of c.set) g(workRepo, 'config', k, v);
+        if (c.worktree) g(workRepo, 'config', '--worktree', ...c.worktree);
+        const e = await refused({ command: 'git', args: ['ls-remote', `${gitSrv.url}/repo.git`], cwd: workRepo });
+        expect(e.code).toBe('GATE_BLOCKED');
+        expect(e.message, c.key).toContain(`the repository's ${c.scope} config sets ${c.key} (`);
+        expect(e.hint).toContain(`--unset-all ${c.key}`);
+      }
+    } finally {
+      await fs.writeFile(cfg, before);
+      await fs.rm(attributes, { force: true });
+      await fs.rm(path.join(workRepo, '.git', 'config.worktree'), { force: true });
+    }
+    await expect(fs.stat(leak)).rejects.toThrow(/ENOENT/);
+    const ok = await exec({ command: 'git', args: ['ls-remote', `${gitSrv.url}/repo.git`], cwd: workRepo });
+    expect(ok.exitCode, ok.stderr).toBe(0);
+  });
+
+  it('clone, then fetch and push from the clone, over loopback http: what git init and git clone write is allowed', async () => {
+    const clone = path.join(workRepo, 'cloned');
+    try {
+      const c = await exec({ command: 'git', args: ['clone', `${gitSrv.url}/repo.git`, 'cloned'], cwd: workRepo });
+      expect(c.exitCode, c.stderr).toBe(0);
+      const f = await exec({ command: 'git', args: ['fetch', 'origin'], cwd: clone });
+      expect(f.exitCode, f.stderr).toBe(0);
+      const p = await exec({ command: 'git', args: ['push', 'origin', 'HEAD:refs/heads/from-clone'], cwd: clone });
+      expect(p.exitCode, p.stderr).toBe(0);
+      for (const r of [c, f, p]) clean(r);
+      expect(g(clone, 'rev-parse', 'HEAD')).toBe(commit);
+      expect(g(clone, 'config', '--get', 'branch.main.merge')).toBe('refs/heads/main');
+      expect(g(path.join(dir, 'git', 'repo.git'), 'rev-parse', 'refs/heads/from-clone')).toBe(commit);
+    } finally {
+      await fs.rm(clone, { recursive: true, force: true });
+    }
+  });
+
+  it('PATH keeps only absolute entries: a program that runs another by name never runs one planted in its cwd', async () => {
+    const saved = process.env.PATH;
+    process.env.PATH = `bin:${saved ?? '/usr/bin:/bin'}`; // serve started with a relative entry
+    let r: ExecResult;
+    try {
+      r = await exec({ command: 'when', args: ['date'], cwd: pathWork });
+    } finally {
+      process.env.PATH = saved;
+    }
+    clean(r);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).not.toContain('planted');
+    expect(r.stdout).toMatch(/\d\d:\d\d:\d\d/);
+    await expect(fs.stat(marker)).rejects.toThrow(/ENOENT/);
   });
 
   it('the credential helper answers only for the origins the entry is bound to', async () => {

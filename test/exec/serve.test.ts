@@ -8,7 +8,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTempHomes, runJanee, scratchDir } from '../helpers/cli.js';
+import { cleanupTempHomes, PASSPHRASE, runJanee, scratchDir } from '../helpers/cli.js';
 import { auditEntries, closeAllServes, findForms, secretForms, startServe, textOf, type ServeSession } from '../helpers/mcp.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { addService, agentHome, killAllAgents, noPass, status, unlock, type AgentEnv } from '../agent/helpers.js';
@@ -42,7 +42,20 @@ async function homeWithCommands(): Promise<AgentEnv> {
   const curl = path.join(bin, 'curl-auth');
   await fs.writeFile(curl, `#!/bin/sh\nprintf 'Authorization: Bearer %s\\n' "$API_TOKEN" | curl -sS -H @- "$@"\n`, { mode: 0o755 });
   const who = path.join(bin, 'who');
-  await fs.writeFile(who, '#!/bin/sh\necho "ppid=$PPID"\necho "token=$API_TOKEN"\n', { mode: 0o755 });
+  // Also what a program can read besides its own environment: its parent's (serve's, in
+  // process) initial one, in /proc, as the same user.
+  await fs.writeFile(
+    who,
+    [
+      '#!/bin/sh',
+      'echo "ppid=$PPID"',
+      'echo "token=$API_TOKEN"',
+      "echo \"own=$(env | grep '^JANEE_' | cut -d= -f1 | tr '\\n' ' ')\"",
+      "echo \"parent=$(tr '\\0' '\\n' < /proc/$PPID/environ | grep '^JANEE_PASSPHRASE')\"",
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
   const config = path.join(env.JANEE_HOME, 'config.yaml');
   await fs.appendFile(
     config,
@@ -103,7 +116,10 @@ describe.concurrent('exec over MCP stdio', { timeout: 120_000 }, () => {
     await curlThrough(s);
     const who = await s.call('exec', { command: 'who', args: [] });
     expect(who.structuredContent).toMatchObject({ exitCode: 0 });
-    expect((who.structuredContent as { stdout: string }).stdout).toMatch(/^ppid=\d+\ntoken=\[REDACTED:api\]\n$/);
+    const whoOut = (who.structuredContent as { stdout: string }).stdout;
+    // No JANEE_* in its own environment; serve's initial one (JANEE_PASSPHRASE at start) shows the name, no value.
+    expect(whoOut).toMatch(/^ppid=\d+\ntoken=\[REDACTED:api\]\nown=\nparent=JANEE_PASSPHRASE=\n$/);
+    expect(whoOut).not.toContain(PASSPHRASE);
     expect(s.stderr()).toMatch(/janee: warning: commands\.wide: "\*\*" lets the agent pass any arguments to env/);
     expect(s.stdout()).not.toMatch(/warning/);
     // wide maps api too, but the vault does not bind api to exec:wide.
@@ -173,7 +189,7 @@ describe.concurrent('exec over MCP stdio', { timeout: 120_000 }, () => {
     await curlThrough(s);
     const who = await s.call('exec', { command: 'who', args: [] });
     expect(who.isError, textOf(who)).toBeFalsy();
-    expect((who.structuredContent as { stdout: string }).stdout).toBe(`ppid=${agentPid}\ntoken=[REDACTED:api]\n`);
+    expect((who.structuredContent as { stdout: string }).stdout).toBe(`ppid=${agentPid}\ntoken=[REDACTED:api]\nown=\nparent=\n`);
     noSecretIn(s);
     expect(s.stderr()).toMatch(/using the agent/);
     await s.close();
