@@ -151,6 +151,9 @@ const SAFE_KEYS: readonly RegExp[] = [
   /^branch\..+\.(remote|pushremote|merge|rebase)$/s,
   /^user\.[^.]+$/,
   /^extensions\.[^.]+$/,
+  // Preferences people set per repository that steer git itself, never another program.
+  /^(pull\.(rebase|ff)|fetch\.(prune|prunetags|parallel)|push\.(default|autosetupremote|followtags)|init\.defaultbranch)$/,
+  /^(advice\.[^.]+|color\.(ui|branch|diff|status))$/,
 ];
 
 export const safeRepoKey = (key: string): boolean => SAFE_KEYS.some((re) => re.test(key));

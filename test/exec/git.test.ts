@@ -46,6 +46,9 @@ describe('exec git: repository config', { timeout: 60_000 }, () => {
     expect(keys).toContain('remote.origin.partialclonefilter');
     expect(keys).toContain('core.sparsecheckout');
     expect([...keys].filter((k) => !safeRepoKey(k))).toEqual([]);
+    // Preferences people set per repository, which steer git itself only.
+    for (const k of ['pull.rebase', 'fetch.prune', 'push.autosetupremote', 'init.defaultbranch', 'advice.detachedhead', 'color.ui'])
+      expect(safeRepoKey(k), k).toBe(true);
     for (const repo of ['a', 'c', 'partial', 'mirror.git', 's', 'wt'])
       expect(await repoConfigRisk(path.join(dir, repo), env())).toBeUndefined();
   });
