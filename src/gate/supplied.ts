@@ -1,0 +1,86 @@
+/**
+ * What the agent sent in one call, for the redactor's exemption: the agent must
+ * learn nothing from janee about text it supplied itself.
+ *
+ * Redaction answers "does this text hold a run of a secret?". Asked about the
+ * agent's own text (an upstream that echoes an id, an error that quotes a path,
+ * a program that prints its stdin), that answer is an oracle: guess one
+ * character after nine known ones, and the key comes out one character per ~38
+ * calls. So a run of a secret in the output is left alone when the same run
+ * (see Redactor: every NGRAM-character window of it) is in what the agent sent
+ * for this call, in any form the redactor models: as sent, with escapes decoded,
+ * upper- or lower-cased, base64 at every alignment, hex, URL-, form- and
+ * JSON-encoded. Everything else (the key janee injected, echoed back; a longer
+ * stretch of a secret around the agent's text) is redacted as before.
+ *
+ * The forms are built only when the output has a candidate match (`forms()` is
+ * lazy), and the redactor keeps, per scanner, only the windows of them that are
+ * secret runs: a call whose output holds no secret costs one object.
+ */
+import type { ExecRequest } from '../exec/request.js';
+import { secretVariants } from './inject.js';
+import { normalise } from './normalise.js';
+import type { ExecuteRequest } from './types.js';
+
+const hex = (s: string): string => Buffer.from(s, 'utf8').toString('hex');
+
+export class Supplied {
+  readonly #parts: string[];
+  #forms: string[] | undefined;
+  /** The redactor's cache: per scanner, the secret windows found in the forms. */
+  readonly windows = new Map<object, Set<string>>();
+
+  constructor(parts: Iterable<string>) {
+    this.#parts = [...new Set(parts)].filter((p) => p !== '');
+  }
+
+  /** Every form of every part (see the file comment). */
+  forms(): string[] {
+    if (this.#forms !== undefined) return this.#forms;
+    const out = new Set<string>();
+    for (const part of this.#parts) {
+      // The encodings the redactor lists for a secret value, applied to the agent's text.
+      for (const v of secretVariants({ type: 'header', name: 'x' }, { token: part })) {
+        out.add(v);
+        const view = normalise(v)?.text;
+        if (view !== undefined) out.add(view);
+      }
+      const h = hex(part);
+      out.add(h).add(h.toUpperCase());
+      // Case-changed, not case-folded: an upstream that upper-cases an echo gives the agent
+      // nothing, while the injected key echoed back keeps the case the agent did not send.
+      for (const t of [part, normalise(part)?.text ?? part]) out.add(t.toLowerCase()).add(t.toUpperCase());
+    }
+    out.delete('');
+    this.#forms = [...out];
+    return this.#forms;
+  }
+}
+
+/** Every string in `x`, object keys too. */
+function strings(x: unknown, out: string[]): string[] {
+  if (typeof x === 'string') out.push(x);
+  else if (x !== null && typeof x === 'object') {
+    for (const [k, v] of Object.entries(x)) {
+      if (!Array.isArray(x)) out.push(k);
+      strings(v, out);
+    }
+  }
+  return out;
+}
+
+/** An execute request: service, method, path, query, headers, body (as sent). */
+export function suppliedByExecute(req: ExecuteRequest): Supplied {
+  const parts = strings([req?.service, req?.method, req?.path, req?.query, req?.headers], []);
+  const body: unknown = req?.body;
+  if (body !== undefined && body !== null) {
+    strings(body, parts);
+    if (typeof body === 'object') parts.push(JSON.stringify(body));
+  }
+  return new Supplied(parts);
+}
+
+/** An exec request: command, arguments, cwd, stdin. */
+export function suppliedByExec(req: ExecRequest): Supplied {
+  return new Supplied(strings([req?.command, req?.args, req?.cwd, req?.stdin], []));
+}
