@@ -24,6 +24,14 @@ import type { ExecuteRequest } from './types.js';
 
 const hex = (s: string): string => Buffer.from(s, 'utf8').toString('hex');
 
+/**
+ * Agent text given its encoded forms (base64, hex, URL, JSON: ~20 times its size),
+ * shortest parts first. Past this the rest only gets its plain forms (as sent,
+ * decoded, case-changed): a 4 MiB body in every encoding would cost ~0.3 s of
+ * CPU on each call whose output holds a secret run.
+ */
+const MAX_ENCODED_CHARS = 64 * 1024;
+
 export class Supplied {
   readonly #parts: string[];
   #forms: string[] | undefined;
@@ -38,15 +46,22 @@ export class Supplied {
   forms(): string[] {
     if (this.#forms !== undefined) return this.#forms;
     const out = new Set<string>();
-    for (const part of this.#parts) {
-      // The encodings the redactor lists for a secret value, applied to the agent's text.
-      for (const v of secretVariants({ type: 'header', name: 'x' }, { token: part })) {
-        out.add(v);
-        const view = normalise(v)?.text;
+    let budget = MAX_ENCODED_CHARS;
+    for (const part of [...this.#parts].sort((a, b) => a.length - b.length)) {
+      out.add(part);
+      if ((budget -= part.length) >= 0) {
+        // The encodings the redactor lists for a secret value, applied to the agent's text.
+        for (const v of secretVariants({ type: 'header', name: 'x' }, { token: part })) {
+          out.add(v);
+          const view = normalise(v)?.text;
+          if (view !== undefined) out.add(view);
+        }
+        const h = hex(part);
+        out.add(h).add(h.toUpperCase());
+      } else {
+        const view = normalise(part)?.text;
         if (view !== undefined) out.add(view);
       }
-      const h = hex(part);
-      out.add(h).add(h.toUpperCase());
       // Case-changed, not case-folded: an upstream that upper-cases an echo gives the agent
       // nothing, while the injected key echoed back keeps the case the agent did not send.
       for (const t of [part, normalise(part)?.text ?? part]) out.add(t.toLowerCase()).add(t.toUpperCase());
