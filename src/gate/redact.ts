@@ -28,8 +28,9 @@
  * call), a hit whose every NGRAM-character window is also in the agent's text,
  * in any form listed there, is not redacted (see supplied.ts: otherwise an echo
  * tells the agent, one guess at a time, which strings are runs of a secret).
- * A hit is left alone only when every NGRAM window of it is the agent's; one
- * character the agent did not send and the whole run goes, as before.
+ * A hit is left alone only when every NGRAM window of it is the agent's and it
+ * is not a whole value; one character the agent did not send and the whole run
+ * goes, as before.
  *
  * Matching: every GRAM-character window (5) of every source is indexed; the
  * text is sampled every STRIDE (6) characters, which any run of NGRAM
@@ -305,7 +306,8 @@ export class Redactor {
   #collect(scanner: Scanner, s: string, out: Hits, map: NormalisedView | undefined, supplied: Supplied | undefined): void {
     let hits: Hits = [];
     scanner.collect(s, hits);
-    if (supplied !== undefined && hits.length > 0) hits = unsupplied(s, hits, this.#suppliedWindows(scanner, supplied));
+    if (supplied !== undefined && hits.length > 0)
+      hits = unsupplied(s, hits, this.#suppliedWindows(scanner, supplied), (t) => scanner.holdsWhole(t));
     for (let k = 0; k < hits.length; k += 4) {
       const [start, end] = [hits[k]!, hits[k + 1]!];
       if (map === undefined) out.push(start, end, hits[k + 2]!, hits[k + 3]!);
@@ -473,15 +475,18 @@ export class Redactor {
  * Otherwise it is redacted whole, the agent's part with the rest: the real key
  * echoed after the agent's correct guess must come back the same as after a
  * wrong one (a window with a character the agent did not send taints the run).
+ * A whole value of NGRAM+ characters (`whole`) is redacted even when the agent
+ * sent it: no one guesses one, so that says nothing, and a whole key never
+ * comes back (as exec refuses a request that holds one).
  */
-function unsupplied(s: string, hits: Hits, supplied: Set<string>): Hits {
+function unsupplied(s: string, hits: Hits, supplied: Set<string>, whole: (text: string) => boolean): Hits {
   if (supplied.size === 0) return hits;
   const out: Hits = [];
   for (let k = 0; k < hits.length; k += 4) {
     const [a, b] = [hits[k]!, hits[k + 1]!];
     let own = b - a < NGRAM ? supplied.has(s.slice(a, b)) : true;
     for (let j = a; own && j + NGRAM <= b; j++) own = supplied.has(s.slice(j, j + NGRAM));
-    if (!own) out.push(a, b, hits[k + 2]!, hits[k + 3]!);
+    if (!own || (b - a >= NGRAM && whole(s.slice(a, b)))) out.push(a, b, hits[k + 2]!, hits[k + 3]!);
   }
   return out;
 }

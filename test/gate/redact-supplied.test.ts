@@ -63,6 +63,9 @@ describe('Redactor: the agent’s own text', () => {
     const [right, wrong] = both(sent, (g) => `you sent ${g}; auth was Bearer ${KEY}`);
     expect(right.replace(/you sent \S+;/, '')).toBe(wrong.replace(/you sent \S+;/, ''));
     expect(right).toContain('auth was [REDACTED:stripe]');
+    // A whole value is redacted even when the agent sent it: no one guesses one, so that says nothing.
+    expect(r.redact(`id ${KEY}`, { supplied: new Supplied([KEY]) })).toBe('id [REDACTED:stripe]');
+    expect(r.redact(`id ${KEY.slice(1)}`, { supplied: new Supplied([KEY]) })).toBe(`id ${KEY.slice(1)}`);
     // Sent in lower case, echoed in the key's own case: not the agent's text.
     const mixed = new Redactor([{ service: 'm', variants: ['sk_live_HTTPSECRET1234567890abcdef'] }]);
     expect(mixed.redact('sk_live_HTTPSECRET1234567890abcdef', { supplied: new Supplied(['sk_live_httpsecret1234567890abcdef']) })).toBe(

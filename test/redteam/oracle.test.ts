@@ -137,7 +137,9 @@ describe('no oracle on the agent’s own text', { timeout: 120_000 }, () => {
     expect((r.structuredContent as { body: string }).body).toBe('[REDACTED:stripe]');
   });
 
-  it('a request holding a whole secret is still refused, raw or encoded; a part of one runs', async () => {
+  it('a request holding a whole secret is still refused, raw or encoded; a part of one runs; a whole one echoed is redacted', async () => {
+    const r = await s.execute({ service: 'shop', method: 'GET', path: `/lookup?id=${STRIPE}` });
+    expect(JSON.parse((r.structuredContent as { body: string }).body)).toMatchObject({ error: "No such customer: '[REDACTED:stripe]'" });
     for (const stdin of [
       `here: ${STRIPE}`,
       Buffer.from(STRIPE).toString('base64'),
