@@ -112,6 +112,14 @@ type Source = [string, number];
 /** Flat hit list: start, end, service index, weight. */
 type Hits = number[];
 
+/** The agent's own runs of secrets (see Redactor#own). */
+interface Own {
+  /** Whether this window (a short source's match: itself) is in the agent's text. */
+  has(window: string): boolean;
+  /** Whether this run holds a whole value of NGRAM+ characters. */
+  whole(run: string): boolean;
+}
+
 class Scanner {
   readonly #sources: Source[] = [];
   /** GRAM-character window → flat [source index, offset, …] of where it occurs. */
@@ -288,9 +296,10 @@ export class Redactor {
 
   #ranges(scanner: Scanner, text: string, supplied?: Supplied): [number, number, number][] {
     const hits: Hits = [];
-    this.#collect(scanner, text, hits, undefined, supplied);
+    const own = supplied === undefined ? undefined : this.#own(scanner, supplied);
+    this.#collect(scanner, text, hits, undefined, own);
     const view = normalise(text);
-    if (view !== undefined) this.#collect(scanner, view.text, hits, view, supplied);
+    if (view !== undefined) this.#collect(scanner, view.text, hits, view, own);
     const ranges: [number, number, number][] = [];
     for (const r of merge(hits)) {
       const scheme = this.#schemes.find((p) => r[0] >= p.length && text.startsWith(p, r[0] - p.length));
@@ -302,12 +311,11 @@ export class Redactor {
     return ranges;
   }
 
-  /** The hits in `s` less the agent's own text, positions mapped through `map` when given. */
-  #collect(scanner: Scanner, s: string, out: Hits, map: NormalisedView | undefined, supplied: Supplied | undefined): void {
+  /** The hits in `s` less the agent's own text (`own`), positions mapped through `map` when given. */
+  #collect(scanner: Scanner, s: string, out: Hits, map: NormalisedView | undefined, own: Own | undefined): void {
     let hits: Hits = [];
     scanner.collect(s, hits);
-    if (supplied !== undefined && hits.length > 0)
-      hits = unsupplied(s, hits, this.#suppliedWindows(scanner, supplied), (t) => scanner.holdsWhole(t));
+    if (own !== undefined && hits.length > 0) hits = unsupplied(s, hits, own);
     for (let k = 0; k < hits.length; k += 4) {
       const [start, end] = [hits[k]!, hits[k + 1]!];
       if (map === undefined) out.push(start, end, hits[k + 2]!, hits[k + 3]!);
@@ -316,26 +324,46 @@ export class Redactor {
   }
 
   /**
-   * The runs of secrets in the agent's text, as `scanner` finds them: every NGRAM
-   * window of each (a short source: itself), exactly as written. Once per call and scanner.
+   * Which runs are the agent's: the windows of its plain forms are found now,
+   * whatever the output holds (see supplied.ts on timing); those of its encoded
+   * forms only when a run is not among them.
    */
-  #suppliedWindows(scanner: Scanner, supplied: Supplied): Set<string> {
-    let set = supplied.windows.get(scanner);
-    if (set !== undefined) return set;
-    set = new Set();
-    for (const form of supplied.forms()) {
+  #own(scanner: Scanner, supplied: Supplied): Own {
+    const plain = this.#windows(scanner, supplied.plainWindows, () => supplied.plain(), true);
+    let encoded: Set<string> | undefined;
+    return {
+      has: (w) => plain.has(w) || (encoded ??= this.#windows(scanner, supplied.encodedWindows, () => supplied.encoded(), false)).has(w),
+      whole: (t) => scanner.holdsWhole(t),
+    };
+  }
+
+  /**
+   * The runs of secrets in `forms()`, as `scanner` finds them: every NGRAM window
+   * of each (a short source: itself) as written, and upper- and lower-cased when
+   * `cased` (an upstream may change the case of an echo). Once per call and scanner.
+   */
+  #windows(scanner: Scanner, cache: Map<object, Set<string>>, forms: () => string[], cased: boolean): Set<string> {
+    const cached = cache.get(scanner);
+    if (cached !== undefined) return cached;
+    const found = new Set<string>();
+    const add = (w: string): void => {
+      found.add(w);
+      if (cased) found.add(w.toLowerCase()).add(w.toUpperCase());
+    };
+    const hits: Hits = [];
+    for (const form of forms()) {
       // The bytes scanner reads the latin1 view of UTF-8 (see redactBytes).
       const f = scanner === this.#bytes ? Buffer.from(form, 'utf8').toString('latin1') : form;
-      const hits: Hits = [];
+      hits.length = 0;
       scanner.collect(f, hits);
       for (let k = 0; k < hits.length; k += 4) {
         const [a, b] = [hits[k]!, hits[k + 1]!];
-        if (b - a < NGRAM) set.add(f.slice(a, b));
-        else for (let j = a; j + NGRAM <= b; j++) set.add(f.slice(j, j + NGRAM));
+        if (b - a < NGRAM) add(f.slice(a, b));
+        else for (let j = a; j + NGRAM <= b; j++) add(f.slice(j, j + NGRAM));
       }
     }
-    supplied.windows.set(scanner, set);
-    return set;
+    cache.set(scanner, found);
+    return found;
   }
 
   /** Whether `text` holds a whole secret value of NGRAM+ characters, in any form listed (case ignored). */
@@ -479,14 +507,13 @@ export class Redactor {
  * sent it: no one guesses one, so that says nothing, and a whole key never
  * comes back (as exec refuses a request that holds one).
  */
-function unsupplied(s: string, hits: Hits, supplied: Set<string>, whole: (text: string) => boolean): Hits {
-  if (supplied.size === 0) return hits;
+function unsupplied(s: string, hits: Hits, supplied: Own): Hits {
   const out: Hits = [];
   for (let k = 0; k < hits.length; k += 4) {
     const [a, b] = [hits[k]!, hits[k + 1]!];
     let own = b - a < NGRAM ? supplied.has(s.slice(a, b)) : true;
     for (let j = a; own && j + NGRAM <= b; j++) own = supplied.has(s.slice(j, j + NGRAM));
-    if (!own || (b - a >= NGRAM && whole(s.slice(a, b)))) out.push(a, b, hits[k + 2]!, hits[k + 3]!);
+    if (!own || (b - a >= NGRAM && supplied.whole(s.slice(a, b)))) out.push(a, b, hits[k + 2]!, hits[k + 3]!);
   }
   return out;
 }

@@ -13,9 +13,14 @@
  * JSON-encoded. Everything else (the key janee injected, echoed back; a longer
  * stretch of a secret around the agent's text) is redacted as before.
  *
- * The forms are built only when the output has a candidate match (`forms()` is
- * lazy), and the redactor keeps, per scanner, only the windows of them that are
- * secret runs: a call whose output holds no secret costs one object.
+ * The redactor keeps, per scanner, only the windows of the forms that are
+ * secret runs. The plain forms (as sent, decoded) are searched on every call,
+ * whatever the output holds: were they searched only when the output has a
+ * secret run, a right guess echoed would take longer to answer than a wrong
+ * one, and the oracle would be back as a timing one. The encoded forms (~20
+ * times the text) are searched only for a run the plain ones do not cover: an
+ * encoded echo (a base64 cursor) of a right guess still answers later than of
+ * a wrong one, by ~0.1 ms (see the notes in SECURITY.md).
  */
 import type { ExecRequest } from '../exec/request.js';
 import { secretVariants } from './inject.js';
@@ -26,49 +31,44 @@ const hex = (s: string): string => Buffer.from(s, 'utf8').toString('hex');
 
 /**
  * Agent text given its encoded forms (base64, hex, URL, JSON: ~20 times its size),
- * shortest parts first. Past this the rest only gets its plain forms (as sent,
- * decoded, case-changed): a 4 MiB body in every encoding would cost ~0.3 s of
- * CPU on each call whose output holds a secret run.
+ * shortest parts first. Past this the rest only gets its plain forms: a 4 MiB
+ * body in every encoding would cost ~0.3 s of CPU.
  */
 const MAX_ENCODED_CHARS = 64 * 1024;
 
 export class Supplied {
   readonly #parts: string[];
-  #forms: string[] | undefined;
-  /** The redactor's cache: per scanner, the secret windows found in the forms. */
-  readonly windows = new Map<object, Set<string>>();
+  /** The redactor's caches: per scanner, the secret windows found in plain() and in encoded(). */
+  readonly plainWindows = new Map<object, Set<string>>();
+  readonly encodedWindows = new Map<object, Set<string>>();
 
   constructor(parts: Iterable<string>) {
     this.#parts = [...new Set(parts)].filter((p) => p !== '');
   }
 
-  /** Every form of every part (see the file comment). */
-  forms(): string[] {
-    if (this.#forms !== undefined) return this.#forms;
+  /** Each part as sent and with its escapes decoded (the redactor adds upper and lower case). */
+  plain(): string[] {
+    const out = new Set<string>();
+    for (const part of this.#parts) out.add(part).add(normalise(part)?.text ?? part);
+    return [...out];
+  }
+
+  /** The encodings the redactor lists for a secret value, applied to the agent's text. */
+  encoded(): string[] {
     const out = new Set<string>();
     let budget = MAX_ENCODED_CHARS;
     for (const part of [...this.#parts].sort((a, b) => a.length - b.length)) {
-      out.add(part);
-      if ((budget -= part.length) >= 0) {
-        // The encodings the redactor lists for a secret value, applied to the agent's text.
-        for (const v of secretVariants({ type: 'header', name: 'x' }, { token: part })) {
-          out.add(v);
-          const view = normalise(v)?.text;
-          if (view !== undefined) out.add(view);
-        }
-        const h = hex(part);
-        out.add(h).add(h.toUpperCase());
-      } else {
-        const view = normalise(part)?.text;
+      if ((budget -= part.length) < 0) break;
+      for (const v of secretVariants({ type: 'header', name: 'x' }, { token: part })) {
+        out.add(v);
+        const view = normalise(v)?.text;
         if (view !== undefined) out.add(view);
       }
-      // Case-changed, not case-folded: an upstream that upper-cases an echo gives the agent
-      // nothing, while the injected key echoed back keeps the case the agent did not send.
-      for (const t of [part, normalise(part)?.text ?? part]) out.add(t.toLowerCase()).add(t.toUpperCase());
+      const h = hex(part);
+      out.add(h).add(h.toUpperCase());
     }
     out.delete('');
-    this.#forms = [...out];
-    return this.#forms;
+    return [...out];
   }
 }
 

@@ -95,7 +95,7 @@ describe('Redactor: the agent’s own text', () => {
 
   it('what counts as sent: every string of an execute or exec request, a JSON body also as its text', () => {
     const g = KEY.slice(8, 24);
-    const forms = (x: Supplied): string[] => x.forms();
+    const forms = (x: Supplied): string[] => [...x.plain(), ...x.encoded()];
     for (const req of [
       { service: 'shop', method: 'GET', path: `/c/${g}` },
       { service: 'shop', method: 'GET', path: '/c', query: { q: [g] } },
