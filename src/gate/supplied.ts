@@ -11,7 +11,9 @@
  * for this call, in any form the redactor models: as sent, with escapes decoded,
  * upper- or lower-cased, base64 at every alignment, hex, URL-, form- and
  * JSON-encoded. Everything else (the key janee injected, echoed back; a longer
- * stretch of a secret around the agent's text) is redacted as before.
+ * stretch of a secret around the agent's text) is redacted as before, and so is
+ * a whole value of NGRAM+ characters even when the agent sent it (no one guesses
+ * one, so that answer says nothing).
  *
  * The redactor keeps, per scanner, only the windows of the forms that are
  * secret runs. The plain forms (as sent, decoded) are searched on every call,
@@ -20,7 +22,7 @@
  * one, and the oracle would be back as a timing one. The encoded forms (~20
  * times the text) are searched only for a run the plain ones do not cover: an
  * encoded echo (a base64 cursor) of a right guess still answers later than of
- * a wrong one, by ~0.1 ms (see the notes in SECURITY.md).
+ * a wrong one, by ~0.1 ms (SECURITY.md, Redaction, lists what is not covered).
  */
 import type { ExecRequest } from '../exec/request.js';
 import { secretVariants } from './inject.js';
