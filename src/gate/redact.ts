@@ -26,11 +26,10 @@
  *
  * Except the agent's own text: with `supplied` (what the agent sent for this
  * call), a hit whose every NGRAM-character window is also in the agent's text,
- * in any form listed there, is not redacted (see supplied.ts: otherwise an echo
- * tells the agent, one guess at a time, which strings are runs of a secret).
- * A hit is left alone only when every NGRAM window of it is the agent's and it
- * is not a whole value; one character the agent did not send and the whole run
- * goes, as before.
+ * in any form listed there, and that is not a whole value, is not redacted (see
+ * supplied.ts: otherwise an echo tells the agent, one guess at a time, which
+ * strings are runs of a secret). One character the agent did not send and the
+ * whole run goes, as before.
  *
  * Matching: every GRAM-character window (5) of every source is indexed; the
  * text is sampled every STRIDE (6) characters, which any run of NGRAM
@@ -152,9 +151,7 @@ class Scanner {
 
   /** Appends the hits in `s` to `out`. */
   collect(s: string, out: Hits): void {
-    const push = (start: number, end: number, svc: number, weight: number): void => {
-      out.push(start, end, svc, weight);
-    };
+    const push = (start: number, end: number, svc: number, weight: number): number => out.push(start, end, svc, weight);
     const re = this.#short;
     if (re !== undefined) {
       re.lastIndex = 0;
