@@ -1,7 +1,7 @@
 /**
  * The gate's exec pipeline (the `exec` tool), in this order:
  *
- *   kill switch → policy (arguments, cwd) → binding → no secret in the request
+ *   kill switch → policy (arguments, cwd) → binding → no whole secret in the request
  *   → rate limit → run (src/exec/run.ts) → redact stdout/stderr → audit
  *
  * Binding: every vault entry the command hands to its program must be bound to
@@ -12,7 +12,8 @@
  *
  * Everything before "run" refuses without starting anything. The output goes
  * through the same Redactor as HTTP responses (every service's secrets, every
- * encoding it knows). Each call is audited once: service = the command name,
+ * encoding it knows), and like them leaves the agent's own text alone (its
+ * arguments, cwd and stdin: see supplied.ts). Each call is audited once: service = the command name,
  * method = EXEC, path = "<cwd> $ <arguments>" (redacted, capped by the audit
  * log), status = the exit code (null when ended by a signal), rule = the
  * pattern that allowed it, or why not.
@@ -36,6 +37,7 @@ import type { VaultData } from '../vault/types.js';
 import { isKilled, type KillState } from './killswitch.js';
 import type { RateLimiter } from './ratelimit.js';
 import type { Redactor } from './redact.js';
+import { suppliedByExec, type Supplied } from './supplied.js';
 import type { Caller } from './types.js';
 
 type Audit = Omit<AuditInput, 'agent' | 'agentSource' | 'ms'>;
@@ -49,7 +51,7 @@ export interface ExecContext {
   redactor(config: JaneeConfig, data: VaultData): Redactor;
   /** `full`: written out in full (the program ran); else a refusal, which may be coalesced. */
   record(input: AuditInput, full: boolean, known: boolean): Promise<void>;
-  redactError(err: JaneeError, redactor: Redactor | undefined): JaneeError;
+  redactError(err: JaneeError, redactor: Redactor | undefined, supplied?: Supplied): JaneeError;
 }
 
 /** Rate-limit key: commands and services share names' syntax but not limits. */
@@ -71,7 +73,10 @@ export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller
   let ran = false;
   let known = false;
   let redactor: Redactor | undefined;
-  const audit = (a: Partial<Audit>): Promise<void> => {
+  // The agent's own text comes back as it sent it (an echo is no oracle: see supplied.ts).
+  const supplied = suppliedByExec(req);
+  /** `full`: written out even if refusals are being coalesced. */
+  const audit = (a: Partial<Audit>, full = false): Promise<void> => {
     audited = true;
     const input: AuditInput = {
       ...base,
@@ -81,7 +86,7 @@ export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller
       agentSource: caller.agentSource,
       ms: Math.round((performance.now() - started) * 10) / 10,
     };
-    return ctx.record(input, input.outcome === 'allowed' || ran, known);
+    return ctx.record(input, full || input.outcome === 'allowed' || ran, known);
   };
 
   try {
@@ -185,14 +190,16 @@ export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller
     }
     // The agent never knows a secret; one in its request came from somewhere it should
     // not have, and would reach the program (and its argv in /proc) by another door.
-    const carried = [...args, req.cwd ?? '', req.stdin ?? ''].join('\n');
-    if (r.redact(carried) !== carried) {
+    // Only a whole value (in any form listed) is refused: refusing a part of one would
+    // tell the agent, guess by guess, which strings are parts of a secret (an oracle).
+    // A whole value is one the agent already holds, so the refusal tells it nothing.
+    if ([...args, req.cwd ?? '', req.stdin ?? ''].some((a) => r.holdsWhole(a))) {
       const err = new JaneeError(
         'GATE_BLOCKED',
         `${name}: the request contains a secret janee holds; it was not run`,
         'never pass credentials yourself: janee gives the program the ones config.yaml maps to it',
       );
-      await audit({ outcome: 'blocked', rule: 'secret in request' });
+      await audit({ outcome: 'blocked', rule: 'secret in request' }, true);
       throw err;
     }
 
@@ -252,8 +259,8 @@ export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller
     }
     const result: ExecResult = {
       exitCode: res.exitCode,
-      stdout: redactOutput(r, res.stdout, res.truncated),
-      stderr: redactOutput(r, res.stderr, res.truncated),
+      stdout: redactOutput(r, res.stdout, res.truncated, supplied),
+      stderr: redactOutput(r, res.stderr, res.truncated, supplied),
       truncated: res.truncated,
       timedOut: res.timedOut,
       durationMs: res.durationMs,
@@ -271,7 +278,7 @@ export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller
         ? e
         : new JaneeError('GATE_INTERNAL', 'internal error in the gate', 'this is a bug in janee; the command was not run');
     if (!audited) await audit(outcomeFor(err));
-    throw ctx.redactError(err, redactor);
+    throw ctx.redactError(err, redactor, supplied);
   }
 }
 
@@ -371,11 +378,11 @@ async function gitEnv(cmd: CommandConfig, data: VaultData, home: string): Promis
 }
 
 /** stdout/stderr as text, through the same redaction as response bodies. */
-function redactOutput(r: Redactor, bytes: Buffer, truncated: boolean): string {
-  const out = r.redactBody(bytes, undefined, truncated);
+function redactOutput(r: Redactor, bytes: Buffer, truncated: boolean, supplied: Supplied): string {
+  const out = r.redactBody(bytes, undefined, truncated, supplied);
   if (out.bodyEncoding === 'utf8') return out.body;
   // Not UTF-8: already redacted as bytes; shown as text (invalid bytes become U+FFFD), and checked once more as text.
-  return r.redact(Buffer.from(out.body, 'base64').toString('utf8'));
+  return r.redact(Buffer.from(out.body, 'base64').toString('utf8'), { supplied });
 }
 
 /** "<cwd> $ <args>", each argument quoted when it would not read back as one word. */

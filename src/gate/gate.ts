@@ -32,6 +32,7 @@ import { isKilled, KillswitchWatcher } from './killswitch.js';
 import { RateLimiter } from './ratelimit.js';
 import { Redactor } from './redact.js';
 import { lockedError, VaultSecrets, type SecretSource } from './secrets.js';
+import { suppliedByExecute, type Supplied } from './supplied.js';
 import { type Caller, type ExecuteRequest, type ExecuteResult, type Gate, type ServiceInfo, type TokenAgent } from './types.js';
 import { commandWarnings } from '../config/commands.js';
 import type { CommandInfo, ExecRequest, ExecResult } from '../exec/request.js';
@@ -222,6 +223,8 @@ export class LocalGate implements Gate {
     };
 
     let redactor: Redactor | undefined;
+    // The agent's own text comes back as it sent it (an echo is no oracle: see supplied.ts).
+    const supplied = suppliedByExecute(req);
     try {
       // An agent token's scope comes first: outside it, nothing else is said about the service.
       if (!inScope({ services: caller.services ?? null }, svcName)) {
@@ -341,10 +344,10 @@ export class LocalGate implements Gate {
         res = await send(built);
       }
       const rule = built.dropped.length ? { rule: `dropped agent auth headers: ${built.dropped.join(', ')}`.slice(0, 200) } : {};
-      const encoded = redactor.redactBody(res.body, res.headers['content-type'], res.truncated);
+      const encoded = redactor.redactBody(res.body, res.headers['content-type'], res.truncated, supplied);
       const result: ExecuteResult = {
         status: res.status,
-        headers: redactor.redactHeaders(pickResponseHeaders(res.headers)),
+        headers: redactor.redactHeaders(pickResponseHeaders(res.headers), supplied),
         body: encoded.body,
         bodyEncoding: encoded.bodyEncoding,
         truncated: res.truncated,
@@ -360,7 +363,7 @@ export class LocalGate implements Gate {
       if (!audited && !(e instanceof ApprovalPendingError)) {
         await audit(outcomeFor(err));
       }
-      throw redactError(err, redactor);
+      throw redactError(err, redactor, supplied);
     } finally {
       settle();
     }
@@ -529,10 +532,11 @@ function signerFor(secrets: SecretSource | undefined): AuditSigner | undefined {
   return signerFromFileKey(secrets.key(), () => !secrets.locked);
 }
 
-export function redactError(err: JaneeError, redactor: Redactor | undefined): JaneeError {
+/** `err` as the agent may see it; `supplied`: what the agent sent, which a message may quote back as it is. */
+export function redactError(err: JaneeError, redactor: Redactor | undefined, supplied?: Supplied): JaneeError {
   if (!redactor) return err;
-  const message = redactor.redact(err.message);
-  const hint = err.hint === undefined ? undefined : redactor.redact(err.hint);
+  const message = redactor.redact(err.message, { supplied });
+  const hint = err.hint === undefined ? undefined : redactor.redact(err.hint, { supplied });
   if (message === err.message && hint === err.hint) return err;
   return new JaneeError(err.code, message, hint);
 }

@@ -24,6 +24,13 @@
  * (`Bearer sk_test_`) followed by another key, or the account part a Stripe
  * publishable key shares with its secret key.
  *
+ * Except the agent's own text: with `supplied` (what the agent sent for this
+ * call), a hit whose every NGRAM-character window is also in the agent's text,
+ * in any form listed there, and that is not a whole value, is not redacted (see
+ * supplied.ts: otherwise an echo tells the agent, one guess at a time, which
+ * strings are runs of a secret). One character the agent did not send and the
+ * whole run goes, as before.
+ *
  * Matching: every GRAM-character window (5) of every source is indexed; the
  * text is sampled every STRIDE (6) characters, which any run of NGRAM
  * characters cannot slip between. A sampled window goes through a bit filter and
@@ -60,6 +67,7 @@
 import { gunzipSync, inflateSync, constants as zc } from 'node:zlib';
 import { bodyCharset, encodeBody, isTextualContentType, transcode } from './body.js';
 import { MAX_ESCAPE_LENGTH, normalise, type NormalisedView } from './normalise.js';
+import type { Supplied } from './supplied.js';
 
 /** Shortest run of a secret's characters that is redacted on its own (see above). */
 export const NGRAM = 10;
@@ -71,6 +79,8 @@ const MAX_HEX_SOURCE = 128;
 interface RedactOptions {
   /** The text/bytes were cut at a size cap: also drop a tail that could begin a secret. */
   truncated?: boolean;
+  /** What the agent sent for this call: its own text is not redacted (see supplied.ts). */
+  supplied?: Supplied | undefined;
 }
 
 const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -100,6 +110,14 @@ type Source = [string, number];
 
 /** Flat hit list: start, end, service index, weight. */
 type Hits = number[];
+
+/** The agent's own runs of secrets (see Redactor#own). */
+interface Own {
+  /** Whether this window (a short source's match: itself) is in the agent's text. */
+  has(window: string): boolean;
+  /** Whether this run holds a whole value of NGRAM+ characters. */
+  whole(run: string): boolean;
+}
 
 class Scanner {
   readonly #sources: Source[] = [];
@@ -131,12 +149,9 @@ class Scanner {
     this.#short = shorts.length === 0 ? undefined : new RegExp(shorts.map(escapeRe).join('|'), 'g');
   }
 
-  /** Appends the hits in `s` to `out`, positions mapped through `map` when given. */
-  collect(s: string, out: Hits, map?: NormalisedView): void {
-    const push = (start: number, end: number, svc: number, weight: number): void => {
-      if (map === undefined) out.push(start, end, svc, weight);
-      else out.push(map.from(start), map.to(end - 1), svc, weight);
-    };
+  /** Appends the hits in `s` to `out`. */
+  collect(s: string, out: Hits): void {
+    const push = (start: number, end: number, svc: number, weight: number): number => out.push(start, end, svc, weight);
     const re = this.#short;
     if (re !== undefined) {
       re.lastIndex = 0;
@@ -164,6 +179,25 @@ class Scanner {
         if (left + right >= NGRAM) push(p - left, p + right, svc, left + right);
       }
     }
+  }
+
+  /** Whether `s` holds a whole source of NGRAM or more characters (ASCII case ignored). */
+  holdsWhole(s: string): boolean {
+    if (this.#grams.size === 0) return false;
+    const n = s.length;
+    // Any source of NGRAM+ characters holds a GRAM window at a sampled position of `s`.
+    for (let p = 0; p + GRAM <= n; p += STRIDE) {
+      const b = slot(hashOf(s, p));
+      if ((this.#filter[b >>> 5]! & (1 << (b & 31))) === 0) continue;
+      const at = this.#grams.get(foldAscii(s.slice(p, p + GRAM)));
+      if (at === undefined) continue;
+      for (let k = 0; k < at.length; k += 2) {
+        const [src] = this.#sources[at[k]!]!;
+        const off = at[k + 1]!;
+        if (p >= off && p - off + src.length <= n && foldAscii(s.slice(p - off, p - off + src.length)) === src) return true;
+      }
+    }
+    return false;
   }
 }
 
@@ -257,11 +291,12 @@ export class Redactor {
     this.#byteTail = Math.max(escaped, longestBytes - 1);
   }
 
-  #ranges(scanner: Scanner, text: string): [number, number, number][] {
+  #ranges(scanner: Scanner, text: string, supplied?: Supplied): [number, number, number][] {
     const hits: Hits = [];
-    scanner.collect(text, hits);
+    const own = supplied === undefined ? undefined : this.#own(scanner, supplied);
+    this.#collect(scanner, text, hits, undefined, own);
     const view = normalise(text);
-    if (view !== undefined) scanner.collect(view.text, hits, view);
+    if (view !== undefined) this.#collect(scanner, view.text, hits, view, own);
     const ranges: [number, number, number][] = [];
     for (const r of merge(hits)) {
       const scheme = this.#schemes.find((p) => r[0] >= p.length && text.startsWith(p, r[0] - p.length));
@@ -271,6 +306,68 @@ export class Redactor {
       else ranges.push(r);
     }
     return ranges;
+  }
+
+  /** The hits in `s` less the agent's own text (`own`), positions mapped through `map` when given. */
+  #collect(scanner: Scanner, s: string, out: Hits, map: NormalisedView | undefined, own: Own | undefined): void {
+    let hits: Hits = [];
+    scanner.collect(s, hits);
+    if (own !== undefined && hits.length > 0) hits = unsupplied(s, hits, own);
+    for (let k = 0; k < hits.length; k += 4) {
+      const [start, end] = [hits[k]!, hits[k + 1]!];
+      if (map === undefined) out.push(start, end, hits[k + 2]!, hits[k + 3]!);
+      else out.push(map.from(start), map.to(end - 1), hits[k + 2]!, hits[k + 3]!);
+    }
+  }
+
+  /**
+   * Which runs are the agent's: the windows of its plain forms are found now,
+   * whatever the output holds (see supplied.ts on timing); those of its encoded
+   * forms only when a run is not among them.
+   */
+  #own(scanner: Scanner, supplied: Supplied): Own {
+    const plain = this.#windows(scanner, supplied.plainWindows, () => supplied.plain(), true);
+    let encoded: Set<string> | undefined;
+    return {
+      has: (w) => plain.has(w) || (encoded ??= this.#windows(scanner, supplied.encodedWindows, () => supplied.encoded(), false)).has(w),
+      whole: (t) => scanner.holdsWhole(t),
+    };
+  }
+
+  /**
+   * The runs of secrets in `forms()`, as `scanner` finds them: every NGRAM window
+   * of each (a short source: itself) as written, and upper- and lower-cased when
+   * `cased` (an upstream may change the case of an echo). Once per call and scanner.
+   */
+  #windows(scanner: Scanner, cache: Map<object, Set<string>>, forms: () => string[], cased: boolean): Set<string> {
+    const cached = cache.get(scanner);
+    if (cached !== undefined) return cached;
+    const found = new Set<string>();
+    const add = (w: string): void => {
+      found.add(w);
+      if (cased) found.add(w.toLowerCase()).add(w.toUpperCase());
+    };
+    const hits: Hits = [];
+    for (const form of forms()) {
+      // The bytes scanner reads the latin1 view of UTF-8 (see redactBytes).
+      const f = scanner === this.#bytes ? Buffer.from(form, 'utf8').toString('latin1') : form;
+      hits.length = 0;
+      scanner.collect(f, hits);
+      for (let k = 0; k < hits.length; k += 4) {
+        const [a, b] = [hits[k]!, hits[k + 1]!];
+        if (b - a < NGRAM) add(f.slice(a, b));
+        else for (let j = a; j + NGRAM <= b; j++) add(f.slice(j, j + NGRAM));
+      }
+    }
+    cache.set(scanner, found);
+    return found;
+  }
+
+  /** Whether `text` holds a whole secret value of NGRAM+ characters, in any form listed (case ignored). */
+  holdsWhole(text: string): boolean {
+    if (this.#text.holdsWhole(text)) return true;
+    const view = normalise(text);
+    return view !== undefined && this.#text.holdsWhole(view.text);
   }
 
   /**
@@ -284,11 +381,11 @@ export class Redactor {
   }
 
   redact(text: string, opts: RedactOptions = {}): string {
-    return this.#redactText(text, opts.truncated === true).text;
+    return this.#redactText(text, opts.truncated === true, opts.supplied).text;
   }
 
-  #redactText(text: string, truncated: boolean): { text: string; found: string | undefined } {
-    const ranges = this.#ranges(this.#text, text);
+  #redactText(text: string, truncated: boolean, supplied: Supplied | undefined): { text: string; found: string | undefined } {
+    const ranges = this.#ranges(this.#text, text, supplied);
     const cut = truncated ? this.#cut(text.length, this.tail) : text.length;
     return { text: apply(text, ranges, this.#labels, cut), found: this.#labelOf(ranges) };
   }
@@ -299,21 +396,26 @@ export class Redactor {
 
   /** Redacts the latin1 view of `bytes` against each source's UTF-8 bytes. */
   redactBytes(bytes: Uint8Array, opts: RedactOptions = {}): Uint8Array {
-    return this.#redactBytes(bytes, opts.truncated === true).bytes;
+    return this.#redactBytes(bytes, opts.truncated === true, opts.supplied).bytes;
   }
 
-  #redactBytes(bytes: Uint8Array, truncated: boolean): { bytes: Uint8Array; found: string | undefined } {
+  #redactBytes(bytes: Uint8Array, truncated: boolean, supplied: Supplied | undefined): { bytes: Uint8Array; found: string | undefined } {
     this.#bytes ??= new Scanner(this.#textSources.map(([v, s]): Source => [Buffer.from(v, 'utf8').toString('latin1'), s]));
     const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
-    const ranges = this.#ranges(this.#bytes, view);
+    const ranges = this.#ranges(this.#bytes, view, supplied);
     const cut = truncated ? this.#cut(view.length, this.#byteTail) : view.length;
     if (ranges.length === 0 && cut === view.length) return { bytes, found: undefined };
     return { bytes: Buffer.from(apply(view, ranges, this.#labels, cut), 'latin1'), found: this.#labelOf(ranges) };
   }
 
   /** A response body as the agent receives it (see the file comment): utf8 text or base64. */
-  redactBody(bytes: Uint8Array, contentType: string | undefined, truncated = false): { body: string; bodyEncoding: 'utf8' | 'base64' } {
-    return this.#body(bytes, contentType, truncated, 0).out;
+  redactBody(
+    bytes: Uint8Array,
+    contentType: string | undefined,
+    truncated = false,
+    supplied?: Supplied,
+  ): { body: string; bodyEncoding: 'utf8' | 'base64' } {
+    return this.#body(bytes, contentType, truncated, 0, supplied).out;
   }
 
   #body(
@@ -321,6 +423,7 @@ export class Redactor {
     contentType: string | undefined,
     truncated: boolean,
     depth: number,
+    supplied: Supplied | undefined,
   ): { out: { body: string; bodyEncoding: 'utf8' | 'base64' }; found: string | undefined; withheld?: boolean } {
     if (bytes.length === 0) return { out: encodeBody(bytes, contentType), found: undefined };
     const inflated = inflateForInspection(bytes);
@@ -330,7 +433,7 @@ export class Redactor {
       // Cut at the cap: the inflatable part could end in the start of a key, and
       // there is no fixed tail to drop from compressed bytes (see the file comment).
       if (truncated) return withheld('it is compressed and was cut at the size cap (maxResponseBytes)');
-      const inner = this.#body(inflated, undefined, false, depth + 1);
+      const inner = this.#body(inflated, undefined, false, depth + 1, supplied);
       if (inner.found !== undefined) return withheld('it is compressed and holds a secret', inner.found);
       if (inner.withheld === true) return inner;
       return { out: encodeBody(bytes, contentType, { truncated }), found: undefined };
@@ -341,16 +444,16 @@ export class Redactor {
     if (charset === 'unknown') {
       if (textual || untyped) return withheld('it declares a charset janee cannot decode');
     } else if (charset !== undefined && !(isAsciiCompatible(charset) && validUtf8(bytes, truncated) !== undefined)) {
-      const r = this.#redactText(transcode(bytes, charset, truncated), truncated);
+      const r = this.#redactText(transcode(bytes, charset, truncated), truncated, supplied);
       return { out: { body: r.text, bodyEncoding: 'utf8' }, found: r.found };
     }
     const text = validUtf8(bytes, truncated);
     if (text !== undefined) {
-      const r = this.#redactText(text, truncated);
+      const r = this.#redactText(text, truncated, supplied);
       if (textual || (untyped && !r.text.includes('\u0000'))) return { out: { body: r.text, bodyEncoding: 'utf8' }, found: r.found };
       return { out: { body: Buffer.from(r.text, 'utf8').toString('base64'), bodyEncoding: 'base64' }, found: r.found };
     }
-    const r = this.#redactBytes(bytes, truncated);
+    const r = this.#redactBytes(bytes, truncated, supplied);
     return { out: encodeBody(r.bytes, contentType, { truncated }), found: r.found };
   }
 
@@ -370,12 +473,12 @@ export class Redactor {
    * which the normalised view drops), so a secret split across two headers is
    * found whatever the length of its pieces; each value loses its own part.
    */
-  redactHeaders(h: Record<string, string>): Record<string, string> {
+  redactHeaders(h: Record<string, string>, supplied?: Supplied): Record<string, string> {
     // Names arrive lower-cased (undici): compared against lower-cased sources.
     this.#lower ??= new Scanner(this.#textSources.map(([v, s]): Source => [v.toLowerCase(), s]));
-    const names = Object.keys(h).filter((k) => this.#ranges(this.#lower!, k.toLowerCase()).length === 0);
+    const names = Object.keys(h).filter((k) => this.#ranges(this.#lower!, k.toLowerCase(), supplied).length === 0);
     const joined = names.map((k) => h[k]!).join('\n');
-    const ranges = this.#ranges(this.#text, joined);
+    const ranges = this.#ranges(this.#text, joined, supplied);
     const out: Record<string, string> = {};
     let at = 0;
     for (const k of names) {
@@ -389,6 +492,27 @@ export class Redactor {
     }
     return out;
   }
+}
+
+/**
+ * `hits` (in `s`) less the agent's own text: a hit is dropped when each of its
+ * NGRAM-character windows (a short source's match: itself) is in `supplied`.
+ * Otherwise it is redacted whole, the agent's part with the rest: the real key
+ * echoed after the agent's correct guess must come back the same as after a
+ * wrong one (a window with a character the agent did not send taints the run).
+ * A whole value of NGRAM+ characters (`whole`) is redacted even when the agent
+ * sent it: no one guesses one, so that says nothing, and a whole key never
+ * comes back (as exec refuses a request that holds one).
+ */
+function unsupplied(s: string, hits: Hits, supplied: Own): Hits {
+  const out: Hits = [];
+  for (let k = 0; k < hits.length; k += 4) {
+    const [a, b] = [hits[k]!, hits[k + 1]!];
+    let own = b - a < NGRAM ? supplied.has(s.slice(a, b)) : true;
+    for (let j = a; own && j + NGRAM <= b; j++) own = supplied.has(s.slice(j, j + NGRAM));
+    if (!own || (b - a >= NGRAM && supplied.whole(s.slice(a, b)))) out.push(a, b, hits[k + 2]!, hits[k + 3]!);
+  }
+  return out;
 }
 
 /** A body replaced whole by a notice (the agent still gets the status and headers). */

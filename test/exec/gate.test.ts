@@ -192,14 +192,15 @@ describe('exec (in-process gate)', { timeout: 60_000 }, () => {
     await expect(fs.stat(marker)).rejects.toThrow(/ENOENT/);
   });
 
-  it('an argument (or stdin) that contains a secret is refused, in any form, before anything runs', async () => {
+  it('an argument (or stdin) that contains a whole secret is refused, in any form, before anything runs', async () => {
     const b64 = Buffer.from(OTHER).toString('base64');
     for (const req of [
       { command: 'mark', args: ['ok', TOKEN] },
       { command: 'mark', args: ['ok', '--flag', OTHER] },
       { command: 'mark', args: ['ok', `--flag=${TOKEN}`] },
       { command: 'mark', args: ['ok', b64] },
-      { command: 'mark', args: ['ok', GIT_TOKEN.slice(0, 14)] },
+      { command: 'mark', args: ['ok', GIT_TOKEN.toUpperCase()] },
+      { command: 'cat', args: [], stdin: `hex ${Buffer.from(OTHER).toString('hex')}` },
       { command: 'cat', args: [], stdin: `here: ${TOKEN}` },
     ]) {
       const e = await refused(req);
