@@ -186,3 +186,16 @@ export async function processAlive(pid: number): Promise<boolean> {
   const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
   return state !== 'Z' && state !== 'X';
 }
+
+/** Writes an executable shell script `name` into `dir` (made if missing); returns its path. */
+export async function writeScript(dir: string, name: string, body: string): Promise<string> {
+  await fs.mkdir(dir, { recursive: true });
+  const file = path.join(dir, name);
+  await fs.writeFile(file, `#!/bin/sh\n${body}`, { mode: 0o755 });
+  return file;
+}
+
+/** Appends a `commands:` block (its lines, indented as in config.yaml) to the home's config.yaml. */
+export async function appendCommands(janeeHome: string, lines: string[]): Promise<void> {
+  await fs.appendFile(path.join(janeeHome, 'config.yaml'), ['commands:', ...lines, ''].join('\n'));
+}

@@ -9,10 +9,10 @@
  * environment.
  */
 import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTempHomes, initHome, runJanee, scratchDir, type JaneeEnv } from '../helpers/cli.js';
+import { appendCommands, writeScript } from '../helpers/exec.js';
 import { addAgent } from '../helpers/http.js';
 import { closeAllServes, findForms, secretForms, startServe, textOf, type ServeSession, type ToolResult } from '../helpers/mcp.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
@@ -49,15 +49,8 @@ beforeAll(async () => {
     const r = await runJanee(['add', name, '--base-url', url, '--auth', 'bearer', '--key-stdin'], { env, input: `${key}\n` });
     expect(r.code, r.stderr).toBe(0);
   }
-  const bin = path.join(scratchDir(env), 'bin');
-  await fs.mkdir(bin);
-  await fs.writeFile(path.join(bin, 'echoer'), '#!/bin/sh\necho "args: $*"\ncat\necho\nenv\n', { mode: 0o755 });
-  await fs.appendFile(
-    path.join(env.JANEE_HOME, 'config.yaml'),
-    ['commands:', '  echoer:', `    program: ${path.join(bin, 'echoer')}`, '    env: { API_TOKEN: shop }', '    allow: ["*"]', ''].join(
-      '\n',
-    ),
-  );
+  const echoer = await writeScript(path.join(scratchDir(env), 'bin'), 'echoer', 'echo "args: $*"\ncat\necho\nenv\n');
+  await appendCommands(env.JANEE_HOME, ['  echoer:', `    program: ${echoer}`, '    env: { API_TOKEN: shop }', '    allow: ["*"]']);
   const b = await runJanee(['bind', 'shop', 'exec:echoer'], { env });
   expect(b.code, b.stderr).toBe(0);
   const token = await addAgent(env, 'no-stripe', ['--services', 'shop,echoer']);

@@ -3,10 +3,10 @@
  * names shared by services and commands. The BUILT `janee serve` over stdio with
  * JANEE_AGENT_TOKEN, a real loopback upstream and real programs.
  */
-import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTempHomes, initHome, runJanee, scratchDir, type JaneeEnv } from '../helpers/cli.js';
+import { appendCommands, writeScript } from '../helpers/exec.js';
 import { addAgent } from '../helpers/http.js';
 import { closeAllServes, startServe, textOf } from '../helpers/mcp.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
@@ -25,23 +25,16 @@ beforeAll(async () => {
     });
     expect(r.code, r.stderr).toBe(0);
   }
-  const bin = path.join(scratchDir(env), 'bin');
-  await fs.mkdir(bin);
-  await fs.writeFile(path.join(bin, 'hello'), '#!/bin/sh\necho hello\n', { mode: 0o755 });
-  await fs.appendFile(
-    path.join(env.JANEE_HOME, 'config.yaml'),
-    [
-      'commands:',
-      '  hello:',
-      `    program: ${path.join(bin, 'hello')}`,
-      '    env: { T: open }',
-      '    allow: [""]',
-      '  deploy-secret-cluster:',
-      `    program: ${path.join(bin, 'hello')}`,
-      '    allow: [""]',
-      '',
-    ].join('\n'),
-  );
+  const hello = await writeScript(path.join(scratchDir(env), 'bin'), 'hello', 'echo hello\n');
+  await appendCommands(env.JANEE_HOME, [
+    '  hello:',
+    `    program: ${hello}`,
+    '    env: { T: open }',
+    '    allow: [""]',
+    '  deploy-secret-cluster:',
+    `    program: ${hello}`,
+    '    allow: [""]',
+  ]);
   // A command runs only once a secret is bound to its definition (src/exec/binding.ts).
   const b = await runJanee(['bind', 'open', 'exec:hello'], { env });
   expect(b.code, b.stderr).toBe(0);
