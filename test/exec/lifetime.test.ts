@@ -14,7 +14,7 @@ import { addAgent, connectHttp, startHttpServe, stopAllHttpServes } from '../hel
 import { auditEntries, closeAllServes, startServe, textOf, type ToolResult } from '../helpers/mcp.js';
 import { addService, agentHome, killAllAgents, noPass, status, unlock, waitFor, type AgentEnv } from '../agent/helpers.js';
 
-const TOKEN = 'sk_live_LIFETIME_4f0c9a7e2b51d8c3';
+const TOKEN = 'sk_test_LIFETIME_4f0c9a7e2b51d8c3';
 const markers = new Set<string>();
 
 /** `N.<unique digits>`: sleep takes it as N seconds, and /proc shows whose it is. */
