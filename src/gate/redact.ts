@@ -496,19 +496,22 @@ export class Redactor {
 
 /**
  * `hits` (in `s`) less the agent's own text: a hit is dropped when each of its
- * NGRAM-character windows (a short source's match: itself) is in `supplied`.
- * Otherwise it is redacted whole, the agent's part with the rest: the real key
- * echoed after the agent's correct guess must come back the same as after a
- * wrong one (a window with a character the agent did not send taints the run).
- * A whole value of NGRAM+ characters (`whole`) is redacted even when the agent
- * sent it: no one guesses one, so that says nothing, and a whole key never
- * comes back (as exec refuses a request that holds one).
+ * NGRAM-character windows is in `supplied`. Otherwise it is redacted whole, the
+ * agent's part with the rest: the real key echoed after the agent's correct
+ * guess must come back the same as after a wrong one (a window with a character
+ * the agent did not send taints the run). A whole value of NGRAM+ characters
+ * (`whole`) is redacted even when the agent sent it: no one guesses one, so that
+ * says nothing, and a whole key never comes back (as exec refuses a request that
+ * holds one). A short value (under NGRAM, matched only whole) is always redacted:
+ * exempting it would let one call carrying many guesses unmask the injected value
+ * wherever an upstream quotes it (a user name in `/me`); SECURITY.md says what a
+ * short value is still exposed to.
  */
 function unsupplied(s: string, hits: Hits, supplied: Own): Hits {
   const out: Hits = [];
   for (let k = 0; k < hits.length; k += 4) {
     const [a, b] = [hits[k]!, hits[k + 1]!];
-    let own = b - a < NGRAM ? supplied.has(s.slice(a, b)) : true;
+    let own = b - a >= NGRAM;
     for (let j = a; own && j + NGRAM <= b; j++) own = supplied.has(s.slice(j, j + NGRAM));
     if (!own || (b - a >= NGRAM && supplied.whole(s.slice(a, b)))) out.push(a, b, hits[k + 2]!, hits[k + 3]!);
   }

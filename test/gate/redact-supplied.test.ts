@@ -73,8 +73,10 @@ describe('Redactor: the agent’s own text', () => {
     );
   });
 
-  it('a short secret is the agent’s only when it sent it; without `supplied` nothing changes', () => {
-    expect(r.redact('pw: pw-7x!q', { supplied: new Supplied(['pw-7x!q']) })).toBe('pw: pw-7x!q');
+  it('a short secret is redacted even when the agent sent it (many guesses in one call must not unmask the injected value); without `supplied` nothing changes', () => {
+    expect(r.redact('pw: pw-7x!q', { supplied: new Supplied(['pw-7x!q']) })).toBe('pw: [REDACTED:short]');
+    const guesses = new Supplied(Array.from({ length: 1000 }, (_, i) => `pw-${i}x!q`).concat('pw-7x!q'));
+    expect(r.redact('{"user":"pw-7x!q"}', { supplied: guesses })).toBe('{"user":"[REDACTED:short]"}');
     expect(r.redact('pw: pw-7x!q', { supplied: new Supplied(['pw-7x']) })).toBe('pw: [REDACTED:short]');
     expect(r.redact(`x ${KEY.slice(0, 12)}`)).toBe('x [REDACTED:stripe]');
   });
