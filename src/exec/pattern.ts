@@ -137,8 +137,12 @@ export function matches(p: Pattern, args: readonly string[], mode: 'allow' | 'de
   return at(0, 0);
 }
 
-/** Shortest abbreviation of a `--long` option a deny word also matches (letters after the dashes). */
-const MIN_ABBREV = 3;
+/**
+ * Shortest abbreviation of a `--long` option a deny word also matches (letters after
+ * the dashes): one, since git takes `--e=` for `--exec` when no other option of that
+ * command starts with e. A deny that over-matches only refuses a call.
+ */
+const MIN_ABBREV = 1;
 
 /** True when `arg` is another spelling of the option `word` (deny only; see the header). */
 function optionSpelling(word: string, arg: string): boolean {

@@ -32,6 +32,14 @@ describe('identity files', () => {
     const inRepo = await runJanee(['identity', 'new', '--out', path.join(dotfiles, 'me.txt')], { env: home });
     expect(inRepo.code).toBe(1);
 
+    // A stow-style home: a symlink from outside into the repository.
+    const link = path.join(scratchDir(env), 'janee-link');
+    await fs.symlink(path.join(dotfiles, 'janee'), link);
+    const viaLink = await runJanee(['identity', 'new'], { env: { ...env, JANEE_HOME: link } });
+    expect(viaLink.code, viaLink.stdout).toBe(1);
+    expect(viaLink.stderr).toContain(`inside the git work tree ${dotfiles}`);
+    expect(await fs.readdir(path.join(dotfiles, 'janee'))).toEqual([]);
+
     const outside = path.join(scratchDir(env), 'config', 'me.txt');
     const ok = await runJanee(['identity', 'new', '--out', outside], { env: home });
     expect(ok.code, ok.stderr).toBe(0);

@@ -84,9 +84,12 @@ describe('decideArgs', () => {
     expect(decide(allow, deny, ['push', '--receive-p', 'x', '/r'])).toEqual({ allowed: false, rule: 'deny ** --receive-pack **' });
     expect(decide(allow, deny, ['fetch', '--upl', 'x']).allowed).toBe(false);
     expect(decide(allow, deny, ['fetch', '--upload-pack', 'x']).allowed).toBe(false);
-    // Too short to be taken for it (3 letters at least), longer, or another option: not this deny.
-    expect(decide(allow, deny, ['fetch', '--up', 'x']).allowed).toBe(true);
-    expect(decide(allow, deny, ['fetch', '--u=x']).allowed).toBe(true);
+    // git takes a one-letter abbreviation when it is unique to the command (review3 F5: `push --e=/x` ran /x).
+    expect(decide(allow, ['** --exec **'], ['push', '--e=/x', 'o']).allowed).toBe(false);
+    expect(decide(allow, ['** --exec **'], ['push', '--ex=/x', 'o']).allowed).toBe(false);
+    expect(decide(allow, deny, ['fetch', '--u=x']).allowed).toBe(false);
+    // Longer, or another option, or no letter at all: not this deny.
+    expect(decide(allow, deny, ['fetch', '--', 'x']).allowed).toBe(true);
     expect(decide(allow, deny, ['fetch', '--upload-packx', 'x']).allowed).toBe(true);
     expect(decide(allow, deny, ['fetch', '--upload-pass', 'x']).allowed).toBe(true);
     expect(decide(allow, deny, ['fetch', '-upload-pa', 'x']).allowed).toBe(true);

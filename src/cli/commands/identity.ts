@@ -23,8 +23,26 @@ function existsError(file: string): JaneeError {
   return new JaneeError('IDENTITY_EXISTS', `${file} already exists`, 'pick another --out (an identity is never overwritten)');
 }
 
-/** The work tree holding `dir` (the nearest ancestor with a `.git` directory or file), if any. */
+/**
+ * The work tree holding `dir` (the nearest ancestor with a `.git` directory or file), if
+ * any, looked for both along `dir` as given and along its real path: a stow-style
+ * dotfiles home is a symlink into the repository.
+ */
 async function gitWorkTreeOf(dir: string): Promise<string | undefined> {
+  return (await workTreeAlong(dir)) ?? (await workTreeAlong(await realDir(dir)));
+}
+
+/** The real path of `dir`, or of its nearest existing ancestor with the rest appended. */
+async function realDir(dir: string): Promise<string> {
+  try {
+    return await fs.realpath(dir);
+  } catch {
+    const parent = path.dirname(dir);
+    return parent === dir ? dir : path.join(await realDir(parent), path.basename(dir));
+  }
+}
+
+async function workTreeAlong(dir: string): Promise<string | undefined> {
   for (let d = dir; ; d = path.dirname(d)) {
     if (
       await fs.lstat(path.join(d, '.git')).then(
