@@ -74,7 +74,9 @@ export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller
   let known = false;
   let redactor: Redactor | undefined;
   // The agent's own text comes back as it sent it (an echo is no oracle: see supplied.ts).
-  const supplied = suppliedByExec(req);
+  // Built only once there is something to redact: a refused call does not pay for it.
+  let own: Supplied | undefined;
+  const supplied = (): Supplied => (own ??= suppliedByExec(req));
   /** `full`: written out even if refusals are being coalesced. */
   const audit = (a: Partial<Audit>, full = false): Promise<void> => {
     audited = true;
@@ -259,8 +261,8 @@ export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller
     }
     const result: ExecResult = {
       exitCode: res.exitCode,
-      stdout: redactOutput(r, res.stdout, res.truncated, supplied),
-      stderr: redactOutput(r, res.stderr, res.truncated, supplied),
+      stdout: redactOutput(r, res.stdout, res.truncated, supplied()),
+      stderr: redactOutput(r, res.stderr, res.truncated, supplied()),
       truncated: res.truncated,
       timedOut: res.timedOut,
       durationMs: res.durationMs,
@@ -278,7 +280,7 @@ export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller
         ? e
         : new JaneeError('GATE_INTERNAL', 'internal error in the gate', 'this is a bug in janee; the command was not run');
     if (!audited) await audit(outcomeFor(err));
-    throw ctx.redactError(err, redactor, supplied);
+    throw ctx.redactError(err, redactor, redactor && supplied());
   }
 }
 

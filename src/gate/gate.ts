@@ -224,7 +224,9 @@ export class LocalGate implements Gate {
 
     let redactor: Redactor | undefined;
     // The agent's own text comes back as it sent it (an echo is no oracle: see supplied.ts).
-    const supplied = suppliedByExecute(req);
+    // Built only once there is something to redact: a refused call does not pay for it.
+    let own: Supplied | undefined;
+    const supplied = (): Supplied => (own ??= suppliedByExecute(req));
     try {
       // An agent token's scope comes first: outside it, nothing else is said about the service.
       if (!inScope({ services: caller.services ?? null }, svcName)) {
@@ -344,10 +346,10 @@ export class LocalGate implements Gate {
         res = await send(built);
       }
       const rule = built.dropped.length ? { rule: `dropped agent auth headers: ${built.dropped.join(', ')}`.slice(0, 200) } : {};
-      const encoded = redactor.redactBody(res.body, res.headers['content-type'], res.truncated, supplied);
+      const encoded = redactor.redactBody(res.body, res.headers['content-type'], res.truncated, supplied());
       const result: ExecuteResult = {
         status: res.status,
-        headers: redactor.redactHeaders(pickResponseHeaders(res.headers), supplied),
+        headers: redactor.redactHeaders(pickResponseHeaders(res.headers), supplied()),
         body: encoded.body,
         bodyEncoding: encoded.bodyEncoding,
         truncated: res.truncated,
@@ -363,7 +365,7 @@ export class LocalGate implements Gate {
       if (!audited && !(e instanceof ApprovalPendingError)) {
         await audit(outcomeFor(err));
       }
-      throw redactError(err, redactor, supplied);
+      throw redactError(err, redactor, redactor && supplied());
     } finally {
       settle();
     }

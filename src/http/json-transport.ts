@@ -14,8 +14,9 @@
  * to a web Request and every answer to a web Response (about a third of serve
  * --http's CPU per call), and in JSON mode it kept each answered request in a map
  * for the life of the session (about 10 KB per call). Here a request id lives in
- * `#waiting` from the POST that brought it until its answer is written or that
- * POST's connection closes, and nothing else is kept per call.
+ * `#waiting` from the POST that brought it until the server answers it or the client
+ * cancels it (the server then sends nothing, and the POST is answered without it),
+ * and nothing else is kept per call.
  *
  * The HTTP checks (path, Host, Origin, token, body size, which session) are the
  * caller's (server.ts); `parsePost` below is the protocol's part of a POST, with
@@ -27,6 +28,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   isInitializeRequest,
   isJSONRPCErrorResponse,
+  isJSONRPCNotification,
   isJSONRPCRequest,
   isJSONRPCResultResponse,
   JSONRPCMessageSchema,
@@ -84,8 +86,11 @@ export function parsePost(headers: IncomingHttpHeaders, body: unknown): ParsedPo
 /** A POST waiting for the answers to its requests. */
 interface Exchange {
   res: ServerResponse;
+  /** Its requests' ids, in the order the answers go out. */
   ids: RequestId[];
   answers: Map<RequestId, JSONRPCMessage>;
+  /** Ids neither answered nor cancelled yet. */
+  open: Set<RequestId>;
 }
 
 export class JsonSessionTransport implements Transport {
@@ -94,7 +99,11 @@ export class JsonSessionTransport implements Transport {
   onerror?: ((error: Error) => void) | undefined;
   onmessage?: (<T extends JSONRPCMessage>(message: T, extra?: MessageExtraInfo) => void) | undefined;
 
-  /** Request id → the POST that brought it, until answered or that POST's connection closes. */
+  /**
+   * Request id → the POST that brought it, until the server answers it or the client
+   * cancels it. An entry outlives its POST's connection: the handler still runs, and
+   * a new request reusing the id meanwhile would be handed the old one's answer.
+   */
   readonly #waiting = new Map<RequestId, Exchange>();
   #initialized = false;
   #closed = false;
@@ -135,14 +144,17 @@ export class JsonSessionTransport implements Transport {
     const extra: MessageExtraInfo = { authInfo };
     if (ids.length === 0) {
       res.writeHead(202, { 'mcp-session-id': this.sessionId }).end();
-      for (const m of parsed.messages) this.onmessage?.(m, extra);
-      return;
+      return this.#dispatch(parsed.messages, extra);
     }
-    const exchange: Exchange = { res, ids, answers: new Map() };
+    const exchange: Exchange = { res, ids, answers: new Map(), open: new Set(ids) };
     for (const id of ids) this.#waiting.set(id, exchange);
-    // The client went away: its answers have nowhere to go, and must not stay here.
-    res.once('close', () => this.#forget(exchange));
-    for (const m of parsed.messages) this.onmessage?.(m, extra);
+    this.#dispatch(parsed.messages, extra);
+  }
+
+  #dispatch(messages: JSONRPCMessage[], extra: MessageExtraInfo): void {
+    for (const m of messages) this.onmessage?.(m, extra);
+    // The server sends nothing for a cancelled request: its POST is answered without it.
+    for (const m of messages) if (isJSONRPCNotification(m) && m.method === 'notifications/cancelled') this.#cancel(m.params);
   }
 
   send(message: JSONRPCMessage): Promise<void> {
@@ -150,15 +162,29 @@ export class JsonSessionTransport implements Transport {
     if (!isJSONRPCResultResponse(message) && !isJSONRPCErrorResponse(message)) return Promise.resolve();
     const id = message.id;
     const exchange = id === undefined ? undefined : this.#waiting.get(id);
-    if (id === undefined || exchange === undefined) return Promise.resolve(); // its POST's connection closed
-    this.#waiting.delete(id);
+    if (id === undefined || exchange === undefined) return Promise.resolve(); // cancelled, or the session closed
     exchange.answers.set(id, message);
-    if (exchange.answers.size === exchange.ids.length) {
-      const answers = exchange.ids.map((id) => exchange.answers.get(id));
-      const body = JSON.stringify(answers.length === 1 ? answers[0] : answers);
-      exchange.res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': this.sessionId }).end(body);
-    }
+    this.#settle(id, exchange);
     return Promise.resolve();
+  }
+
+  /** `notifications/cancelled`: the request gets no answer from the server, so it stops waiting for one. */
+  #cancel(params: unknown): void {
+    const id = (params as { requestId?: unknown } | undefined)?.requestId;
+    if (typeof id !== 'string' && typeof id !== 'number') return;
+    const exchange = this.#waiting.get(id);
+    if (exchange !== undefined) this.#settle(id, exchange);
+  }
+
+  /** `id` is done: once all of its POST's are, the POST is answered (if its client is still there). */
+  #settle(id: RequestId, exchange: Exchange): void {
+    this.#waiting.delete(id);
+    exchange.open.delete(id);
+    if (exchange.open.size > 0 || exchange.res.headersSent || exchange.res.destroyed) return;
+    const answers = exchange.ids.flatMap((i) => exchange.answers.get(i) ?? []);
+    if (answers.length === 0) return void exchange.res.writeHead(202, { 'mcp-session-id': this.sessionId }).end();
+    const body = JSON.stringify(answers.length === 1 ? answers[0] : answers);
+    exchange.res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': this.sessionId }).end(body);
   }
 
   /** Ends the session: POSTs still waiting get 404 (the session is gone), then onclose. */
@@ -167,13 +193,9 @@ export class JsonSessionTransport implements Transport {
     this.#closed = true;
     const exchanges = new Set(this.#waiting.values());
     this.#waiting.clear();
-    for (const e of exchanges) if (!e.res.headersSent) this.#refuse(e.res, 404, -32001, 'Session not found');
+    for (const e of exchanges) if (!e.res.headersSent && !e.res.destroyed) this.#refuse(e.res, 404, -32001, 'Session not found');
     this.onclose?.();
     return Promise.resolve();
-  }
-
-  #forget(exchange: Exchange): void {
-    for (const id of exchange.ids) if (this.#waiting.get(id) === exchange) this.#waiting.delete(id);
   }
 
   #refuse(res: ServerResponse, status: number, code: number, message: string): void {

@@ -22,8 +22,14 @@ afterEach(async () => {
 const auth = { token: '', clientId: 't', scopes: [] };
 
 /** One session at /mcp: initialize opens it (as serve does), later POSTs must name it. */
-async function serve(): Promise<{ url: string; transport: () => JsonSessionTransport | undefined; hold: Set<() => void> }> {
+async function serve(): Promise<{
+  url: string;
+  transport: () => JsonSessionTransport | undefined;
+  hold: Set<() => void>;
+  unanswered: { n: number };
+}> {
   const hold = new Set<() => void>();
+  const unanswered = { n: 0 };
   let transport: JsonSessionTransport | undefined;
   const mcp = new McpServer({ name: 't', version: '1' });
   mcp.registerTool('echo', { inputSchema: { text: z.string(), wait: z.boolean().optional() } }, async ({ text, wait }) => {
@@ -31,6 +37,8 @@ async function serve(): Promise<{ url: string; transport: () => JsonSessionTrans
     return { content: [{ type: 'text', text }] };
   });
   const httpServer = http.createServer((req, res) => {
+    unanswered.n++;
+    res.once('close', () => unanswered.n--);
     if (req.method === 'GET') return void res.writeHead(405).end();
     let raw = '';
     req.on('data', (d: Buffer) => (raw += d.toString()));
@@ -60,7 +68,7 @@ async function serve(): Promise<{ url: string; transport: () => JsonSessionTrans
     httpServer.closeAllConnections();
     await new Promise((r) => httpServer.close(r));
   });
-  return { url: `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}/mcp`, transport: () => transport, hold };
+  return { url: `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}/mcp`, transport: () => transport, hold, unanswered };
 }
 
 async function sdkClient(url: string): Promise<Client> {
@@ -165,41 +173,48 @@ describe('JsonSessionTransport', () => {
     expect(await client.ping()).toEqual({});
   });
 
-  it('forgets a call whose client went away, and answers waiting POSTs 404 when the session closes', async () => {
+  it('a call whose client went away keeps its id until the server answers it (a reuse meanwhile is refused), then nothing is left', async () => {
     const { url, hold, transport } = await serve();
     await sdkClient(url);
     const sid = transport()?.sessionId ?? '';
+    const held = (id: number) =>
+      JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { text: `t${id}`, wait: true } } });
     const ac = new AbortController();
-    const gone = fetch(url, {
-      method: 'POST',
-      headers: headers(sid),
-      signal: ac.signal,
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1001,
-        method: 'tools/call',
-        params: { name: 'echo', arguments: { text: 'x', wait: true } },
-      }),
-    }).catch(() => 'aborted');
+    const gone = fetch(url, { method: 'POST', headers: headers(sid), signal: ac.signal, body: held(1001) }).catch(() => 'aborted');
     await until(() => hold.size === 1);
     ac.abort();
     expect(await gone).toBe('aborted');
+    // Its handler still runs: a new request with the same id would be handed its answer.
+    const reuse = await fetch(url, { method: 'POST', headers: headers(sid), body: held(1001) });
+    expect(reuse.status).toBe(400);
+    expect(transport()?.waiting).toBe(1);
+    for (const r of hold) r();
+    hold.clear();
     await until(() => transport()?.waiting === 0);
     expect(transport()?.waiting).toBe(0);
-    const waiting = fetch(url, {
-      method: 'POST',
-      headers: headers(sid),
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1002,
-        method: 'tools/call',
-        params: { name: 'echo', arguments: { text: 'y', wait: true } },
-      }),
-    });
-    await until(() => hold.size === 2);
+    // Closing the session answers what still waits with 404.
+    const waiting = fetch(url, { method: 'POST', headers: headers(sid), body: held(1002) });
+    await until(() => hold.size === 1);
     await transport()?.close();
     expect((await waiting).status).toBe(404);
     expect(transport()?.waiting).toBe(0);
+  });
+
+  it('a request the client cancels (the SDK client times out) has its POST answered and leaves nothing waiting', async () => {
+    const { url, hold, transport, unanswered } = await serve();
+    const client = await sdkClient(url);
+    const calls = Array.from({ length: 3 }, (_, i) =>
+      client.callTool({ name: 'echo', arguments: { text: `c${i}`, wait: true } }, undefined, { timeout: 200 }).then(
+        () => 'answered',
+        (e: Error) => e.message,
+      ),
+    );
+    for (const r of await Promise.all(calls)) expect(r).toMatch(/timed out/i);
+    await until(() => transport()?.waiting === 0 && unanswered.n === 0);
+    expect(transport()?.waiting).toBe(0);
+    expect(unanswered.n).toBe(0); // every POST got its answer: none hangs until the session ends
+    for (const r of hold) r();
+    expect(text(await client.callTool({ name: 'echo', arguments: { text: 'after' } }))).toBe('after');
   });
 });
 
