@@ -110,14 +110,7 @@ export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller
     );
     if ('data' in opened) redactor = ctx.redactor(config, opened.data);
 
-    const kill = await ctx.kill();
-    if (isKilled(kill, name)) {
-      throw new JaneeError(
-        'GATE_KILLED',
-        `kill switch is on${kill.all ? '' : ` for ${name}`}: every call is blocked`,
-        `a human can run \`janee killswitch off${kill.all ? (kill.error !== undefined || kill.services.has(name) ? ' --all' : '') : ` ${name}`}\` to allow calls again`,
-      );
-    }
+    refuseIfKilled(await ctx.kill(), name);
     const cmd = config.commands?.get(name);
     if (!cmd) {
       // Only names the caller's scope admits: a hint must not tell a scoped token what else exists.
@@ -241,6 +234,13 @@ export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller
         }
       }
       const release = await execSlots.take(); // over the cap: waits, or EXEC_BUSY (not run)
+      try {
+        // The wait for a slot may have lasted: a kill switch turned on meanwhile still stops the run.
+        refuseIfKilled(await ctx.kill(), name);
+      } catch (e) {
+        release();
+        throw e;
+      }
       ran = true;
       res = await runProgram({
         file,
@@ -282,6 +282,15 @@ export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller
     if (!audited) await audit(outcomeFor(err));
     throw ctx.redactError(err, redactor, redactor && supplied());
   }
+}
+
+function refuseIfKilled(kill: KillState, name: string): void {
+  if (!isKilled(kill, name)) return;
+  throw new JaneeError(
+    'GATE_KILLED',
+    `kill switch is on${kill.all ? '' : ` for ${name}`}: every call is blocked`,
+    `a human can run \`janee killswitch off${kill.all ? (kill.error !== undefined || kill.services.has(name) ? ' --all' : '') : ` ${name}`}\` to allow calls again`,
+  );
 }
 
 export async function listCommands(ctx: Pick<ExecContext, 'config' | 'kill' | 'vault'>, caller?: Caller): Promise<CommandInfo[]> {

@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JaneeError } from '../../src/errors.js';
 import type { ExecRequest, ExecResult } from '../../src/exec/request.js';
+import { execSlots, MAX_RUNNING } from '../../src/exec/slots.js';
 import { setKillswitch } from '../../src/gate/killswitch.js';
 import type { Caller } from '../../src/gate/types.js';
 import { listFiles } from '../helpers/cli.js';
@@ -293,6 +294,27 @@ describe('exec (in-process gate)', { timeout: 60_000 }, () => {
     await expect(fs.stat(marker)).rejects.toThrow(/ENOENT/);
     expect((await exec({ command: 'limited', args: [] })).exitCode).toBe(0);
     expect((await refused({ command: 'limited', args: [] })).code).toBe('GATE_RATE_LIMITED');
+  });
+
+  it('a call that waited for a free slot is stopped by a kill switch turned on while it waited', async () => {
+    const taken = await Promise.all(Array.from({ length: MAX_RUNNING }, () => execSlots.take()));
+    const ks = path.join(h.home, 'killswitch');
+    let waiting: Promise<JaneeError> | undefined;
+    try {
+      waiting = refused({ command: 'mark', args: ['ok', 'x'] });
+      await new Promise((res) => setTimeout(res, 100));
+      await setKillswitch(ks, true, ['mark']);
+      await new Promise((res) => setTimeout(res, 400)); // a running gate looks at most every 250 ms
+    } finally {
+      for (const release of taken) release();
+    }
+    try {
+      const e = await waiting;
+      expect(e.code).toBe('GATE_KILLED');
+    } finally {
+      await setKillswitch(ks, false, ['mark']);
+    }
+    await expect(fs.stat(marker)).rejects.toThrow(/ENOENT/);
   });
 
   it('git ls-remote and push over HTTP with the token from the credential helper: never in argv (sampled in /proc), the repo config or the disk', async () => {
