@@ -202,6 +202,11 @@ const tp = await paired(Math.max(1, Math.round(SECONDS)), {
 });
 const perS = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
+// Memory right after the load, before anything else runs: a serve left idle for a few
+// seconds (as during the --http section) may have had its heap shrunk by V8's memory
+// reducer by then (74–82 MB read that way, against 118–128 MB right after the load).
+const rss = { serve: rssMb(serve.transport.pid), echo: rssMb(echo.transport.pid) };
+
 // --http: the same calls over Streamable HTTP, in the same home and against the same
 // upstream, so it runs while both are up (scripts/bench-http.mjs); reported below.
 const httpRes =
@@ -209,9 +214,8 @@ const httpRes =
     ? await (await import('./bench-http.mjs')).benchHttp({ env, cli: CLI, toolArgs, calls: CALLS, concurrency: CONC, seconds: SECONDS })
     : undefined;
 
-// ---- 4. memory after the load ---------------------------------------------------
+// ---- 4. close (memory was read right after the load, above) ----------------------
 
-const rss = { serve: rssMb(serve.transport.pid), echo: rssMb(echo.transport.pid) };
 await serve.client.close();
 await echo.client.close();
 await dispatcher.close();
