@@ -4,6 +4,12 @@
  * to twice maxOutputBytes in serve or in the agent that every serve shares. A call
  * over the cap waits in a short queue, in order; beyond the queue, or after
  * waiting too long, it is refused (EXEC_BUSY) without running.
+ *
+ * The cap is shared by every agent of the process (the agent serves all serves,
+ * serve --http all tokens), so no one agent may take all of it: an agent holds at
+ * most MAX_RUNNING_PER_AGENT of the running places and MAX_WAITING_PER_AGENT of the
+ * waiting ones, and a freed place goes to the first waiting call whose agent is
+ * under its share. Another agent always finds room.
  */
 import { JaneeError } from '../errors.js';
 
@@ -11,56 +17,101 @@ import { JaneeError } from '../errors.js';
 export const MAX_RUNNING = 8;
 /** Calls waiting for one of them to end. */
 export const MAX_WAITING = 16;
+/** One agent's share of each. */
+export const MAX_RUNNING_PER_AGENT = 6;
+export const MAX_WAITING_PER_AGENT = 12;
 /** A waiting call gives up after this long (the programs it waits for may run for minutes). */
 const WAIT_MS = 30_000;
 
 export type Release = () => void;
 
+interface Limits {
+  running: number;
+  waiting: number;
+  runningPerAgent: number;
+  waitingPerAgent: number;
+  waitMs: number;
+}
+
+interface Waiter {
+  agent: string;
+  start: () => void;
+  timer: NodeJS.Timeout;
+}
+
 export class Slots {
+  readonly #limits: Limits;
   #running = 0;
-  readonly #waiting: { start: () => void; timer: NodeJS.Timeout }[] = [];
+  readonly #runningBy = new Map<string, number>();
+  readonly #waiting: Waiter[] = [];
 
-  constructor(
-    private readonly max = MAX_RUNNING,
-    private readonly queue = MAX_WAITING,
-    private readonly waitMs = WAIT_MS,
-  ) {}
+  constructor(limits: Partial<Limits> = {}) {
+    this.#limits = {
+      running: MAX_RUNNING,
+      waiting: MAX_WAITING,
+      runningPerAgent: MAX_RUNNING_PER_AGENT,
+      waitingPerAgent: MAX_WAITING_PER_AGENT,
+      waitMs: WAIT_MS,
+      ...limits,
+    };
+  }
 
-  /** Resolves with the release once a program may start; rejects with EXEC_BUSY. */
-  take(): Promise<Release> {
-    if (this.#running < this.max) return Promise.resolve(this.#grant());
-    if (this.#waiting.length >= this.queue) return Promise.reject(this.#busy());
+  /** Resolves with the release once `agent`'s program may start; rejects with EXEC_BUSY. */
+  take(agent: string): Promise<Release> {
+    const l = this.#limits;
+    if (this.#running < l.running && this.#mayRun(agent)) return Promise.resolve(this.#grant(agent));
+    const queued = this.#waiting.filter((w) => w.agent === agent).length;
+    if (this.#waiting.length >= l.waiting || queued >= l.waitingPerAgent) return Promise.reject(this.#busy());
     return new Promise((resolve, reject) => {
-      const entry = {
+      const entry: Waiter = {
+        agent,
         start: () => {
           clearTimeout(entry.timer);
-          resolve(this.#grant());
+          resolve(this.#grant(agent));
         },
         timer: setTimeout(() => {
           this.#waiting.splice(this.#waiting.indexOf(entry), 1);
           reject(this.#busy());
-        }, this.waitMs),
+        }, l.waitMs),
       };
       entry.timer.unref();
       this.#waiting.push(entry);
     });
   }
 
-  #grant(): Release {
+  #mayRun(agent: string): boolean {
+    return (this.#runningBy.get(agent) ?? 0) < this.#limits.runningPerAgent;
+  }
+
+  #grant(agent: string): Release {
     this.#running++;
+    this.#runningBy.set(agent, (this.#runningBy.get(agent) ?? 0) + 1);
     let released = false;
     return () => {
       if (released) return;
       released = true;
       this.#running--;
-      this.#waiting.shift()?.start();
+      const n = (this.#runningBy.get(agent) ?? 1) - 1;
+      if (n > 0) this.#runningBy.set(agent, n);
+      else this.#runningBy.delete(agent);
+      this.#startNext();
     };
   }
 
+  /** Free places go to the first waiting calls whose agents are under their share. */
+  #startNext(): void {
+    while (this.#running < this.#limits.running) {
+      const i = this.#waiting.findIndex((w) => this.#mayRun(w.agent));
+      if (i < 0) return;
+      this.#waiting.splice(i, 1)[0]?.start();
+    }
+  }
+
   #busy(): JaneeError {
+    const l = this.#limits;
     return new JaneeError(
       'EXEC_BUSY',
-      `too many programs are running (${this.max} at once, ${this.queue} waiting); this one was not run`,
+      `too many programs are running (${l.running} at once, ${l.waiting} waiting; one agent at most ${l.runningPerAgent} and ${l.waitingPerAgent}); this one was not run`,
       'wait for running exec calls to end, then call again; run fewer at once',
     );
   }

@@ -227,13 +227,14 @@ export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller
               : `${name}: the repository's ${risk.scope} config sets ${risk.key.slice(0, 200)} (${risk.file.slice(0, 300)}), which could run a program or send the credential elsewhere; it was not run`,
             risk.key === ''
               ? 'a human checks the repository with `git config --list --show-origin` there'
-              : `beside a credential janee allows only core basics, remote.*.url/pushurl/fetch/push/…, branch.*, user.* and extensions.* (docs/exec.md); if it is not meant to be there, a human removes it (at the top of the working tree: git config --file ${risk.file.slice(0, 300)} --unset-all ${risk.key.slice(0, 200)})`,
+              : `beside a credential janee allows only core basics, remote.*.url/pushurl/fetch/push/…, branch.*, user.*, extensions.* and a few preferences (docs/exec.md); if it is not meant to be there, a human removes it (at the top of the working tree: git config --file ${risk.file.slice(0, 300)} --unset-all ${risk.key.slice(0, 200)})`,
           );
           await audit({ outcome: 'blocked', rule: 'repository config' });
           throw err;
         }
       }
-      const release = await execSlots.take(); // over the cap: waits, or EXEC_BUSY (not run)
+      // Over the cap, or over this agent's share of it: waits, or EXEC_BUSY (not run).
+      const release = await execSlots.take(`${caller.agentSource}:${caller.agent}`);
       try {
         // The wait for a slot may have lasted: a kill switch turned on meanwhile still stops the run.
         refuseIfKilled(await ctx.kill(), name);

@@ -297,7 +297,8 @@ describe('exec (in-process gate)', { timeout: 60_000 }, () => {
   });
 
   it('a call that waited for a free slot is stopped by a kill switch turned on while it waited', async () => {
-    const taken = await Promise.all(Array.from({ length: MAX_RUNNING }, () => execSlots.take()));
+    // Every place taken, by two other agents (one agent may hold only its share).
+    const taken = await Promise.all(Array.from({ length: MAX_RUNNING }, (_, i) => execSlots.take(`other:${i % 2}`)));
     const ks = path.join(h.home, 'killswitch');
     let waiting: Promise<JaneeError> | undefined;
     try {
