@@ -10,7 +10,7 @@ import { secretVariants } from '../../src/gate/inject.js';
 import { NGRAM, Redactor } from '../../src/gate/redact.js';
 import { Supplied, suppliedByExec, suppliedByExecute } from '../../src/gate/supplied.js';
 
-const KEY = 'sk_live_51hq8zk2eoz9x7v3mwq0rt5yb2n4c6d8f0g1h3j5k7';
+const KEY = 'sk_test_51hq8zk2eoz9x7v3mwq0rt5yb2n4c6d8f0g1h3j5k7';
 const r = new Redactor([
   { service: 'stripe', variants: secretVariants({ type: 'bearer' }, { token: KEY }) },
   { service: 'short', variants: ['pw-7x!q'] },
@@ -67,8 +67,8 @@ describe('Redactor: the agent’s own text', () => {
     expect(r.redact(`id ${KEY}`, { supplied: new Supplied([KEY]) })).toBe('id [REDACTED:stripe]');
     expect(r.redact(`id ${KEY.slice(1)}`, { supplied: new Supplied([KEY]) })).toBe(`id ${KEY.slice(1)}`);
     // Sent in lower case, echoed in the key's own case: not the agent's text.
-    const mixed = new Redactor([{ service: 'm', variants: ['sk_live_HTTPSECRET1234567890abcdef'] }]);
-    expect(mixed.redact('sk_live_HTTPSECRET1234567890abcdef', { supplied: new Supplied(['sk_live_httpsecret1234567890abcdef']) })).toBe(
+    const mixed = new Redactor([{ service: 'm', variants: ['sk_test_HTTPSECRET1234567890abcdef'] }]);
+    expect(mixed.redact('sk_test_HTTPSECRET1234567890abcdef', { supplied: new Supplied(['sk_test_httpsecret1234567890abcdef']) })).toBe(
       '[REDACTED:m]',
     );
   });
