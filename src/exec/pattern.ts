@@ -24,7 +24,11 @@
  * for it: a `--long` word matches any prefix of it of at least 3 letters after
  * the dashes (`--upload-pa` for `--upload-pack`: git's parse-options and
  * getopt_long take any unambiguous abbreviation), and a single-letter `-X`
- * word matches `-X` with its value attached (`-Revil/o` for `-R`: pflag, getopt).
+ * word matches any short-option argument holding the letter: `-X` with its value
+ * attached (`-Revil/o` for `-R`) and `-X` clustered behind other letters (`-vR`,
+ * `-vRevil/o`), which pflag and getopt read as `-v -R …`. Which letters of a
+ * cluster are flags and which a value depends on the program, so any `-…` argument
+ * holding the letter is refused: over-matching a deny only refuses a call.
  * Allow words match exactly.
  *
  * A call is allowed when no deny pattern matches and an allow pattern does.
@@ -147,7 +151,7 @@ const MIN_ABBREV = 1;
 /** True when `arg` is another spelling of the option `word` (deny only; see the header). */
 function optionSpelling(word: string, arg: string): boolean {
   if (/^--[^-]/.test(word)) return arg.length >= 2 + MIN_ABBREV && arg.length < word.length && word.startsWith(arg);
-  if (/^-[^-]$/.test(word)) return arg.length > 2 && arg.startsWith(word);
+  if (/^-[^-]$/.test(word)) return arg.length > 2 && arg[0] === '-' && arg[1] !== '-' && arg.includes(word[1]!, 1);
   return false;
 }
 

@@ -104,6 +104,19 @@ describe('decideArgs', () => {
     expect(decide(allow, deny, ['pr', 'view', '1', 'Revil/o']).allowed).toBe(true);
     expect(decide(allow, deny, ['pr', 'view', '1', '--R']).allowed).toBe(true);
   });
+  it('a deny on -X also catches -X clustered behind other short options (getopt reads -vR as -v -R)', () => {
+    const allow = ['pr view **'];
+    const deny = ['** -R **'];
+    expect(decide(allow, deny, ['pr', 'view', '1', '-vR', 'evil/o'])).toEqual({ allowed: false, rule: 'deny ** -R **' });
+    expect(decide(allow, deny, ['pr', 'view', '1', '-vRevil/o']).allowed).toBe(false);
+    expect(decide(allow, deny, ['pr', 'view', '1', '-wvR', 'evil/o']).allowed).toBe(false);
+    // Another letter, a long option, or not an option at all: not this deny.
+    expect(decide(allow, deny, ['pr', 'view', '1', '-vr', 'x']).allowed).toBe(true);
+    expect(decide(allow, deny, ['pr', 'view', '1', '--vR']).allowed).toBe(true);
+    expect(decide(allow, deny, ['pr', 'view', '1', 'vR']).allowed).toBe(true);
+    // git: -c clustered (git itself takes no clusters, but gh, stripe and curl do).
+    expect(decide(['**'], ['** -c **'], ['-pc', 'core.pager=x']).allowed).toBe(false);
+  });
   it('allow words still match exactly', () => {
     expect(decide(['fetch --upload-pack x'], [], ['fetch', '--upload-pa', 'x']).allowed).toBe(false);
     expect(decide(['pr view -R *'], [], ['pr', 'view', '-Rx']).allowed).toBe(false);
