@@ -19,7 +19,6 @@
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
-import { FLAGS_CHANGED } from './code-cache.js';
 
 const NEW_SPACE_CAP_BYTES = 8 * 1024 * 1024;
 
@@ -30,7 +29,6 @@ export function capYoungGeneration(): void {
     const newSpace = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
     if (newSpace === undefined || newSpace.space_size < NEW_SPACE_CAP_BYTES) return;
     setFlagsFromString('--semi-space-growth-factor=1');
-    (globalThis as Record<symbol, unknown>)[FLAGS_CHANGED] = true; // a code cache made now would fit no other process
     observer.disconnect();
   };
   observer.observe({ entryTypes: ['gc'] });

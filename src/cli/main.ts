@@ -105,6 +105,11 @@ export async function main(argv: string[], io?: Streams): Promise<number> {
 const EMBEDDED = Symbol.for('janee.cli.embedded');
 
 if ((globalThis as Record<symbol, unknown>)[EMBEDDED] !== true) {
+  // A reader that went away (`janee list | head -1`, a client that closed serve's stdout):
+  // nothing more can be said to it; the command ends as it would, without a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
   void main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

@@ -90,6 +90,17 @@ describe('exit status and streams of the real binary', () => {
     expect(r.stdout).toBe('');
   });
 
+  it('a reader that goes away (`janee list | head -0`): no stack trace, the exit status of the command', async () => {
+    // The shell's pipe, closed by its reader long before janee writes: every write fails with EPIPE.
+    const r = spawnSync('bash', ['-c', `"${process.execPath}" "${CLI}" list | head -c 0; exit \${PIPESTATUS[0]}`], {
+      env: home,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(r.stderr).not.toMatch(/EPIPE|Unhandled|bundle\.js/);
+    expect(r.status).toBe(0); // what `janee list` returns
+  });
+
   it('through a symlink, as npm installs `bin`: the command line still runs', async () => {
     const link = path.join(scratchDir(home), 'janee');
     await fs.symlink(CLI, link);
