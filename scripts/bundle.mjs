@@ -9,7 +9,9 @@
 //   import() stay lazy (esbuild evaluates them on first use).
 // - dist/cli/main.js, the binary: src/cli/launch.ts, which runs the bundle with its
 //   code cache. It knows the bundle by its content hash.
-// - the code cache for this node, made by the binary itself (JANEE_CODE_CACHE=build).
+// - the code cache for this node, made by the binary itself (JANEE_CODE_CACHE=build),
+//   under node's default options, as the runs that read it have them. It is never
+//   packed (package.json `files`): a cache is made where it runs (SECURITY.md).
 // The stubbed dependencies and the shared options: scripts/bundle-stubs.mjs.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
@@ -22,7 +24,9 @@ import { bundleOptions } from './bundle-stubs.mjs';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cli = path.join(root, 'dist/cli');
 rmSync(path.join(cli, 'chunks'), { recursive: true, force: true }); // the lazy ESM chunks of earlier builds
-for (const f of readdirSync(cli)) if (/^\.?bundle\..*\.v8cache(\..*\.tmp)?$/.test(f)) rmSync(path.join(cli, f), { force: true });
+// Caches of earlier builds, and what a builder left (temporary files, its marker).
+for (const f of readdirSync(cli))
+  if (/^\.?bundle\..*\.v8cache(\.\d+\.tmp|\.building)?$/.test(f)) rmSync(path.join(cli, f), { force: true });
 
 const { banner: _esmRequire, ...shared } = bundleOptions;
 const bundle = path.join(cli, 'bundle.js');
@@ -45,4 +49,5 @@ await build({
 });
 chmodSync(path.join(cli, 'main.js'), 0o755);
 
-execFileSync(process.execPath, [path.join(cli, 'main.js')], { env: { ...process.env, JANEE_CODE_CACHE: 'build' }, stdio: 'inherit' });
+const { NODE_OPTIONS: _options, ...env } = process.env;
+execFileSync(process.execPath, [path.join(cli, 'main.js')], { env: { ...env, JANEE_CODE_CACHE: 'build' }, stdio: 'inherit' });

@@ -1,18 +1,23 @@
 /**
- * Which V8 code cache the launcher (src/cli/launch.ts) may read and write (pure).
+ * Which V8 code cache the launcher (src/cli/launch.ts) may read, and when it may build
+ * one (pure).
  *
- * A code cache is compiled code: whoever can write it can run code in janee,
- * the process that holds the keys. So it lives beside the bundle (dist/cli/),
- * where writing it takes what writing the bundle itself takes, and not in a
- * per-user cache directory, which every process of the user may write even
- * when janee is installed read-only. A file there is used only when it is owned
- * by the bundle's owner and no more writable than the bundle: anything else is
- * foreign, and ignored.
+ * A code cache is compiled code, and V8 checks little of it against the source (its
+ * length; with --verify-snapshot-checksum, which the launcher sets, a checksum of the
+ * cache itself): whoever can write it can run code in janee, the process that holds
+ * the keys. So:
+ * - it lives beside the bundle (dist/cli/), where writing it takes what writing the
+ *   bundle itself takes, and not in a per-user cache directory, which every process of
+ *   the user may write even when janee is installed read-only;
+ * - it is never distributed (package.json `files` leaves it out): it is made on the
+ *   machine that runs it, from the bundle that is there, so no package can carry code
+ *   its bundle does not show;
+ * - a file there is read only when it is a plain file owned by the bundle's owner and no
+ *   more writable than the bundle: anything else is foreign, and ignored.
  *
- * Its name says which build and which node it is for: the bundle's content hash
- * (baked into the launcher at build time), the bundle's size, node's version and
- * the CPU architecture. V8 itself checks the rest (its version, its flags, the
- * source length) and rejects a cache that does not fit (`cachedDataRejected`).
+ * Its name says which bundle and which node it is for: the bundle's content hash (baked
+ * into the launcher at build time), the bundle's size and modification time (an edited
+ * bundle never meets the cache of the old one), node's version and the architecture.
  */
 
 /** What the launcher knows of a file: the parts of fs.Stats these checks read. */
@@ -20,6 +25,7 @@ export interface FileFacts {
   uid: number;
   mode: number;
   size: number;
+  mtimeMs: number;
   isFile: boolean;
 }
 
@@ -29,11 +35,11 @@ export const MAX_CACHE_BYTES = 64 * 1024 * 1024;
 const CACHE_SUFFIX = '.v8cache';
 
 /** The cache's file name for this bundle and this node (in the bundle's directory). */
-export function cacheFileName(bundleId: string, bundleSize: number, nodeVersion: string, arch: string): string {
-  return `bundle.${bundleId}.${bundleSize}.${nodeVersion}-${arch}${CACHE_SUFFIX}`;
+export function cacheFileName(bundleId: string, bundle: FileFacts, nodeVersion: string, arch: string): string {
+  return `bundle.${bundleId}.${bundle.size}.${Math.floor(bundle.mtimeMs)}.${nodeVersion}-${arch}${CACHE_SUFFIX}`;
 }
 
-/** True for any file the launcher may have written (old builds' included): the build removes them. */
+/** True for any cache the launcher may have written (old builds' included): the build removes them. */
 export const isCacheFileName = (name: string): boolean => name.startsWith('bundle.') && name.endsWith(CACHE_SUFFIX);
 
 /** Why a cache file beside the bundle must not be read, or undefined when it may be. */
@@ -47,14 +53,22 @@ export function foreignCache(cache: FileFacts, bundle: FileFacts): string | unde
 }
 
 /**
- * Whether this process may write the cache: it runs as the bundle's owner (so the
- * file it writes is the owner's), and no code changed V8's flags since start (a
- * cache made under other flags is rejected by every process that starts without
- * them: serve caps its young generation with a flag, src/cli/heap.ts).
+ * Why this run must not build a cache, or undefined when it may (in the background, for
+ * the next runs): it must run as the bundle's owner (whose file it writes), and with
+ * node's default options, as the runs that will read it do (a cache fits only the V8
+ * flags it was made under: one made for `NODE_OPTIONS=--max-old-space-size=…` would be
+ * rejected by every plain run, which would make its own, and so on).
  */
-export function mayWriteCache(bundle: FileFacts, uid: number | undefined, flagsChanged: boolean): boolean {
-  return uid !== undefined && uid === bundle.uid && !flagsChanged;
+export function mayNotBuild(
+  bundle: FileFacts,
+  uid: number | undefined,
+  nodeOptions: string | undefined,
+  execArgv: readonly string[],
+): string | undefined {
+  if (uid === undefined || uid !== bundle.uid) return "not the bundle's owner";
+  if ((nodeOptions ?? '').trim() !== '' || execArgv.length > 0) return 'node runs with options';
+  return undefined;
 }
 
-/** Set on globalThis by code that changes V8 flags at run time (src/cli/heap.ts). */
-export const FLAGS_CHANGED = Symbol.for('janee.v8.flagsChanged');
+/** A build marker older than this is left over from a builder that died: it no longer stops another. */
+export const STALE_BUILD_MS = 120_000;

@@ -13,21 +13,24 @@
  * cache, runs it, and hands it node's require.
  *
  * The cache (src/cli/code-cache.ts: where, which, whose):
- * - `npm run build` writes it (JANEE_CODE_CACHE=build: every module loaded, none
- *   run, so it holds what any command compiles at start, serve's SDK included);
- * - a run that finds none for its node, or one V8 rejects, writes what it
- *   compiled when it exits, if it runs as the bundle's owner and V8's flags are
- *   unchanged (serve changes one: its cache would fit only itself);
- * - `JANEE_CODE_CACHE=0` turns it off, `=trace` says on stderr what it did.
+ * - it is built by this file run with JANEE_CODE_CACHE=build: every module loaded,
+ *   none run (so no secret is ever near it), the cache written whole or not at all.
+ *   `npm run build` does that; so does a run that finds none it can use, in the
+ *   background, when it runs as the bundle's owner with node's default options;
+ * - V8 checks its checksum (--verify-snapshot-checksum, set before compiling): a
+ *   damaged cache is rejected, not run;
+ * - `JANEE_CODE_CACHE=0` turns it off, `=trace` says on stderr what happened.
  * A cache that cannot be read or written is no error: janee runs without it.
  */
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 import { Script } from 'node:vm';
 import { VERSION } from '../version.js';
-import { cacheFileName, FLAGS_CHANGED, foreignCache, mayWriteCache, type FileFacts } from './code-cache.js';
+import { cacheFileName, foreignCache, mayNotBuild, STALE_BUILD_MS, type FileFacts } from './code-cache.js';
 import { isVersionOnly } from './version-only.js';
 
 /** The bundle's content hash, set by scripts/bundle.mjs when it builds this file. */
@@ -41,7 +44,8 @@ type BundleFunction = (
   dirname: string,
 ) => void;
 
-const here = path.dirname(fileURLToPath(import.meta.url));
+const self = fileURLToPath(import.meta.url);
+const here = path.dirname(self);
 const bundlePath = path.join(here, 'bundle.js');
 const setting = process.env.JANEE_CODE_CACHE;
 const enabled = setting !== '0' && setting !== 'off';
@@ -49,40 +53,89 @@ const building = setting === 'build';
 const trace = (what: string): void => {
   if (setting === 'trace') process.stderr.write(`janee: code cache: ${what}\n`);
 };
-const facts = (s: fs.Stats): FileFacts => ({ uid: s.uid, mode: s.mode, size: s.size, isFile: s.isFile() });
+const facts = (s: fs.Stats): FileFacts => ({ uid: s.uid, mode: s.mode, size: s.size, mtimeMs: s.mtimeMs, isFile: s.isFile() });
+const errCode = (e: unknown): string => (e as NodeJS.ErrnoException)?.code ?? 'error';
 
-/** The cache's bytes, or undefined: none, foreign (trace says why) or unreadable. O_NOFOLLOW and fstat: what is checked is what is read. */
+/**
+ * The cache's bytes, or undefined (trace says why). O_NOFOLLOW: a symlink is not
+ * followed; O_NONBLOCK: a FIFO put there does not hang the open; fstat: what is
+ * checked is what is read.
+ */
 function readCache(file: string, bundle: FileFacts): Buffer | undefined {
   let fd: number;
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-  } catch {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  } catch (e) {
+    trace(`none usable for this bundle and node (${errCode(e)})`);
     return undefined;
   }
   try {
     const why = foreignCache(facts(fs.fstatSync(fd)), bundle);
     if (why === undefined) return fs.readFileSync(fd);
     trace(`ignored ${path.basename(file)}: ${why}`);
-    return undefined;
-  } catch {
-    return undefined;
+  } catch (e) {
+    trace(`unreadable ${path.basename(file)} (${errCode(e)})`);
   } finally {
     fs.closeSync(fd);
   }
+  return undefined;
 }
 
-/** Writes the cache whole or not at all (a temporary file renamed over it), no more writable than the bundle. */
-function writeCache(file: string, data: Buffer, bundle: FileFacts): boolean {
+/** Writes the cache whole or not at all: a temporary file, synced, renamed over it; no more writable than the bundle. */
+function writeCache(file: string, data: Buffer, bundle: FileFacts): void {
   const tmp = path.join(here, `.${path.basename(file)}.${process.pid}.tmp`);
   try {
-    fs.writeFileSync(tmp, data, { mode: 0o644 & bundle.mode, flag: 'wx' });
+    const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+    try {
+      fs.writeSync(fd, data);
+      fs.fchmodSync(fd, 0o644 & bundle.mode); // whatever the umask: readable wherever the bundle is
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
     fs.renameSync(tmp, file);
-    trace(`wrote ${path.basename(file)} (${data.length} bytes)`);
-    return true;
   } catch (e) {
     fs.rmSync(tmp, { force: true });
-    trace(`not written: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw e;
+  }
+}
+
+/** Starts a builder for the next runs, unless one is at work (its marker) or this run may not. */
+function buildInBackground(file: string, bundle: FileFacts): void {
+  const why = mayNotBuild(bundle, process.getuid?.(), process.env.NODE_OPTIONS, process.execArgv);
+  if (why !== undefined) return trace(`not rebuilt: ${why}`);
+  if (buildUnderWay(file)) return trace('a build is under way');
+  // Its own options only, and nothing of this process's environment: no secret is in it.
+  const child = spawn(process.execPath, [self], {
+    detached: true,
+    stdio: 'ignore',
+    env: { JANEE_CODE_CACHE: 'build', PATH: process.env.PATH ?? '' },
+  });
+  child.on('error', () => undefined);
+  child.unref();
+  trace('building one in the background');
+}
+
+/** A builder's marker: created exclusively, removed when it is done; one older than STALE_BUILD_MS is from a builder that died. */
+const markerOf = (file: string): string => path.join(here, `.${path.basename(file)}.building`);
+function buildUnderWay(file: string): boolean {
+  try {
+    return Date.now() - fs.lstatSync(markerOf(file)).mtimeMs < STALE_BUILD_MS;
+  } catch {
     return false;
+  }
+}
+
+async function build(file: string, bundle: FileFacts, script: Script, exports: Record<string, unknown>): Promise<void> {
+  const marker = markerOf(file);
+  if (buildUnderWay(file)) return; // another builder is at it
+  fs.rmSync(marker, { force: true }); // a stale one
+  fs.closeSync(fs.openSync(marker, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600));
+  try {
+    await (exports.warmModules as () => Promise<void>)();
+    writeCache(file, script.createCachedData(), bundle);
+  } finally {
+    fs.rmSync(marker, { force: true });
   }
 }
 
@@ -96,32 +149,27 @@ async function run(): Promise<void> {
   const bundle = facts(fs.fstatSync(fd));
   const source = fs.readFileSync(fd, 'utf8');
   fs.closeSync(fd);
-  const cacheFile = path.join(here, cacheFileName(__JANEE_BUNDLE_ID__, bundle.size, process.version, process.arch));
+  const cacheFile = path.join(here, cacheFileName(__JANEE_BUNDLE_ID__, bundle, process.version, process.arch));
+  // Before anything is compiled, in reader and builder alike (it is one of the flags a cache is made under).
+  if (enabled) setFlagsFromString('--verify-snapshot-checksum');
   const cached = enabled && !building ? readCache(cacheFile, bundle) : undefined;
   const script = new Script(source, { filename: bundlePath, cachedData: cached });
-  if (cached !== undefined)
-    trace(script.cachedDataRejected === true ? `rejected by V8: ${path.basename(cacheFile)}` : `used ${path.basename(cacheFile)}`);
-  const globals = globalThis as Record<symbol, unknown>;
-  // The build loads every module and runs no command (src/cli/main.ts checks this marker).
-  if (building) globals[Symbol.for('janee.cli.embedded')] = true;
+  const rejected = cached !== undefined && script.cachedDataRejected === true;
+  if (cached !== undefined) trace(rejected ? `rejected by V8: ${path.basename(cacheFile)}` : `used ${path.basename(cacheFile)}`);
+  // A builder loads every module and runs no command (src/cli/main.ts checks this marker).
+  if (building) (globalThis as Record<symbol, unknown>)[Symbol.for('janee.cli.embedded')] = true;
   const module = { exports: {} as Record<string, unknown> };
   (script.runInThisContext() as BundleFunction)(module.exports, createRequire(bundlePath), module, bundlePath, here);
 
-  if (building) {
-    await (module.exports.warmModules as () => Promise<void>)();
-    if (!writeCache(cacheFile, script.createCachedData(), bundle)) throw new Error(`cannot write ${cacheFile}`);
-    return;
-  }
-  if (enabled && (cached === undefined || script.cachedDataRejected === true)) {
-    process.once('exit', () => {
-      if (mayWriteCache(bundle, process.getuid?.(), globals[FLAGS_CHANGED] === true))
-        writeCache(cacheFile, script.createCachedData(), bundle);
-    });
-  }
+  if (building) return build(cacheFile, bundle, script, module.exports);
+  if (enabled && (cached === undefined || rejected)) buildInBackground(cacheFile, bundle);
 }
 
 run().catch((e: unknown) => {
-  process.stderr.write(`janee: error: cannot start janee: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.stderr.write('janee: hint: reinstall janee (from a checkout: `npm run build`)\n');
+  const what = building ? `cannot build the code cache beside ${bundlePath}` : 'cannot start janee';
+  process.stderr.write(`janee: error: ${what}: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.stderr.write(
+    building ? 'janee: hint: run it as the owner of the bundle\n' : 'janee: hint: reinstall janee (from a checkout: `npm run build`)\n',
+  );
   process.exitCode = 1;
 });

@@ -64,14 +64,15 @@ async function modulesLoaded(args: string[]): Promise<string[]> {
 /** The command modules (src/cli/commands/<name>.ts) among them. */
 const commandModules = (loaded: string[]) =>
   loaded.filter((m) => /^src\/cli\/commands\/(?!index\.ts)[^/]+\.ts$/.test(m)).map((m) => path.basename(m, '.ts'));
+// (?:^|/): in a worktree whose node_modules is a symlink, esbuild names the modules by the path it resolves to.
 const heavy = (loaded: string[]) =>
-  loaded.filter((m) => /^node_modules\/(@modelcontextprotocol|undici|zod)\//.test(m) || m.startsWith('src/mcp/'));
+  loaded.filter((m) => /(?:^|\/)node_modules\/(@modelcontextprotocol|undici|zod)\//.test(m) || m.startsWith('src/mcp/'));
 
 describe('what a short command loads', () => {
   it('the recording sees the command modules, the MCP SDK and undici that `--help` needs (the checks below can fail)', async () => {
     const all = await modulesLoaded(['--help']);
     expect(commandModules(all)).toEqual(expect.arrayContaining(['serve', 'status', 'list', 'logs', 'init']));
-    expect(heavy(all).some((m) => m.startsWith('node_modules/@modelcontextprotocol/'))).toBe(true);
+    expect(heavy(all).some((m) => m.includes('node_modules/@modelcontextprotocol/'))).toBe(true);
   });
 
   it('`janee --version` and `janee -v` load no command module', async () => {
