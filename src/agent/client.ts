@@ -13,6 +13,7 @@
  * with the fix, and still audited. After a new `janee unlock` the next call finds
  * the new agent: serve never needs a restart.
  */
+import type { CancelSignal } from '../gate/cancel.js';
 import * as net from 'node:net';
 import { JaneeError } from '../errors.js';
 import type { Caller, ExecuteRequest, ExecuteResult, Gate, ServiceInfo, TokenAgent } from '../gate/types.js';
@@ -54,7 +55,7 @@ interface RequestOptions {
   /** Fail with AGENT_TIMEOUT after this long (default: none). */
   timeoutMs?: number;
   /** Aborted: ask the agent to cancel the request (op `cancel`); its answer still settles the call. */
-  signal?: AbortSignal | undefined;
+  signal?: CancelSignal | undefined;
 }
 
 interface Pending {
@@ -339,7 +340,7 @@ export class AgentGate implements Gate {
     return c.request('authenticate', { token: token ?? '', via });
   }
 
-  async execute(req: ExecuteRequest, caller: Caller, signal?: AbortSignal): Promise<ExecuteResult> {
+  async execute(req: ExecuteRequest, caller: Caller, signal?: CancelSignal): Promise<ExecuteResult> {
     const c = await this.#connection();
     if (!c) return this.#fallbackGate().execute(req, caller, signal);
     return c.request('execute', { req, caller }, { signal });
@@ -351,7 +352,7 @@ export class AgentGate implements Gate {
     return c.request('list_commands', caller ? { caller } : {});
   }
 
-  async exec(req: ExecRequest, caller: Caller, signal?: AbortSignal): Promise<ExecResult> {
+  async exec(req: ExecRequest, caller: Caller, signal?: CancelSignal): Promise<ExecResult> {
     const c = await this.#connection();
     if (!c) return this.#fallbackGate().exec(req, caller, signal);
     return c.request('exec', { req, caller }, { signal });

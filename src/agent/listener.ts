@@ -18,6 +18,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as net from 'node:net';
 import { JaneeError } from '../errors.js';
+import { Cancel, type CancelSignal } from '../gate/cancel.js';
 import { withLock } from '../util/fsutil.js';
 import { probeAgent } from './client.js';
 import {
@@ -48,14 +49,14 @@ export interface Conn {
   /** Issued by `prove`, consumed by one `unlock` (proof.ts). */
   challenge?: Buffer | undefined;
   /** Requests in flight on this connection, by id: `cancel` aborts one (only its own connection may). */
-  running: Map<RequestId, AbortController>;
+  running: Map<RequestId, Cancel>;
 }
 
 interface ListenerHooks {
   /** Whether to take a new connection (false: it is destroyed). */
   accept(): boolean;
   /** Runs one request whose envelope is valid; its result or error is the answer. `signal`: the client cancelled it. */
-  dispatch(req: Request, conn: Conn, signal: AbortSignal): Promise<unknown>;
+  dispatch(req: Request, conn: Conn, signal: CancelSignal): Promise<unknown>;
   log(line: string): void;
 }
 
@@ -260,12 +261,12 @@ export class Listener {
     }
     conn.inflight++;
     this.#inflight++;
-    const ac = new AbortController();
-    if (!conn.running.has(id)) conn.running.set(id, ac); // a repeated id in flight cannot be cancelled
+    const cancel = new Cancel();
+    if (!conn.running.has(id)) conn.running.set(id, cancel); // a repeated id in flight cannot be cancelled
     const done = (): void => {
-      if (conn.running.get(id) === ac) conn.running.delete(id);
+      if (conn.running.get(id) === cancel) conn.running.delete(id);
     };
-    void this.#hooks.dispatch(req as Request, conn, ac.signal).then(
+    void this.#hooks.dispatch(req as Request, conn, cancel).then(
       (result) => {
         done();
         this.#finish(conn, okResponse(id, result));

@@ -3,6 +3,7 @@
  * (protocol.ts), typed from it. Handlers get arguments already checked at the
  * edge (args.ts) and never see the raw request.
  */
+import type { CancelSignal } from '../gate/cancel.js';
 import { randomBytes } from 'node:crypto';
 import { JaneeError } from '../errors.js';
 import type { LocalGate } from '../gate/gate.js';
@@ -28,7 +29,7 @@ import {
   type UnlockResult,
 } from './protocol.js';
 
-export type Handlers = { [K in Op]: (args: OpArgs<K>, conn: Conn, signal: AbortSignal) => OpResult<K> | Promise<OpResult<K>> };
+export type Handlers = { [K in Op]: (args: OpArgs<K>, conn: Conn, signal: CancelSignal) => OpResult<K> | Promise<OpResult<K>> };
 
 /** What the handlers act on: the agent's parts (server.ts). */
 interface OpsContext {
@@ -49,9 +50,9 @@ interface OpsContext {
 }
 
 /** Checks the request's arguments, then runs its op. Never throws: a refusal is a rejection. */
-export async function dispatch(handlers: Handlers, req: Request, conn: Conn, signal: AbortSignal): Promise<unknown> {
+export async function dispatch(handlers: Handlers, req: Request, conn: Conn, signal: CancelSignal): Promise<unknown> {
   const { op, args } = parseArgs(req);
-  return await (handlers[op] as (a: typeof args, c: Conn, s: AbortSignal) => unknown)(args, conn, signal);
+  return await (handlers[op] as (a: typeof args, c: Conn, s: CancelSignal) => unknown)(args, conn, signal);
 }
 
 export function agentOps(a: OpsContext): Handlers {

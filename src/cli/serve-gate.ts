@@ -9,6 +9,7 @@
  *   and nothing is created (no directory, no audit log) until one exists.
  * Loaded only after the MCP client has initialized (see src/mcp/server.ts).
  */
+import type { CancelSignal } from '../gate/cancel.js';
 import { AgentGate } from '../agent/client.js';
 import { agentSocketPath } from '../agent/socket-path.js';
 import { auditDir, killswitchPath } from '../config/paths.js';
@@ -79,7 +80,7 @@ class MissingVaultGate implements Gate {
     return (await this.#gate()).authenticate(token, via);
   }
 
-  async execute(req: ExecuteRequest, caller: Caller, signal?: AbortSignal): Promise<ExecuteResult> {
+  async execute(req: ExecuteRequest, caller: Caller, signal?: CancelSignal): Promise<ExecuteResult> {
     return (await this.#gate()).execute(req, caller, signal);
   }
 
@@ -87,7 +88,7 @@ class MissingVaultGate implements Gate {
     return (await this.#gate()).listCommands(caller);
   }
 
-  async exec(req: ExecRequest, caller: Caller, signal?: AbortSignal): Promise<ExecResult> {
+  async exec(req: ExecRequest, caller: Caller, signal?: CancelSignal): Promise<ExecResult> {
     return (await this.#gate()).exec(req, caller, signal);
   }
 

@@ -15,6 +15,7 @@
  * would keep the key in its environment, run past its timeout, out of reach of
  * the kill switch and of the audit log.
  */
+import type { CancelSignal } from '../gate/cancel.js';
 import { spawn } from 'node:child_process';
 
 export interface RunSpec {
@@ -29,7 +30,7 @@ export interface RunSpec {
   /** How long SIGTERM is given before SIGKILL on timeout (and on cancellation). */
   graceMs?: number;
   /** The client cancelled the call: end the program as on timeout (`cancelled` in the result). */
-  signal?: AbortSignal | undefined;
+  signal?: CancelSignal | undefined;
 }
 
 export interface RunResult {

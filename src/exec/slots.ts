@@ -12,7 +12,7 @@
  * under its share. Another agent always finds room.
  */
 import { JaneeError } from '../errors.js';
-import { cancelled } from '../gate/cancel.js';
+import { cancelled, type CancelSignal } from '../gate/cancel.js';
 
 /** Programs running at once, per janee process (serve, or the agent). */
 export const MAX_RUNNING = 8;
@@ -61,7 +61,7 @@ export class Slots {
    * Resolves with the release once `agent`'s program may start; rejects with EXEC_BUSY,
    * or GATE_CANCELLED when `signal` aborts while it waits (its place in the queue is freed).
    */
-  take(agent: string, signal?: AbortSignal): Promise<Release> {
+  take(agent: string, signal?: CancelSignal): Promise<Release> {
     const l = this.#limits;
     if (signal?.aborted === true) return Promise.reject(cancelled('program'));
     if (this.#running < l.running && this.#mayRun(agent)) return Promise.resolve(this.#grant(agent));

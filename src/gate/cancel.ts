@@ -22,6 +22,42 @@ export function cancelled(what: 'request' | 'program'): JaneeError {
 }
 
 /** Throws GATE_CANCELLED if the call was cancelled already. */
-export function throwIfCancelled(signal: AbortSignal | undefined, what: 'request' | 'program'): void {
+export function throwIfCancelled(signal: CancelSignal | undefined, what: 'request' | 'program'): void {
   if (signal?.aborted === true) throw cancelled(what);
+}
+
+/**
+ * What the gate reads of a cancellation: an AbortSignal fits it (the MCP SDK hands one
+ * to each tool call), and so does a Cancel. The agent makes a Cancel for each request
+ * it serves rather than an AbortController: on Node 20 an AbortSignal gets a hidden
+ * class of its own and outlives young-generation collections, so one per call is old-
+ * generation garbage (docs/bench.md).
+ */
+export interface CancelSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
+/** A plain CancelSignal with its abort(): listeners run once, in order. */
+export class Cancel implements CancelSignal {
+  aborted = false;
+  #listeners: (() => void)[] | undefined;
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    (this.#listeners ??= []).push(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    const i = this.#listeners?.indexOf(listener) ?? -1;
+    if (i >= 0) this.#listeners!.splice(i, 1);
+  }
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const fns = this.#listeners ?? [];
+    this.#listeners = undefined;
+    for (const f of fns) f();
+  }
 }

@@ -34,7 +34,7 @@ import { runProgram, type RunResult } from '../exec/run.js';
 import { execSlots } from '../exec/slots.js';
 import { inScope } from '../vault/agents.js';
 import type { VaultData } from '../vault/types.js';
-import { cancelled, throwIfCancelled } from './cancel.js';
+import { cancelled, throwIfCancelled, type CancelSignal } from './cancel.js';
 import { isKilled, type KillState } from './killswitch.js';
 import type { RateLimiter } from './ratelimit.js';
 import type { Redactor } from './redact.js';
@@ -58,7 +58,7 @@ export interface ExecContext {
 /** Rate-limit key: commands and services share names' syntax but not limits. */
 const limitKey = (name: string): string => `exec:${name}`;
 
-export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller, signal?: AbortSignal): Promise<ExecResult> {
+export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller, signal?: CancelSignal): Promise<ExecResult> {
   const started = performance.now();
   const name = typeof req?.command === 'string' ? req.command : '';
   const args = Array.isArray(req?.args) ? req.args : [];

@@ -21,7 +21,7 @@ import { pipeline, type Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import type { Agent as UndiciAgent, Dispatcher } from 'undici';
 import { JaneeError } from '../errors.js';
-import { cancelled } from './cancel.js';
+import { cancelled, type CancelSignal } from './cancel.js';
 import { Agent } from './undici-agent.js';
 
 export interface ForwardRequest {
@@ -32,7 +32,7 @@ export interface ForwardRequest {
   timeoutMs: number;
   maxResponseBytes: number;
   /** The client cancelled the call: abort the request (GATE_CANCELLED). */
-  signal?: AbortSignal | undefined;
+  signal?: CancelSignal | undefined;
 }
 
 interface ForwardResponse {

@@ -8,6 +8,7 @@
  * Errors thrown from here are JaneeErrors whose messages are safe for the agent:
  * they are redacted like response bodies.
  */
+import type { CancelSignal } from './cancel.js';
 import { AuditWriter, RefusalCoalescer, signerFromFileKey, type AuditInput, type AuditSigner } from '../audit/index.js';
 import { loadConfig } from '../config/load.js';
 import type { JaneeConfig, ServiceConfig } from '../config/types.js';
@@ -41,6 +42,9 @@ import { listCommands, runExec, type ExecContext } from './exec.js';
 /** Largest request body the agent may send upstream. */
 const MAX_REQUEST_BODY_BYTES = 4 * 1024 * 1024;
 
+/** How long close() waits for calls still running to finish and be audited. */
+const CLOSE_WAIT_MS = 5_000;
+
 interface LocalGateOptions {
   configFile: string;
   auditDir: string;
@@ -72,6 +76,9 @@ export class LocalGate implements Gate {
   #forwarder: Promise<Forwarder> | undefined;
   /** Calls sent upstream and not yet audited: while others are out, a line can wait to share a write. */
   #outstanding = 0;
+  /** execute and exec calls not finished (audited) yet; close() waits for them. */
+  #running = 0;
+  #idle: (() => void) | undefined;
   #secrets: SecretSource | undefined;
   #redactorFor: { config: JaneeConfig; data: VaultData; minted: number; redactor: Redactor } | undefined;
   readonly #auth: Partial<AuthContext>;
@@ -173,15 +180,25 @@ export class LocalGate implements Gate {
   }
 
   /** `exec`: run a configured command (src/gate/exec.ts). */
-  exec(req: ExecRequest, caller: Caller, signal?: AbortSignal): Promise<ExecResult> {
-    return runExec(this.#exec, req, caller, signal);
+  async exec(req: ExecRequest, caller: Caller, signal?: CancelSignal): Promise<ExecResult> {
+    this.#running++;
+    try {
+      return await runExec(this.#exec, req, caller, signal);
+    } finally {
+      this.#finished();
+    }
+  }
+
+  #finished(): void {
+    if (--this.#running === 0) this.#idle?.();
   }
 
   listCommands(caller?: Caller): Promise<CommandInfo[]> {
     return listCommands(this.#exec, caller);
   }
 
-  async execute(req: ExecuteRequest, caller: Caller, signal?: AbortSignal): Promise<ExecuteResult> {
+  async execute(req: ExecuteRequest, caller: Caller, signal?: CancelSignal): Promise<ExecuteResult> {
+    this.#running++;
     const started = performance.now();
     const svcName = typeof req?.service === 'string' ? req.service : '';
     const base: Audit = {
@@ -369,6 +386,7 @@ export class LocalGate implements Gate {
       throw redactError(err, redactor, redactor && supplied());
     } finally {
       settle();
+      this.#finished();
     }
   }
 
@@ -501,6 +519,17 @@ export class LocalGate implements Gate {
   }
 
   async close(): Promise<void> {
+    // Calls still running end first and write their lines (a program killed as serve stops,
+    // a request its client cancelled): a line appended after the log closed would be lost.
+    if (this.#running > 0) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, CLOSE_WAIT_MS);
+        this.#idle = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
     this.#secrets?.wipe();
     this.#forgetMinted();
     await this.#refusals.flush();

@@ -4,6 +4,7 @@
  * behaves the same either way. Refusals and failures are thrown as JaneeError
  * with one of the GATE_* codes of src/errors.ts; their messages are safe to show the agent.
  */
+import type { CancelSignal } from './cancel.js';
 import type { CommandInfo, ExecRequest, ExecResult } from '../exec/request.js';
 
 export interface ExecuteRequest {
@@ -67,7 +68,7 @@ export interface Gate {
    * upstream is aborted and the call fails with GATE_CANCELLED (audited); what the
    * upstream already did stays done.
    */
-  execute(req: ExecuteRequest, caller: Caller, signal?: AbortSignal): Promise<ExecuteResult>;
+  execute(req: ExecuteRequest, caller: Caller, signal?: CancelSignal): Promise<ExecuteResult>;
   /**
    * The agent `token` belongs to, checked against the vault now (so a revoked token
    * stops working at once). A missing, unknown or expired token is refused with
@@ -75,7 +76,7 @@ export interface Gate {
    */
   authenticate(token: string | undefined, via: string): Promise<TokenAgent>;
   /** Run a configured command (src/gate/exec.ts); `signal` as for execute: a running program is killed, a waiting one never starts. */
-  exec(req: ExecRequest, caller: Caller, signal?: AbortSignal): Promise<ExecResult>;
+  exec(req: ExecRequest, caller: Caller, signal?: CancelSignal): Promise<ExecResult>;
   /** A scoped caller (agent token) sees only the commands its scope names. */
   listCommands(caller?: Caller): Promise<CommandInfo[]>;
   close(): Promise<void>;
