@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTempHomes, runJanee, scratchDir } from '../helpers/cli.js';
 import { appendCommands, processAlive, writeScript } from '../helpers/exec.js';
+import { addAgent, connectHttp, startHttpServe, stopAllHttpServes } from '../helpers/http.js';
 import { auditEntries, closeAllServes, startServe, textOf, type ServeSession } from '../helpers/mcp.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { addService, agentHome, killAllAgents, noPass, unlock, waitFor, type AgentEnv } from './helpers.js';
@@ -32,6 +33,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await closeAllServes();
+  await stopAllHttpServes();
   killAllAgents();
   await up?.close();
   await cleanupTempHomes();
@@ -59,7 +61,7 @@ async function home(): Promise<{ env: AgentEnv; pidFile: string }> {
 
 /** Starts a tool call, cancels it once `started()` holds, and returns how the client's call ended. */
 async function cancelWhen(
-  s: ServeSession,
+  s: Pick<ServeSession, 'client'>,
   name: string,
   args: Record<string, unknown>,
   started: () => boolean | Promise<boolean>,
@@ -110,4 +112,20 @@ describe.concurrent('a cancelled call', { timeout: 120_000 }, () => {
       expect((await cancelledLines(env, 'EXEC'))[0]).toMatchObject({ agent: 'desk', service: 'sleeper', outcome: 'error' });
     });
   }
+
+  it('over HTTP (serve --http, an agent token): the upstream request is aborted and the call audited as cancelled', async () => {
+    const { env } = await home();
+    const token = await addAgent(env, 'boxed');
+    const serve = await startHttpServe(env);
+    const c = await connectHttp(serve.url, token);
+    const tag = `/hang?t=http-${Date.now()}`;
+    const mine = () => hanging.find((h) => h.path === tag);
+    await cancelWhen(c, 'execute', { service: 'svc', method: 'GET', path: tag }, () => mine() !== undefined);
+    await waitFor(() => mine()?.closed === true, 10_000, 'the upstream connection to close');
+    await waitFor(async () => (await cancelledLines(env, 'GET')).length === 1, 10_000, 'the audit line');
+    expect((await cancelledLines(env, 'GET'))[0]).toMatchObject({ agent: 'boxed', agentSource: 'token', service: 'svc', outcome: 'error' });
+    const r = await c.call('execute', { service: 'svc', method: 'GET', path: '/echo' });
+    expect(r.isError, textOf(r)).toBeFalsy();
+    await c.close();
+  });
 });
