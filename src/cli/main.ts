@@ -116,11 +116,13 @@ if ((globalThis as Record<symbol, unknown>)[EMBEDDED] !== true) {
 }
 
 /**
- * Loads every module a command may need at start, and runs none: the build makes the
- * code cache from what this compiles (src/cli/launch.ts), so serve's MCP SDK and gate
- * are in it as much as the short commands.
+ * Loads every module a command needs at start, and runs none: the build makes the code
+ * cache from what this compiles (src/cli/launch.ts), so serve's MCP SDK and gate are in
+ * it as much as the short commands. Not undici (the forwarder) nor serve --http: they
+ * load at the first call or only with --http, and every start deserializes the whole
+ * cache, so what no start needs only slows the short commands.
  */
 export async function warmModules(): Promise<void> {
   await commandsFor(['--help']);
-  await Promise.all([import('../cli/serve-gate.js'), import('../gate/forward.js'), import('../http/server.js')]);
+  await import('../cli/serve-gate.js');
 }
