@@ -17,6 +17,7 @@
  *   origin: never undici's text, the path, the query (which holds the credential
  *   for query auth) or any header value.
  */
+import { EventEmitter } from 'node:events';
 import { pipeline, type Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import type { Agent as UndiciAgent, Dispatcher } from 'undici';
@@ -42,8 +43,15 @@ interface ForwardResponse {
 
 type ForwardPhase = 'connect' | 'headers' | 'body';
 
-/** Per-call progress, handed to the tracking interceptor as undici's `opaque`. */
-class Tracker {
+/**
+ * Per-call progress, handed to the tracking interceptor as undici's `opaque`; also
+ * the call's abort signal (undici takes an EventEmitter that emits `abort` as well
+ * as an AbortSignal). Not an AbortController: on Node 20 every AbortSignal gets a
+ * hidden class of its own (EventTarget, then setPrototypeOf, then more fields), and
+ * such objects survive young-generation collections, so each call's signal, and
+ * what its listeners hold, was copied into the old generation (docs/bench.md).
+ */
+class Tracker extends EventEmitter {
   connected = false;
   gotHeaders = false;
   get phase(): ForwardPhase {
@@ -116,11 +124,10 @@ export class Forwarder {
     }
     const origin = u.origin;
     const tracker = new Tracker();
-    const ac = new AbortController();
     let timedOutIn: ForwardPhase | undefined;
     const timer = setTimeout(() => {
       timedOutIn = tracker.phase;
-      ac.abort();
+      tracker.emit('abort');
     }, req.timeoutMs);
     // undici's own timers are backstops only; the deadline above is authoritative.
     const backstop = req.timeoutMs + 1_000;
@@ -132,7 +139,7 @@ export class Forwarder {
         method: req.method,
         headers: withIdentityEncoding(req.headers),
         body: req.body ?? null,
-        signal: ac.signal,
+        signal: tracker,
         opaque: tracker,
         headersTimeout: backstop,
         bodyTimeout: backstop,
