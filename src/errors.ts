@@ -92,6 +92,7 @@ export const CODES = {
   GATE_ORIGIN_MISMATCH: 'config.yaml points the service at an origin its secret is not bound to',
   GATE_RATE_LIMITED: 'the service rate limit is exhausted; the message says when to retry',
   GATE_UPSTREAM_TIMEOUT: 'the upstream API did not answer in time',
+  GATE_CANCELLED: 'the MCP client cancelled the call: its upstream request was aborted, or its program killed (audited)',
   GATE_UPSTREAM_ERROR: 'the upstream API could not be reached or broke the connection',
   GATE_INTERNAL: 'an unexpected failure in the gate: the call was not made',
   GATE_UNAUTHORIZED: 'no valid agent token: missing, unknown, revoked or expired (HTTP 401)',

@@ -16,7 +16,7 @@ import type { Caller } from '../gate/types.js';
 import { ENTRY_NAME_RE, checkAgent, checkEntry, isExecBinding } from '../vault/payload.js';
 import type { VaultEntry } from '../vault/types.js';
 import { NONCE_BYTES } from './proof.js';
-import { LIMIT_TTL_MS, PROTOCOL_HINT, isOp, type NoArgs, type Op, type OpArgs, type Request } from './protocol.js';
+import { LIMIT_TTL_MS, PROTOCOL_HINT, isOp, isRequestId, type NoArgs, type Op, type OpArgs, type Request } from './protocol.js';
 
 type Raw = Readonly<Record<string, unknown>>;
 
@@ -36,6 +36,10 @@ const PARSERS: { [K in Op]: (raw: Raw) => OpArgs<K> } = {
   execute: parseExecute,
   list_commands: (raw) => (raw.caller === undefined ? {} : { caller: parseCaller(raw.caller) }),
   exec: parseExec,
+  cancel: (raw) => {
+    if (!isRequestId(raw.target)) throw bad('cancel needs "target": the id of a request on this connection', 'send the id you gave it');
+    return { target: raw.target };
+  },
   unlock: parseUnlock,
   prove: parseProve,
   rekey: parseRekey,

@@ -53,6 +53,8 @@ function goneError(): JaneeError {
 interface RequestOptions {
   /** Fail with AGENT_TIMEOUT after this long (default: none). */
   timeoutMs?: number;
+  /** Aborted: ask the agent to cancel the request (op `cancel`); its answer still settles the call. */
+  signal?: AbortSignal | undefined;
 }
 
 interface Pending {
@@ -173,8 +175,18 @@ export class AgentConnection {
                 ),
               );
             }, opts.timeoutMs);
-      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      const signal = opts.signal;
+      const onAbort = (): void => void this.request('cancel', { target: id }).catch(() => undefined); // an older agent: AGENT_UNKNOWN_OP
+      const settle =
+        <T>(f: (v: T) => void) =>
+        (v: T): void => {
+          signal?.removeEventListener('abort', onAbort);
+          f(v);
+        };
+      this.#pending.set(id, { resolve: settle(resolve as (v: unknown) => void), reject: settle(reject), timer });
       this.#socket.write(encodeLine({ ...args, v: PROTOCOL_VERSION, id, op }));
+      if (signal?.aborted === true) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
@@ -327,10 +339,10 @@ export class AgentGate implements Gate {
     return c.request('authenticate', { token: token ?? '', via });
   }
 
-  async execute(req: ExecuteRequest, caller: Caller): Promise<ExecuteResult> {
+  async execute(req: ExecuteRequest, caller: Caller, signal?: AbortSignal): Promise<ExecuteResult> {
     const c = await this.#connection();
-    if (!c) return this.#fallbackGate().execute(req, caller);
-    return c.request('execute', { req, caller });
+    if (!c) return this.#fallbackGate().execute(req, caller, signal);
+    return c.request('execute', { req, caller }, { signal });
   }
 
   async listCommands(caller?: Caller): Promise<CommandInfo[]> {
@@ -339,10 +351,10 @@ export class AgentGate implements Gate {
     return c.request('list_commands', caller ? { caller } : {});
   }
 
-  async exec(req: ExecRequest, caller: Caller): Promise<ExecResult> {
+  async exec(req: ExecRequest, caller: Caller, signal?: AbortSignal): Promise<ExecResult> {
     const c = await this.#connection();
-    if (!c) return this.#fallbackGate().exec(req, caller);
-    return c.request('exec', { req, caller });
+    if (!c) return this.#fallbackGate().exec(req, caller, signal);
+    return c.request('exec', { req, caller }, { signal });
   }
 
   async close(): Promise<void> {

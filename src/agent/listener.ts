@@ -29,6 +29,7 @@ import {
   isRequestId,
   okResponse,
   type Request,
+  type RequestId,
   type Response,
 } from './protocol.js';
 import { checkSocketDir, checkSocketFile } from './socket-path.js';
@@ -46,13 +47,15 @@ export interface Conn {
   dropping: boolean;
   /** Issued by `prove`, consumed by one `unlock` (proof.ts). */
   challenge?: Buffer | undefined;
+  /** Requests in flight on this connection, by id: `cancel` aborts one (only its own connection may). */
+  running: Map<RequestId, AbortController>;
 }
 
 interface ListenerHooks {
   /** Whether to take a new connection (false: it is destroyed). */
   accept(): boolean;
-  /** Runs one request whose envelope is valid; its result or error is the answer. */
-  dispatch(req: Request, conn: Conn): Promise<unknown>;
+  /** Runs one request whose envelope is valid; its result or error is the answer. `signal`: the client cancelled it. */
+  dispatch(req: Request, conn: Conn, signal: AbortSignal): Promise<unknown>;
   log(line: string): void;
 }
 
@@ -167,7 +170,7 @@ export class Listener {
       socket.destroy();
       return;
     }
-    const conn: Conn = { socket, inflight: 0, dropping: false };
+    const conn: Conn = { socket, inflight: 0, dropping: false, running: new Map() };
     this.#conns.add(conn);
     const lines = new LineSplitter();
     socket.on('error', () => undefined); // EPIPE/ECONNRESET from a client that went away
@@ -257,9 +260,20 @@ export class Listener {
     }
     conn.inflight++;
     this.#inflight++;
-    void this.#hooks.dispatch(req as Request, conn).then(
-      (result) => this.#finish(conn, okResponse(id, result)),
-      (e) => this.#finish(conn, errorResponse(id, e)),
+    const ac = new AbortController();
+    if (!conn.running.has(id)) conn.running.set(id, ac); // a repeated id in flight cannot be cancelled
+    const done = (): void => {
+      if (conn.running.get(id) === ac) conn.running.delete(id);
+    };
+    void this.#hooks.dispatch(req as Request, conn, ac.signal).then(
+      (result) => {
+        done();
+        this.#finish(conn, okResponse(id, result));
+      },
+      (e) => {
+        done();
+        this.#finish(conn, errorResponse(id, e));
+      },
     );
     return true;
   }

@@ -28,7 +28,7 @@ import {
   type UnlockResult,
 } from './protocol.js';
 
-export type Handlers = { [K in Op]: (args: OpArgs<K>, conn: Conn) => OpResult<K> | Promise<OpResult<K>> };
+export type Handlers = { [K in Op]: (args: OpArgs<K>, conn: Conn, signal: AbortSignal) => OpResult<K> | Promise<OpResult<K>> };
 
 /** What the handlers act on: the agent's parts (server.ts). */
 interface OpsContext {
@@ -49,9 +49,9 @@ interface OpsContext {
 }
 
 /** Checks the request's arguments, then runs its op. Never throws: a refusal is a rejection. */
-export async function dispatch(handlers: Handlers, req: Request, conn: Conn): Promise<unknown> {
+export async function dispatch(handlers: Handlers, req: Request, conn: Conn, signal: AbortSignal): Promise<unknown> {
   const { op, args } = parseArgs(req);
-  return await (handlers[op] as (a: typeof args, c: Conn) => unknown)(args, conn);
+  return await (handlers[op] as (a: typeof args, c: Conn, s: AbortSignal) => unknown)(args, conn, signal);
 }
 
 export function agentOps(a: OpsContext): Handlers {
@@ -105,17 +105,23 @@ export function agentOps(a: OpsContext): Handlers {
       a.timers.touch();
       return a.gate.listServices(caller && (await proven(caller)));
     },
-    execute: async ({ req, caller }) => {
+    execute: async ({ req, caller }, _conn, signal) => {
       a.timers.touch();
-      return a.gate.execute(req, await proven(caller));
+      return a.gate.execute(req, await proven(caller), signal);
     },
     list_commands: async ({ caller }) => {
       a.timers.touch();
       return a.gate.listCommands(caller && (await proven(caller)));
     },
-    exec: async ({ req, caller }) => {
+    exec: async ({ req, caller }, _conn, signal) => {
       a.timers.touch();
-      return a.gate.exec(req, await proven(caller));
+      return a.gate.exec(req, await proven(caller), signal);
+    },
+    /** Only the connection that sent a request may cancel it; an answered one is no longer there. */
+    cancel: ({ target }, conn) => {
+      const running = conn.running.get(target);
+      running?.abort();
+      return { cancelled: running !== undefined };
     },
 
     /**

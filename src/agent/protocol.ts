@@ -31,6 +31,12 @@
  *   exec       { req, caller }             → ExecResult
  *              (req checked with the MCP exec schema, src/exec/request.ts; the
  *              program runs in the agent's process tree, as the agent's user)
+ *   cancel     { target }                  → { cancelled }
+ *              (the MCP client cancelled the call: the execute or exec request with id
+ *              `target` on this same connection fails with GATE_CANCELLED, its upstream
+ *              request aborted or its program killed; cancelled: false when it was
+ *              already answered. An agent without this op answers AGENT_UNKNOWN_OP,
+ *              which the client ignores: the call then runs to its end)
  *   unlock     { ttlMs?, maxTtlMs?, mac } → { state, already: true, pid, idleTtlMs, maxTtlMs }
  *              (an unlocked agent resets its timers when `mac` proves the key over
  *              the challenge of the last `prove` on this connection; it takes no
@@ -95,6 +101,7 @@ export interface Ops {
   execute: { args: { req: ExecuteRequest; caller: Caller }; result: ExecuteResult };
   list_commands: { args: { caller?: Caller }; result: CommandInfo[] };
   exec: { args: { req: ExecRequest; caller: Caller }; result: ExecResult };
+  cancel: { args: { target: RequestId }; result: { cancelled: boolean } };
   unlock: { args: { ttlMs?: number; maxTtlMs?: number; mac?: string }; result: UnlockResult };
   prove: { args: { nonce: string }; result: ProveResult };
   rekey: { args: SealedKey; result: UnlockResult };
@@ -120,6 +127,7 @@ const OPS = [
   'execute',
   'list_commands',
   'exec',
+  'cancel',
   'unlock',
   'prove',
   'rekey',

@@ -94,7 +94,7 @@ export class Agent {
         void this.stop(DISPLACED);
         return false;
       },
-      dispatch: (req, conn) => dispatch(this.#ops, req, conn),
+      dispatch: (req, conn, signal) => dispatch(this.#ops, req, conn, signal),
       log,
     });
     this.#ops = agentOps({

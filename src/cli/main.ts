@@ -1,6 +1,6 @@
-#!/usr/bin/env node
 /**
- * The janee command line. Parses with clipanion but owns error reporting: parse
+ * The janee command line (the build bundles it into dist/cli/bundle.js, which the
+ * binary, src/cli/launch.ts, runs). Parses with clipanion but owns error reporting: parse
  * errors go to stderr with exit 2, command failures to stderr with exit 1.
  */
 import { Builtins, Cli, type BaseContext } from 'clipanion';
@@ -104,4 +104,23 @@ export async function main(argv: string[], io?: Streams): Promise<number> {
  */
 const EMBEDDED = Symbol.for('janee.cli.embedded');
 
-if ((globalThis as Record<symbol, unknown>)[EMBEDDED] !== true) process.exitCode = await main(process.argv.slice(2));
+if ((globalThis as Record<symbol, unknown>)[EMBEDDED] !== true) {
+  // A reader that went away (`janee list | head -1`, a client that closed serve's stdout):
+  // nothing more can be said to it; the command ends as it would, without a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
+
+/**
+ * Loads every module a command may need at start, and runs none: the build makes the
+ * code cache from what this compiles (src/cli/launch.ts), so serve's MCP SDK and gate
+ * are in it as much as the short commands.
+ */
+export async function warmModules(): Promise<void> {
+  await commandsFor(['--help']);
+  await Promise.all([import('../cli/serve-gate.js'), import('../gate/forward.js'), import('../http/server.js')]);
+}

@@ -79,16 +79,16 @@ class MissingVaultGate implements Gate {
     return (await this.#gate()).authenticate(token, via);
   }
 
-  async execute(req: ExecuteRequest, caller: Caller): Promise<ExecuteResult> {
-    return (await this.#gate()).execute(req, caller);
+  async execute(req: ExecuteRequest, caller: Caller, signal?: AbortSignal): Promise<ExecuteResult> {
+    return (await this.#gate()).execute(req, caller, signal);
   }
 
   async listCommands(caller?: Caller): Promise<CommandInfo[]> {
     return (await this.#gate()).listCommands(caller);
   }
 
-  async exec(req: ExecRequest, caller: Caller): Promise<ExecResult> {
-    return (await this.#gate()).exec(req, caller);
+  async exec(req: ExecRequest, caller: Caller, signal?: AbortSignal): Promise<ExecResult> {
+    return (await this.#gate()).exec(req, caller, signal);
   }
 
   async close(): Promise<void> {

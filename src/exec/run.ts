@@ -26,8 +26,10 @@ export interface RunSpec {
   timeoutMs: number;
   /** Cap for each of stdout and stderr. */
   maxOutputBytes: number;
-  /** How long SIGTERM is given before SIGKILL on timeout. */
+  /** How long SIGTERM is given before SIGKILL on timeout (and on cancellation). */
   graceMs?: number;
+  /** The client cancelled the call: end the program as on timeout (`cancelled` in the result). */
+  signal?: AbortSignal | undefined;
 }
 
 export interface RunResult {
@@ -38,6 +40,8 @@ export interface RunResult {
   stderr: Buffer;
   truncated: boolean;
   timedOut: boolean;
+  /** Ended because the client cancelled the call. */
+  cancelled: boolean;
   durationMs: number;
   /** The process group id (the program's pid), for tests that check it is gone. */
   pid: number | undefined;
@@ -117,17 +121,28 @@ export function runProgram(spec: RunSpec): Promise<RunResult> {
     child.stdout?.on('data', (b: Buffer) => out.push(b));
     child.stderr?.on('data', (b: Buffer) => err.push(b));
     let timedOut = false;
+    let cancelled = false;
     let exit: { code: number | null; signal: string | null } | undefined;
     let settled = false;
     let killTimer: NodeJS.Timeout | undefined;
     let drainTimer: NodeJS.Timeout | undefined;
 
-    const timer = setTimeout(() => {
-      timedOut = true;
+    const stop = (): void => {
+      if (killTimer !== undefined) return; // already stopping
       killGroup(pid, 'SIGTERM');
       killTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), spec.graceMs ?? 2_000);
       killTimer.unref();
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop();
     }, spec.timeoutMs);
+    const onCancel = (): void => {
+      cancelled = true;
+      stop();
+    };
+    spec.signal?.addEventListener('abort', onCancel, { once: true });
+    if (spec.signal?.aborted === true) onCancel();
 
     const finish = (): void => {
       if (settled) return;
@@ -135,6 +150,7 @@ export function runProgram(spec: RunSpec): Promise<RunResult> {
       clearTimeout(timer);
       clearTimeout(killTimer);
       clearTimeout(drainTimer);
+      spec.signal?.removeEventListener('abort', onCancel);
       killGroup(pid, 'SIGKILL'); // whatever it left behind in its group
       if (pid !== undefined) groups.delete(pid);
       child.stdout?.destroy();
@@ -146,6 +162,7 @@ export function runProgram(spec: RunSpec): Promise<RunResult> {
         stderr: err.bytes(),
         truncated: out.truncated || err.truncated,
         timedOut,
+        cancelled,
         durationMs: Math.round((performance.now() - started) * 10) / 10,
         pid,
       });
@@ -155,6 +172,7 @@ export function runProgram(spec: RunSpec): Promise<RunResult> {
       if (pid === undefined || exit === undefined) {
         settled = true;
         clearTimeout(timer);
+        spec.signal?.removeEventListener('abort', onCancel);
         killGroup(pid, 'SIGKILL');
         if (pid !== undefined) groups.delete(pid);
         reject(e);

@@ -12,6 +12,7 @@
  * under its share. Another agent always finds room.
  */
 import { JaneeError } from '../errors.js';
+import { cancelled } from '../gate/cancel.js';
 
 /** Programs running at once, per janee process (serve, or the agent). */
 export const MAX_RUNNING = 8;
@@ -56,25 +57,36 @@ export class Slots {
     };
   }
 
-  /** Resolves with the release once `agent`'s program may start; rejects with EXEC_BUSY. */
-  take(agent: string): Promise<Release> {
+  /**
+   * Resolves with the release once `agent`'s program may start; rejects with EXEC_BUSY,
+   * or GATE_CANCELLED when `signal` aborts while it waits (its place in the queue is freed).
+   */
+  take(agent: string, signal?: AbortSignal): Promise<Release> {
     const l = this.#limits;
+    if (signal?.aborted === true) return Promise.reject(cancelled('program'));
     if (this.#running < l.running && this.#mayRun(agent)) return Promise.resolve(this.#grant(agent));
     const queued = this.#waiting.filter((w) => w.agent === agent).length;
     if (this.#waiting.length >= l.waiting || queued >= l.waitingPerAgent) return Promise.reject(this.#busy());
     return new Promise((resolve, reject) => {
+      const leave = (why: JaneeError): void => {
+        clearTimeout(entry.timer);
+        signal?.removeEventListener('abort', onAbort);
+        const i = this.#waiting.indexOf(entry);
+        if (i >= 0) this.#waiting.splice(i, 1);
+        reject(why);
+      };
+      const onAbort = (): void => leave(cancelled('program'));
       const entry: Waiter = {
         agent,
         start: () => {
           clearTimeout(entry.timer);
+          signal?.removeEventListener('abort', onAbort);
           resolve(this.#grant(agent));
         },
-        timer: setTimeout(() => {
-          this.#waiting.splice(this.#waiting.indexOf(entry), 1);
-          reject(this.#busy());
-        }, l.waitMs),
+        timer: setTimeout(() => leave(this.#busy()), l.waitMs),
       };
       entry.timer.unref();
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.#waiting.push(entry);
     });
   }

@@ -34,6 +34,7 @@ import { runProgram, type RunResult } from '../exec/run.js';
 import { execSlots } from '../exec/slots.js';
 import { inScope } from '../vault/agents.js';
 import type { VaultData } from '../vault/types.js';
+import { cancelled, throwIfCancelled } from './cancel.js';
 import { isKilled, type KillState } from './killswitch.js';
 import type { RateLimiter } from './ratelimit.js';
 import type { Redactor } from './redact.js';
@@ -57,7 +58,7 @@ export interface ExecContext {
 /** Rate-limit key: commands and services share names' syntax but not limits. */
 const limitKey = (name: string): string => `exec:${name}`;
 
-export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller): Promise<ExecResult> {
+export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller, signal?: AbortSignal): Promise<ExecResult> {
   const started = performance.now();
   const name = typeof req?.command === 'string' ? req.command : '';
   const args = Array.isArray(req?.args) ? req.args : [];
@@ -234,10 +235,11 @@ export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller
         }
       }
       // Over the cap, or over this agent's share of it: waits, or EXEC_BUSY (not run).
-      const release = await execSlots.take(`${caller.agentSource}:${caller.agent}`);
+      const release = await execSlots.take(`${caller.agentSource}:${caller.agent}`, signal);
       try {
-        // The wait for a slot may have lasted: a kill switch turned on meanwhile still stops the run.
+        // The wait for a slot may have lasted: a kill switch turned on, or the call cancelled, meanwhile still stops the run.
         refuseIfKilled(await ctx.kill(), name);
+        throwIfCancelled(signal, 'program');
       } catch (e) {
         release();
         throw e;
@@ -251,6 +253,7 @@ export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller
         stdin: req.stdin,
         timeoutMs: cmd.timeoutMs,
         maxOutputBytes: cmd.maxOutputBytes,
+        signal,
       })
         .catch((e: unknown) => {
           const code = (e as NodeJS.ErrnoException)?.code ?? 'error';
@@ -259,6 +262,10 @@ export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller
         .finally(release);
     } finally {
       await fs.rm(home, { recursive: true, force: true }).catch(() => undefined);
+    }
+    if (res.cancelled) {
+      base.path = auditPath(cwd.dir, args);
+      throw cancelled('program'); // audited below, in full: the program ran
     }
     const result: ExecResult = {
       exitCode: res.exitCode,

@@ -22,6 +22,7 @@ import { pipeline, type Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import type { Agent as UndiciAgent, Dispatcher } from 'undici';
 import { JaneeError } from '../errors.js';
+import { cancelled } from './cancel.js';
 import { Agent } from './undici-agent.js';
 
 export interface ForwardRequest {
@@ -31,6 +32,8 @@ export interface ForwardRequest {
   body: Uint8Array | string | undefined;
   timeoutMs: number;
   maxResponseBytes: number;
+  /** The client cancelled the call: abort the request (GATE_CANCELLED). */
+  signal?: AbortSignal | undefined;
 }
 
 interface ForwardResponse {
@@ -123,12 +126,19 @@ export class Forwarder {
       throw new JaneeError('GATE_BAD_REQUEST', 'upstream URL must be http or https');
     }
     const origin = u.origin;
+    if (req.signal?.aborted === true) throw cancelled('request');
     const tracker = new Tracker();
     let timedOutIn: ForwardPhase | undefined;
     const timer = setTimeout(() => {
       timedOutIn = tracker.phase;
       tracker.emit('abort');
     }, req.timeoutMs);
+    let cancelledByClient = false;
+    const onCancel = (): void => {
+      cancelledByClient = true;
+      ac.abort();
+    };
+    req.signal?.addEventListener('abort', onCancel, { once: true });
     // undici's own timers are backstops only; the deadline above is authoritative.
     const backstop = req.timeoutMs + 1_000;
     let res: Dispatcher.ResponseData<Tracker> | undefined;
@@ -154,9 +164,12 @@ export class Forwarder {
       return { status: res.statusCode, headers, body, truncated };
     } catch (e) {
       res?.body.destroy();
-      throw this.#error(e, origin, tracker, timedOutIn, req.timeoutMs);
+      throw cancelledByClient && timedOutIn === undefined
+        ? cancelled('request')
+        : this.#error(e, origin, tracker, timedOutIn, req.timeoutMs);
     } finally {
       clearTimeout(timer);
+      req.signal?.removeEventListener('abort', onCancel);
     }
   }
 

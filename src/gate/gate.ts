@@ -173,15 +173,15 @@ export class LocalGate implements Gate {
   }
 
   /** `exec`: run a configured command (src/gate/exec.ts). */
-  exec(req: ExecRequest, caller: Caller): Promise<ExecResult> {
-    return runExec(this.#exec, req, caller);
+  exec(req: ExecRequest, caller: Caller, signal?: AbortSignal): Promise<ExecResult> {
+    return runExec(this.#exec, req, caller, signal);
   }
 
   listCommands(caller?: Caller): Promise<CommandInfo[]> {
     return listCommands(this.#exec, caller);
   }
 
-  async execute(req: ExecuteRequest, caller: Caller): Promise<ExecuteResult> {
+  async execute(req: ExecuteRequest, caller: Caller, signal?: AbortSignal): Promise<ExecuteResult> {
     const started = performance.now();
     const svcName = typeof req?.service === 'string' ? req.service : '';
     const base: Audit = {
@@ -338,6 +338,7 @@ export class LocalGate implements Gate {
           body: b.body,
           timeoutMs: svc.timeoutMs,
           maxResponseBytes: svc.maxResponseBytes,
+          signal,
         });
       let res = await send(built);
       if (res.status === 401 && isMinted(svc.auth)) {

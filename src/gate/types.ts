@@ -62,15 +62,20 @@ export type { TokenAgent };
 export interface Gate {
   /** With a scoped caller, only the services it may use. */
   listServices(caller?: Caller): Promise<ServiceInfo[]>;
-  execute(req: ExecuteRequest, caller: Caller): Promise<ExecuteResult>;
+  /**
+   * `signal`: the MCP client cancelled the call (notifications/cancelled). The request
+   * upstream is aborted and the call fails with GATE_CANCELLED (audited); what the
+   * upstream already did stays done.
+   */
+  execute(req: ExecuteRequest, caller: Caller, signal?: AbortSignal): Promise<ExecuteResult>;
   /**
    * The agent `token` belongs to, checked against the vault now (so a revoked token
    * stops working at once). A missing, unknown or expired token is refused with
    * GATE_UNAUTHORIZED and audited; `via` labels that audit line (e.g. `POST /mcp`).
    */
   authenticate(token: string | undefined, via: string): Promise<TokenAgent>;
-  /** Run a configured command (src/gate/exec.ts). */
-  exec(req: ExecRequest, caller: Caller): Promise<ExecResult>;
+  /** Run a configured command (src/gate/exec.ts); `signal` as for execute: a running program is killed, a waiting one never starts. */
+  exec(req: ExecRequest, caller: Caller, signal?: AbortSignal): Promise<ExecResult>;
   /** A scoped caller (agent token) sees only the commands its scope names. */
   listCommands(caller?: Caller): Promise<CommandInfo[]>;
   close(): Promise<void>;

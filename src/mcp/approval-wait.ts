@@ -35,7 +35,7 @@ export async function executeWithApproval(
         const a = await gate.authenticate(caller.token, 'approval wait');
         caller = { ...caller, agent: a.name, services: a.services };
       }
-      return await gate.execute(req, caller);
+      return await gate.execute(req, caller, extra?.signal);
     } catch (e) {
       if (!(e instanceof ApprovalPendingError)) throw e;
       const now = Date.now();

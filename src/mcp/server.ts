@@ -114,7 +114,7 @@ export function createServer(opts: ServeOptions): McpServer {
       try {
         const who = await caller(extra);
         const gate = await opts.gate();
-        return okResult({ ...fitExecResult(await gate.exec(args, who)) });
+        return okResult({ ...fitExecResult(await gate.exec(args, who, extra.signal)) });
       } catch (e) {
         return errorResult(e);
       }

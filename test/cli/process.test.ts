@@ -3,7 +3,7 @@
  * built CLI in-process (test/helpers/cli.ts): exit statuses 0/1/2 through the
  * binary (also through a symlink, as npm installs `bin`), nothing on stdout for
  * errors or for a serve that received nothing, a prompt on a real terminal, and that
- * importing dist/cli/main.js with the embedding marker runs nothing. Plus the check
+ * running the bundle (dist/cli/bundle.js) with the embedding marker runs nothing. Plus the check
  * that keeps the in-process runner honest: the same command lines give the same
  * code, stdout and stderr both ways.
  */
@@ -90,6 +90,17 @@ describe('exit status and streams of the real binary', () => {
     expect(r.stdout).toBe('');
   });
 
+  it('a reader that goes away (`janee list | head -0`): no stack trace, the exit status of the command', async () => {
+    // The shell's pipe, closed by its reader long before janee writes: every write fails with EPIPE.
+    const r = spawnSync('bash', ['-c', `"${process.execPath}" "${CLI}" list | head -c 0; exit \${PIPESTATUS[0]}`], {
+      env: home,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(r.stderr).not.toMatch(/EPIPE|Unhandled|bundle\.js/);
+    expect(r.status).toBe(0); // what `janee list` returns
+  });
+
   it('through a symlink, as npm installs `bin`: the command line still runs', async () => {
     const link = path.join(scratchDir(home), 'janee');
     await fs.symlink(CLI, link);
@@ -101,10 +112,17 @@ describe('exit status and streams of the real binary', () => {
     expect(direct.stderr).toMatch(/unknown command "nope"/);
   });
 
-  it('imported with the embedding marker, main.js runs nothing; main(argv, streams) writes to the streams given', async () => {
+  it('run with the embedding marker, the bundle runs nothing; main(argv, streams) writes to the streams given', async () => {
+    const bundle = path.join(path.dirname(CLI), 'bundle.js');
     const script = `
       globalThis[Symbol.for('janee.cli.embedded')] = true;
-      const { main } = await import(${JSON.stringify(new URL(`file://${CLI}`).href)});
+      const { readFileSync } = await import('node:fs');
+      const { createRequire } = await import('node:module');
+      const { runInThisContext } = await import('node:vm');
+      const file = ${JSON.stringify(bundle)};
+      const m = { exports: {} };
+      runInThisContext(readFileSync(file, 'utf8'), { filename: file })(m.exports, createRequire(file), m, file, ${JSON.stringify(path.dirname(bundle))});
+      const { main } = m.exports;
       let out = '';
       const code = await main(['--version'], { stdin: process.stdin, stdout: { write: (s) => { out += s; return true; } }, stderr: process.stderr });
       process.stderr.write(JSON.stringify({ code, out }));`;

@@ -40,6 +40,25 @@ describe('Slots (the exec concurrency cap)', () => {
     (await next)();
   });
 
+  it('a waiting call the client cancels leaves the queue with GATE_CANCELLED, and never starts', async () => {
+    const s = new Slots({ running: 1, waiting: 1, waitMs: 60_000 });
+    const a = await s.take('A');
+    const ac = new AbortController();
+    let started = false;
+    const cancelled = s.take('A', ac.signal).then(
+      () => (started = true),
+      (x: unknown) => x,
+    );
+    ac.abort();
+    expect(busy(await cancelled)).toBe('GATE_CANCELLED');
+    const next = s.take('A'); // its place in the queue is free again
+    a();
+    (await next)();
+    expect(started).toBe(false);
+    // Cancelled before asking: refused at once, even with room.
+    expect(busy(await s.take('A', AbortSignal.abort()).catch((x: unknown) => x))).toBe('GATE_CANCELLED');
+  });
+
   it('one agent cannot take every place: another still runs, and a freed place goes to the agent under its share', async () => {
     const s = new Slots({ running: 4, waiting: 4, runningPerAgent: 3, waitingPerAgent: 2, waitMs: 60_000 });
     const mine = await Promise.all([s.take('A'), s.take('A'), s.take('A')]);

@@ -5,6 +5,7 @@
  * the MCP SDK). Only `--help` and unknown words load them all.
  */
 import type { CommandClass } from 'clipanion';
+import { isVersionOnly } from '../version-only.js';
 
 type Loader = () => Promise<CommandClass[]>;
 
@@ -63,13 +64,10 @@ export function isCommandWord(word: string | undefined): boolean {
   return word !== undefined && (Object.hasOwn(modules, word) || Object.hasOwn(aliases, word));
 }
 
-/** Command lines clipanion's own VersionCommand answers: they need no command module. */
-const VERSION_ONLY = new Set(['--version', '-v']);
-
 /** The commands needed to run `argv`: just its own, none for `--version`, or all of them for help and unknown words. */
 export async function commandsFor(argv: string[]): Promise<CommandClass[]> {
   const word = argv[0];
-  if (argv.length === 1 && VERSION_ONLY.has(word ?? '')) return [];
+  if (isVersionOnly(argv)) return []; // clipanion's own VersionCommand answers
   const key = word !== undefined && Object.hasOwn(aliases, word) ? aliases[word] : word;
   const own = key !== undefined && Object.hasOwn(modules, key) ? modules[key] : undefined;
   if (own && !argv.includes('--help') && !argv.includes('-h')) return own();

@@ -93,6 +93,7 @@ export class ServeCommand extends JaneeCommand {
       const stop = () => resolve();
       server.server.onclose = stop;
       process.stdin.once('end', stop);
+      process.stdout.on('error', stop); // EPIPE: the client stopped reading, as good as gone
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
     });
