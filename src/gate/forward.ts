@@ -136,7 +136,7 @@ export class Forwarder {
     let cancelledByClient = false;
     const onCancel = (): void => {
       cancelledByClient = true;
-      ac.abort();
+      tracker.emit('abort');
     };
     req.signal?.addEventListener('abort', onCancel, { once: true });
     // undici's own timers are backstops only; the deadline above is authoritative.
