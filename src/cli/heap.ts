@@ -34,3 +34,20 @@ export function capYoungGeneration(): void {
   observer.observe({ entryTypes: ['gc'] });
   check();
 }
+
+/**
+ * After each full collection V8 lets the old generation grow to a multiple of what
+ * survived before the next one: up to 4× on a machine with a large heap limit, so a
+ * serve with 15 MB of live data let it reach about 60 MB under load, and RSS after
+ * the load was about 120 MB. At most 2× (read by V8 at each full collection, so
+ * setting it at run time works, like the young generation's factor above): with the
+ * per-call garbage that reached the old generation cut by a third (docs/bench.md,
+ * fourth session), a full collection at about 32 MB costs about one per second at
+ * 16 calls in flight, and RSS after the load falls to about 100 MB, CPU per call
+ * unchanged beyond noise. (Factors of 1.1 and 1.3 were tried before, and cost
+ * 25–90 % more CPU per call.)
+ */
+export function capOldGenerationGrowth(): void {
+  if ((globalThis as Record<symbol, unknown>)[Symbol.for('janee.cli.embedded')] === true) return;
+  setFlagsFromString('--heap-growing-percent=100');
+}

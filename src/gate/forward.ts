@@ -17,6 +17,7 @@
  *   origin: never undici's text, the path, the query (which holds the credential
  *   for query auth) or any header value.
  */
+import { EventEmitter } from 'node:events';
 import { pipeline, type Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import type { Agent as UndiciAgent, Dispatcher } from 'undici';
@@ -45,8 +46,15 @@ interface ForwardResponse {
 
 type ForwardPhase = 'connect' | 'headers' | 'body';
 
-/** Per-call progress, handed to the tracking interceptor as undici's `opaque`. */
-class Tracker {
+/**
+ * Per-call progress, handed to the tracking interceptor as undici's `opaque`; also
+ * the call's abort signal (undici takes an EventEmitter that emits `abort` as well
+ * as an AbortSignal). Not an AbortController: on Node 20 every AbortSignal gets a
+ * hidden class of its own (EventTarget, then setPrototypeOf, then more fields), and
+ * such objects survive young-generation collections, so each call's signal, and
+ * what its listeners hold, was copied into the old generation (docs/bench.md).
+ */
+class Tracker extends EventEmitter {
   connected = false;
   gotHeaders = false;
   get phase(): ForwardPhase {
@@ -120,16 +128,15 @@ export class Forwarder {
     const origin = u.origin;
     if (req.signal?.aborted === true) throw cancelled('request');
     const tracker = new Tracker();
-    const ac = new AbortController();
     let timedOutIn: ForwardPhase | undefined;
     const timer = setTimeout(() => {
       timedOutIn = tracker.phase;
-      ac.abort();
+      tracker.emit('abort');
     }, req.timeoutMs);
     let cancelledByClient = false;
     const onCancel = (): void => {
       cancelledByClient = true;
-      ac.abort();
+      tracker.emit('abort');
     };
     req.signal?.addEventListener('abort', onCancel, { once: true });
     // undici's own timers are backstops only; the deadline above is authoritative.
@@ -142,7 +149,7 @@ export class Forwarder {
         method: req.method,
         headers: withIdentityEncoding(req.headers),
         body: req.body ?? null,
-        signal: ac.signal,
+        signal: tracker,
         opaque: tracker,
         headersTimeout: backstop,
         bodyTimeout: backstop,

@@ -82,6 +82,10 @@ export class LifecycleGuard implements Transport {
   }
 
   #receive(message: JSONRPCMessage, extra?: MessageExtraInfo): void {
+    // Once open, only a request named initialize is refused; anything else passes
+    // whatever its shape. Saying so without isJSONRPCRequest spares each call a zod
+    // parse (a deep copy) of its request: the transport and the SDK parse it already.
+    if (this.#initialized && (message as { method?: unknown }).method !== 'initialize') return this.onmessage?.(message, extra);
     if (isJSONRPCRequest(message)) {
       if (message.method === 'initialize') {
         if (this.#initialized || this.#initializeId !== undefined) return this.#refuse(message.id, ALREADY_INITIALIZED_MESSAGE);

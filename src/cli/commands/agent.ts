@@ -7,7 +7,7 @@ import { Option } from 'clipanion';
 import { runAgentProcess } from '../../agent/run.js';
 import { auditDir, killswitchPath } from '../../config/paths.js';
 import { JaneeCommand } from '../base.js';
-import { capYoungGeneration } from '../heap.js';
+import { capOldGenerationGrowth, capYoungGeneration } from '../heap.js';
 
 export class AgentCommand extends JaneeCommand {
   static override paths = [['agent']];
@@ -18,8 +18,9 @@ export class AgentCommand extends JaneeCommand {
   readyFd = Option.String('--ready-fd');
 
   async run(): Promise<number> {
-    // Long-lived and small like serve, and every serve's calls run here: the same cap (heap.ts).
+    // Long-lived and small like serve, and every serve's calls run here: the same caps (heap.ts).
     capYoungGeneration();
+    capOldGenerationGrowth();
     return runAgentProcess(
       {
         vaultFile: this.vault,

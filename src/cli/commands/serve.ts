@@ -3,7 +3,7 @@ import { usageError } from '../../errors.js';
 import type { Caller, Gate } from '../../gate/types.js';
 import { runStdioServer } from '../../mcp/server.js';
 import { JaneeCommand } from '../base.js';
-import { capYoungGeneration } from '../heap.js';
+import { capOldGenerationGrowth, capYoungGeneration } from '../heap.js';
 import { info, printError, warn } from '../io.js';
 
 export class ServeCommand extends JaneeCommand {
@@ -41,6 +41,7 @@ export class ServeCommand extends JaneeCommand {
 
   async run(): Promise<number> {
     capYoungGeneration();
+    capOldGenerationGrowth();
     // Taken out of the environment at once: nothing serve starts may inherit it.
     const token = process.env.JANEE_AGENT_TOKEN;
     delete process.env.JANEE_AGENT_TOKEN;
