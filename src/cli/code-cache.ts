@@ -25,7 +25,8 @@ export interface FileFacts {
   uid: number;
   mode: number;
   size: number;
-  mtimeMs: number;
+  /** Nanoseconds, exact (a stat with `bigint: true`): milliseconds as a float round differently from one reading to the next. */
+  mtimeNs: bigint;
   isFile: boolean;
 }
 
@@ -36,7 +37,7 @@ const CACHE_SUFFIX = '.v8cache';
 
 /** The cache's file name for this bundle and this node (in the bundle's directory). */
 export function cacheFileName(bundleId: string, bundle: FileFacts, nodeVersion: string, arch: string): string {
-  return `bundle.${bundleId}.${bundle.size}.${Math.floor(bundle.mtimeMs)}.${nodeVersion}-${arch}${CACHE_SUFFIX}`;
+  return `bundle.${bundleId}.${bundle.size}.${bundle.mtimeNs}.${nodeVersion}-${arch}${CACHE_SUFFIX}`;
 }
 
 /** True for any cache the launcher may have written (old builds' included): the build removes them. */

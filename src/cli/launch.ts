@@ -53,7 +53,13 @@ const building = setting === 'build';
 const trace = (what: string): void => {
   if (setting === 'trace') process.stderr.write(`janee: code cache: ${what}\n`);
 };
-const facts = (s: fs.Stats): FileFacts => ({ uid: s.uid, mode: s.mode, size: s.size, mtimeMs: s.mtimeMs, isFile: s.isFile() });
+const facts = (s: fs.BigIntStats): FileFacts => ({
+  uid: Number(s.uid),
+  mode: Number(s.mode),
+  size: Number(s.size),
+  mtimeNs: s.mtimeNs,
+  isFile: s.isFile(),
+});
 const errCode = (e: unknown): string => (e as NodeJS.ErrnoException)?.code ?? 'error';
 
 /**
@@ -70,7 +76,7 @@ function readCache(file: string, bundle: FileFacts): Buffer | undefined {
     return undefined;
   }
   try {
-    const why = foreignCache(facts(fs.fstatSync(fd)), bundle);
+    const why = foreignCache(facts(fs.fstatSync(fd, { bigint: true })), bundle);
     if (why === undefined) return fs.readFileSync(fd);
     trace(`ignored ${path.basename(file)}: ${why}`);
   } catch (e) {
@@ -146,7 +152,7 @@ async function run(): Promise<void> {
     return;
   }
   const fd = fs.openSync(bundlePath, 'r');
-  const bundle = facts(fs.fstatSync(fd));
+  const bundle = facts(fs.fstatSync(fd, { bigint: true }));
   const source = fs.readFileSync(fd, 'utf8');
   fs.closeSync(fd);
   const cacheFile = path.join(here, cacheFileName(__JANEE_BUNDLE_ID__, bundle, process.version, process.arch));

@@ -11,6 +11,7 @@
  * `JANEE_CODE_CACHE=trace` makes the launcher say what it did.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import type { BigIntStats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,18 +30,41 @@ beforeAll(async () => {
   home = await initHome();
 });
 
-/** A copy of the built launcher, bundle and (unless `withCache` is false) code cache; returns its directory and the cache's name. */
+const factsOf = (st: BigIntStats): FileFacts => ({
+  uid: Number(st.uid),
+  mode: Number(st.mode),
+  size: Number(st.size),
+  mtimeNs: st.mtimeNs,
+  isFile: st.isFile(),
+});
+
+/**
+ * A copy of the built launcher, bundle and (unless `withCache` is false) code cache;
+ * returns its directory and the name the launcher looks for there (the build's cache
+ * is copied under it: the name holds the bundle's modification time, the copy's own).
+ */
 async function copyBuild(withCache = true): Promise<{ dir: string; cache: string }> {
   const dir = path.join(scratchDir(home), `build-${n++}`);
   await fs.mkdir(dir, { recursive: true });
   const caches = (await fs.readdir(built)).filter(isCacheFileName);
   expect(caches, 'npm run build leaves one code cache beside the bundle').toHaveLength(1);
-  for (const f of ['main.js', 'bundle.js', ...(withCache ? caches : [])]) {
-    await fs.copyFile(path.join(built, f), path.join(dir, f));
-    const st = await fs.stat(path.join(built, f));
-    await fs.utimes(path.join(dir, f), st.atime, st.mtime); // the cache's name holds the bundle's
-  }
-  return { dir, cache: caches[0]! };
+  expect(caches[0]).toBe(
+    cacheFileName(
+      caches[0]!.split('.')[1]!,
+      factsOf(await fs.stat(path.join(built, 'bundle.js'), { bigint: true })),
+      process.version,
+      process.arch,
+    ),
+  );
+  for (const f of ['main.js', 'bundle.js']) await fs.copyFile(path.join(built, f), path.join(dir, f));
+  const cache = cacheFileName(
+    caches[0]!.split('.')[1]!,
+    factsOf(await fs.stat(path.join(dir, 'bundle.js'), { bigint: true })),
+    process.version,
+    process.arch,
+  );
+  if (withCache) await fs.copyFile(path.join(built, caches[0]!), path.join(dir, cache));
+  return { dir, cache };
 }
 
 function janee(dir: string, args: string[], extra: Record<string, string | undefined> = {}) {
@@ -74,10 +98,8 @@ async function rebuilt(dir: string, cache: string, old?: Buffer): Promise<void> 
 
 describe('the code cache beside the bundle', () => {
   it('the build leaves one for this node and this bundle, and a run uses it', async () => {
-    const { dir, cache } = await copyBuild();
-    const st = await fs.stat(path.join(dir, 'bundle.js'));
-    expect(cache).toBe(cacheFileName(cache.split('.')[1]!, { ...st, isFile: true }, process.version, process.arch));
-    expect(cache).toMatch(/^bundle\.[0-9a-f]{16}\./);
+    const { dir, cache } = await copyBuild(); // (copyBuild checks the build's is named for its bundle)
+    expect(cache).toMatch(/^bundle\.[0-9a-f]{16}\.\d+\.\d+\.v\d+\.\d+\.\d+-[a-z0-9]+\.v8cache$/);
     const r = janee(dir, ['list']);
     expect(r.code, r.stderr).toBe(0);
     expect(traced(r.stderr)).toEqual([`used ${cache}`]);
@@ -216,7 +238,7 @@ describe('the code cache beside the bundle', () => {
 });
 
 describe('which cache may be read and built (pure)', () => {
-  const bundle: FileFacts = { uid: 1000, mode: 0o100644, size: 1_800_000, mtimeMs: 1_764_000_000_123.75, isFile: true };
+  const bundle: FileFacts = { uid: 1000, mode: 0o100644, size: 1_800_000, mtimeNs: 1_764_000_000_123_456_789n, isFile: true };
   it('refuses what is not the owner’s plain, private-enough file of a possible size', () => {
     expect(foreignCache({ ...bundle, size: 1_000_000 }, bundle)).toBeUndefined();
     expect(foreignCache({ ...bundle, isFile: false }, bundle)).toBe('not a regular file');
@@ -238,7 +260,7 @@ describe('which cache may be read and built (pure)', () => {
   });
   it('names the bundle (content, size, time) and the node it is for', () => {
     expect(cacheFileName('0123456789abcdef', bundle, 'v20.19.0', 'arm64')).toBe(
-      'bundle.0123456789abcdef.1800000.1764000000123.v20.19.0-arm64.v8cache',
+      'bundle.0123456789abcdef.1800000.1764000000123456789.v20.19.0-arm64.v8cache',
     );
     expect(isCacheFileName('bundle.0123456789abcdef.42.1.v20.19.0-arm64.v8cache')).toBe(true);
     expect(isCacheFileName('bundle.js')).toBe(false);
