@@ -145,12 +145,8 @@ async function build(file: string, bundle: FileFacts, script: Script, exports: R
   }
 }
 
-async function run(): Promise<void> {
-  const argv = process.argv.slice(2);
-  if (isVersionOnly(argv) && !building) {
-    process.stdout.write(`${VERSION}\n`);
-    return;
-  }
+/** The bundle, compiled (with the cache when one fits) and run: its exports, and what became of the cache. */
+function loadBundle(): { exports: Record<string, unknown>; script: Script; bundle: FileFacts; cacheFile: string; rebuild: boolean } {
   const fd = fs.openSync(bundlePath, 'r');
   const bundle = facts(fs.fstatSync(fd, { bigint: true }));
   const source = fs.readFileSync(fd, 'utf8');
@@ -163,19 +159,39 @@ async function run(): Promise<void> {
   const rejected = cached !== undefined && script.cachedDataRejected === true;
   if (cached !== undefined) trace(rejected ? `rejected by V8: ${path.basename(cacheFile)}` : `used ${path.basename(cacheFile)}`);
   // A builder loads every module and runs no command (src/cli/main.ts checks this marker).
-  if (building) (globalThis as Record<symbol, unknown>)[Symbol.for('janee.cli.embedded')] = true;
+  if (building) (globalThis as Record<symbol, unknown>)[EMBEDDED] = true;
   const module = { exports: {} as Record<string, unknown> };
   (script.runInThisContext() as BundleFunction)(module.exports, createRequire(bundlePath), module, bundlePath, here);
-
-  if (building) return build(cacheFile, bundle, script, module.exports);
-  if (enabled && (cached === undefined || rejected)) buildInBackground(cacheFile, bundle);
+  return { exports: module.exports, script, bundle, cacheFile, rebuild: enabled && !building && (cached === undefined || rejected) };
 }
 
-run().catch((e: unknown) => {
-  const what = building ? `cannot build the code cache beside ${bundlePath}` : 'cannot start janee';
-  process.stderr.write(`janee: error: ${what}: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.stderr.write(
-    building ? 'janee: hint: run it as the owner of the bundle\n' : 'janee: hint: reinstall janee (from a checkout: `npm run build`)\n',
-  );
-  process.exitCode = 1;
-});
+async function run(): Promise<void> {
+  if (isVersionOnly(process.argv.slice(2)) && !building) {
+    process.stdout.write(`${VERSION}\n`);
+    return;
+  }
+  const loaded = loadBundle();
+  if (building) return build(loaded.cacheFile, loaded.bundle, loaded.script, loaded.exports);
+  if (loaded.rebuild) buildInBackground(loaded.cacheFile, loaded.bundle);
+}
+
+/**
+ * Set (to true) on globalThis by a host that imports this file to call main() itself,
+ * as the tests' in-process runner does: the bundle is loaded and nothing is run, and
+ * `main` is its command line. Otherwise this file is the janee binary.
+ */
+const EMBEDDED = Symbol.for('janee.cli.embedded');
+export let main: ((argv: string[], io?: unknown) => Promise<number>) | undefined;
+
+if ((globalThis as Record<symbol, unknown>)[EMBEDDED] === true && !building) {
+  main = loadBundle().exports.main as typeof main;
+} else {
+  run().catch((e: unknown) => {
+    const what = building ? `cannot build the code cache beside ${bundlePath}` : 'cannot start janee';
+    process.stderr.write(`janee: error: ${what}: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(
+      building ? 'janee: hint: run it as the owner of the bundle\n' : 'janee: hint: reinstall janee (from a checkout: `npm run build`)\n',
+    );
+    process.exitCode = 1;
+  });
+}

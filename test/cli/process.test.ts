@@ -3,7 +3,7 @@
  * built CLI in-process (test/helpers/cli.ts): exit statuses 0/1/2 through the
  * binary (also through a symlink, as npm installs `bin`), nothing on stdout for
  * errors or for a serve that received nothing, a prompt on a real terminal, and that
- * running the bundle (dist/cli/bundle.js) with the embedding marker runs nothing. Plus the check
+ * importing dist/cli/main.js with the embedding marker runs nothing. Plus the check
  * that keeps the in-process runner honest: the same command lines give the same
  * code, stdout and stderr both ways.
  */
@@ -112,17 +112,10 @@ describe('exit status and streams of the real binary', () => {
     expect(direct.stderr).toMatch(/unknown command "nope"/);
   });
 
-  it('run with the embedding marker, the bundle runs nothing; main(argv, streams) writes to the streams given', async () => {
-    const bundle = path.join(path.dirname(CLI), 'bundle.js');
+  it('imported with the embedding marker, main.js runs nothing; main(argv, streams) writes to the streams given', async () => {
     const script = `
       globalThis[Symbol.for('janee.cli.embedded')] = true;
-      const { readFileSync } = await import('node:fs');
-      const { createRequire } = await import('node:module');
-      const { runInThisContext } = await import('node:vm');
-      const file = ${JSON.stringify(bundle)};
-      const m = { exports: {} };
-      runInThisContext(readFileSync(file, 'utf8'), { filename: file })(m.exports, createRequire(file), m, file, ${JSON.stringify(path.dirname(bundle))});
-      const { main } = m.exports;
+      const { main } = await import(${JSON.stringify(new URL(`file://${CLI}`).href)});
       let out = '';
       const code = await main(['--version'], { stdin: process.stdin, stdout: { write: (s) => { out += s; return true; } }, stderr: process.stderr });
       process.stderr.write(JSON.stringify({ code, out }));`;

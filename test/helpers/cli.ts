@@ -15,20 +15,16 @@
  * rebuild.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
-import { runInThisContext } from 'node:vm';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { expect } from 'vitest';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = path.join(REPO_ROOT, 'dist', 'cli', 'main.js');
-/** The command line itself, which CLI (src/cli/launch.ts) runs: one CommonJS function expression. */
-const BUNDLE = path.join(REPO_ROOT, 'dist', 'cli', 'bundle.js');
 
 /** `fileSizeLimitBlocks` needs bash's `ulimit -f`. */
 export const CAN_LIMIT_FILE_SIZE = spawnSync('bash', ['-c', 'ulimit -f 1'], { stdio: 'ignore' }).status === 0;
@@ -157,16 +153,9 @@ let cliModule: Promise<CliModule> | undefined;
  * tells main.js not to run process.argv as a command line on import.
  */
 function loadCli(): Promise<CliModule> {
-  if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run \`npm run build\` first (npm test does it in pretest)`);
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does it in pretest)`);
   (globalThis as Record<symbol, unknown>)[Symbol.for('janee.cli.embedded')] = true;
-  // The bundle as the launcher runs it, without the launcher's code cache (a run in
-  // this process exercises the commands; test/cli/code-cache.test.ts the launcher).
-  cliModule ??= Promise.resolve().then(() => {
-    const run = runInThisContext(readFileSync(BUNDLE, 'utf8'), { filename: BUNDLE }) as (...a: unknown[]) => void;
-    const module = { exports: {} as unknown };
-    run(module.exports, createRequire(BUNDLE), module, BUNDLE, path.dirname(BUNDLE));
-    return module.exports as CliModule;
-  });
+  cliModule ??= import(/* @vite-ignore */ pathToFileURL(CLI).href) as Promise<CliModule>;
   return cliModule;
 }
 
@@ -277,7 +266,7 @@ function restoreWrite(stream: NodeJS.WriteStream, own: PropertyDescriptor | unde
 // A real process
 
 function spawnJanee(args: readonly string[], opts: RunOptions): Promise<RunResult> {
-  if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run \`npm run build\` first (npm test does it in pretest)`);
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does it in pretest)`);
   const env = cleanEnv(opts.env ?? baseEnv());
   const [cmd, argv] =
     opts.fileSizeLimitBlocks === undefined
