@@ -143,6 +143,17 @@ export class Listener {
     });
   }
 
+  /** Cancels every request still running (after a drain that timed out): each ends, audited as cancelled. */
+  cancelAll(): number {
+    let n = 0;
+    for (const c of this.#conns)
+      for (const cancel of c.running.values()) {
+        cancel.abort();
+        n++;
+      }
+    return n;
+  }
+
   /** Lets answers flush, then closes every connection. */
   async closeAll(): Promise<void> {
     await Promise.all(
@@ -245,7 +256,8 @@ export class Listener {
       );
       return true;
     }
-    if (conn.inflight >= MAX_INFLIGHT_PER_CONN) {
+    // A cancel is never refused for being one request too many: the call it ends would run on.
+    if (conn.inflight >= MAX_INFLIGHT_PER_CONN && req.op !== 'cancel') {
       this.#send(
         conn,
         errorResponse(

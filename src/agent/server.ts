@@ -183,7 +183,12 @@ export class Agent {
     this.#listener.stopAccepting(ours);
     if (ours) this.#place.removeIfOurs();
     const cut = await this.#listener.drain(DRAIN_MS);
-    if (cut > 0) this.#log(`${cut} request(s) still running after ${DRAIN_MS / 1000}s were cut off`);
+    if (cut > 0) {
+      // Their upstream requests are aborted and their programs stopped, so each writes its
+      // audit line (GATE_CANCELLED) before the log closes, and the agent does not linger.
+      this.#log(`${cut} request(s) still running after ${DRAIN_MS / 1000}s were cancelled`);
+      this.#listener.cancelAll();
+    }
     // No exec program outlives the agent with its key (src/exec/run.ts).
     const killed = killRunning();
     if (killed > 0) {

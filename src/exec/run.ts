@@ -139,6 +139,7 @@ export function runProgram(spec: RunSpec): Promise<RunResult> {
       stop();
     }, spec.timeoutMs);
     const onCancel = (): void => {
+      if (exit !== undefined) return; // it has ended: its run stands
       cancelled = true;
       stop();
     };

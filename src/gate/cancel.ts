@@ -7,18 +7,37 @@
  */
 import { JaneeError } from '../errors.js';
 
-export function cancelled(what: 'request' | 'program'): JaneeError {
-  return what === 'request'
-    ? new JaneeError(
-        'GATE_CANCELLED',
-        'the call was cancelled by the client; the upstream request was aborted',
-        'the upstream may have acted on it already: check before calling again',
-      )
-    : new JaneeError(
-        'GATE_CANCELLED',
-        'the call was cancelled by the client; the program was stopped',
-        'it may have done part of its work: check before running it again',
-      );
+/**
+ * Where the call was when it was cancelled, which the audit line's rule says (the client
+ * never reads the message): `unsent`, nothing reached the upstream (or no program started);
+ * `sent`, the upstream may have acted on it (or the program ran part of its course).
+ */
+export class CancelledError extends JaneeError {
+  constructor(
+    what: 'request' | 'program',
+    readonly reached: boolean,
+  ) {
+    super(
+      'GATE_CANCELLED',
+      what === 'request'
+        ? reached
+          ? 'the call was cancelled by the client after its request was sent; the upstream request was aborted'
+          : 'the call was cancelled by the client before its request was sent'
+        : reached
+          ? 'the call was cancelled by the client; the program was stopped'
+          : 'the call was cancelled by the client before the program started',
+      reached ? 'it may have taken effect already: check before calling again' : 'nothing was sent or run',
+    );
+  }
+
+  /** The audit line's rule: the code, and whether the upstream or the program got the call. */
+  get rule(): string {
+    return `GATE_CANCELLED (${this.reached ? 'sent' : 'not sent'})`;
+  }
+}
+
+export function cancelled(what: 'request' | 'program', reached = false): CancelledError {
+  return new CancelledError(what, reached);
 }
 
 /** Throws GATE_CANCELLED if the call was cancelled already. */

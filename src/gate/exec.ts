@@ -265,7 +265,7 @@ export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller
     }
     if (res.cancelled) {
       base.path = auditPath(cwd.dir, args);
-      throw cancelled('program'); // audited below, in full: the program ran
+      throw cancelled('program', true); // audited below, in full: the program ran
     }
     const result: ExecResult = {
       exitCode: res.exitCode,

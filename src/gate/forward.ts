@@ -165,7 +165,7 @@ export class Forwarder {
     } catch (e) {
       res?.body.destroy();
       throw cancelledByClient && timedOutIn === undefined
-        ? cancelled('request')
+        ? cancelled('request', tracker.phase !== 'connect') // connected: the request may have been written
         : this.#error(e, origin, tracker, timedOutIn, req.timeoutMs);
     } finally {
       clearTimeout(timer);

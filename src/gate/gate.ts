@@ -79,6 +79,7 @@ export class LocalGate implements Gate {
   /** execute and exec calls not finished (audited) yet; close() waits for them. */
   #running = 0;
   #idle: (() => void) | undefined;
+  #closing: Promise<void> | undefined;
   #secrets: SecretSource | undefined;
   #redactorFor: { config: JaneeConfig; data: VaultData; minted: number; redactor: Redactor } | undefined;
   readonly #auth: Partial<AuthContext>;
@@ -522,7 +523,13 @@ export class LocalGate implements Gate {
     return this.#redactor(config, data);
   }
 
-  async close(): Promise<void> {
+  /** Waits for calls still running (at most CLOSE_WAIT_MS), then wipes and closes. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     // Calls still running end first and write their lines (a program killed as serve stops,
     // a request its client cancelled): a line appended after the log closed would be lost.
     if (this.#running > 0) {

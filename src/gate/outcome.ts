@@ -1,6 +1,7 @@
 /** How a refusal or failure is written in the audit log: one table for execute and exec. */
 import type { AuditInput } from '../audit/index.js';
 import type { JaneeError } from '../errors.js';
+import { CancelledError } from './cancel.js';
 
 export function outcomeFor(err: JaneeError): Partial<Pick<AuditInput, 'outcome' | 'rule'>> {
   switch (err.code) {
@@ -16,6 +17,9 @@ export function outcomeFor(err: JaneeError): Partial<Pick<AuditInput, 'outcome' 
       return { outcome: 'blocked', rule: err.code };
     case 'EXEC_BUSY':
       return { outcome: 'rate_limited', rule: err.code };
+    case 'GATE_CANCELLED':
+      // Whether the upstream (or the program) got the call: the line is the only record of it.
+      return { outcome: 'error', rule: err instanceof CancelledError ? err.rule : err.code };
     default:
       return { outcome: 'error', rule: err.code };
   }

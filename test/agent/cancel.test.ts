@@ -14,7 +14,9 @@ import { appendCommands, processAlive, writeScript } from '../helpers/exec.js';
 import { addAgent, connectHttp, startHttpServe, stopAllHttpServes } from '../helpers/http.js';
 import { auditEntries, closeAllServes, startServe, textOf, type ServeSession } from '../helpers/mcp.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
-import { addService, agentHome, killAllAgents, noPass, unlock, waitFor, type AgentEnv } from './helpers.js';
+import { CancelledError } from '../../src/gate/cancel.js';
+import { outcomeFor } from '../../src/gate/outcome.js';
+import { addService, agentHome, alive, killAllAgents, noPass, status, unlock, waitFor, type AgentEnv } from './helpers.js';
 
 const TOKEN = 'sk_test_cancel_9d2b7c41e0a5f3';
 let up: Upstream;
@@ -77,7 +79,7 @@ async function cancelWhen(
 }
 
 async function cancelledLines(env: AgentEnv, method: string) {
-  return (await auditEntries(env.JANEE_HOME)).filter((e) => e.method === method && e.rule === 'GATE_CANCELLED');
+  return (await auditEntries(env.JANEE_HOME)).filter((e) => e.method === method && e.rule?.startsWith('GATE_CANCELLED') === true);
 }
 
 describe.concurrent('a cancelled call', { timeout: 120_000 }, () => {
@@ -93,7 +95,8 @@ describe.concurrent('a cancelled call', { timeout: 120_000 }, () => {
       await waitFor(() => mine()?.closed === true, 10_000, 'the upstream connection to close');
       await waitFor(async () => (await cancelledLines(env, 'GET')).length === 1, 10_000, 'the audit line');
       const [line] = await cancelledLines(env, 'GET');
-      expect(line).toMatchObject({ agent: 'desk', service: 'svc', outcome: 'error', status: null });
+      // The upstream got the request (it is hanging on it): the line says so.
+      expect(line).toMatchObject({ agent: 'desk', service: 'svc', outcome: 'error', status: null, rule: 'GATE_CANCELLED (sent)' });
       // The session is still good.
       const r = await s.execute({ service: 'svc', method: 'GET', path: '/echo' });
       expect(r.isError, textOf(r)).toBeFalsy();
@@ -109,7 +112,12 @@ describe.concurrent('a cancelled call', { timeout: 120_000 }, () => {
       const p = (await pid())!;
       await waitFor(async () => !(await processAlive(p)), 10_000, 'the program to be killed');
       await waitFor(async () => (await cancelledLines(env, 'EXEC')).length === 1, 10_000, 'the audit line');
-      expect((await cancelledLines(env, 'EXEC'))[0]).toMatchObject({ agent: 'desk', service: 'sleeper', outcome: 'error' });
+      expect((await cancelledLines(env, 'EXEC'))[0]).toMatchObject({
+        agent: 'desk',
+        service: 'sleeper',
+        outcome: 'error',
+        rule: 'GATE_CANCELLED (sent)',
+      });
     });
   }
 
@@ -123,9 +131,42 @@ describe.concurrent('a cancelled call', { timeout: 120_000 }, () => {
     await cancelWhen(c, 'execute', { service: 'svc', method: 'GET', path: tag }, () => mine() !== undefined);
     await waitFor(() => mine()?.closed === true, 10_000, 'the upstream connection to close');
     await waitFor(async () => (await cancelledLines(env, 'GET')).length === 1, 10_000, 'the audit line');
-    expect((await cancelledLines(env, 'GET'))[0]).toMatchObject({ agent: 'boxed', agentSource: 'token', service: 'svc', outcome: 'error' });
+    expect((await cancelledLines(env, 'GET'))[0]).toMatchObject({
+      agent: 'boxed',
+      agentSource: 'token',
+      service: 'svc',
+      outcome: 'error',
+      rule: 'GATE_CANCELLED (sent)',
+    });
     const r = await c.call('execute', { service: 'svc', method: 'GET', path: '/echo' });
     expect(r.isError, textOf(r)).toBeFalsy();
     await c.close();
+  });
+
+  it('janee lock with a call hanging upstream: the agent cancels it after its drain, audits it, and is gone (not at the upstream timeout)', async () => {
+    const { env } = await home();
+    expect((await unlock(env)).code).toBe(0);
+    const pid = (await status(env)).pid!;
+    const s = await startServe({ env: noPass(env), args: ['--agent', 'desk'] });
+    const tag = `/hang?t=lock-${Date.now()}`;
+    const mine = () => hanging.find((h) => h.path === tag);
+    const answer = s.execute({ service: 'svc', method: 'GET', path: tag }).catch((e: unknown) => e);
+    await waitFor(() => mine() !== undefined, 20_000, 'the call to reach the upstream');
+    const started = Date.now();
+    expect((await runJanee(['lock'], { env: noPass(env) })).code).toBe(0);
+    await waitFor(() => !alive(pid), 15_000, 'the agent to exit'); // its drain is 5 s; the upstream would hold it 30 s
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(mine()?.closed).toBe(true);
+    await waitFor(async () => (await cancelledLines(env, 'GET')).length === 1, 5_000, 'the audit line');
+    expect((await cancelledLines(env, 'GET'))[0]).toMatchObject({ agent: 'desk', outcome: 'error', rule: 'GATE_CANCELLED (sent)' });
+    expect(await answer).toBeDefined(); // an answer (an error), not a hang
+  });
+});
+
+describe('the audit rule of a cancelled call', () => {
+  it('says whether the upstream (or the program) got it', () => {
+    expect(outcomeFor(new CancelledError('request', false))).toEqual({ outcome: 'error', rule: 'GATE_CANCELLED (not sent)' });
+    expect(outcomeFor(new CancelledError('request', true))).toEqual({ outcome: 'error', rule: 'GATE_CANCELLED (sent)' });
+    expect(outcomeFor(new CancelledError('program', false))).toEqual({ outcome: 'error', rule: 'GATE_CANCELLED (not sent)' });
   });
 });

@@ -90,7 +90,7 @@ describe.concurrent('exec programs end with janee', { timeout: 120_000 }, () => 
     const execs = async () => (await auditEntries(env.JANEE_HOME)).filter((e) => e.method === 'EXEC');
     await waitFor(async () => (await execs()).length > 0, 5_000, 'the audit line').catch(() => undefined);
     // The SDK cancels the calls of a client that went away: audited as cancelled.
-    expect((await execs()).map((e) => [e.service, e.outcome, e.status, e.rule])).toEqual([['nap', 'error', null, 'GATE_CANCELLED']]);
+    expect((await execs()).map((e) => [e.service, e.outcome, e.status, e.rule])).toEqual([['nap', 'error', null, 'GATE_CANCELLED (sent)']]);
   });
 
   it('agent: its stop (SIGTERM) kills the programs it runs for serves, after its drain', async () => {
