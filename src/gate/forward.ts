@@ -22,7 +22,7 @@ import { pipeline, type Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import type { Agent as UndiciAgent, Dispatcher } from 'undici';
 import { JaneeError } from '../errors.js';
-import { cancelled, type CancelSignal } from './cancel.js';
+import { cancelled, throwIfCancelled, type CancelSignal } from './cancel.js';
 import { Agent } from './undici-agent.js';
 
 export interface ForwardRequest {
@@ -126,7 +126,7 @@ export class Forwarder {
       throw new JaneeError('GATE_BAD_REQUEST', 'upstream URL must be http or https');
     }
     const origin = u.origin;
-    if (req.signal?.aborted === true) throw cancelled('request');
+    throwIfCancelled(req.signal, 'request');
     const tracker = new Tracker();
     let timedOutIn: ForwardPhase | undefined;
     const timer = setTimeout(() => {

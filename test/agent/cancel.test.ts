@@ -78,6 +78,19 @@ async function cancelWhen(
   return call;
 }
 
+/**
+ * An execute to /hang, cancelled once the upstream has it: waits for the upstream to see its
+ * connection close and for the call's audit line; returns how the client's call ended and the line.
+ */
+async function cancelHanging(c: Pick<ServeSession, 'client'>, env: AgentEnv, label: string) {
+  const tag = `/hang?t=${label}-${Date.now()}`;
+  const mine = () => hanging.find((h) => h.path === tag);
+  const ended = await cancelWhen(c, 'execute', { service: 'svc', method: 'GET', path: tag }, () => mine() !== undefined);
+  await waitFor(() => mine()?.closed === true, 10_000, 'the upstream connection to close');
+  await waitFor(async () => (await cancelledLines(env, 'GET')).length === 1, 10_000, 'the audit line');
+  return { ended, line: (await cancelledLines(env, 'GET'))[0] };
+}
+
 async function cancelledLines(env: AgentEnv, method: string) {
   return (await auditEntries(env.JANEE_HOME)).filter((e) => e.method === method && e.rule?.startsWith('GATE_CANCELLED') === true);
 }
@@ -88,13 +101,8 @@ describe.concurrent('a cancelled call', { timeout: 120_000 }, () => {
       const { env } = await home();
       if (via === 'agent') expect((await unlock(env)).code).toBe(0);
       const s = await startServe({ env: via === 'agent' ? noPass(env) : env, args: ['--agent', 'desk'] });
-      const tag = `/hang?t=${via}-${Date.now()}`;
-      const mine = () => hanging.find((h) => h.path === tag);
-      const ended = await cancelWhen(s, 'execute', { service: 'svc', method: 'GET', path: tag }, () => mine() !== undefined);
+      const { ended, line } = await cancelHanging(s, env, via);
       expect(String(ended)).toMatch(/the user pressed stop|abort/i); // the client's own AbortError: no answer came
-      await waitFor(() => mine()?.closed === true, 10_000, 'the upstream connection to close');
-      await waitFor(async () => (await cancelledLines(env, 'GET')).length === 1, 10_000, 'the audit line');
-      const [line] = await cancelledLines(env, 'GET');
       // The upstream got the request (it is hanging on it): the line says so.
       expect(line).toMatchObject({ agent: 'desk', service: 'svc', outcome: 'error', status: null, rule: 'GATE_CANCELLED (sent)' });
       // The session is still good.
@@ -126,12 +134,8 @@ describe.concurrent('a cancelled call', { timeout: 120_000 }, () => {
     const token = await addAgent(env, 'boxed');
     const serve = await startHttpServe(env);
     const c = await connectHttp(serve.url, token);
-    const tag = `/hang?t=http-${Date.now()}`;
-    const mine = () => hanging.find((h) => h.path === tag);
-    await cancelWhen(c, 'execute', { service: 'svc', method: 'GET', path: tag }, () => mine() !== undefined);
-    await waitFor(() => mine()?.closed === true, 10_000, 'the upstream connection to close');
-    await waitFor(async () => (await cancelledLines(env, 'GET')).length === 1, 10_000, 'the audit line');
-    expect((await cancelledLines(env, 'GET'))[0]).toMatchObject({
+    const { line } = await cancelHanging(c, env, 'http');
+    expect(line).toMatchObject({
       agent: 'boxed',
       agentSource: 'token',
       service: 'svc',
