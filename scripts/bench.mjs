@@ -7,6 +7,9 @@
 //   SDK echo server              scripts/floor-echo-server.mjs, bundled      spawn → initialize; per-call cost; RSS
 //                                like janee: same SDK, one trivial tool
 //   direct undici                the same upstream called from this process  per call (serve − direct = added); throughput
+//   SDK + undici proxy           scripts/floor-proxy-server.mjs, bundled     per call, throughput, CPU, RSS: what any proxy
+//                                like janee: same SDK, same HTTP client and  built on the SDK and undici costs here, so
+//                                heap settings, forwards with no gate        serve − proxy is the gate's own cost
 //
 //   npm run bench                      # janee serve (this tree's dist/), in-process unlock
 //   npm run bench -- --janee ../base/dist/cli/main.js   # another janee build (before/after)
@@ -80,6 +83,9 @@ const echoFile = path.join(scratch, 'floor-echo-server.mjs');
 await build({ ...bundleOptions, entryPoints: [path.join(root, 'scripts/floor-echo-server.mjs')], outfile: echoFile });
 const echoCmd = [process.execPath, echoFile];
 const echoArgs = { service: 'bench', method: 'GET', path: '/v1/charges' };
+const proxyFile = path.join(scratch, 'floor-proxy-server.mjs');
+await build({ ...bundleOptions, entryPoints: [path.join(root, 'scripts/floor-proxy-server.mjs')], outfile: proxyFile });
+const proxyCmd = [process.execPath, proxyFile];
 
 // ---- helpers -------------------------------------------------------------------
 
@@ -89,9 +95,9 @@ const pct = (xs, p) => {
 };
 const med = (xs) => pct(xs, 50);
 
-async function connect([cmd, ...rest]) {
+async function connect([cmd, ...rest], serverEnv = env) {
   const t0 = performance.now();
-  const transport = new StdioClientTransport({ command: cmd, args: rest, env, stderr: 'ignore' });
+  const transport = new StdioClientTransport({ command: cmd, args: rest, env: serverEnv, stderr: 'ignore' });
   const client = new Client({ name: 'bench', version: '1' });
   await client.connect(transport);
   return { client, transport, ms: performance.now() - t0 };
@@ -148,15 +154,20 @@ const startup = await paired(STARTUPS, {
   },
 });
 
-// ---- 2. sequential calls: serve, direct undici, echo, interleaved ---------------
+// ---- 2. sequential calls: serve, direct undici, echo, proxy, interleaved -------
 
 const serve = await connect([command, ...cmdArgs]);
 const echo = await connect(echoCmd);
+const proxy = await connect(proxyCmd, { ...env, FLOOR_UPSTREAM: URL_ });
 const call = async () => {
   const r = await serve.client.callTool({ name: tool, arguments: toolArgs });
   if (r.isError) throw new Error(`tool error: ${r.content?.[0]?.text}`);
 };
 const echoCall = () => echo.client.callTool({ name: 'echo', arguments: echoArgs });
+const proxyCall = async () => {
+  const r = await proxy.client.callTool({ name: 'proxy', arguments: echoArgs });
+  if (r.isError) throw new Error(`floor proxy: ${r.content?.[0]?.text}`);
+};
 const dispatcher = new Agent({ keepAliveTimeout: 60_000 });
 const direct = async () => {
   const r = await request(`${URL_}/v1/charges`, { dispatcher, headers: { authorization: 'Bearer x' } });
@@ -168,16 +179,17 @@ const timed = (fn) => async () => {
   return performance.now() - t;
 };
 await call(); // the first call waits for the in-process unlock
-await paired(50, { serve: call, direct, echo: echoCall }); // warm-up
-const seq = await paired(CALLS, { serve: timed(call), direct: timed(direct), echo: timed(echoCall) });
+await paired(50, { serve: call, direct, echo: echoCall, proxy: proxyCall }); // warm-up
+const seq = await paired(CALLS, { serve: timed(call), direct: timed(direct), echo: timed(echoCall), proxy: timed(proxyCall) });
 
 // ---- 3. throughput with C in flight, in alternating 1 s slices ------------------
 
 // CPU time each server spent on its slices, per call: unlike wall-clock rates it
 // barely moves when other jobs share the machine.
-const cpu = { serve: { ms: 0, calls: 0 }, echo: { ms: 0, calls: 0 } };
+const cpu = { serve: { ms: 0, calls: 0 }, echo: { ms: 0, calls: 0 }, proxy: { ms: 0, calls: 0 } };
+const servers = { serve, echo, proxy };
 async function slice(fn, ms, who) {
-  const pid = who && (who === 'serve' ? serve : echo).transport.pid;
+  const pid = who && servers[who].transport.pid;
   const c0 = pid && cpuMs(pid);
   const end = performance.now() + ms;
   let n = 0;
@@ -199,13 +211,14 @@ const tp = await paired(Math.max(1, Math.round(SECONDS)), {
   serve: () => slice(call, 1000, 'serve'),
   direct: () => slice(direct, 1000),
   echo: () => slice(echoCall, 1000, 'echo'),
+  proxy: () => slice(proxyCall, 1000, 'proxy'),
 });
 const perS = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 // Memory right after the load, before anything else runs: a serve left idle for a few
 // seconds (as during the --http section) may have had its heap shrunk by V8's memory
 // reducer by then (74–82 MB read that way, against 118–128 MB right after the load).
-const rss = { serve: rssMb(serve.transport.pid), echo: rssMb(echo.transport.pid) };
+const rss = { serve: rssMb(serve.transport.pid), echo: rssMb(echo.transport.pid), proxy: rssMb(proxy.transport.pid) };
 
 // --http: the same calls over Streamable HTTP, in the same home and against the same
 // upstream, so it runs while both are up (scripts/bench-http.mjs); reported below.
@@ -218,6 +231,7 @@ const httpRes =
 
 await serve.client.close();
 await echo.client.close();
+await proxy.client.close();
 await dispatcher.close();
 upstream.close();
 
@@ -303,12 +317,20 @@ const results = {
     direct: m(seq.direct),
     direct_p99: pct(seq.direct, 99),
     echo: m(seq.echo),
+    proxy: m(seq.proxy),
     added,
     serve_first100: m(seq.serve.slice(0, 100)),
     serve_last100: m(seq.serve.slice(-100)),
   },
-  throughput_per_s: { concurrency: CONC, seconds: tp.serve.length, serve: perS(tp.serve), direct: perS(tp.direct), echo: perS(tp.echo) },
-  cpu_per_call_us: { serve: (cpu.serve.ms / cpu.serve.calls) * 1000, echo: (cpu.echo.ms / cpu.echo.calls) * 1000 },
+  throughput_per_s: {
+    concurrency: CONC,
+    seconds: tp.serve.length,
+    serve: perS(tp.serve),
+    direct: perS(tp.direct),
+    echo: perS(tp.echo),
+    proxy: perS(tp.proxy),
+  },
+  cpu_per_call_us: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, (v.ms / v.calls) * 1000])),
   rss_after_load_mb: rss,
   cli_ms: cli && { runs: CLI_RUNS, ...Object.fromEntries(Object.entries(cli).map(([k, v]) => [k, m(v)])) },
   ...extra,
@@ -341,6 +363,7 @@ const rows = [
     '<1.0 and ≤ echo+0.3',
     goal(added < 1 && added <= c.echo + 0.3),
   ],
+  ['  proxy floor per call (ms)', '', f(c.proxy, 3), 'SDK + undici proxy', f(c.serve / c.proxy, 2), '', ''],
   ['  p99 per call (ms)', f(c.serve_p99, 3), f(c.direct_p99, 3), 'direct p99', '', '', ''],
   ['  drift: first/last 100 (ms)', `${f(c.serve_first100, 3)}/${f(c.serve_last100, 3)}`, '', '', '', '', ''],
   [
@@ -353,12 +376,23 @@ const rows = [
     goal(t.serve / t.direct >= 0.5),
   ],
   ['  echo server (/s)', '', f(t.echo, 0), 'SDK echo server', f(t.serve / t.echo, 2), '', ''],
+  ['  proxy floor (/s)', '', f(t.proxy, 0), 'SDK + undici proxy', f(t.serve / t.proxy, 2), '', ''],
+  ['  proxy floor / direct', '', f(t.proxy / t.direct, 2), 'the floor of the ratio', '', '', ''],
   [
     `  CPU per call, ${t.concurrency} in flight (µs)`,
     f(results.cpu_per_call_us.serve, 0),
     f(results.cpu_per_call_us.echo, 0),
     'SDK echo server',
     f(results.cpu_per_call_us.serve / results.cpu_per_call_us.echo, 2),
+    '',
+    '',
+  ],
+  [
+    '',
+    '',
+    f(results.cpu_per_call_us.proxy, 0),
+    'SDK + undici proxy',
+    f(results.cpu_per_call_us.serve / results.cpu_per_call_us.proxy, 2),
     '',
     '',
   ],
@@ -371,6 +405,7 @@ const rows = [
     '<80',
     goal(rss.serve === undefined ? undefined : rss.serve < 80),
   ],
+  ['', '', f(rss.proxy), 'SDK + undici proxy', f(rss.serve / rss.proxy, 2), '', ''],
 ];
 if (cli) {
   const base = results.cli_ms['node -e 0'];
