@@ -180,7 +180,19 @@ const timed = (fn) => async () => {
 };
 await call(); // the first call waits for the in-process unlock
 await paired(50, { serve: call, direct, echo: echoCall, proxy: proxyCall }); // warm-up
-const seq = await paired(CALLS, { serve: timed(call), direct: timed(direct), echo: timed(echoCall), proxy: timed(proxyCall) });
+const SEQ_BLOCK = Number(opt('seq-block', 1));
+const block = (fn) => async () => {
+  const ts = [];
+  for (let i = 0; i < SEQ_BLOCK; i++) ts.push(await fn());
+  return ts;
+};
+const seqBlocks = await paired(Math.ceil(CALLS / SEQ_BLOCK), {
+  serve: block(timed(call)),
+  direct: block(timed(direct)),
+  echo: block(timed(echoCall)),
+  proxy: block(timed(proxyCall)),
+});
+const seq = Object.fromEntries(Object.entries(seqBlocks).map(([k, v]) => [k, v.flat()]));
 
 // ---- 3. throughput with C in flight, in alternating 1 s slices ------------------
 

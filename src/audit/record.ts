@@ -28,7 +28,7 @@
  * accidental damage and naive edits/deletions; a rewrite that recomputes every
  * hash is caught by the signed checkpoints beside it (signing.ts).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { JaneeError } from '../errors.js';
 
 export const OUTCOMES = ['allowed', 'blocked', 'rate_limited', 'killed', 'locked', 'error', 'approval'] as const;
@@ -200,7 +200,7 @@ export function canonicalText(e: UnhashedEntry): string {
 }
 
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return hash('sha256', text, 'hex'); // one-shot: no Hash object per entry (a string is hashed as UTF-8)
 }
 
 /** Builds the entry and its line (with the trailing newline). */

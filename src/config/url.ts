@@ -14,9 +14,30 @@ interface ParsedBaseUrl {
   /** Normalised: no trailing slash, no query, no fragment. */
   baseUrl: string;
   origin: string;
+  /** baseUrl's path without its trailing slash ('' for the root): what the agent's path is appended to. */
+  path: string;
 }
 
-export function parseBaseUrl(raw: string): ParsedBaseUrl {
+/**
+ * The gate parses its service's base URL on every call; a parse is a pure function
+ * of the string, so results are kept (frozen, so no caller can change another's) for
+ * the few base URLs a config names. Bounded: a config with more than this many
+ * distinct base URLs only parses again. Errors are not kept.
+ */
+const parsed = new Map<string, Readonly<ParsedBaseUrl>>();
+const PARSED_MAX = 256;
+
+export function parseBaseUrl(raw: string): Readonly<ParsedBaseUrl> {
+  let p = parsed.get(raw);
+  if (p === undefined) {
+    p = Object.freeze(parse(raw));
+    if (parsed.size >= PARSED_MAX) parsed.clear();
+    parsed.set(raw, p);
+  }
+  return p;
+}
+
+function parse(raw: string): ParsedBaseUrl {
   let u: URL;
   try {
     u = new URL(raw);
@@ -45,8 +66,8 @@ export function parseBaseUrl(raw: string): ParsedBaseUrl {
       'base URL must not have a query or fragment',
       'use auth type query to send a key as a query parameter',
     );
-  const pathname = u.pathname.replace(/\/+$/, '');
-  return { baseUrl: `${u.origin}${pathname}`, origin: u.origin };
+  const baseUrl = `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
+  return { baseUrl, origin: u.origin, path: new URL(baseUrl).pathname.replace(/\/$/, '') };
 }
 
 export function originOf(raw: string): string {

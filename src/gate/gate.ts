@@ -469,11 +469,10 @@ export class LocalGate implements Gate {
     }
     // The full path as sent: buildUpstreamUrl checks that the URL's path is exactly this.
     const base = parseBaseUrl(svc.baseUrl);
-    const basePath = new URL(base.baseUrl).pathname.replace(/\/$/, '');
     const applied = await applyAuth(
       svc.auth,
       fields,
-      { method, origin: base.origin, path: basePath + target.path, query: target.query, headers: { ...headers }, body },
+      { method, origin: base.origin, path: base.path + target.path, query: target.query, headers: { ...headers }, body },
       // Object.assign, not a spread copy given more fields (see audit in execute).
       authContext(
         svc.name,
