@@ -22,7 +22,9 @@
 // with the upstream URL / path.
 // Options: --janee PATH, --server CMD, --tool NAME, --args JSON, --calls N (500),
 // --concurrency C (16), --seconds S (5), --startups N (15), --cli-runs N (15; 0 skips
-// the CLI rows), --work-factor N (18), --http (also over Streamable HTTP), --json.
+// the CLI rows), --work-factor N (18), --http (also over Streamable HTTP), --json,
+// --seq-block N (1: the sequential calls interleave call by call, serve, direct, echo,
+// proxy, …; N: N calls back to back to each in turn, as an agent calling one server).
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
