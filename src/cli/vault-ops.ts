@@ -119,15 +119,15 @@ export async function openFileVault(io: Streams, file: string, opts: UnlockOptio
 
 /**
  * Like openVaultAccess, but never prompts (list): the agent, an identity
- * (JANEE_IDENTITY_FILE), or a passphrase from the environment or a file; undefined
- * when none is there.
+ * (JANEE_IDENTITY_FILE), or a passphrase from the environment, a file or, when asked
+ * for, stdin; undefined when none is there.
  */
-export async function openVaultQuietly(io: Streams, file: string): Promise<VaultAccess | undefined> {
+export async function openVaultQuietly(io: Streams, file: string, opts: { fromStdin?: boolean } = {}): Promise<VaultAccess | undefined> {
   const agent = await unlockedAgent(io, file);
   if (agent) return new AgentVault(agent);
   const ids = await findIdentities(io, file, { noPrompt: true });
   if (ids) return new FileVault(file, secret((await unlockWithIdentities(io, file, ids)).fileKey));
-  const found = await findPassphrase(io, { noPrompt: true });
+  const found = await findPassphrase(io, { noPrompt: true, fromStdin: opts.fromStdin ?? false });
   if (!found) return undefined;
   using _p = secret(found.passphrase);
   const vault = await withProgress(io.stderr, 'unlocking vault', unlockVaultFile(file, found.passphrase));

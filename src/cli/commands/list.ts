@@ -1,6 +1,6 @@
 import { Command } from 'clipanion';
 import type { ServiceConfig } from '../../config/types.js';
-import { JaneeCommand, jsonOption } from '../base.js';
+import { JaneeCommand, jsonOption, passphraseStdinOption } from '../base.js';
 import { clean } from '../io.js';
 import type { EntryInfo } from '../../agent/protocol.js';
 import { openVaultQuietly } from '../vault-ops.js';
@@ -11,6 +11,8 @@ export class ListCommand extends JaneeCommand {
     description: 'List services (and whether each has a secret, when the vault can be read without a prompt)',
   });
 
+  // DESIGN's passphrase sources hold for list too: a script can pipe the passphrase in.
+  passphraseStdin = passphraseStdinOption();
   json = jsonOption();
 
   async run(): Promise<number> {
@@ -39,7 +41,7 @@ export class ListCommand extends JaneeCommand {
 
   /** Uses the agent or a non-interactive passphrase source; never prompts. */
   private async readVaultQuietly(file: string): Promise<Map<string, EntryInfo> | undefined> {
-    const vault = await openVaultQuietly(this.io, file);
+    const vault = await openVaultQuietly(this.io, file, { fromStdin: this.passphraseStdin });
     if (!vault) return undefined;
     try {
       return new Map((await vault.entries()).map((e) => [e.name, e]));

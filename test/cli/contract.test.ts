@@ -1,0 +1,35 @@
+/**
+ * Claims of DESIGN.md / README.md that a contract review found the built CLI did not
+ * keep (notes/contract.md). Each case drives the built CLI as a user would.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { PASSPHRASE, cleanupTempHomes, initHome, runJanee, withEnv } from '../helpers/cli.js';
+
+afterAll(cleanupTempHomes);
+
+describe('passphrase sources (DESIGN "CLI": FILE, env, --passphrase-stdin, prompt)', () => {
+  it('janee list reads the vault with --passphrase-stdin, and refuses a wrong one with exit 1', async () => {
+    const env = await initHome();
+    const add = await runJanee(['add', 'stripe', '--base-url', 'https://api.stripe.com', '--auth', 'bearer', '--key-stdin'], {
+      env,
+      input: 'sk_test_contract_list_1\n',
+    });
+    expect(add.code, add.stderr).toBe(0);
+    const noEnv = withEnv(env, { JANEE_PASSPHRASE: undefined });
+
+    const r = await runJanee(['list', '--json', '--passphrase-stdin'], { env: noEnv, input: `${PASSPHRASE}\n` });
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as { vault: string; services: { name: string; secret: boolean | null }[] };
+    expect(doc.vault).toBe('read');
+    expect(doc.services).toEqual([expect.objectContaining({ name: 'stripe', secret: true })]);
+
+    const wrong = await runJanee(['list', '--passphrase-stdin'], { env: noEnv, input: 'not the passphrase\n' });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/^janee: error: wrong passphrase$/m);
+
+    // Without the flag, list still never reads stdin nor prompts: the vault stays "locked".
+    const quiet = await runJanee(['list', '--json'], { env: noEnv, input: `${PASSPHRASE}\n` });
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect((JSON.parse(quiet.stdout) as { vault: string }).vault).toBe('locked');
+  });
+});
