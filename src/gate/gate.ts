@@ -317,7 +317,8 @@ export class LocalGate implements Gate {
 
       const data = await this.#vaultData();
       redactor = this.#redactor(config, data);
-      const entry = data.entries[svc.name];
+      // hasOwn: a service named `constructor` or `toString` must not find Object.prototype's member.
+      const entry = Object.hasOwn(data.entries, svc.name) ? data.entries[svc.name] : undefined;
       if (!entry)
         throw new JaneeError('GATE_NO_SECRET', `no secret for ${svc.name} in the vault`, `a human adds it with \`janee set ${svc.name}\``);
       const origin = parseBaseUrl(svc.baseUrl).origin;
