@@ -5,6 +5,7 @@
  * with "this is a bug"). At most `max` bytes are accepted; one byte more is enough to
  * say "too large", whatever the file is.
  */
+import { constants as fsConstants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 
 /** Thrown by readAtMost: the file holds more than `max` bytes (or never ends). */
@@ -20,7 +21,9 @@ export class TooLargeError extends Error {
  * `regularOnly`: a device or socket is refused (code ENOTFILE) before any read.
  */
 export async function readAtMost(file: string, max: number, opts: { regularOnly?: boolean } = {}): Promise<Buffer> {
-  const fh = await fs.open(file, 'r');
+  // O_NONBLOCK only when a pipe is refused anyway: a FIFO then opens at once (and is
+  // refused) instead of blocking; a passphrase may come from one (`<(pass show janee)`).
+  const fh = await fs.open(file, opts.regularOnly ? fsConstants.O_RDONLY | fsConstants.O_NONBLOCK : 'r');
   try {
     const st = await fh.stat();
     if (opts.regularOnly && !st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTFILE' });
