@@ -85,7 +85,7 @@ export async function readKillswitch(file: string): Promise<KillState> {
     return failClosed(`${file} cannot be read (${code ?? 'EIO'})`);
   }
   try {
-    if (!(await h.stat()).isFile()) return failClosed(`${file} is not a regular file`);
+    if (!(await h.stat()).isFile()) return failClosed(`${file} cannot be read (not a regular file)`);
     const buf = Buffer.alloc(MAX_BYTES + 1);
     let n = 0;
     for (;;) {
