@@ -460,7 +460,7 @@ export class LocalGate implements Gate {
       let text: string;
       if (typeof req.body === 'string') text = req.body;
       else if (typeof req.body === 'object') {
-        text = JSON.stringify(req.body);
+        text = jsonOfBody(req.body);
         if (!Object.keys(headers).includes('content-type')) headers['content-type'] = 'application/json';
       } else
         throw new JaneeError('GATE_BAD_REQUEST', 'body must be a string or a JSON object', 'send a string, or an object to send as JSON');
@@ -583,4 +583,19 @@ export function redactError(err: JaneeError, redactor: Redactor | undefined, sup
   const hint = err.hint === undefined ? undefined : redactor.redact(err.hint, { supplied });
   if (message === err.message && hint === err.hint) return err;
   return new JaneeError(err.code, message, hint);
+}
+
+/**
+ * A body object as JSON. One nested deeper than the stack allows (100,000 levels parse
+ * fine from JSON-RPC) is the agent's error, not janee's: GATE_BAD_REQUEST, not
+ * "internal error … this is a bug".
+ */
+function jsonOfBody(body: object): string {
+  try {
+    return JSON.stringify(body);
+  } catch (e) {
+    if (e instanceof RangeError)
+      throw new JaneeError('GATE_BAD_REQUEST', 'body is nested too deeply to send as JSON', 'send a flatter object, or a string');
+    throw e;
+  }
 }
