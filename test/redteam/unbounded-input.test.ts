@@ -75,6 +75,11 @@ describe('inputs that never end fail at once', { timeout: 60_000 }, () => {
     expectCleanFailure(r, 1, /the identity file \/dev\/zero holds more than \d+ bytes/);
   });
 
+  it('import --age /dev/zero', async () => {
+    const r = await run(['import', '--age', '/dev/zero'], withEnv(env, { JANEE_AGE_PASSPHRASE: 'x' }));
+    expectCleanFailure(r, 1, /\/dev\/zero is larger than \d+ bytes/);
+  });
+
   it('JANEE_VAULT=/dev/zero', async () => {
     const r = await run(['list'], withEnv(env, { JANEE_VAULT: '/dev/zero' }));
     expectCleanFailure(r, 1, /cannot read \/dev\/zero \(ENOTFILE\)/);
