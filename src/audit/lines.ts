@@ -16,18 +16,20 @@ const CHUNK = 1 << 20;
  * The file opened for reading, if it is a regular file: a device (/dev/zero) never ends
  * and a FIFO blocks the open itself, so whoever can write the audit directory could make
  * `logs` and `logs verify` hang instead of fail. O_NONBLOCK: opening a FIFO returns at
- * once (then refused); it changes nothing for a regular file. Refused with code ENOTFILE.
+ * once (then refused); it changes nothing for a regular file. Refused with code ENOTFILE (EISDIR for a directory).
  */
 export async function openRegular(file: string): Promise<fs.FileHandle> {
   const fh = await fs.open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  let st: Awaited<ReturnType<fs.FileHandle['stat']>>;
   try {
-    if ((await fh.stat()).isFile()) return fh;
+    st = await fh.stat();
   } catch (e) {
     await fh.close();
     throw e;
   }
+  if (st.isFile()) return fh;
   await fh.close();
-  throw Object.assign(new Error(`${file} is not a regular file`), { code: 'ENOTFILE' });
+  throw Object.assign(new Error(`${file} is not a regular file`), { code: st.isDirectory() ? 'EISDIR' : 'ENOTFILE' });
 }
 
 export interface FileLine {

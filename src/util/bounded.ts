@@ -26,7 +26,9 @@ export async function readAtMost(file: string, max: number, opts: { regularOnly?
   const fh = await fs.open(file, opts.regularOnly ? fsConstants.O_RDONLY | fsConstants.O_NONBLOCK : 'r');
   try {
     const st = await fh.stat();
-    if (opts.regularOnly && !st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTFILE' });
+    // EISDIR as fs.readFile says it (messages and tests name it); ENOTFILE for the rest.
+    if (opts.regularOnly && !st.isFile())
+      throw Object.assign(new Error('not a regular file'), { code: st.isDirectory() ? 'EISDIR' : 'ENOTFILE' });
     // A regular file says its size: refuse before reading. Devices and pipes say 0: read and count.
     if (st.isFile() && st.size > max) throw new TooLargeError(max);
     const buf = Buffer.allocUnsafe(Math.min(max + 1, st.isFile() ? st.size + 1 : max + 1));
