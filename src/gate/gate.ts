@@ -32,6 +32,7 @@ import { secretVariants } from './inject.js';
 import { isKilled, KillswitchWatcher } from './killswitch.js';
 import { RateLimiter } from './ratelimit.js';
 import { Redactor } from './redact.js';
+import { jsonOfBody } from './request.js';
 import { lockedError, VaultSecrets, type SecretSource } from './secrets.js';
 import { suppliedByExecute, type Supplied } from './supplied.js';
 import { type Caller, type ExecuteRequest, type ExecuteResult, type Gate, type ServiceInfo, type TokenAgent } from './types.js';
@@ -583,19 +584,4 @@ export function redactError(err: JaneeError, redactor: Redactor | undefined, sup
   const hint = err.hint === undefined ? undefined : redactor.redact(err.hint, { supplied });
   if (message === err.message && hint === err.hint) return err;
   return new JaneeError(err.code, message, hint);
-}
-
-/**
- * A body object as JSON. One nested deeper than the stack allows (100,000 levels parse
- * fine from JSON-RPC) is the agent's error, not janee's: GATE_BAD_REQUEST, not
- * "internal error … this is a bug".
- */
-function jsonOfBody(body: object): string {
-  try {
-    return JSON.stringify(body);
-  } catch (e) {
-    if (e instanceof RangeError)
-      throw new JaneeError('GATE_BAD_REQUEST', 'body is nested too deeply to send as JSON', 'send a flatter object, or a string');
-    throw e;
-  }
 }
