@@ -29,9 +29,11 @@ export async function readAtMost(file: string, max: number, opts: { regularOnly?
     // EISDIR as fs.readFile says it (messages and tests name it); ENOTFILE for the rest.
     if (opts.regularOnly && !st.isFile())
       throw Object.assign(new Error('not a regular file'), { code: st.isDirectory() ? 'EISDIR' : 'ENOTFILE' });
-    // A regular file says its size: refuse before reading. Devices and pipes say 0: read and count.
-    if (st.isFile() && st.size > max) throw new TooLargeError(max);
-    const buf = Buffer.allocUnsafe(Math.min(max + 1, st.isFile() ? st.size + 1 : max + 1));
+    // Devices and pipes say size 0: read in chunks and count (no buffer of `max` up front).
+    if (!st.isFile()) return await readRest(fh, max, max);
+    // A regular file says its size: refuse before reading, then one buffer (wipeable by the caller).
+    if (st.size > max) throw new TooLargeError(max);
+    const buf = Buffer.allocUnsafe(st.size + 1);
     let got = 0;
     for (;;) {
       if (got === buf.length) {
