@@ -610,7 +610,9 @@ function unzipForInspection(bytes: Uint8Array): Uint8Array | 'uninspectable' {
       if (startsCompressed(r.buffer)) return 'uninspectable';
       parts.push(r.buffer, Buffer.from('\n'));
       room -= r.buffer.length;
-      o = start + (descriptor ? r.engine.bytesWritten : size);
+      // A header whose size disagrees with the stream could skip an entry unread.
+      if (!descriptor && r.engine.bytesWritten !== size) return 'uninspectable';
+      o = start + r.engine.bytesWritten;
     } else return 'uninspectable';
     if (descriptor) {
       // crc and sizes after the data (4 + 4 + 4, or 4 + 8 + 8 in zip64), with or without a signature.

@@ -100,6 +100,16 @@ beforeAll(async () => {
     ];
     res.end(zip(files, true));
   });
+  up.route('/export-hidden', (req, res) => {
+    // The first entry's header claims a size that covers the second: a walk that trusted it skipped the key.
+    const first = { name: 'readme.txt', data: Buffer.from('nothing here\n'), method: 8 as const };
+    const archive = zip([first, { name: 'requests.log', data: log(req.headers.authorization), method: 8 }]);
+    const secondAt = 30 + first.name.length + deflateRawSync(first.data).length;
+    const secondLength = archive.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02])) - secondAt;
+    archive.writeUInt32LE(archive.readUInt32LE(18) + secondLength, 18);
+    res.writeHead(200, { 'content-type': 'application/zip' });
+    res.end(archive);
+  });
   up.route('/export-clean', (_req, res) => {
     res.writeHead(200, { 'content-type': 'application/zip' });
     res.end(zip([{ name: 'a.txt', data: Buffer.from('just data\n'.repeat(50)), method: 8 }]));
@@ -116,7 +126,7 @@ afterAll(async () => {
 });
 
 describe('a zip archive that holds the key', { timeout: 60_000 }, () => {
-  for (const route of ['/export', '/export-streamed']) {
+  for (const route of ['/export', '/export-streamed', '/export-hidden']) {
     it(`is not handed to the agent (${route})`, async () => {
       const s = await startServe({ env, args: ['--agent', 'rt4'] });
       const r = await s.execute({ service: 'api', method: 'GET', path: route });
