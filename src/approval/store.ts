@@ -14,6 +14,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { readAtMost, TooLargeError } from '../util/bounded.js';
 import { atomicWrite, ensureDir } from '../util/fsutil.js';
 import { stateDirs } from '../util/state.js';
 import { decodeRecord, encodeRecord, ID_RE, RECORD_KINDS, type ApprovalRecord, type RecordKind } from './record.js';
@@ -41,11 +42,18 @@ function check<K extends RecordKind>(text: string, id: string, kind: K, key: Uin
   return { state: 'ok', record: d.record as unknown as ApprovalRecord<K> };
 }
 
+/** A record is one short MACed JSON object; this is far above any. */
+const MAX_RECORD_BYTES = 1024 * 1024;
+
 async function readText(file: string): Promise<string | undefined> {
   try {
-    return await fs.readFile(file, 'utf8');
+    // Regular files only, bounded: a FIFO or a link to /dev/zero among the records would hang
+    // `janee approvals` and every approval check of serve.
+    return (await readAtMost(file, MAX_RECORD_BYTES, { regularOnly: true })).toString('utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    // Not a record: listed as damaged like any other text that does not decode.
+    if (e instanceof TooLargeError || (e as NodeJS.ErrnoException).code === 'ENOTFILE') return '';
     throw e;
   }
 }

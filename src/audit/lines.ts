@@ -5,11 +5,32 @@
  * `maxLine` bytes is not kept (it is reported as `tooLong`, its bytes skipped), so
  * memory stays at about one chunk plus one line.
  */
+import { constants as fsConstants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 
 /** No audit line comes near this (every field is capped); anything longer is garbage. */
 export const MAX_LINE_BYTES = 64 * 1024;
 const CHUNK = 1 << 20;
+
+/**
+ * The file opened for reading, if it is a regular file: a device (/dev/zero) never ends
+ * and a FIFO blocks the open itself, so whoever can write the audit directory could make
+ * `logs` and `logs verify` hang instead of fail. O_NONBLOCK: opening a FIFO returns at
+ * once (then refused); it changes nothing for a regular file. Refused with code ENOTFILE (EISDIR for a directory).
+ */
+export async function openRegular(file: string): Promise<fs.FileHandle> {
+  const fh = await fs.open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  let st: Awaited<ReturnType<fs.FileHandle['stat']>>;
+  try {
+    st = await fh.stat();
+  } catch (e) {
+    await fh.close();
+    throw e;
+  }
+  if (st.isFile()) return fh;
+  await fh.close();
+  throw Object.assign(new Error(`${file} is not a regular file`), { code: st.isDirectory() ? 'EISDIR' : 'ENOTFILE' });
+}
 
 export interface FileLine {
   /** 1-based. */
@@ -26,7 +47,7 @@ export interface FileLine {
 
 export async function* fileLines(file: string, opts: { start?: number; maxLine?: number } = {}): AsyncGenerator<FileLine> {
   const maxLine = opts.maxLine ?? MAX_LINE_BYTES;
-  const fh = await fs.open(file, 'r');
+  const fh = await openRegular(file);
   try {
     const buf = Buffer.alloc(CHUNK);
     let pos = opts.start ?? 0;
@@ -98,7 +119,7 @@ interface ReverseLine {
  */
 export async function* fileLinesReverse(file: string, opts: { maxLine?: number } = {}): AsyncGenerator<ReverseLine> {
   const maxLine = opts.maxLine ?? MAX_LINE_BYTES;
-  const fh = await fs.open(file, 'r');
+  const fh = await openRegular(file);
   try {
     const size = (await fh.stat()).size;
     if (size === 0) return;

@@ -32,11 +32,14 @@ import { constants as fsc } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { atomicWrite, ensureDir, FILE_MODE } from '../util/fsutil.js';
+import { readAtMost } from '../util/bounded.js';
 import { secret } from '../util/secret.js';
 import { stateDirs } from '../util/state.js';
 
 export const CHECKPOINT_FILE = 'checkpoints';
 export const KEYS_FILE = 'signing-keys';
+/** A key list or a mark: short JSON lines (a key is added only when the signing key changes). */
+const MAX_STATE_FILE = 1024 * 1024;
 export const ANCHOR_FILE = 'anchor.json';
 const HKDF_INFO = 'janee.dev/v1/audit-signing';
 /** PKCS#8 DER prefix for an Ed25519 private key; the 32-byte seed follows. */
@@ -143,7 +146,7 @@ export interface SignedMark {
 async function readMark(file: string): Promise<SignedMark | null> {
   let o: Record<string, unknown>;
   try {
-    o = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
+    o = JSON.parse((await readAtMost(file, MAX_STATE_FILE, { regularOnly: true })).toString('utf8')) as Record<string, unknown>;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new Error(`${file} is not a checkpoint mark (${(e as Error).message})`, { cause: e });
@@ -199,7 +202,8 @@ export async function readPinnedKeys(auditDir: string, env: NodeJS.ProcessEnv = 
 export async function readKeyFile(file: string): Promise<Map<string, string> | null> {
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
+    // Bounded, regular files only: a key list replaced by /dev/zero or a FIFO fails verify, never hangs it.
+    text = (await readAtMost(file, MAX_STATE_FILE, { regularOnly: true })).toString('utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw e;

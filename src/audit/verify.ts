@@ -41,8 +41,8 @@
  * hash, and a checkpoint for it. The mark is read before anything else, so a
  * checkpoint written while verify runs cannot look missing.
  */
-import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { readAtMost } from '../util/bounded.js';
 import { fileLines } from './lines.js';
 import { listLogFiles } from './reader.js';
 import { GENESIS_HASH, parseLine } from './record.js';
@@ -90,6 +90,8 @@ export interface VerifyResult {
 }
 
 const MAX_PROBLEMS = 1000;
+/** head and anchor are one short JSON line each. */
+const MAX_SMALL_FILE = 64 * 1024;
 
 interface Head {
   seq: number;
@@ -99,7 +101,8 @@ interface Head {
 /** A small file's text; null when it does not exist (a file holding "missing" is just text), `{ code }` when it cannot be read. */
 async function readSmall(file: string): Promise<string | null | { code: string }> {
   try {
-    return await fs.readFile(file, 'utf8');
+    // Bounded and regular files only: a head or anchor replaced by /dev/zero or a FIFO fails, never hangs.
+    return (await readAtMost(file, MAX_SMALL_FILE, { regularOnly: true })).toString('utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
     return code === 'ENOENT' ? null : { code };

@@ -11,6 +11,7 @@
 import * as fs from 'node:fs/promises';
 import { Option } from 'clipanion';
 import { JaneeError } from '../errors.js';
+import { readAtMost, TooLargeError } from '../util/bounded.js';
 import { secret } from '../util/secret.js';
 import { decryptAge } from '../vault/age.js';
 import { type Unlocker } from '../vault/format.js';
@@ -25,6 +26,9 @@ export const identityOption = () =>
     description: 'Open the vault with this age identity file (age-keygen format) instead of the passphrase',
   });
 
+/** An identity file holds a few keys and comments; far larger is something else (or /dev/zero). */
+const MAX_IDENTITY_BYTES = 1024 * 1024;
+
 function invalid(message: string, hint = HINT_FILE): JaneeError {
   return new JaneeError('IDENTITY_INVALID', message, hint);
 }
@@ -38,9 +42,11 @@ function isEncrypted(bytes: Uint8Array): boolean {
 export async function readIdentityFile(io: Streams, file: string, opts: { noPrompt?: boolean } = {}): Promise<Uint8Array[]> {
   let bytes: Uint8Array;
   try {
-    const buf = await fs.readFile(file);
+    const buf = await readAtMost(file, MAX_IDENTITY_BYTES);
     bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength); // no copy: wiped below
   } catch (e) {
+    if (e instanceof TooLargeError)
+      throw invalid(`the identity file ${file} holds more than ${MAX_IDENTITY_BYTES} bytes: it is not an identity file`);
     throw invalid(`cannot read the identity file ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   using raw = secret(bytes);

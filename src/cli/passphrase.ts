@@ -6,8 +6,8 @@
  * Passphrases are bytes (UTF-8). One trailing newline is stripped from files and
  * stdin, so `echo pass > file` works.
  */
-import * as fs from 'node:fs/promises';
-import { JaneeError } from '../errors.js';
+import { JaneeError, usageError } from '../errors.js';
+import { readAtMost, TooLargeError } from '../util/bounded.js';
 import type { Streams } from './io.js';
 
 interface PassphraseOptions {
@@ -70,10 +70,19 @@ export async function findPassphrase(
 
 const CONFIRM_TRIES = 3;
 
+/** Far more than any passphrase: a larger file (or /dev/zero) is not one, and is not read to the end. */
+export const MAX_PASSPHRASE_BYTES = 64 * 1024;
+
 async function readPassphraseFile(file: string): Promise<Uint8Array> {
   try {
-    return new Uint8Array(await fs.readFile(file));
+    return new Uint8Array(await readAtMost(file, MAX_PASSPHRASE_BYTES));
   } catch (e) {
+    if (e instanceof TooLargeError)
+      throw new JaneeError(
+        'NO_PASSPHRASE',
+        `JANEE_PASSPHRASE_FILE ${file} holds more than ${MAX_PASSPHRASE_BYTES} bytes: it is not a passphrase`,
+        'point JANEE_PASSPHRASE_FILE at a file holding only the passphrase',
+      );
     throw new JaneeError(
       'NO_PASSPHRASE',
       `cannot read JANEE_PASSPHRASE_FILE ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
@@ -136,14 +145,35 @@ export async function readStdinLine(stdin: NodeJS.ReadableStream): Promise<Uint8
     });
     if (chunk === null) state.ended = true;
     else state.buf = Buffer.concat([state.buf, chunk]);
+    // A line this long is no passphrase or answer (stdin may be /dev/zero): stop reading.
+    if (state.buf.length > MAX_PASSPHRASE_BYTES && state.buf.indexOf(0x0a) < 0) {
+      state.buf.fill(0);
+      throw usageError(`a line on stdin is longer than ${MAX_PASSPHRASE_BYTES} bytes`, 'give one short line (the passphrase) on stdin');
+    }
   }
 }
+
+/** --key-stdin and the fields of `add`: far more than any secret (a PEM key, a service-account JSON). */
+export const MAX_STDIN_BYTES = 1024 * 1024;
 
 /** Reads all of stdin (for --key-stdin): the whole value, one trailing newline stripped. */
 export async function readStdinAll(stdin: NodeJS.ReadableStream): Promise<Uint8Array> {
   const state = stdinBuffers.get(stdin);
   const chunks: Buffer[] = state ? [state.buf] : [];
-  if (!state?.ended) for await (const c of stdin) chunks.push(c as Buffer);
+  let total = chunks[0]?.length ?? 0;
+  if (!state?.ended)
+    for await (const c of stdin) {
+      chunks.push(c as Buffer);
+      total += (c as Buffer).length;
+      if (total > MAX_STDIN_BYTES) {
+        for (const b of chunks) b.fill(0);
+        throw new JaneeError(
+          'BAD_KEY',
+          `stdin holds more than ${MAX_STDIN_BYTES} bytes: that is not a secret`,
+          'pipe only the secret to --key-stdin',
+        );
+      }
+    }
   stdinBuffers.delete(stdin);
   return stripNewline(new Uint8Array(Buffer.concat(chunks)));
 }

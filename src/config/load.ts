@@ -6,7 +6,7 @@
  * silently drop a policy), secrets written inline are refused, and every error
  * names the file, the line and the field.
  */
-import * as fs from 'node:fs/promises';
+import { readAtMost, TooLargeError } from '../util/bounded.js';
 import * as path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type YAMLMap } from 'yaml';
 import { JaneeError } from '../errors.js';
@@ -53,10 +53,19 @@ export interface ParsedConfigFile {
   text: string;
 }
 
+/** Far above any config.yaml; a larger file (or a device, or a FIFO) fails at once instead of hanging serve. */
+const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+
 export async function readConfigText(file: string): Promise<string | undefined> {
   try {
-    return await fs.readFile(file, 'utf8');
+    return (await readAtMost(file, MAX_CONFIG_BYTES, { regularOnly: true })).toString('utf8');
   } catch (e) {
+    if (e instanceof TooLargeError)
+      throw new JaneeError(
+        'CONFIG_UNREADABLE',
+        `${file} is larger than ${MAX_CONFIG_BYTES} bytes: not a config.yaml`,
+        'restore config.yaml',
+      );
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
     throw new JaneeError('CONFIG_UNREADABLE', `cannot read ${file} (${code ?? 'error'})`, 'check the file permissions');

@@ -11,6 +11,7 @@ import { lockedError, VaultSecrets, type SecretSource } from './secrets.js';
 import { sanitizeAgentHeaders } from './headers.js';
 import { authHeaderName } from './inject.js';
 import type { Redactor } from './redact.js';
+import { jsonOfBody } from './request.js';
 import type { Caller, ExecuteRequest } from './types.js';
 
 /** Characters of the body shown to the human (the SHA-256 covers all of it). */
@@ -89,5 +90,5 @@ function bodyPreview(text: string, redactor: Pick<Redactor, 'redact'>): string {
 function bodyOf(b: ExecuteRequest['body']): { kind: 'string' | 'json'; text: string } | undefined {
   if (b === undefined || b === null) return undefined;
   if (typeof b === 'string') return { kind: 'string', text: b };
-  return { kind: 'json', text: JSON.stringify(b) };
+  return { kind: 'json', text: jsonOfBody(b) };
 }

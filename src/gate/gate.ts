@@ -32,6 +32,7 @@ import { secretVariants } from './inject.js';
 import { isKilled, KillswitchWatcher } from './killswitch.js';
 import { RateLimiter } from './ratelimit.js';
 import { Redactor } from './redact.js';
+import { jsonOfBody } from './request.js';
 import { lockedError, VaultSecrets, type SecretSource } from './secrets.js';
 import { suppliedByExecute, type Supplied } from './supplied.js';
 import { type Caller, type ExecuteRequest, type ExecuteResult, type Gate, type ServiceInfo, type TokenAgent } from './types.js';
@@ -317,7 +318,8 @@ export class LocalGate implements Gate {
 
       const data = await this.#vaultData();
       redactor = this.#redactor(config, data);
-      const entry = data.entries[svc.name];
+      // hasOwn: a service named `constructor` or `toString` must not find Object.prototype's member.
+      const entry = Object.hasOwn(data.entries, svc.name) ? data.entries[svc.name] : undefined;
       if (!entry)
         throw new JaneeError('GATE_NO_SECRET', `no secret for ${svc.name} in the vault`, `a human adds it with \`janee set ${svc.name}\``);
       const origin = parseBaseUrl(svc.baseUrl).origin;
@@ -459,7 +461,7 @@ export class LocalGate implements Gate {
       let text: string;
       if (typeof req.body === 'string') text = req.body;
       else if (typeof req.body === 'object') {
-        text = JSON.stringify(req.body);
+        text = jsonOfBody(req.body);
         if (!Object.keys(headers).includes('content-type')) headers['content-type'] = 'application/json';
       } else
         throw new JaneeError('GATE_BAD_REQUEST', 'body must be a string or a JSON object', 'send a string, or an object to send as JSON');

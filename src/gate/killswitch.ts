@@ -76,13 +76,16 @@ export function formatKillswitch(s: KillState): string {
 export async function readKillswitch(file: string): Promise<KillState> {
   let h: fs.FileHandle;
   try {
-    h = await fs.open(file, fsc.O_RDONLY);
+    // O_NONBLOCK: a FIFO put in its place would block the open for ever (every call and
+    // `janee killswitch` itself waiting on it); it opens at once and is refused below.
+    h = await fs.open(file, fsc.O_RDONLY | fsc.O_NONBLOCK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return off();
     return failClosed(`${file} cannot be read (${code ?? 'EIO'})`);
   }
   try {
+    if (!(await h.stat()).isFile()) return failClosed(`${file} cannot be read (not a regular file)`);
     const buf = Buffer.alloc(MAX_BYTES + 1);
     let n = 0;
     for (;;) {

@@ -64,7 +64,7 @@
  * (NGRAM − 1) × MAX_ESCAPE_LENGTH), enough to hold any part of a secret too short
  * to be matched, in any escaped form. The cut never depends on content (see cut).
  */
-import { gunzipSync, inflateSync, constants as zc } from 'node:zlib';
+import { gunzipSync, inflateRawSync, inflateSync, constants as zc } from 'node:zlib';
 import { bodyCharset, encodeBody, isTextualContentType, transcode } from './body.js';
 import { MAX_ESCAPE_LENGTH, normalise, type NormalisedView } from './normalise.js';
 import type { Supplied } from './supplied.js';
@@ -547,6 +547,7 @@ function isAsciiCompatible(charset: string): boolean {
  * A body cut at the cap inflates as far as it goes.
  */
 function inflateForInspection(bytes: Uint8Array): Uint8Array | 'uninspectable' | undefined {
+  if (bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04) return unzipForInspection(bytes);
   const gzip = bytes[0] === 0x1f && bytes[1] === 0x8b;
   const zlib = bytes[0] === 0x78 && [0x01, 0x5e, 0x9c, 0xda].includes(bytes[1] ?? -1);
   if (!gzip && !zlib) return undefined;
@@ -556,4 +557,83 @@ function inflateForInspection(bytes: Uint8Array): Uint8Array | 'uninspectable' |
   } catch {
     return gzip ? 'uninspectable' : undefined;
   }
+}
+
+/** More entries than this in one archive is not inspected (withheld). */
+const MAX_ZIP_ENTRIES = 1000;
+const ZIP_LOCAL = 0x04034b50;
+const ZIP_DESCRIPTOR = 0x08074b50;
+const ZIP_CENTRAL = 0x02014b50;
+const ZIP_END = 0x06054b50;
+/** What may follow an entry's data descriptor. */
+const ZIP_NEXT = [ZIP_LOCAL, ZIP_CENTRAL, ZIP_END];
+
+/**
+ * A zip archive (PK\3\4): its entries are raw deflate, which gzip and zlib framing do not
+ * cover, so an export endpoint's .zip would hand the agent an echoed key. The entries are
+ * walked through their local headers, as an unzip tool reads them; each deflated one is
+ * inflated (all of them together under MAX_INFLATED_BYTES). Returned: a newline, the
+ * inflated entries, then the archive itself (stored entries, names and comments as they
+ * are). Anything else — encryption, another method, a stored entry whose size follows
+ * it, a header that does not parse, bytes between the entries and the central directory
+ * — is `uninspectable`: withheld, never passed on unread.
+ */
+function unzipForInspection(bytes: Uint8Array): Uint8Array | 'uninspectable' {
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // The newline first: what is inspected must not itself start like a compressed body.
+  const parts: Buffer[] = [Buffer.from('\n')];
+  let room = MAX_INFLATED_BYTES;
+  let o = 0;
+  for (let n = 0; o + 30 <= view.length && view.readUInt32LE(o) === ZIP_LOCAL; n++) {
+    if (n >= MAX_ZIP_ENTRIES) return 'uninspectable';
+    const flags = view.readUInt16LE(o + 6);
+    const method = view.readUInt16LE(o + 8);
+    const size = view.readUInt32LE(o + 18);
+    const start = o + 30 + view.readUInt16LE(o + 26) + view.readUInt16LE(o + 28);
+    const descriptor = (flags & 0x08) !== 0;
+    if ((flags & 0x01) !== 0 || start > view.length) return 'uninspectable';
+    if (method === 0) {
+      if (descriptor || startsCompressed(view.subarray(start, start + size))) return 'uninspectable';
+      o = start + size;
+    } else if (method === 8) {
+      if (room <= 0) return 'uninspectable';
+      let r: { buffer: Buffer; engine: { bytesWritten: number } };
+      try {
+        r = inflateRawSync(view.subarray(start), {
+          info: true,
+          maxOutputLength: room,
+          finishFlush: zc.Z_SYNC_FLUSH,
+        }) as unknown as typeof r;
+      } catch {
+        return 'uninspectable';
+      }
+      if (startsCompressed(r.buffer)) return 'uninspectable';
+      parts.push(r.buffer, Buffer.from('\n'));
+      room -= r.buffer.length;
+      // A header whose size disagrees with the stream could skip an entry unread.
+      if (!descriptor && r.engine.bytesWritten !== size) return 'uninspectable';
+      o = start + r.engine.bytesWritten;
+    } else return 'uninspectable';
+    if (descriptor) {
+      // crc and sizes after the data (4 + 4 + 4, or 4 + 8 + 8 in zip64), with or without a signature.
+      const base = o + 4 <= view.length && view.readUInt32LE(o) === ZIP_DESCRIPTOR ? o + 4 : o;
+      const next = [base + 12, base + 20].find((p) => p + 4 <= view.length && ZIP_NEXT.includes(view.readUInt32LE(p)));
+      if (next === undefined) return 'uninspectable';
+      o = next;
+    }
+  }
+  // The walk ends at the central directory or the end record (or the end of a body cut at
+  // the cap, withheld by the caller anyway); anything else hides entries it did not see.
+  if (o + 4 <= view.length && view.readUInt32LE(o) !== ZIP_CENTRAL && view.readUInt32LE(o) !== ZIP_END) return 'uninspectable';
+  parts.push(view);
+  return Buffer.concat(parts);
+}
+
+/** An entry that is itself gzip, zlib or zip: compressed twice, not inspected (as gzip inside gzip). */
+function startsCompressed(b: Uint8Array): boolean {
+  return (
+    (b[0] === 0x1f && b[1] === 0x8b) ||
+    (b[0] === 0x78 && [0x01, 0x5e, 0x9c, 0xda].includes(b[1] ?? -1)) ||
+    (b[0] === 0x50 && b[1] === 0x4b && b[2] === 0x03 && b[3] === 0x04)
+  );
 }

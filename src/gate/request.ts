@@ -8,6 +8,7 @@
  * Schemas are written for the strictest MCP clients: see the note in src/mcp/tools.ts.
  */
 import { z } from 'zod';
+import { JaneeError } from '../errors.js';
 import type { ExecuteRequest } from './types.js';
 
 const JSON_VALUE = {
@@ -50,4 +51,19 @@ export function parseExecuteRequest(x: unknown): { ok: true; req: ExecuteRequest
   if (r.success) return { ok: true, req: r.data };
   const at = r.error.issues[0]?.path[0];
   return { ok: false, field: typeof at === 'string' && Object.hasOwn(executeInput, at) ? at : 'req' };
+}
+
+/**
+ * A body object as JSON, as the gate sends it and as an approval's digest covers it. One
+ * nested deeper than the stack allows (100,000 levels parse fine from JSON-RPC) is the
+ * agent's error, not janee's: GATE_BAD_REQUEST, not "internal error … this is a bug".
+ */
+export function jsonOfBody(body: object): string {
+  try {
+    return JSON.stringify(body);
+  } catch (e) {
+    if (e instanceof RangeError)
+      throw new JaneeError('GATE_BAD_REQUEST', 'body is nested too deeply to send as JSON', 'send a flatter object, or a string');
+    throw e;
+  }
 }

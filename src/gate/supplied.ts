@@ -74,13 +74,21 @@ export class Supplied {
   }
 }
 
-/** Every string in `x`, object keys too. */
+/** Every string in `x`, object keys too, in document order. A loop, not recursion: a body nested 100,000 deep is legal JSON-RPC. */
 function strings(x: unknown, out: string[]): string[] {
-  if (typeof x === 'string') out.push(x);
-  else if (x !== null && typeof x === 'object') {
-    for (const [k, v] of Object.entries(x)) {
-      if (!Array.isArray(x)) out.push(k);
-      strings(v, out);
+  const stack: unknown[] = [x];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') out.push(v);
+    else if (v !== null && typeof v === 'object') {
+      const entries = Object.entries(v as Record<string, unknown>);
+      const keys = !Array.isArray(v);
+      // Pushed in reverse so they come off the stack in order: key, its value, next key…
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [k, child] = entries[i]!;
+        stack.push(child);
+        if (keys) stack.push(k);
+      }
     }
   }
   return out;
@@ -92,7 +100,14 @@ export function suppliedByExecute(req: ExecuteRequest): Supplied {
   const body: unknown = req?.body;
   if (body !== undefined && body !== null) {
     strings(body, parts);
-    if (typeof body === 'object') parts.push(JSON.stringify(body));
+    if (typeof body === 'object') {
+      // Too deep to serialise: the gate refuses such a body (GATE_BAD_REQUEST); its strings are above.
+      try {
+        parts.push(JSON.stringify(body));
+      } catch {
+        // nothing more to add
+      }
+    }
   }
   return new Supplied(parts);
 }

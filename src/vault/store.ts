@@ -15,6 +15,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { JaneeError } from '../errors.js';
 import { atomicWrite, ensureDir, withLock } from '../util/fsutil.js';
+import { readAtMost, TooLargeError } from '../util/bounded.js';
 import { secret } from '../util/secret.js';
 import { ctEqual } from './bytes.js';
 import {
@@ -44,11 +45,24 @@ export interface UnlockedVault {
   data: VaultData;
 }
 
+/**
+ * Far above any vault janee writes (a vault holds API keys, a few KB each), and below
+ * what Node can hold as one string: a larger file (or a device) fails with one clear
+ * error instead of "internal error: Cannot create a string longer than …".
+ */
+export const MAX_VAULT_BYTES = 256 * 1024 * 1024;
+
 export async function readVaultFile(file: string): Promise<ParsedVault> {
   let bytes: Uint8Array;
   try {
-    bytes = await fs.readFile(file);
+    bytes = await readAtMost(file, MAX_VAULT_BYTES, { regularOnly: true });
   } catch (e) {
+    if (e instanceof TooLargeError)
+      throw new JaneeError(
+        'VAULT_BAD_PAYLOAD',
+        `${file} holds more than ${MAX_VAULT_BYTES} bytes: not a janee vault, or a damaged one`,
+        'restore <vault>.bak or the copy in git',
+      );
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT')
       throw new JaneeError('VAULT_NOT_FOUND', `no vault at ${file}`, 'run `janee init` to create one (or set JANEE_VAULT)');

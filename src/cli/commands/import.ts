@@ -4,7 +4,7 @@
  * the services it carries to config.yaml when they are missing there.
  */
 import { Command, Option } from 'clipanion';
-import * as fs from 'node:fs/promises';
+import { readAtMost, TooLargeError } from '../../util/bounded.js';
 import { JaneeError, usageError } from '../../errors.js';
 import { addServiceNode, editConfig, hasService, type NewService } from '../../config/edit.js';
 import { parseAuthText, SERVICE_NAME } from '../../config/load.js';
@@ -15,7 +15,7 @@ import { decryptAge, type AgeFrom } from '../../vault/age.js';
 import { wipeUnlocker } from '../../vault/format.js';
 import { sameEntry } from '../../vault/merge.js';
 import { decodePayload } from '../../vault/payload.js';
-import { updateVault } from '../../vault/store.js';
+import { MAX_VAULT_BYTES, updateVault } from '../../vault/store.js';
 import type { VaultEntry } from '../../vault/types.js';
 import { JaneeCommand, jsonOption, passphraseStdinOption } from '../base.js';
 import { info, warn, withProgress, type Streams } from '../io.js';
@@ -152,8 +152,10 @@ export class ImportCommand extends JaneeCommand {
       throw usageError('give either --identity or --age-passphrase-stdin, not both');
     let file: Uint8Array;
     try {
-      file = await fs.readFile(this.age);
+      // Bounded like the vault it becomes: /dev/zero or a huge file fails at once. A pipe is fine (`<(curl …)`).
+      file = await readAtMost(this.age, MAX_VAULT_BYTES);
     } catch (e) {
+      if (e instanceof TooLargeError) throw new JaneeError('IMPORT_UNREADABLE', `${this.age} is larger than ${MAX_VAULT_BYTES} bytes`);
       throw new JaneeError('IMPORT_UNREADABLE', `cannot read ${this.age} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
     }
     const configFile = this.configFile;
