@@ -5,10 +5,10 @@
  * them at most every FLUSH_MS and when it stops; `janee agents list` reads them.
  * Several serves may write: each merges what is on disk, keeping the later time.
  */
-import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { atomicWrite, ensureDir } from './fsutil.js';
 import { stateDirs } from './state.js';
+import { readAtMost } from './bounded.js';
 
 const FILE = 'agents-last-used.json';
 const FLUSH_MS = 10_000;
@@ -17,7 +17,7 @@ type Table = Record<string, Record<string, string>>;
 
 async function readTable(file: string): Promise<Table> {
   try {
-    const v: unknown = JSON.parse(await fs.readFile(file, 'utf8'));
+    const v: unknown = JSON.parse((await readAtMost(file, 1024 * 1024, { regularOnly: true })).toString('utf8'));
     return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Table) : {};
   } catch {
     return {}; // missing or damaged: it is only a convenience

@@ -28,11 +28,11 @@
  * exactly what it is there to remember.
  */
 import { createHmac } from 'node:crypto';
-import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { JaneeError } from '../errors.js';
 import { atomicWrite, ensureDir, withLock } from '../util/fsutil.js';
 import { stateDirs } from '../util/state.js';
+import { readAtMost, TooLargeError } from '../util/bounded.js';
 import { realVaultPath, vaultId } from './id.js';
 
 const KEY_ID_INFO = 'janee.dev/v1/key-id';
@@ -142,9 +142,10 @@ function parseRecord(file: string, text: string): SeenRecord {
 async function readOne(file: string): Promise<SeenRecord | undefined> {
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
+    // A record is a few hundred bytes; a FIFO or device here must not hang every vault open.
+    text = (await readAtMost(file, 64 * 1024, { regularOnly: true })).toString('utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
+    const code = e instanceof TooLargeError ? 'too large' : (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     throw new JaneeError(
       'VAULT_STATE_UNREADABLE',

@@ -11,6 +11,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { JaneeError } from '../../errors.js';
 import { atomicWrite } from '../../util/fsutil.js';
+import { readAtMost, TooLargeError } from '../../util/bounded.js';
 import { JaneeCommand, jsonOption } from '../base.js';
 import { info, warn } from '../io.js';
 import { childEnv } from '../../util/env.js';
@@ -133,10 +134,16 @@ export class GitSetupCommand extends JaneeCommand {
     let text = '';
     let mode = 0o644;
     try {
-      text = await fs.readFile(attrFile, 'utf8');
+      text = (await readAtMost(attrFile, 1024 * 1024, { regularOnly: true })).toString('utf8'); // a FIFO or /dev/zero link fails, not hangs
       mode = (await fs.stat(attrFile)).mode & 0o777;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      const code = e instanceof TooLargeError ? 'larger than 1 MiB' : (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT')
+        throw new JaneeError(
+          'GIT_CONFIG_FAILED',
+          `cannot read ${attrFile} (${code ?? 'error'})`,
+          'make .gitattributes a regular file, or remove it and run janee git setup again',
+        );
     }
     const have = new Set(text.split('\n').map((l) => l.trim()));
     const missing = lines.filter((l) => !have.has(l));
