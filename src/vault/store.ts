@@ -61,14 +61,29 @@ export async function readVaultFile(file: string): Promise<ParsedVault> {
       throw new JaneeError(
         'VAULT_BAD_PAYLOAD',
         `${file} holds more than ${MAX_VAULT_BYTES} bytes: not a janee vault, or a damaged one`,
-        'restore <vault>.bak or the copy in git',
+        `restore ${file}.bak or the copy in git`,
       );
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT')
       throw new JaneeError('VAULT_NOT_FOUND', `no vault at ${file}`, 'run `janee init` to create one (or set JANEE_VAULT)');
     throw new JaneeError('VAULT_UNREADABLE', `cannot read ${file} (${code ?? 'error'})`, 'check the file permissions');
   }
-  return parseVault(bytes);
+  return named(file, () => parseVault(bytes));
+}
+
+/**
+ * The format and payload modules know no path: their hints say `<vault>` (e.g. "restore
+ * <vault>.bak or the copy in git"). Here the file is known, so the hint names it.
+ */
+function named<T>(file: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof JaneeError && e.constructor === JaneeError && e.hint?.includes('<vault>')) {
+      throw new JaneeError(e.code, e.message, e.hint.replaceAll('<vault>', file), e.exitCode);
+    }
+    throw e;
+  }
 }
 
 export async function vaultExists(file: string): Promise<boolean> {
@@ -139,7 +154,7 @@ function rekeyedError(file: string): JaneeError {
  * it writes and remembers. `locked`: the caller holds it already (the answer is final).
  */
 async function opened(file: string, parsed: ParsedVault, fileKey: Uint8Array, opts: { locked: boolean }): Promise<UnlockedVault> {
-  const data = openVaultData(parsed, fileKey);
+  const data = named(file, () => openVaultData(parsed, fileKey));
   try {
     await guardGeneration(file, data.generation, keyIdOf(fileKey));
   } catch (e) {
@@ -163,7 +178,7 @@ export async function acceptOlderVault(
 ): Promise<{ generation: number; before: SeenRecord | undefined; changed: boolean }> {
   const parsed = await readVaultFile(file);
   using fileKey = secret(await unwrapWith(parsed.header, unlocker));
-  const data = openVaultData(parsed, fileKey.bytes);
+  const data = named(file, () => openVaultData(parsed, fileKey.bytes));
   const key = keyIdOf(fileKey.bytes);
   const before = await readSeen(file);
   try {

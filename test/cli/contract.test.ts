@@ -2,8 +2,10 @@
  * Claims of DESIGN.md / README.md that a contract review found the built CLI did not
  * keep (notes/contract.md). Each case drives the built CLI as a user would.
  */
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PASSPHRASE, cleanupTempHomes, initHome, runJanee, withEnv } from '../helpers/cli.js';
+import { PASSPHRASE, cleanupTempHomes, errorLines, initHome, runJanee, withEnv } from '../helpers/cli.js';
 
 afterAll(cleanupTempHomes);
 
@@ -31,5 +33,23 @@ describe('passphrase sources (DESIGN "CLI": FILE, env, --passphrase-stdin, promp
     const quiet = await runJanee(['list', '--json'], { env: noEnv, input: `${PASSPHRASE}\n` });
     expect(quiet.code, quiet.stderr).toBe(0);
     expect((JSON.parse(quiet.stdout) as { vault: string }).vault).toBe('locked');
+  });
+});
+
+describe('hints name the real file', () => {
+  it('a damaged vault: "restore <the vault path>.bak", not a placeholder', async () => {
+    const env = await initHome();
+    const vault = path.join(env.JANEE_HOME, 'vault.janee');
+    const bytes = await fs.readFile(vault);
+    bytes[bytes.length - 20] ^= 1; // the payload: the MAC catches it
+    await fs.writeFile(vault, bytes);
+    const r = await runJanee(['list'], { env });
+    expect(r.code, r.stderr).toBe(1);
+    expect(errorLines(r.stderr).hint).toBe(`janee: hint: restore ${vault}.bak or the copy in git`);
+
+    await fs.writeFile(vault, 'janee-vault/v1\nnot a header\n');
+    const header = await runJanee(['list'], { env });
+    expect(header.code, header.stderr).toBe(1);
+    expect(errorLines(header.stderr).hint).toContain(`restore ${vault}.bak`);
   });
 });
