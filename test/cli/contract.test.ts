@@ -41,7 +41,8 @@ describe('hints name the real file', () => {
     const env = await initHome();
     const vault = path.join(env.JANEE_HOME, 'vault.janee');
     const bytes = await fs.readFile(vault);
-    bytes[bytes.length - 20] ^= 1; // the payload: the MAC catches it
+    const at = bytes.length - 20; // in the payload: the MAC catches it
+    bytes.writeUInt8(bytes.readUInt8(at) ^ 1, at);
     await fs.writeFile(vault, bytes);
     const r = await runJanee(['list'], { env });
     expect(r.code, r.stderr).toBe(1);

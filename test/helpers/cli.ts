@@ -342,6 +342,12 @@ export async function initHome(): Promise<JaneeEnv> {
   return env;
 }
 
+/** `janee add NAME --base-url URL --auth bearer --key-stdin` with `key`; throws if it fails. */
+export async function addBearer(env: JaneeEnv, name: string, baseUrl: string, key: string): Promise<void> {
+  const r = await runJanee(['add', name, '--base-url', baseUrl, '--auth', 'bearer', '--key-stdin'], { env, input: `${key}\n` });
+  if (r.code !== 0) throw new Error(`janee add ${name} failed (${r.code}): ${r.stderr}`);
+}
+
 /** A copy of an existing home (files and all) under a new temp dir: skips scrypt for setups shared by many cases. */
 export async function cloneHome(env: JaneeEnv): Promise<JaneeEnv> {
   const copy = await tempHome();

@@ -23,7 +23,7 @@ beforeAll(async () => {
   base = await initHome();
   const r = await runJanee(['add', 'svc', '--base-url', up.url, '--auth', 'bearer', '--key-stdin', '--test-path', '/me'], {
     env: base,
-    input: 'sk_live_0123456789abcdefghij\n',
+    input: 'sk_test_0123456789abcdefghij\n',
   });
   expect(r.code, r.stderr).toBe(0);
   for (let i = 0; i < 2; i++) await runJanee(['test', 'svc'], { env: base });

@@ -10,7 +10,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { cleanupTempHomes, initHome, runJanee, type JaneeEnv } from '../helpers/cli.js';
+import { addBearer, cleanupTempHomes, initHome, type JaneeEnv } from '../helpers/cli.js';
 import { startRawServe } from '../helpers/mcp.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
@@ -20,17 +20,9 @@ let env: JaneeEnv;
 beforeAll(async () => {
   up = await startUpstream();
   env = await initHome();
-  const r = await runJanee(['add', 'svc', '--base-url', up.url, '--auth', 'bearer', '--key-stdin'], {
-    env,
-    input: 'sk_live_0123456789abcdefghij\n',
-  });
-  expect(r.code, r.stderr).toBe(0);
+  await addBearer(env, 'svc', up.url, 'sk_test_0123456789abcdefghij');
   // A second service whose POSTs wait for approval: the approval digest serialises the body first.
-  const a = await runJanee(['add', 'appr', '--base-url', up.url, '--auth', 'bearer', '--key-stdin'], {
-    env,
-    input: 'sk_live_abcdefghij0123456789\n',
-  });
-  expect(a.code, a.stderr).toBe(0);
+  await addBearer(env, 'appr', up.url, 'sk_test_abcdefghij0123456789');
   const file = path.join(env.JANEE_HOME, 'config.yaml');
   const text = await fs.readFile(file, 'utf8');
   await fs.writeFile(file, text.replace('\n  appr:\n', '\n  appr:\n    policies:\n      - { path: /x, methods: [POST], approve: true }\n'));

@@ -18,7 +18,7 @@ beforeAll(async () => {
   base = await initHome();
   const r = await runJanee(['add', 'svc', '--base-url', 'https://api.example.com', '--auth', 'bearer', '--key-stdin'], {
     env: base,
-    input: 'sk_live_0123456789abcdefghij\n',
+    input: 'sk_test_0123456789abcdefghij\n',
   });
   expect(r.code, r.stderr).toBe(0);
 }, 60_000);

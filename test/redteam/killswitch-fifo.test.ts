@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { cleanupTempHomes, initHome, runJanee, type JaneeEnv } from '../helpers/cli.js';
+import { addBearer, cleanupTempHomes, initHome, runJanee, type JaneeEnv } from '../helpers/cli.js';
 import { closeAllServes, startServe, textOf } from '../helpers/mcp.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
@@ -20,11 +20,7 @@ let env: JaneeEnv;
 beforeAll(async () => {
   up = await startUpstream();
   env = await initHome();
-  const r = await runJanee(['add', 'svc', '--base-url', up.url, '--auth', 'bearer', '--key-stdin'], {
-    env,
-    input: 'sk_live_0123456789abcdefghij\n',
-  });
-  expect(r.code, r.stderr).toBe(0);
+  await addBearer(env, 'svc', up.url, 'sk_test_0123456789abcdefghij');
 }, 60_000);
 
 afterAll(async () => {

@@ -9,7 +9,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { cleanupTempHomes, initHome, runJanee, type JaneeEnv } from '../helpers/cli.js';
+import { addBearer, cleanupTempHomes, initHome, type JaneeEnv } from '../helpers/cli.js';
 import { closeAllServes, startServe, textOf } from '../helpers/mcp.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
@@ -20,11 +20,7 @@ let env: JaneeEnv;
 beforeAll(async () => {
   up = await startUpstream();
   env = await initHome();
-  const r = await runJanee(['add', 'ok', '--base-url', up.url, '--auth', 'bearer', '--key-stdin'], {
-    env,
-    input: 'sk_live_0123456789abcdefghij\n',
-  });
-  expect(r.code, r.stderr).toBe(0);
+  await addBearer(env, 'ok', up.url, 'sk_test_0123456789abcdefghij');
   // Edited in by hand (or by someone else): services with no secret in the vault.
   const extra = NAMES.flatMap((n) => [`  ${n}:`, `    baseUrl: ${up.url}`, '    auth: { type: bearer }']).join('\n');
   await fs.appendFile(path.join(env.JANEE_HOME, 'config.yaml'), `${extra}\n`);

@@ -19,7 +19,7 @@ beforeAll(async () => {
   env = await initHome();
   const r = await runJanee(['add', 'svc', '--base-url', 'https://api.example.com', '--auth', 'bearer', '--key-stdin'], {
     env,
-    input: 'sk_live_0123456789abcdefghij\n',
+    input: 'sk_test_0123456789abcdefghij\n',
   });
   expect(r.code, r.stderr).toBe(0);
 }, 60_000);

@@ -8,11 +8,11 @@
  */
 import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTempHomes, initHome, runJanee, type JaneeEnv } from '../helpers/cli.js';
+import { addBearer, cleanupTempHomes, initHome, type JaneeEnv } from '../helpers/cli.js';
 import { closeAllServes, findForms, secretForms, startServe, textOf } from '../helpers/mcp.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
-const KEY = 'sk_live_Zip0123456789abcdefghijKLMN';
+const KEY = 'sk_test_Zip0123456789abcdefghijKLMN';
 
 /** A zip archive (local headers, central directory, end record); `descriptor` writes sizes after the data, as streaming writers do. */
 function zip(files: { name: string; data: Buffer; method: 0 | 8 }[], descriptor = false): Buffer {
@@ -115,8 +115,7 @@ beforeAll(async () => {
     res.end(zip([{ name: 'a.txt', data: Buffer.from('just data\n'.repeat(50)), method: 8 }]));
   });
   env = await initHome();
-  const r = await runJanee(['add', 'api', '--base-url', up.url, '--auth', 'bearer', '--key-stdin'], { env, input: `${KEY}\n` });
-  expect(r.code, r.stderr).toBe(0);
+  await addBearer(env, 'api', up.url, KEY);
 }, 60_000);
 
 afterAll(async () => {
