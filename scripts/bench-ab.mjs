@@ -13,11 +13,11 @@
 // (user + system, /proc), and with 16 in flight the rate and CPU per call.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { startBenchUpstream } from './bench-upstream.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -40,13 +40,8 @@ const envOpt = (name) => {
   return i > 0 ? { [kv.slice(0, i)]: kv.slice(i + 1) } : {};
 };
 
-const upstream = http.createServer((req, res) => {
-  res.setHeader('content-type', 'application/json');
-  res.end('{"object":"list","data":[{"id":"ch_1","amount":100}]}');
-});
-upstream.keepAliveTimeout = 60_000;
-await new Promise((r) => upstream.listen(0, '127.0.0.1', r));
-const URL_ = `http://127.0.0.1:${upstream.address().port}`;
+const upstream = await startBenchUpstream();
+const URL_ = upstream.url;
 const scratch = mkdtempSync(path.join(tmpdir(), 'janee-bench-ab-'));
 
 async function start(name, cli, extraEnv) {

@@ -16,12 +16,12 @@
 // Timings vary with machine load: run it on an idle machine.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { startBenchUpstream } from './bench-upstream.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -36,13 +36,8 @@ const WORK = opt('work-factor', 18);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(root, 'dist/cli/main.js');
 
-const upstream = http.createServer((req, res) => {
-  res.setHeader('content-type', 'application/json');
-  res.end('{"object":"list","data":[{"id":"ch_1","amount":100}]}');
-});
-upstream.keepAliveTimeout = 60_000;
-await new Promise((r) => upstream.listen(0, '127.0.0.1', r));
-const URL_ = `http://127.0.0.1:${upstream.address().port}`;
+const upstream = await startBenchUpstream();
+const URL_ = upstream.url;
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'janee-bench-agent-'));
 const run = path.join(scratch, 'run');

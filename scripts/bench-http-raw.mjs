@@ -14,13 +14,13 @@
 // runs without a passphrase, through `janee unlock`'s agent (its RSS is printed too).
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Agent, request } from 'undici';
+import { startBenchUpstream } from './bench-upstream.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -48,13 +48,8 @@ const cpuMs = (pid) => {
 };
 const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
 
-const upstream = http.createServer((req, res) => {
-  res.setHeader('content-type', 'application/json');
-  res.end('{"object":"list","data":[{"id":"ch_1","amount":100}]}');
-});
-upstream.keepAliveTimeout = 60_000;
-await new Promise((r) => upstream.listen(0, '127.0.0.1', r));
-const UP = `http://127.0.0.1:${upstream.address().port}`;
+const upstream = await startBenchUpstream();
+const UP = upstream.url;
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'janee-httpraw-'));
 const env = { ...process.env, JANEE_HOME: path.join(scratch, 'home'), JANEE_PASSPHRASE: 'bench' };

@@ -27,7 +27,6 @@
 // proxy, …; N: N calls back to back to each in turn, as an agent calling one server).
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +35,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { build } from 'esbuild';
 import { Agent, request } from 'undici';
 import { bundleOptions } from './bundle-stubs.mjs';
+import { startBenchUpstream } from './bench-upstream.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -53,13 +53,8 @@ const scratch = mkdtempSync(path.join(tmpdir(), 'janee-bench-'));
 
 // ---- setup: upstream, janee home, the floor echo server ------------------------
 
-const upstream = http.createServer((req, res) => {
-  res.setHeader('content-type', 'application/json');
-  res.end('{"object":"list","data":[{"id":"ch_1","amount":100}]}');
-});
-upstream.keepAliveTimeout = 60_000;
-await new Promise((r) => upstream.listen(0, '127.0.0.1', r));
-const URL_ = `http://127.0.0.1:${upstream.address().port}`;
+const upstream = await startBenchUpstream();
+const URL_ = upstream.url;
 
 let serverCmd = opt('server');
 let tool = opt('tool', 'execute');
