@@ -9,18 +9,14 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTempHomes, cloneHome, errorLines, initHome, runJanee, type JaneeEnv } from '../helpers/cli.js';
+import { addBearer, cleanupTempHomes, cloneHome, errorLines, initHome, runJanee, type JaneeEnv } from '../helpers/cli.js';
 import { closeAllServes, startServe, textOf } from '../helpers/mcp.js';
 
 let base: JaneeEnv;
 
 beforeAll(async () => {
   base = await initHome();
-  const r = await runJanee(['add', 'svc', '--base-url', 'https://api.example.com', '--auth', 'bearer', '--key-stdin'], {
-    env: base,
-    input: 'sk_test_0123456789abcdefghij\n',
-  });
-  expect(r.code, r.stderr).toBe(0);
+  await addBearer(base, 'svc', 'https://api.example.com', 'sk_test_0123456789abcdefghij');
 }, 60_000);
 
 afterAll(async () => {

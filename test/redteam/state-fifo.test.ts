@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTempHomes, errorLines, initHome, runJanee, scratchDir, type JaneeEnv } from '../helpers/cli.js';
+import { addBearer, cleanupTempHomes, errorLines, initHome, runJanee, scratchDir, type JaneeEnv } from '../helpers/cli.js';
 
 let env: JaneeEnv & { HOME: string; XDG_STATE_HOME: string };
 
@@ -18,11 +18,7 @@ beforeAll(async () => {
   const scratch = scratchDir(base);
   env = { ...base, HOME: path.join(scratch, 'user'), XDG_STATE_HOME: path.join(scratch, 'state') };
   await fs.mkdir(env.HOME, { mode: 0o700 });
-  const r = await runJanee(['add', 'svc', '--base-url', 'https://api.example.com', '--auth', 'bearer', '--key-stdin'], {
-    env,
-    input: 'sk_test_0123456789abcdefghij\n',
-  });
-  expect(r.code, r.stderr).toBe(0);
+  await addBearer(env, 'svc', 'https://api.example.com', 'sk_test_0123456789abcdefghij');
 }, 60_000);
 
 afterAll(cleanupTempHomes);

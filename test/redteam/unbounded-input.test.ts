@@ -11,17 +11,13 @@ import * as fs from 'node:fs/promises';
 import { openSync, closeSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, cleanupTempHomes, errorLines, initHome, PASSPHRASE, runJanee, scratchDir, withEnv, type JaneeEnv } from '../helpers/cli.js';
+import { addBearer, CLI, cleanupTempHomes, errorLines, initHome, PASSPHRASE, scratchDir, withEnv, type JaneeEnv } from '../helpers/cli.js';
 
 let env: JaneeEnv;
 
 beforeAll(async () => {
   env = await initHome();
-  const r = await runJanee(['add', 'svc', '--base-url', 'https://api.example.com', '--auth', 'bearer', '--key-stdin'], {
-    env,
-    input: 'sk_test_0123456789abcdefghij\n',
-  });
-  expect(r.code, r.stderr).toBe(0);
+  await addBearer(env, 'svc', 'https://api.example.com', 'sk_test_0123456789abcdefghij');
 }, 60_000);
 
 afterAll(cleanupTempHomes);
