@@ -19,6 +19,7 @@
  * `pr list --limit *` admits `--limit 5` and `--limit=5` alike, and a deny on
  * `--hostname **` is not dodged by `--hostname=evil`. The program still gets the
  * arguments as sent (splitting changes the meaning of an optional-argument flag).
+ * A pattern word `--name=value` is split the same way (`--name=*` is `--name *`).
  *
  * In a deny pattern an option word also matches the spellings programs accept
  * for it: a `--long` word matches any prefix of it of at least 3 letters after
@@ -28,7 +29,8 @@
  * attached (`-Revil/o` for `-R`) and `-X` clustered behind other letters (`-vR`,
  * `-vRevil/o`), which pflag and getopt read as `-v -R …`. Which letters of a
  * cluster are flags and which a value depends on the program, so any `-…` argument
- * holding the letter is refused: over-matching a deny only refuses a call.
+ * holding the letter is refused: over-matching a deny only refuses a call. A deny
+ * `-X VALUE` also matches the value attached (`-XVALUE`, `-X=VALUE`, `-vXVALUE`).
  * Allow words match exactly.
  *
  * A call is allowed when no deny pattern matches and an allow pattern does.
@@ -85,7 +87,20 @@ export function parsePattern(text: string): Pattern | string {
   if (typeof ws === 'string') return ws;
   // "" is the call with no arguments at all.
   const tokens: Token[] = [];
-  for (const { word: w, quoted } of ws) {
+  for (const { word, quoted } of ws) {
+    // `--name=value` is read as the two words `--name value`, as arguments are (splitArgs):
+    // else a deny on `--upload-pack=*` never matched, not even the very spelling it names.
+    const eq = word.indexOf('=');
+    if (word.startsWith('--') && eq > 2) {
+      tokens.push({ kind: 'word', text: word.slice(0, eq) });
+      const value = word.slice(eq + 1);
+      if (quoted || !value.includes('*')) tokens.push({ kind: 'word', text: value });
+      else if (value === '*') tokens.push({ kind: 'one' });
+      else if (value.endsWith('*') && !value.slice(0, -1).includes('*')) tokens.push({ kind: 'prefix', text: value.slice(0, -1) });
+      else return `"${word}": "*" after "=" stands for the whole value, or ends a prefix (--repo=octo/*)`;
+      continue;
+    }
+    const w = word;
     if (quoted) tokens.push({ kind: 'word', text: w });
     else if (w === '**') {
       if (tokens[tokens.length - 1]?.kind === 'rest') return '"** **" says nothing more than "**"';
@@ -111,7 +126,10 @@ export function splitArgs(args: readonly string[]): string[] {
 }
 
 export function matches(p: Pattern, args: readonly string[], mode: 'allow' | 'deny'): boolean {
-  const t = p.tokens;
+  return matchFrom(p.tokens, args, mode);
+}
+
+function matchFrom(t: readonly Token[], args: readonly string[], mode: 'allow' | 'deny'): boolean {
   // Tokens from i on against args from j on; `**` may sit anywhere (`** --hostname **`),
   // so (i, j) pairs already known to fail are remembered: O(tokens × args) at worst.
   const failed = new Set<number>();
@@ -131,9 +149,15 @@ export function matches(p: Pattern, args: readonly string[], mode: 'allow' | 'de
         (tok.kind === 'one'
           ? mode === 'deny' || !a.startsWith('-')
           : tok.kind === 'prefix'
-            ? a.startsWith(tok.text)
+            ? a.startsWith(tok.text) || (mode === 'deny' && optionSpelling(tok.text, a))
             : a === tok.text || (mode === 'deny' && optionSpelling(tok.text, a))) &&
         at(i + 1, j + 1);
+      // A deny `-X VALUE` also matches `-XVALUE` (and `-vXVALUE`, `-X=VALUE`): what follows
+      // the letter may be the option's value, which the rest of the pattern then has to match.
+      if (!ok && a !== undefined && mode === 'deny' && tok.kind === 'word' && i + 1 < t.length && optionSpelling(tok.text, a)) {
+        const attached = shortValue(tok.text, a);
+        if (attached !== undefined) ok = matchFrom(t.slice(i + 1), [attached, ...args.slice(j + 1)], mode);
+      }
     }
     if (!ok) failed.add(key);
     return ok;
@@ -153,6 +177,13 @@ function optionSpelling(word: string, arg: string): boolean {
   if (/^--[^-]/.test(word)) return arg.length >= 2 + MIN_ABBREV && arg.length < word.length && word.startsWith(arg);
   if (/^-[^-]$/.test(word)) return arg.length > 2 && arg[0] === '-' && arg[1] !== '-' && arg.includes(word[1]!, 1);
   return false;
+}
+
+/** The value attached to the short option `-X` in `a` (`-XVAL`, `-vXVAL`, `-X=VAL` → `VAL`), if any. */
+function shortValue(word: string, a: string): string | undefined {
+  if (!/^-[^-]$/.test(word)) return undefined;
+  const rest = a.slice(a.indexOf(word[1]!, 1) + 1).replace(/^=/, '');
+  return rest === '' ? undefined : rest;
 }
 
 export type ArgDecision = { allowed: true; rule: string } | { allowed: false; rule: string | undefined };
