@@ -126,24 +126,23 @@ export function splitArgs(args: readonly string[]): string[] {
 }
 
 export function matches(p: Pattern, args: readonly string[], mode: 'allow' | 'deny'): boolean {
-  return matchFrom(p.tokens, args, mode);
-}
-
-function matchFrom(t: readonly Token[], args: readonly string[], mode: 'allow' | 'deny'): boolean {
-  // Tokens from i on against args from j on; `**` may sit anywhere (`** --hostname **`),
-  // so (i, j) pairs already known to fail are remembered: O(tokens × args) at worst.
+  const t = p.tokens;
+  // at(i, j, via): tokens from i on against args from j on. `via` >= 0: args[j] stands for
+  // the value attached behind the short option of token `via` (a deny `-X DELETE` against
+  // `-XDELETE`); -1: args[j] as sent. `**` may sit anywhere (`** --hostname **`), so states
+  // already known to fail are remembered: O(tokens² × args) at worst.
   const failed = new Set<number>();
-  const at = (i: number, j: number): boolean => {
-    if (i === t.length) return j === args.length;
-    const key = i * (args.length + 1) + j;
+  const at = (i: number, j: number, via: number): boolean => {
+    if (i === t.length) return j === args.length && via < 0;
+    const key = (i * (args.length + 1) + j) * (t.length + 1) + via + 1;
     if (failed.has(key)) return false;
     const tok = t[i]!;
     let ok: boolean;
     if (tok.kind === 'rest') {
-      ok = false;
-      for (let k = j; k <= args.length && !ok; k++) ok = at(i + 1, k);
+      ok = via >= 0 && at(i + 1, j, via);
+      for (let k = via >= 0 ? j + 1 : j; k <= args.length && !ok; k++) ok = at(i + 1, k, -1);
     } else {
-      const a = args[j];
+      const a = via >= 0 ? shortValue(t[via]!, args[j]!) : args[j];
       ok =
         a !== undefined &&
         (tok.kind === 'one'
@@ -151,18 +150,23 @@ function matchFrom(t: readonly Token[], args: readonly string[], mode: 'allow' |
           : tok.kind === 'prefix'
             ? a.startsWith(tok.text) || (mode === 'deny' && optionSpelling(tok.text, a))
             : a === tok.text || (mode === 'deny' && optionSpelling(tok.text, a))) &&
-        at(i + 1, j + 1);
+        at(i + 1, j + 1, -1);
       // A deny `-X VALUE` also matches `-XVALUE` (and `-vXVALUE`, `-X=VALUE`): what follows
       // the letter may be the option's value, which the rest of the pattern then has to match.
-      if (!ok && a !== undefined && mode === 'deny' && tok.kind === 'word' && i + 1 < t.length && optionSpelling(tok.text, a)) {
-        const attached = shortValue(tok.text, a);
-        if (attached !== undefined) ok = matchFrom(t.slice(i + 1), [attached, ...args.slice(j + 1)], mode);
-      }
+      if (!ok && via < 0 && a !== undefined && mode === 'deny' && i + 1 < t.length && shortValue(tok, a) !== undefined)
+        ok = at(i + 1, j, i);
     }
     if (!ok) failed.add(key);
     return ok;
   };
-  return at(0, 0);
+  return at(0, 0, -1);
+}
+
+/** The value attached in `a` to the short option word `tok` (`-XVAL`, `-vXVAL`, `-X=VAL` → `VAL` for `-X`), if any. */
+function shortValue(tok: Token, a: string): string | undefined {
+  if (tok.kind !== 'word' || !/^-[^-]$/.test(tok.text) || !optionSpelling(tok.text, a)) return undefined;
+  const rest = a.slice(a.indexOf(tok.text[1]!, 1) + 1).replace(/^=/, '');
+  return rest === '' ? undefined : rest;
 }
 
 /**
@@ -177,13 +181,6 @@ function optionSpelling(word: string, arg: string): boolean {
   if (/^--[^-]/.test(word)) return arg.length >= 2 + MIN_ABBREV && arg.length < word.length && word.startsWith(arg);
   if (/^-[^-]$/.test(word)) return arg.length > 2 && arg[0] === '-' && arg[1] !== '-' && arg.includes(word[1]!, 1);
   return false;
-}
-
-/** The value attached to the short option `-X` in `a` (`-XVAL`, `-vXVAL`, `-X=VAL` → `VAL`), if any. */
-function shortValue(word: string, a: string): string | undefined {
-  if (!/^-[^-]$/.test(word)) return undefined;
-  const rest = a.slice(a.indexOf(word[1]!, 1) + 1).replace(/^=/, '');
-  return rest === '' ? undefined : rest;
 }
 
 export type ArgDecision = { allowed: true; rule: string } | { allowed: false; rule: string | undefined };
