@@ -126,6 +126,42 @@ export async function gitCredentialEnv(
   };
 }
 
+/**
+ * git's global options (before the subcommand) that do not change which repository,
+ * config or programs git uses. Every other one is refused for a run with the credential:
+ * `-C DIR`, `--git-dir`, `--work-tree` and `--bare` make git read a repository (and its
+ * config) janee did not check, `-c`/`--config-env` add config of the agent's own (a
+ * per-URL proxy outranks janee's), `--exec-path` picks the directory git runs its remote
+ * helpers from, and options git adds later may do the same.
+ */
+const SAFE_GLOBAL_OPTIONS = new Set([
+  '--no-pager',
+  '-P',
+  '-p',
+  '--paginate',
+  '--no-replace-objects',
+  '--no-lazy-fetch',
+  '--no-optional-locks',
+  '--no-advice',
+  '--literal-pathspecs',
+  '--glob-pathspecs',
+  '--noglob-pathspecs',
+  '--icase-pathspecs',
+  '--version',
+  '-v',
+  '--help',
+  '-h',
+]);
+
+/** The first global option (before the subcommand) outside SAFE_GLOBAL_OPTIONS, or undefined. */
+export function riskyGlobalOption(args: readonly string[]): string | undefined {
+  for (const a of args) {
+    if (!a.startsWith('-')) return undefined; // the subcommand: what follows is its own
+    if (!SAFE_GLOBAL_OPTIONS.has(a)) return a;
+  }
+  return undefined;
+}
+
 /** Where the repository's config sets a key janee does not allow beside the credential. */
 export interface RepoConfigRisk {
   /** `local`, `worktree`, … as git names the scope (an included file has its includer's). */

@@ -27,7 +27,7 @@ import type { CommandConfig, JaneeConfig } from '../config/types.js';
 import { JaneeError } from '../errors.js';
 import { outcomeFor } from './outcome.js';
 import { execBinding, isBindingOf } from '../exec/binding.js';
-import { gitCredentialEnv, gitLogin, gitOrigins, repoConfigRisk } from '../exec/git.js';
+import { gitCredentialEnv, gitLogin, gitOrigins, repoConfigRisk, riskyGlobalOption } from '../exec/git.js';
 import { decideArgs, parsePattern, type Pattern } from '../exec/pattern.js';
 import type { CommandInfo, ExecRequest, ExecResult } from '../exec/request.js';
 import { runProgram, type RunResult } from '../exec/run.js';
@@ -145,6 +145,18 @@ export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller
         'use arguments an allow pattern admits ("*" is one value that does not start with "-", "**" the rest), or ask the human to change commands in config.yaml',
       );
       await audit({ outcome: 'blocked', rule: decision.rule ?? 'no matching pattern' });
+      throw err;
+    }
+    // With the credential, git must work in the repository whose config is checked
+    // (repoConfigRisk reads the one in cwd): no global option may point it elsewhere.
+    const option = cmd.gitCredential !== undefined ? riskyGlobalOption(args) : undefined;
+    if (option !== undefined) {
+      const err = new JaneeError(
+        'GATE_BLOCKED',
+        `${name}: the git option ${option.slice(0, 100)} before the subcommand could point git at another repository, config or program; it was not run`,
+        'run git in the repository with cwd instead of -C/--git-dir, and without -c/--config-env/--exec-path (janee checks the config of the repository in cwd)',
+      );
+      await audit({ outcome: 'blocked', rule: 'git global option' });
       throw err;
     }
     const cwd = await allowedCwd(cmd, req.cwd);
