@@ -3,7 +3,6 @@
  * config, which janee's check (repoConfigRisk, the config of the repository in cwd)
  * never read. `git fetch --recurse-submodules` (and fetch's default on-demand
  * recursion) runs git in `.git/modules/<name>`, whose config the agent wrote.
-
  *
  * The BUILT `janee serve` over stdio (official SDK client), real git against a real
  * `git http-backend` that demands the token, and a loopback "proxy" that records
