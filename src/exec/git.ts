@@ -38,6 +38,13 @@ while IFS= read -r line; do
     '') break ;;
   esac
 done
+# Only for the repository janee checked (JANEE_GIT_DIR): git sets GIT_DIR for its remote
+# helper, relative to its cwd. A submodule or nested repository has its own config, which
+# nobody checked; it gets nothing.
+if [ -n "$JANEE_GIT_DIR" ]; then
+  d=$(cd "\${GIT_DIR:-/nonexistent}" 2>/dev/null && pwd -P) || exit 0
+  [ "$d" = "$JANEE_GIT_DIR" ] || exit 0
+fi
 for origin in $JANEE_GIT_ORIGINS; do
   if [ "$proto://$host" = "$origin" ]; then
     printf 'username=%s\\npassword=%s\\n' "$JANEE_GIT_USERNAME" "$JANEE_GIT_PASSWORD"
@@ -160,6 +167,19 @@ export function riskyGlobalOption(args: readonly string[]): string | undefined {
     if (!SAFE_GLOBAL_OPTIONS.has(a)) return a;
   }
   return undefined;
+}
+
+/**
+ * The real path of the git directory of the repository in `cwd` (git's own answer, with the
+ * run's environment), or '' when `cwd` is in none. The helper answers only for it.
+ */
+export function gitDirOf(cwd: string, env: Record<string, string>): Promise<string> {
+  return new Promise((resolve) => {
+    execFile('git', ['rev-parse', '--absolute-git-dir'], { cwd, env, timeout: CONFIG_READ_MS, killSignal: 'SIGKILL' }, (err, stdout) => {
+      if (err) return resolve('');
+      fs.realpath(stdout.replace(/\n$/, '')).then(resolve, () => resolve(''));
+    });
+  });
 }
 
 /** Where the repository's config sets a key janee does not allow beside the credential. */

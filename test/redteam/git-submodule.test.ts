@@ -6,7 +6,9 @@
  *
  * The BUILT `janee serve` over stdio (official SDK client), real git against a real
  * `git http-backend` that demands the token, and a loopback "proxy" that records
- * what it is sent. The set-up is git-global-options.test.ts's.
+ * what it is sent. The set-up is git-global-options.test.ts's. Before the fix the
+ * proxy received `Authorization: Basic x-access-token:<token>` from the submodule's
+ * fetch; now the credential helper answers only for the repository janee checked.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs/promises';
@@ -81,12 +83,7 @@ afterAll(async () => {
 });
 
 describe('a submodule whose config the agent wrote does not get the token', { timeout: 60_000 }, () => {
-  // NOT FIXED (rt5a): git runs the submodule's fetch with janee's command-scope config, the
-  // credential helper included, under the submodule's own config (.git/modules/sub/config),
-  // which repoConfigRisk never lists. The proxy receives the token. Fix (described in
-  // /work/notes/rt5a.md): check every submodule's config too, or refuse a credentialed run
-  // in a repository with submodules, or have the helper answer only in the checked repository.
-  it.fails('git fetch --recurse-submodules=yes in a repository with a planted submodule config: the proxy sees nothing', async () => {
+  it('git fetch --recurse-submodules=yes in a repository with a planted submodule config: the proxy is sent no credential', async () => {
     const proxyUrl = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
     const url = `${gitSrv.url}/repo.git`;
     // A submodule checked out from a local copy, then pointed at the served repository.
@@ -103,6 +100,11 @@ describe('a submodule whose config the agent wrote does not get the token', { ti
     g(work, 'config', '--unset-all', 'submodule.sub.url');
     g(work, 'config', '--unset-all', 'submodule.sub.active');
     const r = await s.call('exec', { command: 'git', args: ['fetch', '--recurse-submodules=yes', url], cwd: work });
-    expect(seen, textOf(r)).toEqual([]);
+    // The submodule's fetch may reach the proxy, but without a credential to hand over.
+    expect(
+      seen.filter((a) => a !== undefined),
+      textOf(r),
+    ).toEqual([]);
+    expect(textOf(r)).toMatch(/Fetching submodule sub/);
   });
 });
