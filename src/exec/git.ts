@@ -25,6 +25,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { isLoopbackHost } from '../config/url.js';
+import { matches, parsePattern, splitArgs, type Pattern } from './pattern.js';
 
 const HELPER = `#!/bin/sh
 # janee: git credential helper for one exec run (no secret in this file)
@@ -160,10 +161,25 @@ const SAFE_GLOBAL_OPTIONS = new Set([
   '-h',
 ]);
 
-/** The first global option (before the subcommand) outside SAFE_GLOBAL_OPTIONS, or undefined. */
+/**
+ * `git clone` options that write the new repository's config (which janee cannot check: it
+ * does not exist yet), matched as a deny pattern is (any abbreviation, `=value`, clusters).
+ */
+const CLONE_DENY = ['--template', '--config', '-c', '--separate-git-dir'].map((o) => ({ o, p: parsePattern(`** ${o} **`) as Pattern }));
+
+/**
+ * The first global option (before the subcommand) outside SAFE_GLOBAL_OPTIONS, or a
+ * `clone` option that writes the new repository's config; undefined when there is none.
+ */
 export function riskyGlobalOption(args: readonly string[]): string | undefined {
-  for (const a of args) {
-    if (!a.startsWith('-')) return undefined; // the subcommand: what follows is its own
+  for (const [i, a] of args.entries()) {
+    if (!a.startsWith('-')) {
+      // The subcommand: what follows is its own.
+      if (a !== 'clone') return undefined;
+      const rest = splitArgs(args.slice(i + 1));
+      const deny = CLONE_DENY.find(({ p }) => matches(p, rest, 'deny'));
+      return deny === undefined ? undefined : `clone ${deny.o}`;
+    }
     if (!SAFE_GLOBAL_OPTIONS.has(a)) return a;
   }
   return undefined;

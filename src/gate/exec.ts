@@ -153,8 +153,8 @@ export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller
     if (option !== undefined) {
       const err = new JaneeError(
         'GATE_BLOCKED',
-        `${name}: the git option ${option.slice(0, 100)} before the subcommand could point git at another repository, config or program; it was not run`,
-        'run git in the repository with cwd instead of -C/--git-dir, and without -c/--config-env/--exec-path (janee checks the config of the repository in cwd)',
+        `${name}: the git option ${option.slice(0, 100)} could point git at another repository, config or program; it was not run`,
+        'run git in the repository with cwd instead of -C/--git-dir, and without -c/--config-env/--exec-path, or clone without --template/--config (janee checks the config of the repository in cwd)',
       );
       await audit({ outcome: 'blocked', rule: 'git global option' });
       throw err;

@@ -37,6 +37,12 @@ describe('exec git: global options (rt5a)', () => {
     expect(riskyGlobalOption(['fetch', '-C', '/x'])).toBeUndefined();
     expect(riskyGlobalOption(['--no-pager', '-P', 'log', '--git-dir=x'])).toBeUndefined();
     expect(riskyGlobalOption([])).toBeUndefined();
+    // clone: the options that write the new repository's config, in any spelling.
+    expect(riskyGlobalOption(['clone', '--templ=/t', 'u'])).toBe('clone --template');
+    expect(riskyGlobalOption(['clone', '-qc', 'a=b', 'u'])).toBe('clone -c');
+    expect(riskyGlobalOption(['clone', '--config', 'a=b', 'u'])).toBe('clone --config');
+    expect(riskyGlobalOption(['clone', '-q', '--depth=1', 'u', 'dir'])).toBeUndefined();
+    expect(riskyGlobalOption(['switch', '-c', 'topic'])).toBeUndefined();
   });
 });
 
