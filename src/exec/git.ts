@@ -25,6 +25,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { isLoopbackHost } from '../config/url.js';
+import { matches, parsePattern, splitArgs, type Pattern } from './pattern.js';
 
 const HELPER = `#!/bin/sh
 # janee: git credential helper for one exec run (no secret in this file)
@@ -38,6 +39,13 @@ while IFS= read -r line; do
     '') break ;;
   esac
 done
+# Only for the repository janee checked (JANEE_GIT_DIR): git sets GIT_DIR for its remote
+# helper, relative to its cwd. A submodule or nested repository has its own config, which
+# nobody checked; it gets nothing.
+if [ -n "$JANEE_GIT_DIR" ]; then
+  d=$(cd "\${GIT_DIR:-/nonexistent}" 2>/dev/null && pwd -P) || exit 0
+  [ "$d" = "$JANEE_GIT_DIR" ] || exit 0
+fi
 for origin in $JANEE_GIT_ORIGINS; do
   if [ "$proto://$host" = "$origin" ]; then
     printf 'username=%s\\npassword=%s\\n' "$JANEE_GIT_USERNAME" "$JANEE_GIT_PASSWORD"
@@ -124,6 +132,70 @@ export async function gitCredentialEnv(
     JANEE_GIT_USERNAME: login.username,
     JANEE_GIT_PASSWORD: login.password,
   };
+}
+
+/**
+ * git's global options (before the subcommand) that do not change which repository,
+ * config or programs git uses. Every other one is refused for a run with the credential:
+ * `-C DIR`, `--git-dir`, `--work-tree` and `--bare` make git read a repository (and its
+ * config) janee did not check, `-c`/`--config-env` add config of the agent's own (a
+ * per-URL proxy outranks janee's), `--exec-path` picks the directory git runs its remote
+ * helpers from, and options git adds later may do the same.
+ */
+const SAFE_GLOBAL_OPTIONS = new Set([
+  '--no-pager',
+  '-P',
+  '-p',
+  '--paginate',
+  '--no-replace-objects',
+  '--no-lazy-fetch',
+  '--no-optional-locks',
+  '--no-advice',
+  '--literal-pathspecs',
+  '--glob-pathspecs',
+  '--noglob-pathspecs',
+  '--icase-pathspecs',
+  '--version',
+  '-v',
+  '--help',
+  '-h',
+]);
+
+/**
+ * `git clone` options that write the new repository's config (which janee cannot check: it
+ * does not exist yet), matched as a deny pattern is (any abbreviation, `=value`, clusters).
+ */
+const CLONE_DENY = ['--template', '--config', '-c', '--separate-git-dir'].map((o) => ({ o, p: parsePattern(`** ${o} **`) as Pattern }));
+
+/**
+ * The first global option (before the subcommand) outside SAFE_GLOBAL_OPTIONS, or a
+ * `clone` option that writes the new repository's config; undefined when there is none.
+ */
+export function riskyGlobalOption(args: readonly string[]): string | undefined {
+  for (const [i, a] of args.entries()) {
+    if (!a.startsWith('-')) {
+      // The subcommand: what follows is its own.
+      if (a !== 'clone') return undefined;
+      const rest = splitArgs(args.slice(i + 1));
+      const deny = CLONE_DENY.find(({ p }) => matches(p, rest, 'deny'));
+      return deny === undefined ? undefined : `clone ${deny.o}`;
+    }
+    if (!SAFE_GLOBAL_OPTIONS.has(a)) return a;
+  }
+  return undefined;
+}
+
+/**
+ * The real path of the git directory of the repository in `cwd` (git's own answer, with the
+ * run's environment), or '' when `cwd` is in none. The helper answers only for it.
+ */
+export function gitDirOf(cwd: string, env: Record<string, string>): Promise<string> {
+  return new Promise((resolve) => {
+    execFile('git', ['rev-parse', '--absolute-git-dir'], { cwd, env, timeout: CONFIG_READ_MS, killSignal: 'SIGKILL' }, (err, stdout) => {
+      if (err) return resolve('');
+      fs.realpath(stdout.replace(/\n$/, '')).then(resolve, () => resolve(''));
+    });
+  });
 }
 
 /** Where the repository's config sets a key janee does not allow beside the credential. */

@@ -19,6 +19,7 @@
  * `pr list --limit *` admits `--limit 5` and `--limit=5` alike, and a deny on
  * `--hostname **` is not dodged by `--hostname=evil`. The program still gets the
  * arguments as sent (splitting changes the meaning of an optional-argument flag).
+ * A pattern word `--name=value` is split the same way (`--name=*` is `--name *`).
  *
  * In a deny pattern an option word also matches the spellings programs accept
  * for it: a `--long` word matches any prefix of it of at least 3 letters after
@@ -28,7 +29,8 @@
  * attached (`-Revil/o` for `-R`) and `-X` clustered behind other letters (`-vR`,
  * `-vRevil/o`), which pflag and getopt read as `-v -R …`. Which letters of a
  * cluster are flags and which a value depends on the program, so any `-…` argument
- * holding the letter is refused: over-matching a deny only refuses a call.
+ * holding the letter is refused: over-matching a deny only refuses a call. A deny
+ * `-X VALUE` also matches the value attached (`-XVALUE`, `-X=VALUE`, `-vXVALUE`).
  * Allow words match exactly.
  *
  * A call is allowed when no deny pattern matches and an allow pattern does.
@@ -85,7 +87,20 @@ export function parsePattern(text: string): Pattern | string {
   if (typeof ws === 'string') return ws;
   // "" is the call with no arguments at all.
   const tokens: Token[] = [];
-  for (const { word: w, quoted } of ws) {
+  for (const { word, quoted } of ws) {
+    // `--name=value` is read as the two words `--name value`, as arguments are (splitArgs):
+    // else a deny on `--upload-pack=*` never matched, not even the very spelling it names.
+    const eq = word.indexOf('=');
+    if (word.startsWith('--') && eq > 2) {
+      tokens.push({ kind: 'word', text: word.slice(0, eq) });
+      const value = word.slice(eq + 1);
+      if (quoted || !value.includes('*')) tokens.push({ kind: 'word', text: value });
+      else if (value === '*') tokens.push({ kind: 'one' });
+      else if (value.endsWith('*') && !value.slice(0, -1).includes('*')) tokens.push({ kind: 'prefix', text: value.slice(0, -1) });
+      else return `"${word}": "*" after "=" stands for the whole value, or ends a prefix (--repo=octo/*)`;
+      continue;
+    }
+    const w = word;
     if (quoted) tokens.push({ kind: 'word', text: w });
     else if (w === '**') {
       if (tokens[tokens.length - 1]?.kind === 'rest') return '"** **" says nothing more than "**"';
@@ -112,33 +127,46 @@ export function splitArgs(args: readonly string[]): string[] {
 
 export function matches(p: Pattern, args: readonly string[], mode: 'allow' | 'deny'): boolean {
   const t = p.tokens;
-  // Tokens from i on against args from j on; `**` may sit anywhere (`** --hostname **`),
-  // so (i, j) pairs already known to fail are remembered: O(tokens × args) at worst.
+  // at(i, j, via): tokens from i on against args from j on. `via` >= 0: args[j] stands for
+  // the value attached behind the short option of token `via` (a deny `-X DELETE` against
+  // `-XDELETE`); -1: args[j] as sent. `**` may sit anywhere (`** --hostname **`), so states
+  // already known to fail are remembered: O(tokens² × args) at worst.
   const failed = new Set<number>();
-  const at = (i: number, j: number): boolean => {
-    if (i === t.length) return j === args.length;
-    const key = i * (args.length + 1) + j;
+  const at = (i: number, j: number, via: number): boolean => {
+    if (i === t.length) return j === args.length && via < 0;
+    const key = (i * (args.length + 1) + j) * (t.length + 1) + via + 1;
     if (failed.has(key)) return false;
     const tok = t[i]!;
     let ok: boolean;
     if (tok.kind === 'rest') {
-      ok = false;
-      for (let k = j; k <= args.length && !ok; k++) ok = at(i + 1, k);
+      ok = via >= 0 && at(i + 1, j, via);
+      for (let k = via >= 0 ? j + 1 : j; k <= args.length && !ok; k++) ok = at(i + 1, k, -1);
     } else {
-      const a = args[j];
+      const a = via >= 0 ? shortValue(t[via]!, args[j]!) : args[j];
       ok =
         a !== undefined &&
         (tok.kind === 'one'
           ? mode === 'deny' || !a.startsWith('-')
           : tok.kind === 'prefix'
-            ? a.startsWith(tok.text)
+            ? a.startsWith(tok.text) || (mode === 'deny' && optionSpelling(tok.text, a))
             : a === tok.text || (mode === 'deny' && optionSpelling(tok.text, a))) &&
-        at(i + 1, j + 1);
+        at(i + 1, j + 1, -1);
+      // A deny `-X VALUE` also matches `-XVALUE` (and `-vXVALUE`, `-X=VALUE`): what follows
+      // the letter may be the option's value, which the rest of the pattern then has to match.
+      if (!ok && via < 0 && a !== undefined && mode === 'deny' && i + 1 < t.length && shortValue(tok, a) !== undefined)
+        ok = at(i + 1, j, i);
     }
     if (!ok) failed.add(key);
     return ok;
   };
-  return at(0, 0);
+  return at(0, 0, -1);
+}
+
+/** The value attached in `a` to the short option word `tok` (`-XVAL`, `-vXVAL`, `-X=VAL` → `VAL` for `-X`), if any. */
+function shortValue(tok: Token, a: string): string | undefined {
+  if (tok.kind !== 'word' || !/^-[^-]$/.test(tok.text) || !optionSpelling(tok.text, a)) return undefined;
+  const rest = a.slice(a.indexOf(tok.text[1]!, 1) + 1).replace(/^=/, '');
+  return rest === '' ? undefined : rest;
 }
 
 /**

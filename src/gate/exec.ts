@@ -27,7 +27,7 @@ import type { CommandConfig, JaneeConfig } from '../config/types.js';
 import { JaneeError } from '../errors.js';
 import { outcomeFor } from './outcome.js';
 import { execBinding, isBindingOf } from '../exec/binding.js';
-import { gitCredentialEnv, gitLogin, gitOrigins, repoConfigRisk } from '../exec/git.js';
+import { gitCredentialEnv, gitDirOf, gitLogin, gitOrigins, repoConfigRisk, riskyGlobalOption } from '../exec/git.js';
 import { decideArgs, parsePattern, type Pattern } from '../exec/pattern.js';
 import type { CommandInfo, ExecRequest, ExecResult } from '../exec/request.js';
 import { runProgram, type RunResult } from '../exec/run.js';
@@ -147,6 +147,18 @@ export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller
       await audit({ outcome: 'blocked', rule: decision.rule ?? 'no matching pattern' });
       throw err;
     }
+    // With the credential, git must work in the repository whose config is checked
+    // (repoConfigRisk reads the one in cwd): no global option may point it elsewhere.
+    const option = cmd.gitCredential !== undefined ? riskyGlobalOption(args) : undefined;
+    if (option !== undefined) {
+      const err = new JaneeError(
+        'GATE_BLOCKED',
+        `${name}: the git option ${option.slice(0, 100)} could point git at another repository, config or program; it was not run`,
+        'run git in the repository with cwd instead of -C/--git-dir, and without -c/--config-env/--exec-path, or clone without --template/--config (janee checks the config of the repository in cwd)',
+      );
+      await audit({ outcome: 'blocked', rule: 'git global option' });
+      throw err;
+    }
     const cwd = await allowedCwd(cmd, req.cwd);
     if (cwd.refused !== undefined) {
       const err = new JaneeError('GATE_BLOCKED', `${name}: ${cwd.refused}`, cwd.hint);
@@ -216,10 +228,18 @@ export async function runExec(ctx: ExecContext, req: ExecRequest, caller: Caller
     try {
       // Only PATH's absolute entries: a relative one would resolve in the agent's cwd for
       // every program the program runs by name (findProgram skips them for the program itself).
-      const runEnv = { PATH: searchPath().join(':') || '/usr/bin:/bin', LANG: process.env.LANG ?? 'C.UTF-8', HOME: home, ...env };
+      const runEnv: Record<string, string> = {
+        PATH: searchPath().join(':') || '/usr/bin:/bin',
+        LANG: process.env.LANG ?? 'C.UTF-8',
+        HOME: home,
+        ...env,
+      };
       if (cmd.gitCredential !== undefined) {
         Object.assign(runEnv, await gitEnv(cmd, data, home));
-        const risk = await repoConfigRisk(cwd.dir ?? home, runEnv);
+        const [risk, gitDir] = await Promise.all([repoConfigRisk(cwd.dir ?? home, runEnv), gitDirOf(cwd.dir ?? home, runEnv)]);
+        // The helper answers only for this repository (not a submodule's, whose config is its own);
+        // a clone makes a new one, which git writes itself: anywhere then.
+        runEnv.JANEE_GIT_DIR = args.find((a) => !a.startsWith('-')) === 'clone' ? '' : gitDir;
         if (risk !== undefined) {
           const err = new JaneeError(
             'GATE_BLOCKED',

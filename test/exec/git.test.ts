@@ -8,7 +8,7 @@ import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gitProtocols, repoConfigRisk, safeRepoKey } from '../../src/exec/git.js';
+import { gitProtocols, repoConfigRisk, riskyGlobalOption, safeRepoKey } from '../../src/exec/git.js';
 
 let dir: string;
 const env = (): Record<string, string> => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, GIT_CONFIG_NOSYSTEM: '1' });
@@ -19,6 +19,31 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   if (dir) await fs.rm(dir, { recursive: true, force: true });
+});
+
+describe('exec git: global options (rt5a)', () => {
+  it('refuses those that choose another repository, config or program; the subcommand ends the check', () => {
+    for (const a of [
+      ['-C', '/x', 'fetch'],
+      ['--git-dir=/x', 'fetch'],
+      ['--work-tree', '/x'],
+      ['--bare', 'fetch'],
+      ['-c', 'a=b'],
+      ['--config-env=a=B'],
+      ['--exec-path=/x'],
+      ['--no-pager', '-C', '/x'],
+    ])
+      expect(riskyGlobalOption(a)).toBe(a.find((x) => x !== '--no-pager'));
+    expect(riskyGlobalOption(['fetch', '-C', '/x'])).toBeUndefined();
+    expect(riskyGlobalOption(['--no-pager', '-P', 'log', '--git-dir=x'])).toBeUndefined();
+    expect(riskyGlobalOption([])).toBeUndefined();
+    // clone: the options that write the new repository's config, in any spelling.
+    expect(riskyGlobalOption(['clone', '--templ=/t', 'u'])).toBe('clone --template');
+    expect(riskyGlobalOption(['clone', '-qc', 'a=b', 'u'])).toBe('clone -c');
+    expect(riskyGlobalOption(['clone', '--config', 'a=b', 'u'])).toBe('clone --config');
+    expect(riskyGlobalOption(['clone', '-q', '--depth=1', 'u', 'dir'])).toBeUndefined();
+    expect(riskyGlobalOption(['switch', '-c', 'topic'])).toBeUndefined();
+  });
 });
 
 describe('exec git: repository config', { timeout: 60_000 }, () => {

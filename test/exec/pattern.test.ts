@@ -117,6 +117,24 @@ describe('decideArgs', () => {
     // git: -c clustered (git itself takes no clusters, but gh, stripe and curl do).
     expect(decide(['**'], ['** -c **'], ['-pc', 'core.pager=x']).allowed).toBe(false);
   });
+  it('a pattern word --name=value reads as --name value, like the arguments (rt5a)', () => {
+    const deny = ['** --upload-pack=* **'];
+    for (const args of [
+      ['fetch', '--upload-pack=x'],
+      ['fetch', '--upload-pack', 'x'],
+      ['fetch', '--upload-pa=x'],
+    ])
+      expect(decide(['**'], deny, args)).toEqual({ allowed: false, rule: 'deny ** --upload-pack=* **' });
+    expect(decide(['pr list --limit=*'], [], ['pr', 'list', '--limit', '5']).allowed).toBe(true);
+    expect(decide(['pr list --limit=*'], [], ['pr', 'list', '--limit=-5']).allowed).toBe(false);
+    expect(decide(['api **'], ['** --method=DELETE **'], ['api', '--method=GET', 'x']).allowed).toBe(true);
+  });
+  it('a deny -X VALUE also catches the value attached (-XVALUE, -X=VALUE, -sXVALUE) (rt5a)', () => {
+    const deny = ['** -X DELETE **'];
+    for (const a of ['-XDELETE', '-X=DELETE', '-sXDELETE']) expect(decide(['**'], deny, [a, 'u']).allowed).toBe(false);
+    expect(decide(['**'], deny, ['-XGET', 'u']).allowed).toBe(true);
+    expect(decide(['**'], deny, ['-X', 'GET', 'DELETE']).allowed).toBe(true);
+  });
   it('allow words still match exactly', () => {
     expect(decide(['fetch --upload-pack x'], [], ['fetch', '--upload-pa', 'x']).allowed).toBe(false);
     expect(decide(['pr view -R *'], [], ['pr', 'view', '-Rx']).allowed).toBe(false);
