@@ -4,8 +4,11 @@
  * so nothing crossed, but the user then has two secrets, two origin bindings, two kill
  * switches and two tokens that `janee list`, `janee logs` and the agent's list_services
  * tell apart by one capital letter: `killswitch on stripe` leaves `Stripe` open, and
- * `agents remove ci` leaves `CI`'s token alive. Both are now refused. The BUILT CLI.
+ * `agents remove ci` leaves `CI`'s token alive, and `recipients remove bob` leaves `Bob`
+ * able to open the vault. All three are now refused. The BUILT CLI, keys from the real
+ * age-keygen.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,6 +34,18 @@ describe('names that differ only in case are refused', { timeout: 60_000 }, () =
     expect(r.code, r.stderr).toBe(1);
     expect(errorLines(r.stderr).error).toMatch(/service "Stripe" differs from "stripe" in config.yaml only in case/);
     expect(await fs.readFile(config, 'utf8')).toBe(before);
+  });
+
+  it('janee recipients add Bob beside bob (age-keygen keys)', async (ctx) => {
+    if (spawnSync('age-keygen', ['--help']).status === null) return ctx.skip();
+    const key = () => spawnSync('age-keygen', { encoding: 'utf8' }).stdout.match(/^# public key: (age1\S+)$/m)?.[1] as string;
+    const first = await runJanee(['recipients', 'add', key(), '--name', 'bob'], { env });
+    expect(first.code, first.stderr).toBe(0);
+    const r = await runJanee(['recipients', 'add', key(), '--name', 'Bob'], { env });
+    expect(r.code, r.stderr).toBe(1);
+    expect(errorLines(r.stderr).error).toMatch(/already has a recipient named "bob" \(the same name but for case\)/);
+    const list = await runJanee(['recipients', 'list'], { env });
+    expect(list.stdout).not.toMatch(/^Bob /m);
   });
 
   it('janee agents add CI beside ci', async () => {
