@@ -22,6 +22,7 @@ import {
   asHeader,
   generateFileKey,
   headerMatchesKey,
+  MAX_RECIPIENTS,
   parseVault,
   sortRecipients,
   unwrapWith,
@@ -290,6 +291,13 @@ export async function addRecipient(file: string, fileKey: Uint8Array, name: stri
           ? `the vault already has a recipient named "${dup.name}"${dup.name === name ? '' : ' (the same name but for case)'}`
           : `that key is already the recipient "${dup.name}"`,
         '`janee recipients list` shows them; `janee recipients remove NAME` first to replace one',
+      );
+    }
+    if (h.recipients.length >= MAX_RECIPIENTS) {
+      throw new JaneeError(
+        'RECIPIENTS_TOO_MANY',
+        `the vault already has ${MAX_RECIPIENTS} recipients, the most a vault file may have`,
+        '`janee recipients remove NAME` someone first, or split the team into several vaults',
       );
     }
     const stanza = wrapForRecipient(fileKey, name, recipient);
