@@ -45,6 +45,7 @@ export const CODES = {
   VAULT_LAST_KEY: 'the change would leave the vault with no passphrase and no recipient',
   RECIPIENT_INVALID: 'not an age X25519 recipient (age1…), or a bad recipient name',
   RECIPIENT_EXISTS: 'a recipient of that name or key is already in the vault',
+  RECIPIENTS_TOO_MANY: 'the vault already has the most recipients a vault file may have (1024)',
   IDENTITY_EXISTS: 'the identity file to write already exists (never overwritten)',
   IDENTITY_INVALID: 'the identity file cannot be read or holds no age X25519 identity',
   IDENTITY_IN_REPO: 'an unprotected identity would be written inside a git work tree (where a commit would publish it)',

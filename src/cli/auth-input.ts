@@ -17,7 +17,7 @@ import * as fs from 'node:fs/promises';
 import { Option } from 'clipanion';
 import { authFields, type AuthSpec, type FieldSpec } from '../auth/types.js';
 import { JaneeError, usageError } from '../errors.js';
-import { isValidFieldValue } from '../vault/payload.js';
+import { isValidFieldValue, MAX_FIELD_VALUE } from '../vault/payload.js';
 import type { Streams } from './io.js';
 import { keyReader } from './key-input.js';
 import { fileProblem } from '../auth/file.js';
@@ -124,6 +124,8 @@ export function fieldsReader(
           if (s.optional) return;
           throw new JaneeError('NO_KEY', `no value for ${s.name} (${s.label})`, 'every field but the optional ones needs a value');
         }
+        if (v.length > MAX_FIELD_VALUE)
+          throw new JaneeError('BAD_KEY', `${s.name} is longer than ${MAX_FIELD_VALUE / 1024} KiB`, 'give exactly the value');
         if (!isValidFieldValue(v))
           throw new JaneeError('BAD_KEY', `${s.name} contains a line break or another control character`, 'give exactly the value');
         fields[s.name] = v;

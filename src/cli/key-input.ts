@@ -10,7 +10,7 @@
 import { Option } from 'clipanion';
 import { JaneeError, usageError } from '../errors.js';
 import type { AuthSpec } from '../config/types.js';
-import { isValidFieldValue } from '../vault/payload.js';
+import { isValidFieldValue, MAX_FIELD_VALUE } from '../vault/payload.js';
 import { warn, type Streams } from './io.js';
 import { promptHidden, readStdinAll } from './passphrase.js';
 
@@ -79,6 +79,12 @@ export function keyReader(io: Streams, flags: KeyFlags, prompt: () => string): (
 
 function checkedKey(key: string): string {
   if (key.length === 0) throw new JaneeError('NO_KEY', 'the secret is empty', 'pass the secret with --key-stdin or type it at the prompt');
+  if (key.length > MAX_FIELD_VALUE)
+    throw new JaneeError(
+      'BAD_KEY',
+      `the secret is longer than ${MAX_FIELD_VALUE / 1024} KiB (${Math.ceil(key.length / 1024)} KiB given): not an API key`,
+      'pass exactly the secret; a key file goes in with --field-file NAME=PATH where the template has one',
+    );
   if (!isValidFieldValue(key))
     throw new JaneeError(
       'BAD_KEY',

@@ -186,6 +186,16 @@ export function hasService(doc: Document.Parsed, name: string): boolean {
   return servicesMap(doc).has(name);
 }
 
+/** Another service whose name equals `name` but for case (`Stripe` beside `stripe`), if any. */
+export function serviceDifferingInCase(doc: Document.Parsed, name: string): string | undefined {
+  const lower = name.toLowerCase();
+  for (const item of servicesMap(doc).items) {
+    const key = isScalar(item.key) ? item.key.value : item.key;
+    if (typeof key === 'string' && key !== name && key.toLowerCase() === lower) return key;
+  }
+  return undefined;
+}
+
 export function addServiceNode(doc: Document.Parsed, svc: NewService): void {
   const services = servicesMap(doc);
   if (services.has(svc.name)) {

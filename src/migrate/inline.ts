@@ -61,7 +61,7 @@ export function findInlineSecrets(config: unknown): InlineMove[] {
     const str = (v: unknown, key: string): string => {
       const s = typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined;
       if (s === undefined || !isValidFieldValue(s))
-        throw problem(name, `${key} is not a usable secret (empty, not text, or with control characters)`);
+        throw problem(name, `${key} is not a usable secret (empty, not text, with control characters, or longer than 96 KiB)`);
       return s;
     };
     const remove = found.map((f) => f.path);

@@ -253,7 +253,7 @@ export function planLegacy(input: LegacyInput): LegacyPlan {
         continue;
       }
       for (const v of Object.values(converted.fields)) {
-        if (!isValidFieldValue(v)) throw new Error('the secret is empty or contains a control character');
+        if (!isValidFieldValue(v)) throw new Error('the secret is empty, contains a control character or is longer than 96 KiB');
       }
       if (converted.note) plan.notes.push({ service: name, note: converted.note });
       const mine = caps.filter((c) => c.service === name);

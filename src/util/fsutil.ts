@@ -12,6 +12,7 @@ import { constants as fsc, linkSync, statSync, unlinkSync, writeFileSync } from 
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { JaneeError } from '../errors.js';
+import { readAtMost, TooLargeError } from './bounded.js';
 
 const DIR_MODE = 0o700;
 export const FILE_MODE = 0o600;
@@ -240,19 +241,42 @@ function pidAlive(pid: number): boolean {
 }
 
 /**
+ * The pid written in a lock file (NaN for garbage). A lock is a few bytes janee wrote in
+ * a regular file. A FIFO, directory or device in its place (JANEE_HOME may be synced, or
+ * written by someone else) was never made by janee: it is refused at once, never read
+ * (a FIFO would hang the write for ever) and never removed (it is not ours).
+ */
+async function lockOwner(file: string, lockPath: string): Promise<number> {
+  try {
+    return Number.parseInt((await readAtMost(file, 64, { regularOnly: true })).toString('utf8'), 10);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOTFILE' || code === 'EISDIR' || e instanceof TooLargeError) {
+      throw new JaneeError(
+        'WRITE_FAILED',
+        `could not write ${lockPath.slice(0, -'.lock'.length)}: ${lockPath} is not a lock file janee made (a directory, FIFO or device, or too large); the previous version is unchanged`,
+        `remove ${lockPath} (no janee process ever makes one like it) and try again`,
+      );
+    }
+    throw e;
+  }
+}
+
+/**
  * A lock whose owner is gone is moved aside under a unique name first, so two
  * processes breaking the same stale lock cannot delete each other's fresh one.
  */
 async function breakIfStale(lockPath: string): Promise<boolean> {
   let pid: number;
   try {
-    pid = Number.parseInt(await fs.readFile(lockPath, 'utf8'), 10);
-  } catch {
+    pid = await lockOwner(lockPath, lockPath);
+  } catch (e) {
+    if (e instanceof JaneeError) throw e;
     return true; // vanished (released) or unreadable mid-write: retry at once
   }
   if (!Number.isInteger(pid) || pid <= 0) {
     // Being written right now, or garbage. Garbage older than 5 s is stale.
-    const st = await fs.stat(lockPath).catch(() => undefined);
+    const st = await fs.lstat(lockPath).catch(() => undefined);
     if (!st || Date.now() - st.mtimeMs < 5_000) return false;
   } else if (pidAlive(pid)) {
     return false;
@@ -263,7 +287,7 @@ async function breakIfStale(lockPath: string): Promise<boolean> {
   } catch {
     return true;
   }
-  const owner = Number.parseInt(await fs.readFile(aside, 'utf8').catch(() => ''), 10);
+  const owner = await lockOwner(aside, lockPath).catch(() => Number.NaN);
   if (Number.isInteger(owner) && owner > 0 && owner !== pid && pidAlive(owner)) {
     // We moved a live lock taken after our read: put it back.
     await fs.link(aside, lockPath).catch(() => undefined);

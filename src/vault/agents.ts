@@ -87,6 +87,16 @@ export function putAgent(data: VaultData, name: string, record: AgentRecord): vo
       `run \`janee agents remove ${name}\` first (that revokes its token), or pick another name`,
     );
   }
+  // `CI` beside `ci`: grants, scopes and audit lines are per exact name, and a human
+  // reading `janee logs` or revoking one tells them apart by case alone.
+  const twin = Object.keys(agents).find((k) => k.toLowerCase() === name.toLowerCase());
+  if (twin !== undefined) {
+    throw new JaneeError(
+      'VAULT_DUPLICATE',
+      `the vault already holds an agent token named "${twin}" (the same name but for case)`,
+      'pick a name that differs in more than case',
+    );
+  }
   agents[name] = record;
 }
 

@@ -89,9 +89,17 @@ function vaultDiffText(input: DiffTextInput): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** For a file that is not a vault at all (e.g. conflict markers): say so, never fail. */
-function notAVaultText(reason: string, size: number): string {
-  return reason === 'not a janee vault' ? `not a janee vault (${size} bytes)\n` : `not a readable janee vault: ${reason} (${size} bytes)\n`;
+/**
+ * For a file that is not a vault (conflict markers, a damaged copy, or any other file):
+ * say so, then show it as it is, never fail. .gitattributes comes with the repository:
+ * a pull request that marks `.bashrc diff=janee` must not hide its own change to
+ * .bashrc from `git diff` / `git log -p` behind a one-line summary. A file that does not
+ * parse as a vault holds no ciphertext janee could summarise, and nothing git would not
+ * show without the attribute.
+ */
+function notAVaultText(reason: string, bytes: Uint8Array): string {
+  const what = reason === 'not a janee vault' ? 'not a janee vault' : `not a readable janee vault: ${reason}`;
+  return `${what} (${bytes.length} bytes), shown as it is:\n${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')}`;
 }
 
 /**
@@ -108,7 +116,7 @@ export async function diffTextFor(
   try {
     parsed = parseVault(bytes);
   } catch (e) {
-    return notAVaultText(e instanceof JaneeError ? e.message : 'unreadable', bytes.length);
+    return notAVaultText(e instanceof JaneeError ? e.message : 'unreadable', bytes);
   }
   const got = await fileKeyFor(parsed, passphrase, keys);
   if (!(got instanceof Uint8Array)) return vaultDiffText({ parsed, lockedReason: got });

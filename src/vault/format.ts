@@ -56,6 +56,12 @@ const CHECK_LEN = 8;
 const MAC_LEN = 32;
 const NONCE_LEN = 24;
 const TAG_LEN = 16;
+/**
+ * Most recipient stanzas a vault may have. A team vault has a few; a file with a
+ * million (a hostile pull request, 150 MB) would make every command parse it for
+ * minutes. `janee recipients add` refuses one more.
+ */
+export const MAX_RECIPIENTS = 1024;
 /** Largest log2 N the header grammar admits (two decimal digits); above MAX_LOG_N is refused at unwrap. */
 const GRAMMAR_MAX_LOG_N = 99;
 
@@ -414,7 +420,9 @@ export function parseVault(bytes: Uint8Array): ParsedVault {
     };
   }
   const recipients: RecipientStanza[] = [];
+  const keys = new Set<string>();
   while (version.version === 2 && (recipients.length === 0 || s.startsWith('-> ', pos))) {
+    if (recipients.length === MAX_RECIPIENTS) throw badHeader(`vault header has more than ${MAX_RECIPIENTS} recipients`);
     const line = headerLine(s, pos, 'X25519', X25519_RE);
     const wrapped = headerLine(s, line.next, 'wrapped key', WRAPPED_RE);
     pos = wrapped.next;
@@ -422,7 +430,8 @@ export function parseVault(bytes: Uint8Array): ParsedVault {
     const prev = recipients[recipients.length - 1];
     if (prev !== undefined && prev.name >= name)
       throw badHeader('vault header is damaged (recipients not sorted by name, or a name twice)');
-    if (recipients.some((r) => r.recipient === recipient)) throw badHeader('vault header is damaged (a recipient key twice)');
+    if (keys.has(recipient)) throw badHeader('vault header is damaged (a recipient key twice)');
+    keys.add(recipient);
     if (parseRecipient(recipient) === undefined) throw badHeader('vault header is damaged (bad age1 recipient checksum)');
     recipients.push({
       name,

@@ -54,9 +54,18 @@ export function isCanonicalOrigin(origin: string): boolean {
   return (u.protocol === 'https:' || u.protocol === 'http:') && u.origin === origin;
 }
 
-/** True iff `value` can be stored as a secret field value (non-empty, no control chars but TAB). */
+/**
+ * Longest field value janee stores (UTF-16 units): a 64 KiB `--field-file` in base64
+ * fits, and the largest real secrets (a PEM key ~3 KiB, a Google JSON key ~2.4 KiB) by
+ * far. Every serve keeps every secret and its redaction variants in memory, so a value of
+ * megabytes (a wrong file piped to --key-stdin) would cost every call. Checked where a
+ * value enters (add, migrate); a vault holding a longer one still opens.
+ */
+export const MAX_FIELD_VALUE = 96 * 1024;
+
+/** True iff `value` can be stored as a secret field value (non-empty, no control chars but TAB, not too long). */
 export function isValidFieldValue(value: string): boolean {
-  return typeof value === 'string' && value.length > 0 && !BAD_VALUE_CHARS.test(value);
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_FIELD_VALUE && !BAD_VALUE_CHARS.test(value);
 }
 
 export type Fail = (message: string) => never;

@@ -22,6 +22,7 @@ import {
   asHeader,
   generateFileKey,
   headerMatchesKey,
+  MAX_RECIPIENTS,
   parseVault,
   sortRecipients,
   unwrapWith,
@@ -280,12 +281,23 @@ function lastKeyError(what: string): JaneeError {
 /** `janee recipients add`: wrap the same file key for one more member. */
 export async function addRecipient(file: string, fileKey: Uint8Array, name: string, recipient: string): Promise<VaultHeader> {
   return rewriteHeader(file, fileKey, (h) => {
-    const dup = h.recipients.find((r) => r.name === name || r.recipient === recipient);
+    // A name equal but for case (`Bob` beside `bob`) counts as taken: `recipients remove`
+    // of the wrong one leaves a departed member able to open the vault.
+    const dup = h.recipients.find((r) => r.name.toLowerCase() === name.toLowerCase() || r.recipient === recipient);
     if (dup) {
       throw new JaneeError(
         'RECIPIENT_EXISTS',
-        dup.name === name ? `the vault already has a recipient named "${name}"` : `that key is already the recipient "${dup.name}"`,
+        dup.name.toLowerCase() === name.toLowerCase()
+          ? `the vault already has a recipient named "${dup.name}"${dup.name === name ? '' : ' (the same name but for case)'}`
+          : `that key is already the recipient "${dup.name}"`,
         '`janee recipients list` shows them; `janee recipients remove NAME` first to replace one',
+      );
+    }
+    if (h.recipients.length >= MAX_RECIPIENTS) {
+      throw new JaneeError(
+        'RECIPIENTS_TOO_MANY',
+        `the vault already has ${MAX_RECIPIENTS} recipients, the most a vault file may have`,
+        '`janee recipients remove NAME` someone first, or split the team into several vaults',
       );
     }
     const stanza = wrapForRecipient(fileKey, name, recipient);

@@ -67,9 +67,11 @@ describe('diffTextFor', () => {
   });
 
   it('anything that is not a vault is described, never an error', async () => {
-    expect(await diffTextFor(te.encode('<<<<<<< HEAD\nfoo\n'), async () => undefined)).toBe('not a janee vault (17 bytes)\n');
+    expect(await diffTextFor(te.encode('<<<<<<< HEAD\nfoo\n'), async () => undefined)).toBe(
+      'not a janee vault (17 bytes), shown as it is:\n<<<<<<< HEAD\nfoo\n',
+    );
     expect(await diffTextFor(te.encode('janee-vault/v1\n-> scrypt'), async () => undefined)).toBe(
-      'not a readable janee vault: vault header is truncated (24 bytes)\n',
+      'not a readable janee vault: vault header is truncated (24 bytes), shown as it is:\njanee-vault/v1\n-> scrypt',
     );
     expect(await diffTextFor(new Uint8Array(0), async () => undefined)).toBe('(empty file)\n');
   });

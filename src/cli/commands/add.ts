@@ -1,7 +1,15 @@
 import { Command, Option } from 'clipanion';
 import { isMap } from 'yaml';
 import { JaneeError, usageError } from '../../errors.js';
-import { addServiceNode, editConfig, hasService, removeServiceNode, undoConfigEdit, type NewService } from '../../config/edit.js';
+import {
+  addServiceNode,
+  editConfig,
+  hasService,
+  serviceDifferingInCase,
+  removeServiceNode,
+  undoConfigEdit,
+  type NewService,
+} from '../../config/edit.js';
 import { parseAuthText, parseConfigText, readConfigText, parseRateLimit, SERVICE_NAME, testPathError } from '../../config/load.js';
 import { AUTH_TYPES, type AuthSpec, type ServiceConfig } from '../../config/types.js';
 import { AUTH_FLAG_NAMES, type OAuth2Auth } from '../../auth/types.js';
@@ -104,11 +112,22 @@ export class AddCommand extends JaneeCommand {
 
     // Check config.yaml first: a bad or duplicate entry must fail before the vault changes.
     const before = await readConfigText(configFile);
-    if (before !== undefined && hasService(parseConfigText(configFile, before).doc, svc.name)) {
+    const beforeDoc = before === undefined ? undefined : parseConfigText(configFile, before).doc;
+    if (beforeDoc !== undefined && hasService(beforeDoc, svc.name)) {
       throw new JaneeError(
         'CONFIG_DUPLICATE',
         `service "${svc.name}" already exists in config.yaml`,
         `pick another name; change its secret with \`janee set ${svc.name}\` or its rules with \`janee edit ${svc.name}\`; or run \`janee remove ${svc.name}\` first`,
+      );
+    }
+    // `Stripe` beside `stripe`: two secrets, two bindings, two kill switches that a human
+    // (and the agent choosing a service) tells apart by case alone.
+    const twin = beforeDoc === undefined ? undefined : serviceDifferingInCase(beforeDoc, svc.name);
+    if (twin !== undefined) {
+      throw new JaneeError(
+        'CONFIG_DUPLICATE',
+        `service "${svc.name}" differs from "${twin}" in config.yaml only in case`,
+        `pick a name that differs in more than case, or change "${twin}" with \`janee set ${twin}\` / \`janee edit ${twin}\``,
       );
     }
     const vaultFile = await this.vaultFile();

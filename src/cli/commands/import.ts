@@ -14,7 +14,7 @@ import { secret } from '../../util/secret.js';
 import { decryptAge, type AgeFrom } from '../../vault/age.js';
 import { wipeUnlocker } from '../../vault/format.js';
 import { sameEntry } from '../../vault/merge.js';
-import { decodePayload } from '../../vault/payload.js';
+import { decodePayload, MAX_FIELD_VALUE } from '../../vault/payload.js';
 import { MAX_VAULT_BYTES, updateVault } from '../../vault/store.js';
 import type { VaultEntry } from '../../vault/types.js';
 import { JaneeCommand, jsonOption, passphraseStdinOption } from '../base.js';
@@ -67,6 +67,12 @@ function parseImport(plain: Uint8Array): ImportContents {
   const entries = decodePayload(
     new TextEncoder().encode(JSON.stringify({ version: 1, generation: 0, entries: json['entries'] ?? {} })),
   ).entries;
+  // The same cap as `janee add`: a value of megabytes would be held by every serve.
+  for (const [name, e] of Object.entries(entries)) {
+    for (const [field, value] of Object.entries(e.fields)) {
+      if (value.length > MAX_FIELD_VALUE) throw bad(`entry "${name}": field "${field}" is longer than ${MAX_FIELD_VALUE / 1024} KiB`);
+    }
+  }
 
   const services: ImportedService[] = [];
   const raw = isExport ? (json['services'] ?? {}) : {};
@@ -223,6 +229,11 @@ export class ImportCommand extends JaneeCommand {
         `services added to config.yaml: ${list(newServices)}${keptServices.length ? `; kept the existing config of: ${list(keptServices)}` : ''}`,
       );
     if (this.noConfig && contents.services.length) warn(this.context.stderr, 'services in the file were not added (--no-config)');
+    // As `janee add` says it: no `policies:` key means any request, and this file's author chose that.
+    for (const s of contents.services) {
+      if (newServices.includes(s.name) && s.policies === undefined)
+        warn(this.context.stderr, `${s.name} has no allow rules: the agent may now call any method on any path under ${s.baseUrl}`);
+    }
     if (this.json) {
       const entries = [...added, ...replaced, ...same].sort();
       this.outJson({

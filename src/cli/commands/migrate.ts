@@ -36,6 +36,7 @@ import {
 import { describePolicy } from '../../migrate/rules.js';
 import { commandObject, execBindings } from '../../migrate/commands.js';
 import { atomicWrite, withLock } from '../../util/fsutil.js';
+import { readAtMost, TooLargeError } from '../../util/bounded.js';
 import { secret } from '../../util/secret.js';
 import { WARN_BELOW_LOG_N } from '../../vault/format.js';
 import { sameEntry } from '../../vault/merge.js';
@@ -485,12 +486,20 @@ function skippedList(plan: LegacyPlan): string {
   return `${n} service${n === 1 ? ' was' : 's were'} (${plan.skipped.map((s) => s.name).join(', ')})`;
 }
 
+/** 0.x kept one small JSON object per service: 16 MiB is thousands of services. */
+const MAX_CREDENTIALS_BYTES = 16 * 1024 * 1024;
+
 /** credentials.json parsed, or undefined when there is none. Never quotes the file in an error. */
 async function readCredentials(file: string): Promise<unknown> {
-  const text = await fs.readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT') return undefined;
-    throw new JaneeError('MIGRATE_BAD_LEGACY', `cannot read ${file} (${e.code ?? 'error'})`);
-  });
+  // Bounded, regular files only: a FIFO or a link to /dev/zero in an old home fails, not hangs.
+  const text = await readAtMost(file, MAX_CREDENTIALS_BYTES, { regularOnly: true }).then(
+    (b) => b.toString('utf8'),
+    (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return undefined;
+      const why = e instanceof TooLargeError ? `larger than ${MAX_CREDENTIALS_BYTES} bytes` : (e.code ?? 'error');
+      throw new JaneeError('MIGRATE_BAD_LEGACY', `cannot read ${file} (${why})`);
+    },
+  );
   if (text === undefined) return undefined;
   try {
     return JSON.parse(text) as unknown;

@@ -11,7 +11,6 @@
 import { Command, Option } from 'clipanion';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { JaneeError } from '../../errors.js';
 import { atomicWrite } from '../../util/fsutil.js';
@@ -21,7 +20,8 @@ import { VERSION_LINE, VERSION_LINE_V2, type Unlocker } from '../../vault/format
 import { findIdentities, identityOption, wipeUnlocker } from '../identity.js';
 import { mergeVaultFiles } from '../../vault/merge.js';
 import { when } from '../../vault/seen.js';
-import { acceptOlderVault } from '../../vault/store.js';
+import { acceptOlderVault, MAX_VAULT_BYTES } from '../../vault/store.js';
+import { readAtMost } from '../../util/bounded.js';
 import { JaneeCommand, passphraseStdinOption } from '../base.js';
 import { info, warn, withProgress } from '../io.js';
 import { findPassphrase, getPassphrase } from '../passphrase.js';
@@ -46,7 +46,8 @@ export class VaultDiffTextCommand extends JaneeCommand {
   async run(): Promise<number> {
     let bytes: Uint8Array;
     try {
-      bytes = await fs.readFile(this.file);
+      // A FIFO or /dev/zero named here must not hang `git diff`; nothing real is that large.
+      bytes = await readAtMost(this.file, MAX_VAULT_BYTES, { regularOnly: true });
     } catch (e) {
       this.out(`unreadable file (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
       return 0;
@@ -86,7 +87,7 @@ export class VaultMergeCommand extends JaneeCommand {
   async run(): Promise<number> {
     const read = async (file: string, what: string): Promise<Uint8Array> => {
       try {
-        return await fs.readFile(file);
+        return await readAtMost(file, MAX_VAULT_BYTES, { regularOnly: true });
       } catch (e) {
         throw new JaneeError(
           'MERGE_UNREADABLE',
