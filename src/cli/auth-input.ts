@@ -158,6 +158,12 @@ async function readFieldFile(spec: FieldSpec, file: string): Promise<string> {
   try {
     if (spec.file === undefined) {
       const text = bytes.toString('utf8').replace(/\r?\n$/, '');
+      if (text.length > MAX_FIELD_VALUE)
+        throw new JaneeError(
+          'BAD_KEY',
+          `${spec.name}: the file is longer than ${MAX_FIELD_VALUE / 1024} KiB`,
+          `it should hold ${spec.label}`,
+        );
       if (!isValidFieldValue(text))
         throw new JaneeError('BAD_KEY', `${spec.name}: the file is empty or has more than one line`, `it should hold ${spec.label}`);
       return text;
